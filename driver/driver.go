@@ -1,0 +1,176 @@
+// Package driver defines what isoagent needs from a container host: the
+// small Driver interface, the types it speaks and the classes of error it
+// returns. Two drivers implement it: driver/sim, a simulated HCS host, and
+// driver/hcs, the Host Compute Service on Windows. Package drivertest holds
+// the conformance suite both must pass.
+//
+// Drivers are safe for concurrent use. Errors returned by a driver wrap one
+// of the sentinel errors below, so callers decide with errors.Is and never
+// by matching strings.
+package driver
+
+import (
+	"context"
+	"time"
+)
+
+// Driver is a container host.
+type Driver interface {
+	// Host describes the host: OS version, SKU and name.
+	Host(ctx context.Context) (Host, error)
+	// Image returns what the host knows of an image. It wraps ErrNotFound
+	// when the host does not have the image.
+	Image(ctx context.Context, ref string) (Image, error)
+	// List returns the containers that carry the driver's owner tag;
+	// containers of other owners are never returned.
+	List(ctx context.Context) ([]Container, error)
+	// Create creates (but does not start) a container. It wraps
+	// ErrAlreadyExists when cfg.ID is taken.
+	Create(ctx context.Context, cfg Config) error
+	// Start starts a created container, or starts it again after it exited.
+	Start(ctx context.Context, id string) error
+	// Stop shuts the container down gracefully and terminates it when it
+	// has not exited after timeout. Stopping an exited container is not an
+	// error.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Remove removes a container that is not running and releases what it
+	// held (scratch layer, network endpoints). It wraps ErrNotFound when
+	// there is no such container and ErrInvalidState when it is running.
+	Remove(ctx context.Context, id string) error
+}
+
+// Name of a driver, as reported in logs and metrics.
+const (
+	NameSim = "sim"
+	NameHCS = "hcs"
+)
+
+// SKU is the kind of Windows a host runs.
+type SKU string
+
+// SKUs. Windows Server defaults to process isolation, client Windows
+// (10/11) to Hyper-V.
+const (
+	SKUServer SKU = "server"
+	SKUClient SKU = "client"
+)
+
+// Host describes a container host.
+type Host struct {
+	OSVersion OSVersion `json:"osVersion"`
+	SKU       SKU       `json:"sku"`
+	Name      string    `json:"name"`
+	Driver    string    `json:"driver"`
+}
+
+// Isolation is the isolation a container actually runs with; it is never
+// "default" at the driver.
+type Isolation string
+
+// Effective isolation modes.
+const (
+	Process Isolation = "process"
+	HyperV  Isolation = "hyperv"
+)
+
+// Image is what a host knows of an image.
+type Image struct {
+	Ref string `json:"ref"`
+	// OSVersion is the image's Windows version (its config's os.version);
+	// zero when unknown.
+	OSVersion OSVersion `json:"osVersion"`
+	// Command is the image's default command.
+	Command []string `json:"command,omitempty"`
+}
+
+// Config is everything a driver needs to create a container. Reconcile
+// builds it from an admitted spec; its fields are the effective settings.
+type Config struct {
+	ID         string            `json:"id"`        // unique on the host
+	Name       string            `json:"name"`      // spec name
+	Owner      string            `json:"owner"`     // owner tag, see List
+	Hash       string            `json:"hash"`      // config hash, for change detection
+	Isolation  Isolation         `json:"isolation"` // effective isolation
+	Image      string            `json:"image"`
+	Command    []string          `json:"command,omitempty"`
+	WorkingDir string            `json:"workingDir,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	User       string            `json:"user,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Resources  Resources         `json:"resources,omitempty"`
+	Mounts     []Mount           `json:"mounts,omitempty"`
+	Pipes      []Pipe            `json:"pipes,omitempty"`
+	Ports      []Port            `json:"ports,omitempty"`
+	// Network is "nat", "none", or empty for nat.
+	Network string `json:"network,omitempty"`
+	// NetworkSharedWith is the ID of the container whose network namespace
+	// this one joins (process isolation only).
+	NetworkSharedWith string   `json:"networkSharedWith,omitempty"`
+	DNSSearch         []string `json:"dnsSearch,omitempty"`
+	Devices           []string `json:"devices,omitempty"` // device interface class GUIDs
+}
+
+// Resources limits a container; zero means unlimited.
+type Resources struct {
+	CPUCount          int `json:"cpuCount,omitempty"`
+	CPUMaximumPercent int `json:"cpuMaximumPercent,omitempty"`
+	MemoryMB          int `json:"memoryMB,omitempty"`
+}
+
+// Mount maps a host directory into a container.
+type Mount struct {
+	HostPath      string `json:"hostPath"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly,omitempty"`
+}
+
+// Pipe maps a host named pipe into a container (both \\.\pipe\<name>).
+type Pipe struct {
+	HostPipe      string `json:"hostPipe"`
+	ContainerPipe string `json:"containerPipe"`
+}
+
+// Port maps a host port to a container port.
+type Port struct {
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"` // tcp or udp
+}
+
+// State is the lifecycle state of a container.
+type State string
+
+// Container states.
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+)
+
+// Container is a container as the host sees it.
+type Container struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Owner     string    `json:"owner"`
+	Hash      string    `json:"hash"`
+	Isolation Isolation `json:"isolation"`
+	Image     string    `json:"image"`
+	State     State     `json:"state"`
+	// ExitCode is the init process's exit code once State is exited.
+	ExitCode   int       `json:"exitCode"`
+	CreatedAt  time.Time `json:"createdAt"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// InitPID is the host PID of the init process of a running
+	// process-isolated container; zero otherwise.
+	InitPID int `json:"initPid,omitempty"`
+	// UtilityVM is the VM a running Hyper-V container runs in.
+	UtilityVM *UtilityVM `json:"utilityVM,omitempty"`
+}
+
+// UtilityVM identifies the utility VM of a Hyper-V container as the host
+// sees it: the VM's runtime id and its worker process (vmwp.exe).
+type UtilityVM struct {
+	ID  string `json:"id"`
+	PID int    `json:"pid"`
+}

@@ -1,0 +1,34 @@
+package driver
+
+import "errors"
+
+// Classes of driver error. Drivers wrap them with context
+// (fmt.Errorf("start %s: %w", id, driver.ErrNotFound)); callers test with
+// errors.Is.
+var (
+	// ErrNotFound: no such container or image.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a container with that ID exists.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrInvalidState: the operation is not possible in the container's
+	// current state (for example removing a running container).
+	ErrInvalidState = errors.New("invalid state")
+	// ErrVersionMismatch: the image's OS build cannot run on this host with
+	// the requested isolation (HCS 0xc0370101).
+	ErrVersionMismatch = errors.New("the container operating system does not match the host operating system")
+	// ErrPortInUse: a mapped host port is already taken.
+	ErrPortInUse = errors.New("host port already in use")
+	// ErrHostPathNotFound: a mapped host folder or pipe does not exist.
+	ErrHostPathNotFound = errors.New("mapped host path not found")
+	// ErrNotSupported: the host cannot do what the config asks (devices or
+	// network sharing with Hyper-V isolation, a feature the build lacks).
+	ErrNotSupported = errors.New("not supported")
+	// ErrUnavailable: the host service cannot be reached; retry later.
+	ErrUnavailable = errors.New("host unavailable")
+)
+
+// IsPermanent reports whether err is a class of error that retrying the same
+// operation with the same config cannot fix.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrVersionMismatch) || errors.Is(err, ErrNotSupported)
+}

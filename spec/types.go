@@ -1,0 +1,156 @@
+package spec
+
+import (
+	"time"
+)
+
+// APIVersion is the only apiVersion this agent understands.
+const APIVersion = "isoagent/v1"
+
+// KindContainer is the kind of a container spec document.
+const KindContainer = "Container"
+
+// Isolation is the isolation mode a spec asks for.
+type Isolation string
+
+// Isolation modes. IsolationDefault means the host's default: process on
+// Windows Server, hyperv on Windows 10/11.
+const (
+	IsolationDefault Isolation = "default"
+	IsolationProcess Isolation = "process"
+	IsolationHyperV  Isolation = "hyperv"
+)
+
+// OnVersionMismatch says what to do when process isolation cannot run the
+// image on this host's build.
+type OnVersionMismatch string
+
+// Version-mismatch behaviours.
+const (
+	MismatchFail   OnVersionMismatch = "fail"
+	MismatchHyperV OnVersionMismatch = "hyperv"
+)
+
+// RestartPolicy says when an exited container is started again.
+type RestartPolicy string
+
+// Restart policies.
+const (
+	RestartAlways    RestartPolicy = "always"
+	RestartOnFailure RestartPolicy = "on-failure"
+	RestartNever     RestartPolicy = "never"
+)
+
+// Network modes. A mode of the form "container:<name>" shares the network
+// namespace of another container; see Network.SharedWith.
+const (
+	NetworkNAT  = "nat"
+	NetworkNone = "none"
+	// NetworkContainerPrefix starts a shared network mode.
+	NetworkContainerPrefix = "container:"
+)
+
+// Container is one validated container spec, as decoded from a document of a
+// spec file with defaults applied (see ApplyDefaults).
+type Container struct {
+	APIVersion string   `yaml:"apiVersion" json:"apiVersion"`
+	Kind       string   `yaml:"kind" json:"kind"`
+	Metadata   Metadata `yaml:"metadata" json:"metadata"`
+	Spec       Spec     `yaml:"spec" json:"spec"`
+
+	// Source is where the document was read from; it is not part of the
+	// YAML format.
+	Source Source `yaml:"-" json:"source"`
+}
+
+// Name returns the container's name (metadata.name).
+func (c *Container) Name() string { return c.Metadata.Name }
+
+// Source locates a spec document.
+type Source struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+}
+
+// Metadata names a container and carries free-form labels.
+type Metadata struct {
+	Name   string            `yaml:"name" json:"name"`
+	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+}
+
+// Spec is what a container should look like.
+type Spec struct {
+	Image             string            `yaml:"image" json:"image"`
+	Command           []string          `yaml:"command,omitempty" json:"command,omitempty"`
+	WorkingDir        string            `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
+	Env               map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	User              string            `yaml:"user,omitempty" json:"user,omitempty"`
+	Isolation         Isolation         `yaml:"isolation,omitempty" json:"isolation,omitempty"`
+	OnVersionMismatch OnVersionMismatch `yaml:"onVersionMismatch,omitempty" json:"onVersionMismatch,omitempty"`
+	RestartPolicy     RestartPolicy     `yaml:"restartPolicy,omitempty" json:"restartPolicy,omitempty"`
+	StopTimeout       Duration          `yaml:"stopTimeout,omitempty" json:"stopTimeout,omitempty"`
+	Hosts             []string          `yaml:"hosts,omitempty" json:"hosts,omitempty"`
+	Selector          map[string]string `yaml:"selector,omitempty" json:"selector,omitempty"`
+	Resources         Resources         `yaml:"resources,omitempty" json:"resources,omitempty"`
+	Mounts            []Mount           `yaml:"mounts,omitempty" json:"mounts,omitempty"`
+	Pipes             []Pipe            `yaml:"pipes,omitempty" json:"pipes,omitempty"`
+	Ports             []Port            `yaml:"ports,omitempty" json:"ports,omitempty"`
+	Network           Network           `yaml:"network,omitempty" json:"network,omitempty"`
+	Devices           []Device          `yaml:"devices,omitempty" json:"devices,omitempty"`
+}
+
+// Resources limits what a container may use. Zero means no limit.
+type Resources struct {
+	CPUCount          int `yaml:"cpuCount,omitempty" json:"cpuCount,omitempty"`
+	CPUMaximumPercent int `yaml:"cpuMaximumPercent,omitempty" json:"cpuMaximumPercent,omitempty"`
+	MemoryMB          int `yaml:"memoryMB,omitempty" json:"memoryMB,omitempty"`
+}
+
+// Mount maps a host directory into the container. Paths are normalised
+// (C:\...) after validation.
+type Mount struct {
+	HostPath      string `yaml:"hostPath" json:"hostPath"`
+	ContainerPath string `yaml:"containerPath" json:"containerPath"`
+	ReadOnly      bool   `yaml:"readOnly,omitempty" json:"readOnly,omitempty"`
+}
+
+// Pipe maps a host named pipe into the container. Names are normalised to
+// \\.\pipe\<name> after validation.
+type Pipe struct {
+	HostPipe      string `yaml:"hostPipe" json:"hostPipe"`
+	ContainerPipe string `yaml:"containerPipe" json:"containerPipe"`
+}
+
+// Port maps a host port to a container port.
+type Port struct {
+	HostPort      int    `yaml:"hostPort" json:"hostPort"`
+	ContainerPort int    `yaml:"containerPort" json:"containerPort"`
+	Protocol      string `yaml:"protocol,omitempty" json:"protocol,omitempty"` // tcp (default) or udp
+}
+
+// Network is the container's network attachment.
+type Network struct {
+	Mode      string   `yaml:"mode,omitempty" json:"mode,omitempty"` // nat (default), none, container:<name>
+	DNSSearch []string `yaml:"dnsSearch,omitempty" json:"dnsSearch,omitempty"`
+}
+
+// SharedWith returns the name of the container whose network namespace this
+// one shares, or "" when the mode is not container:<name>.
+func (n Network) SharedWith() string {
+	if len(n.Mode) > len(NetworkContainerPrefix) && n.Mode[:len(NetworkContainerPrefix)] == NetworkContainerPrefix {
+		return n.Mode[len(NetworkContainerPrefix):]
+	}
+	return ""
+}
+
+// Device makes a host device class visible in the container.
+type Device struct {
+	ClassGUID string `yaml:"classGUID" json:"classGUID"` // upper case after validation
+}
+
+// Duration is a time.Duration written as a Go duration string ("10s").
+type Duration time.Duration
+
+// String formats d like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
