@@ -1,0 +1,82 @@
+// Command isoagent keeps a Windows container host in line with a folder of
+// YAML container specs. See the README and DESIGN for the whole story; this
+// package only parses flags and wires the other packages together.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+)
+
+// Exit codes shared by the subcommands.
+const (
+	exitOK      = 0
+	exitProblem = 1 // invalid specs, pending changes, a timeout
+	exitUsage   = 2 // bad flags, I/O errors
+)
+
+// command is one subcommand: it gets its arguments (without the command
+// name) and returns the process exit code.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"validate", "check spec files and folders", runValidate},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "isoagent: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: isoagent <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'isoagent <command> -h' for a command's flags.")
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func agentVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fmt.Fprintf(stdout, "isoagent %s %s %s/%s\n", agentVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
