@@ -1,0 +1,299 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/Microsoft/hcsshim/osversion"
+)
+
+// ImageRef is a parsed container image reference,
+// [registry/]repository[:tag][@digest].
+type ImageRef struct {
+	// Registry is the host[:port] the image comes from, or "" when the
+	// reference names none (Docker Hub).
+	Registry string
+	// Repository is the path within the registry, e.g. windows/servercore.
+	Repository string
+	// Tag is the tag, without the colon; "" when absent.
+	Tag string
+	// Digest is algorithm:hex, e.g. sha256:..., without the @; "" when absent.
+	Digest string
+}
+
+// ParseImageRef parses s as [registry/]repository[:tag][@digest]. As in
+// Docker, the first path component is a registry when it contains a '.' or
+// a ':' or is "localhost". Nothing is defaulted: a reference without a
+// registry has Registry "", one without a tag has Tag "".
+func ParseImageRef(s string) (ImageRef, error) {
+	var r ImageRef
+	if s == "" {
+		return r, fmt.Errorf("image reference is empty; give one such as mcr.microsoft.com/windows/servercore:ltsc2022")
+	}
+	if strings.TrimSpace(s) != s || strings.ContainsAny(s, " \t\r\n") {
+		return r, fmt.Errorf("image reference %q contains white space; remove it", s)
+	}
+	rest := s
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		r.Digest = rest[i+1:]
+		rest = rest[:i]
+		if err := checkDigest(r.Digest); err != nil {
+			return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+		}
+	}
+	// The tag follows the last ':' that comes after the last '/'; a ':'
+	// before it belongs to the registry's port.
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && i > strings.LastIndexByte(rest, '/') {
+		r.Tag = rest[i+1:]
+		rest = rest[:i]
+		if err := checkTag(r.Tag); err != nil {
+			return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+		}
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		first := rest[:i]
+		if strings.ContainsAny(first, ".:") || first == "localhost" {
+			r.Registry = first
+			rest = rest[i+1:]
+			if err := checkRegistry(r.Registry); err != nil {
+				return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+			}
+		}
+	}
+	r.Repository = rest
+	if err := checkRepository(r.Repository); err != nil {
+		return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+	}
+	return r, nil
+}
+
+// String formats r as [registry/]repository[:tag][@digest]; for a parsed
+// reference it gives back the text it was parsed from.
+func (r ImageRef) String() string {
+	var b strings.Builder
+	if r.Registry != "" {
+		b.WriteString(r.Registry)
+		b.WriteByte('/')
+	}
+	b.WriteString(r.Repository)
+	if r.Tag != "" {
+		b.WriteByte(':')
+		b.WriteString(r.Tag)
+	}
+	if r.Digest != "" {
+		b.WriteByte('@')
+		b.WriteString(r.Digest)
+	}
+	return b.String()
+}
+
+// releaseBuilds maps the release tokens Microsoft uses in Windows image tags
+// to OS builds. Only tokens that name exactly one build are listed.
+var releaseBuilds = map[string]uint16{
+	"ltsc2016": osversion.LTSC2016,
+	"1709":     osversion.V1709,
+	"1803":     osversion.V1803,
+	"ltsc2019": osversion.LTSC2019,
+	"1809":     osversion.V1809,
+	"1903":     osversion.V1903,
+	"1909":     osversion.V1909,
+	"2004":     osversion.V2004,
+	"20h2":     osversion.V20H2,
+	"ltsc2022": osversion.LTSC2022,
+	"ltsc2025": osversion.LTSC2025,
+}
+
+// releaseNames is the name used in messages for each build of releaseBuilds.
+var releaseNames = map[uint16]string{
+	osversion.LTSC2016: "ltsc2016",
+	osversion.V1709:    "1709",
+	osversion.V1803:    "1803",
+	osversion.LTSC2019: "ltsc2019",
+	osversion.V1903:    "1903",
+	osversion.V1909:    "1909",
+	osversion.V2004:    "2004",
+	osversion.V20H2:    "20H2",
+	osversion.LTSC2022: "ltsc2022",
+	osversion.LTSC2025: "ltsc2025",
+}
+
+// Build returns the Windows OS build the image's tag says it is for, or 0
+// when the tag does not say. The tag is split into tokens at '-' and '_'
+// and each token is matched whole, case-insensitively, against the release
+// names (ltsc2016, 1709, 1803, ltsc2019, 1809, 1903, 1909, 2004, 20H2,
+// ltsc2022, ltsc2025) and against full versions 10.0.<build>[.<rev>]; so
+// windowsservercore-ltsc2022, 6.0-nanoserver-1809 and ltsc2019-amd64 are
+// known, while latest, v1809 or ltsc2022x are not. A tag whose tokens name
+// two different builds is unknown too: Build never guesses.
+func (r ImageRef) Build() uint16 {
+	var build uint16
+	for _, tok := range strings.FieldsFunc(r.Tag, func(c rune) bool { return c == '-' || c == '_' }) {
+		b, ok := releaseBuilds[strings.ToLower(tok)]
+		if !ok {
+			b, ok = fullVersionBuild(tok)
+		}
+		if !ok {
+			continue
+		}
+		if build != 0 && build != b {
+			return 0
+		}
+		build = b
+	}
+	return build
+}
+
+// fullVersionBuild returns the build of a token 10.0.<build>[.<rev>].
+func fullVersionBuild(tok string) (uint16, bool) {
+	rest, ok := strings.CutPrefix(tok, "10.0.")
+	if !ok {
+		return 0, false
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) > 2 {
+		return 0, false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return 0, false
+		}
+	}
+	b, err := strconv.ParseUint(parts[0], 10, 16)
+	if err != nil || b == 0 {
+		return 0, false
+	}
+	return uint16(b), true
+}
+
+// ReleaseName returns the name of the Windows release with the given build,
+// as image tags spell it ("ltsc2019", "ltsc2022", "20H2", ...), or "" when
+// the build is not one of the releases Build knows. It is meant for
+// messages: "image build 17763 (ltsc2019)".
+func ReleaseName(build uint16) string {
+	return releaseNames[build]
+}
+
+func checkDigest(d string) error {
+	alg, hex, ok := strings.Cut(d, ":")
+	if !ok || alg == "" || hex == "" {
+		return fmt.Errorf("digest %q must be algorithm:hex, such as sha256:<64 hex digits>", d)
+	}
+	for _, c := range alg {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("digest algorithm %q is not valid; use sha256", alg)
+		}
+	}
+	for _, c := range hex {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return fmt.Errorf("digest %q must be lower-case hex after the algorithm", d)
+		}
+	}
+	if alg == "sha256" && len(hex) != 64 {
+		return fmt.Errorf("sha256 digest has %d hex digits, want 64", len(hex))
+	}
+	if len(hex) < 32 {
+		return fmt.Errorf("digest %q is too short, want at least 32 hex digits", d)
+	}
+	return nil
+}
+
+func checkTag(t string) error {
+	if t == "" {
+		return fmt.Errorf("tag after ':' is empty; remove the ':' or give a tag such as ltsc2022")
+	}
+	if len(t) > 128 {
+		return fmt.Errorf("tag is %d characters long, at most 128 are allowed", len(t))
+	}
+	for i, c := range t {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' ||
+			(i > 0 && (c == '.' || c == '-'))
+		if !ok {
+			return fmt.Errorf("tag %q may hold only letters, digits, '_', and after the first character '.' and '-'", t)
+		}
+	}
+	return nil
+}
+
+func checkRegistry(reg string) error {
+	host, port, hasPort := strings.Cut(reg, ":")
+	if host == "" {
+		return fmt.Errorf("registry %q has no host name", reg)
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("registry host %q is not a valid host name", host)
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("registry host %q is not a valid host name", host)
+			}
+		}
+	}
+	if hasPort {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 || strings.Trim(port, "0123456789") != "" {
+			return fmt.Errorf("registry port %q must be a number from 1 to 65535", port)
+		}
+	}
+	return nil
+}
+
+// checkRepository applies the distribution rules: slash-separated
+// components of lower-case letters and digits, joined by '.', '_', "__" or
+// runs of '-'.
+func checkRepository(repo string) error {
+	if repo == "" {
+		return fmt.Errorf("repository name is missing; give one such as windows/servercore")
+	}
+	if len(repo) > 255 {
+		return fmt.Errorf("repository name is %d characters long, at most 255 are allowed", len(repo))
+	}
+	for _, comp := range strings.Split(repo, "/") {
+		if comp == "" {
+			return fmt.Errorf("repository %q has an empty path component", repo)
+		}
+		if !validRepoComponent(comp) {
+			if strings.ToLower(comp) != comp {
+				return fmt.Errorf("repository %q must be lower case", repo)
+			}
+			return fmt.Errorf("repository component %q may hold only lower-case letters and digits separated by '.', '_', '__' or '-'", comp)
+		}
+	}
+	return nil
+}
+
+func validRepoComponent(comp string) bool {
+	isAlnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	if !isAlnum(comp[0]) || !isAlnum(comp[len(comp)-1]) {
+		return false
+	}
+	for i := 0; i < len(comp); {
+		if isAlnum(comp[i]) {
+			i++
+			continue
+		}
+		// A separator: '.', '_', "__" or a run of '-'.
+		j := i
+		switch comp[i] {
+		case '.':
+			j++
+		case '_':
+			j++
+			if j < len(comp) && comp[j] == '_' {
+				j++
+			}
+		case '-':
+			for j < len(comp) && comp[j] == '-' {
+				j++
+			}
+		default:
+			return false
+		}
+		if !isAlnum(comp[j]) {
+			return false
+		}
+		i = j
+	}
+	return true
+}
