@@ -1,0 +1,646 @@
+package spec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Trigger says what made a Watcher rescan its folder. The values are used
+// as metric label values.
+type Trigger string
+
+// Triggers of a rescan.
+const (
+	// TriggerEvent is a change notification (or, when polling, a change
+	// found by comparing the folder with the previous poll).
+	TriggerEvent Trigger = "event"
+	// TriggerResync is the periodic rescan, and the first read at start.
+	TriggerResync Trigger = "resync"
+	// TriggerOverflow is an event overflow or another watcher error:
+	// events may have been lost, so every file is read again.
+	TriggerOverflow Trigger = "overflow"
+)
+
+// Triggers returns every Trigger, so metric series can be initialised.
+func Triggers() []Trigger { return []Trigger{TriggerEvent, TriggerResync, TriggerOverflow} }
+
+// Defaults of WatchOptions.
+const (
+	DefaultDebounce       = 100 * time.Millisecond
+	DefaultMaxDelay       = time.Second
+	DefaultResync         = 30 * time.Second
+	DefaultGitLockPoll    = 50 * time.Millisecond
+	DefaultGitLockMaxWait = 30 * time.Second
+)
+
+// SnapshotLoader reads a spec folder. *Loader satisfies it. Load is called
+// from the Watcher's goroutine only, never concurrently.
+type SnapshotLoader interface {
+	Load() (*Snapshot, error)
+}
+
+// A FullReloader can re-read every file of its folder, whatever the files'
+// sizes and modification times, while keeping its last-known-good specs.
+// The Watcher uses it after an event overflow, when a change may have gone
+// unnoticed; a loader without it gets Load instead.
+type FullReloader interface {
+	Reload() (*Snapshot, error)
+}
+
+// WatchOptions tune a Watcher. The zero value watches with change
+// notifications and the defaults above.
+type WatchOptions struct {
+	// Debounce is the quiet period: the folder is read once no change has
+	// arrived for this long. Default DefaultDebounce.
+	Debounce time.Duration
+	// MaxDelay caps the wait after the first change of a burst, so a
+	// folder that keeps changing is still read. Default DefaultMaxDelay.
+	MaxDelay time.Duration
+	// Resync is the interval of the periodic rescan, which bounds how long
+	// a lost change notification can go unnoticed. Default DefaultResync.
+	Resync time.Duration
+	// Poll, when positive, compares the folder with its previous state at
+	// this interval instead of using change notifications (the
+	// --watch=poll mode, for shares where notification does not work).
+	Poll time.Duration
+	// GitLockPoll is how often the folder's .git/index.lock is checked
+	// while a git operation is in progress. Default DefaultGitLockPoll.
+	GitLockPoll time.Duration
+	// GitLockMaxWait bounds the wait for a git operation; after it the
+	// folder is read anyway and a warning logged (a crashed git leaves its
+	// lock behind). Default DefaultGitLockMaxWait.
+	GitLockMaxWait time.Duration
+	// Logger receives the watcher's logs. Default: discarded.
+	Logger *slog.Logger
+	// OnEvent, if set, is called for every watch event that asks for a
+	// rescan, with its trigger: TriggerEvent for a change notification,
+	// TriggerOverflow for an overflow or watcher error, TriggerResync for a
+	// resync tick. It runs on the Watcher's goroutine and must not block.
+	OnEvent func(Trigger)
+	// OnRescan, if set, is called for every rescan of the folder, with the
+	// trigger it is reported under. Same rules as OnEvent.
+	OnRescan func(Trigger)
+}
+
+// Update is a snapshot delivered by a Watcher.
+type Update struct {
+	Snapshot *Snapshot
+	// Trigger is what made the Watcher read the folder.
+	Trigger Trigger
+	// SeenAt is when the first change that this snapshot reflects was
+	// noticed (the first event of the burst, or the start of the rescan
+	// that found it): the start of a convergence-time measurement.
+	SeenAt time.Time
+}
+
+// A Watcher follows a spec folder and delivers a new Snapshot whenever its
+// content changes: it watches the folder and every subfolder with change
+// notifications (or polls, see WatchOptions.Poll), and the folder's parent
+// too, so that a symlink swap of the folder itself (git-sync publishing a
+// new worktree) or the folder's removal and re-creation is seen and
+// followed. Bursts of changes are debounced; while a git operation is in
+// progress in the folder (.git/index.lock exists) the Watcher waits for it
+// to finish; a periodic resync rescans anyway. A missing folder, or a
+// failing Load, is logged and waited out: nothing is delivered for it, so
+// the consumer keeps what it had.
+//
+// Names of editor leftovers (ending in "~", ".swp", ".swx", ".tmp", ".bak",
+// or "#...#") do not cause rescans. Subfolders whose names start with "."
+// (.git, a ConfigMap's ..data) are not watched; the spec loader ignores
+// them too. Symlinked subfolders are not followed.
+type Watcher struct {
+	dir     string
+	loader  SnapshotLoader
+	opts    WatchOptions
+	log     *slog.Logger
+	updates chan Update
+}
+
+// NewWatcher returns a Watcher that reads dir with loader. It starts
+// nothing; call Run.
+func NewWatcher(dir string, loader SnapshotLoader, opts WatchOptions) *Watcher {
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = DefaultMaxDelay
+	}
+	if opts.MaxDelay < opts.Debounce {
+		opts.MaxDelay = opts.Debounce
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = DefaultResync
+	}
+	if opts.GitLockPoll <= 0 {
+		opts.GitLockPoll = DefaultGitLockPoll
+	}
+	if opts.GitLockMaxWait <= 0 {
+		opts.GitLockMaxWait = DefaultGitLockMaxWait
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Watcher{
+		dir:     dir,
+		loader:  loader,
+		opts:    opts,
+		log:     log.With("dir", dir),
+		updates: make(chan Update, 1),
+	}
+}
+
+// Updates returns the channel on which Run delivers snapshots. The first
+// snapshot is the folder as found at start (an empty folder included);
+// after that, only snapshots that differ from the previous one are sent.
+// Delivery never blocks the Watcher: when the consumer has not taken the
+// previous update yet, the newer one replaces it, keeping the earlier
+// SeenAt. The channel is closed when Run returns.
+func (w *Watcher) Updates() <-chan Update { return w.updates }
+
+// Run watches the folder until ctx is done, then returns nil after every
+// goroutine it started has exited. It returns an error only when it cannot
+// start. Run may be called once.
+func (w *Watcher) Run(ctx context.Context) error {
+	defer close(w.updates)
+	abs, err := filepath.Abs(w.dir)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", w.dir, err)
+	}
+	r := &watchRun{w: w, dir: abs, deb: debouncer{quiet: w.opts.Debounce, maxDelay: w.opts.MaxDelay}}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if w.opts.Poll <= 0 {
+		fw, err := fsnotify.NewWatcher()
+		if err != nil {
+			return fmt.Errorf("watch %s: %w", w.dir, err)
+		}
+		// Close waits for fsnotify's reading goroutine to exit.
+		defer fw.Close()
+		r.fw = fw
+		r.watched = make(map[string]bool)
+		events, errs = fw.Events, fw.Errors
+	}
+	return r.loop(ctx, events, errs)
+}
+
+// watchRun is the state of one Run, owned by Run's goroutine.
+type watchRun struct {
+	w   *Watcher
+	dir string // absolute, unresolved: may be a symlink
+	fw  *fsnotify.Watcher
+	deb debouncer
+
+	root     string          // dir with symlinks resolved, as last watched; "" when missing
+	resolved bool            // root has been set once
+	watched  map[string]bool // folders this run has added to fw
+	dirty    bool            // the watched set may be out of date
+
+	pollSum  uint64 // fingerprint of the folder at the last poll
+	pollSeen bool
+
+	lockSince time.Time // when the current wait for .git/index.lock began
+	last      *Snapshot // last snapshot delivered
+	lastErr   string    // last Load error logged, to log a repeat quietly
+}
+
+func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) error {
+	o := &r.w.opts
+	now := time.Now()
+	r.syncWatches()
+	if o.Poll > 0 {
+		r.pollSum, r.pollSeen = r.fingerprint(), true
+	}
+	r.deb.add(TriggerResync, now)
+	nextResync := now.Add(o.Resync)
+	nextPoll := now.Add(o.Poll)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		now = time.Now()
+		if !now.Before(nextResync) {
+			r.event(TriggerResync, now)
+			nextResync = now.Add(o.Resync)
+		}
+		if o.Poll > 0 && !now.Before(nextPoll) {
+			r.poll(now)
+			nextPoll = now.Add(o.Poll)
+			if r.deb.pending() {
+				// Poll faster while a burst settles, so that a change
+				// during the quiet period extends it, as an event would.
+				nextPoll = now.Add(min(o.Poll, max(o.Debounce/2, time.Millisecond)))
+			}
+		}
+		wake := nextResync
+		if o.Poll > 0 && nextPoll.Before(wake) {
+			wake = nextPoll
+		}
+		if r.deb.pending() {
+			due := r.deb.due()
+			if !now.Before(due) {
+				if r.gitBusy(now) {
+					due = now.Add(o.GitLockPoll)
+				} else {
+					t, seenAt, _ := r.deb.fire(now)
+					r.rescan(t, seenAt)
+				}
+			}
+			if r.deb.pending() {
+				wake = earlier(wake, due)
+			}
+		}
+		timer.Reset(max(wake.Sub(time.Now()), 0))
+
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			r.fsEvent(ev)
+		case err, ok := <-errs:
+			if !ok {
+				return nil
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				r.w.log.Warn("change notifications overflowed; rescanning the whole folder")
+			} else {
+				r.w.log.Warn("change notification error; rescanning the whole folder", "err", err)
+			}
+			r.dirty = true
+			r.event(TriggerOverflow, time.Now())
+		case <-timer.C:
+		}
+	}
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// event records a watch event asking for a rescan.
+func (r *watchRun) event(t Trigger, now time.Time) {
+	if r.w.opts.OnEvent != nil {
+		r.w.opts.OnEvent(t)
+	}
+	r.deb.add(t, now)
+}
+
+// fsEvent handles one change notification.
+func (r *watchRun) fsEvent(ev fsnotify.Event) {
+	if ev.Name != r.dir && filepath.Dir(ev.Name) == filepath.Dir(r.dir) {
+		// A sibling of the folder, seen through the parent's watch.
+		return
+	}
+	if ev.Name == r.dir {
+		// The folder itself appeared, vanished or was swapped for
+		// another symlink target: follow it now, so that writes into
+		// the new tree extend the quiet period.
+		r.syncWatches()
+	} else if watchIgnoredName(filepath.Base(ev.Name)) {
+		return
+	} else if ev.Has(fsnotify.Create) {
+		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !strings.HasPrefix(fi.Name(), ".") {
+			r.addTree(ev.Name)
+		}
+	} else if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		if r.watched[ev.Name] {
+			r.dirty = true
+		}
+	}
+	r.event(TriggerEvent, time.Now())
+}
+
+// watchIgnoredName reports whether a change to a file of this name cannot
+// change the folder's specs: editor swap, backup and temporary files.
+func watchIgnoredName(name string) bool {
+	for _, suffix := range []string{"~", ".swp", ".swx", ".tmp", ".bak"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return len(name) > 1 && name[0] == '#' && name[len(name)-1] == '#'
+}
+
+// syncWatches makes the watched set match the folder as it is now: the
+// parent of the folder, and the folder (symlinks resolved) with every
+// subfolder. It is a no-op when polling.
+func (r *watchRun) syncWatches() {
+	r.dirty = false
+	if r.fw == nil {
+		return
+	}
+	want := make(map[string]bool)
+	parent := filepath.Dir(r.dir)
+	if parent != r.dir {
+		want[parent] = true
+	}
+	root, err := filepath.EvalSymlinks(r.dir)
+	if err != nil {
+		root = ""
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.w.log.Warn("cannot resolve the spec folder", "err", err)
+		}
+	} else {
+		for _, d := range watchTree(root) {
+			want[d] = true
+		}
+	}
+	if root != r.root || !r.resolved {
+		switch {
+		case root == "":
+			r.w.log.Warn("spec folder is missing; waiting for it")
+		case r.resolved:
+			r.w.log.Info("spec folder now resolves to a new target", "target", root)
+		}
+		r.root, r.resolved = root, true
+	}
+	for d := range r.watched {
+		if !want[d] {
+			// The kernel may have dropped the watch with the folder.
+			_ = r.fw.Remove(d)
+			delete(r.watched, d)
+		}
+	}
+	// fsnotify drops watches of removed folders on its own; re-add
+	// whatever it no longer has.
+	have := make(map[string]bool)
+	for _, d := range r.fw.WatchList() {
+		have[d] = true
+	}
+	for d := range want {
+		if !have[d] {
+			delete(r.watched, d)
+		}
+		if !r.watched[d] {
+			r.add(d)
+		}
+	}
+}
+
+// addTree watches a folder created after the last sync, and its subfolders.
+func (r *watchRun) addTree(dir string) {
+	for _, d := range watchTree(dir) {
+		if !r.watched[d] {
+			r.add(d)
+		}
+	}
+}
+
+func (r *watchRun) add(dir string) {
+	// 64 KiB is the largest ReadDirectoryChangesW buffer that works on
+	// network shares; other backends ignore the option.
+	if err := r.fw.AddWith(dir, fsnotify.WithBufferSize(64<<10)); err != nil {
+		// A folder removed since the walk is not worth a warning; its
+		// removal is an event of its own.
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.w.log.Warn("cannot watch folder", "path", dir, "err", err)
+		}
+		return
+	}
+	r.watched[dir] = true
+}
+
+// watchTree lists root and its subfolders, leaving out those whose names
+// start with "." and not following symlinks.
+func watchTree(root string) []string {
+	var dirs []string
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			// Unreadable or vanished: watch what can be watched.
+			if d != nil && d.IsDir() && path != root {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if path != root && strings.HasPrefix(d.Name(), ".") {
+			return fs.SkipDir
+		}
+		dirs = append(dirs, path)
+		return nil
+	})
+	return dirs
+}
+
+// poll compares the folder with the previous poll and records a change.
+func (r *watchRun) poll(now time.Time) {
+	sum := r.fingerprint()
+	if r.pollSeen && sum == r.pollSum {
+		return
+	}
+	r.pollSum, r.pollSeen = sum, true
+	r.event(TriggerEvent, now)
+}
+
+// fingerprint hashes what a rescan depends on: where the folder resolves
+// to, and the name, size, modification time and mode of every entry in it
+// (symlinks followed for files, so a ConfigMap's ..data swap shows).
+func (r *watchRun) fingerprint() uint64 {
+	h := fnv.New64a()
+	root, err := filepath.EvalSymlinks(r.dir)
+	if err != nil {
+		fmt.Fprintf(h, "missing\x00")
+		return h.Sum64()
+	}
+	fmt.Fprintf(h, "%s\x00", root)
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(h, "%s\x00error\x00", path)
+			if d != nil && d.IsDir() && path != root {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path != root && d.IsDir() && strings.HasPrefix(d.Name(), ".") {
+			return fs.SkipDir
+		}
+		if watchIgnoredName(d.Name()) {
+			return nil
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			fmt.Fprintf(h, "%s\x00gone\x00", path)
+			return nil
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", path, fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
+		return nil
+	})
+	return h.Sum64()
+}
+
+// gitBusy reports whether a git operation holds the folder's index lock
+// and the wait for it has not run out; it keeps the wait's start.
+func (r *watchRun) gitBusy(now time.Time) bool {
+	lock := r.gitIndexLock()
+	if lock == "" {
+		if !r.lockSince.IsZero() {
+			r.w.log.Debug("git operation finished", "waited", now.Sub(r.lockSince))
+		}
+		r.lockSince = time.Time{}
+		return false
+	}
+	if r.lockSince.IsZero() {
+		r.lockSince = now
+		r.w.log.Info("git operation in progress; waiting before reading", "lock", lock)
+	}
+	if now.Sub(r.lockSince) < r.w.opts.GitLockMaxWait {
+		return true
+	}
+	r.w.log.Warn("git index lock still present; reading the folder anyway", "lock", lock, "waited", now.Sub(r.lockSince))
+	r.lockSince = time.Time{}
+	return false
+}
+
+// gitIndexLock returns the path of the folder's git index lock if it
+// exists. The folder's .git is either the repository itself or, for a
+// worktree, a file naming it ("gitdir: <path>").
+func (r *watchRun) gitIndexLock() string {
+	gitPath := filepath.Join(r.dir, ".git")
+	fi, err := os.Stat(gitPath)
+	if err != nil {
+		return ""
+	}
+	gitDir := gitPath
+	if !fi.IsDir() {
+		b, err := os.ReadFile(gitPath)
+		if err != nil {
+			return ""
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		p, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
+		if !ok {
+			return ""
+		}
+		gitDir = strings.TrimSpace(p)
+		if !filepath.IsAbs(gitDir) {
+			gitDir = filepath.Join(r.dir, gitDir)
+		}
+	}
+	lock := filepath.Join(gitDir, "index.lock")
+	if _, err := os.Stat(lock); err != nil {
+		return ""
+	}
+	return lock
+}
+
+// rescan reads the folder and delivers the snapshot if it differs from the
+// last one delivered.
+func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
+	if r.dirty || t == TriggerOverflow {
+		r.syncWatches()
+	}
+	if r.w.opts.OnRescan != nil {
+		r.w.opts.OnRescan(t)
+	}
+	load := r.w.loader.Load
+	if full, ok := r.w.loader.(FullReloader); ok && t == TriggerOverflow {
+		load = full.Reload
+	}
+	snap, err := load()
+	if err != nil {
+		// The consumer keeps what it had; the next event or resync
+		// tries again.
+		if msg := err.Error(); msg != r.lastErr {
+			r.w.log.Warn("cannot read the spec folder; keeping the last snapshot", "trigger", t, "err", err)
+			r.lastErr = msg
+		} else {
+			r.w.log.Debug("cannot read the spec folder; keeping the last snapshot", "trigger", t, "err", err)
+		}
+		return
+	}
+	r.lastErr = ""
+	if snap == nil || (r.last != nil && sameSnapshot(r.last, snap)) {
+		return
+	}
+	r.last = snap
+	invalid := 0
+	for _, f := range snap.Files {
+		if !f.Valid() {
+			invalid++
+		}
+	}
+	r.w.log.Info("spec snapshot", "revision", snap.Revision, "trigger", t,
+		"specs", len(snap.Specs), "files", len(snap.Files), "invalid", invalid,
+		"latency", time.Since(seenAt))
+	r.deliver(Update{Snapshot: snap, Trigger: t, SeenAt: seenAt})
+}
+
+// deliver hands u to the consumer without blocking: an update not yet
+// taken is replaced, since a snapshot is the whole desired state.
+func (r *watchRun) deliver(u Update) {
+	select {
+	case old := <-r.w.updates:
+		if old.SeenAt.Before(u.SeenAt) {
+			u.SeenAt = old.SeenAt
+		}
+	default:
+	}
+	// Run's goroutine is the only sender and the buffer is empty now.
+	r.w.updates <- u
+}
+
+// sameSnapshot reports whether b declares what a declares: the same
+// revision, files (by size, modification time and outcome), specs and
+// conflicts.
+func sameSnapshot(a, b *Snapshot) bool {
+	if a.Dir != b.Dir || a.Revision != b.Revision || len(a.Files) != len(b.Files) ||
+		len(a.Specs) != len(b.Specs) || len(a.Conflicts) != len(b.Conflicts) {
+		return false
+	}
+	for i, fa := range a.Files {
+		fb := b.Files[i]
+		if fa.Path != fb.Path || fa.Size != fb.Size || !fa.ModTime.Equal(fb.ModTime) ||
+			fa.Stale != fb.Stale || !equalStrings(fa.Names, fb.Names) || errString(fa.Err) != errString(fb.Err) {
+			return false
+		}
+	}
+	for i, sa := range a.Specs {
+		sb := b.Specs[i]
+		if sa != sb && !reflect.DeepEqual(sa, sb) {
+			return false
+		}
+	}
+	for i := range a.Conflicts {
+		if a.Conflicts[i] != b.Conflicts[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
