@@ -1,0 +1,223 @@
+// Package sim is a simulated HCS host for isoagent: the default driver
+// wherever the Host Compute Service is absent, and the host the tests and
+// drills run against.
+//
+// It has two layers. Model is the host itself: its OS version and SKU, an
+// image catalog, the rules and errors of HCS (version mismatch 0xc0370101,
+// ports in use, missing host folders, what Hyper-V isolation cannot do),
+// host PIDs of process-isolated init processes versus the vmwp process of
+// a Hyper-V utility VM, a few commands it acts out, and injected faults.
+// Its state lives in a Store: in memory, or in a folder that several
+// processes can share at the same time, so an agent restart sees the same
+// host and `isoagent sim kill` can act behind the agent's back. Driver
+// adapts a Model to driver.Driver for one owner.
+//
+// The package depends on nothing but package driver (and spec for image
+// tags), so that other fakes of HCS can be built on the Model.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+// DefaultOwner is the owner tag a Driver uses when Options.Owner is empty.
+const DefaultOwner = "isoagent"
+
+// Options configure Open.
+type Options struct {
+	// Owner is the owner tag of the containers the driver manages
+	// (DefaultOwner when empty).
+	Owner string
+	// Host is the host to simulate: its OS version, SKU and name. It is
+	// used only when the state folder is new, unless OverrideHost is set.
+	// Zero fields take the defaults (10.0.20348, server, this machine's
+	// name).
+	Host         driver.Host
+	OverrideHost bool
+	// Clock tells the time (time.Now when nil).
+	Clock func() time.Time
+	// Logger receives a debug record per operation (none when nil).
+	Logger *slog.Logger
+}
+
+// Driver is a driver.Driver over a Model, for one owner: List returns only
+// that owner's containers, and Start, Stop and Remove treat the containers
+// of other owners as absent, so an agent can never touch them.
+type Driver struct {
+	model *Model
+	owner string
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	faults []Fault // injected into this driver only
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Open returns a driver for the simulated host whose state lives in folder
+// dir, creating the folder and the host when they are new; dir "" keeps
+// the state in memory, for this driver alone.
+func Open(dir string, opts Options) (*Driver, error) {
+	store := MemoryStore()
+	if dir != "" {
+		var err error
+		if store, err = DirStore(dir); err != nil {
+			return nil, err
+		}
+	}
+	m := NewModel(store, opts.Clock)
+	if err := m.InitHost(opts.Host, opts.OverrideHost); err != nil {
+		return nil, err
+	}
+	return NewDriver(m, opts.Owner, opts.Logger), nil
+}
+
+// NewDriver returns a driver over m for owner (DefaultOwner when empty).
+// Several drivers may share a Model, as several agents share a host.
+func NewDriver(m *Model, owner string, logger *slog.Logger) *Driver {
+	if owner == "" {
+		owner = DefaultOwner
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Driver{model: m, owner: owner, log: logger.With("driver", driver.NameSim)}
+}
+
+// Model returns the simulated host the driver acts on, for drills: kill
+// or remove containers behind the driver's back, set image builds, inject
+// faults that every client sees.
+func (d *Driver) Model() *Model { return d.model }
+
+// Owner returns the driver's owner tag.
+func (d *Driver) Owner() string { return d.owner }
+
+// InjectFault applies f to the next f.Count calls of f.Op through this
+// driver only. Faults of the driver apply before those kept in the store.
+func (d *Driver) InjectFault(f Fault) error {
+	if err := f.validate(false); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.faults = append(d.faults, f)
+	return nil
+}
+
+func (d *Driver) takeFault(op Op) (Fault, bool, error) {
+	d.mu.Lock()
+	for i := range d.faults {
+		f := &d.faults[i]
+		if f.Op != op {
+			continue
+		}
+		f.Count--
+		taken := *f
+		if f.Count <= 0 {
+			d.faults = slices.Delete(d.faults, i, i+1)
+		}
+		d.mu.Unlock()
+		return taken, true, nil
+	}
+	d.mu.Unlock()
+	return d.model.TakeFault(op)
+}
+
+// do runs one operation: it applies an injected fault first, waiting out
+// its delay unless ctx ends, then calls fn.
+func (d *Driver) do(ctx context.Context, op Op, id string, fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	f, ok, err := d.takeFault(op)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	if ok {
+		d.log.DebugContext(ctx, "injected fault", "op", op, "id", id, "fault", f.String())
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%s %s: %w", op, id, ctx.Err())
+			}
+		}
+		if f.Err != nil {
+			return fmt.Errorf("%s %s: injected fault: %w", op, id, f.Err)
+		}
+	}
+	err = fn()
+	d.log.DebugContext(ctx, "operation", "op", op, "id", id, "err", err)
+	return err
+}
+
+// Host describes the simulated host.
+func (d *Driver) Host(ctx context.Context) (driver.Host, error) {
+	var h driver.Host
+	err := d.do(ctx, OpHost, "", func() (err error) {
+		h, err = d.model.Host()
+		return err
+	})
+	return h, err
+}
+
+// Image returns what the simulated host knows of ref.
+func (d *Driver) Image(ctx context.Context, ref string) (driver.Image, error) {
+	var img driver.Image
+	err := d.do(ctx, OpImage, ref, func() (err error) {
+		img, err = d.model.Image(ref)
+		return err
+	})
+	return img, err
+}
+
+// List returns the containers of the driver's owner.
+func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
+	var cs []driver.Container
+	err := d.do(ctx, OpList, "", func() (err error) {
+		cs, err = d.model.Containers(d.owner)
+		return err
+	})
+	return cs, err
+}
+
+// Create creates a container of the driver's owner; cfg.Owner must be
+// empty or that owner. See Model.Create for the errors.
+func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
+	return d.do(ctx, OpCreate, cfg.ID, func() error {
+		if cfg.Owner == "" {
+			cfg.Owner = d.owner
+		}
+		if cfg.Owner != d.owner {
+			return fmt.Errorf("create %s: owner %q is not the driver's owner %q", cfg.ID, cfg.Owner, d.owner)
+		}
+		return d.model.Create(cfg)
+	})
+}
+
+// Start starts a container of the driver's owner, or starts it again after
+// it exited.
+func (d *Driver) Start(ctx context.Context, id string) error {
+	return d.do(ctx, OpStart, id, func() error { return d.model.Start(d.owner, id) })
+}
+
+// Stop shuts a container of the driver's owner down. The sim's processes
+// always honour a graceful shutdown at once (exit code 0), so timeout is
+// never reached.
+func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	return d.do(ctx, OpStop, id, func() error { return d.model.Stop(d.owner, id) })
+}
+
+// Remove removes a container of the driver's owner that is not running.
+func (d *Driver) Remove(ctx context.Context, id string) error {
+	return d.do(ctx, OpRemove, id, func() error { return d.model.Remove(d.owner, id) })
+}

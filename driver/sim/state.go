@@ -1,0 +1,465 @@
+package sim
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+// state is everything the simulated host remembers; a Store keeps it. Its
+// methods are the host's rules and check everything before they change
+// anything, so a failed operation leaves the state as it was.
+type state struct {
+	Host driver.Host `json:"host"`
+	// Images overrides what the host knows of images, keyed by imageKey.
+	Images map[string]imageInfo `json:"images,omitempty"`
+	// MissingPaths are host folders (and pipes) that do not exist, as
+	// normalised by pathKey; every other host path exists.
+	MissingPaths []string `json:"missingPaths,omitempty"`
+	// ReservedPorts are host ports something other than a container holds.
+	ReservedPorts []PortKey          `json:"reservedPorts,omitempty"`
+	Containers    map[string]*record `json:"containers,omitempty"`
+	// NextPID is the next host process id to hand out.
+	NextPID int     `json:"nextPid,omitempty"`
+	Faults  []Fault `json:"faults,omitempty"`
+}
+
+type imageInfo struct {
+	OSVersion driver.OSVersion `json:"osVersion,omitzero"`
+	Missing   bool             `json:"missing,omitempty"`
+}
+
+// record is one container on the host.
+type record struct {
+	Config     driver.Config     `json:"config"`
+	Command    []string          `json:"command"` // what the init process runs
+	State      driver.State      `json:"state"`
+	ExitCode   int               `json:"exitCode"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	StartedAt  time.Time         `json:"startedAt,omitzero"`
+	FinishedAt time.Time         `json:"finishedAt,omitzero"`
+	InitPID    int               `json:"initPid,omitempty"`
+	UtilityVM  *driver.UtilityVM `json:"utilityVM,omitempty"`
+}
+
+// PortKey is a host port and its protocol (tcp or udp).
+type PortKey struct {
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol"`
+}
+
+func (p PortKey) String() string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }
+
+func portKey(port int, protocol string) PortKey {
+	protocol = strings.ToLower(protocol)
+	if protocol == "" {
+		protocol = "tcp"
+	}
+	return PortKey{Port: port, Protocol: protocol}
+}
+
+// Host PIDs are multiples of 4 on Windows; the sim hands them out from a
+// plausible start and never reuses one.
+const (
+	firstPID = 4104
+	pidStep  = 4
+)
+
+// Defaults of a new simulated host.
+var defaultOSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: driver.BuildLTSC2022}
+
+// defaultCommand is the default command of the Windows base images
+// (servercore, nanoserver, windows, server): a shell that, without a
+// console, waits until the container is stopped.
+var defaultCommand = []string{`c:\windows\system32\cmd.exe`}
+
+// settle applies what the clock says happened since the last change:
+// init processes whose commands have ended by now have exited.
+func (s *state) settle(now time.Time) {
+	for _, r := range s.Containers {
+		if r.State != driver.StateRunning {
+			continue
+		}
+		b := behaviourOf(r.Command)
+		if end := r.StartedAt.Add(b.after); b.exits && !now.Before(end) {
+			r.exit(end, b.code)
+		}
+	}
+}
+
+func (r *record) exit(at time.Time, code int) {
+	r.State = driver.StateExited
+	r.ExitCode = code
+	r.FinishedAt = at
+	r.InitPID = 0
+	r.UtilityVM = nil
+}
+
+func (r *record) container() driver.Container {
+	c := driver.Container{
+		ID:         r.Config.ID,
+		Name:       r.Config.Name,
+		Owner:      r.Config.Owner,
+		Hash:       r.Config.Hash,
+		Isolation:  r.Config.Isolation,
+		Image:      r.Config.Image,
+		State:      r.State,
+		ExitCode:   r.ExitCode,
+		CreatedAt:  r.CreatedAt,
+		StartedAt:  r.StartedAt,
+		FinishedAt: r.FinishedAt,
+		InitPID:    r.InitPID,
+	}
+	if r.UtilityVM != nil {
+		uvm := *r.UtilityVM
+		c.UtilityVM = &uvm
+	}
+	return c
+}
+
+// containers returns the containers of owner ("" for every owner), by name
+// then id.
+func (s *state) containers(owner string) []driver.Container {
+	var cs []driver.Container
+	for _, r := range s.Containers {
+		if owner == "" || r.Config.Owner == owner {
+			cs = append(cs, r.container())
+		}
+	}
+	slices.SortFunc(cs, func(a, b driver.Container) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return cs
+}
+
+// lookup finds container id as a client of owner sees it: a container of
+// another owner is not there ("" sees every owner).
+func (s *state) lookup(op, owner, id string) (*record, error) {
+	r, ok := s.Containers[id]
+	if !ok || (owner != "" && r.Config.Owner != owner) {
+		return nil, hcsError(op, id, codeNotExist, driver.ErrNotFound,
+			"A virtual machine or container with the specified identifier does not exist.")
+	}
+	return r, nil
+}
+
+// resolve finds a container by id, or else by name, whatever its owner:
+// drills name containers the way an operator does.
+func (s *state) resolve(ref string) (*record, error) {
+	if r, ok := s.Containers[ref]; ok {
+		return r, nil
+	}
+	var found []*record
+	for _, r := range s.Containers {
+		if r.Config.Name == ref {
+			found = append(found, r)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("container %q: %w", ref, driver.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, r := range found {
+		ids[i] = r.Config.ID
+	}
+	slices.Sort(ids)
+	return nil, fmt.Errorf("container name %q is ambiguous, use an id: %s", ref, strings.Join(ids, ", "))
+}
+
+func imageKey(ref string) string { return strings.ToLower(strings.TrimSpace(ref)) }
+
+func (s *state) image(ref string) (driver.Image, error) {
+	info := s.Images[imageKey(ref)]
+	if info.Missing {
+		return driver.Image{}, hcsError("GetImage", ref, codeFileNotFound, driver.ErrNotFound,
+			"The system cannot find the file specified.")
+	}
+	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand)}
+	if !img.OSVersion.Known() {
+		if b := imageBuild(ref); b != 0 {
+			img.OSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: b}
+		}
+	}
+	return img, nil
+}
+
+// pathKey normalises a Windows host path or pipe name for comparison:
+// backslashes, no long-path prefix, no trailing separator, lower case.
+func pathKey(p string) string {
+	p = strings.ReplaceAll(p, "/", `\`)
+	p = strings.TrimPrefix(p, `\\?\`)
+	p = strings.TrimRight(p, `\`)
+	return strings.ToLower(p)
+}
+
+func (s *state) pathMissing(p string) bool {
+	k := pathKey(p)
+	for _, m := range s.MissingPaths {
+		if k == m || strings.HasPrefix(k, m+`\`) {
+			return true
+		}
+	}
+	return false
+}
+
+// portHolder returns who holds host port p: a container other than self,
+// or the host itself ("host"); "" when it is free.
+func (s *state) portHolder(p PortKey, self string) string {
+	if slices.Contains(s.ReservedPorts, p) {
+		return "host"
+	}
+	for id, r := range s.Containers {
+		if id == self {
+			continue
+		}
+		for _, q := range r.Config.Ports {
+			if portKey(q.HostPort, q.Protocol) == p {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// create checks cfg against the host's rules as HCS (and HNS, for port
+// mappings) would, and adds the container in the created state.
+//
+// Ports are taken at create and released at remove: the hcs driver creates
+// the container's HNS endpoint, with its port mappings, before it creates
+// the compute system and deletes it after removing it, so a port conflict
+// shows at Create on both drivers.
+func (s *state) create(cfg driver.Config, now time.Time) error {
+	const op = "CreateComputeSystem"
+	if cfg.ID == "" {
+		return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported, "container id must not be empty")
+	}
+	if _, ok := s.Containers[cfg.ID]; ok {
+		return hcsError(op, cfg.ID, codeAlreadyExists, driver.ErrAlreadyExists,
+			"A virtual machine or container with the specified identifier already exists.")
+	}
+	img, err := s.image(cfg.Image)
+	if err != nil {
+		return fmt.Errorf("create %s: image %s: %w", cfg.ID, cfg.Image, err)
+	}
+	host := s.Host.OSVersion
+	switch cfg.Isolation {
+	case driver.Process:
+		if img.OSVersion.Known() && !driver.ProcessCompatible(host, img.OSVersion) {
+			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
+				"The container operating system does not match the host operating system. (image %s, host %s, process isolation)",
+				img.OSVersion, host)
+		}
+	case driver.HyperV:
+		if img.OSVersion.Known() && !driver.HyperVCompatible(host, img.OSVersion) {
+			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
+				"The container operating system does not match the host operating system. (image %s is newer than host %s, hyperv isolation)",
+				img.OSVersion, host)
+		}
+		if len(cfg.Devices) > 0 {
+			return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported,
+				"device assignment is not supported for Hyper-V isolated containers")
+		}
+		if cfg.NetworkSharedWith != "" {
+			return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported,
+				"sharing a network namespace is not supported for Hyper-V isolated containers")
+		}
+	default:
+		return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported, "unknown isolation %q", cfg.Isolation)
+	}
+	if err := s.checkSharedNetwork(op, cfg); err != nil {
+		return err
+	}
+	for _, m := range cfg.Mounts {
+		if s.pathMissing(m.HostPath) {
+			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
+				"The system cannot find the path specified. (%s)", m.HostPath)
+		}
+	}
+	for _, p := range cfg.Pipes {
+		if s.pathMissing(p.HostPipe) {
+			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
+				"The system cannot find the path specified. (%s)", p.HostPipe)
+		}
+	}
+	for _, p := range cfg.Ports {
+		k := portKey(p.HostPort, p.Protocol)
+		if holder := s.portHolder(k, cfg.ID); holder != "" {
+			return hcsError("CreateEndpoint", cfg.ID, codePortInUse, driver.ErrPortInUse,
+				"The specified port already exists. (host port %s held by %s)", k, holder)
+		}
+	}
+	cmd := cfg.Command
+	if len(cmd) == 0 {
+		cmd = img.Command
+	}
+	if s.Containers == nil {
+		s.Containers = make(map[string]*record)
+	}
+	s.Containers[cfg.ID] = &record{
+		Config:    cloneConfig(cfg),
+		Command:   slices.Clone(cmd),
+		State:     driver.StateCreated,
+		CreatedAt: now,
+	}
+	return nil
+}
+
+// checkSharedNetwork checks that the container whose network namespace cfg
+// joins is there and running.
+func (s *state) checkSharedNetwork(op string, cfg driver.Config) error {
+	if cfg.NetworkSharedWith == "" {
+		return nil
+	}
+	r, ok := s.Containers[cfg.NetworkSharedWith]
+	if !ok {
+		return hcsError(op, cfg.ID, codeNotExist, driver.ErrNotFound,
+			"network namespace of container %s: A virtual machine or container with the specified identifier does not exist.",
+			cfg.NetworkSharedWith)
+	}
+	if r.State != driver.StateRunning {
+		return hcsError(op, cfg.ID, codeInvalidState, driver.ErrInvalidState,
+			"network namespace of container %s: the container is %s, not running", cfg.NetworkSharedWith, r.State)
+	}
+	return nil
+}
+
+// start starts a created or exited container: a new init process (or, for
+// Hyper-V, a new utility VM), its exit code cleared.
+func (s *state) start(owner, id string, now time.Time) error {
+	const op = "StartComputeSystem"
+	r, err := s.lookup(op, owner, id)
+	if err != nil {
+		return err
+	}
+	if r.State == driver.StateRunning {
+		return hcsError(op, id, codeInvalidState, driver.ErrInvalidState,
+			"The requested operation for attach namespace failed. (container is already running)")
+	}
+	if err := s.checkSharedNetwork(op, r.Config); err != nil {
+		return err
+	}
+	r.State = driver.StateRunning
+	r.ExitCode = 0
+	r.StartedAt = now
+	r.FinishedAt = time.Time{}
+	if r.Config.Isolation == driver.HyperV {
+		r.UtilityVM = &driver.UtilityVM{ID: newGUID(), PID: s.allocPID()}
+	} else {
+		r.InitPID = s.allocPID()
+	}
+	s.settle(now) // `cmd /c exit N` is over as soon as it started
+	return nil
+}
+
+func (s *state) allocPID() int {
+	if s.NextPID < firstPID {
+		s.NextPID = firstPID
+	}
+	pid := s.NextPID
+	s.NextPID += pidStep
+	return pid
+}
+
+// stop shuts a running container down; the sim's init processes always
+// honour a graceful shutdown, and exit with code 0. Stopping a container
+// that is not running changes nothing.
+func (s *state) stop(owner, id string, now time.Time) error {
+	r, err := s.lookup("ShutdownComputeSystem", owner, id)
+	if err != nil {
+		return err
+	}
+	if r.State == driver.StateRunning {
+		r.exit(now, 0)
+	}
+	return nil
+}
+
+func (s *state) remove(owner, id string) error {
+	const op = "TerminateComputeSystem"
+	r, err := s.lookup(op, owner, id)
+	if err != nil {
+		return err
+	}
+	if r.State == driver.StateRunning {
+		return hcsError(op, id, codeInvalidState, driver.ErrInvalidState,
+			"A virtual machine or container cannot be removed while it is running.")
+	}
+	delete(s.Containers, id)
+	return nil
+}
+
+func (s *state) kill(ref string, code int, now time.Time) error {
+	r, err := s.resolve(ref)
+	if err != nil {
+		return err
+	}
+	if r.State != driver.StateRunning {
+		return fmt.Errorf("kill %s: container is %s: %w", ref, r.State, driver.ErrInvalidState)
+	}
+	r.exit(now, code)
+	return nil
+}
+
+func (s *state) forceRemove(ref string) error {
+	r, err := s.resolve(ref)
+	if err != nil {
+		return err
+	}
+	delete(s.Containers, r.Config.ID)
+	return nil
+}
+
+// takeFault uses up one call of the first fault injected for op.
+func (s *state) takeFault(op Op) (Fault, bool) {
+	for i := range s.Faults {
+		f := &s.Faults[i]
+		if f.Op != op || f.Count <= 0 {
+			continue
+		}
+		f.Count--
+		taken := *f
+		if f.Count == 0 {
+			s.Faults = slices.Delete(s.Faults, i, i+1)
+		}
+		return taken, true
+	}
+	return Fault{}, false
+}
+
+func (s *state) hasFault(op Op) bool {
+	return slices.ContainsFunc(s.Faults, func(f Fault) bool { return f.Op == op && f.Count > 0 })
+}
+
+// cloneConfig deep-copies cfg so that the caller's slices and maps are not
+// shared with the store's state.
+func cloneConfig(cfg driver.Config) driver.Config {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		panic(fmt.Sprintf("sim: config does not marshal: %v", err))
+	}
+	var c driver.Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(fmt.Sprintf("sim: config does not unmarshal: %v", err))
+	}
+	return c
+}
+
+// newGUID returns a random GUID in the form HCS prints runtime ids.
+func newGUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
