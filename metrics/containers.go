@@ -1,0 +1,151 @@
+package metrics
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ContainerInfo is what the per-container metrics need to know of one
+// container the agent manages or has refused.
+type ContainerInfo struct {
+	// Name is the spec name. It is the only label whose values are not
+	// from a fixed set.
+	Name string
+	// Isolation is the effective isolation (IsolationProcess or
+	// IsolationHyperV), or for a container that was refused the one it
+	// asked for, with "default" resolved to the host's default. Anything
+	// else is reported as Other.
+	Isolation string
+	// Image is the image reference from the spec.
+	Image string
+	// State is one of the State constants; anything else is reported as
+	// Other.
+	State string
+	// Desired reports that the agent wants the container running: it was
+	// admitted and its restart policy does not leave it exited.
+	Desired bool
+	// Running reports that the host runs it.
+	Running bool
+}
+
+// containerCollector produces the per-container metrics from one snapshot
+// per scrape, so that desired, running, the state counts and the info
+// series always describe the same moment.
+type containerCollector struct {
+	desired, running, count, info, restarts *prometheus.Desc
+
+	mu           sync.Mutex
+	source       func() []ContainerInfo
+	restartCount map[string]float64
+}
+
+func newContainerCollector() *containerCollector {
+	return &containerCollector{
+		desired: prometheus.NewDesc(namespace+"_containers_desired",
+			"Containers the agent wants running, by effective isolation.",
+			[]string{"isolation"}, nil),
+		running: prometheus.NewDesc(namespace+"_containers_running",
+			"Containers the host runs, by effective isolation.",
+			[]string{"isolation"}, nil),
+		count: prometheus.NewDesc(namespace+"_containers",
+			"Containers declared in the spec folder, by state.",
+			[]string{"state"}, nil),
+		info: prometheus.NewDesc(namespace+"_container_info",
+			"One series per container declared in the spec folder, naming its isolation, image and state. Always 1.",
+			[]string{"name", "isolation", "image", "state"}, nil),
+		restarts: prometheus.NewDesc(namespace+"_container_restarts_total",
+			"Restarts of a container by its restart policy since the agent started.",
+			[]string{"name"}, nil),
+		restartCount: make(map[string]float64),
+	}
+}
+
+func (c *containerCollector) setSource(fn func() []ContainerInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.source = fn
+}
+
+// incRestart keeps counting across the container's absence from a
+// snapshot (a spec file rewritten, a container recreated), so the counter
+// never goes backwards while the agent runs.
+func (c *containerCollector) incRestart(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.restartCount[name]++
+}
+
+func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.desired
+	ch <- c.running
+	ch <- c.count
+	ch <- c.info
+	ch <- c.restarts
+}
+
+func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	source := c.source
+	c.mu.Unlock()
+	var snapshot []ContainerInfo
+	if source != nil {
+		// Called without the lock: the source may take its own locks and
+		// take its time.
+		snapshot = source()
+	}
+
+	desired := make(map[string]int)
+	running := make(map[string]int)
+	byState := make(map[string]int)
+	for _, iso := range isolations {
+		desired[iso], running[iso] = 0, 0
+	}
+	for _, s := range states {
+		byState[s] = 0
+	}
+	type infoKey struct{ name, isolation, image, state string }
+	infos := make(map[infoKey]bool)
+	var names []string
+	for _, ci := range snapshot {
+		iso := known(isolations, ci.Isolation)
+		state := known(states, ci.State)
+		if ci.Desired {
+			desired[iso]++
+		}
+		if ci.Running {
+			running[iso]++
+		}
+		byState[state]++
+		// A name appears twice when a conflicting spec is reported next
+		// to the one that won; identical label sets are one series.
+		infos[infoKey{ci.Name, iso, ci.Image, state}] = true
+		names = append(names, ci.Name)
+	}
+
+	for iso, n := range desired {
+		ch <- prometheus.MustNewConstMetric(c.desired, prometheus.GaugeValue, float64(n), iso)
+	}
+	for iso, n := range running {
+		ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(n), iso)
+	}
+	for state, n := range byState {
+		ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state)
+	}
+	for k := range infos {
+		ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.isolation, k.image, k.state)
+	}
+
+	slices.Sort(names)
+	names = slices.Compact(names)
+	c.mu.Lock()
+	counts := make([]float64, len(names))
+	for i, name := range names {
+		counts[i] = c.restartCount[name]
+	}
+	c.mu.Unlock()
+	for i, name := range names {
+		ch <- prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name)
+	}
+}

@@ -1,0 +1,318 @@
+// Package metrics exports what isoagent sees and does as Prometheus metrics
+// and serves the agent's HTTP endpoints: /metrics, /healthz, /readyz and
+// /status.
+//
+// A Metrics registers every collector on the registry it is given, never on
+// the global one, so tests and embedders each get their own. Every labelled
+// series whose label values come from a fixed set (see the constants in
+// this package) exists, at zero, from the moment New returns, so that rate()
+// and absent() work from the first scrape. The per-container metrics are
+// produced at scrape time from one snapshot of the containers (see
+// SetContainerSource), so they always agree with each other and a removed
+// container leaves no stale series behind.
+//
+// The package knows nothing of the reconcile engine: the code that wires
+// the agent together calls the methods of Metrics from the engine's
+// observer hooks and hands the engine's status to Handler.
+//
+// All methods of Metrics are safe for concurrent use.
+package metrics
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+const namespace = "isoagent"
+
+// Histogram buckets. A reconcile step or a driver call takes from a
+// millisecond (the sim, a no-op step) to tens of seconds (a stop that waits
+// out its timeout, a Hyper-V utility VM booting). Convergence spans from the
+// debounce period (about 100 ms) to minutes when images are slow or a
+// change touches many containers.
+var (
+	durationBuckets    = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+	convergenceBuckets = []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+)
+
+// BuildInfo describes the running agent, for isoagent_build_info.
+type BuildInfo struct {
+	Version string
+	// GoVersion defaults to runtime.Version().
+	GoVersion string
+}
+
+// Metrics holds isoagent's collectors. Create it with New.
+type Metrics struct {
+	reconciles        *prometheus.CounterVec
+	reconcileDuration *prometheus.HistogramVec
+	actions           *prometheus.CounterVec
+	driverOps         *prometheus.HistogramVec
+	rejections        *prometheus.CounterVec
+	specFiles         *prometheus.GaugeVec
+	watchEvents       *prometheus.CounterVec
+	rescans           *prometheus.CounterVec
+	convergence       prometheus.Histogram
+	lastSuccess       prometheus.Gauge
+	hostInfo          *infoCollector
+	revision          *infoCollector
+	containers        *containerCollector
+}
+
+// NewRegistry returns a new registry holding the Go runtime and process
+// collectors (go_*, process_*), the usual companions of an application's
+// own metrics. Pass it to New and to Handler.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+// New creates isoagent's collectors, registers them on reg and returns
+// them. It panics, as prometheus.MustRegister does, when reg already holds
+// one of them: registering twice on one registry is a programming error.
+func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
+	if info.GoVersion == "" {
+		info.GoVersion = runtime.Version()
+	}
+	m := &Metrics{
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "reconcile_total",
+			Help:      "Reconciles of one container name, by result: success (the host matches the spec or the next step was taken), error (retried with backoff), requeue (asked to come back later).",
+		}, []string{"result"}),
+		reconcileDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "reconcile_duration_seconds",
+			Help:      "Time one reconcile of one container name took, by result.",
+			Buckets:   durationBuckets,
+		}, []string{"result"}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "actions_total",
+			Help:      "Actions taken on containers (create, start, stop, remove), by result (success, error).",
+		}, []string{"action", "result"}),
+		driverOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "driver_operation_duration_seconds",
+			Help:      "Time a call to the container host driver took, successful or not, by operation.",
+			Buckets:   durationBuckets,
+		}, []string{"operation"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "admission_rejections_total",
+			Help:      "Specs refused by admission, by reason; counted each time admission decides, so a spec that stays refused keeps counting.",
+		}, []string{"reason"}),
+		specFiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "spec_files",
+			Help:      "Spec files in the watched folder at the last scan, by state (valid, invalid).",
+		}, []string{"state"}),
+		watchEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "watch_events_total",
+			Help:      "Signals that the spec folder may have changed, by trigger (event, resync, overflow).",
+		}, []string{"trigger"}),
+		rescans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "rescans_total",
+			Help:      "Scans of the spec folder, by the trigger that caused them (event, resync, overflow).",
+		}, []string{"trigger"}),
+		convergence: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "convergence_seconds",
+			Help:      "Time from a change of the spec folder being seen (or the agent starting) to the host matching it, per change.",
+			Buckets:   convergenceBuckets,
+		}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "last_successful_reconcile_timestamp_seconds",
+			Help:      "Unix time of the last full reconcile that completed without error; 0 until the first one.",
+		}),
+		hostInfo: newInfoCollector(prometheus.NewDesc(
+			namespace+"_host_info",
+			"The container host: Windows version, build, SKU (server, client) and driver (sim, hcs). Always 1.",
+			[]string{"os_version", "build", "sku", "driver"}, nil)),
+		revision: newInfoCollector(prometheus.NewDesc(
+			namespace+"_config_revision_info",
+			"The git revision of the spec folder's content the agent works from, when it can be told. Always 1.",
+			[]string{"revision"}, nil)),
+		containers: newContainerCollector(),
+	}
+	build := newInfoCollector(prometheus.NewDesc(
+		namespace+"_build_info",
+		"The agent's version and the Go version it was built with. Always 1.",
+		[]string{"version", "goversion"}, nil))
+	build.set(info.Version, info.GoVersion)
+
+	for _, r := range reconcileResults {
+		m.reconciles.WithLabelValues(r)
+		m.reconcileDuration.WithLabelValues(r)
+	}
+	for _, a := range actions {
+		for _, r := range actionResults {
+			m.actions.WithLabelValues(a, r)
+		}
+	}
+	for _, op := range operations {
+		m.driverOps.WithLabelValues(op)
+	}
+	for _, r := range reasons {
+		m.rejections.WithLabelValues(r)
+	}
+	for _, s := range fileStates {
+		m.specFiles.WithLabelValues(s)
+	}
+	for _, t := range triggers {
+		m.watchEvents.WithLabelValues(t)
+		m.rescans.WithLabelValues(t)
+	}
+
+	reg.MustRegister(
+		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
+		m.rejections, m.specFiles, m.watchEvents, m.rescans,
+		m.convergence, m.lastSuccess, m.hostInfo, m.revision, build,
+		m.containers,
+	)
+	return m
+}
+
+// ObserveReconcile records one reconcile of one container name: its result
+// (ResultSuccess, ResultError or ResultRequeue) and how long it took.
+func (m *Metrics) ObserveReconcile(result string, d time.Duration) {
+	result = known(reconcileResults, result)
+	m.reconciles.WithLabelValues(result).Inc()
+	m.reconcileDuration.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// IncAction counts one action taken on a container (ActionCreate,
+// ActionStart, ActionStop or ActionRemove) with its result (ResultSuccess
+// or ResultError). How long the action took is recorded by the driver
+// operation it consists of; see InstrumentDriver.
+func (m *Metrics) IncAction(action, result string) {
+	m.actions.WithLabelValues(known(actions, action), known(actionResults, result)).Inc()
+}
+
+// ObserveDriverOp records how long one driver call (OpHost, OpImage, ...)
+// took. InstrumentDriver calls it for every call of the driver it wraps.
+func (m *Metrics) ObserveDriverOp(op string, d time.Duration) {
+	m.driverOps.WithLabelValues(known(operations, op)).Observe(d.Seconds())
+}
+
+// IncRestart counts one restart of the named container by its restart
+// policy. The count is exported as isoagent_container_restarts_total for as
+// long as the container appears in the container source's snapshots.
+func (m *Metrics) IncRestart(name string) {
+	m.containers.incRestart(name)
+}
+
+// IncRejection counts one admission rejection with its reason
+// (ReasonInvalid, ReasonVersionMismatch, ...).
+func (m *Metrics) IncRejection(reason string) {
+	m.rejections.WithLabelValues(known(reasons, reason)).Inc()
+}
+
+// IncWatchEvent counts one signal that the spec folder may have changed
+// (TriggerEvent, TriggerResync or TriggerOverflow).
+func (m *Metrics) IncWatchEvent(trigger string) {
+	m.watchEvents.WithLabelValues(known(triggers, trigger)).Inc()
+}
+
+// IncRescan counts one scan of the spec folder and what triggered it.
+func (m *Metrics) IncRescan(trigger string) {
+	m.rescans.WithLabelValues(known(triggers, trigger)).Inc()
+}
+
+// ObserveConvergence records the time from a change being seen (or the
+// agent starting) to the host matching it.
+func (m *Metrics) ObserveConvergence(d time.Duration) {
+	m.convergence.Observe(d.Seconds())
+}
+
+// SetLastSuccessfulReconcile records when the last full reconcile completed
+// without error.
+func (m *Metrics) SetLastSuccessfulReconcile(t time.Time) {
+	m.lastSuccess.Set(float64(t.UnixNano()) / 1e9)
+}
+
+// SetHostInfo records the container host the agent drives. The previous
+// series, if any, is replaced.
+func (m *Metrics) SetHostInfo(h driver.Host) {
+	m.hostInfo.set(
+		h.OSVersion.String(),
+		strconv.FormatUint(uint64(h.OSVersion.Build), 10),
+		known(skus, string(h.SKU)),
+		known(drivers, h.Driver),
+	)
+}
+
+// SetConfigRevision records the git revision of the spec folder's content.
+// The previous revision's series is removed, so there is at most one; an
+// empty rev (the revision cannot be told) leaves none.
+func (m *Metrics) SetConfigRevision(rev string) {
+	if rev == "" {
+		m.revision.set()
+		return
+	}
+	m.revision.set(rev)
+}
+
+// SetSpecFiles records how many spec files the last scan found valid and
+// invalid.
+func (m *Metrics) SetSpecFiles(valid, invalid int) {
+	m.specFiles.WithLabelValues(FileValid).Set(float64(valid))
+	m.specFiles.WithLabelValues(FileInvalid).Set(float64(invalid))
+}
+
+// SetContainerSource sets the function the per-container metrics are
+// computed from at every scrape. It replaces any earlier source; until one
+// is set, the per-container gauges are zero. fn must be safe to call from
+// the scraping goroutine and must not call back into m.
+func (m *Metrics) SetContainerSource(fn func() []ContainerInfo) {
+	m.containers.setSource(fn)
+}
+
+// infoCollector exports one "info" series (value 1) whose label values are
+// replaced as a whole, so a scrape never sees the old and the new series
+// together, nor neither.
+type infoCollector struct {
+	desc   *prometheus.Desc
+	mu     sync.Mutex
+	values []string // nil: no series
+}
+
+func newInfoCollector(desc *prometheus.Desc) *infoCollector {
+	return &infoCollector{desc: desc}
+}
+
+// set replaces the series' label values; no values removes the series.
+func (c *infoCollector) set(values ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(values) == 0 {
+		c.values = nil
+		return
+	}
+	c.values = values
+}
+
+func (c *infoCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *infoCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	values := c.values
+	c.mu.Unlock()
+	if values != nil {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, values...)
+	}
+}

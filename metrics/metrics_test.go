@@ -1,0 +1,430 @@
+package metrics
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var testBuild = BuildInfo{Version: "v1.2.3", GoVersion: "go1.26.8"}
+
+// newTest returns Metrics on a fresh registry of their own.
+func newTest(t *testing.T) (*Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	return New(reg, testBuild), reg
+}
+
+func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
+	_, reg := newTest(t)
+	tests := []struct {
+		metric string
+		want   int // series
+	}{
+		{"isoagent_reconcile_total", 3},
+		{"isoagent_reconcile_duration_seconds", 3},
+		{"isoagent_actions_total", 8},
+		{"isoagent_driver_operation_duration_seconds", 7},
+		{"isoagent_admission_rejections_total", 6},
+		{"isoagent_spec_files", 2},
+		{"isoagent_watch_events_total", 3},
+		{"isoagent_rescans_total", 3},
+		{"isoagent_convergence_seconds", 1},
+		{"isoagent_last_successful_reconcile_timestamp_seconds", 1},
+		{"isoagent_containers_desired", 2},
+		{"isoagent_containers_running", 2},
+		{"isoagent_containers", len(States())},
+		{"isoagent_build_info", 1},
+		// Not known until the agent says: no series rather than a made-up one.
+		{"isoagent_host_info", 0},
+		{"isoagent_config_revision_info", 0},
+		{"isoagent_container_info", 0},
+		{"isoagent_container_restarts_total", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.metric, func(t *testing.T) {
+			n, err := testutil.GatherAndCount(reg, tt.metric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.want {
+				t.Errorf("%d series, want %d", n, tt.want)
+			}
+		})
+	}
+	// Pre-initialised means zero, not merely present.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "isoagent_build_info" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount()); v != 0 {
+				t.Errorf("%s%v = %v, want 0", mf.GetName(), m.GetLabel(), v)
+			}
+		}
+	}
+}
+
+func TestMethodsCountUnderTheirLabels(t *testing.T) {
+	tests := []struct {
+		name   string
+		do     func(m *Metrics)
+		metric func(m *Metrics) prometheus.Collector
+		want   float64
+	}{
+		{"reconcile success",
+			func(m *Metrics) { m.ObserveReconcile(ResultSuccess, time.Millisecond) },
+			func(m *Metrics) prometheus.Collector { return m.reconciles.WithLabelValues("success") }, 1},
+		{"reconcile requeue twice",
+			func(m *Metrics) {
+				m.ObserveReconcile(ResultRequeue, 0)
+				m.ObserveReconcile(ResultRequeue, 0)
+			},
+			func(m *Metrics) prometheus.Collector { return m.reconciles.WithLabelValues("requeue") }, 2},
+		{"reconcile with an unknown result counts as other",
+			func(m *Metrics) { m.ObserveReconcile("done", 0) },
+			func(m *Metrics) prometheus.Collector { return m.reconciles.WithLabelValues(Other) }, 1},
+		{"action",
+			func(m *Metrics) { m.IncAction(ActionCreate, ResultError) },
+			func(m *Metrics) prometheus.Collector { return m.actions.WithLabelValues("create", "error") }, 1},
+		{"action with an unknown kind counts as other",
+			func(m *Metrics) { m.IncAction("recreate", ResultSuccess) },
+			func(m *Metrics) prometheus.Collector { return m.actions.WithLabelValues(Other, "success") }, 1},
+		{"requeue is not an action result",
+			func(m *Metrics) { m.IncAction(ActionStart, ResultRequeue) },
+			func(m *Metrics) prometheus.Collector { return m.actions.WithLabelValues("start", Other) }, 1},
+		{"rejection",
+			func(m *Metrics) { m.IncRejection(ReasonVersionMismatch) },
+			func(m *Metrics) prometheus.Collector {
+				return m.rejections.WithLabelValues("version-mismatch")
+			}, 1},
+		{"watch event",
+			func(m *Metrics) { m.IncWatchEvent(TriggerOverflow) },
+			func(m *Metrics) prometheus.Collector { return m.watchEvents.WithLabelValues("overflow") }, 1},
+		{"rescan",
+			func(m *Metrics) { m.IncRescan(TriggerResync) },
+			func(m *Metrics) prometheus.Collector { return m.rescans.WithLabelValues("resync") }, 1},
+		{"spec files valid",
+			func(m *Metrics) { m.SetSpecFiles(4, 1) },
+			func(m *Metrics) prometheus.Collector { return m.specFiles.WithLabelValues("valid") }, 4},
+		{"spec files invalid",
+			func(m *Metrics) { m.SetSpecFiles(4, 1) },
+			func(m *Metrics) prometheus.Collector { return m.specFiles.WithLabelValues("invalid") }, 1},
+		{"spec files set twice keeps the last",
+			func(m *Metrics) { m.SetSpecFiles(4, 1); m.SetSpecFiles(5, 0) },
+			func(m *Metrics) prometheus.Collector { return m.specFiles.WithLabelValues("invalid") }, 0},
+		{"last successful reconcile",
+			func(m *Metrics) { m.SetLastSuccessfulReconcile(time.Unix(1700000000, 500_000_000)) },
+			func(m *Metrics) prometheus.Collector { return m.lastSuccess }, 1700000000.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTest(t)
+			tt.do(m)
+			if got := testutil.ToFloat64(tt.metric(m)); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHistogramsObserveSeconds(t *testing.T) {
+	m, reg := newTest(t)
+	m.ObserveReconcile(ResultSuccess, 30*time.Millisecond)
+	m.ObserveReconcile(ResultError, 2*time.Second)
+	m.ObserveDriverOp(OpCreate, 3*time.Second)
+	m.ObserveDriverOp("pull", time.Second)
+	m.ObserveConvergence(90 * time.Second)
+
+	want := `
+# HELP isoagent_convergence_seconds Time from a change of the spec folder being seen (or the agent starting) to the host matching it, per change.
+# TYPE isoagent_convergence_seconds histogram
+isoagent_convergence_seconds_bucket{le="0.05"} 0
+isoagent_convergence_seconds_bucket{le="0.1"} 0
+isoagent_convergence_seconds_bucket{le="0.25"} 0
+isoagent_convergence_seconds_bucket{le="0.5"} 0
+isoagent_convergence_seconds_bucket{le="1"} 0
+isoagent_convergence_seconds_bucket{le="2.5"} 0
+isoagent_convergence_seconds_bucket{le="5"} 0
+isoagent_convergence_seconds_bucket{le="10"} 0
+isoagent_convergence_seconds_bucket{le="30"} 0
+isoagent_convergence_seconds_bucket{le="60"} 0
+isoagent_convergence_seconds_bucket{le="120"} 1
+isoagent_convergence_seconds_bucket{le="300"} 1
+isoagent_convergence_seconds_bucket{le="600"} 1
+isoagent_convergence_seconds_bucket{le="+Inf"} 1
+isoagent_convergence_seconds_sum 90
+isoagent_convergence_seconds_count 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isoagent_convergence_seconds"); err != nil {
+		t.Error(err)
+	}
+
+	tests := []struct {
+		vec          *prometheus.HistogramVec
+		label        string
+		count        uint64
+		sum          float64
+		upperBoundLE float64 // smallest bucket holding the observation
+	}{
+		{m.reconcileDuration, "success", 1, 0.03, 0.05},
+		{m.reconcileDuration, "error", 1, 2, 2.5},
+		{m.reconcileDuration, "requeue", 0, 0, 0},
+		{m.driverOps, "create", 1, 3, 5},
+		{m.driverOps, Other, 1, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.label, func(t *testing.T) {
+			h := histogramOf(t, tt.vec, tt.label)
+			if h.GetSampleCount() != tt.count || h.GetSampleSum() != tt.sum {
+				t.Fatalf("count %d sum %v, want %d and %v", h.GetSampleCount(), h.GetSampleSum(), tt.count, tt.sum)
+			}
+			for _, b := range h.GetBucket() {
+				wantIn := uint64(0)
+				if tt.count > 0 && b.GetUpperBound() >= tt.upperBoundLE {
+					wantIn = 1
+				}
+				if b.GetCumulativeCount() != wantIn {
+					t.Errorf("bucket le=%v holds %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), wantIn)
+				}
+			}
+		})
+	}
+}
+
+func TestInfoMetricsKeepOneSeries(t *testing.T) {
+	m, reg := newTest(t)
+	m.SetHostInfo(driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 17763}, SKU: driver.SKUClient, Driver: driver.NameSim})
+	m.SetHostInfo(driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 20348, Revision: 587}, SKU: driver.SKUServer, Driver: driver.NameHCS})
+	m.SetConfigRevision("0123abc")
+	m.SetConfigRevision("4567def")
+
+	want := `
+# HELP isoagent_build_info The agent's version and the Go version it was built with. Always 1.
+# TYPE isoagent_build_info gauge
+isoagent_build_info{goversion="go1.26.8",version="v1.2.3"} 1
+# HELP isoagent_config_revision_info The git revision of the spec folder's content the agent works from, when it can be told. Always 1.
+# TYPE isoagent_config_revision_info gauge
+isoagent_config_revision_info{revision="4567def"} 1
+# HELP isoagent_host_info The container host: Windows version, build, SKU (server, client) and driver (sim, hcs). Always 1.
+# TYPE isoagent_host_info gauge
+isoagent_host_info{build="20348",driver="hcs",os_version="10.0.20348.587",sku="server"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"isoagent_build_info", "isoagent_config_revision_info", "isoagent_host_info"); err != nil {
+		t.Error(err)
+	}
+
+	m.SetConfigRevision("")
+	if n, err := testutil.GatherAndCount(reg, "isoagent_config_revision_info"); err != nil || n != 0 {
+		t.Errorf("after an unknown revision: %d series (err %v), want none", n, err)
+	}
+}
+
+func TestHostInfoOutsideTheFixedSetsIsOther(t *testing.T) {
+	m, reg := newTest(t)
+	m.SetHostInfo(driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 20348}, SKU: "datacenter", Driver: "docker"})
+	want := `
+# HELP isoagent_host_info The container host: Windows version, build, SKU (server, client) and driver (sim, hcs). Always 1.
+# TYPE isoagent_host_info gauge
+isoagent_host_info{build="20348",driver="other",os_version="10.0.20348",sku="other"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isoagent_host_info"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBuildInfoDefaultsToTheRunningGoVersion(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	New(reg, BuildInfo{Version: "dev"})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "isoagent_build_info" {
+			continue
+		}
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			if l.GetName() == "goversion" && !strings.HasPrefix(l.GetValue(), "go") {
+				t.Errorf("goversion = %q", l.GetValue())
+			}
+		}
+		return
+	}
+	t.Error("no isoagent_build_info")
+}
+
+func TestNewPanicsWhenRegisteredTwice(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	New(reg, testBuild)
+	defer func() {
+		if recover() == nil {
+			t.Error("second New on the same registry did not panic")
+		}
+	}()
+	New(reg, testBuild)
+}
+
+func TestRegistryPassesLint(t *testing.T) {
+	reg := NewRegistry()
+	m := New(reg, testBuild)
+	drive(m)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+	// The Go and process collectors are there.
+	for _, name := range []string{"go_goroutines", "process_start_time_seconds"} {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != 1 {
+			t.Errorf("%s: %d series (err %v), want 1", name, n, err)
+		}
+	}
+}
+
+func TestExpositionPassesPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (Debian package prometheus); CI installs it")
+	}
+	reg := NewRegistry()
+	drive(New(reg, testBuild))
+	var buf bytes.Buffer
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &buf
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// TestExpositionGolden pins the exposition of every isoagent metric after
+// a fixed sequence of calls; docs/metrics.md describes the same.
+// Run with -update after a deliberate change.
+func TestExpositionGolden(t *testing.T) {
+	m, reg := newTest(t)
+	drive(m)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden := filepath.Join("testdata", "exposition.golden.prom")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Comparing as exposition rather than bytes gives a readable diff.
+	if err := testutil.GatherAndCompare(reg, bytes.NewReader(want)); err != nil {
+		t.Errorf("exposition differs from %s (run go test -update after a deliberate change):\n%v", golden, err)
+	}
+}
+
+// drive exercises every method once or more, so every metric has data.
+func drive(m *Metrics) {
+	m.SetHostInfo(driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 20348, Revision: 587}, SKU: driver.SKUServer, Driver: driver.NameSim})
+	m.SetConfigRevision("9f1c2e7")
+	m.SetSpecFiles(3, 1)
+	m.IncWatchEvent(TriggerEvent)
+	m.IncWatchEvent(TriggerEvent)
+	m.IncRescan(TriggerEvent)
+	m.IncRescan(TriggerResync)
+	m.IncRejection(ReasonVersionMismatch)
+	m.ObserveReconcile(ResultSuccess, 12*time.Millisecond)
+	m.ObserveReconcile(ResultSuccess, 40*time.Millisecond)
+	m.ObserveReconcile(ResultError, 300*time.Millisecond)
+	m.ObserveReconcile(ResultRequeue, time.Millisecond)
+	m.IncAction(ActionCreate, ResultSuccess)
+	m.IncAction(ActionStart, ResultSuccess)
+	m.IncAction(ActionStart, ResultError)
+	m.ObserveDriverOp(OpList, 2*time.Millisecond)
+	m.ObserveDriverOp(OpCreate, 700*time.Millisecond)
+	m.ObserveDriverOp(OpStart, 1500*time.Millisecond)
+	m.IncRestart("worker")
+	m.ObserveConvergence(2 * time.Second)
+	m.SetLastSuccessfulReconcile(time.Unix(1767225600, 0))
+	m.SetContainerSource(func() []ContainerInfo {
+		return []ContainerInfo{
+			{Name: "web", Isolation: IsolationProcess, Image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022", State: StateRunning, Desired: true, Running: true},
+			{Name: "worker", Isolation: IsolationHyperV, Image: "example.com/worker:ltsc2022", State: StateExited, Desired: true},
+			{Name: "legacy", Isolation: IsolationProcess, Image: "example.com/legacy:ltsc2019", State: StateRejected},
+		}
+	})
+}
+
+func TestMethodsAreSafeForConcurrentUse(t *testing.T) {
+	m, reg := newTest(t)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 100 {
+				drive(m)
+				m.SetConfigRevision(string(rune('a' + (i+j)%26)))
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			if _, err := reg.Gather(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if got := testutil.ToFloat64(m.reconciles.WithLabelValues(ResultSuccess)); got != 4*100*2 {
+		t.Errorf("success reconciles = %v, want %d", got, 4*100*2)
+	}
+}
+
+func histogramOf(t *testing.T, vec *prometheus.HistogramVec, label string) *dto.Histogram {
+	t.Helper()
+	var out dto.Metric
+	if err := vec.WithLabelValues(label).(prometheus.Metric).Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.GetHistogram()
+}
