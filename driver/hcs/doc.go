@@ -1,0 +1,24 @@
+// Package hcs is the isoagent driver for the Windows Host Compute Service.
+//
+// It speaks to HCS through hcsshim's public schema-v1 API (the path
+// dockerd takes): compute systems are listed by their Owner tag, created
+// from read-only image layers and a scratch layer, and started with the
+// spec's command as init process; NAT port mappings are endpoints made
+// through hcn. HCS errors come back as the driver package's sentinel
+// errors.
+//
+// HCS v1 keeps an Owner and a Name for a compute system but no labels, and
+// forgets a system once it has stopped and its last handle is closed. The
+// driver therefore keeps one small JSON record per container in its state
+// folder (the spec name, config hash, image, isolation, init PID, exit code,
+// endpoint IDs and scratch folder); records are what let a new agent
+// process adopt running containers (OpenContainer, OpenProcess on the
+// recorded init PID) and report the exit code of one that stopped while no
+// agent ran. The HCS Name carries the spec name too, so a container whose
+// record is lost can still be told apart and pruned.
+//
+// The driver itself builds only on Windows. The image store (DockerStore)
+// and the record store build everywhere, so their tests run on Linux too.
+// The tests of the Windows code run under Wine against a fake HCS
+// (driver/hcs/fakehcs); scripts/hcs-test runs them.
+package hcs

@@ -1,0 +1,124 @@
+package hcs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+// record is what the driver keeps about one container beyond what HCS
+// stores: HCS v1 has no labels and forgets a stopped compute system once
+// its last handle closes.
+type record struct {
+	// Config is the config the container was created with; Start after an
+	// exit creates a new compute system from it.
+	Config driver.Config `json:"config"`
+	// Layers are the image's read-only layer folders, topmost first.
+	Layers []string `json:"layers"`
+	// CommandLine is the init process's command line, fixed at create so a
+	// restart runs what the first start ran.
+	CommandLine string `json:"commandLine"`
+	// Scratch is the container's scratch (read-write) layer folder.
+	Scratch string `json:"scratch"`
+	// Mounted reports that the scratch layer is activated and prepared
+	// (process isolation, while a compute system uses it).
+	Mounted bool `json:"mounted,omitempty"`
+	// Endpoints are the HCN endpoints the driver created for the container.
+	Endpoints []string `json:"endpoints,omitempty"`
+	// SharedEndpoints are endpoints of the container whose network this one
+	// shares; they are not this container's to delete.
+	SharedEndpoints []string `json:"sharedEndpoints,omitempty"`
+	// Started reports that the current compute system has been started,
+	// so its disappearance means the container exited.
+	Started  bool `json:"started,omitempty"`
+	InitPID  int  `json:"initPid,omitempty"`
+	Exited   bool `json:"exited,omitempty"`
+	ExitCode int  `json:"exitCode"`
+
+	CreatedAt  time.Time `json:"createdAt"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// records is a folder of container records, one <id>.json file each. Every
+// write replaces the file through a rename, so a crash leaves the old or
+// the new record, never half of one. The driver serialises access per
+// container; records does no locking of its own.
+type records struct {
+	dir string
+}
+
+func (rs records) path(id string) string { return filepath.Join(rs.dir, id+".json") }
+
+// get reads the record of id; it wraps fs.ErrNotExist when there is none.
+func (rs records) get(id string) (*record, error) {
+	b, err := os.ReadFile(rs.path(id))
+	if err != nil {
+		return nil, err
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("container record %s: %w", rs.path(id), err)
+	}
+	return &r, nil
+}
+
+func (rs records) put(r *record) error {
+	if err := os.MkdirAll(rs.dir, 0o700); err != nil {
+		return fmt.Errorf("container records: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(rs.dir, "."+r.Config.ID+"-*.tmp")
+	if err != nil {
+		return fmt.Errorf("container record %s: %w", r.Config.ID, err)
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("container record %s: %w", r.Config.ID, err)
+	}
+	if err := os.Rename(tmp.Name(), rs.path(r.Config.ID)); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("container record %s: %w", r.Config.ID, err)
+	}
+	return nil
+}
+
+func (rs records) delete(id string) error {
+	if err := os.Remove(rs.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("container record %s: %w", id, err)
+	}
+	return nil
+}
+
+// list returns the IDs that have a record, sorted.
+func (rs records) list() ([]string, error) {
+	entries, err := os.ReadDir(rs.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container records: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if id, ok := strings.CutSuffix(name, ".json"); ok && !strings.HasPrefix(name, ".") && !e.IsDir() {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
