@@ -1,0 +1,86 @@
+package winpath
+
+import (
+	"fmt"
+	"strings"
+)
+
+// pipePrefix is the normalised prefix of a local named pipe.
+const pipePrefix = `\\.\pipe\`
+
+// maxPipeLen is Windows' limit on the whole pipe name, prefix included.
+const maxPipeLen = 256
+
+// Pipe is a parsed local named pipe, \\.\pipe\<name>.
+type Pipe struct {
+	name string
+}
+
+// ParsePipe parses s as a local named pipe. It accepts \\.\pipe\<name> and
+// //./pipe/<name> (any mix of slashes, "pipe" in any case) and normalises
+// to \\.\pipe\<name>. It rejects pipes on other machines (\\host\pipe\x),
+// empty names, names with a backslash or control characters, and names
+// longer than Windows allows.
+func ParsePipe(s string) (Pipe, error) {
+	t := strings.ReplaceAll(s, "/", `\`)
+	if !strings.HasPrefix(t, `\\`) {
+		ex := `\\.\pipe\metrics`
+		if s != "" && !strings.ContainsAny(s, `\:`) {
+			ex = pipePrefix + s
+		}
+		return Pipe{}, fmt.Errorf("pipe %s must be a local named pipe such as %s", Quote(s), ex)
+	}
+	host, rest, _ := strings.Cut(t[2:], `\`)
+	kind, name, ok := strings.Cut(rest, `\`)
+	if !ok || !strings.EqualFold(kind, "pipe") {
+		return Pipe{}, fmt.Errorf("%s is not a named pipe; write one such as \\\\.\\pipe\\metrics", Quote(s))
+	}
+	switch host {
+	case ".":
+	case "?":
+		return Pipe{}, fmt.Errorf("pipe %s uses the \\\\?\\ prefix; write it as \\\\.\\pipe\\%s", Quote(s), name)
+	default:
+		return Pipe{}, fmt.Errorf("pipe %s is on another machine (%s); only local pipes (\\\\.\\pipe\\%s) can be mapped", Quote(s), host, name)
+	}
+	switch {
+	case name == "":
+		return Pipe{}, fmt.Errorf("pipe %s has an empty name; write one such as \\\\.\\pipe\\metrics", Quote(s))
+	case strings.Contains(name, `\`):
+		return Pipe{}, fmt.Errorf("pipe %s: the name after \\\\.\\pipe\\ must not contain a slash or backslash", Quote(s))
+	case hasControl(name):
+		return Pipe{}, fmt.Errorf("pipe %s contains a control character", Quote(s))
+	case len(pipePrefix)+len(name) > maxPipeLen:
+		return Pipe{}, fmt.Errorf("pipe %s is %d characters long; Windows allows %d", Quote(s), len(pipePrefix)+len(name), maxPipeLen)
+	}
+	return Pipe{name: name}, nil
+}
+
+// String returns the normalised pipe, \\.\pipe\<name>.
+func (p Pipe) String() string {
+	if p.name == "" {
+		return ""
+	}
+	return pipePrefix + p.name
+}
+
+// Name returns the pipe's name, the part after \\.\pipe\.
+func (p Pipe) Name() string { return p.name }
+
+// IsZero reports whether p is the zero Pipe.
+func (p Pipe) IsZero() bool { return p.name == "" }
+
+// Equal reports whether p and q are the same pipe; pipe names ignore case.
+func (p Pipe) Equal(q Pipe) bool { return equalFold(p.name, q.name) }
+
+// MarshalText returns the normalised pipe.
+func (p Pipe) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText parses text with ParsePipe.
+func (p *Pipe) UnmarshalText(text []byte) error {
+	v, err := ParsePipe(string(text))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
