@@ -1,0 +1,225 @@
+package metrics
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+var containerMetrics = []string{
+	"isoagent_containers_desired", "isoagent_containers_running",
+	"isoagent_containers", "isoagent_container_info", "isoagent_container_restarts_total",
+}
+
+const containerHelp = `
+# HELP isoagent_container_info One series per container declared in the spec folder, naming its isolation, image and state. Always 1.
+# TYPE isoagent_container_info gauge
+# HELP isoagent_container_restarts_total Restarts of a container by its restart policy since the agent started.
+# TYPE isoagent_container_restarts_total counter
+# HELP isoagent_containers Containers declared in the spec folder, by state.
+# TYPE isoagent_containers gauge
+# HELP isoagent_containers_desired Containers the agent wants running, by effective isolation.
+# TYPE isoagent_containers_desired gauge
+# HELP isoagent_containers_running Containers the host runs, by effective isolation.
+# TYPE isoagent_containers_running gauge
+`
+
+// stateLines returns the isoagent_containers lines with the given non-zero
+// counts and every other state at zero.
+func stateLines(counts map[string]int) string {
+	var b strings.Builder
+	for _, s := range append(States(), Other) {
+		n, ok := counts[s]
+		if !ok && s == Other {
+			continue
+		}
+		b.WriteString("isoagent_containers{state=\"" + s + "\"} " + strconv.Itoa(n) + "\n")
+	}
+	return b.String()
+}
+
+func TestContainerMetricsComeFromOneSnapshot(t *testing.T) {
+	tests := []struct {
+		name     string
+		snapshot []ContainerInfo
+		restarts []string
+		want     string
+	}{
+		{
+			name: "no source yet: zero counts, no per-container series",
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 0
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 0
+` + stateLines(nil),
+		},
+		{
+			name: "desired and running by isolation",
+			snapshot: []ContainerInfo{
+				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: StateRunning, Desired: true, Running: true},
+				{Name: "api", Isolation: "process", Image: "api:ltsc2022", State: StatePending, Desired: true},
+				{Name: "vm", Isolation: "hyperv", Image: "app:ltsc2019", State: StateRunning, Desired: true, Running: true},
+				{Name: "batch", Isolation: "hyperv", Image: "job:ltsc2022", State: StateExited},
+			},
+			restarts: []string{"web", "web"},
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 1
+isoagent_containers_desired{isolation="process"} 2
+isoagent_containers_running{isolation="hyperv"} 1
+isoagent_containers_running{isolation="process"} 1
+isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
+isoagent_container_info{image="api:ltsc2022",isolation="process",name="api",state="pending"} 1
+isoagent_container_info{image="app:ltsc2019",isolation="hyperv",name="vm",state="running"} 1
+isoagent_container_info{image="job:ltsc2022",isolation="hyperv",name="batch",state="exited"} 1
+isoagent_container_restarts_total{name="api"} 0
+isoagent_container_restarts_total{name="batch"} 0
+isoagent_container_restarts_total{name="vm"} 0
+isoagent_container_restarts_total{name="web"} 2
+` + stateLines(map[string]int{StateRunning: 2, StatePending: 1, StateExited: 1}),
+		},
+		{
+			name: "refused specs are counted by state, not as desired",
+			snapshot: []ContainerInfo{
+				{Name: "old", Isolation: "process", Image: "old:ltsc2019", State: StateRejected},
+				{Name: "bad", Isolation: "hyperv", Image: "", State: StateInvalid},
+			},
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 0
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 0
+isoagent_container_info{image="old:ltsc2019",isolation="process",name="old",state="rejected"} 1
+isoagent_container_info{image="",isolation="hyperv",name="bad",state="invalid"} 1
+isoagent_container_restarts_total{name="bad"} 0
+isoagent_container_restarts_total{name="old"} 0
+` + stateLines(map[string]int{StateRejected: 1, StateInvalid: 1}),
+		},
+		{
+			name: "a conflicting spec shares its name with the winner",
+			snapshot: []ContainerInfo{
+				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: StateRunning, Desired: true, Running: true},
+				{Name: "web", Isolation: "process", Image: "iis:ltsc2025", State: StateConflict},
+			},
+			restarts: []string{"web"},
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 1
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 1
+isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
+isoagent_container_info{image="iis:ltsc2025",isolation="process",name="web",state="conflict"} 1
+isoagent_container_restarts_total{name="web"} 1
+` + stateLines(map[string]int{StateRunning: 1, StateConflict: 1}),
+		},
+		{
+			name: "values outside the fixed sets are other",
+			snapshot: []ContainerInfo{
+				{Name: "odd", Isolation: "default", Image: "x:1", State: "stopping", Desired: true},
+			},
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 0
+isoagent_containers_desired{isolation="other"} 1
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 0
+isoagent_container_info{image="x:1",isolation="other",name="odd",state="other"} 1
+isoagent_container_restarts_total{name="odd"} 0
+` + stateLines(map[string]int{Other: 1}),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, reg := newTest(t)
+			if tt.snapshot != nil {
+				m.SetContainerSource(func() []ContainerInfo { return tt.snapshot })
+			}
+			for _, name := range tt.restarts {
+				m.IncRestart(name)
+			}
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(containerHelp+tt.want), containerMetrics...); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestRemovedContainersLeaveNoSeries(t *testing.T) {
+	m, reg := newTest(t)
+	var mu sync.Mutex
+	current := []ContainerInfo{
+		{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: StateRunning, Desired: true, Running: true},
+		{Name: "old", Isolation: "hyperv", Image: "old:ltsc2019", State: StateRunning, Desired: true, Running: true},
+	}
+	m.SetContainerSource(func() []ContainerInfo {
+		mu.Lock()
+		defer mu.Unlock()
+		return current
+	})
+	m.IncRestart("old")
+	if n, _ := testutil.GatherAndCount(reg, "isoagent_container_info"); n != 2 {
+		t.Fatalf("before: %d info series, want 2", n)
+	}
+
+	mu.Lock()
+	current = current[:1]
+	mu.Unlock()
+	want := `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 1
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 1
+isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
+isoagent_container_restarts_total{name="web"} 0
+` + stateLines(map[string]int{StateRunning: 1})
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(containerHelp+want), containerMetrics...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRestartCountSurvivesAnAbsence(t *testing.T) {
+	m, reg := newTest(t)
+	var present bool
+	var mu sync.Mutex
+	m.SetContainerSource(func() []ContainerInfo {
+		mu.Lock()
+		defer mu.Unlock()
+		if !present {
+			return nil
+		}
+		return []ContainerInfo{{Name: "web", Isolation: "process", State: StateRunning}}
+	})
+	m.IncRestart("web")
+	m.IncRestart("web")
+	if n, _ := testutil.GatherAndCount(reg, "isoagent_container_restarts_total"); n != 0 {
+		t.Fatalf("absent container has %d restart series, want 0", n)
+	}
+	mu.Lock()
+	present = true
+	mu.Unlock()
+	m.IncRestart("web")
+	want := `
+# HELP isoagent_container_restarts_total Restarts of a container by its restart policy since the agent started.
+# TYPE isoagent_container_restarts_total counter
+isoagent_container_restarts_total{name="web"} 3
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isoagent_container_restarts_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestSetContainerSourceReplacesTheEarlierOne(t *testing.T) {
+	m, reg := newTest(t)
+	m.SetContainerSource(func() []ContainerInfo {
+		return []ContainerInfo{{Name: "a", Isolation: "process", State: StateRunning}, {Name: "b", Isolation: "process", State: StateRunning}}
+	})
+	m.SetContainerSource(func() []ContainerInfo {
+		return []ContainerInfo{{Name: "c", Isolation: "hyperv", State: StatePending}}
+	})
+	if n, _ := testutil.GatherAndCount(reg, "isoagent_container_info"); n != 1 {
+		t.Errorf("%d info series, want 1 (from the second source)", n)
+	}
+}
