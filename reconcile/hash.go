@@ -1,0 +1,146 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+// hashVersion prefixes the hashed bytes. Bump it only when the canonical
+// form itself changes; every container is recreated when it does.
+const hashVersion = "v1:"
+
+// Hash returns the config hash of cfg: a hex SHA-256 over a canonical,
+// versioned encoding of everything that shapes the container (its effective
+// isolation included). ID, Owner, Hash and Labels do not count: they name
+// or describe the container without changing it.
+//
+// The encoding leaves out zero values (empty strings and slices, nil maps,
+// false, 0) and sorts fields by name and map keys, so adding an optional
+// field to driver.Config changes no existing hash as long as it is zero.
+func Hash(cfg driver.Config) string {
+	cfg.ID, cfg.Owner, cfg.Hash, cfg.Labels = "", "", "", nil
+	return hashOf(cfg)
+}
+
+func hashOf(v any) string {
+	var b strings.Builder
+	b.WriteString(hashVersion)
+	encode(&b, reflect.ValueOf(v))
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// ContainerID returns the host ID of the container for a spec name and config
+// hash: "<name>-<first 12 hex digits of the hash>". A recreated container
+// gets a new ID, so it never collides with the old one being removed.
+func ContainerID(name, hash string) string {
+	if len(hash) > 12 {
+		hash = hash[:12]
+	}
+	return name + "-" + hash
+}
+
+// encode writes the canonical form of v. Callers only pass values that are
+// not zero (see isEmpty), except for the top level.
+func encode(b *strings.Builder, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		fields := make(map[string]reflect.Value)
+		structFields(v, fields)
+		names := make([]string, 0, len(fields))
+		for n := range fields {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b.WriteByte('{')
+		for _, n := range names {
+			b.WriteString(strconv.Quote(n))
+			b.WriteByte(':')
+			encode(b, fields[n])
+			b.WriteByte(',')
+		}
+		b.WriteByte('}')
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		b.WriteByte('<')
+		for _, k := range keys {
+			encode(b, k)
+			b.WriteByte(':')
+			encode(b, v.MapIndex(k))
+			b.WriteByte(',')
+		}
+		b.WriteByte('>')
+	case reflect.Slice, reflect.Array:
+		b.WriteByte('[')
+		for i := range v.Len() {
+			encode(b, v.Index(i))
+			b.WriteByte(',')
+		}
+		b.WriteByte(']')
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			b.WriteString("null")
+			return
+		}
+		encode(b, v.Elem())
+	case reflect.String:
+		b.WriteString(strconv.Quote(v.String()))
+	case reflect.Bool:
+		b.WriteString(strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		b.WriteString(strconv.FormatInt(v.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		b.WriteString(strconv.FormatUint(v.Uint(), 10))
+	default:
+		// Floats, funcs and channels have no place in a container config;
+		// a field of such a type is a programming error caught by the tests.
+		panic(fmt.Sprintf("reconcile: cannot hash a %s", v.Type()))
+	}
+}
+
+// structFields collects the exported, non-empty fields of v by name,
+// flattening embedded structs the way encoding/json does, so a type that
+// embeds a config and adds zero-valued fields hashes like the config.
+func structFields(v reflect.Value, into map[string]reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		fv := v.Field(i)
+		if f.Anonymous && fv.Kind() == reflect.Struct {
+			structFields(fv, into)
+			continue
+		}
+		if isEmpty(fv) {
+			continue
+		}
+		into[f.Name] = fv
+	}
+}
+
+// isEmpty reports whether v adds nothing to a hash: the zero value, an empty
+// slice or map, or a struct whose fields are all empty.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && !isEmpty(v.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	return v.IsZero()
+}

@@ -1,0 +1,124 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// Status is what the engine knows and has done, as /status serves it.
+type Status struct {
+	Host driver.Host `json:"host"`
+	// Dir and Revision describe the snapshot in force.
+	Dir      string    `json:"dir,omitempty"`
+	Revision string    `json:"revision,omitempty"`
+	LoadedAt time.Time `json:"loadedAt,omitzero"`
+	// Ready reports that the first full reconcile is done.
+	Ready bool `json:"ready"`
+	// Converged reports that the host matches the snapshot in force: every
+	// admitted spec runs (or has exited and stays so by its restart
+	// policy) and nothing is left to prune.
+	Converged bool `json:"converged"`
+	// LastReconcile is when a key was last reconciled successfully.
+	LastReconcile time.Time `json:"lastReconcile,omitzero"`
+	// Conditions are engine-wide: pruning suspended, the folder failed to
+	// load, the driver is unreachable, ...
+	Conditions []Condition       `json:"conditions,omitempty"`
+	Containers []ContainerStatus `json:"containers"`
+	Files      []FileStatus      `json:"invalidFiles,omitempty"`
+	Conflicts  []spec.Conflict   `json:"conflicts,omitempty"`
+}
+
+// Condition is a named fact about the engine or a container, present while
+// it holds.
+type Condition struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// Condition types.
+const (
+	// CondEmptyIgnored: the folder declares no specs and --allow-empty is
+	// off, so the previous desired state stays and nothing is pruned.
+	CondEmptyIgnored = "EmptyFolderIgnored"
+	// CondPruneSuspended: a spec file is invalid and its names are unknown,
+	// so containers without a spec are kept.
+	CondPruneSuspended = "PruneSuspended"
+	// CondLoadFailed: the folder could not be read; the previous desired
+	// state stays.
+	CondLoadFailed = "LoadFailed"
+	// CondDriverUnavailable: listing the host's containers failed.
+	CondDriverUnavailable = "DriverUnavailable"
+	// CondInvalid: the spec's file is invalid now; its last-known-good spec
+	// stays in force.
+	CondInvalid = "Invalid"
+	// CondConflict: another file declares the same name and lost.
+	CondConflict = "Conflict"
+	// CondCrashLoop: the container keeps exiting; the next restart waits.
+	CondCrashLoop = "CrashLoopBackOff"
+	// CondKeptRunning: the spec is rejected now, but the container it ran
+	// before is left alone.
+	CondKeptRunning = "KeptRunning"
+)
+
+// Container states reported in status.
+const (
+	StatePending  = "pending"  // being created, started or replaced
+	StateRunning  = "running"  //
+	StateExited   = "exited"   // exited and left so by its restart policy, or waiting to restart
+	StateRejected = "rejected" // admission rejected the spec
+	StateConflict = "conflict" // rejected: a host port is taken by another spec
+	StateInvalid  = "invalid"  // rejected: the spec cannot be a container
+	StateOrphaned = "orphaned" // no spec, kept because pruning is suspended
+	StateRemoving = "removing" // no spec (or not for this host), being removed
+)
+
+// ContainerStatus is the status of one container name.
+type ContainerStatus struct {
+	Name   string      `json:"name"`
+	Source spec.Source `json:"source,omitzero"`
+	// RequestedIsolation is the spec's isolation (default when omitted);
+	// EffectiveIsolation what admission chose.
+	RequestedIsolation string           `json:"requestedIsolation,omitempty"`
+	EffectiveIsolation driver.Isolation `json:"effectiveIsolation,omitempty"`
+	Image              string           `json:"image,omitempty"`
+	ImageOSVersion     driver.OSVersion `json:"imageOSVersion,omitzero"`
+	State              string           `json:"state"`
+	Conditions         []Condition      `json:"conditions,omitempty"`
+	Warnings           []string         `json:"warnings,omitempty"`
+	Rejection          *Rejection       `json:"rejection,omitempty"`
+	LastError          string           `json:"lastError,omitempty"`
+	RestartCount       int              `json:"restartCount"`
+	ContainerID        string           `json:"containerID,omitempty"`
+	// ExitCode is set for an exited container.
+	ExitCode *int `json:"exitCode,omitempty"`
+	// InitPID is the host PID of a process-isolated container's init
+	// process; UtilityVM the VM of a Hyper-V one, as the driver sees them.
+	InitPID   int               `json:"initPid,omitempty"`
+	UtilityVM *driver.UtilityVM `json:"utilityVM,omitempty"`
+	// Since is when the container entered its state.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// FileStatus is an invalid spec file.
+type FileStatus struct {
+	Path   string   `json:"path"`
+	Errors []string `json:"errors"`
+	// Stale reports that the file's last-known-good specs stay in force.
+	Stale bool     `json:"stale,omitempty"`
+	Names []string `json:"names,omitempty"`
+}
+
+// fileErrors splits a file's error into its parts (a go-multierror list
+// gives one per problem).
+func fileErrors(err error) []string {
+	if m, ok := err.(interface{ WrappedErrors() []error }); ok {
+		var out []string
+		for _, e := range m.WrappedErrors() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
