@@ -53,7 +53,7 @@ const (
 )
 
 func isolation(i spec.Isolation) func(*spec.Spec) { return func(s *spec.Spec) { s.Isolation = i } }
-func fallback(s *spec.Spec)                        { s.OnVersionMismatch = spec.MismatchHyperV }
+func fallback(s *spec.Spec)                       { s.OnVersionMismatch = spec.MismatchHyperV }
 
 func TestAdmitIsolation(t *testing.T) {
 	tests := []struct {
@@ -207,7 +207,9 @@ func TestAdmitHostSelection(t *testing.T) {
 
 func TestAdmitHostPortsOncePerHost(t *testing.T) {
 	port := func(p int, proto string) func(*spec.Spec) {
-		return func(s *spec.Spec) { s.Ports = append(s.Ports, spec.Port{HostPort: p, ContainerPort: 80, Protocol: proto}) }
+		return func(s *spec.Spec) {
+			s.Ports = append(s.Ports, spec.Port{HostPort: p, ContainerPort: 80, Protocol: proto})
+		}
 	}
 	a := ctr("zeta", img2022, port(8080, "tcp"))
 	a.Source.File = "a/first.yaml"
