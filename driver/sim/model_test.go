@@ -1,0 +1,496 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/sim"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+const ltsc2022 = "mcr.microsoft.com/windows/servercore:ltsc2022"
+
+func newDriver(t *testing.T, opts sim.Options) *sim.Driver {
+	t.Helper()
+	d, err := sim.Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func get(t *testing.T, d *sim.Driver, id string) driver.Container {
+	t.Helper()
+	cs, err := d.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no container %s in %+v", id, cs)
+	return driver.Container{}
+}
+
+func TestCommandsExitAsTheClockSays(t *testing.T) {
+	tests := []struct {
+		command  []string
+		runsFor  time.Duration // 0: exits at once; -1: until stopped
+		exitCode int
+	}{
+		{[]string{"cmd", "/c", "exit 3"}, 0, 3},
+		{[]string{"ping", "-n", "5", "localhost"}, 5 * time.Second, 0},
+		{[]string{`C:\Windows\System32\timeout.exe`, "/t", "60"}, time.Minute, 0},
+		{nil, -1, 0},
+		{[]string{`C:\ServiceMonitor.exe`, "w3svc"}, -1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.command, " "), func(t *testing.T) {
+			clock := newFakeClock()
+			d := newDriver(t, sim.Options{Clock: clock.Now})
+			ctx := t.Context()
+			cfg := driver.Config{ID: "c1", Name: "c1", Isolation: driver.Process, Image: ltsc2022, Command: tt.command}
+			if err := d.Create(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Start(ctx, "c1"); err != nil {
+				t.Fatal(err)
+			}
+			started := clock.Now()
+			if tt.runsFor != 0 {
+				clock.Advance(tt.runsFor - time.Millisecond)
+				if tt.runsFor < 0 {
+					clock.Advance(1000 * time.Hour)
+				}
+				if c := get(t, d, "c1"); c.State != driver.StateRunning {
+					t.Fatalf("just before its time: %s, want running", c.State)
+				}
+				if tt.runsFor < 0 {
+					return
+				}
+				clock.Advance(time.Millisecond)
+			}
+			c := get(t, d, "c1")
+			if c.State != driver.StateExited || c.ExitCode != tt.exitCode {
+				t.Fatalf("at its time: %s with %d, want exited with %d", c.State, c.ExitCode, tt.exitCode)
+			}
+			if want := started.Add(max(tt.runsFor, 0)); !c.FinishedAt.Equal(want) {
+				t.Errorf("FinishedAt = %v, want %v", c.FinishedAt, want)
+			}
+			// Later reads agree: the exit is derived, not re-rolled.
+			clock.Advance(time.Hour)
+			if c2 := get(t, d, "c1"); !c2.FinishedAt.Equal(c.FinishedAt) || c2.ExitCode != c.ExitCode {
+				t.Errorf("an hour later: %+v, want %+v", c2, c)
+			}
+		})
+	}
+}
+
+func TestHCSRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(*sim.Model) error
+		cfg     driver.Config
+		want    error
+		wantMsg string
+	}{
+		{
+			name: "process isolation with an ltsc2019 image",
+			setup: func(m *sim.Model) error {
+				return m.SetImage("app:ltsc2019", driver.OSVersion{Major: 10, Build: 17763})
+			},
+			cfg:     driver.Config{Isolation: driver.Process, Image: "app:ltsc2019"},
+			want:    driver.ErrVersionMismatch,
+			wantMsg: "The container operating system does not match the host operating system. (image 10.0.17763, host 10.0.20348, process isolation) (0xc0370101)",
+		},
+		{
+			name: "hyperv with an image newer than the host",
+			setup: func(m *sim.Model) error {
+				return m.SetImage("app:ltsc2025", driver.OSVersion{Major: 10, Build: 26100})
+			},
+			cfg:     driver.Config{Isolation: driver.HyperV, Image: "app:ltsc2025"},
+			want:    driver.ErrVersionMismatch,
+			wantMsg: "0xc0370101",
+		},
+		{
+			name: "image of unknown build runs with process isolation",
+			cfg:  driver.Config{Isolation: driver.Process, Image: "example.com/app:latest"},
+		},
+		{
+			name:  "image the host does not have",
+			setup: func(m *sim.Model) error { return m.RemoveImage("example.com/app:v1") },
+			cfg:   driver.Config{Isolation: driver.Process, Image: "example.com/app:v1"},
+			want:  driver.ErrNotFound,
+		},
+		{
+			name: "devices with hyperv",
+			cfg:  driver.Config{Isolation: driver.HyperV, Image: ltsc2022, Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
+			want: driver.ErrNotSupported,
+		},
+		{
+			name: "devices with process isolation",
+			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
+		},
+		{
+			name: "network sharing with hyperv",
+			cfg:  driver.Config{Isolation: driver.HyperV, Image: ltsc2022, NetworkSharedWith: "base"},
+			want: driver.ErrNotSupported,
+		},
+		{
+			name: "network sharing with a running container",
+			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, NetworkSharedWith: "base"},
+		},
+		{
+			name: "network sharing with an unknown container",
+			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, NetworkSharedWith: "nobody"},
+			want: driver.ErrNotFound,
+		},
+		{
+			name:  "network sharing with a stopped container",
+			setup: func(m *sim.Model) error { return m.Stop("", "base") },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, NetworkSharedWith: "base"},
+			want:  driver.ErrInvalidState,
+		},
+		{
+			name:  "mount of a missing folder",
+			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `d:/sites/web/`, ContainerPath: `C:\web`}}},
+			want:  driver.ErrHostPathNotFound,
+		},
+		{
+			name:  "mount next to a missing folder",
+			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\Sites2`, ContainerPath: `C:\web`}}},
+		},
+		{
+			name:  "mount of a folder found again",
+			setup: func(m *sim.Model) error { return errors.Join(m.SetMissingPath(`D:\x`, true), m.SetMissingPath(`d:\X\`, false)) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\x`, ContainerPath: `C:\x`}}},
+		},
+		{
+			name:  "missing pipe",
+			setup: func(m *sim.Model) error { return m.SetMissingPath(`\\.\pipe\metrics`, true) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Pipes: []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}}},
+			want:  driver.ErrHostPathNotFound,
+		},
+		{
+			name: "port held by another container",
+			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			want: driver.ErrPortInUse,
+		},
+		{
+			name:  "port reserved on the host",
+			setup: func(m *sim.Model) error { return m.ReservePort(9000, "udp", true) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 9000, ContainerPort: 53, Protocol: "UDP"}}},
+			want:  driver.ErrPortInUse,
+		},
+		{
+			name:  "port released by a removed container",
+			setup: func(m *sim.Model) error { return errors.Join(m.Stop("", "base"), m.Remove("", "base")) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+		},
+		{
+			name:  "port held by an exited container",
+			setup: func(m *sim.Model) error { return m.Stop("", "base") },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			want:  driver.ErrPortInUse,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDriver(t, sim.Options{})
+			m := d.Model()
+			ctx := t.Context()
+			base := driver.Config{ID: "base", Name: "base", Isolation: driver.Process, Image: ltsc2022,
+				Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}}
+			if err := d.Create(ctx, base); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Start(ctx, "base"); err != nil {
+				t.Fatal(err)
+			}
+			if tt.setup != nil {
+				if err := tt.setup(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := tt.cfg
+			cfg.ID, cfg.Name = "new", "new"
+			err := d.Create(ctx, cfg)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Create = %v, want success", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Create = %v, want %q", err, tt.want)
+			}
+			var hcsErr *sim.HCSError
+			if !errors.As(err, &hcsErr) {
+				t.Errorf("Create error %T is not a *sim.HCSError", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("Create = %q, want it to contain %q", err, tt.wantMsg)
+			}
+			if cs, _ := m.Containers(""); len(cs) != 1 {
+				t.Errorf("a failed Create left %d containers, want only base", len(cs))
+			}
+		})
+	}
+}
+
+func TestImageCatalog(t *testing.T) {
+	d := newDriver(t, sim.Options{})
+	m := d.Model()
+	ctx := t.Context()
+	if err := m.SetImage("Example.com/App:V1", driver.OSVersion{Major: 10, Build: 17763, Revision: 5}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := d.Image(ctx, "example.com/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.OSVersion.String() != "10.0.17763.5" || len(img.Command) == 0 {
+		t.Errorf("Image = %+v, want 10.0.17763.5 and a default command", img)
+	}
+	if img, err := d.Image(ctx, "example.com/unknown:latest"); err != nil || img.OSVersion.Known() {
+		t.Errorf("Image of an unknown tag = %+v, %v; want known with an unknown version", img, err)
+	}
+	if err := m.RemoveImage("example.com/app:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Image(ctx, "example.com/app:v1"); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Image of a removed image = %v, want ErrNotFound", err)
+	}
+	if err := m.SetImage("example.com/app:v1", driver.OSVersion{Major: 10, Build: 20348}); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := d.Image(ctx, "example.com/app:v1"); err != nil || img.OSVersion.Build != 20348 {
+		t.Errorf("Image after SetImage = %+v, %v; want it back at 20348", img, err)
+	}
+}
+
+func TestHostIsSetOnceUnlessOverridden(t *testing.T) {
+	dir := t.TempDir()
+	client := driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 22631}, SKU: driver.SKUClient, Name: "DEV-1"}
+	tests := []struct {
+		name     string
+		opts     sim.Options
+		wantHost driver.Host
+	}{
+		{"new folder takes the given host", sim.Options{Host: client}, client},
+		{"existing folder keeps its host", sim.Options{}, client},
+		{"override replaces it", sim.Options{Host: driver.Host{Name: "SRV"}, OverrideHost: true},
+			driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 20348}, SKU: driver.SKUServer, Name: "SRV"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := sim.Open(dir, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := d.Host(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.wantHost.Driver = driver.NameSim
+			if h != tt.wantHost {
+				t.Errorf("Host = %+v, want %+v", h, tt.wantHost)
+			}
+		})
+	}
+	if _, err := sim.Open(t.TempDir(), sim.Options{Host: driver.Host{SKU: "desktop"}}); err == nil {
+		t.Error("Open with SKU desktop succeeded, want an error")
+	}
+}
+
+func TestDrills(t *testing.T) {
+	d := newDriver(t, sim.Options{})
+	m := d.Model()
+	ctx := t.Context()
+	for _, id := range []string{"web-1", "db-1"} {
+		cfg := driver.Config{ID: id, Name: strings.TrimSuffix(id, "-1"), Isolation: driver.Process, Image: ltsc2022}
+		if err := d.Create(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign := driver.Config{ID: "docker-1", Name: "web", Owner: "docker", Isolation: driver.Process, Image: ltsc2022}
+	if err := m.AddForeign(foreign); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 {
+		t.Errorf("List = %+v, want only the two own containers", cs)
+	}
+	if err := m.Kill("web", 1); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("Kill of a name two containers carry = %v, want an ambiguity error", err)
+	}
+	if err := m.Kill("db", 9); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(t, d, "db-1"); c.State != driver.StateExited || c.ExitCode != 9 {
+		t.Errorf("db-1 after Kill: %s %d, want exited 9", c.State, c.ExitCode)
+	}
+	if err := m.Kill("db", 9); !errors.Is(err, driver.ErrInvalidState) {
+		t.Errorf("Kill of an exited container = %v, want ErrInvalidState", err)
+	}
+	if err := m.ForceRemove("web-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ForceRemove("nothing"); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("ForceRemove of nothing = %v, want ErrNotFound", err)
+	}
+	all, err := m.Containers("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != "db-1" || all[1].ID != "docker-1" || all[1].State != driver.StateRunning {
+		t.Errorf("host after the drills: %+v, want db-1 and the running docker-1", all)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	t.Run("fail the next calls, seen by a second client", func(t *testing.T) {
+		dir := t.TempDir()
+		a, err := sim.Open(dir, sim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := sim.Open(dir, sim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		if err := a.Model().InjectFault(sim.Fault{Op: sim.OpList, Count: 2, Err: driver.ErrUnavailable}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.List(ctx); !errors.Is(err, driver.ErrUnavailable) {
+			t.Errorf("first List = %v, want ErrUnavailable", err)
+		}
+		if _, err := a.List(ctx); !errors.Is(err, driver.ErrUnavailable) {
+			t.Errorf("second List = %v, want ErrUnavailable", err)
+		}
+		if _, err := b.List(ctx); err != nil {
+			t.Errorf("third List = %v, want the faults used up", err)
+		}
+		if fs, err := a.Model().Faults(); err != nil || len(fs) != 0 {
+			t.Errorf("Faults = %v, %v; want none left", fs, err)
+		}
+	})
+	t.Run("failed create changes nothing", func(t *testing.T) {
+		d := newDriver(t, sim.Options{})
+		ctx := t.Context()
+		if err := d.InjectFault(sim.Fault{Op: sim.OpCreate, Count: 1, Err: driver.ErrPortInUse}); err != nil {
+			t.Fatal(err)
+		}
+		cfg := driver.Config{ID: "c1", Isolation: driver.Process, Image: ltsc2022}
+		if err := d.Create(ctx, cfg); !errors.Is(err, driver.ErrPortInUse) {
+			t.Fatalf("Create = %v, want the injected ErrPortInUse", err)
+		}
+		if cs, _ := d.List(ctx); len(cs) != 0 {
+			t.Fatalf("List = %+v after an injected failure, want nothing", cs)
+		}
+		if err := d.Create(ctx, cfg); err != nil {
+			t.Fatalf("Create after the fault = %v", err)
+		}
+	})
+	t.Run("in-memory fault applies to one client only", func(t *testing.T) {
+		dir := t.TempDir()
+		a, _ := sim.Open(dir, sim.Options{})
+		b, _ := sim.Open(dir, sim.Options{})
+		if err := a.InjectFault(sim.Fault{Op: sim.OpHost, Count: 1, Err: errors.New("boom")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Host(t.Context()); err != nil {
+			t.Errorf("other client's Host = %v, want nil", err)
+		}
+		if _, err := a.Host(t.Context()); err == nil || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("Host = %v, want the injected error", err)
+		}
+	})
+	t.Run("invalid faults are refused", func(t *testing.T) {
+		d := newDriver(t, sim.Options{})
+		for _, f := range []sim.Fault{
+			{Op: "jump", Count: 1, Err: driver.ErrNotFound},
+			{Op: sim.OpStart, Count: 0, Err: driver.ErrNotFound},
+			{Op: sim.OpStart, Count: 1},
+		} {
+			if err := d.InjectFault(f); err == nil {
+				t.Errorf("InjectFault(%+v) succeeded, want an error", f)
+			}
+		}
+		if err := d.Model().InjectFault(sim.Fault{Op: sim.OpStart, Count: 1, Err: errors.New("not a class")}); err == nil {
+			t.Error("persisting a fault with an unclassed error succeeded, want an error")
+		}
+	})
+}
+
+func TestFaultDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := sim.NewModel(sim.MemoryStore(), nil)
+		if err := m.InitHost(driver.Host{}, false); err != nil {
+			t.Fatal(err)
+		}
+		d := sim.NewDriver(m, "", nil)
+		if err := m.InjectFault(sim.Fault{Op: sim.OpList, Count: 2, Delay: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := d.List(t.Context()); err != nil {
+			t.Fatalf("delayed List = %v, want success", err)
+		}
+		if got := time.Since(start); got != 5*time.Second {
+			t.Errorf("delayed List took %s, want 5s", got)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start = time.Now()
+		if _, err := d.List(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("List with a shorter deadline = %v, want DeadlineExceeded", err)
+		}
+		if got := time.Since(start); got != time.Second {
+			t.Errorf("cancelled List returned after %s, want 1s", got)
+		}
+		start = time.Now()
+		if _, err := d.List(t.Context()); err != nil || time.Since(start) != 0 {
+			t.Errorf("List after the faults = %v after %s, want at once", err, time.Since(start))
+		}
+	})
+}
