@@ -1,8 +1,14 @@
 package sim
 
+import "github.com/isoagent/isoagent/spec"
+
 // imageBuild returns the OS build an image reference's tag names, or 0 when
-// the tag does not tell.
-//
-// TODO: use spec.ParseImageRef(ref) and ImageRef.Build once package spec
-// has them; until then the sim knows no build from tags.
-func imageBuild(ref string) uint16 { return 0 }
+// the tag does not tell (or the reference does not parse: the host then
+// knows the image, but not its build).
+func imageBuild(ref string) uint16 {
+	r, err := spec.ParseImageRef(ref)
+	if err != nil {
+		return 0
+	}
+	return r.Build()
+}

@@ -192,9 +192,11 @@ func TestHCSRules(t *testing.T) {
 			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\Sites2`, ContainerPath: `C:\web`}}},
 		},
 		{
-			name:  "mount of a folder found again",
-			setup: func(m *sim.Model) error { return errors.Join(m.SetMissingPath(`D:\x`, true), m.SetMissingPath(`d:\X\`, false)) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\x`, ContainerPath: `C:\x`}}},
+			name: "mount of a folder found again",
+			setup: func(m *sim.Model) error {
+				return errors.Join(m.SetMissingPath(`D:\x`, true), m.SetMissingPath(`d:\X\`, false))
+			},
+			cfg: driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\x`, ContainerPath: `C:\x`}}},
 		},
 		{
 			name:  "missing pipe",
@@ -493,4 +495,41 @@ func TestFaultDelay(t *testing.T) {
 			t.Errorf("List after the faults = %v after %s, want at once", err, time.Since(start))
 		}
 	})
+}
+
+func TestImageBuildFromTag(t *testing.T) {
+	d := newDriver(t, sim.Options{})
+	tests := []struct {
+		ref  string
+		want uint16
+	}{
+		{"mcr.microsoft.com/windows/servercore:ltsc2022", 20348},
+		{"mcr.microsoft.com/windows/nanoserver:1809", 17763},
+		{"mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2025", 26100},
+		{"example.com/app:10.0.17763.5206", 17763},
+		{"example.com/app:latest", 0},
+		{"example.com/app", 0},
+	}
+	for _, tt := range tests {
+		img, err := d.Image(t.Context(), tt.ref)
+		if err != nil {
+			t.Errorf("Image(%s): %v", tt.ref, err)
+			continue
+		}
+		if img.OSVersion.Build != tt.want {
+			t.Errorf("Image(%s) build = %d, want %d", tt.ref, img.OSVersion.Build, tt.want)
+		}
+	}
+	// The catalog wins over the tag.
+	if err := d.Model().SetImage("example.com/app:ltsc2022", driver.OSVersion{Major: 10, Build: 17763}); err != nil {
+		t.Fatal(err)
+	}
+	if img, _ := d.Image(t.Context(), "example.com/app:ltsc2022"); img.OSVersion.Build != 17763 {
+		t.Errorf("Image of an overridden image = %s, want the catalog's 10.0.17763", img.OSVersion)
+	}
+	// And a tag alone is enough for the version check.
+	err := d.Create(t.Context(), driver.Config{ID: "old", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2019"})
+	if !errors.Is(err, driver.ErrVersionMismatch) {
+		t.Errorf("Create process-isolated ltsc2019 on 20348 = %v, want ErrVersionMismatch", err)
+	}
 }
