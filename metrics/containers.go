@@ -14,9 +14,9 @@ type ContainerInfo struct {
 	// from a fixed set.
 	Name string
 	// Isolation is the effective isolation (IsolationProcess or
-	// IsolationHyperV), or for a container that was refused the one it
-	// asked for, with "default" resolved to the host's default. Anything
-	// else is reported as Other.
+	// IsolationHyperV), or, for a spec admission refused before choosing
+	// one, the isolation it asked for (which may be IsolationDefault).
+	// Anything else is reported as Other.
 	Isolation string
 	// Image is the image reference from the spec.
 	Image string
@@ -120,7 +120,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		byState[state]++
 		// A name appears twice when a conflicting spec is reported next
 		// to the one that won; identical label sets are one series.
-		infos[infoKey{ci.Name, iso, ci.Image, state}] = true
+		infos[infoKey{ci.Name, known(infoIsolations, ci.Isolation), ci.Image, state}] = true
 		names = append(names, ci.Name)
 	}
 

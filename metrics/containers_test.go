@@ -116,19 +116,37 @@ isoagent_container_restarts_total{name="web"} 1
 ` + stateLines(map[string]int{StateRunning: 1, StateConflict: 1}),
 		},
 		{
-			name: "values outside the fixed sets are other",
+			name: "a refused spec that asked for the default isolation says so in its info",
 			snapshot: []ContainerInfo{
-				{Name: "odd", Isolation: "default", Image: "x:1", State: "stopping", Desired: true},
+				{Name: "legacy", Isolation: "default", Image: "old:ltsc2016", State: StateRejected},
 			},
 			want: `
 isoagent_containers_desired{isolation="hyperv"} 0
 isoagent_containers_desired{isolation="process"} 0
-isoagent_containers_desired{isolation="other"} 1
 isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 0
+isoagent_container_info{image="old:ltsc2016",isolation="default",name="legacy",state="rejected"} 1
+isoagent_container_restarts_total{name="legacy"} 0
+` + stateLines(map[string]int{StateRejected: 1}),
+		},
+		{
+			name: "values outside the fixed sets are other",
+			snapshot: []ContainerInfo{
+				{Name: "odd", Isolation: "Hyper-V", Image: "x:1", State: "stopping", Desired: true, Running: true},
+				{Name: "odd2", Isolation: "default", Image: "x:1", State: StatePending, Desired: true},
+			},
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 0
+isoagent_containers_desired{isolation="other"} 2
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 0
+isoagent_containers_running{isolation="other"} 1
 isoagent_container_info{image="x:1",isolation="other",name="odd",state="other"} 1
+isoagent_container_info{image="x:1",isolation="default",name="odd2",state="pending"} 1
 isoagent_container_restarts_total{name="odd"} 0
-` + stateLines(map[string]int{Other: 1}),
+isoagent_container_restarts_total{name="odd2"} 0
+` + stateLines(map[string]int{Other: 1, StatePending: 1}),
 		},
 	}
 	for _, tt := range tests {

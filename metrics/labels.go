@@ -45,22 +45,27 @@ const (
 )
 
 // Isolation modes (isoagent_containers_desired, isoagent_containers_running,
-// isoagent_container_info). They equal driver.Process and driver.HyperV.
+// isoagent_container_info). IsolationProcess and IsolationHyperV equal
+// driver.Process and driver.HyperV. IsolationDefault is valid only in
+// isoagent_container_info, for a refused spec that asked for the host's
+// default: admission never chose an isolation for it.
 const (
 	IsolationProcess = "process"
 	IsolationHyperV  = "hyperv"
+	IsolationDefault = "default"
 )
 
-// Container states (isoagent_containers, isoagent_container_info).
+// Container states (isoagent_containers, isoagent_container_info). They
+// are the states the reconcile engine reports in its status.
 const (
-	StatePending  = "pending"  // admitted, not created or started yet
-	StateCreated  = "created"  // created on the host, not started
+	StatePending  = "pending"  // being created, started or replaced
 	StateRunning  = "running"  // running on the host
-	StateExited   = "exited"   // exited and, by its restart policy, left or waiting for a restart
-	StateFailed   = "failed"   // the engine gave up on it (a terminal error)
+	StateExited   = "exited"   // exited, and left so by its restart policy or waiting to restart
 	StateRejected = "rejected" // refused by admission; see isoagent_admission_rejections_total
-	StateConflict = "conflict" // another spec file declared the same name first
-	StateInvalid  = "invalid"  // its spec file does not decode or validate
+	StateConflict = "conflict" // refused: another spec claims the same name or host port
+	StateInvalid  = "invalid"  // refused: the spec cannot be a container
+	StateOrphaned = "orphaned" // no spec, kept because pruning is suspended
+	StateRemoving = "removing" // no spec (or not for this host), being removed
 )
 
 // Reasons for an admission rejection (isoagent_admission_rejections_total).
@@ -102,7 +107,8 @@ var (
 	actions          = []string{ActionCreate, ActionStart, ActionStop, ActionRemove}
 	operations       = []string{OpHost, OpImage, OpList, OpCreate, OpStart, OpStop, OpRemove}
 	isolations       = []string{IsolationProcess, IsolationHyperV}
-	states           = []string{StatePending, StateCreated, StateRunning, StateExited, StateFailed, StateRejected, StateConflict, StateInvalid}
+	infoIsolations   = []string{IsolationProcess, IsolationHyperV, IsolationDefault}
+	states           = []string{StatePending, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateRemoving}
 	reasons          = []string{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost}
 	triggers         = []string{TriggerEvent, TriggerResync, TriggerOverflow}
 	fileStates       = []string{FileValid, FileInvalid}
@@ -124,7 +130,8 @@ func Actions() []string { return slices.Clone(actions) }
 // Operations returns the values of the operation label.
 func Operations() []string { return slices.Clone(operations) }
 
-// Isolations returns the values of the isolation label.
+// Isolations returns the values of the isolation label of
+// isoagent_containers_desired and isoagent_containers_running.
 func Isolations() []string { return slices.Clone(isolations) }
 
 // States returns the values of the state label of isoagent_containers.

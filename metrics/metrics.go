@@ -111,7 +111,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "admission_rejections_total",
-			Help:      "Specs refused by admission, by reason; counted each time admission decides, so a spec that stays refused keeps counting.",
+			Help:      "Specs newly refused by admission, by reason; a spec that stays refused is counted once.",
 		}, []string{"reason"}),
 		specFiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace,
@@ -198,13 +198,13 @@ func (m *Metrics) ObserveReconcile(result string, d time.Duration) {
 // IncAction counts one action taken on a container (ActionCreate,
 // ActionStart, ActionStop or ActionRemove) with its result (ResultSuccess
 // or ResultError). How long the action took is recorded by the driver
-// operation it consists of; see InstrumentDriver.
+// operation it consists of; see ObserveDriverOp.
 func (m *Metrics) IncAction(action, result string) {
 	m.actions.WithLabelValues(known(actions, action), known(actionResults, result)).Inc()
 }
 
 // ObserveDriverOp records how long one driver call (OpHost, OpImage, ...)
-// took. InstrumentDriver calls it for every call of the driver it wraps.
+// took, whether it succeeded or not.
 func (m *Metrics) ObserveDriverOp(op string, d time.Duration) {
 	m.driverOps.WithLabelValues(known(operations, op)).Observe(d.Seconds())
 }
@@ -216,8 +216,9 @@ func (m *Metrics) IncRestart(name string) {
 	m.containers.incRestart(name)
 }
 
-// IncRejection counts one admission rejection with its reason
-// (ReasonInvalid, ReasonVersionMismatch, ...).
+// IncRejection counts a spec admission newly refuses, with the reason
+// (ReasonInvalid, ReasonVersionMismatch, ...). Call it when a spec becomes
+// refused, not again at every resync while it stays so.
 func (m *Metrics) IncRejection(reason string) {
 	m.rejections.WithLabelValues(known(reasons, reason)).Inc()
 }
