@@ -28,6 +28,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"validate", "check spec files and folders", runValidate},
 		{"version", "print the version", runVersion},
 	}
