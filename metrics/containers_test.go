@@ -15,11 +15,11 @@ var containerMetrics = []string{
 }
 
 const containerHelp = `
-# HELP isoagent_container_info One series per container declared in the spec folder, naming its isolation, image and state. Always 1.
+# HELP isoagent_container_info One series per container the agent knows of, naming its isolation, image and state. Always 1.
 # TYPE isoagent_container_info gauge
 # HELP isoagent_container_restarts_total Restarts of a container by its restart policy since the agent started.
 # TYPE isoagent_container_restarts_total counter
-# HELP isoagent_containers Containers declared in the spec folder, by state.
+# HELP isoagent_containers Containers the agent knows of, declared in the spec folder or owned on the host without a spec, by state.
 # TYPE isoagent_containers gauge
 # HELP isoagent_containers_desired Containers the agent wants running, by effective isolation.
 # TYPE isoagent_containers_desired gauge
