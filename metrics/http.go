@@ -24,6 +24,10 @@ type Endpoints struct {
 	// is done and the driver answers) and otherwise an error saying why
 	// not. A nil Ready means never ready.
 	Ready func(ctx context.Context) error
+	// ReadyTimeout bounds a readiness check, so that a driver that hangs
+	// makes the agent unready instead of hanging the probe; Ready must
+	// honour its context. Zero means 5 seconds.
+	ReadyTimeout time.Duration
 	// Status returns the value /status serves as JSON: the reconcile
 	// engine's status. A nil Status makes /status fail.
 	Status func(ctx context.Context) (any, error)
@@ -62,7 +66,13 @@ func Handler(e Endpoints) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		err := errors.New("readiness is not wired up")
 		if e.Ready != nil {
-			err = e.Ready(r.Context())
+			timeout := e.ReadyTimeout
+			if timeout <= 0 {
+				timeout = 5 * time.Second
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			err = e.Ready(ctx)
+			cancel()
 		}
 		if err != nil {
 			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -66,6 +67,12 @@ func TestHandlerEndpoints(t *testing.T) {
 		{name: "not ready says why", path: "/readyz", code: 503, ctype: "text/plain",
 			e:    Endpoints{Ready: func(context.Context) error { return errors.New("first reconcile not done") }},
 			body: "not ready: first reconcile not done"},
+		{name: "a hanging readiness check times out as not ready", path: "/readyz", code: 503,
+			e: Endpoints{ReadyTimeout: 10 * time.Millisecond, Ready: func(ctx context.Context) error {
+				<-ctx.Done()
+				return fmt.Errorf("driver: %w", ctx.Err())
+			}},
+			body: "not ready: driver: context deadline exceeded"},
 		{name: "readiness not wired is not ready", path: "/readyz", code: 503, body: "not ready"},
 		{name: "status as JSON", path: "/status", code: 200, ctype: "application/json",
 			e: Endpoints{Status: func(context.Context) (any, error) {
