@@ -50,12 +50,12 @@ type Fault struct {
 }
 
 func (f Fault) String() string {
-	s := fmt.Sprintf("%s ×%d", f.Op, f.Count)
+	s := fmt.Sprintf("%s: next %d calls", f.Op, f.Count)
 	if f.Delay > 0 {
-		s += " delay " + f.Delay.String()
+		s += ", delay " + f.Delay.String()
 	}
 	if f.Err != nil {
-		s += " fail " + errorClassName(f.Err)
+		s += ", fail with " + f.Err.Error()
 	}
 	return s
 }

@@ -45,6 +45,11 @@ type record struct {
 	FinishedAt time.Time         `json:"finishedAt,omitzero"`
 	InitPID    int               `json:"initPid,omitempty"`
 	UtilityVM  *driver.UtilityVM `json:"utilityVM,omitempty"`
+	// ExitAt is when the running command ends by itself, with ExitWith;
+	// zero when it runs until stopped. Worked out once at start, so that
+	// settling a large host stays cheap.
+	ExitAt   time.Time `json:"exitAt,omitzero"`
+	ExitWith int       `json:"exitWith,omitempty"`
 }
 
 // PortKey is a host port and its protocol (tcp or udp).
@@ -82,12 +87,8 @@ var defaultCommand = []string{`c:\windows\system32\cmd.exe`}
 // init processes whose commands have ended by now have exited.
 func (s *state) settle(now time.Time) {
 	for _, r := range s.Containers {
-		if r.State != driver.StateRunning {
-			continue
-		}
-		b := behaviourOf(r.Command)
-		if end := r.StartedAt.Add(b.after); b.exits && !now.Before(end) {
-			r.exit(end, b.code)
+		if r.State == driver.StateRunning && !r.ExitAt.IsZero() && !now.Before(r.ExitAt) {
+			r.exit(r.ExitAt, r.ExitWith)
 		}
 	}
 }
@@ -98,6 +99,8 @@ func (r *record) exit(at time.Time, code int) {
 	r.FinishedAt = at
 	r.InitPID = 0
 	r.UtilityVM = nil
+	r.ExitAt = time.Time{}
+	r.ExitWith = 0
 }
 
 func (r *record) container() driver.Container {
@@ -353,6 +356,10 @@ func (s *state) start(owner, id string, now time.Time) error {
 	r.ExitCode = 0
 	r.StartedAt = now
 	r.FinishedAt = time.Time{}
+	r.ExitAt, r.ExitWith = time.Time{}, 0
+	if b := behaviourOf(r.Command); b.exits {
+		r.ExitAt, r.ExitWith = now.Add(b.after), b.code
+	}
 	if r.Config.Isolation == driver.HyperV {
 		r.UtilityVM = &driver.UtilityVM{ID: newGUID(), PID: s.allocPID()}
 	} else {

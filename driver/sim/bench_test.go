@@ -1,0 +1,46 @@
+package sim_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/sim"
+)
+
+// BenchmarkCreateStart measures one create and start on a host that
+// already holds n containers. A folder store rewrites the whole state per
+// operation, so its cost grows with n; the memory store is the baseline.
+func BenchmarkCreateStart(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		for _, store := range []string{"memory", "folder"} {
+			b.Run(fmt.Sprintf("%s/%d", store, n), func(b *testing.B) {
+				dir := ""
+				if store == "folder" {
+					dir = b.TempDir()
+				}
+				d, err := sim.Open(dir, sim.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := b.Context()
+				create := func(id string) {
+					if err := d.Create(ctx, driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: ltsc2022}); err != nil {
+						b.Fatal(err)
+					}
+					if err := d.Start(ctx, id); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for i := range n {
+					create(fmt.Sprintf("pre-%d", i))
+				}
+				i := 0
+				for b.Loop() {
+					create(fmt.Sprintf("c-%d", i))
+					i++
+				}
+			})
+		}
+	}
+}
