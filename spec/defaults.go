@@ -1,0 +1,50 @@
+package spec
+
+import "time"
+
+// Defaults of the optional fields, as ApplyDefaults fills them in.
+const (
+	DefaultIsolation         = IsolationDefault
+	DefaultOnVersionMismatch = MismatchFail
+	DefaultRestartPolicy     = RestartAlways
+	DefaultStopTimeout       = Duration(10 * time.Second)
+	DefaultProtocol          = "tcp"
+	DefaultNetworkMode       = NetworkNAT
+)
+
+// ApplyDefaults fills in every optional field of c that is unset. It is
+// the one place defaults live; Parse calls it after validation, so a
+// Container from Parse never has these fields empty:
+//
+//	spec.isolation          default (the host's default: process on
+//	                        Windows Server, hyperv on Windows 10/11)
+//	spec.onVersionMismatch  fail
+//	spec.restartPolicy      always
+//	spec.stopTimeout        10s (a zero stopTimeout means unset)
+//	spec.ports[].protocol   tcp
+//	spec.network.mode       nat
+//
+// ApplyDefaults is idempotent.
+func ApplyDefaults(c *Container) {
+	s := &c.Spec
+	if s.Isolation == "" {
+		s.Isolation = DefaultIsolation
+	}
+	if s.OnVersionMismatch == "" {
+		s.OnVersionMismatch = DefaultOnVersionMismatch
+	}
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = DefaultRestartPolicy
+	}
+	if s.StopTimeout == 0 {
+		s.StopTimeout = DefaultStopTimeout
+	}
+	for i := range s.Ports {
+		if s.Ports[i].Protocol == "" {
+			s.Ports[i].Protocol = DefaultProtocol
+		}
+	}
+	if s.Network.Mode == "" {
+		s.Network.Mode = DefaultNetworkMode
+	}
+}
