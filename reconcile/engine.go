@@ -286,16 +286,20 @@ func (e *Engine) applyPending(ctx context.Context) {
 	e.mu.Lock()
 	e.snap = snap
 	var changed []string
-	if len(snap.Specs) == 0 && !e.opts.AllowEmpty {
-		if _, ok := e.conds[CondEmptyIgnored]; !ok {
+	prune, cond := Prunable(snap, e.opts.AllowEmpty)
+	_, hadEmpty := e.conds[CondEmptyIgnored]
+	delete(e.conds, CondEmptyIgnored)
+	delete(e.conds, CondPruneSuspended)
+	if !prune {
+		if !hadEmpty && cond.Type == CondEmptyIgnored {
 			e.log.Warn("the spec folder declares no containers; ignoring it and pruning nothing (use --allow-empty to apply an empty folder)", "dir", snap.Dir)
 		}
-		e.conds[CondEmptyIgnored] = fmt.Sprintf("%s declares no containers; the previous desired state stays and nothing is pruned (--allow-empty applies it)", snap.Dir)
-		if e.prune {
-			e.prune = false
-		}
+		e.conds[cond.Type] = cond.Message
+	}
+	if len(snap.Specs) == 0 && !e.opts.AllowEmpty {
+		// The previous desired state stays in force.
+		e.prune = false
 	} else {
-		delete(e.conds, CondEmptyIgnored)
 		next := make(map[string]*Decision, len(ds))
 		for i := range ds {
 			d := &ds[i]
@@ -313,19 +317,6 @@ func (e *Engine) applyPending(ctx context.Context) {
 			if next[n] == nil {
 				changed = append(changed, n)
 			}
-		}
-		prune := true
-		var unknown []string
-		for _, f := range snap.Files {
-			if !f.Valid() && len(f.Names) == 0 {
-				unknown = append(unknown, f.Path)
-				prune = false
-			}
-		}
-		if prune {
-			delete(e.conds, CondPruneSuspended)
-		} else {
-			e.conds[CondPruneSuspended] = fmt.Sprintf("the specs of invalid files %q are unknown; containers without a spec are kept until they load", unknown)
 		}
 		if prune != e.prune {
 			for n := range e.cache {
