@@ -31,6 +31,9 @@ spec:
   onVersionMismatch: fail
 `
 
+// rejectionAlert is the alert that must fire for a spec the agent refuses.
+const rejectionAlert = "IsoagentAdmissionRejections"
+
 // coreMetrics are series every running agent exports from its first
 // scrape; a dashboard or rule expression over them must return data.
 var coreMetrics = []string{"isoagent_build_info", "isoagent_containers_desired"}
@@ -337,4 +340,24 @@ func writeFileAtomic(t *testing.T, path, content string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ruleExpr returns the expression of the named alert in the shipped rules.
+func ruleExpr(t *testing.T, alert string) string {
+	t.Helper()
+	data, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs, err := ruleExpressions(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range exprs {
+		if e.Source == "rule "+alert {
+			return e.Expr
+		}
+	}
+	t.Fatalf("%s has no alert %s", rulesFile, alert)
+	return ""
 }

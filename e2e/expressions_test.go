@@ -18,12 +18,7 @@ import (
 var (
 	dashboardFile = filepath.Join("..", "examples", "grafana", "isoagent.json")
 	rulesFile     = filepath.Join("..", "examples", "prometheus", "isoagent-rules.yml")
-	rulesTestFile = filepath.Join("..", "examples", "prometheus", "isoagent-rules_test.yml")
-	promConfig    = filepath.Join("..", "examples", "prometheus", "prometheus.yml")
 )
-
-// rejectionAlert is the alert that must fire for a spec the agent refuses.
-const rejectionAlert = "IsoagentAdmissionRejections"
 
 // expression is one PromQL expression from the examples, with where it came
 // from for error messages.
@@ -194,26 +189,6 @@ func exampleExpressions(t *testing.T) []expression {
 		t.Fatalf("%s: %v", rulesFile, err)
 	}
 	return append(de, re...)
-}
-
-// ruleExpr returns the expression of the named alert in the shipped rules.
-func ruleExpr(t *testing.T, alert string) string {
-	t.Helper()
-	data, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exprs, err := ruleExpressions(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range exprs {
-		if e.Source == "rule "+alert {
-			return e.Expr
-		}
-	}
-	t.Fatalf("%s has no alert %s", rulesFile, alert)
-	return ""
 }
 
 // templateVarRE matches the ways Grafana lets a query name a variable:

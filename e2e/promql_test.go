@@ -7,6 +7,12 @@ import (
 	"testing"
 )
 
+// Files promtool checks besides the rules.
+var (
+	rulesTestFile = filepath.Join("..", "examples", "prometheus", "isoagent-rules_test.yml")
+	promConfig    = filepath.Join("..", "examples", "prometheus", "prometheus.yml")
+)
+
 // TestExamplesPromQL checks, without the agent, that every expression in
 // the dashboard and the alert rules is PromQL a real Prometheus accepts,
 // and that promtool accepts the rules, their unit tests and the example
