@@ -909,3 +909,12 @@ func (e *Engine) containerStatusLocked(name, staleFile string, losers []spec.Con
 	}
 	return cs
 }
+
+// Refresh relists the driver now, outside the resync schedule, so that
+// Status shows what the driver reports (init PIDs, utility VMs, exits)
+// rather than what the engine's own actions left in its cache. Keys whose
+// containers changed are reconciled again. It is safe to call while Run
+// runs.
+func (e *Engine) Refresh(ctx context.Context) {
+	e.relistDriver(ctx, false)
+}
