@@ -303,6 +303,7 @@ func (r *watchRun) event(t Trigger, now time.Time) {
 
 // fsEvent handles one change notification.
 func (r *watchRun) fsEvent(ev fsnotify.Event) {
+	r.w.log.Debug("change notification", "path", ev.Name, "op", ev.Op)
 	if ev.Name != r.dir && filepath.Dir(ev.Name) == filepath.Dir(r.dir) {
 		// A sibling of the folder, seen through the parent's watch.
 		return
@@ -320,7 +321,7 @@ func (r *watchRun) fsEvent(ev fsnotify.Event) {
 		}
 	} else if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		if r.watched[ev.Name] {
-			r.dirty = true
+			r.dropTree(ev.Name)
 		}
 	}
 	r.event(TriggerEvent, time.Now())
@@ -400,6 +401,22 @@ func (r *watchRun) addTree(dir string) {
 			r.add(d)
 		}
 	}
+}
+
+// dropTree stops watching a folder that was removed or renamed away, and
+// its subfolders, at once: on Windows an open watch handle keeps a deleted
+// folder pending, so its parent could not be deleted while we hold it. A
+// renamed folder is watched again under its new name by its Create event.
+func (r *watchRun) dropTree(dir string) {
+	prefix := dir + string(filepath.Separator)
+	for d := range r.watched {
+		if d == dir || strings.HasPrefix(d, prefix) {
+			// It may be gone from fsnotify already, with the folder.
+			_ = r.fw.Remove(d)
+			delete(r.watched, d)
+		}
+	}
+	r.dirty = true
 }
 
 func (r *watchRun) add(dir string) {
