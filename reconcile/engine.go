@@ -265,9 +265,8 @@ func (e *Engine) resync(ctx context.Context) {
 	}
 	e.applyPending(ctx)
 	e.mu.Lock()
-	keys := e.allKeysLocked()
+	e.enqueueLocked(e.allKeysLocked())
 	e.mu.Unlock()
-	e.enqueue(keys)
 }
 
 // applyPending admits the pending snapshot, if any, and enqueues the keys
@@ -275,7 +274,6 @@ func (e *Engine) resync(ctx context.Context) {
 func (e *Engine) applyPending(ctx context.Context) {
 	e.mu.Lock()
 	snap, seen := e.pending, e.pendingAt
-	e.pending, e.pendingAt = nil, time.Time{}
 	host := e.host
 	e.mu.Unlock()
 	if snap == nil {
@@ -284,6 +282,10 @@ func (e *Engine) applyPending(ctx context.Context) {
 	ds := Admit(ctx, host, e.drv, snap.Specs, e.opts.Admit)
 
 	e.mu.Lock()
+	// Until here Converged stays false: the snapshot is still pending.
+	if e.pending == snap {
+		e.pending, e.pendingAt = nil, time.Time{}
+	}
 	e.snap = snap
 	var changed []string
 	prune, cond := Prunable(snap, e.opts.AllowEmpty)
@@ -328,8 +330,8 @@ func (e *Engine) applyPending(ctx context.Context) {
 	}
 	if !e.relisted {
 		// Not ready before the host's containers are known.
+		e.enqueueLocked(changed)
 		e.mu.Unlock()
-		e.enqueue(changed)
 		return
 	}
 	if e.readyWait == nil && !e.ready {
@@ -338,8 +340,8 @@ func (e *Engine) applyPending(ctx context.Context) {
 	if len(changed) > 0 && e.changedAt.IsZero() {
 		e.changedAt = seen
 	}
+	e.enqueueLocked(changed)
 	e.mu.Unlock()
-	e.enqueue(changed)
 	e.checkConverged()
 }
 
@@ -385,13 +387,11 @@ func (e *Engine) allKeysLocked() []string {
 	return keys
 }
 
-func (e *Engine) enqueue(keys []string) {
-	e.mu.Lock()
+// enqueueLocked marks keys unsettled and queues them, in one step under
+// e.mu, so Converged never reports true between the two.
+func (e *Engine) enqueueLocked(keys []string) {
 	for _, k := range keys {
 		e.unsettled[k] = true
-	}
-	e.mu.Unlock()
-	for _, k := range keys {
 		e.queue.Add(k)
 	}
 }
@@ -441,10 +441,10 @@ func (e *Engine) relistDriver(ctx context.Context, all bool) {
 	if first && e.snap != nil && e.readyWait == nil {
 		e.startReadyLocked()
 	}
-	e.mu.Unlock()
 	if !all {
-		e.enqueue(changed)
+		e.enqueueLocked(changed)
 	}
+	e.mu.Unlock()
 }
 
 func sameContainers(a, b []driver.Container) bool {

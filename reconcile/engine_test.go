@@ -476,15 +476,34 @@ func TestEngineCrashBackoffResetsAfterTenMinutes(t *testing.T) {
 	})
 }
 
+// slowStart delays the start of one container, as a slow or hung HCS call
+// would.
+type slowStart struct {
+	*sim.Driver
+	id    string
+	delay time.Duration
+}
+
+func (s slowStart) Start(ctx context.Context, id string) error {
+	if id == s.id {
+		select {
+		case <-time.After(s.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.Driver.Start(ctx, id)
+}
+
 func TestEngineRetriesErrorsWithBackoffPerKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		drv := openSim(t, "")
-		// a's start hangs for a minute; b..d must not wait for it.
-		if err := drv.InjectFault(sim.Fault{Op: sim.OpStart, Count: 1, Delay: time.Minute}); err != nil {
-			t.Fatal(err)
-		}
 		specs := []*spec.Container{ctr("a", img2022), ctr("b", img2022), ctr("c", img2022), ctr("d", img2022)}
-		r := start(t, drv, snapshot(specs...))
+		// a's start hangs for a minute; b..d must not wait for it.
+		aID := admitted(t, specs[0])[0].Config.ID
+		r := start(t, drv, snapshot(specs...), func(o *EngineOptions) {
+			o.Driver = slowStart{Driver: drv, id: aID, delay: time.Minute}
+		})
 		r.settle(5 * time.Second)
 		cs := r.containers()
 		for _, n := range []string{"b", "c", "d"} {
