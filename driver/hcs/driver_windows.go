@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +60,8 @@ type Driver struct {
 	log      *slog.Logger
 	records  records
 	version  hostVersion
+	// workerPID finds a utility VM's worker process; tests replace it.
+	workerPID func(vmID string) int
 
 	// recMu serialises read-modify-write of records between operations and
 	// exit trackers.
@@ -86,14 +90,15 @@ var _ driver.Driver = (*Driver)(nil)
 // first List adopts the containers a previous agent process left running.
 func New(opts Options) *Driver {
 	d := &Driver{
-		owner:    opts.Owner,
-		stateDir: opts.StateDir,
-		images:   opts.Images,
-		network:  opts.Network,
-		log:      opts.Logger,
-		version:  windowsVersion,
-		locks:    map[string]*sync.Mutex{},
-		live:     map[string]*live{},
+		owner:     opts.Owner,
+		stateDir:  opts.StateDir,
+		images:    opts.Images,
+		network:   opts.Network,
+		log:       opts.Logger,
+		version:   windowsVersion,
+		workerPID: workerPID,
+		locks:     map[string]*sync.Mutex{},
+		live:      map[string]*live{},
 	}
 	if d.owner == "" {
 		d.owner = DefaultOwner
@@ -203,7 +208,9 @@ func (d *Driver) getRecord(id string) (*record, error) {
 	d.recMu.Lock()
 	defer d.recMu.Unlock()
 	rec, err := d.records.get(id)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && rec.Config.Owner != d.owner) {
+		// A record of another owner (sharing the state folder) is not
+		// this driver's business.
 		return nil, nil
 	}
 	return rec, err
@@ -272,11 +279,24 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 		if seen[id] {
 			continue
 		}
+		if l := d.getLive(id); l != nil && l.done == nil {
+			// Removed by another client while this one held it.
+			if unlock, ok := d.tryLock(id); ok {
+				l.c.Close()
+				d.setLive(id, nil)
+				unlock()
+			}
+		}
+		if p.State == "Stopped" {
+			// Nothing to manage: HCS drops it with its last handle.
+			continue
+		}
 		out = append(out, driver.Container{
 			ID: id, Name: p.Name, Owner: p.Owner, State: stateOf(p.State),
 			Isolation: driver.Process,
 		})
 	}
+	slices.SortFunc(out, func(a, b driver.Container) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -319,7 +339,7 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 			c.InitPID = rec.InitPID
 		case driver.HyperV:
 			if id := p.RuntimeID.String(); id != "00000000-0000-0000-0000-000000000000" {
-				c.UtilityVM = &driver.UtilityVM{ID: id}
+				c.UtilityVM = &driver.UtilityVM{ID: strings.ToUpper(id), PID: d.workerPID(id)}
 			}
 		}
 	}
@@ -702,6 +722,32 @@ func deleteEndpoint(id string) error {
 	return hcsError("delete endpoint", id, err)
 }
 
+// settled returns what the driver holds of id once an exit already
+// recorded has been fully handled: the tracker records the exit code first
+// and then shuts the system down, and an operation must not act between the
+// two. It returns nil when the tracker has released the system.
+func (d *Driver) settled(ctx context.Context, id string) (*live, error) {
+	l := d.getLive(id)
+	if l == nil || l.done == nil {
+		return l, nil
+	}
+	select {
+	case <-l.done:
+		return nil, nil
+	default:
+	}
+	rec, err := d.getRecord(id)
+	if err != nil || rec == nil || !rec.Exited {
+		return l, err
+	}
+	select {
+	case <-l.done:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Start implements driver.Driver. A container whose init process exited
 // gets a new compute system with the same ID and scratch layer: HCS cannot
 // start a stopped system again.
@@ -717,14 +763,12 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	if err := d.adopt(id); err != nil {
 		return err
 	}
-	l := d.getLive(id)
+	l, err := d.settled(ctx, id)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
 	if l != nil && l.done != nil {
-		select {
-		case <-l.done:
-			l = nil // exited; the tracker released it
-		default:
-			return nil // running already
-		}
+		return fmt.Errorf("start %s: the container is running: %w", id, driver.ErrInvalidState)
 	}
 	if l != nil && rec.Started {
 		// Exited while this driver held the handle but tracked nothing.
@@ -795,12 +839,18 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 	}
 	l := d.getLive(id)
 	if l == nil {
-		// Not held by this driver: stop whatever system HCS has.
-		c, err := hcsshim.OpenContainer(id)
-		if hcsshim.IsNotExist(err) {
+		// Not held by this driver: stop whatever system of this owner HCS
+		// has.
+		if ok, err := d.owns(id, rec); err != nil {
+			return err
+		} else if !ok {
 			if rec == nil {
 				return fmt.Errorf("stop %s: %w", id, driver.ErrNotFound)
 			}
+			return nil
+		}
+		c, err := hcsshim.OpenContainer(id)
+		if hcsshim.IsNotExist(err) {
 			return nil
 		}
 		if err != nil {
@@ -831,6 +881,20 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 	return d.unmount(id)
 }
 
+// owns reports whether HCS has a compute system id of the driver's owner.
+// A container of another owner is not there as far as the driver goes.
+func (d *Driver) owns(id string, rec *record) (bool, error) {
+	if rec != nil && rec.Config.Owner != d.owner {
+		return false, nil
+	}
+	sys, err := d.systems(id)
+	if err != nil {
+		return false, err
+	}
+	_, ok := sys[id]
+	return ok, nil
+}
+
 // Remove implements driver.Driver.
 func (d *Driver) Remove(ctx context.Context, id string) error {
 	defer d.lock(id)()
@@ -841,24 +905,29 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	if err := d.adopt(id); err != nil {
 		return err
 	}
-	l := d.getLive(id)
+	l, err := d.settled(ctx, id)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
 	if l != nil && l.done != nil {
-		select {
-		case <-l.done:
-			l = nil
-		default:
-			return fmt.Errorf("remove %s: the container is running; stop it first: %w", id, driver.ErrInvalidState)
-		}
+		return fmt.Errorf("remove %s: the container is running; stop it first: %w", id, driver.ErrInvalidState)
 	}
 	if l == nil {
-		c, err := hcsshim.OpenContainer(id)
-		switch {
-		case err == nil:
-			l = &live{c: c}
-		case !hcsshim.IsNotExist(err):
-			return hcsError("remove", id, err)
-		case rec == nil:
+		ok, err := d.owns(id, rec)
+		if err != nil {
+			return err
+		}
+		if !ok && rec == nil {
 			return fmt.Errorf("remove %s: %w", id, driver.ErrNotFound)
+		}
+		if ok {
+			c, err := hcsshim.OpenContainer(id)
+			switch {
+			case err == nil:
+				l = &live{c: c}
+			case !hcsshim.IsNotExist(err):
+				return hcsError("remove", id, err)
+			}
 		}
 	}
 	if l != nil {

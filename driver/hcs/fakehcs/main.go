@@ -1,0 +1,1103 @@
+//go:build windows && cgo
+
+// Command fakehcs is a stand-in for the Host Compute Service on machines
+// without one (Linux CI under Wine): built as a c-shared library named
+// vmcompute.dll, it exports the procedures hcsshim calls, and a forwarding
+// computenetwork.dll (computenetwork.def) sends HNS's Hcn* calls to it too.
+// The containers themselves are driver/sim's model, kept in the state
+// folder named by FAKEHCS_STATE, so the fake follows the sim's rules (image
+// versions, errors, PIDs, exits derived from the command and the clock) and
+// any number of processes see one host.
+//
+// It behaves as HCS does where hcsshim can tell: create and start complete
+// with HCS_E_OPERATION_PENDING and a callback (or synchronously when
+// FAKEHCS_SYNC=1), shutdown and terminate are pending and end in the
+// "system exited" notification, an exited init process raises "process
+// exited", a stopped system stays until its last handle closes, errors are
+// HRESULTs with an HCS result document, and out-strings come from
+// CoTaskMemAlloc. Every JSON document it receives is appended to
+// requests.jsonl in the state folder, for the tests' golden files.
+//
+// Build: CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc GOOS=windows go build
+// -buildmode=c-shared -o vmcompute.dll ./driver/hcs/fakehcs (scripts/hcs-test
+// does this and builds computenetwork.dll).
+package main
+
+/*
+#include <stdint.h>
+typedef uintptr_t (*hcs_callback)(uint32_t type, uintptr_t context, int32_t status, const uint16_t *data);
+static void call_callback(uintptr_t fn, uint32_t type, uintptr_t context, int32_t status) {
+	((hcs_callback)fn)(type, context, status, 0);
+}
+*/
+import "C"
+
+import (
+	"crypto/sha1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/sim"
+)
+
+func main() {}
+
+// HRESULTs.
+const (
+	sOK              = 0
+	ePending         = 0xC0370103 // HCS_E_OPERATION_PENDING
+	eInvalidState    = 0xC0370105 // HCS_E_INVALID_STATE
+	eInvalidJSON     = 0xC037010D // HCS_E_INVALID_JSON
+	eNotExist        = 0xC037010E // HCS_E_SYSTEM_NOT_FOUND
+	eAlreadyExists   = 0xC037010F // HCS_E_SYSTEM_ALREADY_EXISTS
+	eElementNotFound = 0x80070490 // ERROR_NOT_FOUND
+	ePortExists      = 0x803B0013 // HCN_E_PORT_ALREADY_EXISTS
+	eInvalidArg      = 0x80070057 // E_INVALIDARG
+	eFail            = 0x80004005 // E_FAIL
+	eFileNotFound    = 0x80070002 // ERROR_FILE_NOT_FOUND
+)
+
+// Notifications (hcsshim internal/hcs/callback.go).
+const (
+	notifySystemExited          = 0x00000001
+	notifySystemCreateCompleted = 0x00000002
+	notifySystemStartCompleted  = 0x00000003
+	notifyProcessExited         = 0x00010000
+)
+
+// hcsErr is a failed call: its HRESULT and the message HCS puts in the
+// result document.
+type hcsErr struct {
+	code uint32
+	msg  string
+}
+
+func (e *hcsErr) Error() string { return fmt.Sprintf("0x%08x: %s", e.code, e.msg) }
+
+func fail(code uint32, format string, args ...any) error {
+	return &hcsErr{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// codeOf is the HRESULT for err: the sim's HCS code, or a code for the
+// driver error class it belongs to.
+func codeOf(err error) (uint32, string) {
+	var he *hcsErr
+	if errors.As(err, &he) {
+		return he.code, he.msg
+	}
+	var se *sim.HCSError
+	if errors.As(err, &se) {
+		return se.Code, se.Message
+	}
+	switch {
+	case errors.Is(err, driver.ErrNotFound):
+		return eNotExist, err.Error()
+	case errors.Is(err, driver.ErrInvalidState):
+		return eInvalidState, err.Error()
+	}
+	return eFail, err.Error()
+}
+
+// result finishes a call: it writes the HCS result document for a failure
+// into *result (when the caller passed one) and returns the HRESULT.
+func result(err error, res **uint16) uintptr {
+	if err == nil {
+		return sOK
+	}
+	code, msg := codeOf(err)
+	if code == ePending {
+		return uintptr(code)
+	}
+	if res != nil {
+		doc, _ := json.Marshal(map[string]any{
+			"Error":        int32(code),
+			"ErrorMessage": msg,
+			"ErrorEvents":  []map[string]any{{"Message": msg, "Source": "fakehcs"}},
+		})
+		*res = coTaskString(string(doc))
+	}
+	return uintptr(code)
+}
+
+var (
+	ole32              = windows.NewLazySystemDLL("ole32.dll")
+	procCoTaskMemAlloc = ole32.NewProc("CoTaskMemAlloc")
+)
+
+// coTaskString returns s as a NUL-terminated UTF-16 string in memory from
+// CoTaskMemAlloc, which hcsshim frees with CoTaskMemFree.
+func coTaskString(s string) *uint16 {
+	u, err := windows.UTF16FromString(s)
+	if err != nil {
+		u, _ = windows.UTF16FromString(strings.ReplaceAll(s, "\x00", ""))
+	}
+	p, _, _ := procCoTaskMemAlloc.Call(uintptr(len(u) * 2))
+	if p == 0 {
+		return nil
+	}
+	copy(unsafe.Slice((*uint16)(unsafe.Pointer(p)), len(u)), u)
+	return (*uint16)(unsafe.Pointer(p))
+}
+
+func str(p *uint16) string { return windows.UTF16PtrToString(p) }
+
+// pending reports whether operations complete asynchronously (the
+// default, as HCS mostly does) rather than at once.
+func pending() bool { return os.Getenv("FAKEHCS_SYNC") != "1" }
+
+// Handles. A handle belongs to this process; the state behind it is the
+// state folder's.
+type sysHandle struct {
+	h  *host
+	id string
+
+	mu       sync.Mutex
+	callback uintptr
+	context  uintptr
+	queued   []uint32 // completions raised before a callback was registered
+	exited   bool     // "system exited" delivered
+}
+
+type procHandle struct {
+	h         *host
+	id        string
+	pid       int
+	startedAt time.Time
+
+	mu       sync.Mutex
+	callback uintptr
+	context  uintptr
+	exited   bool
+}
+
+var (
+	handlesMu  sync.Mutex
+	nextHandle uintptr = 0x1000
+	systems            = map[uintptr]*sysHandle{}
+	processes          = map[uintptr]*procHandle{}
+	callbacks          = map[uintptr]uintptr{} // callback handle -> system or process handle
+	pollOnce   sync.Once
+)
+
+func newHandle() uintptr {
+	nextHandle += 4
+	return nextHandle
+}
+
+func sysOf(h uintptr) (*sysHandle, error) {
+	handlesMu.Lock()
+	defer handlesMu.Unlock()
+	s := systems[h]
+	if s == nil {
+		return nil, fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid compute system handle")
+	}
+	return s, nil
+}
+
+func procOf(h uintptr) (*procHandle, error) {
+	handlesMu.Lock()
+	defer handlesMu.Unlock()
+	p := processes[h]
+	if p == nil {
+		return nil, fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid process handle")
+	}
+	return p, nil
+}
+
+// notify calls a registered callback on its own goroutine, as HCS calls
+// back on its own threads.
+func notify(callback, context uintptr, typ uint32) {
+	go C.call_callback(C.uintptr_t(callback), C.uint32_t(typ), C.uintptr_t(context), 0)
+}
+
+// complete raises the completion of an asynchronous operation on s: now
+// when a callback is registered, else when one is.
+func (s *sysHandle) complete(typ uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.callback == 0 {
+		s.queued = append(s.queued, typ)
+		return
+	}
+	notify(s.callback, s.context, typ)
+}
+
+// poll watches, for as long as the process lives, the systems and
+// processes that have callbacks, and raises "system exited" and "process
+// exited" when the state folder says so. Polling lets a change made by
+// another process (or derived from the clock) reach this one.
+func poll() {
+	for range time.Tick(20 * time.Millisecond) {
+		handlesMu.Lock()
+		var ss []*sysHandle
+		var ps []*procHandle
+		for _, s := range systems {
+			ss = append(ss, s)
+		}
+		for _, p := range processes {
+			ps = append(ps, p)
+		}
+		handlesMu.Unlock()
+		for _, s := range ss {
+			s.mu.Lock()
+			watch := s.callback != 0 && !s.exited
+			s.mu.Unlock()
+			if watch && systemStopped(s.h, s.id) {
+				s.mu.Lock()
+				if s.callback != 0 && !s.exited {
+					s.exited = true
+					notify(s.callback, s.context, notifySystemExited)
+				}
+				s.mu.Unlock()
+			}
+		}
+		for _, p := range ps {
+			p.mu.Lock()
+			watch := p.callback != 0 && !p.exited
+			p.mu.Unlock()
+			if !watch {
+				continue
+			}
+			if exited, _ := processExited(p.h, p.id, p.pid, p.startedAt); exited {
+				p.mu.Lock()
+				if p.callback != 0 && !p.exited {
+					p.exited = true
+					notify(p.callback, p.context, notifyProcessExited)
+				}
+				p.mu.Unlock()
+			}
+		}
+	}
+}
+
+func systemStopped(h *host, id string) bool {
+	stopped := true
+	h.view(func(st *fstate) error {
+		if s := st.Systems[id]; s != nil && s.State != "Stopped" {
+			stopped = false
+		}
+		return nil
+	})
+	return stopped
+}
+
+// simContainer returns the sim's view of container id.
+func simContainer(h *host, id string) (driver.Container, bool) {
+	cs, err := h.model.Containers("")
+	if err != nil {
+		return driver.Container{}, false
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return driver.Container{}, false
+}
+
+// processExited tells whether the init process pid of container id, from
+// the run that started at startedAt, has exited, and its exit code.
+func processExited(h *host, id string, pid int, startedAt time.Time) (bool, int) {
+	c, ok := simContainer(h, id)
+	if !ok || !c.StartedAt.Equal(startedAt) {
+		return true, 1
+	}
+	if c.State != driver.StateRunning {
+		return true, c.ExitCode
+	}
+	return false, 0
+}
+
+//export HcsEnumerateComputeSystems
+func HcsEnumerateComputeSystems(query *uint16, systemsOut **uint16, res **uint16) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, res)
+	}
+	var q struct {
+		IDs    []string `json:"Ids"`
+		Types  []string
+		Names  []string
+		Owners []string
+	}
+	if s := str(query); s != "" {
+		if err := json.Unmarshal([]byte(s), &q); err != nil {
+			return result(fail(eInvalidJSON, "query: %v", err), res)
+		}
+	}
+	in := func(v string, set []string) bool {
+		if len(set) == 0 {
+			return true
+		}
+		for _, s := range set {
+			if strings.EqualFold(s, v) {
+				return true
+			}
+		}
+		return false
+	}
+	list := []map[string]any{}
+	err = h.view(func(st *fstate) error {
+		for _, s := range st.Systems {
+			if !in(s.ID, q.IDs) || !in("Container", q.Types) || !in(s.Name, q.Names) || !in(s.Owner, q.Owners) {
+				continue
+			}
+			list = append(list, properties(h, s))
+		}
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	b, _ := json.Marshal(list)
+	*systemsOut = coTaskString(string(b))
+	return sOK
+}
+
+// properties is the schema-v1 ContainerProperties of s.
+func properties(h *host, s *fsys) map[string]any {
+	p := map[string]any{
+		"Id": s.ID, "Name": s.Name, "Owner": s.Owner, "SystemType": "Container",
+		"RuntimeOsType": "windows", "State": s.State, "Stopped": s.State == "Stopped",
+	}
+	if c, ok := simContainer(h, s.ID); ok && c.UtilityVM != nil && s.State == "Running" {
+		p["RuntimeId"] = c.UtilityVM.ID
+	}
+	if !s.HvPartition {
+		p["SiloGuid"] = nameGUID("silo:" + s.ID)
+	}
+	return p
+}
+
+// v1Config is the part of the schema-v1 ContainerConfig the fake reads.
+type v1Config struct {
+	SystemType        string
+	Name              string
+	Owner             string
+	VolumePath        string
+	LayerFolderPath   string
+	Layers            []struct{ ID, Path string }
+	HvPartition       bool
+	HvRuntime         *struct{ ImagePath string }
+	MappedDirectories []struct {
+		HostPath, ContainerPath string
+		ReadOnly                bool
+	}
+	MappedPipes                []struct{ HostPath, ContainerPipeName string }
+	NetworkSharedContainerName string
+	EndpointList               []string
+	AssignedDevices            []struct {
+		InterfaceClassGUID string `json:"InterfaceClassGuid"`
+	}
+}
+
+// imageMarker is the file in an image's top layer folder that names the
+// image for the fake (real HCS reads the base layer's registry hives): the
+// sim's image catalog then gives its OS version.
+const imageMarker = "fakehcs-image.txt"
+
+//export HcsCreateComputeSystem
+func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr, system *uintptr, res **uint16) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, res)
+	}
+	sid, doc := str(id), str(configuration)
+	h.record("HcsCreateComputeSystem", sid, doc)
+	var c v1Config
+	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+		return result(fail(eInvalidJSON, "The JSON document is invalid: %v", err), res)
+	}
+	if c.SystemType != "Container" {
+		return result(fail(eInvalidArg, "SystemType %q is not supported", c.SystemType), res)
+	}
+	cfg := driver.Config{ID: sid, Name: c.Name, Owner: c.Owner, Isolation: driver.Process, NetworkSharedWith: c.NetworkSharedContainerName}
+	if c.HvPartition {
+		cfg.Isolation = driver.HyperV
+		if c.HvRuntime == nil || c.HvRuntime.ImagePath == "" {
+			return result(fail(eInvalidArg, "HvRuntime.ImagePath is required for a Hyper-V container"), res)
+		}
+	} else if c.VolumePath == "" || strings.HasSuffix(c.VolumePath, `\`) {
+		return result(fail(eInvalidArg, "VolumePath %q must be a volume path without a trailing backslash", c.VolumePath), res)
+	}
+	if len(c.Layers) == 0 {
+		return result(fail(eInvalidArg, "Layers is empty"), res)
+	}
+	if b, err := os.ReadFile(filepath.Join(c.Layers[0].Path, imageMarker)); err == nil {
+		cfg.Image = strings.TrimSpace(string(b))
+	}
+	for _, m := range c.MappedDirectories {
+		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly})
+	}
+	for _, p := range c.MappedPipes {
+		cfg.Pipes = append(cfg.Pipes, driver.Pipe{HostPipe: p.HostPath, ContainerPipe: `\\.\pipe\` + p.ContainerPipeName})
+	}
+	for _, d := range c.AssignedDevices {
+		cfg.Devices = append(cfg.Devices, d.InterfaceClassGUID)
+	}
+	err = h.update(func(st *fstate) error {
+		if old := st.Systems[sid]; old != nil {
+			return fail(eAlreadyExists, "A virtual machine or container with the specified identifier already exists.")
+		}
+		if !c.HvPartition {
+			l := st.Layers[layerKey(c.LayerFolderPath)]
+			if l == nil || !l.Prepared {
+				return fail(eInvalidState, "the scratch layer %s is not activated and prepared", c.LayerFolderPath)
+			}
+		}
+		for _, ep := range c.EndpointList {
+			if st.Endpoints[strings.ToUpper(ep)] == nil {
+				return fail(eElementNotFound, "endpoint %s not found", ep)
+			}
+		}
+		if err := h.model.Create(cfg); err != nil {
+			return err
+		}
+		st.Systems[sid] = &fsys{ID: sid, Name: c.Name, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Handles: 1}
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	s := &sysHandle{h: h, id: sid}
+	handlesMu.Lock()
+	hd := newHandle()
+	systems[hd] = s
+	handlesMu.Unlock()
+	*system = hd
+	if pending() {
+		s.complete(notifySystemCreateCompleted)
+		return ePending
+	}
+	return sOK
+}
+
+//export HcsOpenComputeSystem
+func HcsOpenComputeSystem(id *uint16, system *uintptr, res **uint16) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, res)
+	}
+	sid := str(id)
+	err = h.update(func(st *fstate) error {
+		s := st.Systems[sid]
+		if s == nil {
+			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		}
+		s.Handles++
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	handlesMu.Lock()
+	hd := newHandle()
+	systems[hd] = &sysHandle{h: h, id: sid}
+	handlesMu.Unlock()
+	*system = hd
+	return sOK
+}
+
+//export HcsCloseComputeSystem
+func HcsCloseComputeSystem(system uintptr) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, nil)
+	}
+	handlesMu.Lock()
+	delete(systems, system)
+	handlesMu.Unlock()
+	err = s.h.update(func(st *fstate) error {
+		fs := st.Systems[s.id]
+		if fs == nil {
+			return nil
+		}
+		fs.Handles--
+		if fs.Handles <= 0 && fs.State == "Stopped" {
+			// HCS forgets a stopped system with its last handle.
+			delete(st.Systems, s.id)
+			if err := s.h.model.Remove("", s.id); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	return result(err, nil)
+}
+
+//export HcsStartComputeSystem
+func HcsStartComputeSystem(system uintptr, options *uint16, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	err = s.h.update(func(st *fstate) error {
+		fs := st.Systems[s.id]
+		switch {
+		case fs == nil:
+			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		case fs.State != "Created":
+			return fail(eInvalidState, "A virtual machine or container is not in a valid state (%s) to start.", fs.State)
+		}
+		fs.State = "Running"
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	if pending() {
+		s.complete(notifySystemStartCompleted)
+		return ePending
+	}
+	return sOK
+}
+
+// stop ends system id: the sim stops (shutdown) or kills (terminate) its
+// init process, and HCS's system is stopped.
+func stop(s *sysHandle, terminate bool) error {
+	return s.h.update(func(st *fstate) error {
+		fs := st.Systems[s.id]
+		if fs == nil {
+			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		}
+		if fs.State == "Stopped" {
+			return fail(0xC0370110, "The operation could not be started because the system is already stopped.")
+		}
+		if c, ok := simContainer(s.h, s.id); ok && c.State == driver.StateRunning {
+			var err error
+			if terminate {
+				err = s.h.model.Kill(s.id, 1)
+			} else {
+				err = s.h.model.Stop("", s.id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		fs.State = "Stopped"
+		return nil
+	})
+}
+
+//export HcsShutdownComputeSystem
+func HcsShutdownComputeSystem(system uintptr, options *uint16, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	if err := stop(s, false); err != nil {
+		return result(err, res)
+	}
+	return ePending
+}
+
+//export HcsTerminateComputeSystem
+func HcsTerminateComputeSystem(system uintptr, options *uint16, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	if err := stop(s, true); err != nil {
+		return result(err, res)
+	}
+	return ePending
+}
+
+//export HcsGetComputeSystemProperties
+func HcsGetComputeSystemProperties(system uintptr, query *uint16, props **uint16, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	var p map[string]any
+	err = s.h.view(func(st *fstate) error {
+		fs := st.Systems[s.id]
+		if fs == nil {
+			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		}
+		p = properties(s.h, fs)
+		if strings.Contains(str(query), "ProcessList") && fs.Proc != nil {
+			if exited, _ := processExited(s.h, s.id, fs.Proc.PID, fs.Proc.StartedAt); !exited {
+				p["ProcessList"] = []map[string]any{{"ProcessId": fs.Proc.PID, "ImageName": "init"}}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	b, _ := json.Marshal(p)
+	*props = coTaskString(string(b))
+	return sOK
+}
+
+//export HcsModifyComputeSystem
+func HcsModifyComputeSystem(system uintptr, configuration *uint16, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	s.h.record("HcsModifyComputeSystem", s.id, str(configuration))
+	return result(fail(eInvalidArg, "the fake HCS does not modify compute systems"), res)
+}
+
+//export HcsRegisterComputeSystemCallback
+func HcsRegisterComputeSystemCallback(system uintptr, callback uintptr, context uintptr, callbackHandle *uintptr) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, nil)
+	}
+	pollOnce.Do(func() { go poll() })
+	s.mu.Lock()
+	s.callback, s.context = callback, context
+	for _, typ := range s.queued {
+		notify(callback, context, typ)
+	}
+	s.queued = nil
+	s.mu.Unlock()
+	handlesMu.Lock()
+	cb := newHandle()
+	callbacks[cb] = system
+	handlesMu.Unlock()
+	*callbackHandle = cb
+	return sOK
+}
+
+//export HcsUnregisterComputeSystemCallback
+func HcsUnregisterComputeSystemCallback(callbackHandle uintptr) uintptr {
+	handlesMu.Lock()
+	h := callbacks[callbackHandle]
+	delete(callbacks, callbackHandle)
+	s := systems[h]
+	handlesMu.Unlock()
+	if s != nil {
+		s.mu.Lock()
+		s.callback = 0
+		s.mu.Unlock()
+	}
+	return sOK
+}
+
+// hcsProcessInformation is HCS_PROCESS_INFORMATION.
+type hcsProcessInformation struct {
+	ProcessID                     uint32
+	_                             uint32
+	StdInput, StdOutput, StdError uintptr
+}
+
+//export HcsCreateProcess
+func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, process *uintptr, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	doc := str(params)
+	s.h.record("HcsCreateProcess", s.id, doc)
+	var pc struct{ CommandLine string }
+	if err := json.Unmarshal([]byte(doc), &pc); err != nil {
+		return result(fail(eInvalidJSON, "The JSON document is invalid: %v", err), res)
+	}
+	argv, err := windows.DecomposeCommandLine(pc.CommandLine)
+	if err != nil || len(argv) == 0 {
+		return result(fail(eInvalidArg, "command line %q: %v", pc.CommandLine, err), res)
+	}
+	var p *fproc
+	err = s.h.update(func(st *fstate) error {
+		fs := st.Systems[s.id]
+		switch {
+		case fs == nil:
+			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		case fs.State != "Running":
+			return fail(eInvalidState, "A virtual machine or container is not in a valid state (%s) to create a process.", fs.State)
+		case fs.Proc != nil:
+			// The fake models one process per container: its init process.
+			return fail(eInvalidState, "the fake HCS runs one process per container")
+		}
+		if err := s.h.model.StartProcess("", s.id, argv); err != nil {
+			return err
+		}
+		c, ok := simContainer(s.h, s.id)
+		if !ok {
+			return fail(eNotExist, "container vanished")
+		}
+		pid := c.InitPID
+		if pid == 0 {
+			// Hyper-V: a process inside the utility VM, not on the host.
+			pid = 1000 + int(c.StartedAt.UnixNano()/1000%1000)*4
+		}
+		p = &fproc{PID: pid, StartedAt: c.StartedAt}
+		fs.Proc = p
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	handlesMu.Lock()
+	hd := newHandle()
+	processes[hd] = &procHandle{h: s.h, id: s.id, pid: p.PID, startedAt: p.StartedAt}
+	handlesMu.Unlock()
+	*(*hcsProcessInformation)(infoPtr) = hcsProcessInformation{ProcessID: uint32(p.PID)}
+	*process = hd
+	return sOK
+}
+
+//export HcsOpenProcess
+func HcsOpenProcess(system uintptr, pid uint32, process *uintptr, res **uint16) uintptr {
+	s, err := sysOf(system)
+	if err != nil {
+		return result(err, res)
+	}
+	var p *fproc
+	err = s.h.view(func(st *fstate) error {
+		fs := st.Systems[s.id]
+		if fs == nil || fs.Proc == nil || fs.Proc.PID != int(pid) {
+			return fail(eElementNotFound, "Element not found. (process %d)", pid)
+		}
+		p = fs.Proc
+		return nil
+	})
+	if err != nil {
+		return result(err, res)
+	}
+	handlesMu.Lock()
+	hd := newHandle()
+	processes[hd] = &procHandle{h: s.h, id: s.id, pid: p.PID, startedAt: p.StartedAt}
+	handlesMu.Unlock()
+	*process = hd
+	return sOK
+}
+
+//export HcsCloseProcess
+func HcsCloseProcess(process uintptr) uintptr {
+	handlesMu.Lock()
+	defer handlesMu.Unlock()
+	if processes[process] == nil {
+		return result(fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid process handle"), nil)
+	}
+	delete(processes, process)
+	return sOK
+}
+
+//export HcsTerminateProcess
+func HcsTerminateProcess(process uintptr, res **uint16) uintptr {
+	p, err := procOf(process)
+	if err != nil {
+		return result(err, res)
+	}
+	if exited, _ := processExited(p.h, p.id, p.pid, p.startedAt); exited {
+		return result(fail(0x8037011F, "The process has already exited."), res)
+	}
+	return result(p.h.model.Kill(p.id, 1), res)
+}
+
+//export HcsSignalProcess
+func HcsSignalProcess(process uintptr, options *uint16, res **uint16) uintptr {
+	return HcsTerminateProcess(process, res)
+}
+
+//export HcsGetProcessInfo
+func HcsGetProcessInfo(process uintptr, infoPtr unsafe.Pointer, res **uint16) uintptr {
+	p, err := procOf(process)
+	if err != nil {
+		return result(err, res)
+	}
+	*(*hcsProcessInformation)(infoPtr) = hcsProcessInformation{ProcessID: uint32(p.pid)}
+	return sOK
+}
+
+//export HcsGetProcessProperties
+func HcsGetProcessProperties(process uintptr, props **uint16, res **uint16) uintptr {
+	p, err := procOf(process)
+	if err != nil {
+		return result(err, res)
+	}
+	exited, code := processExited(p.h, p.id, p.pid, p.startedAt)
+	b, _ := json.Marshal(map[string]any{"ProcessId": p.pid, "Exited": exited, "ExitCode": uint32(code)})
+	*props = coTaskString(string(b))
+	return sOK
+}
+
+//export HcsModifyProcess
+func HcsModifyProcess(process uintptr, settings *uint16, res **uint16) uintptr {
+	if _, err := procOf(process); err != nil {
+		return result(err, res)
+	}
+	return sOK
+}
+
+//export HcsRegisterProcessCallback
+func HcsRegisterProcessCallback(process uintptr, callback uintptr, context uintptr, callbackHandle *uintptr) uintptr {
+	p, err := procOf(process)
+	if err != nil {
+		return result(err, nil)
+	}
+	pollOnce.Do(func() { go poll() })
+	p.mu.Lock()
+	p.callback, p.context = callback, context
+	p.mu.Unlock()
+	handlesMu.Lock()
+	cb := newHandle()
+	callbacks[cb] = process
+	handlesMu.Unlock()
+	*callbackHandle = cb
+	return sOK
+}
+
+//export HcsUnregisterProcessCallback
+func HcsUnregisterProcessCallback(callbackHandle uintptr) uintptr {
+	handlesMu.Lock()
+	h := callbacks[callbackHandle]
+	delete(callbacks, callbackHandle)
+	p := processes[h]
+	handlesMu.Unlock()
+	if p != nil {
+		p.mu.Lock()
+		p.callback = 0
+		p.mu.Unlock()
+	}
+	return sOK
+}
+
+//export HcsGetServiceProperties
+func HcsGetServiceProperties(query *uint16, props **uint16, res **uint16) uintptr {
+	*props = coTaskString(`{"SupportedSchemaVersions":[{"Major":1,"Minor":0},{"Major":2,"Minor":1}]}`)
+	return sOK
+}
+
+// Layers. The storage filter's state is the layer table in fakehcs.json;
+// scratch layers are real folders with an (empty) sandbox.vhdx.
+
+func layerKey(path string) string { return strings.ToLower(filepath.Clean(path)) }
+
+// layerDescriptor is WC_LAYER_DESCRIPTOR.
+type layerDescriptor struct {
+	LayerID [16]byte
+	Flags   uint32
+	Path    *uint16
+}
+
+func descriptorPaths(descs unsafe.Pointer, n uint32) []string {
+	if descs == nil || n == 0 {
+		return nil
+	}
+	var paths []string
+	for _, d := range unsafe.Slice((*layerDescriptor)(descs), n) {
+		paths = append(paths, str(d.Path))
+	}
+	return paths
+}
+
+func layerCall(call, path string, fn func(st *fstate, l *flayer) error) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, nil)
+	}
+	err = h.update(func(st *fstate) error {
+		l := st.Layers[layerKey(path)]
+		if l == nil {
+			return fail(eFileNotFound, "%s %s: The system cannot find the file specified.", call, path)
+		}
+		return fn(st, l)
+	})
+	return result(err, nil)
+}
+
+//export CreateSandboxLayer
+func CreateSandboxLayer(info unsafe.Pointer, id *uint16, parent uintptr, descs unsafe.Pointer, n uint32) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, nil)
+	}
+	path := str(id)
+	parents := descriptorPaths(descs, n)
+	b, _ := json.Marshal(map[string]any{"path": path, "parents": parents})
+	h.record("CreateSandboxLayer", "", string(b))
+	if len(parents) == 0 {
+		return result(fail(eInvalidArg, "CreateSandboxLayer needs the parent layers"), nil)
+	}
+	for _, p := range parents {
+		if _, err := os.Stat(p); err != nil {
+			return result(fail(eFileNotFound, "parent layer %s: The system cannot find the path specified.", p), nil)
+		}
+	}
+	err = h.update(func(st *fstate) error {
+		if st.Layers[layerKey(path)] != nil {
+			return fail(0x800700B7, "Cannot create a file when that file already exists. (%s)", path)
+		}
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(path, "sandbox.vhdx"), nil, 0o644); err != nil {
+			return err
+		}
+		st.Layers[layerKey(path)] = &flayer{Path: path}
+		return nil
+	})
+	return result(err, nil)
+}
+
+//export ExpandSandboxSize
+func ExpandSandboxSize(info unsafe.Pointer, id *uint16, size uint64) uintptr {
+	return layerCall("ExpandSandboxSize", str(id), func(*fstate, *flayer) error { return nil })
+}
+
+//export ActivateLayer
+func ActivateLayer(info unsafe.Pointer, id *uint16) uintptr {
+	return layerCall("ActivateLayer", str(id), func(_ *fstate, l *flayer) error {
+		l.Activated = true
+		return nil
+	})
+}
+
+//export PrepareLayer
+func PrepareLayer(info unsafe.Pointer, id *uint16, descs unsafe.Pointer, n uint32) uintptr {
+	return layerCall("PrepareLayer", str(id), func(_ *fstate, l *flayer) error {
+		if !l.Activated {
+			return fail(0x80070015, "The device is not ready. (layer not activated)")
+		}
+		if len(descriptorPaths(descs, n)) == 0 {
+			return fail(eInvalidArg, "PrepareLayer needs the parent layers")
+		}
+		l.Prepared = true
+		return nil
+	})
+}
+
+//export UnprepareLayer
+func UnprepareLayer(info unsafe.Pointer, id *uint16) uintptr {
+	return layerCall("UnprepareLayer", str(id), func(_ *fstate, l *flayer) error {
+		l.Prepared = false
+		return nil
+	})
+}
+
+//export DeactivateLayer
+func DeactivateLayer(info unsafe.Pointer, id *uint16) uintptr {
+	return layerCall("DeactivateLayer", str(id), func(_ *fstate, l *flayer) error {
+		if l.Prepared {
+			return fail(eInvalidState, "the layer is still prepared")
+		}
+		l.Activated = false
+		return nil
+	})
+}
+
+//export DestroyLayer
+func DestroyLayer(info unsafe.Pointer, id *uint16) uintptr {
+	path := str(id)
+	return layerCall("DestroyLayer", path, func(st *fstate, l *flayer) error {
+		if l.Activated {
+			return fail(0x80070020, "The process cannot access the file because it is being used by another process. (layer is active)")
+		}
+		if err := removeAll(path); err != nil {
+			return err
+		}
+		delete(st.Layers, layerKey(path))
+		return nil
+	})
+}
+
+//export LayerExists
+func LayerExists(info unsafe.Pointer, id *uint16, exists *uint32) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, nil)
+	}
+	*exists = 0
+	h.view(func(st *fstate) error {
+		if st.Layers[layerKey(str(id))] != nil {
+			*exists = 1
+		}
+		return nil
+	})
+	return sOK
+}
+
+//export GetLayerMountPath
+func GetLayerMountPath(info unsafe.Pointer, id *uint16, length *uintptr, buffer *uint16) uintptr {
+	path := str(id)
+	var mount string
+	rc := layerCall("GetLayerMountPath", path, func(_ *fstate, l *flayer) error {
+		if !l.Activated || !l.Prepared {
+			return fail(eInvalidState, "the layer is not mounted")
+		}
+		mount = `\\?\Volume{` + nameGUID("volume:"+layerKey(path)) + `}\`
+		return nil
+	})
+	if rc != sOK {
+		return rc
+	}
+	u, _ := windows.UTF16FromString(mount)
+	if buffer == nil {
+		*length = uintptr(len(u))
+		return sOK
+	}
+	if *length < uintptr(len(u)) {
+		return result(fail(0x8007007A, "The data area passed to a system call is too small."), nil)
+	}
+	copy(unsafe.Slice(buffer, len(u)), u)
+	return sOK
+}
+
+//export NameToGuid
+func NameToGuid(name *uint16, guid unsafe.Pointer) uintptr {
+	*(*[16]byte)(guid) = nameGUIDBytes(str(name))
+	return sOK
+}
+
+// nameGUIDBytes derives a stable GUID from name, in the spirit of HCS's
+// NameToGuid (a name-based, version 5 style GUID).
+func nameGUIDBytes(name string) [16]byte {
+	sum := sha1.Sum([]byte(strings.ToLower(name)))
+	var g [16]byte
+	copy(g[:], sum[:16])
+	g[7] = g[7]&0x0f | 0x50
+	g[8] = g[8]&0x3f | 0x80
+	return g
+}
+
+// nameGUID formats nameGUIDBytes as Windows' GUID structure prints
+// (Data1-3 little-endian, upper case).
+func nameGUID(name string) string {
+	g := windows.GUID{}
+	b := nameGUIDBytes(name)
+	copy((*[16]byte)(unsafe.Pointer(&g))[:], b[:])
+	return strings.Trim(strings.ToUpper(g.String()), "{}")
+}
+
+// removeAll removes path and everything under it one entry at a time:
+// os.RemoveAll deletes through FileDispositionInformationEx, which Wine 8
+// does not implement, and this library is not built with the test
+// overlay that teaches Go the fallback.
+func removeAll(path string) error {
+	var dirs []string
+	err := filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+			return nil
+		}
+		return os.Remove(p)
+	})
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Remove(dirs[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}

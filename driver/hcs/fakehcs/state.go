@@ -1,0 +1,205 @@
+//go:build windows && cgo
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/isoagent/isoagent/driver/sim"
+)
+
+// fstate is what the fake HCS knows beyond the sim model: the HCS view of
+// each compute system (HCS starts a system and its init process in two
+// steps, and keeps a stopped system until its last handle closes), the
+// storage filter's layer table and HNS's networks and endpoints. It lives
+// in fakehcs.json beside the sim's state.json, so every process using the
+// state folder sees the same host.
+type fstate struct {
+	Systems   map[string]*fsys      `json:"systems,omitempty"`
+	Layers    map[string]*flayer    `json:"layers,omitempty"`
+	Endpoints map[string]*fendpoint `json:"endpoints,omitempty"`
+}
+
+type fsys struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Owner       string `json:"owner"`
+	HvPartition bool   `json:"hvPartition"`
+	// State is HCS's: Created, Running or Stopped.
+	State string `json:"state"`
+	// Handles counts the open handles of every process; a stopped system
+	// goes away when the last one closes.
+	Handles int `json:"handles"`
+	// Proc is the init process, once created.
+	Proc *fproc `json:"proc,omitempty"`
+}
+
+type fproc struct {
+	PID int `json:"pid"`
+	// StartedAt is the sim's start time of the run this process is; a
+	// later start of the container is another process.
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// flayer is a layer folder the storage filter knows.
+type flayer struct {
+	Path      string `json:"path"`
+	Activated bool   `json:"activated,omitempty"`
+	Prepared  bool   `json:"prepared,omitempty"`
+}
+
+type fendpoint struct {
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Network  string          `json:"network"`
+	Policies json.RawMessage `json:"policies,omitempty"`
+	Ports    []fport         `json:"ports,omitempty"`
+}
+
+type fport struct {
+	Protocol uint32 `json:"protocol"`
+	External uint16 `json:"external"`
+}
+
+// natNetworkID is the ID of the one HNS network the fake has, named "nat"
+// as Docker's default network is.
+const natNetworkID = "B1F5F0C6-2B52-4C9A-9B48-7C4C6B1B1A01"
+
+// host is one state folder: the sim model and the fake's own state.
+type host struct {
+	dir   string
+	model *sim.Model
+}
+
+var (
+	hostsMu sync.Mutex
+	hosts   = map[string]*host{}
+	fileMu  sync.Mutex // orders this process's goroutines before the file lock
+)
+
+// stateDirEnv names the environment variable that holds the state folder.
+const stateDirEnv = "FAKEHCS_STATE"
+
+// currentHost returns the host of the state folder the environment names
+// now; the tests switch folders between hosts.
+func currentHost() (*host, error) {
+	dir := os.Getenv(stateDirEnv)
+	if dir == "" {
+		return nil, fmt.Errorf("fake HCS: %s is not set", stateDirEnv)
+	}
+	return hostOf(dir)
+}
+
+func hostOf(dir string) (*host, error) {
+	hostsMu.Lock()
+	defer hostsMu.Unlock()
+	if h := hosts[dir]; h != nil {
+		return h, nil
+	}
+	store, err := sim.DirStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	h := &host{dir: dir, model: sim.NewModel(store, nil)}
+	hosts[dir] = h
+	return h, nil
+}
+
+// update runs fn on the fake's state with the folder locked and saves it
+// unless fn fails.
+func (h *host) update(fn func(*fstate) error) error { return h.do(fn, true) }
+func (h *host) view(fn func(*fstate) error) error   { return h.do(fn, false) }
+
+func (h *host) do(fn func(*fstate) error, save bool) error {
+	fileMu.Lock()
+	defer fileMu.Unlock()
+	unlock, err := lockFile(filepath.Join(h.dir, "fakehcs.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	name := filepath.Join(h.dir, "fakehcs.json")
+	st := &fstate{}
+	b, err := os.ReadFile(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(b, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if st.Systems == nil {
+		st.Systems = map[string]*fsys{}
+	}
+	if st.Layers == nil {
+		st.Layers = map[string]*flayer{}
+	}
+	if st.Endpoints == nil {
+		st.Endpoints = map[string]*fendpoint{}
+	}
+	if err := fn(st); err != nil || !save {
+		return err
+	}
+	b, err = json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}
+
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	ol := new(windows.Overlapped)
+	if err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
+		f.Close()
+	}, nil
+}
+
+// record appends a document the fake received to requests.jsonl, for the
+// tests' golden files.
+func (h *host) record(call, id, doc string) {
+	entry := map[string]any{"call": call}
+	if id != "" {
+		entry["id"] = id
+	}
+	if json.Valid([]byte(doc)) {
+		entry["document"] = json.RawMessage(doc)
+	} else if doc != "" {
+		entry["document"] = doc
+	}
+	b, err := json.Marshal(entry)
+	if err != nil {
+		return
+	}
+	fileMu.Lock()
+	defer fileMu.Unlock()
+	f, err := os.OpenFile(filepath.Join(h.dir, "requests.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.Write(append(b, '\n'))
+}

@@ -1,0 +1,596 @@
+//go:build windows
+
+package hcs
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/windows"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/drivertest"
+	"github.com/isoagent/isoagent/driver/sim"
+)
+
+// These tests run against the fake HCS of driver/hcs/fakehcs (vmcompute.dll
+// and computenetwork.dll in system32), normally under Wine through
+// scripts/hcs-test. Without the fake they are skipped, never run against a
+// real HCS by accident.
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const testOwner = "isoagent"
+
+// fakeHost is one host of the fake HCS: its state folder (the sim's state
+// plus the fake's), a Docker store with images, and the agent's state
+// folder.
+type fakeHost struct {
+	root   string
+	hcs    string // FAKEHCS_STATE
+	docker string
+	agent  string
+	model  *sim.Model
+}
+
+// requireFake skips t unless the fake HCS is there: under Wine (a real
+// HCS must never get the tests' containers), with vmcompute.dll in
+// system32.
+func requireFake(t *testing.T) {
+	t.Helper()
+	if windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() != nil {
+		t.Skip("not under Wine: these tests need the fake HCS (run scripts/hcs-test)")
+	}
+	dir := os.Getenv("SystemRoot")
+	if dir == "" {
+		dir = `C:\windows`
+	}
+	if _, err := os.Stat(filepath.Join(dir, "system32", "vmcompute.dll")); err != nil {
+		t.Skip("no fake vmcompute.dll in system32: run scripts/hcs-test")
+	}
+}
+
+func newFakeHost(t *testing.T) *fakeHost {
+	t.Helper()
+	requireFake(t)
+	root := t.TempDir()
+	h := &fakeHost{
+		root:   root,
+		hcs:    filepath.Join(root, "hcs"),
+		docker: filepath.Join(root, "docker"),
+		agent:  filepath.Join(root, "agent"),
+	}
+	t.Setenv("FAKEHCS_STATE", h.hcs)
+	store, err := sim.DirStore(h.hcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.model = sim.NewModel(store, nil)
+	v, sku := windowsVersion()
+	if err := h.model.InitHost(driver.Host{OSVersion: v, SKU: sku}, true); err != nil {
+		t.Fatal(err)
+	}
+	h.addImage(t, testImageRef, v)
+	return h
+}
+
+const testImageRef = "mcr.microsoft.com/windows/servercore:ltsc2022"
+
+// addImage puts ref, built for v, into the Docker store and tells the sim
+// (which decides what HCS accepts) the same version.
+func (h *fakeHost) addImage(t *testing.T, ref string, v driver.OSVersion) {
+	t.Helper()
+	writeDockerImage(t, h.docker, testImage{
+		Ref: ref, OSVersion: v.String(), UtilityVM: true,
+		Cmd: []string{`c:\windows\system32\cmd.exe`},
+	})
+	if err := h.model.SetImage(ref, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *fakeHost) client(t *testing.T, owner string) *Driver {
+	d := New(Options{Owner: owner, StateDir: h.agent, Images: DockerStore{Root: h.docker}})
+	// The fake's utility VMs have no vmwp.exe to find; the sim knows
+	// their PIDs.
+	d.workerPID = func(vmID string) int {
+		cs, _ := h.model.Containers("")
+		for _, c := range cs {
+			if c.UtilityVM != nil && strings.EqualFold(c.UtilityVM.ID, vmID) {
+				return c.UtilityVM.PID
+			}
+		}
+		return 0
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return d
+}
+
+// The drivertest harness.
+type harness struct{}
+
+func (harness) NewHost(t *testing.T) drivertest.Host { return newFakeHost(t) }
+
+func (h *fakeHost) Client(t *testing.T, owner string) driver.Driver { return h.client(t, owner) }
+
+func (h *fakeHost) Kill(t *testing.T, id string, code int) {
+	if err := h.model.Kill(id, code); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *fakeHost) SetImageOSVersion(t *testing.T, ref string, v driver.OSVersion) {
+	h.addImage(t, ref, v)
+}
+
+func TestConformance(t *testing.T) {
+	drivertest.Run(t, harness{})
+}
+
+// fakeState is the fake HCS's own state file.
+type fakeState struct {
+	Systems   map[string]json.RawMessage
+	Layers    map[string]json.RawMessage
+	Endpoints map[string]json.RawMessage
+}
+
+func (h *fakeHost) state(t *testing.T) fakeState {
+	t.Helper()
+	var st fakeState
+	b, err := os.ReadFile(filepath.Join(h.hcs, "fakehcs.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return st
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// assertClean fails t unless nothing is left on the host: no compute
+// system (so no handle is open either: the fake keeps a stopped system
+// until its last handle closes), no layer known to the storage filter, no
+// endpoint, no scratch folder and no record.
+func (h *fakeHost) assertClean(t *testing.T) {
+	t.Helper()
+	st := h.state(t)
+	if len(st.Systems)+len(st.Layers)+len(st.Endpoints) != 0 {
+		t.Errorf("left on the host: systems %v, layers %v, endpoints %v", keys(st.Systems), keys(st.Layers), keys(st.Endpoints))
+	}
+	if cs, _ := h.model.Containers(""); len(cs) != 0 {
+		t.Errorf("the sim still has %d containers", len(cs))
+	}
+	for _, dir := range []string{"layers", "containers"} {
+		entries, _ := os.ReadDir(filepath.Join(h.agent, dir))
+		if len(entries) != 0 {
+			t.Errorf("agent folder %s still holds %d entries", dir, len(entries))
+		}
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func config(id string, iso driver.Isolation) driver.Config {
+	return driver.Config{ID: id, Name: id, Owner: testOwner, Hash: "h-" + id, Isolation: iso, Image: testImageRef}
+}
+
+// waitState waits until d lists id in state want, and returns it.
+func waitState(t *testing.T, d driver.Driver, id string, want driver.State) driver.Container {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		cs, err := d.List(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.ID == id && c.State == want {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not become %s: %+v", id, want, cs)
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		}
+	}
+}
+
+// TestDocuments pins the exact HCS and HCN documents the driver sends for
+// each kind of mapping, as the fake recorded them.
+func TestDocuments(t *testing.T) {
+	tests := []struct {
+		name   string
+		config func(*driver.Config)
+		// before runs first; its documents are not part of the golden file.
+		before func(t *testing.T, h *fakeHost, d *Driver)
+	}{
+		{name: "process"},
+		{name: "hyperv", config: func(c *driver.Config) { c.Isolation = driver.HyperV }},
+		{name: "mount", config: func(c *driver.Config) {
+			c.Mounts = []driver.Mount{
+				{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true},
+				{HostPath: `D:\logs`, ContainerPath: `D:\`},
+			}
+		}},
+		{name: "pipe", config: func(c *driver.Config) {
+			c.Pipes = []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\agent-metrics`}}
+		}},
+		{name: "port", config: func(c *driver.Config) {
+			c.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}
+		}},
+		{name: "network-none", config: func(c *driver.Config) { c.Network = "none" }},
+		{name: "shared-network", config: func(c *driver.Config) { c.NetworkSharedWith = "net-owner" },
+			before: func(t *testing.T, h *fakeHost, d *Driver) {
+				if err := d.Create(t.Context(), config("net-owner", driver.Process)); err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Start(t.Context(), "net-owner"); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "device", config: func(c *driver.Config) { c.Devices = []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"} }},
+		{name: "resources", config: func(c *driver.Config) {
+			c.Resources = driver.Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048}
+		}},
+		{name: "dns", config: func(c *driver.Config) { c.DNSSearch = []string{"corp.example", "example.com"} }},
+		{name: "command", config: func(c *driver.Config) {
+			c.Command = []string{`C:\ServiceMonitor.exe`, "w3svc", "two words", `quote"d`}
+			c.WorkingDir = `C:\inetpub`
+			c.Env = map[string]string{"ASPNETCORE_ENVIRONMENT": "Production"}
+			c.User = "ContainerUser"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFakeHost(t)
+			d := h.client(t, testOwner)
+			if tt.before != nil {
+				tt.before(t, h, d)
+			}
+			log := filepath.Join(h.hcs, "requests.jsonl")
+			os.Remove(log)
+			cfg := config("web", driver.Process)
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			if err := d.Create(t.Context(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Start(t.Context(), cfg.ID); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := normalise(string(b), h.root)
+			compareGolden(t, filepath.Join("testdata", "documents", tt.name+".golden"), got)
+		})
+	}
+}
+
+var volumeGUID = regexp.MustCompile(`Volume\{[0-9A-Fa-f-]{36}\}`)
+
+// normalise makes a request log independent of the test's folders: they
+// become $ROOT, and scratch volume GUIDs (derived from the path) VOLUME.
+func normalise(s, root string) string {
+	for _, r := range []string{root, strings.ToLower(root)} {
+		s = strings.ReplaceAll(s, strings.ReplaceAll(r, `\`, `\\`), "$ROOT")
+	}
+	s = volumeGUID.ReplaceAllString(s, "Volume{VOLUME}")
+	// One document per line, indented, for readable diffs.
+	var out strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		var v any
+		if json.Unmarshal([]byte(line), &v) != nil {
+			out.WriteString(line + "\n")
+			continue
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		out.Write(append(b, '\n'))
+	}
+	return out.String()
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run scripts/hcs-test -run %s -update to create it)", err, t.Name())
+	}
+	if got != strings.ReplaceAll(string(want), "\r\n", "\n") {
+		t.Errorf("documents sent differ from %s (rerun with -update after checking):\n--- got\n%s", path, got)
+	}
+}
+
+// TestErrorsAreTyped pins the HCS and HNS errors the driver turns into the
+// driver's classes, and that a failed Create leaves nothing behind.
+func TestErrorsAreTyped(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, h *fakeHost, d *Driver) driver.Config
+		class error
+	}{
+		{"version mismatch 0xc0370101", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
+			h.addImage(t, "app:ltsc2019", driver.OSVersion{Major: 10, Build: 17763})
+			cfg := config("old", driver.Process)
+			cfg.Image = "app:ltsc2019"
+			return cfg
+		}, driver.ErrVersionMismatch},
+		{"port already exists", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
+			first := config("first", driver.Process)
+			first.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
+			if err := d.Create(t.Context(), first); err != nil {
+				t.Fatal(err)
+			}
+			cfg := config("second", driver.Process)
+			cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 8080, Protocol: "tcp"}}
+			return cfg
+		}, driver.ErrPortInUse},
+		{"mapped folder missing", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
+			if err := h.model.SetMissingPath(`D:\gone`, true); err != nil {
+				t.Fatal(err)
+			}
+			cfg := config("lost", driver.Process)
+			cfg.Mounts = []driver.Mount{{HostPath: `D:\gone\data`, ContainerPath: `C:\data`}}
+			return cfg
+		}, driver.ErrHostPathNotFound},
+		{"image not in the store", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
+			cfg := config("nothere", driver.Process)
+			cfg.Image = "example/not-pulled:1"
+			return cfg
+		}, driver.ErrNotFound},
+		{"shared network of a missing container", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
+			cfg := config("lonely", driver.Process)
+			cfg.NetworkSharedWith = "absent"
+			return cfg
+		}, driver.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFakeHost(t)
+			d := h.client(t, testOwner)
+			cfg := tt.setup(t, h, d)
+			err := d.Create(t.Context(), cfg)
+			if !errors.Is(err, tt.class) {
+				t.Fatalf("Create = %v, want an error wrapping %q", err, tt.class)
+			}
+			if cs, lerr := d.List(t.Context()); lerr != nil {
+				t.Fatal(lerr)
+			} else {
+				for _, c := range cs {
+					if c.ID == cfg.ID {
+						t.Errorf("List shows %s after its Create failed", cfg.ID)
+					}
+				}
+			}
+			for _, c := range mustList(t, d) {
+				if err := d.Remove(t.Context(), c.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.assertClean(t)
+		})
+	}
+}
+
+func mustList(t *testing.T, d driver.Driver) []driver.Container {
+	t.Helper()
+	cs, err := d.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// TestLifecycleLeavesNothing runs containers of every kind through their
+// whole life, with asynchronous and with synchronous HCS completions, and
+// checks that nothing is left afterwards.
+func TestLifecycleLeavesNothing(t *testing.T) {
+	for _, mode := range []string{"pending", "sync"} {
+		for _, iso := range []driver.Isolation{driver.Process, driver.HyperV} {
+			t.Run(mode+"/"+string(iso), func(t *testing.T) {
+				if mode == "sync" {
+					t.Setenv("FAKEHCS_SYNC", "1")
+				}
+				h := newFakeHost(t)
+				d := h.client(t, testOwner)
+				cfg := config("web", iso)
+				cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
+				cfg.Mounts = []driver.Mount{{HostPath: `D:\data`, ContainerPath: `C:\data`}}
+				quick := config("quick", iso)
+				quick.Command = []string{"cmd", "/c", "exit 7"}
+				for _, c := range []driver.Config{cfg, quick} {
+					if err := d.Create(t.Context(), c); err != nil {
+						t.Fatal(err)
+					}
+					if err := d.Start(t.Context(), c.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if c := waitState(t, d, "quick", driver.StateExited); c.ExitCode != 7 {
+					t.Errorf("quick exited with %d, want 7", c.ExitCode)
+				}
+				if err := d.Stop(t.Context(), "web", 5*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				for _, id := range []string{"web", "quick"} {
+					if err := d.Remove(t.Context(), id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				h.assertClean(t)
+			})
+		}
+	}
+}
+
+// childEnv names the state folder a child test process works in.
+const childEnv = "ISOAGENT_HCS_TEST_CHILD"
+
+// TestChildAgent is the first agent process of TestAdoptionAfterRestart:
+// it starts containers and exits without stopping them.
+func TestChildAgent(t *testing.T) {
+	root := os.Getenv(childEnv)
+	if root == "" {
+		t.Skip("run by TestAdoptionAfterRestart")
+	}
+	d := New(Options{Owner: testOwner, StateDir: filepath.Join(root, "agent"), Images: DockerStore{Root: filepath.Join(root, "docker")}})
+	for _, id := range []string{"survivor", "killed-while-down"} {
+		if err := d.Create(t.Context(), config(id, driver.Process)); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Start(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAdoptionAfterRestart: a new agent process finds the containers an
+// earlier one started, keeps them running, and learns the exit code of one
+// that ended while no agent ran.
+func TestAdoptionAfterRestart(t *testing.T) {
+	h := newFakeHost(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildAgent$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+h.root)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("first agent process: %v\n%s", err, out)
+	}
+	before, err := h.model.Containers(testOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 2 || before[0].State != driver.StateRunning || before[1].State != driver.StateRunning {
+		t.Fatalf("after the first agent exited the host has %+v, want two running containers", before)
+	}
+	if err := h.model.Kill("killed-while-down", 42); err != nil {
+		t.Fatal(err)
+	}
+
+	d := h.client(t, testOwner)
+	c := waitState(t, d, "survivor", driver.StateRunning)
+	var survivorPID int
+	for _, b := range before {
+		if b.ID == "survivor" {
+			survivorPID = b.InitPID
+		}
+	}
+	if c.InitPID != survivorPID || c.Hash != "h-survivor" || c.Name != "survivor" {
+		t.Errorf("adopted survivor = %+v, want PID %d, its name and hash", c, survivorPID)
+	}
+	if k := waitState(t, d, "killed-while-down", driver.StateExited); k.ExitCode != 42 {
+		t.Errorf("exit code of the container killed while no agent ran = %d, want 42", k.ExitCode)
+	}
+	// The adopted container is tracked: stopping it records its exit.
+	if err := d.Stop(t.Context(), "survivor", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitState(t, d, "survivor", driver.StateExited); c.ExitCode != 0 {
+		t.Errorf("survivor exit code after Stop = %d, want 0", c.ExitCode)
+	}
+	for _, id := range []string{"survivor", "killed-while-down"} {
+		if err := d.Remove(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.assertClean(t)
+}
+
+func TestHostReportsWindowsVersion(t *testing.T) {
+	h := newFakeHost(t)
+	d := h.client(t, testOwner)
+	hi, err := d.Host(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, sku := windowsVersion()
+	if hi.OSVersion != v || hi.SKU != sku || hi.Driver != driver.NameHCS || hi.Name == "" {
+		t.Errorf("Host = %+v, want %s %s from RtlGetVersion, driver hcs and a name", hi, v, sku)
+	}
+}
+
+func TestPreflight(t *testing.T) {
+	ok := func() error { return nil }
+	ws2022 := driver.OSVersion{Major: 10, Build: 20348}
+	tests := []struct {
+		name     string
+		v        driver.OSVersion
+		load     func() error
+		elevated bool
+		want     []string // fragments of the message; none means no error
+	}{
+		{"ready", ws2022, ok, true, nil},
+		{"old build", driver.OSVersion{Major: 10, Build: 14393}, ok, true, []string{"17763"}},
+		{"no containers feature", ws2022, func() error { return errors.New("module not found") }, true, []string{"Install-WindowsFeature Containers"}},
+		{"not administrator", ws2022, ok, false, []string{"administrator"}},
+		{"everything wrong", driver.OSVersion{Major: 6, Minor: 1, Build: 7601}, func() error { return errors.New("module not found") }, false,
+			[]string{"17763", "Install-WindowsFeature Containers", "administrator"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := preflight(tt.v, tt.load, func() bool { return tt.elevated })
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Errorf("preflight = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("preflight = nil, want an error mentioning %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("preflight = %q, want it to mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	// hcsshim logs through logrus's global logger; the errors it logs when
+	// a driver closes its handles on purpose are noise here.
+	logrus.SetOutput(io.Discard)
+	os.Exit(m.Run())
+}

@@ -1,0 +1,129 @@
+package hcs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+func TestDockerStoreResolvesLayersTopFirst(t *testing.T) {
+	root := t.TempDir()
+	want := writeDockerImage(t, root, testImage{
+		Ref: "mcr.microsoft.com/windows/servercore:ltsc2022", OSVersion: "10.0.20348.2700",
+		Entrypoint: []string{"powershell"}, Cmd: []string{"-c", "Start-Sleep 5"},
+	})
+	im, err := DockerStore{Root: root}.Resolve(context.Background(), "mcr.microsoft.com/windows/servercore:ltsc2022")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(im.Layers, want) {
+		t.Errorf("Layers = %q, want %q (top first)", im.Layers, want)
+	}
+	if v := (driver.OSVersion{Major: 10, Build: 20348, Revision: 2700}); im.OSVersion != v {
+		t.Errorf("OSVersion = %s, want %s", im.OSVersion, v)
+	}
+	if got := im.Command(); !slices.Equal(got, []string{"powershell", "-c", "Start-Sleep 5"}) {
+		t.Errorf("Command() = %q, want Entrypoint then Cmd", got)
+	}
+}
+
+func TestDockerStoreFindsFamiliarNames(t *testing.T) {
+	tests := []struct {
+		stored, asked string
+	}{
+		{"nginx", "nginx"},
+		{"nginx", "docker.io/library/nginx:latest"},
+		{"example/app:1.2", "docker.io/example/app:1.2"},
+		{"localhost:5000/app:v1", "localhost:5000/app:v1"},
+		{"mcr.microsoft.com/windows/nanoserver@sha256:" + strings.Repeat("ab", 32), "mcr.microsoft.com/windows/nanoserver@sha256:" + strings.Repeat("ab", 32)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.asked, func(t *testing.T) {
+			root := t.TempDir()
+			writeDockerImage(t, root, testImage{Ref: tt.stored, OSVersion: "10.0.17763"})
+			if _, err := (DockerStore{Root: root}).Resolve(context.Background(), tt.asked); err != nil {
+				t.Errorf("Resolve(%q) of an image stored as %q: %v", tt.asked, tt.stored, err)
+			}
+		})
+	}
+}
+
+func TestDockerStoreMissingImageSaysHowToPull(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, root string)
+	}{
+		{"no store at all", func(*testing.T, string) {}},
+		{"other images only", func(t *testing.T, root string) {
+			writeDockerImage(t, root, testImage{Ref: "mcr.microsoft.com/windows/nanoserver:ltsc2022"})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			tt.setup(t, root)
+			_, err := DockerStore{Root: root}.Resolve(context.Background(), "mcr.microsoft.com/windows/servercore:ltsc2022")
+			if !errors.Is(err, driver.ErrNotFound) {
+				t.Fatalf("err = %v, want ErrNotFound", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "docker pull mcr.microsoft.com/windows/servercore:ltsc2022") {
+				t.Errorf("message %q does not say how to pull the image", msg)
+			}
+		})
+	}
+}
+
+func TestDockerStoreRemovedLayerIsAnError(t *testing.T) {
+	root := t.TempDir()
+	layers := writeDockerImage(t, root, testImage{Ref: "app:1"})
+	if err := os.RemoveAll(layers[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (DockerStore{Root: root}).Resolve(context.Background(), "app:1"); err == nil || !strings.Contains(err.Error(), "docker pull app:1") {
+		t.Errorf("Resolve with the base layer folder gone = %v, want an error saying to pull again", err)
+	}
+}
+
+func TestDockerRootFollowsDaemonJSON(t *testing.T) {
+	tests := []struct {
+		name, daemonJSON, want string
+	}{
+		{"no daemon.json", "", "docker"},
+		{"data-root", `{"data-root": "D:\\docker"}`, `D:\docker`},
+		{"graph (old name)", `{"graph": "E:\\docker"}`, `E:\docker`},
+		{"unreadable JSON", `{`, "docker"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pd := t.TempDir()
+			if tt.daemonJSON != "" {
+				writeFile(t, filepath.Join(pd, "docker", "config", "daemon.json"), tt.daemonJSON)
+			}
+			want := tt.want
+			if want == "docker" {
+				want = filepath.Join(pd, "docker")
+			}
+			if got := DockerRoot(pd); got != want {
+				t.Errorf("DockerRoot = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestChainIDMatchesOCI(t *testing.T) {
+	// identity.ChainID: the first layer is its own chain; each next one
+	// hashes "<parent chain> <diff>".
+	a, b := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	if got := chainID([]string{a}); got != a {
+		t.Errorf("chainID of one layer = %s, want the diff ID", got)
+	}
+	if got, want := chainID([]string{a, b}), "sha256:"+hexOf(a+" "+b); got != want {
+		t.Errorf("chainID = %s, want %s", got, want)
+	}
+}
