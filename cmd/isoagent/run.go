@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
+)
+
+const runUsage = `usage: isoagent run --dir DIR [flags]
+
+Keeps this host's containers in line with the specs in DIR until
+interrupted (running containers are left running), or with --once until
+the host has converged.
+`
+
+// labelFlags collects repeated --label k=v flags.
+type labelFlags map[string]string
+
+func (l labelFlags) String() string {
+	var s []string
+	for k, v := range l {
+		s = append(s, k+"="+v)
+	}
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}
+
+func (l labelFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("label %q: want key=value", v)
+	}
+	l[k] = val
+	return nil
+}
+
+// agentFlags are the flags run and plan share.
+type agentFlags struct {
+	dir        string
+	drv        driverOptions
+	labels     labelFlags
+	hostname   string
+	allowEmpty bool
+}
+
+func (a *agentFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.dir, "dir", "", "spec folder (required)")
+	a.drv.register(fs)
+	a.labels = labelFlags{}
+	fs.Var(a.labels, "label", "agent label k=v matched by spec selectors (repeatable)")
+	fs.StringVar(&a.hostname, "hostname", "", "host name matched by spec hosts globs (default: the host's name)")
+	fs.BoolVar(&a.allowEmpty, "allow-empty", false, "apply a folder without specs: prune every container this agent owns")
+}
+
+func (a *agentFlags) check(fs *flag.FlagSet) error {
+	a.drv.parsed(fs)
+	if a.dir == "" {
+		return errors.New("--dir is required")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, runUsage, "\nflags:\n"); fs.PrintDefaults() }
+	var a agentFlags
+	a.register(fs)
+	once := fs.Bool("once", false, "converge, print a status table and exit: 0 converged, 1 not within --timeout")
+	timeout := fs.Duration("timeout", 2*time.Minute, "with --once: how long to wait for convergence")
+	workers := fs.Int("workers", 4, "containers reconciled in parallel")
+	resync := fs.Duration("resync", 30*time.Second, "interval of the periodic rescan and relist")
+	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else json), text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if err := a.check(fs); err != nil {
+		fmt.Fprintf(stderr, "isoagent run: %v\n", err)
+		return exitUsage
+	}
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent run: %v\n", err)
+		return exitUsage
+	}
+
+	a.drv.logger = logger
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	drv, name, err := openDriver(a.drv)
+	if err != nil {
+		logger.Error("cannot open the driver", "err", err)
+		return exitUsage
+	}
+	host, err := drv.Host(ctx)
+	if err != nil {
+		logger.Error("cannot describe the host", "driver", name, "err", err)
+		return exitUsage
+	}
+	first := []any{"driver", name, "os_version", host.OSVersion.String(), "sku", host.SKU, "host", host.Name, "dir", a.dir, "owner", a.drv.owner}
+	if name == "sim" {
+		first = append(first, "sim_dir", a.drv.simDir, "simulated", true)
+	}
+	logger.Info("isoagent "+agentVersion()+" starting", first...)
+
+	loader := spec.NewLoader(a.dir, spec.LoaderOptions{})
+	watcher := spec.NewWatcher(a.dir, loader, spec.WatchOptions{Resync: *resync, Logger: logger})
+	eng := reconcile.NewEngine(reconcile.EngineOptions{
+		Driver:     drv,
+		Owner:      a.drv.owner,
+		Workers:    *workers,
+		Resync:     *resync,
+		AllowEmpty: a.allowEmpty,
+		Admit:      reconcile.AdmitOptions{HostName: a.hostname, Labels: a.labels},
+		Logger:     logger,
+	})
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() { errs <- eng.Run(runCtx) })
+	wg.Go(func() { errs <- watcher.Run(runCtx) })
+	wg.Go(func() {
+		// The watcher reads the folder (at start, on changes and on its
+		// resync) and hands every new snapshot to the engine.
+		for u := range watcher.Updates() {
+			eng.Update(u.Snapshot)
+		}
+	})
+
+	code := exitOK
+	if *once {
+		code = waitConverged(runCtx, eng, *timeout)
+		cancel()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			logger.Error("stopped", "err", err)
+			code = exitUsage
+		}
+	}
+	if *once {
+		printStatus(stdout, eng.Status())
+	} else {
+		logger.Info("isoagent stopped; containers are left running")
+	}
+	return code
+}
+
+// waitConverged waits until the engine has converged (exitOK), or the
+// timeout or ctx ends (exitProblem). Convergence is confirmed by a fresh
+// look at the driver, so a container that exited at once is not missed and
+// the status shows the driver's view.
+func waitConverged(ctx context.Context, eng *reconcile.Engine, timeout time.Duration) int {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if eng.Converged() {
+			eng.Refresh(ctx)
+			if eng.Converged() {
+				return exitOK
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return exitProblem
+		case <-deadline.C:
+			return exitProblem
+		case <-tick.C:
+		}
+	}
+}
+
+// printStatus prints the engine's status as a table.
+func printStatus(w io.Writer, st reconcile.Status) {
+	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
+	if st.Revision != "" {
+		fmt.Fprintf(w, ", revision %s", st.Revision)
+	}
+	if st.Converged {
+		fmt.Fprintln(w, ": converged")
+	} else {
+		fmt.Fprintln(w, ": NOT converged")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tCONTAINER\tHOST VIEW\tNOTE")
+	for _, c := range st.Containers {
+		iso := string(c.EffectiveIsolation)
+		if iso == "" {
+			iso = "-"
+		}
+		if c.RequestedIsolation != "" && c.RequestedIsolation != iso {
+			iso = c.RequestedIsolation + "->" + iso
+		}
+		view := "-"
+		switch {
+		case c.InitPID != 0:
+			view = fmt.Sprintf("pid %d", c.InitPID)
+		case c.UtilityVM != nil:
+			view = fmt.Sprintf("vmwp %d", c.UtilityVM.PID)
+		}
+		note := c.LastError
+		if c.Rejection != nil {
+			note = fmt.Sprintf("%s: %s", c.Rejection.Reason, c.Rejection.Message)
+		}
+		for _, cond := range c.Conditions {
+			if note != "" {
+				note += "; "
+			}
+			note += cond.Type
+		}
+		if c.ExitCode != nil && note == "" {
+			note = fmt.Sprintf("exit code %d", *c.ExitCode)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, orDash(c.ContainerID), view, note)
+	}
+	tw.Flush()
+	for _, f := range st.Files {
+		fmt.Fprintf(w, "invalid file %s:\n", f.Path)
+		for _, e := range f.Errors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+	for _, c := range st.Conditions {
+		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// newLogger returns a logger writing to w in the given format and level.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "auto":
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// driverOptions are the flags that choose and shape the driver, shared by
+// run and plan.
+type driverOptions struct {
+	name    string // auto, sim or hcs
+	simDir  string
+	simHost string
+	simSKU  string
+	owner   string
+	logger  *slog.Logger
+	// simHostSet reports that --sim-host or --sim-sku was given, so it
+	// overrides the host a state folder was created with.
+	simHostSet bool
+}
+
+func (o *driverOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.name, "driver", "auto", "container host: auto (hcs on Windows, sim elsewhere), sim or hcs")
+	fs.StringVar(&o.simDir, "sim-dir", defaultSimDir(), "state folder of the simulated host")
+	fs.StringVar(&o.simHost, "sim-host", "10.0.20348", "OS version of the simulated host (when its folder is new, or when given)")
+	fs.StringVar(&o.simSKU, "sim-sku", "server", "SKU of the simulated host: server or client")
+	fs.StringVar(&o.owner, "owner", "isoagent", "owner tag of the containers this agent manages")
+}
+
+// parsed notes which flags were given; call it after fs.Parse.
+func (o *driverOptions) parsed(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "sim-host" || f.Name == "sim-sku" {
+			o.simHostSet = true
+		}
+	})
+}
+
+// openDriver opens the driver the options name and returns it with its
+// name.
+func openDriver(o driverOptions) (driver.Driver, string, error) {
+	name := o.name
+	if name == "auto" {
+		name = autoDriver
+	}
+	switch name {
+	case driver.NameSim:
+		v, err := driver.ParseOSVersion(o.simHost)
+		if err != nil {
+			return nil, "", fmt.Errorf("--sim-host: %w", err)
+		}
+		sku := driver.SKU(o.simSKU)
+		if sku != driver.SKUServer && sku != driver.SKUClient {
+			return nil, "", fmt.Errorf("--sim-sku %q: want server or client", o.simSKU)
+		}
+		d, err := sim.Open(o.simDir, sim.Options{
+			Owner:        o.owner,
+			Host:         driver.Host{OSVersion: v, SKU: sku},
+			OverrideHost: o.simHostSet,
+			Logger:       o.logger,
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("open simulated host %s: %w", o.simDir, err)
+		}
+		return d, name, nil
+	case driver.NameHCS:
+		d, err := openHCS(o)
+		return d, name, err
+	}
+	return nil, "", fmt.Errorf("--driver %q: want auto, sim or hcs", o.name)
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// agentBinary builds isoagent once per test binary, so tests can run it as
+// separate processes, as an operator would.
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "isoagent-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "isoagent")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build isoagent: %v", buildErr)
+	}
+	return binPath
+}
+
+func writeSpec(t *testing.T, dir, file, name, image string, extra ...string) {
+	t.Helper()
+	y := "apiVersion: isoagent/v1\nkind: Container\nmetadata:\n  name: " + name + "\nspec:\n  image: " + image + "\n"
+	for _, e := range extra {
+		y += "  " + e + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// agent runs the isoagent binary and returns its stdout, stderr and exit
+// code.
+func agent(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(agentBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("isoagent %s: %v", strings.Join(args, " "), err)
+	}
+	return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
+}
+
+// actionLines returns the "action done" log records of a JSON log.
+func actionLines(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if _, ok := rec["action"]; ok {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// Two agent processes in turn over the same simulated host: the second run
+// adopts what the first created and changes nothing.
+func TestRunOnceTwiceAdopts(t *testing.T) {
+	dir, simDir := t.TempDir(), t.TempDir()
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	writeSpec(t, dir, "db.yaml", "db", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: hyperv")
+	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
+
+	stdout, stderr, code := agent(t, args...)
+	if code != 0 {
+		t.Fatalf("first run exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, `"driver":"sim"`) || !strings.Contains(stderr, `"os_version":"10.0.20348"`) {
+		t.Errorf("first log line does not announce the sim and its version:\n%s", stderr)
+	}
+	if acts := actionLines(t, stderr); len(acts) != 2 {
+		t.Errorf("first run: %d actions, want 2 creates: %v", len(acts), acts)
+	}
+	for _, want := range []string{"converged", "web", "running", "process", "db", "hyperv", "vmwp"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("status table lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	stdout, stderr, code = agent(t, args...)
+	if code != 0 {
+		t.Fatalf("second run exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if acts := actionLines(t, stderr); len(acts) != 0 {
+		t.Errorf("second run acted: %v", acts)
+	}
+}
+
+func TestPlanExitCodes(t *testing.T) {
+	dir, simDir := t.TempDir(), t.TempDir()
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019")
+	sim := []string{"--dir", dir, "--sim-dir", simDir}
+
+	stdout, stderr, code := agent(t, append([]string{"plan"}, sim...)...)
+	if code != 1 || !strings.Contains(stdout, "create") || !strings.Contains(stdout, "rejected old") || !strings.Contains(stdout, "version-mismatch") {
+		t.Fatalf("plan on an empty host: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code := agent(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	if stdout, _, code := agent(t, append([]string{"plan"}, sim...)...); code != 0 || !strings.Contains(stdout, "no changes") {
+		t.Fatalf("plan after run: exit %d\n%s", code, stdout)
+	}
+
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
+	stdout, _, code = agent(t, append([]string{"plan", "--json"}, sim...)...)
+	var out planOutput
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, stdout)
+	}
+	if code != 1 || len(out.Actions) != 1 || out.Actions[0].Kind != "recreate" || len(out.Rejections) != 1 {
+		t.Errorf("plan --json after a change: exit %d, %+v", code, out)
+	}
+
+	if err := os.Remove(filepath.Join(dir, "web.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, code = agent(t, append([]string{"plan"}, sim...)...)
+	if code != 1 || !strings.Contains(stdout, "stop") || !strings.Contains(stdout, "remove") || !strings.Contains(stdout, "spec gone") {
+		t.Errorf("plan after a delete: exit %d\n%s", code, stdout)
+	}
+
+	if _, stderr, code := agent(t, "plan", "--dir", dir, "--sim-dir", simDir, "--sim-host", "bogus"); code != 2 {
+		t.Errorf("plan with a bad flag value: exit %d, want 2\n%s", code, stderr)
+	}
+}
+
+func TestRunRejectsHCSOffWindows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("HCS exists on Windows")
+	}
+	_, stderr, code := agent(t, "run", "--dir", t.TempDir(), "--driver", "hcs", "--once")
+	if code != 2 || !strings.Contains(stderr, "Windows-only") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+}
