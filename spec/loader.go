@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,6 +93,28 @@ func Load(dir string) (*Snapshot, error) {
 	return NewLoader(dir, LoaderOptions{}).Load()
 }
 
+// LoadFiles reads the given spec files, whatever their names, as one set:
+// duplicate names among them are resolved as in a folder (first path in
+// sort order wins). Every problem, unreadable files included, is reported
+// in the snapshot's Files; Dir is empty and no revision is read. It is for
+// tools that check files named on their command line.
+func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
+	l := NewLoader("", opts)
+	sorted := slices.Clone(paths)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	var files []fileResult
+	for _, p := range sorted {
+		files = append(files, l.readFile(filepath.ToSlash(p), p, false))
+	}
+	snap := &Snapshot{LoadedAt: l.opts.Now()}
+	snap.Specs, snap.Conflicts = resolveNames(files)
+	for _, f := range files {
+		snap.Files = append(snap.Files, f.File)
+	}
+	return snap
+}
+
 func (l *Loader) load(force bool) (*Snapshot, error) {
 	fi, err := os.Stat(l.dir)
 	if err != nil {
@@ -110,7 +133,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 	var files []fileResult
 	for _, rel := range w.files {
 		seen[rel] = true
-		files = append(files, l.readFile(rel, force))
+		files = append(files, l.readFile(rel, l.path(rel), force))
 	}
 	// A subfolder that cannot be read keeps the last-known-good specs of
 	// the files the Loader saw under it: it may be back on the next Load.
@@ -122,7 +145,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 				kept = true
 				cf.err = bad.err
 				cf.specs = nil
-				files = append(files, l.result(rel, cf))
+				files = append(files, l.result(rel, l.path(rel), cf))
 			}
 		}
 		if !kept {
@@ -152,10 +175,9 @@ type fileResult struct {
 
 func (l *Loader) path(rel string) string { return filepath.Join(l.dir, filepath.FromSlash(rel)) }
 
-// readFile reads and parses one file, or takes it from the cache when it
-// has not changed.
-func (l *Loader) readFile(rel string, force bool) fileResult {
-	path := l.path(rel)
+// readFile reads and parses the file at path, cached under rel, or takes
+// it from the cache when it has not changed.
+func (l *Loader) readFile(rel, path string, force bool) fileResult {
 	cf := l.cache[rel]
 	if cf == nil {
 		cf = &cachedFile{}
@@ -166,11 +188,11 @@ func (l *Loader) readFile(rel string, force bool) fileResult {
 		cf.size, cf.modTime = -1, time.Time{}
 		cf.specs, cf.err = nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 		l.stats.Parsed++
-		return l.result(rel, cf)
+		return l.result(rel, path, cf)
 	}
 	if !force && !cf.modTime.IsZero() && cf.size == fi.Size() && cf.modTime.Equal(fi.ModTime()) {
 		l.stats.Reused++
-		return l.result(rel, cf)
+		return l.result(rel, path, cf)
 	}
 	l.stats.Parsed++
 	cf.size, cf.modTime = fi.Size(), fi.ModTime()
@@ -180,11 +202,11 @@ func (l *Loader) readFile(rel string, force bool) fileResult {
 		specs, err = Parse(path, data)
 		if err == nil {
 			cf.specs, cf.err, cf.lkg = specs, nil, specs
-			return l.result(rel, cf)
+			return l.result(rel, path, cf)
 		}
 	}
 	cf.specs, cf.err = nil, err
-	return l.result(rel, cf)
+	return l.result(rel, path, cf)
 }
 
 // readCapped reads a file of at most MaxFileSize bytes. The limit is
@@ -227,8 +249,8 @@ func byteSize(n int64) string {
 
 // result turns a cache entry into the file's outcome: its current specs
 // when valid, else its last-known-good ones, marked stale.
-func (l *Loader) result(rel string, cf *cachedFile) fileResult {
-	r := fileResult{rel: rel, File: File{Path: l.path(rel), Size: cf.size, ModTime: cf.modTime, Err: cf.err}}
+func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
+	r := fileResult{rel: rel, File: File{Path: path, Size: cf.size, ModTime: cf.modTime, Err: cf.err}}
 	if r.Size < 0 {
 		r.Size = 0
 	}
