@@ -43,9 +43,23 @@ type decoder struct {
 }
 
 // decodeFile splits data into documents and decodes each non-empty one.
-// Syntax errors end the file: YAML cannot resynchronise after them.
 func decodeFile(file string, data []byte) ([]document, []*Error) {
 	var docs []document
+	errs := eachDocument(file, data, func(body *yaml.Node, d *decoder) {
+		c := &Container{}
+		c.Source = Source{File: file, Line: body.Line, Column: body.Column}
+		decoded := d.decodeDocument(body, c)
+		docs = append(docs, document{c: c, nodes: d.nodes, root: body, suggested: d.suggested, decoded: decoded})
+	})
+	return docs, errs
+}
+
+// eachDocument calls fn with the body of each non-empty YAML document in
+// data and a fresh decoder for it, and returns the syntax errors and
+// every decoder's errors, in order. Spec files and the policy file share
+// it, so both are read the same strict way. Syntax errors end the file:
+// YAML cannot resynchronise after them.
+func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)) []*Error {
 	var errs []*Error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -62,17 +76,14 @@ func decodeFile(file string, data []byte) ([]document, []*Error) {
 			continue
 		}
 		d := &decoder{file: file, nodes: map[string]*yaml.Node{}, suggested: map[string]bool{}, budget: maxNodesPerDocument}
-		c := &Container{}
 		body := &root
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			body = root.Content[0]
 		}
-		c.Source = Source{File: file, Line: body.Line, Column: body.Column}
-		decoded := d.decodeDocument(body, c)
+		fn(body, d)
 		errs = append(errs, d.errs...)
-		docs = append(docs, document{c: c, nodes: d.nodes, root: body, suggested: d.suggested, decoded: decoded})
 	}
-	return docs, errs
+	return errs
 }
 
 func isEmptyDocument(n *yaml.Node) bool {
@@ -371,7 +382,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
 		hint := ""
-		if v.Type().Elem() == reflect.TypeFor[string]() && n.Kind == yaml.ScalarNode {
+		if v.Type().Elem().Kind() == reflect.String && n.Kind == yaml.ScalarNode {
 			hint = fmt.Sprintf(`; write [%q]`, n.Value)
 		}
 		d.errorf(n, path, "must be a list, not %s%s", kindName(n), hint)
@@ -401,6 +412,8 @@ func shortFormHint(t reflect.Type, value string) string {
 		return fmt.Sprintf(` such as {hostPipe: '\\.\pipe\name', containerPipe: '\\.\pipe\name'}, not the short form %q`, value)
 	case reflect.TypeFor[Device]():
 		return fmt.Sprintf(" such as {classGUID: %s}", value)
+	case reflect.TypeFor[MountRule]():
+		return fmt.Sprintf(" such as {path: %s, readOnly: true}", QuoteYAML(value))
 	}
 	return ""
 }
