@@ -3,15 +3,21 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/hcs"
 )
 
-// autoDriver is the driver --driver auto picks: HCS on Windows.
+// autoDriver is the driver --driver auto picks: HCS on Windows, never the
+// sim silently.
 const autoDriver = driver.NameHCS
 
-// openHCS opens the Host Compute Service driver.
-func openHCS(driverOptions) (driver.Driver, error) {
-	return nil, errors.New("--driver hcs: the HCS driver is not yet available in this build; use --driver sim")
+// openHCS opens the Host Compute Service driver after checking that this
+// host and process can use it; the preflight error says what to fix.
+func openHCS(o driverOptions) (driver.Driver, error) {
+	if err := hcs.Preflight(); err != nil {
+		return nil, fmt.Errorf("--driver hcs: this host cannot run containers yet:\n%w", err)
+	}
+	return hcs.New(hcs.Options{Owner: o.owner, Logger: o.logger}), nil
 }

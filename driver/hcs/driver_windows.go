@@ -415,7 +415,10 @@ func (d *Driver) track(id string, l *live) {
 		defer d.wg.Done()
 		defer close(l.done)
 		err := l.p.Wait()
-		if hcsshim.IsAlreadyClosed(err) {
+		d.mu.Lock()
+		closing := d.closed
+		d.mu.Unlock()
+		if closing || hcsshim.IsAlreadyClosed(err) || errors.Is(err, hcsshim.ErrHandleClose) {
 			return // the driver is closing; the container keeps running
 		}
 		code := -1
