@@ -40,7 +40,8 @@ const (
 type Options struct {
 	// Owner is the HCS owner tag of the driver's containers.
 	Owner string
-	// StateDir holds the driver's container records and scratch layers.
+	// StateDir holds the driver's container records and scratch layers;
+	// the default is %ProgramData%\isoagent.
 	StateDir string
 	// Images resolves image references; the default reads Docker's store.
 	Images ImageStore
@@ -105,6 +106,9 @@ func New(opts Options) *Driver {
 	}
 	if d.stateDir == "" {
 		d.stateDir = DefaultStateDir
+		if pd := os.Getenv("ProgramData"); pd != "" {
+			d.stateDir = filepath.Join(pd, "isoagent")
+		}
 	}
 	if d.images == nil {
 		pd := os.Getenv("ProgramData")
@@ -258,6 +262,7 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 			unlock()
 		}
 	}
+	d.collectGarbage(ids)
 	sys, err := d.systems()
 	if err != nil {
 		return nil, err
@@ -298,6 +303,61 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 	}
 	slices.SortFunc(out, func(a, b driver.Container) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// collectGarbage releases what a crash part-way through a Create left:
+// endpoints named for a container and scratch folders that no record
+// claims. ids are the containers with a record. A container whose lock is
+// held may be in the middle of its Create and is left alone.
+func (d *Driver) collectGarbage(ids []string) {
+	known := map[string]bool{}
+	for _, id := range ids {
+		known[id] = true
+	}
+	stale := func(id string) (func(), bool) {
+		if known[id] {
+			return nil, false
+		}
+		unlock, ok := d.tryLock(id)
+		if !ok {
+			return nil, false
+		}
+		// Another owner sharing the state folder has records too.
+		if _, err := d.records.get(id); err == nil {
+			unlock()
+			return nil, false
+		}
+		return unlock, true
+	}
+	if eps, err := hcn.ListEndpoints(); err == nil {
+		for _, ep := range eps {
+			id, ok := strings.CutPrefix(ep.Name, endpointName(""))
+			if !ok {
+				continue
+			}
+			if unlock, ok := stale(id); ok {
+				d.log.Info("deleting endpoint left by an interrupted create", "id", id, "endpoint", ep.Id)
+				if err := deleteEndpoint(ep.Id); err != nil {
+					d.log.Warn("delete stale endpoint", "id", id, "err", err)
+				}
+				unlock()
+			}
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(d.stateDir, "layers"))
+	for _, e := range entries {
+		if unlock, ok := stale(e.Name()); ok {
+			path := filepath.Join(d.stateDir, "layers", e.Name())
+			d.log.Info("destroying scratch left by an interrupted create", "id", e.Name())
+			di := hcsshim.DriverInfo{}
+			hcsshim.UnprepareLayer(di, path)
+			hcsshim.DeactivateLayer(di, path)
+			if err := hcsshim.DestroyLayer(di, path); err != nil {
+				d.log.Warn("destroy stale scratch", "id", e.Name(), "err", err)
+			}
+			unlock()
+		}
+	}
 }
 
 func stateOf(hcsState string) driver.State {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Microsoft/hcsshim"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/windows"
 
@@ -593,4 +594,43 @@ func TestMain(m *testing.M) {
 	// a driver closes its handles on purpose are noise here.
 	logrus.SetOutput(io.Discard)
 	os.Exit(m.Run())
+}
+
+// TestListCollectsWhatACrashedCreateLeft: an agent that died in the middle
+// of a Create left a mounted scratch layer and an endpoint but no record;
+// the next List releases them.
+func TestListCollectsWhatACrashedCreateLeft(t *testing.T) {
+	h := newFakeHost(t)
+	d := h.client(t, testOwner)
+	cfg := config("crashed", driver.Process)
+	cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
+	im, err := d.images.Resolve(t.Context(), testImageRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch := filepath.Join(h.agent, "layers", cfg.ID)
+	if err := os.MkdirAll(filepath.Dir(scratch), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	di := hcsshim.DriverInfo{}
+	if err := hcsshim.CreateScratchLayer(di, scratch, "", im.Layers); err != nil {
+		t.Fatal(err)
+	}
+	if err := hcsshim.ActivateLayer(di, scratch); err != nil {
+		t.Fatal(err)
+	}
+	if err := hcsshim.PrepareLayer(di, scratch, im.Layers); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.createEndpoint(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cs := mustList(t, d); len(cs) != 0 {
+		t.Errorf("List = %+v, want nothing", cs)
+	}
+	h.assertClean(t)
+	// The port is free again.
+	if err := d.Create(t.Context(), cfg); err != nil {
+		t.Fatalf("Create after the cleanup: %v", err)
+	}
 }
