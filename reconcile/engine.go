@@ -154,14 +154,19 @@ func NewEngine(opts EngineOptions) *Engine {
 // Update hands the engine a new snapshot of the spec folder. It does not
 // block; only the latest snapshot handed in counts. A nil snapshot is
 // ignored.
-func (e *Engine) Update(snap *spec.Snapshot) {
+func (e *Engine) Update(snap *spec.Snapshot) { e.UpdateSeen(snap, time.Now()) }
+
+// UpdateSeen is Update for a snapshot whose change was first seen at
+// seenAt (by the folder watcher), so that convergence time counts from
+// there rather than from the hand-over.
+func (e *Engine) UpdateSeen(snap *spec.Snapshot, seenAt time.Time) {
 	if snap == nil {
 		return
 	}
 	e.mu.Lock()
 	e.pending = snap
-	if e.pendingAt.IsZero() {
-		e.pendingAt = time.Now()
+	if e.pendingAt.IsZero() || seenAt.Before(e.pendingAt) {
+		e.pendingAt = seenAt
 	}
 	e.mu.Unlock()
 	select {

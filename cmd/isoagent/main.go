@@ -28,10 +28,12 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"run", "keep this host's containers in line with a spec folder", runRun},
 		{"plan", "print what run would do now", runPlan},
 		{"validate", "check spec files and folders", runValidate},
+		{"status", "show what a running agent knows", runStatus},
+		{"wait", "wait until a running agent has converged", runWait},
+		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -83,12 +82,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, runUsage, "\nflags:\n"); fs.PrintDefaults() }
-	var a agentFlags
-	a.register(fs)
+	var cfg agentConfig
+	cfg.register(fs)
 	once := fs.Bool("once", false, "converge, print a status table and exit: 0 converged, 1 not within --timeout")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --once: how long to wait for convergence")
-	workers := fs.Int("workers", 4, "containers reconciled in parallel")
-	resync := fs.Duration("resync", 30*time.Second, "interval of the periodic rescan and relist")
 	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else json), text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -97,7 +94,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if err := a.check(fs); err != nil {
+	if err := cfg.check(fs); err != nil {
 		fmt.Fprintf(stderr, "isoagent run: %v\n", err)
 		return exitUsage
 	}
@@ -106,72 +103,51 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent run: %v\n", err)
 		return exitUsage
 	}
+	if *once && !flagGiven(fs, "listen") {
+		// A one-shot run serves nothing unless asked: it must not collide
+		// with a long-running agent on the same host.
+		cfg.listen = ""
+	}
 
-	a.drv.logger = logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	drv, name, err := openDriver(a.drv)
+	a, err := newAgent(ctx, cfg, logger)
 	if err != nil {
-		logger.Error("cannot open the driver", "err", err)
+		logger.Error("cannot start", "err", err)
 		return exitUsage
 	}
-	host, err := drv.Host(ctx)
-	if err != nil {
-		logger.Error("cannot describe the host", "driver", name, "err", err)
-		return exitUsage
-	}
-	first := []any{"driver", name, "os_version", host.OSVersion.String(), "sku", host.SKU, "host", host.Name, "dir", a.dir, "owner", a.drv.owner}
-	if name == "sim" {
-		first = append(first, "sim_dir", a.drv.simDir, "simulated", true)
-	}
-	logger.Info("isoagent "+agentVersion()+" starting", first...)
-
-	loader := spec.NewLoader(a.dir, spec.LoaderOptions{})
-	watcher := spec.NewWatcher(a.dir, loader, spec.WatchOptions{Resync: *resync, Logger: logger})
-	eng := reconcile.NewEngine(reconcile.EngineOptions{
-		Driver:     drv,
-		Owner:      a.drv.owner,
-		Workers:    *workers,
-		Resync:     *resync,
-		AllowEmpty: a.allowEmpty,
-		Admit:      reconcile.AdmitOptions{HostName: a.hostname, Labels: a.labels},
-		Logger:     logger,
-	})
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	wg.Go(func() { errs <- eng.Run(runCtx) })
-	wg.Go(func() { errs <- watcher.Run(runCtx) })
-	wg.Go(func() {
-		// The watcher reads the folder (at start, on changes and on its
-		// resync) and hands every new snapshot to the engine.
-		for u := range watcher.Updates() {
-			eng.Update(u.Snapshot)
-		}
-	})
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
 
 	code := exitOK
 	if *once {
-		code = waitConverged(runCtx, eng, *timeout)
+		code = waitConverged(runCtx, a.eng, *timeout)
 		cancel()
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			logger.Error("stopped", "err", err)
-			code = exitUsage
-		}
+	if err := <-done; err != nil {
+		logger.Error("stopped", "err", err)
+		code = exitUsage
 	}
 	if *once {
-		printStatus(stdout, eng.Status())
+		printStatus(stdout, a.eng.Status(), time.Now())
 	} else {
 		logger.Info("isoagent stopped; containers are left running")
 	}
 	return code
+}
+
+// register adds the flags of `isoagent run` that shape the agent.
+func (c *agentConfig) register(fs *flag.FlagSet) {
+	c.agentFlags.register(fs)
+	fs.IntVar(&c.workers, "workers", 4, "containers reconciled in parallel")
+	fs.DurationVar(&c.resync, "resync", 30*time.Second, "interval of the periodic rescan and relist")
+	fs.DurationVar(&c.debounce, "debounce", spec.DefaultDebounce, "quiet period after a folder change before it is read (capped at 1s)")
+	fs.StringVar(&c.watch, "watch", "notify", "how to follow the folder: notify (change notifications) or poll (for network shares)")
+	fs.DurationVar(&c.poll, "poll-interval", 2*time.Second, "with --watch=poll: how often the folder is compared")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing")
 }
 
 // waitConverged waits until the engine has converged (exitOK), or the
@@ -200,8 +176,9 @@ func waitConverged(ctx context.Context, eng *reconcile.Engine, timeout time.Dura
 	}
 }
 
-// printStatus prints the engine's status as a table.
-func printStatus(w io.Writer, st reconcile.Status) {
+// printStatus prints the engine's status as a table; ages are relative to
+// now.
+func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
 	if st.Revision != "" {
 		fmt.Fprintf(w, ", revision %s", st.Revision)
@@ -212,15 +189,9 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		fmt.Fprintln(w, ": NOT converged")
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tCONTAINER\tHOST VIEW\tNOTE")
+	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tAGE\tCONTAINER\tHOST VIEW\tNOTE")
 	for _, c := range st.Containers {
-		iso := string(c.EffectiveIsolation)
-		if iso == "" {
-			iso = "-"
-		}
-		if c.RequestedIsolation != "" && c.RequestedIsolation != iso {
-			iso = c.RequestedIsolation + "->" + iso
-		}
+		iso := isolationColumn(c)
 		view := "-"
 		switch {
 		case c.InitPID != 0:
@@ -241,7 +212,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		if c.ExitCode != nil && note == "" {
 			note = fmt.Sprintf("exit code %d", *c.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, orDash(c.ContainerID), view, note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, age(c.Since, now), orDash(c.ContainerID), view, note)
 	}
 	tw.Flush()
 	for _, f := range st.Files {
@@ -253,6 +224,43 @@ func printStatus(w io.Writer, st reconcile.Status) {
 	for _, c := range st.Conditions {
 		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
 	}
+}
+
+// flagGiven reports whether the named flag was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// isolationColumn shows the requested isolation and, where admission chose
+// another, the effective one: "default->process".
+func isolationColumn(c reconcile.ContainerStatus) string {
+	eff := string(c.EffectiveIsolation)
+	switch {
+	case eff == "":
+		return orDash(c.RequestedIsolation)
+	case c.RequestedIsolation != "" && c.RequestedIsolation != eff:
+		return c.RequestedIsolation + "->" + eff
+	}
+	return eff
+}
+
+// age formats how long ago t was, like kubectl: 45s, 12m, 3h, 5d.
+func age(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 func orDash(s string) string {

@@ -52,9 +52,9 @@ func writeSpec(t *testing.T, dir, file, name, image string, extra ...string) {
 	}
 }
 
-// agent runs the isoagent binary and returns its stdout, stderr and exit
+// runAgentBinary runs the isoagent binary and returns its stdout, stderr and exit
 // code.
-func agent(t *testing.T, args ...string) (string, string, int) {
+func runAgentBinary(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(agentBinary(t), args...)
 	var stdout, stderr bytes.Buffer
@@ -91,7 +91,7 @@ func TestRunOnceTwiceAdopts(t *testing.T) {
 	writeSpec(t, dir, "db.yaml", "db", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: hyperv")
 	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
 
-	stdout, stderr, code := agent(t, args...)
+	stdout, stderr, code := runAgentBinary(t, args...)
 	if code != 0 {
 		t.Fatalf("first run exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -107,7 +107,7 @@ func TestRunOnceTwiceAdopts(t *testing.T) {
 		}
 	}
 
-	stdout, stderr, code = agent(t, args...)
+	stdout, stderr, code = runAgentBinary(t, args...)
 	if code != 0 {
 		t.Fatalf("second run exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -122,19 +122,19 @@ func TestPlanExitCodes(t *testing.T) {
 	writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019")
 	sim := []string{"--dir", dir, "--sim-dir", simDir}
 
-	stdout, stderr, code := agent(t, append([]string{"plan"}, sim...)...)
+	stdout, stderr, code := runAgentBinary(t, append([]string{"plan"}, sim...)...)
 	if code != 1 || !strings.Contains(stdout, "create") || !strings.Contains(stdout, "rejected old") || !strings.Contains(stdout, "version-mismatch") {
 		t.Fatalf("plan on an empty host: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if _, stderr, code := agent(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...); code != 0 {
+	if _, stderr, code := runAgentBinary(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...); code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
 	}
-	if stdout, _, code := agent(t, append([]string{"plan"}, sim...)...); code != 0 || !strings.Contains(stdout, "no changes") {
+	if stdout, _, code := runAgentBinary(t, append([]string{"plan"}, sim...)...); code != 0 || !strings.Contains(stdout, "no changes") {
 		t.Fatalf("plan after run: exit %d\n%s", code, stdout)
 	}
 
 	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
-	stdout, _, code = agent(t, append([]string{"plan", "--json"}, sim...)...)
+	stdout, _, code = runAgentBinary(t, append([]string{"plan", "--json"}, sim...)...)
 	var out planOutput
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("plan --json: %v\n%s", err, stdout)
@@ -146,12 +146,12 @@ func TestPlanExitCodes(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "web.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	stdout, _, code = agent(t, append([]string{"plan"}, sim...)...)
+	stdout, _, code = runAgentBinary(t, append([]string{"plan"}, sim...)...)
 	if code != 1 || !strings.Contains(stdout, "stop") || !strings.Contains(stdout, "remove") || !strings.Contains(stdout, "spec gone") {
 		t.Errorf("plan after a delete: exit %d\n%s", code, stdout)
 	}
 
-	if _, stderr, code := agent(t, "plan", "--dir", dir, "--sim-dir", simDir, "--sim-host", "bogus"); code != 2 {
+	if _, stderr, code := runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir, "--sim-host", "bogus"); code != 2 {
 		t.Errorf("plan with a bad flag value: exit %d, want 2\n%s", code, stderr)
 	}
 }
@@ -160,7 +160,7 @@ func TestRunRejectsHCSOffWindows(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("HCS exists on Windows")
 	}
-	_, stderr, code := agent(t, "run", "--dir", t.TempDir(), "--driver", "hcs", "--once")
+	_, stderr, code := runAgentBinary(t, "run", "--dir", t.TempDir(), "--driver", "hcs", "--once")
 	if code != 2 || !strings.Contains(stderr, "Windows-only") {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}

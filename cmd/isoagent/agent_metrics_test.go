@@ -1,9 +1,8 @@
-package metrics_test
+package main
 
-// These tests run the real reconcile engine against the simulated host and
-// check what the metrics say about it. Package metrics itself knows nothing
-// of the engine; the observer and container source below are the glue the
-// agent's main package needs, written once here to prove the two fit.
+// These tests run the real reconcile engine against the simulated host
+// through the agent's glue (observer, containerInfos) and check what the
+// metrics say about it.
 
 import (
 	"context"
@@ -25,52 +24,7 @@ import (
 	"github.com/isoagent/isoagent/spec"
 )
 
-// observer feeds the engine's observations to Metrics.
-type observer struct{ m *metrics.Metrics }
-
-func (o observer) Reconciled(r reconcile.Result, d time.Duration) {
-	o.m.ObserveReconcile(string(r), d)
-	if r == reconcile.ResultSuccess {
-		o.m.SetLastSuccessfulReconcile(time.Now())
-	}
-}
-
-func (o observer) Action(k reconcile.ActionKind, err error, _ time.Duration) {
-	result := metrics.ResultSuccess
-	if err != nil {
-		result = metrics.ResultError
-	}
-	o.m.IncAction(string(k), result)
-}
-
-func (o observer) DriverOp(op string, _ error, d time.Duration) { o.m.ObserveDriverOp(op, d) }
-func (o observer) Restarted(name string)                        { o.m.IncRestart(name) }
-func (o observer) Rejected(_ string, r reconcile.Reason)        { o.m.IncRejection(string(r)) }
-func (o observer) Converged(d time.Duration)                    { o.m.ObserveConvergence(d) }
-
-var _ reconcile.Observer = observer{}
-
-// containers turns the engine's status into the metrics' view of it.
-func containers(st reconcile.Status) []metrics.ContainerInfo {
-	out := make([]metrics.ContainerInfo, 0, len(st.Containers))
-	for _, c := range st.Containers {
-		iso := string(c.EffectiveIsolation)
-		if iso == "" {
-			iso = c.RequestedIsolation
-		}
-		out = append(out, metrics.ContainerInfo{
-			Name:      c.Name,
-			Isolation: iso,
-			Image:     c.Image,
-			State:     c.State,
-			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning),
-			Running:   c.State == reconcile.StateRunning,
-		})
-	}
-	return out
-}
-
-func container(name, image string, iso spec.Isolation) *spec.Container {
+func testContainer(name, image string, iso spec.Isolation) *spec.Container {
 	c := &spec.Container{
 		APIVersion: spec.APIVersion, Kind: spec.KindContainer,
 		Metadata: spec.Metadata{Name: name},
@@ -89,9 +43,9 @@ func TestMetricsOfARealEngineRun(t *testing.T) {
 		}
 		snap := &spec.Snapshot{Dir: "specs", Revision: "9f1c2e7", LoadedAt: time.Now()}
 		for _, c := range []*spec.Container{
-			container("web", "mcr.microsoft.com/windows/servercore:ltsc2022", spec.IsolationProcess),
-			container("api", "mcr.microsoft.com/windows/nanoserver:ltsc2022", spec.IsolationHyperV),
-			container("legacy", "mcr.microsoft.com/windows/servercore:ltsc2019", spec.IsolationProcess),
+			testContainer("web", "mcr.microsoft.com/windows/servercore:ltsc2022", spec.IsolationProcess),
+			testContainer("api", "mcr.microsoft.com/windows/nanoserver:ltsc2022", spec.IsolationHyperV),
+			testContainer("legacy", "mcr.microsoft.com/windows/servercore:ltsc2019", spec.IsolationProcess),
 		} {
 			snap.Specs = append(snap.Specs, c)
 			snap.Files = append(snap.Files, spec.File{Path: c.Source.File, Names: []string{c.Name()}})
@@ -106,7 +60,7 @@ func TestMetricsOfARealEngineRun(t *testing.T) {
 			Observer: observer{m},
 			Logger:   slog.New(slog.DiscardHandler),
 		})
-		m.SetContainerSource(func() []metrics.ContainerInfo { return containers(eng.Status()) })
+		m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(eng.Status()) })
 		h := metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,
 			Ready: func(context.Context) error {

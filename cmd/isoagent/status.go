@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/isoagent/isoagent/reconcile"
+)
+
+const defaultAddr = "127.0.0.1:9741"
+
+const statusUsage = `usage: isoagent status [--addr ADDR] [--json]
+
+Prints what the running agent at ADDR knows: every container with its
+requested and effective isolation, state, restarts, age and last error, and
+every invalid spec file.
+`
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, statusUsage, "\nflags:\n"); fs.PrintDefaults() }
+	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
+	asJSON := fs.Bool("json", false, "print the agent's /status document as it is")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "isoagent status: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	body, err := fetchStatus(ctx, *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent status: %v\n", err)
+		return exitUsage
+	}
+	if *asJSON {
+		stdout.Write(body)
+		return exitOK
+	}
+	var st reconcile.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", *addr, err)
+		return exitUsage
+	}
+	printStatus(stdout, st, time.Now())
+	return exitOK
+}
+
+// fetchStatus GETs the agent's /status document.
+func fetchStatus(ctx context.Context, addr string) ([]byte, error) {
+	url := "http://" + addr + "/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("no agent answers at %s (is `isoagent run` running with --listen %s?): %w", addr, addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s: %s", url, resp.Status, body)
+	}
+	return body, nil
+}
+
+const waitUsage = `usage: isoagent wait [--addr ADDR] [--timeout D]
+
+Blocks until the agent at ADDR has converged on the spec folder's current
+content: every admitted spec runs as declared and nothing is left to
+remove. Exits 0 then, 1 on timeout, 2 when no agent answered before the
+timeout. For scripts
+and pipelines: write the specs, then 'isoagent wait'.
+`
+
+func runWait(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, waitUsage, "\nflags:\n"); fs.PrintDefaults() }
+	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	settle := fs.Duration("settle", 1500*time.Millisecond, "how long convergence must hold: longer than the agent's debounce cap (1s), or its --poll-interval with --watch=poll, so a change written just before is seen")
+	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask the agent")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "isoagent wait: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	st, err := waitFor(ctx, *addr, *settle, *interval, time.Now)
+	switch {
+	case err == nil:
+		fmt.Fprintf(stdout, "converged: %d containers, revision %s\n", len(st.Containers), orDash(st.Revision))
+		return exitOK
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(stderr, "isoagent wait: not converged after %s\n", *timeout)
+		if st != nil {
+			printStatus(stderr, *st, time.Now())
+		}
+		return exitProblem
+	}
+	fmt.Fprintf(stderr, "isoagent wait: %v\n", err)
+	return exitUsage
+}
+
+// waitFor polls the agent until it has reported convergence continuously
+// for settle. It returns the last status it read. An agent that does not
+// answer is asked again (it may be starting) until ctx ends; if it never
+// answered, the error says so rather than reporting a timeout.
+func waitFor(ctx context.Context, addr string, settle, interval time.Duration, now func() time.Time) (*reconcile.Status, error) {
+	var (
+		last    *reconcile.Status
+		since   time.Time // converged continuously since
+		lastErr error
+	)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		body, err := fetchStatus(ctx, addr)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			lastErr = err
+		case err == nil:
+			var st reconcile.Status
+			if err := json.Unmarshal(body, &st); err != nil {
+				return nil, fmt.Errorf("the agent at %s sent a status this version cannot read: %w", addr, err)
+			}
+			last = &st
+			switch {
+			case !st.Converged:
+				since = time.Time{}
+			case since.IsZero():
+				since = now()
+			case now().Sub(since) >= settle:
+				return last, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if last == nil && lastErr != nil {
+				return nil, lastErr
+			}
+			return last, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
