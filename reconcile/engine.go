@@ -579,6 +579,9 @@ func (e *Engine) reconcile(ctx context.Context, key string) (time.Duration, erro
 	e.mu.Unlock()
 
 	for _, a := range planKey(key, d, actual, prune) {
+		if wait := e.networkWait(key, d, a); wait > 0 {
+			return wait, nil
+		}
 		if a.Restart {
 			if wait := e.crashWait(key, ks, actual, a.ID); wait > 0 {
 				return wait, nil
@@ -598,6 +601,34 @@ func (e *Engine) reconcile(ctx context.Context, key string) (time.Duration, erro
 	}
 	return 0, nil
 }
+
+// networkWait holds back creating or starting a container that shares the
+// network of another until that one runs: HCS refuses it before, and the
+// wait is ordering, not failure.
+func (e *Engine) networkWait(key string, d *Decision, a Action) time.Duration {
+	if a.Kind != ActionCreate && a.Kind != ActionRecreate && a.Kind != ActionStart {
+		return 0
+	}
+	if d == nil || !d.Admitted() || d.Config.NetworkSharedWith == "" {
+		return 0
+	}
+	target := d.Config.NetworkSharedWith
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, cs := range e.cache {
+		for _, c := range cs {
+			if c.ID == target && c.State == driver.StateRunning {
+				return 0
+			}
+		}
+	}
+	e.log.Debug("waiting for the container whose network it shares", "spec", key, "network_of", target)
+	return networkPoll
+}
+
+// networkPoll is how often a container waiting for the container whose
+// network it shares looks again.
+const networkPoll = 500 * time.Millisecond
 
 // crashWait returns how long the restart of container id must still wait.
 func (e *Engine) crashWait(key string, ks *keyState, actual []driver.Container, id string) time.Duration {

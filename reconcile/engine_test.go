@@ -741,3 +741,27 @@ func TestEngineNotForThisHostIsRemoved(t *testing.T) {
 		}
 	})
 }
+
+// A container that shares another's network waits for that one to run
+// instead of failing against the host: no create fails, whatever the order
+// the workers pick the keys in.
+func TestEngineSharedNetworkWaitsForItsTarget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sidecar := ctr("a-sidecar", img2022, func(s *spec.Spec) {
+			s.Isolation = spec.IsolationProcess
+			s.Network.Mode = "container:z-app"
+		})
+		app := ctr("z-app", img2022, func(s *spec.Spec) { s.Isolation = spec.IsolationProcess })
+		drv := openSim(t, "")
+		// The app starts slowly, so the sidecar's worker gets there first.
+		drv.InjectFault(sim.Fault{Op: "start", Count: 1, Delay: 3 * time.Second})
+		r := start(t, drv, snapshot(sidecar, app))
+		r.waitConverged()
+		r.requireRunning("a-sidecar", "z-app")
+		r.rec.mu.Lock()
+		defer r.rec.mu.Unlock()
+		if len(r.rec.failed) != 0 {
+			t.Errorf("failed actions: %v", r.rec.failed)
+		}
+	})
+}
