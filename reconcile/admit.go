@@ -179,6 +179,11 @@ func policyRejection(vs []Violation) *Rejection {
 	msgs := make([]string, len(vs))
 	for i, v := range vs {
 		msgs[i] = v.Message
+		if i > 0 && v.Field != "" {
+			// The first field is the Rejection's own; the others go with
+			// their messages, so each says where to look.
+			msgs[i] = v.Field + ": " + v.Message
+		}
 	}
 	return &Rejection{Reason: ReasonPolicy, Field: vs[0].Field, Message: strings.Join(msgs, "; ")}
 }
