@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/hcs/internal/dockerref"
 )
 
 // ImageStore resolves image references to what HCS needs to run them. The
@@ -175,40 +176,8 @@ func (s DockerStore) Resolve(ctx context.Context, ref string) (ResolvedImage, er
 	return im, nil
 }
 
-// dockerKeys returns the keys repositories.json files ref under: Docker's
-// familiar name (docker.io/library/ dropped) and the familiar reference
-// with a tag (latest by default) or digest.
-func dockerKeys(ref string) (name, key string, err error) {
-	if ref == "" || strings.ContainsAny(ref, " \t\r\n") {
-		return "", "", fmt.Errorf("image reference %q is not valid", ref)
-	}
-	rest, digest, _ := strings.Cut(ref, "@")
-	tag := ""
-	// The tag follows the last ':' after the last '/'; an earlier ':'
-	// belongs to the registry's port.
-	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
-		rest, tag = rest[:i], rest[i+1:]
-	}
-	registry := ""
-	if first, path, ok := strings.Cut(rest, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		registry, rest = first, path
-	}
-	switch registry {
-	case "", "docker.io", "index.docker.io", "registry-1.docker.io":
-		name = strings.TrimPrefix(rest, "library/")
-	default:
-		name = registry + "/" + rest
-	}
-	switch {
-	case digest != "":
-		key = name + "@" + digest
-	case tag != "":
-		key = name + ":" + tag
-	default:
-		key = name + ":latest"
-	}
-	return name, key, nil
-}
+// dockerKeys returns the keys repositories.json files ref under.
+func dockerKeys(ref string) (name, key string, err error) { return dockerref.Keys(ref) }
 
 // chainID is the OCI chain ID of the layer stack given by diffIDs (base
 // first): c0 = d0, cn = sha256(c(n-1) + " " + dn).

@@ -2,7 +2,9 @@ package hcs
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,7 +125,7 @@ func TestChainIDMatchesOCI(t *testing.T) {
 	if got := chainID([]string{a}); got != a {
 		t.Errorf("chainID of one layer = %s, want the diff ID", got)
 	}
-	if got, want := chainID([]string{a, b}), "sha256:"+hexOf(a+" "+b); got != want {
+	if got, want := chainID([]string{a, b}), "sha256:"+fmt.Sprintf("%x", sha256.Sum256([]byte(a+" "+b))); got != want {
 		t.Errorf("chainID = %s, want %s", got, want)
 	}
 }
