@@ -189,6 +189,12 @@ func (o observer) Converged(d time.Duration)                    { o.m.ObserveCon
 func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 	out := make([]metrics.ContainerInfo, 0, len(st.Containers))
 	for _, c := range st.Containers {
+		// A spec whose hosts or selector leave this host out is not this
+		// host's container and not a problem here; counted as rejected it
+		// would page every host of a shared spec repository.
+		if c.State == reconcile.StateRejected && c.Rejection != nil && c.Rejection.Reason == reconcile.ReasonNotForThisHost {
+			continue
+		}
 		iso := string(c.EffectiveIsolation)
 		if iso == "" {
 			iso = c.RequestedIsolation
