@@ -1,0 +1,221 @@
+package spec
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+const (
+	policyA = "apiVersion: isoagent/v1\nkind: Policy\nports: ['8080/tcp']\n"
+	policyB = "apiVersion: isoagent/v1\nkind: Policy\nports: ['8080/tcp', '9090/tcp']\n"
+	// policyAComment says what policyA says.
+	policyAComment = "# web ports\napiVersion: isoagent/v1\nkind: Policy\nports: [\"8080/TCP\"]\n"
+	policyBad      = "apiVersion: isoagent/v1\nkind: Policy\nports: ['8080']\n"
+)
+
+// saveFile replaces path the way editors do: write a temporary file, then
+// rename it over the old one.
+func saveFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startPolicyWatcher loads path, starts a watcher on it and returns the
+// update channel; the watcher stops when the test ends.
+func startPolicyWatcher(t *testing.T, path string, opts PolicyWatchOptions) <-chan PolicyUpdate {
+	t.Helper()
+	p, err := LoadPolicy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewPolicyWatcher(path, p, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return w.Updates()
+}
+
+func nextUpdate(t *testing.T, ch <-chan PolicyUpdate) PolicyUpdate {
+	t.Helper()
+	select {
+	case u, ok := <-ch:
+		if !ok {
+			t.Fatal("updates closed")
+		}
+		return u
+	case <-time.After(10 * time.Second):
+		t.Fatal("no policy update within 10s")
+	}
+	return PolicyUpdate{}
+}
+
+func ports(p *Policy) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return strings.Join(p.Ports, ",")
+}
+
+// TestPolicyWatcherFollowsEdits drives a real file through the edits an
+// operator makes, with change notifications only (the interval is an
+// hour), and checks each update in order.
+func TestPolicyWatcherFollowsEdits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	saveFile(t, path, policyA)
+	ch := startPolicyWatcher(t, path, PolicyWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
+
+	// A change that says the same thing is not reported: the next update
+	// is the real change that follows it.
+	saveFile(t, path, policyAComment)
+	saveFile(t, path, policyB)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
+		t.Fatalf("after a real change got %s, %v", ports(u.Policy), u.Err)
+	}
+
+	saveFile(t, path, policyBad)
+	u := nextUpdate(t, ch)
+	if u.Err == nil || !strings.Contains(u.Err.Error(), `ports[0]: "8080" needs its protocol`) {
+		t.Fatalf("an invalid edit gave err %v", u.Err)
+	}
+	if ports(u.Policy) != "8080/tcp,9090/tcp" {
+		t.Errorf("an invalid edit put %s in force, want the last good policy", ports(u.Policy))
+	}
+
+	// Repairing it to the last good content is reported, so the error
+	// clears, with the same policy.
+	saveFile(t, path, policyB)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
+		t.Fatalf("after the repair got %s, %v", ports(u.Policy), u.Err)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if u := nextUpdate(t, ch); u.Err == nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
+		t.Fatalf("a removed file gave %s, %v; want an error and the last good policy", ports(u.Policy), u.Err)
+	}
+	saveFile(t, path, policyA)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp" {
+		t.Fatalf("a re-created file gave %s, %v", ports(u.Policy), u.Err)
+	}
+}
+
+// TestPolicyWatcherFollowsASymlinkSwap publishes policies the way a
+// Kubernetes ConfigMap volume does: policy.yaml links to ..data/policy.yaml
+// and ..data is a link swapped to a new folder.
+func TestPolicyWatcherFollowsASymlinkSwap(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"v1": policyA, "v2": policyB} {
+		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "policy.yaml"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("v1", filepath.Join(dir, "..data")); err != nil {
+		t.Skipf("symlinks: %v", err)
+	}
+	path := filepath.Join(dir, "policy.yaml")
+	if err := os.Symlink(filepath.Join("..data", "policy.yaml"), path); err != nil {
+		t.Fatal(err)
+	}
+	ch := startPolicyWatcher(t, path, PolicyWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
+	if err := os.Symlink("v2", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
+		t.Fatalf("after the swap got %s, %v", ports(u.Policy), u.Err)
+	}
+}
+
+// TestPolicyWatcherPollTiming pins when a polling watcher notices a change
+// and that an unchanged or repeatedly invalid file is reported once, in a
+// synctest bubble so the interval is exact.
+func TestPolicyWatcherPollTiming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "policy.yaml")
+		saveFile(t, path, policyA)
+		ch := startPolicyWatcher(t, path, PolicyWatchOptions{Poll: true, Interval: 30 * time.Second})
+		pending := func() (PolicyUpdate, bool) {
+			synctest.Wait()
+			select {
+			case u := <-ch:
+				return u, true
+			default:
+				return PolicyUpdate{}, false
+			}
+		}
+		if u, ok := pending(); ok {
+			t.Fatalf("an unchanged file was reported at start: %s, %v", ports(u.Policy), u.Err)
+		}
+		saveFile(t, path, policyB)
+		time.Sleep(29 * time.Second)
+		if u, ok := pending(); ok {
+			t.Fatalf("update before the interval: %s, %v", ports(u.Policy), u.Err)
+		}
+		time.Sleep(time.Second)
+		if u, ok := pending(); !ok || ports(u.Policy) != "8080/tcp,9090/tcp" {
+			t.Fatalf("at the interval got %v %s", ok, ports(u.Policy))
+		}
+		time.Sleep(30 * time.Second)
+		if _, ok := pending(); ok {
+			t.Fatal("an unchanged file was reported again")
+		}
+		saveFile(t, path, policyBad)
+		time.Sleep(30 * time.Second)
+		if u, ok := pending(); !ok || u.Err == nil {
+			t.Fatalf("invalid file: got %v %v", ok, u.Err)
+		}
+		time.Sleep(30 * time.Second)
+		if _, ok := pending(); ok {
+			t.Fatal("the same error was reported twice")
+		}
+	})
+}
+
+// TestPolicyWatcherSeesAChangeBeforeItStarted covers the gap between the
+// agent loading the policy and the watch being set up.
+func TestPolicyWatcherSeesAChangeBeforeItStarted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	saveFile(t, path, policyA)
+	p, err := LoadPolicy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveFile(t, path, policyB)
+	w := NewPolicyWatcher(path, p, PolicyWatchOptions{Interval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	if u := nextUpdate(t, w.Updates()); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
+		t.Errorf("got %s, %v", ports(u.Policy), u.Err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	if _, ok := <-w.Updates(); ok {
+		t.Error("updates not closed after Run returned")
+	}
+}
