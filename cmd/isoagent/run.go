@@ -308,7 +308,11 @@ type driverOptions struct {
 	simHost string
 	simSKU  string
 	owner   string
-	logger  *slog.Logger
+	// hcsStateDir and dockerRoot move the hcs driver's folders; empty
+	// means %ProgramData%\isoagent and Docker's data root.
+	hcsStateDir string
+	dockerRoot  string
+	logger      *slog.Logger
 	// simHostSet reports that --sim-host or --sim-sku was given, so it
 	// overrides the host a state folder was created with.
 	simHostSet bool
@@ -320,6 +324,8 @@ func (o *driverOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.simHost, "sim-host", "10.0.20348", "OS version of the simulated host (when its folder is new, or when given)")
 	fs.StringVar(&o.simSKU, "sim-sku", "server", "SKU of the simulated host: server or client")
 	fs.StringVar(&o.owner, "owner", "isoagent", "owner tag of the containers this agent manages")
+	fs.StringVar(&o.hcsStateDir, "hcs-state-dir", "", `hcs driver: folder of the agent's container records and scratch layers (default %ProgramData%\isoagent)`)
+	fs.StringVar(&o.dockerRoot, "docker-root", "", "hcs driver: Docker's data root, where images are read from (default: Docker's own setting)")
 }
 
 // parsed notes which flags were given; call it after fs.Parse.

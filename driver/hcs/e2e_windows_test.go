@@ -49,8 +49,8 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 		}
 	}
 	cmd := exec.CommandContext(t.Context(), bin, "run", "--once", "--timeout", "60s",
-		"--dir", specs, "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json")
-	cmd.Env = append(os.Environ(), "ISOAGENT_HCS_STATE_DIR="+h.agent, "ISOAGENT_DOCKER_ROOT="+h.docker)
+		"--dir", specs, "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
+		"--hcs-state-dir", h.agent, "--docker-root", h.docker)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
