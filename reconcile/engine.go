@@ -175,6 +175,47 @@ func (e *Engine) UpdateSeen(snap *spec.Snapshot, seenAt time.Time) {
 	}
 }
 
+// SetPolicy replaces the boundary policy admission checks (AdmitOptions.
+// Policy) and re-admits every spec under the new one, without waiting for
+// the folder to change. A spec the new policy refuses is not created; a
+// container already running for it is left running (condition
+// KeptRunning), as for any rejected spec. It does not block.
+func (e *Engine) SetPolicy(p Policy) {
+	e.mu.Lock()
+	e.opts.Admit.Policy = p
+	// A copy, so that an admission already under way with the old policy
+	// does not count as having applied it.
+	base := e.pending
+	if base == nil {
+		base = e.snap
+	}
+	if base != nil {
+		cp := *base
+		e.pending = &cp
+		if e.pendingAt.IsZero() {
+			e.pendingAt = time.Now()
+		}
+	}
+	e.mu.Unlock()
+	select {
+	case e.update <- struct{}{}:
+	default:
+	}
+}
+
+// SetPolicyError reports in status (condition PolicyInvalid) that the
+// policy file cannot be used now, while the policy last set stays in
+// force; nil clears it.
+func (e *Engine) SetPolicyError(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		delete(e.conds, CondPolicyInvalid)
+		return
+	}
+	e.conds[CondPolicyInvalid] = err.Error() + "; the last good policy stays in force"
+}
+
 // Run reconciles until ctx is done and returns after every goroutine it
 // started has exited. Containers are left as they are when it returns. It
 // returns an error only when the host cannot be described before ctx ends.
@@ -280,11 +321,12 @@ func (e *Engine) applyPending(ctx context.Context) {
 	e.mu.Lock()
 	snap, seen := e.pending, e.pendingAt
 	host := e.host
+	admit := e.opts.Admit // SetPolicy changes its Policy
 	e.mu.Unlock()
 	if snap == nil {
 		return
 	}
-	ds := Admit(ctx, host, e.drv, snap.Specs, e.opts.Admit)
+	ds := Admit(ctx, host, e.drv, snap.Specs, admit)
 
 	e.mu.Lock()
 	// Until here Converged stays false: the snapshot is still pending.

@@ -60,6 +60,9 @@ const (
 	// CondKeptRunning: the spec is rejected now, but the container it ran
 	// before is left alone.
 	CondKeptRunning = "KeptRunning"
+	// CondPolicyInvalid: the policy file is unreadable or invalid now; the
+	// last good policy stays in force.
+	CondPolicyInvalid = "PolicyInvalid"
 )
 
 // Container states reported in status.
