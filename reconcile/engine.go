@@ -100,8 +100,6 @@ type keyState struct {
 	crash    crashLoop
 	exitSeen map[string]time.Time // container ID -> when first seen exited
 	waiting  time.Time            // restart held by crash backoff until
-	since    time.Time
-	state    string
 }
 
 // NewEngine returns an engine; it starts nothing until Run.

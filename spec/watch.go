@@ -260,7 +260,7 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 				wake = earlier(wake, due)
 			}
 		}
-		timer.Reset(max(wake.Sub(time.Now()), 0))
+		timer.Reset(max(time.Until(wake), 0))
 
 		select {
 		case <-ctx.Done():

@@ -37,11 +37,10 @@ func newTestLoader(dir string) SnapshotLoader { return NewLoader(dir, LoaderOpti
 
 // watchHarness runs a Watcher over a folder for one test.
 type watchHarness struct {
-	t       *testing.T
-	w       *Watcher
-	images  map[string]map[string]bool // every image written per spec name
-	last    *Snapshot
-	rescans map[Trigger]int // filled by OnRescan on the watcher's goroutine
+	t      *testing.T
+	w      *Watcher
+	images map[string]map[string]bool // every image written per spec name
+	last   *Snapshot
 }
 
 func startWatch(t *testing.T, dir string, opts WatchOptions, images map[string]map[string]bool) *watchHarness {
