@@ -160,6 +160,7 @@ func (pc *PolicyChecker) File() string { return pc.file }
 // asked, and the policy entry that would allow it.
 func (pc *PolicyChecker) Check(c *spec.Container, cfg driver.Config) []Violation {
 	var vs []Violation
+	explained := false
 	add := func(field, format string, args ...any) {
 		vs = append(vs, Violation{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
@@ -167,26 +168,26 @@ func (pc *PolicyChecker) Check(c *spec.Container, cfg driver.Config) []Violation
 		add("spec.isolation", "%s", msg)
 	}
 	for i, m := range cfg.Mounts {
-		if field, msg := pc.checkMount(m); msg != "" {
+		if field, msg := pc.checkMount(m, &explained); msg != "" {
 			add(fmt.Sprintf("spec.mounts[%d].%s", i, field), "%s", msg)
 		}
 	}
 	for i, p := range cfg.Pipes {
-		if msg := pc.checkPipe(p.HostPipe); msg != "" {
+		if msg := pc.checkPipe(p.HostPipe, &explained); msg != "" {
 			add(fmt.Sprintf("spec.pipes[%d].hostPipe", i), "%s", msg)
 		}
 	}
 	for i, p := range cfg.Ports {
-		if msg := pc.checkPort(p); msg != "" {
+		if msg := pc.checkPort(p, &explained); msg != "" {
 			add(fmt.Sprintf("spec.ports[%d].hostPort", i), "%s", msg)
 		}
 	}
 	if cfg.NetworkSharedWith != "" && !pc.networkSharing {
 		add("spec.network.mode", "sharing the network of another container (%s) is not allowed by the policy; %s",
-			c.Spec.Network.Mode, pc.toAllow("networkSharing: true"))
+			c.Spec.Network.Mode, pc.toAllow("networkSharing: true", &explained))
 	}
 	for i, d := range cfg.Devices {
-		if msg := pc.checkDevice(d); msg != "" {
+		if msg := pc.checkDevice(d, &explained); msg != "" {
 			add(fmt.Sprintf("spec.devices[%d].classGUID", i), "%s", msg)
 		}
 	}
@@ -194,12 +195,18 @@ func (pc *PolicyChecker) Check(c *spec.Container, cfg driver.Config) []Violation
 }
 
 // toAllow says how to allow something: the policy entry to add, and where.
-func (pc *PolicyChecker) toAllow(entry string) string {
+// Without a policy file, the first violation of a spec explains why
+// everything is denied and the others only name their entry.
+func (pc *PolicyChecker) toAllow(entry string, explained *bool) string {
 	// Not %q: the entry is YAML to copy, and its backslashes must stay single.
-	if pc.file == "" {
+	switch {
+	case pc.file != "":
+		return `to allow it add "` + entry + `" to the policy file ` + pc.file
+	case !*explained:
+		*explained = true
 		return `no --policy file is given, so nothing that pierces isolation is allowed; to allow it, run with --policy FILE holding "` + entry + `"`
 	}
-	return `to allow it add "` + entry + `" to the policy file ` + pc.file
+	return `to allow it, the --policy file needs "` + entry + `"`
 }
 
 func isoList(isos []driver.Isolation) string {
@@ -242,8 +249,8 @@ func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) st
 
 // checkMount returns the field at fault (hostPath or readOnly) and why the
 // mount is not allowed, or "" when it is.
-func (pc *PolicyChecker) checkMount(m driver.Mount) (field, msg string) {
-	field, msg = pc.checkMountPath(m.HostPath, m.ReadOnly)
+func (pc *PolicyChecker) checkMount(m driver.Mount, ex *bool) (field, msg string) {
+	field, msg = pc.checkMountPath(m.HostPath, m.ReadOnly, ex)
 	if msg != "" || pc.resolver == nil {
 		return field, msg
 	}
@@ -254,21 +261,21 @@ func (pc *PolicyChecker) checkMount(m driver.Mount) (field, msg string) {
 	if p, err := winpath.Parse(real); err == nil && winpath.Equal(p, winpath.MustParse(m.HostPath)) {
 		return "", ""
 	}
-	if field, msg = pc.checkMountPath(real, m.ReadOnly); msg != "" {
+	if field, msg = pc.checkMountPath(real, m.ReadOnly, ex); msg != "" {
 		return field, fmt.Sprintf("host folder %s is %s through a junction or symbolic link, and the policy does not allow that: %s",
 			winpath.Quote(m.HostPath), winpath.Quote(real), msg)
 	}
 	return "", ""
 }
 
-func (pc *PolicyChecker) checkMountPath(hostPath string, readOnly bool) (field, msg string) {
+func (pc *PolicyChecker) checkMountPath(hostPath string, readOnly bool, ex *bool) (field, msg string) {
 	p, err := winpath.Parse(hostPath)
 	if err != nil {
 		return "hostPath", fmt.Sprintf("host folder cannot be checked against the policy: %v", err)
 	}
 	q := winpath.Quote(p.String())
 	want := spec.MountRule{Path: p.String(), ReadOnly: readOnly}.String()
-	allow := pc.toAllow("mounts: [" + want + "]")
+	allow := pc.toAllow("mounts: ["+want+"]", ex)
 	var roOnly *mountRule
 	for i := range pc.mounts {
 		r := &pc.mounts[i]
@@ -412,13 +419,13 @@ func sensitivePipe(name string) string {
 	return ""
 }
 
-func (pc *PolicyChecker) checkPipe(hostPipe string) string {
+func (pc *PolicyChecker) checkPipe(hostPipe string, ex *bool) string {
 	pipe, err := winpath.ParsePipe(hostPipe)
 	if err != nil {
 		return fmt.Sprintf("host pipe cannot be checked against the policy: %v", err)
 	}
 	q := winpath.Quote(pipe.String())
-	allow := pc.toAllow("pipes: [" + spec.QuoteYAML(pipe.String()) + "]")
+	allow := pc.toAllow("pipes: ["+spec.QuoteYAML(pipe.String())+"]", ex)
 	what := sensitivePipe(pipe.Name())
 	for _, r := range pc.pipes {
 		switch {
@@ -434,7 +441,7 @@ func (pc *PolicyChecker) checkPipe(hostPipe string) string {
 	return fmt.Sprintf("host pipe %s is not allowed by the policy; %s", q, allow)
 }
 
-func (pc *PolicyChecker) checkPort(p driver.Port) string {
+func (pc *PolicyChecker) checkPort(p driver.Port, ex *bool) string {
 	key := fmt.Sprintf("%d/%s", p.HostPort, p.Protocol)
 	if p.HostPort < 1 || p.HostPort > 65535 {
 		return fmt.Sprintf("host port %s is not a port a policy can allow (1 to 65535)", key)
@@ -444,10 +451,10 @@ func (pc *PolicyChecker) checkPort(p driver.Port) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("host port %s is not allowed by the policy; %s", key, pc.toAllow("ports: ["+spec.QuoteYAML(key)+"]"))
+	return fmt.Sprintf("host port %s is not allowed by the policy; %s", key, pc.toAllow("ports: ["+spec.QuoteYAML(key)+"]", ex))
 }
 
-func (pc *PolicyChecker) checkDevice(guid string) string {
+func (pc *PolicyChecker) checkDevice(guid string, ex *bool) string {
 	g, err := spec.ParseGUID(guid)
 	if err != nil {
 		return fmt.Sprintf("device class cannot be checked against the policy: %v", err)
@@ -455,7 +462,7 @@ func (pc *PolicyChecker) checkDevice(guid string) string {
 	if slices.Contains(pc.devices, g) {
 		return ""
 	}
-	return fmt.Sprintf("device class %s is not allowed by the policy; %s", g, pc.toAllow("devices: ["+spec.QuoteYAML(g)+"]"))
+	return fmt.Sprintf("device class %s is not allowed by the policy; %s", g, pc.toAllow("devices: ["+spec.QuoteYAML(g)+"]", ex))
 }
 
 // globMatch reports whether name matches pattern, where '*' matches any

@@ -246,8 +246,7 @@ func TestPolicyMessageNamesEveryViolation(t *testing.T) {
 		`no --policy file is given, so nothing that pierces isolation is allowed; ` +
 		`to allow it, run with --policy FILE holding "mounts: [{path: 'D:\sites\web', readOnly: true}]"; ` +
 		`spec.ports[0].hostPort: host port 8080/tcp is not allowed by the policy; ` +
-		`no --policy file is given, so nothing that pierces isolation is allowed; ` +
-		`to allow it, run with --policy FILE holding "ports: ['8080/tcp']"`
+		`to allow it, the --policy file needs "ports: ['8080/tcp']"`
 	if d.Admitted() || d.Rejection.Error() != want {
 		t.Errorf("got\n  %v\nwant\n  %s", d.Rejection, want)
 	}
@@ -295,7 +294,7 @@ func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			field, msg := pc.checkMount(driver.Mount{HostPath: tt.path, ReadOnly: tt.readOnly})
+			field, msg := pc.checkMount(driver.Mount{HostPath: tt.path, ReadOnly: tt.readOnly}, new(bool))
 			if field != tt.field || !strings.Contains(msg, tt.msg) || (tt.msg == "") != (msg == "") {
 				t.Errorf("got %s: %s\nwant %s: %s", field, msg, tt.field, tt.msg)
 			}

@@ -37,6 +37,7 @@ type agent struct {
 	watcher *spec.Watcher
 	metrics *metrics.Metrics
 	server  *metrics.Server
+	policy  *policyFollower // nil without --policy
 }
 
 func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent, error) {
@@ -54,6 +55,13 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 		first = append(first, "simulated", true, "sim_dir", cfg.drv.simDir)
 	}
 	logger.Info("isoagent "+agentVersion()+" starting", first...)
+
+	// Without --policy the policy allows nothing that pierces isolation;
+	// a policy file that does not parse stops the agent here.
+	pol, pc, err := loadPolicy(cfg.policy, drv)
+	if err != nil {
+		return nil, policyStartError(logger, cfg.policy, err)
+	}
 
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg, metrics.BuildInfo{Version: agentVersion()})
@@ -81,10 +89,15 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 		Workers:    cfg.workers,
 		Resync:     cfg.resync,
 		AllowEmpty: cfg.allowEmpty,
-		Admit:      reconcile.AdmitOptions{HostName: cfg.hostname, Labels: cfg.labels},
+		Admit:      reconcile.AdmitOptions{HostName: cfg.hostname, Labels: cfg.labels, Policy: pc},
 		Logger:     logger,
 		Observer:   observer{m},
 	})
+	valid := newPolicyValid(reg)
+	if pol != nil {
+		a.policy = &policyFollower{eng: a.eng, drv: drv, valid: valid,
+			watcher: spec.NewPolicyWatcher(cfg.policy, pol, spec.PolicyWatchOptions{Debounce: cfg.debounce, Interval: cfg.resync, Poll: cfg.watch == "poll", Logger: logger})}
+	}
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
 	if cfg.listen != "" {
 		a.server = metrics.NewServer(cfg.listen, metrics.Handler(metrics.Endpoints{
@@ -131,6 +144,9 @@ func (a *agent) Run(ctx context.Context) error {
 	}
 	goRun("engine", a.eng.Run)
 	goRun("watcher", a.watcher.Run)
+	if a.policy != nil {
+		goRun("policy watcher", a.policy.Run)
+	}
 	if a.server != nil {
 		goRun("http", a.server.Run)
 		a.log.Info("serving metrics and status", "addr", a.cfg.listen)

@@ -56,6 +56,7 @@ type agentFlags struct {
 	labels     labelFlags
 	hostname   string
 	allowEmpty bool
+	policy     string // --policy file; "" allows nothing that pierces isolation
 }
 
 func (a *agentFlags) register(fs *flag.FlagSet) {
@@ -65,6 +66,7 @@ func (a *agentFlags) register(fs *flag.FlagSet) {
 	fs.Var(a.labels, "label", "agent label k=v matched by spec selectors (repeatable)")
 	fs.StringVar(&a.hostname, "hostname", "", "host name matched by spec hosts globs (default: the host's name)")
 	fs.BoolVar(&a.allowEmpty, "allow-empty", false, "apply a folder without specs: prune every container this agent owns")
+	fs.StringVar(&a.policy, "policy", "", policyFlagUsage)
 }
 
 func (a *agentFlags) check(fs *flag.FlagSet) error {

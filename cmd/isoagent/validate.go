@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -24,16 +25,33 @@ type validateCheck func(snap *spec.Snapshot) []*spec.Error
 type validateConfig struct {
 	format      string
 	maxFileSize int64
+	host        hostFlags // admission and policy checks (policy.go)
 }
 
 func (c *validateConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.format, "format", "text", "output `format`: text (file:line:col: field: message lines) or json")
 	fs.Int64Var(&c.maxFileSize, "max-file-size", spec.DefaultMaxFileSize, "largest spec file read, in `bytes`")
+	fs.UintVar(&c.host.build, "host-build", 0, "check admission on a host of this Windows `build` (such as 20348); with --policy alone, 20348")
+	fs.StringVar(&c.host.sku, "host-sku", "server", "`SKU` of that host: server or client")
+	fs.StringVar(&c.host.policy, "policy", "", policyFlagUsage)
 }
 
 // checks returns the extra checks the flags ask for.
 func (c *validateConfig) checks() ([]validateCheck, error) {
-	return nil, nil
+	if c.host.build == 0 && c.host.policy == "" {
+		return nil, nil
+	}
+	host, err := c.host.check()
+	if err != nil {
+		return nil, err
+	}
+	var pc *reconcile.PolicyChecker
+	if c.host.policy != "" {
+		if _, pc, err = loadPolicy(c.host.policy, nil); err != nil {
+			return nil, err
+		}
+	}
+	return []validateCheck{admissionCheck(host, pc)}, nil
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {

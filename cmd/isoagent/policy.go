@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// policyFlagUsage is the help of --policy, the same for run, plan and
+// validate.
+const policyFlagUsage = "boundary policy `file`: the mounts, pipes, ports, devices and isolation specs may use; without it nothing that pierces isolation is allowed"
+
+// loadPolicy reads the policy file at path and compiles it. An empty path
+// gives the policy in force without a file, which allows nothing that
+// pierces isolation: there is no way to run without a policy. drv is
+// asked to resolve mount sources when it can (the hcs driver on Windows).
+func loadPolicy(path string, drv driver.Driver) (*spec.Policy, *reconcile.PolicyChecker, error) {
+	var p *spec.Policy
+	if path != "" {
+		var err error
+		if p, err = spec.LoadPolicy(path); err != nil {
+			return nil, nil, fmt.Errorf("policy file %s is not usable:\n%w", path, err)
+		}
+	}
+	pc, err := newPolicyChecker(p, drv)
+	return p, pc, err
+}
+
+// policyStartError logs each problem of a policy file the agent cannot
+// start with on its own line, and returns the error that stops it.
+func policyStartError(logger *slog.Logger, path string, err error) error {
+	problems := spec.Errors(err)
+	for _, e := range problems {
+		logger.Error("invalid policy file", "problem", e.Error())
+	}
+	return fmt.Errorf("policy file %s is not usable (%d problems, logged above); fix it, or run without --policy to allow nothing that pierces isolation", path, len(problems))
+}
+
+func newPolicyChecker(p *spec.Policy, drv driver.Driver) (*reconcile.PolicyChecker, error) {
+	var opts reconcile.PolicyOptions
+	if r, ok := drv.(reconcile.PathResolver); ok {
+		opts.Resolver = r
+	}
+	return reconcile.NewPolicyChecker(p, opts)
+}
+
+// policyFollower applies every change of the policy file to the engine and
+// reports whether the file is usable in status and in the
+// isoagent_policy_valid gauge.
+type policyFollower struct {
+	watcher *spec.PolicyWatcher
+	eng     *reconcile.Engine
+	drv     driver.Driver
+	valid   prometheus.Gauge
+}
+
+// newPolicyValid registers isoagent_policy_valid on reg, set to 1.
+func newPolicyValid(reg prometheus.Registerer) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "isoagent_policy_valid",
+		Help: "1 when the boundary policy in force is the policy file's current content (or no --policy is given), 0 while the file is unusable and the last good policy stays in force.",
+	})
+	reg.MustRegister(g)
+	g.Set(1)
+	return g
+}
+
+// Run follows the policy file until ctx is done.
+func (f *policyFollower) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for u := range f.watcher.Updates() {
+			f.apply(u)
+		}
+	}()
+	err := f.watcher.Run(ctx)
+	<-done
+	return err
+}
+
+func (f *policyFollower) apply(u spec.PolicyUpdate) {
+	if u.Err != nil {
+		f.eng.SetPolicyError(u.Err)
+		f.valid.Set(0)
+		return
+	}
+	pc, err := newPolicyChecker(u.Policy, f.drv)
+	if err != nil {
+		// ParsePolicy validated it; this would be a bug, and the policy in
+		// force stays.
+		f.eng.SetPolicyError(err)
+		f.valid.Set(0)
+		return
+	}
+	f.eng.SetPolicy(pc)
+	f.eng.SetPolicyError(nil)
+	f.valid.Set(1)
+}
+
+// admissionCheck is validate's check of admission and, when pc is not nil,
+// the boundary policy: each rejection is a problem, reported at the spec's
+// document with the field at fault, and a policy violation is one problem
+// per field.
+//
+// Specs are admitted on host, as if each were meant for it; but a spec
+// whose hosts or selector pick its hosts is admitted on a host of its
+// image's build instead (when the tag tells it), since validate cannot
+// know whether host is one of them: it is still checked against the
+// policy, not refused for a build it was never meant to run on.
+func admissionCheck(host driver.Host, pc *reconcile.PolicyChecker) validateCheck {
+	return func(snap *spec.Snapshot) []*spec.Error {
+		specs := make([]*spec.Container, len(snap.Specs))
+		hostOf := make([]driver.Host, len(snap.Specs))
+		hosts := []driver.Host{host}
+		for i, c := range snap.Specs {
+			cp := *c
+			cp.Spec.Hosts, cp.Spec.Selector = nil, nil
+			specs[i] = &cp
+			hostOf[i] = host
+			if len(c.Spec.Hosts) > 0 || len(c.Spec.Selector) > 0 {
+				if r, err := spec.ParseImageRef(c.Spec.Image); err == nil && r.Build() != 0 {
+					hostOf[i].OSVersion = driver.OSVersion{Major: 10, Build: r.Build()}
+				}
+			}
+			if !slices.Contains(hosts, hostOf[i]) {
+				hosts = append(hosts, hostOf[i])
+			}
+		}
+		// Admitted without the policy first, so that its violations can be
+		// listed one by one against the effective config. Every spec is
+		// admitted with the others, so ports and network sharing resolve.
+		decisions := make(map[driver.Host][]reconcile.Decision, len(hosts))
+		for _, h := range hosts {
+			decisions[h] = reconcile.Admit(context.Background(), h, nil, specs, reconcile.AdmitOptions{Owner: "validate"})
+		}
+		var out []*spec.Error
+		for i := range specs {
+			h := hostOf[i]
+			d := decisions[h][i]
+			src := d.Spec.Source
+			if !d.Admitted() {
+				r := d.Rejection
+				out = append(out, &spec.Error{File: src.File, Line: src.Line, Column: src.Column, Field: r.Field,
+					Message: fmt.Sprintf("%s is rejected on host build %d (%s): %s", d.Name(), h.OSVersion.Build, r.Reason, r.Message)})
+				continue
+			}
+			if pc == nil {
+				continue
+			}
+			for _, v := range pc.Check(d.Spec, d.Config) {
+				out = append(out, &spec.Error{File: src.File, Line: src.Line, Column: src.Column, Field: v.Field,
+					Message: fmt.Sprintf("%s is rejected (%s): %s", d.Name(), reconcile.ReasonPolicy, v.Message)})
+			}
+		}
+		return out
+	}
+}
+
+// hostFlags describe the host validate admits specs for.
+type hostFlags struct {
+	build  uint
+	sku    string
+	policy string
+}
+
+func (h *hostFlags) check() (driver.Host, error) {
+	sku := driver.SKU(strings.ToLower(h.sku))
+	if sku != driver.SKUServer && sku != driver.SKUClient {
+		return driver.Host{}, fmt.Errorf("--host-sku %q: want server or client", h.sku)
+	}
+	if h.build > 65535 {
+		return driver.Host{}, fmt.Errorf("--host-build %d: want a Windows build number such as 20348", h.build)
+	}
+	b := uint16(h.build)
+	if b == 0 {
+		b = driver.BuildLTSC2022
+	}
+	return driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: b}, SKU: sku, Name: "validate"}, nil
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/isoagent/isoagent/reconcile"
+)
+
+const denyAllPolicy = "apiVersion: isoagent/v1\nkind: Policy\n"
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestValidatePolicyGolden pins what validate prints for specs that pierce
+// isolation every way a spec can, under a policy that allows nothing: one line per field at fault, each
+// naming the spec and the policy entry that would allow it. Run with
+// -update to rewrite testdata/validate-policy.golden.
+func TestValidatePolicyGolden(t *testing.T) {
+	golden, err := filepath.Abs(filepath.Join("testdata", "validate-policy.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runValidateIn(t, "--policy", "cmd/isoagent/testdata/deny-all-policy.yaml", "--host-build", "20348", "cmd/isoagent/testdata/policy-specs")
+	if code != exitProblem {
+		t.Errorf("exit = %d, want %d\n%s", code, exitProblem, stderr)
+	}
+	if *update {
+		if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if stdout != string(want) {
+		t.Errorf("output differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, stdout, want)
+	}
+}
+
+func TestValidateWithPolicy(t *testing.T) {
+	t.Run("the example policy lets every example spec run", func(t *testing.T) {
+		stdout, stderr, code := runValidateIn(t, "--policy", "examples/policy.yaml", "--host-build", "20348", "examples/specs")
+		if code != exitOK || stdout != "" {
+			t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+		}
+	})
+	t.Run("an invalid policy is a usage error with located problems", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "policy.yaml")
+		writeFile(t, bad, denyAllPolicy+"mount: []\nports: ['80']\n")
+		_, stderr, code := runValidateIn(t, "--policy", bad, "examples/specs")
+		if code != exitUsage {
+			t.Errorf("exit %d, want %d", code, exitUsage)
+		}
+		for _, want := range []string{bad + `:3:1: mount: unknown field "mount"; did you mean mounts?`, bad + `:4:9: ports[0]: "80" needs its protocol`} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+		}
+	})
+	t.Run("admission alone reports version mismatches", func(t *testing.T) {
+		dir := t.TempDir()
+		writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process", "mounts: [{hostPath: 'C:\\Windows', containerPath: 'C:\\w'}]")
+		stdout, _, code := runValidateIn(t, "--host-build", "20348", dir)
+		if code != exitProblem || !strings.Contains(stdout, "old is rejected on host build 20348 (version-mismatch): image build 17763 (ltsc2019)") {
+			t.Errorf("exit %d\n%s", code, stdout)
+		}
+		if strings.Contains(stdout, "policy") {
+			t.Errorf("without --policy the policy was checked:\n%s", stdout)
+		}
+	})
+	t.Run("a spec for other hosts is checked on its image's build", func(t *testing.T) {
+		dir := t.TempDir()
+		writeSpec(t, dir, "gpu.yaml", "gpu", "mcr.microsoft.com/windows:ltsc2019", "isolation: process", "hosts: ['GPU-*']", "devices: [{classGUID: 5B45201D-F2F2-4F3B-85BB-30FF1F953599}]")
+		stdout, _, code := runValidateIn(t, "--policy", "examples/policy.yaml", "--host-build", "20348", dir)
+		if code != exitOK {
+			t.Errorf("exit %d\n%s", code, stdout)
+		}
+		policy := filepath.Join(t.TempDir(), "p.yaml")
+		writeFile(t, policy, denyAllPolicy)
+		stdout, _, code = runValidateIn(t, "--policy", policy, dir)
+		if code != exitProblem || !strings.Contains(stdout, "spec.devices[0].classGUID: gpu is rejected (policy): device class 5B45201D-F2F2-4F3B-85BB-30FF1F953599 is not allowed") {
+			t.Errorf("exit %d\n%s", code, stdout)
+		}
+	})
+	t.Run("a bad host SKU is a usage error", func(t *testing.T) {
+		if _, stderr, code := runValidateIn(t, "--host-build", "20348", "--host-sku", "desktop", "examples/specs"); code != exitUsage || !strings.Contains(stderr, "--host-sku") {
+			t.Errorf("exit %d\n%s", code, stderr)
+		}
+	})
+}
+
+// suggestedRE finds the policy entries rejections suggest.
+var suggestedRE = regexp.MustCompile(`(?:holding|needs|add) "([a-zA-Z]+: [^"]+)"`)
+
+// TestRunAsANewUser is the walk a new user takes: run a spec with a mount
+// and a port without a policy, read why they are refused, put the entries
+// the messages suggest into a policy file, and see the container run.
+func TestRunAsANewUser(t *testing.T) {
+	dir, simDir := t.TempDir(), t.TempDir()
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+		`mounts: [{hostPath: 'D:\sites\web', containerPath: 'C:\inetpub\wwwroot', readOnly: true}]`,
+		"ports: [{hostPort: 8080, containerPort: 80}]")
+	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
+
+	stdout, stderr, code := runAgentBinary(t, args...)
+	if code != exitOK {
+		t.Fatalf("run without a policy: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"web", "rejected", "no --policy file is given", `"mounts: [{path: 'D:\sites\web', readOnly: true}]"`, `"ports: ['8080/tcp']"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, stdout)
+		}
+	}
+	if acts := actionLines(t, stderr); len(acts) != 0 {
+		t.Errorf("a refused spec was acted on: %v", acts)
+	}
+
+	policy := denyAllPolicy
+	for _, m := range suggestedRE.FindAllStringSubmatch(stdout, -1) {
+		policy += m[1] + "\n"
+	}
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	writeFile(t, path, policy)
+	stdout, stderr, code = runAgentBinary(t, append(args, "--policy", path)...)
+	if code != exitOK || !regexp.MustCompile(`(?m)^web +running`).MatchString(stdout) {
+		t.Fatalf("run with the suggested policy\n%s: exit %d\n%s%s", policy, code, stdout, stderr)
+	}
+
+	stdout, _, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir)
+	if code != exitOK || !strings.Contains(stdout, "rejected web") || !strings.Contains(stdout, "policy: spec.mounts[0].hostPath") {
+		t.Errorf("plan without the policy: exit %d (want 0: a refused spec is not a change)\n%s", code, stdout)
+	}
+	stdout, _, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir, "--policy", path)
+	if code != exitOK || !strings.Contains(stdout, "no changes") || strings.Contains(stdout, "rejected") {
+		t.Errorf("plan with the policy: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestRunStopsOnAnInvalidPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	for name, content := range map[string]string{
+		"invalid": denyAllPolicy + "ports: ['8080']\n",
+		"missing": "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "policy.yaml")
+			if content != "" {
+				writeFile(t, path, content)
+			}
+			_, stderr, code := runAgentBinary(t, "run", "--dir", dir, "--sim-dir", t.TempDir(), "--once", "--log-format", "text", "--policy", path)
+			if code != exitUsage || !strings.Contains(stderr, "policy file "+path+" is not usable") {
+				t.Errorf("exit %d\n%s", code, stderr)
+			}
+		})
+	}
+}
+
+// TestAgentFollowsThePolicyFile runs the whole agent in process and edits
+// its policy file: a policy that allows the spec's port creates it, an
+// invalid edit keeps it and is reported, and a stricter policy leaves the
+// running container alone but shows the rejection.
+func TestAgentFollowsThePolicyFile(t *testing.T) {
+	dir := t.TempDir()
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "ports: [{hostPort: 8080, containerPort: 80}]")
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	writeFile(t, policy, denyAllPolicy)
+
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var cfg agentConfig
+	cfg.register(fs)
+	if err := fs.Parse([]string{"--dir", dir, "--sim-dir", t.TempDir(), "--listen", "", "--policy", policy, "--debounce", "10ms"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.check(fs); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newAgent(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+
+	// waitFor polls the agent's status until cond holds or 20s pass.
+	waitFor := func(what string, cond func(reconcile.Status, reconcile.ContainerStatus) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			st := a.eng.Status()
+			var web reconcile.ContainerStatus
+			for _, c := range st.Containers {
+				if c.Name == "web" {
+					web = c
+				}
+			}
+			if cond(st, web) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 20s; status %+v", what, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	rejectedBy := func(web reconcile.ContainerStatus, reason reconcile.Reason) bool {
+		return web.State == reconcile.StateRejected && web.Rejection != nil && web.Rejection.Reason == reason
+	}
+	policyInvalid := func(st reconcile.Status) bool {
+		for _, c := range st.Conditions {
+			if c.Type == reconcile.CondPolicyInvalid {
+				return true
+			}
+		}
+		return false
+	}
+
+	waitFor("web refused by the deny-all policy", func(_ reconcile.Status, web reconcile.ContainerStatus) bool {
+		return rejectedBy(web, reconcile.ReasonPolicy)
+	})
+	writeFile(t, policy, denyAllPolicy+"ports: ['8000-8999/tcp']\n")
+	waitFor("web running under the new policy", func(_ reconcile.Status, web reconcile.ContainerStatus) bool {
+		return web.State == reconcile.StateRunning
+	})
+	id := a.eng.Status().Containers[0].ContainerID
+
+	writeFile(t, policy, denyAllPolicy+"ports: [8080]\n")
+	waitFor("the invalid edit reported", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
+		return policyInvalid(st) && web.State == reconcile.StateRunning
+	})
+	if v := testutil.ToFloat64(a.policy.valid); v != 0 {
+		t.Errorf("isoagent_policy_valid = %v while the file is invalid", v)
+	}
+
+	writeFile(t, policy, denyAllPolicy)
+	waitFor("web refused again, its container kept", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
+		return !policyInvalid(st) && rejectedBy(web, reconcile.ReasonPolicy) && web.ContainerID == id
+	})
+	if v := testutil.ToFloat64(a.policy.valid); v != 1 {
+		t.Errorf("isoagent_policy_valid = %v after the repair", v)
+	}
+}
