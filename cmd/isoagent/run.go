@@ -88,8 +88,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	cfg.register(fs)
 	once := fs.Bool("once", false, "converge, print a status table and exit: 0 converged, 1 not within --timeout")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --once: how long to wait for convergence")
-	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else json), text or json")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	var logs logFlags
+	logs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -100,11 +100,15 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent run: %v\n", err)
 		return exitUsage
 	}
-	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if handled, code := runAsService(cfg, logs); handled {
+		return code
+	}
+	logger, closeLog, err := logs.open(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "isoagent run: %v\n", err)
 		return exitUsage
 	}
+	defer closeLog()
 	if *once && !flagGiven(fs, "listen") {
 		// A one-shot run serves nothing unless asked: it must not collide
 		// with a long-running agent on the same host.
