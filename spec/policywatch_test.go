@@ -137,6 +137,10 @@ func TestPolicyWatcherFollowsASymlinkSwap(t *testing.T) {
 	if err := os.Symlink(filepath.Join("..data", "policy.yaml"), path); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.ReadFile(path); err != nil {
+		// Wine does not follow a relative link through another link.
+		t.Skipf("a link through a link does not resolve here: %v", err)
+	}
 	ch := startPolicyWatcher(t, path, PolicyWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
 	if err := os.Symlink("v2", filepath.Join(dir, "..data_tmp")); err != nil {
 		t.Fatal(err)
