@@ -33,7 +33,7 @@ func (c *validateConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxFileSize, "max-file-size", spec.DefaultMaxFileSize, "largest spec file read, in `bytes`")
 	fs.UintVar(&c.host.build, "host-build", 0, "check admission on a host of this Windows `build` (such as 20348); with --policy alone, 20348")
 	fs.StringVar(&c.host.sku, "host-sku", "server", "`SKU` of that host: server or client")
-	fs.StringVar(&c.host.policy, "policy", "", policyFlagUsage)
+	fs.StringVar(&c.host.policy, "policy", "", "check the specs against this boundary policy `file` too, as admitted on --host-build")
 }
 
 // checks returns the extra checks the flags ask for.
