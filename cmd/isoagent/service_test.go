@@ -129,24 +129,26 @@ type fakeServices struct {
 	err      error
 }
 
-func (f *fakeServices) record(ctx context.Context, call string) error {
+func (f *fakeServices) record(call string) error {
 	f.calls = append(f.calls, call)
-	if ctx != nil {
-		_, ok := ctx.Deadline()
-		f.deadline = ok
-	}
 	return f.err
+}
+
+// timed records a call that waits, and whether it waits with a deadline.
+func (f *fakeServices) timed(ctx context.Context, call string) error {
+	_, f.deadline = ctx.Deadline()
+	return f.record(call)
 }
 
 func (f *fakeServices) Install(s serviceSpec) error {
 	f.spec = s
-	return f.record(nil, "install")
+	return f.record("install")
 }
-func (f *fakeServices) Uninstall(ctx context.Context) error { return f.record(ctx, "uninstall") }
-func (f *fakeServices) Start(ctx context.Context) error     { return f.record(ctx, "start") }
-func (f *fakeServices) Stop(ctx context.Context) error      { return f.record(ctx, "stop") }
-func (f *fakeServices) Status() (serviceStatus, error)      { return f.status, f.record(nil, "status") }
-func (f *fakeServices) Close() error                        { f.calls = append(f.calls, "close"); return nil }
+func (f *fakeServices) Uninstall(ctx context.Context) error { return f.timed(ctx, "uninstall") }
+func (f *fakeServices) Start(ctx context.Context) error     { return f.timed(ctx, "start") }
+func (f *fakeServices) Stop(ctx context.Context) error      { return f.timed(ctx, "stop") }
+func (f *fakeServices) Status() (serviceStatus, error)      { return f.status, f.record("status") }
+func (f *fakeServices) Close() error                        { return f.record("close") }
 
 func TestServiceCommandsDriveTheServiceManager(t *testing.T) {
 	exe, err := os.Executable()
