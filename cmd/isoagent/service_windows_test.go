@@ -37,6 +37,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -333,6 +334,13 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	if _, errOut, code := isoagent("service", "install", "--dir", specs); code != exitUsage || !strings.Contains(errOut, "already installed") {
 		t.Errorf("second install: exit %d, stderr:\n%s", code, errOut)
+	}
+	if underWine() {
+		// There is no HCS here: the agent cannot start, and start says so.
+		_, errOut, code = isoagent("service", "start", "--timeout", "2m")
+		if want := fmt.Sprintf("stopped instead of running (exit code %d)", serviceExitStartFailed); code != exitUsage || !strings.Contains(errOut, want) || !strings.Contains(errOut, "Get-WinEvent") {
+			t.Errorf("start without HCS: exit %d, stderr does not say %q and where to look:\n%s", code, want, errOut)
+		}
 	}
 	if _, errOut, code := isoagent("service", "uninstall"); code != exitOK {
 		t.Fatalf("uninstall: exit %d\n%s", code, errOut)
