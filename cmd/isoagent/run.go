@@ -208,6 +208,9 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 		note := c.LastError
 		if c.Rejection != nil {
 			note = fmt.Sprintf("%s: %s", c.Rejection.Reason, c.Rejection.Message)
+			if c.Rejection.Field != "" {
+				note = fmt.Sprintf("%s: %s: %s", c.Rejection.Reason, c.Rejection.Field, c.Rejection.Message)
+			}
 		}
 		for _, cond := range c.Conditions {
 			if note != "" {

@@ -49,7 +49,7 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 		}
 	}
 	cmd := exec.CommandContext(t.Context(), bin, "run", "--once", "--timeout", "60s",
-		"--dir", specs, "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
+		"--dir", specs, "--policy", filepath.Join(specs, "..", "policy.yaml"), "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
 		"--hcs-state-dir", h.agent, "--docker-root", h.docker)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
