@@ -61,6 +61,7 @@ type Metrics struct {
 	rescans           *prometheus.CounterVec
 	convergence       prometheus.Histogram
 	lastSuccess       prometheus.Gauge
+	policyValid       prometheus.Gauge
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
@@ -139,6 +140,11 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			Name:      "last_successful_reconcile_timestamp_seconds",
 			Help:      "Unix time of the last full reconcile that completed without error; 0 until the first one.",
 		}),
+		policyValid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "policy_valid",
+			Help:      "1 when the boundary policy in force is the policy file's current content (or no --policy is given), 0 while the file is unusable and the last good policy stays in force.",
+		}),
 		hostInfo: newInfoCollector(prometheus.NewDesc(
 			namespace+"_host_info",
 			"The container host: Windows version, build, SKU (server, client) and driver (sim, hcs). Always 1.",
@@ -155,6 +161,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		[]string{"version", "goversion"}, nil))
 	build.set(info.Version, info.GoVersion)
 
+	m.policyValid.Set(1)
 	for _, r := range reconcileResults {
 		m.reconciles.WithLabelValues(r)
 		m.reconcileDuration.WithLabelValues(r)
@@ -181,10 +188,20 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
-		m.convergence, m.lastSuccess, m.hostInfo, m.revision, build,
+		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
 		m.containers,
 	)
 	return m
+}
+
+// SetPolicyValid records whether the policy file in force is its current
+// content (true), or is unusable and the last good policy stays (false).
+func (m *Metrics) SetPolicyValid(valid bool) {
+	v := 0.0
+	if valid {
+		v = 1
+	}
+	m.policyValid.Set(v)
 }
 
 // ObserveReconcile records one reconcile of one container name: its result

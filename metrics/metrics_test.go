@@ -46,6 +46,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_rescans_total", 3},
 		{"isoagent_convergence_seconds", 1},
 		{"isoagent_last_successful_reconcile_timestamp_seconds", 1},
+		{"isoagent_policy_valid", 1},
 		{"isoagent_containers_desired", 2},
 		{"isoagent_containers_running", 2},
 		{"isoagent_containers", len(States())},
@@ -73,8 +74,8 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "isoagent_build_info" {
-			continue
+		if mf.GetName() == "isoagent_build_info" || mf.GetName() == "isoagent_policy_valid" {
+			continue // always 1 / valid until told otherwise
 		}
 		for _, m := range mf.GetMetric() {
 			if v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount()); v != 0 {
@@ -427,4 +428,18 @@ func histogramOf(t *testing.T, vec *prometheus.HistogramVec, label string) *dto.
 		t.Fatal(err)
 	}
 	return out.GetHistogram()
+}
+
+func TestPolicyValidFollowsTheFile(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(reg, BuildInfo{Version: "test"})
+	for _, tt := range []struct {
+		valid bool
+		want  float64
+	}{{true, 1}, {false, 0}, {true, 1}} {
+		m.SetPolicyValid(tt.valid)
+		if got := testutil.ToFloat64(m.policyValid); got != tt.want {
+			t.Errorf("SetPolicyValid(%v): gauge %v, want %v", tt.valid, got, tt.want)
+		}
+	}
 }

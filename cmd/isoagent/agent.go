@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/reconcile"
@@ -29,15 +31,16 @@ type agentConfig struct {
 // and the metrics and status endpoint. newAgent starts nothing; Run runs
 // them together and returns once all of them have stopped.
 type agent struct {
-	cfg     agentConfig
-	log     *slog.Logger
-	drv     driver.Driver
-	host    driver.Host
-	eng     *reconcile.Engine
-	watcher *spec.Watcher
-	metrics *metrics.Metrics
-	server  *metrics.Server
-	policy  *policyFollower // nil without --policy
+	cfg      agentConfig
+	log      *slog.Logger
+	drv      driver.Driver
+	host     driver.Host
+	eng      *reconcile.Engine
+	watcher  *spec.Watcher
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry
+	server   *metrics.Server
+	policy   *policyFollower // nil without --policy
 }
 
 func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent, error) {
@@ -67,7 +70,7 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 	m := metrics.New(reg, metrics.BuildInfo{Version: agentVersion()})
 	m.SetHostInfo(host)
 
-	a := &agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m}
+	a := &agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m, registry: reg}
 	wopts := spec.WatchOptions{
 		Debounce: cfg.debounce,
 		Resync:   cfg.resync,
@@ -93,9 +96,8 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 		Logger:     logger,
 		Observer:   observer{m},
 	})
-	valid := newPolicyValid(reg)
 	if pol != nil {
-		a.policy = &policyFollower{eng: a.eng, drv: drv, valid: valid,
+		a.policy = &policyFollower{eng: a.eng, drv: drv, metrics: m,
 			watcher: spec.NewPolicyWatcher(cfg.policy, pol, spec.PolicyWatchOptions{Debounce: cfg.debounce, Interval: cfg.resync, Poll: cfg.watch == "poll", Logger: logger})}
 	}
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })

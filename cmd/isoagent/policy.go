@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/isoagent/isoagent/metrics"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/reconcile"
@@ -59,18 +59,7 @@ type policyFollower struct {
 	watcher *spec.PolicyWatcher
 	eng     *reconcile.Engine
 	drv     driver.Driver
-	valid   prometheus.Gauge
-}
-
-// newPolicyValid registers isoagent_policy_valid on reg, set to 1.
-func newPolicyValid(reg prometheus.Registerer) prometheus.Gauge {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "isoagent_policy_valid",
-		Help: "1 when the boundary policy in force is the policy file's current content (or no --policy is given), 0 while the file is unusable and the last good policy stays in force.",
-	})
-	reg.MustRegister(g)
-	g.Set(1)
-	return g
+	metrics *metrics.Metrics
 }
 
 // Run follows the policy file until ctx is done.
@@ -90,7 +79,7 @@ func (f *policyFollower) Run(ctx context.Context) error {
 func (f *policyFollower) apply(u spec.PolicyUpdate) {
 	if u.Err != nil {
 		f.eng.SetPolicyError(u.Err)
-		f.valid.Set(0)
+		f.metrics.SetPolicyValid(false)
 		return
 	}
 	pc, err := newPolicyChecker(u.Policy, f.drv)
@@ -98,12 +87,12 @@ func (f *policyFollower) apply(u spec.PolicyUpdate) {
 		// ParsePolicy validated it; this would be a bug, and the policy in
 		// force stays.
 		f.eng.SetPolicyError(err)
-		f.valid.Set(0)
+		f.metrics.SetPolicyValid(false)
 		return
 	}
 	f.eng.SetPolicy(pc)
 	f.eng.SetPolicyError(nil)
-	f.valid.Set(1)
+	f.metrics.SetPolicyValid(true)
 }
 
 // admissionCheck is validate's check of admission and, when pc is not nil,

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/isoagent/isoagent/reconcile"
 )
@@ -256,7 +256,7 @@ func TestAgentFollowsThePolicyFile(t *testing.T) {
 	waitFor("the invalid edit reported", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
 		return policyInvalid(st) && web.State == reconcile.StateRunning
 	})
-	if v := testutil.ToFloat64(a.policy.valid); v != 0 {
+	if v := gaugeValue(t, a.registry, "isoagent_policy_valid"); v != 0 {
 		t.Errorf("isoagent_policy_valid = %v while the file is invalid", v)
 	}
 
@@ -264,7 +264,23 @@ func TestAgentFollowsThePolicyFile(t *testing.T) {
 	waitFor("web refused again, its container kept", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
 		return !policyInvalid(st) && rejectedBy(web, reconcile.ReasonPolicy) && web.ContainerID == id
 	})
-	if v := testutil.ToFloat64(a.policy.valid); v != 1 {
+	if v := gaugeValue(t, a.registry, "isoagent_policy_valid"); v != 1 {
 		t.Errorf("isoagent_policy_valid = %v after the repair", v)
 	}
+}
+
+// gaugeValue gathers reg and returns the value of the unlabelled gauge name.
+func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s in the registry", name)
+	return 0
 }
