@@ -317,7 +317,7 @@ func (e *Engine) resync(ctx context.Context) {
 // whose desired state changed.
 func (e *Engine) applyPending(ctx context.Context) {
 	e.mu.Lock()
-	snap, seen := e.pending, e.pendingAt
+	snap, seen, prev := e.pending, e.pendingAt, e.snap
 	host := e.host
 	admit := e.opts.Admit // SetPolicy changes its Policy
 	e.mu.Unlock()
@@ -325,6 +325,9 @@ func (e *Engine) applyPending(ctx context.Context) {
 		return
 	}
 	ds := Admit(ctx, host, e.drv, snap.Specs, admit)
+	if prev == nil || prev.Revision != snap.Revision {
+		e.log.Info("applying the spec folder", "dir", snap.Dir, "revision", snap.Revision, "specs", len(snap.Specs))
+	}
 
 	e.mu.Lock()
 	// Until here Converged stays false: the snapshot is still pending.
@@ -594,9 +597,13 @@ func (e *Engine) checkConverged() {
 	}
 	d := time.Since(e.changedAt)
 	e.changedAt = time.Time{}
+	var rev string
+	if e.snap != nil {
+		rev = e.snap.Revision
+	}
 	e.mu.Unlock()
 	e.obs.Converged(d)
-	e.log.Info("host matches the spec folder", "after", d.Round(time.Millisecond))
+	e.log.Info("host matches the spec folder", "after", d.Round(time.Millisecond), "revision", rev)
 }
 
 func (e *Engine) keyLocked(key string) *keyState {
