@@ -677,6 +677,9 @@ func (d *Driver) createSystem(rec *record) (c hcsshim.Container, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
+	if err := d.resolveMappedDirs(doc); err != nil {
+		return nil, fmt.Errorf("create %s: %w", id, err)
+	}
 	c, err = hcsshim.CreateContainer(id, doc)
 	if err != nil {
 		return nil, hcsError("create", id, err)

@@ -1,0 +1,342 @@
+//go:build windows
+
+package hcs
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// The policy asks the hcs driver, and only it, where a mount really leads.
+var _ reconcile.PathResolver = (*Driver)(nil)
+
+// resolveTree lays out, under a new temporary folder, an allowed folder
+// (Allowed\Sub) and a folder outside it (Outside, holding a marker file),
+// and returns the temporary folder as Windows resolves it.
+func resolveTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "Allowed", "Sub", "keep"), "")
+	writeFile(t, filepath.Join(dir, "Outside", "marker"), "outside")
+	// The temporary folder may be spelled with short names or another
+	// case than the file system keeps; the layout below it is ours.
+	base, err := (&Driver{}).ResolvePath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
+func TestResolvePath(t *testing.T) {
+	base := resolveTree(t)
+	free := unusedDrive(t)
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"a folder resolves to itself", base + `\Allowed\Sub`, base + `\Allowed\Sub`},
+		{"case comes from the file system", base + `\allowed\SUB`, base + `\Allowed\Sub`},
+		{"a file resolves too", base + `\outside\MARKER`, base + `\Outside\marker`},
+		{"slashes and a trailing separator are normalised", strings.ReplaceAll(base, `\`, `/`) + `/allowed/sub/`, base + `\Allowed\Sub`},
+		{"the long-path form is normalised", `\\?\` + base + `\allowed\sub`, base + `\Allowed\Sub`},
+		{"a tail that does not exist is kept as written", base + `\allowed\New\deeper`, base + `\Allowed\New\deeper`},
+		{"a tail under a file is kept as written", base + `\outside\marker\Sub`, base + `\Outside\marker\Sub`},
+		{"a drive nothing is mounted on is kept as written", free + `\Sites\web`, free + `\Sites\web`},
+		{"a drive root resolves to itself", `c:\`, `C:\`},
+	}
+	d := &Driver{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := d.ResolvePath(tt.in)
+			if err != nil {
+				t.Fatalf("ResolvePath(%q): %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Errorf("ResolvePath(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolvePathRefusesWhatWinpathRefuses(t *testing.T) {
+	for _, in := range []string{`C:\data\..\Windows`, `C:data`, `\\?\Volume{8a25748f-cf34-4ac6-9ee2-c89400e886db}\data`, `relative\path`} {
+		t.Run(in, func(t *testing.T) {
+			if got, err := (&Driver{}).ResolvePath(in); err == nil {
+				t.Errorf("ResolvePath(%q) = %q, want an error", in, got)
+			}
+		})
+	}
+}
+
+func TestResolvePathFollowsLinks(t *testing.T) {
+	for _, kind := range []linkKind{junction, symlink} {
+		t.Run(string(kind), func(t *testing.T) {
+			base := resolveTree(t)
+			makeLink(t, kind, base+`\Allowed\link`, base+`\Outside`)
+			d := &Driver{}
+			for in, want := range map[string]string{
+				base + `\Allowed\link`:            base + `\Outside`,
+				base + `\allowed\LINK\marker`:     base + `\Outside\marker`,
+				base + `\Allowed\link\New\deeper`: base + `\Outside\New\deeper`,
+			} {
+				got, err := d.ResolvePath(in)
+				if err != nil {
+					t.Fatalf("ResolvePath(%q): %v", in, err)
+				}
+				if got != want {
+					t.Errorf("ResolvePath(%q) = %q, want %q", in, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestResolvePathRefusesADanglingLink: a link whose target does not exist
+// yet would lead wherever its target is created; keeping it "as written"
+// would let the policy allow a folder it never saw.
+func TestResolvePathRefusesADanglingLink(t *testing.T) {
+	base := resolveTree(t)
+	link := base + `\Allowed\dangling`
+	if err := os.Symlink(base+`\Gone`, link); err != nil {
+		t.Skipf("cannot create a symbolic link here: %v", err)
+	}
+	if _, err := os.Lstat(link); err != nil {
+		t.Skipf("a dangling link cannot be made or seen here (Wine's CreateSymbolicLinkW does nothing): %v", err)
+	}
+	got, err := (&Driver{}).ResolvePath(link + `\data`)
+	if !errors.Is(err, driver.ErrHostPathNotFound) {
+		t.Fatalf("ResolvePath through a dangling link = %q, %v; want an error wrapping ErrHostPathNotFound", got, err)
+	}
+	if !strings.Contains(err.Error(), link) {
+		t.Errorf("error %q does not name the link %s", err, link)
+	}
+}
+
+// TestPolicyRefusesAMountThroughALink: the policy allows the folder
+// Allowed; a mount of Allowed\link, a link to a folder outside it, is
+// refused because of where it leads, while Allowed\Sub stays allowed.
+func TestPolicyRefusesAMountThroughALink(t *testing.T) {
+	base := resolveTree(t)
+	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
+	pc, err := reconcile.NewPolicyChecker(&spec.Policy{
+		File:   "policy.yaml",
+		Mounts: []spec.MountRule{{Path: base + `\Allowed`}},
+	}, reconcile.PolicyOptions{Resolver: &Driver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		hostPath string
+		refused  bool
+	}{
+		{"a folder inside the allowed one", base + `\Allowed\Sub`, false},
+		{"a folder to be created inside the allowed one", base + `\Allowed\New`, false},
+		{"a link inside the allowed folder to one outside", base + `\Allowed\link`, true},
+		{"a folder below such a link", base + `\Allowed\link\New`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &spec.Container{Metadata: spec.Metadata{Name: "web"}}
+			cfg := driver.Config{
+				Name: "web", Image: testImageRef, Isolation: driver.Process,
+				Mounts: []driver.Mount{{HostPath: tt.hostPath, ContainerPath: `C:\data`}},
+			}
+			vs := pc.Check(c, cfg)
+			if !tt.refused {
+				if len(vs) > 0 {
+					t.Fatalf("mount of %s refused: %v", tt.hostPath, vs)
+				}
+				return
+			}
+			if len(vs) != 1 {
+				t.Fatalf("mount of %s: violations %v, want one", tt.hostPath, vs)
+			}
+			if vs[0].Field != "spec.mounts[0].hostPath" || !strings.Contains(vs[0].Message, "through a junction or symbolic link") ||
+				!strings.Contains(vs[0].Message, base+`\Outside`) {
+				t.Errorf("violation %+v does not say the mount leads to %s through a link", vs[0], base+`\Outside`)
+			}
+		})
+	}
+}
+
+// TestCreateMapsTheResolvedFolder: HCS gets the folder the policy checked,
+// not the link (hcsshim resolves mapped folders for process isolation
+// because HCS mishandles links in them).
+func TestCreateMapsTheResolvedFolder(t *testing.T) {
+	h := newFakeHost(t)
+	d := h.client(t, testOwner)
+	base := resolveTree(t)
+	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
+	cfg := config("web", driver.Process)
+	cfg.Mounts = []driver.Mount{
+		{HostPath: base + `\allowed\link`, ContainerPath: `C:\data`, ReadOnly: true},
+		{HostPath: base + `\allowed\sub`, ContainerPath: `C:\sub`},
+	}
+	if err := d.Create(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, doc := range requests(t, h, "HcsCreateComputeSystem") {
+		var c v1MappedDirs
+		if err := json.Unmarshal(doc, &c); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range c.MappedDirectories {
+			got = append(got, m.HostPath)
+		}
+	}
+	want := []string{base + `\Outside`, base + `\Allowed\Sub`}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("mapped host folders sent to HCS = %q, want %q", got, want)
+	}
+	// The record keeps the config as admitted: the config hash, and what
+	// the next admission compares, stay the same.
+	rec, err := d.getRecord(cfg.ID)
+	if err != nil || rec == nil {
+		t.Fatalf("record of web: %v, %v", rec, err)
+	}
+	if rec.Config.Mounts[0].HostPath != cfg.Mounts[0].HostPath {
+		t.Errorf("record's mount = %q, want %q as admitted", rec.Config.Mounts[0].HostPath, cfg.Mounts[0].HostPath)
+	}
+}
+
+type v1MappedDirs struct {
+	MappedDirectories []struct{ HostPath string }
+}
+
+// requests returns the documents of the calls named call that the fake HCS
+// of h recorded.
+func requests(t *testing.T, h *fakeHost, call string) []json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(h.hcs, "requests.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []json.RawMessage
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r struct {
+			Call     string          `json:"call"`
+			Document json.RawMessage `json:"document"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("requests.jsonl: %v", err)
+		}
+		if r.Call == call {
+			docs = append(docs, r.Document)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return docs
+}
+
+// unusedDrive returns a drive letter, as "Q:", that nothing is mounted on.
+func unusedDrive(t *testing.T) string {
+	t.Helper()
+	mask, err := windows.GetLogicalDrives()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := 'Z'; l >= 'D'; l-- {
+		if mask&(1<<(l-'A')) == 0 {
+			return string(l) + ":"
+		}
+	}
+	t.Skip("every drive letter is in use")
+	return ""
+}
+
+type linkKind string
+
+const (
+	junction linkKind = "junction"
+	symlink  linkKind = "symlink"
+)
+
+// makeLink makes link a link of the given kind to the folder target, the
+// way an operator would: mklink /J for a junction, CreateSymbolicLink for a
+// directory symbolic link. Wine 8 can make neither (its mklink /J fails
+// and its CreateSymbolicLinkW succeeds without making anything); there the
+// link is a Unix symbolic link, which Wine resolves as Windows resolves
+// both kinds, so the resolution path under test is the same. Elsewhere a
+// link that cannot be made skips the test.
+func makeLink(t *testing.T, kind linkKind, link, target string) {
+	t.Helper()
+	var err error
+	switch kind {
+	case junction:
+		// cmd's exit status does not tell whether mklink worked; its
+		// output does when it did not.
+		out, cerr := exec.Command("cmd", "/c", "mklink", "/J", link, target).CombinedOutput()
+		err = errors.Join(cerr, errors.New(strings.TrimSpace(string(out))))
+	case symlink:
+		err = os.Symlink(target, link)
+	}
+	if linkWorks(link, target) {
+		return
+	}
+	if !underWine() {
+		t.Skipf("cannot make a %s here: %v", kind, err)
+	}
+	os.Remove(link)
+	t.Logf("Wine cannot make a %s (%v); using a Unix symbolic link", kind, err)
+	ulink := unixPath(t, link)
+	if out, err := unix("/bin/ln", "-s", unixPath(t, target), ulink); err != nil || !linkWorks(link, target) {
+		t.Fatalf("cannot make a Unix symbolic link under Wine: %v %s", err, out)
+	}
+	// Wine takes the link for a folder, so the temporary folder's cleanup
+	// would empty its target and then fail on it.
+	t.Cleanup(func() {
+		if out, err := unix("/bin/rm", ulink); err != nil {
+			t.Errorf("remove %s: %v %s", ulink, err, out)
+		}
+	})
+}
+
+// unix runs a Unix program from under Wine (start /unix), waiting for it.
+func unix(argv ...string) ([]byte, error) {
+	return exec.Command("cmd", append([]string{"/c", "start", "/wait", "/unix"}, argv...)...).CombinedOutput()
+}
+
+// linkWorks reports whether the marker file of target is reached through
+// link, without asking the code under test.
+func linkWorks(link, target string) bool {
+	a, err := os.Stat(filepath.Join(link, "marker"))
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(filepath.Join(target, "marker"))
+	return err == nil && os.SameFile(a, b)
+}
+
+func underWine() bool {
+	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+}
+
+// unixPath is the Unix path Wine maps the Windows path p to.
+func unixPath(t *testing.T, p string) string {
+	t.Helper()
+	out, err := exec.Command("winepath", "-u", p).Output()
+	if err != nil {
+		t.Fatalf("winepath -u %s: %v", p, err)
+	}
+	return strings.TrimSpace(string(out))
+}
