@@ -5,7 +5,9 @@
 // from read-only image layers and a scratch layer, and started with the
 // spec's command as init process; NAT port mappings are endpoints made
 // through hcn. HCS errors come back as the driver package's sentinel
-// errors.
+// errors. The driver resolves junctions and symbolic links in mapped host
+// folders (ResolvePath, which the boundary policy checks too) and hands
+// HCS the resolved folder.
 //
 // HCS v1 keeps an Owner and a Name for a compute system but no labels, and
 // forgets a system once it has stopped and its last handle is closed. The
