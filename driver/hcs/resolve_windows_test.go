@@ -340,3 +340,45 @@ func unixPath(t *testing.T, p string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestFinalPathForms pins how the forms GetFinalPathNameByHandle returns
+// become the paths the policy compares; Wine has neither UNC shares nor
+// volumes without a drive letter to produce them for real.
+func TestFinalPathForms(t *testing.T) {
+	const guid = `\\?\Volume{8a25748f-cf34-4ac6-9ee2-c89400e886db}`
+	tests := []struct {
+		name  string
+		final string
+		tail  []string
+		want  string
+	}{
+		{"a drive path loses the long-path prefix", `\\?\D:\Data\Web`, nil, `D:\Data\Web`},
+		{"a drive root stays a root", `\\?\D:\`, nil, `D:\`},
+		{"a tail is appended to a drive root", `\\?\D:\`, []string{"New", "x"}, `D:\New\x`},
+		{"a UNC path becomes \\\\server\\share", `\\?\UNC\fs01\Share\Data`, []string{"new"}, `\\fs01\Share\Data\new`},
+		{"a volume without a letter keeps its GUID form", guid + `\Data`, []string{"new"}, guid + `\Data\new`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := joinTail(trimLongPrefix(tt.final), tt.tail); got != tt.want {
+				t.Errorf("joinTail(trimLongPrefix(%q), %q) = %q, want %q", tt.final, tt.tail, got, tt.want)
+			}
+		})
+	}
+	// What the policy makes of the GUID form: no entry can allow it.
+	pc, err := reconcile.NewPolicyChecker(&spec.Policy{File: "policy.yaml", Mounts: []spec.MountRule{{Path: `D:\`}}}, reconcile.PolicyOptions{
+		Resolver: staticResolver(guid + `\Data`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := driver.Config{Name: "web", Image: testImageRef, Isolation: driver.Process,
+		Mounts: []driver.Mount{{HostPath: `D:\Data`, ContainerPath: `C:\data`}}}
+	if vs := pc.Check(&spec.Container{}, cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
+		t.Errorf("a mount that resolves to %s: violations %v, want one on its hostPath", guid, vs)
+	}
+}
+
+type staticResolver string
+
+func (r staticResolver) ResolvePath(string) (string, error) { return string(r), nil }
