@@ -261,7 +261,7 @@ func (m *Model) AddForeign(cfg driver.Config) error {
 			return err
 		}
 		if err := s.start("", cfg.ID, now); err != nil {
-			delete(s.Containers, cfg.ID)
+			s.drop(cfg.ID)
 			return err
 		}
 		return nil

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -219,6 +220,28 @@ func TestHCSRules(t *testing.T) {
 			name:  "port released by a removed container",
 			setup: func(m *sim.Model) error { return errors.Join(m.Stop("", "base"), m.Remove("", "base")) },
 			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+		},
+		{
+			name:  "port released by a container removed behind the agent's back",
+			setup: func(m *sim.Model) error { return m.ForceRemove("base") },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+		},
+		{
+			name:  "port held by a killed container",
+			setup: func(m *sim.Model) error { return m.Kill("base", 1) },
+			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			want:  driver.ErrPortInUse,
+		},
+		{
+			name: "port of a removed container taken again",
+			setup: func(m *sim.Model) error {
+				other := driver.Config{ID: "other", Name: "other", Owner: "x", Isolation: driver.Process, Image: ltsc2022,
+					Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}}
+				return errors.Join(m.ForceRemove("base"), m.AddForeign(other))
+			},
+			cfg:     driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			want:    driver.ErrPortInUse,
+			wantMsg: "held by other",
 		},
 		{
 			name:  "port held by an exited container",
@@ -531,5 +554,101 @@ func TestImageBuildFromTag(t *testing.T) {
 	err := d.Create(t.Context(), driver.Config{ID: "old", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2019"})
 	if !errors.Is(err, driver.ErrVersionMismatch) {
 		t.Errorf("Create process-isolated ltsc2019 on 20348 = %v, want ErrVersionMismatch", err)
+	}
+}
+
+// TestManyCommandsExitEachOnTime pins that every container's command ends
+// at its own time, whatever was stopped, killed or restarted in between,
+// in memory and through a state folder another client reads afresh.
+func TestManyCommandsExitEachOnTime(t *testing.T) {
+	for _, store := range []string{"memory", "folder"} {
+		t.Run(store, func(t *testing.T) {
+			clock := newFakeClock()
+			t0 := clock.Now()
+			dir := ""
+			if store == "folder" {
+				dir = t.TempDir()
+			}
+			d, err := sim.Open(dir, sim.Options{Clock: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			for i, cmd := range [][]string{
+				{"ping", "-n", "1", "localhost"},
+				{"ping", "-n", "2", "localhost"},
+				{"ping", "-n", "3", "localhost"},
+				{"ping", "-n", "4", "localhost"},
+				{"ping", "-n", "5", "localhost"},
+				nil,
+			} {
+				id := fmt.Sprintf("c%d", i+1)
+				cfg := driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: ltsc2022, Command: cmd}
+				if err := d.Create(ctx, cfg); err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Start(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			at := func(d time.Duration) time.Time { return t0.Add(d) }
+			type want struct {
+				state    driver.State
+				code     int
+				finished time.Time
+			}
+			check := func(step string, wants map[string]want) {
+				t.Helper()
+				for id, w := range wants {
+					c := get(t, d, id)
+					if c.State != w.state || c.ExitCode != w.code || !c.FinishedAt.Equal(w.finished) {
+						t.Errorf("%s: %s is %s with %d at %v, want %s with %d at %v",
+							step, id, c.State, c.ExitCode, c.FinishedAt, w.state, w.code, w.finished)
+					}
+				}
+			}
+			running := want{state: driver.StateRunning}
+
+			// The earliest to end is killed and the third stopped, before
+			// their time.
+			clock.Advance(500 * time.Millisecond)
+			if err := d.Model().Kill("c1", 9); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Stop(ctx, "c3", time.Second); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(2 * time.Second) // t0+2.5s
+			check("at 2.5s", map[string]want{
+				"c1": {driver.StateExited, 9, at(500 * time.Millisecond)},
+				"c2": {driver.StateExited, 0, at(2 * time.Second)},
+				"c3": {driver.StateExited, 0, at(500 * time.Millisecond)},
+				"c4": running, "c5": running, "c6": running,
+			})
+			if err := d.Start(ctx, "c3"); err != nil { // ends at 5.5s now
+				t.Fatal(err)
+			}
+			if dir != "" {
+				// A client that reads the folder afresh sees the same.
+				d2, err := sim.Open(dir, sim.Options{Clock: clock.Now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d = d2
+			}
+			clock.Advance(2500 * time.Millisecond) // t0+5s
+			check("at 5s", map[string]want{
+				"c3": running,
+				"c4": {driver.StateExited, 0, at(4 * time.Second)},
+				"c5": {driver.StateExited, 0, at(5 * time.Second)},
+				"c6": running,
+			})
+			clock.Advance(time.Hour)
+			check("an hour later", map[string]want{
+				"c1": {driver.StateExited, 9, at(500 * time.Millisecond)},
+				"c3": {driver.StateExited, 0, at(5500 * time.Millisecond)},
+				"c6": running,
+			})
+		})
 	}
 }

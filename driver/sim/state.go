@@ -27,6 +27,92 @@ type state struct {
 	// NextPID is the next host process id to hand out.
 	NextPID int     `json:"nextPid,omitempty"`
 	Faults  []Fault `json:"faults,omitempty"`
+
+	// idx is derived from Containers, so that an operation need not look
+	// at every container; nil until first needed (a state fresh from the
+	// state file builds it then). Methods that add, remove, start or end
+	// a container keep it up to date.
+	idx *index
+}
+
+// index is what the host's rules look up about all containers, kept so
+// that settling and port checks cost the same on a host of ten containers
+// as on one of ten thousand.
+type index struct {
+	// ports maps a host port to the ids of the containers that map it.
+	ports map[PortKey][]string
+	// timed holds the running containers whose command ends by itself
+	// (ExitAt set); nextExit is no later than the earliest of their
+	// ExitAt, so settling before it has nothing to do.
+	timed    map[string]*record
+	nextExit time.Time
+}
+
+// index returns s.idx, building it from Containers when it is missing.
+func (s *state) index() *index {
+	if s.idx != nil {
+		return s.idx
+	}
+	ix := &index{ports: make(map[PortKey][]string), timed: make(map[string]*record)}
+	for id, r := range s.Containers {
+		ix.addPorts(id, r)
+		if r.State == driver.StateRunning && !r.ExitAt.IsZero() {
+			ix.schedule(id, r)
+		}
+	}
+	s.idx = ix
+	return ix
+}
+
+func (ix *index) addPorts(id string, r *record) {
+	for _, q := range r.Config.Ports {
+		k := portKey(q.HostPort, q.Protocol)
+		ix.ports[k] = append(ix.ports[k], id)
+	}
+}
+
+func (ix *index) removePorts(id string, r *record) {
+	for _, q := range r.Config.Ports {
+		k := portKey(q.HostPort, q.Protocol)
+		ids := slices.DeleteFunc(ix.ports[k], func(x string) bool { return x == id })
+		if len(ids) == 0 {
+			delete(ix.ports, k)
+		} else {
+			ix.ports[k] = ids
+		}
+	}
+}
+
+func (ix *index) schedule(id string, r *record) {
+	ix.timed[id] = r
+	if ix.nextExit.IsZero() || r.ExitAt.Before(ix.nextExit) {
+		ix.nextExit = r.ExitAt
+	}
+}
+
+// put adds container r under id.
+func (s *state) put(id string, r *record) {
+	ix := s.index()
+	if s.Containers == nil {
+		s.Containers = make(map[string]*record)
+	}
+	s.Containers[id] = r
+	ix.addPorts(id, r)
+	if r.State == driver.StateRunning && !r.ExitAt.IsZero() {
+		ix.schedule(id, r)
+	}
+}
+
+// drop removes container id, releasing its host ports.
+func (s *state) drop(id string) {
+	r, ok := s.Containers[id]
+	if !ok {
+		return
+	}
+	ix := s.index()
+	ix.removePorts(id, r)
+	delete(ix.timed, id)
+	delete(s.Containers, id)
 }
 
 type imageInfo struct {
@@ -86,11 +172,24 @@ var defaultCommand = []string{`c:\windows\system32\cmd.exe`}
 // settle applies what the clock says happened since the last change:
 // init processes whose commands have ended by now have exited.
 func (s *state) settle(now time.Time) {
-	for _, r := range s.Containers {
-		if r.State == driver.StateRunning && !r.ExitAt.IsZero() && !now.Before(r.ExitAt) {
-			r.exit(r.ExitAt, r.ExitWith)
+	ix := s.index()
+	if len(ix.timed) == 0 || now.Before(ix.nextExit) {
+		return
+	}
+	ix.nextExit = time.Time{}
+	for _, r := range ix.timed {
+		if !now.Before(r.ExitAt) {
+			s.exit(r, r.ExitAt, r.ExitWith)
+		} else if ix.nextExit.IsZero() || r.ExitAt.Before(ix.nextExit) {
+			ix.nextExit = r.ExitAt
 		}
 	}
+}
+
+// exit ends the init process of r at at with code.
+func (s *state) exit(r *record, at time.Time, code int) {
+	delete(s.index().timed, r.Config.ID)
+	r.exit(at, code)
 }
 
 func (r *record) exit(at time.Time, code int) {
@@ -222,14 +321,9 @@ func (s *state) portHolder(p PortKey, self string) string {
 	if slices.Contains(s.ReservedPorts, p) {
 		return "host"
 	}
-	for id, r := range s.Containers {
-		if id == self {
-			continue
-		}
-		for _, q := range r.Config.Ports {
-			if portKey(q.HostPort, q.Protocol) == p {
-				return id
-			}
+	for _, id := range s.index().ports[p] {
+		if id != self {
+			return id
 		}
 	}
 	return ""
@@ -306,15 +400,12 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 	if len(cmd) == 0 {
 		cmd = img.Command
 	}
-	if s.Containers == nil {
-		s.Containers = make(map[string]*record)
-	}
-	s.Containers[cfg.ID] = &record{
+	s.put(cfg.ID, &record{
 		Config:    cloneConfig(cfg),
 		Command:   slices.Clone(cmd),
 		State:     driver.StateCreated,
 		CreatedAt: now,
-	}
+	})
 	return nil
 }
 
@@ -359,6 +450,7 @@ func (s *state) start(owner, id string, now time.Time) error {
 	r.ExitAt, r.ExitWith = time.Time{}, 0
 	if b := behaviourOf(r.Command); b.exits {
 		r.ExitAt, r.ExitWith = now.Add(b.after), b.code
+		s.index().schedule(id, r)
 	}
 	if r.Config.Isolation == driver.HyperV {
 		r.UtilityVM = &driver.UtilityVM{ID: newGUID(), PID: s.allocPID()}
@@ -387,7 +479,7 @@ func (s *state) stop(owner, id string, now time.Time) error {
 		return err
 	}
 	if r.State == driver.StateRunning {
-		r.exit(now, 0)
+		s.exit(r, now, 0)
 	}
 	return nil
 }
@@ -402,7 +494,7 @@ func (s *state) remove(owner, id string) error {
 		return hcsError(op, id, codeInvalidState, driver.ErrInvalidState,
 			"A virtual machine or container cannot be removed while it is running.")
 	}
-	delete(s.Containers, id)
+	s.drop(id)
 	return nil
 }
 
@@ -414,7 +506,7 @@ func (s *state) kill(ref string, code int, now time.Time) error {
 	if r.State != driver.StateRunning {
 		return fmt.Errorf("kill %s: container is %s: %w", ref, r.State, driver.ErrInvalidState)
 	}
-	r.exit(now, code)
+	s.exit(r, now, code)
 	return nil
 }
 
@@ -423,7 +515,7 @@ func (s *state) forceRemove(ref string) error {
 	if err != nil {
 		return err
 	}
-	delete(s.Containers, r.Config.ID)
+	s.drop(r.Config.ID)
 	return nil
 }
 
