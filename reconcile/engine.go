@@ -82,6 +82,7 @@ type Engine struct {
 	prune     bool
 	conds     map[string]string // engine conditions: type -> message
 	cache     map[string][]driver.Container
+	running   map[string]int    // container ID -> cached containers with it that run
 	gen       uint64            // bumped on every cache write by a worker
 	touched   map[string]uint64 // name -> gen of its last worker write
 	keys      map[string]*keyState
@@ -143,6 +144,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		relist:    make(chan struct{}, 1),
 		conds:     make(map[string]string),
 		cache:     make(map[string][]driver.Container),
+		running:   make(map[string]int),
 		touched:   make(map[string]uint64),
 		keys:      make(map[string]*keyState),
 		unsettled: make(map[string]bool),
@@ -471,7 +473,7 @@ func (e *Engine) relistDriver(ctx context.Context, all bool) {
 	var changed []string
 	for n := range e.cache {
 		if _, ok := fresh[n]; !ok && e.touched[n] <= g0 {
-			delete(e.cache, n)
+			e.uncacheLocked(n)
 			changed = append(changed, n)
 		}
 	}
@@ -482,7 +484,7 @@ func (e *Engine) relistDriver(ctx context.Context, all bool) {
 		if !sameContainers(e.cache[n], list) {
 			changed = append(changed, n)
 		}
-		e.cache[n] = list
+		e.cacheLocked(n, list)
 	}
 	first := !e.relisted
 	e.relisted = true
@@ -662,12 +664,8 @@ func (e *Engine) networkWait(key string, d *Decision, a Action) time.Duration {
 	target := d.Config.NetworkSharedWith
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, cs := range e.cache {
-		for _, c := range cs {
-			if c.ID == target && c.State == driver.StateRunning {
-				return 0
-			}
-		}
+	if e.running[target] > 0 {
+		return 0
 	}
 	e.log.Debug("waiting for the container whose network it shares", "spec", key, "network_of", target)
 	return networkPoll
@@ -813,9 +811,11 @@ func (e *Engine) remove(ctx context.Context, name, id string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.cache[name] = slices.DeleteFunc(e.cache[name], func(c driver.Container) bool { return c.ID == id })
-	if len(e.cache[name]) == 0 {
-		delete(e.cache, name)
+	list := slices.DeleteFunc(slices.Clone(e.cache[name]), func(c driver.Container) bool { return c.ID == id })
+	if len(list) == 0 {
+		e.uncacheLocked(name)
+	} else {
+		e.cacheLocked(name, list)
 	}
 	e.touchLocked(name)
 	return nil
@@ -829,8 +829,8 @@ func (e *Engine) touchLocked(name string) {
 func (e *Engine) setCached(name string, c driver.Container) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	list := slices.DeleteFunc(e.cache[name], func(x driver.Container) bool { return x.ID == c.ID })
-	e.cache[name] = append(list, c)
+	list := slices.DeleteFunc(slices.Clone(e.cache[name]), func(x driver.Container) bool { return x.ID == c.ID })
+	e.cacheLocked(name, append(list, c))
 	e.touchLocked(name)
 }
 
@@ -843,8 +843,34 @@ func (e *Engine) updateCached(name, id string, f func(*driver.Container)) {
 			f(&list[i])
 		}
 	}
-	e.cache[name] = list
+	e.cacheLocked(name, list)
 	e.touchLocked(name)
+}
+
+// cacheLocked sets the cached containers of name. Every write to e.cache
+// goes through it or uncacheLocked, so that e.running stays in step and
+// a container waiting for another's network need not scan every name.
+func (e *Engine) cacheLocked(name string, list []driver.Container) {
+	e.countRunningLocked(e.cache[name], -1)
+	e.cache[name] = list
+	e.countRunningLocked(list, 1)
+}
+
+// uncacheLocked forgets the containers of name.
+func (e *Engine) uncacheLocked(name string) {
+	e.countRunningLocked(e.cache[name], -1)
+	delete(e.cache, name)
+}
+
+func (e *Engine) countRunningLocked(list []driver.Container, by int) {
+	for _, c := range list {
+		if c.State != driver.StateRunning {
+			continue
+		}
+		if e.running[c.ID] += by; e.running[c.ID] <= 0 {
+			delete(e.running, c.ID)
+		}
+	}
 }
 
 // Ready reports whether the first full reconcile is done: the host's

@@ -765,3 +765,65 @@ func TestEngineSharedNetworkWaitsForItsTarget(t *testing.T) {
 		}
 	})
 }
+
+// networkWait answers from what the engine has cached, whichever way the
+// cache changed: the engine's own steps, relists, or a container under
+// another name that carries the same ID.
+func TestEngineNetworkWaitFollowsTheCache(t *testing.T) {
+	drv := openSim(t, "")
+	eng := NewEngine(EngineOptions{Driver: drv, Logger: slog.New(slog.DiscardHandler)})
+	ctx := t.Context()
+	d := &Decision{Config: driver.Config{ID: "side-1", NetworkSharedWith: "app-1"}}
+	start := Action{Kind: ActionStart, Name: "side", ID: "side-1"}
+	app := driver.Config{ID: "app-1", Name: "app", Owner: "isoagent", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2022"}
+	setState := func(s driver.State) func() {
+		return func() { eng.updateCached("app", "app-1", func(c *driver.Container) { c.State = s }) }
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		what string
+		do   func()
+		wait bool
+	}{
+		{"nothing cached", func() {}, true},
+		{"created", func() {
+			eng.setCached("app", driver.Container{ID: "app-1", Name: "app", State: driver.StateCreated})
+		}, true},
+		{"running", setState(driver.StateRunning), false},
+		{"another name starts", func() {
+			eng.setCached("other", driver.Container{ID: "other-1", Name: "other", State: driver.StateRunning})
+		}, false},
+		{"exited", setState(driver.StateExited), true},
+		{"running again", setState(driver.StateRunning), false},
+		{"gone from the host at a relist", func() { eng.relistDriver(ctx, false) }, true},
+		{"found running at a relist", func() {
+			must(drv.Create(ctx, app))
+			must(drv.Start(ctx, "app-1"))
+			eng.relistDriver(ctx, false)
+		}, false},
+		{"the same ID runs under a second name", func() {
+			eng.setCached("dup", driver.Container{ID: "app-1", Name: "dup", State: driver.StateRunning})
+		}, false},
+		{"the second name is replaced", func() {
+			eng.setCached("dup", driver.Container{ID: "app-1", Name: "dup", State: driver.StateExited})
+		}, false},
+		{"stopped by the engine", func() { must(eng.stop(ctx, "app", "app-1", time.Second)) }, true},
+		{"started by the engine", func() { must(eng.start(ctx, "app", "app-1")) }, false},
+		{"stopped and removed by the engine", func() {
+			must(eng.stop(ctx, "app", "app-1", time.Second))
+			must(eng.start(ctx, "app", "app-1"))
+			must(eng.stop(ctx, "app", "app-1", time.Second))
+			must(eng.remove(ctx, "app", "app-1"))
+		}, true},
+	} {
+		step.do()
+		if got := eng.networkWait("side", d, start) > 0; got != step.wait {
+			t.Errorf("%s: waits %v, want %v", step.what, got, step.wait)
+		}
+	}
+}
