@@ -81,20 +81,15 @@ func (a *agentFlags) check(fs *flag.FlagSet) error {
 }
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, runUsage, "\nflags:\n"); fs.PrintDefaults() }
+	fs := newFlagSet("run", runUsage, stderr)
 	var cfg agentConfig
 	cfg.register(fs)
 	once := fs.Bool("once", false, "converge, print a status table and exit: 0 converged, 1 not within --timeout")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --once: how long to wait for convergence")
 	var logs logFlags
 	logs.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if err := cfg.check(fs); err != nil {
 		fmt.Fprintf(stderr, "isoagent run: %v\n", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,16 +25,11 @@ every invalid spec file.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, statusUsage, "\nflags:\n"); fs.PrintDefaults() }
+	fs := newFlagSet("status", statusUsage, stderr)
 	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
 	asJSON := fs.Bool("json", false, "print the agent's /status document as it is")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "isoagent status: unexpected arguments %q\n", fs.Args())
@@ -93,18 +87,13 @@ and pipelines: write the specs, then 'isoagent wait'.
 `
 
 func runWait(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, waitUsage, "\nflags:\n"); fs.PrintDefaults() }
+	fs := newFlagSet("wait", waitUsage, stderr)
 	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	settle := fs.Duration("settle", 1500*time.Millisecond, "how long convergence must hold: longer than the agent's debounce cap (1s), or its --poll-interval with --watch=poll, so a change written just before is seen")
 	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask the agent")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "isoagent wait: unexpected arguments %q\n", fs.Args())
