@@ -251,12 +251,11 @@ func requests(t *testing.T, h *fakeHost, call string) []json.RawMessage {
 // unusedDrive returns a drive letter, as "Q:", that nothing is mounted on.
 func unusedDrive(t *testing.T) string {
 	t.Helper()
-	mask, err := windows.GetLogicalDrives()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// GetDriveType rather than GetLogicalDrives: under Wine the latter now
+	// and then answers 0 with no error set, which x/sys reports as EINVAL.
 	for l := 'Z'; l >= 'D'; l-- {
-		if mask&(1<<(l-'A')) == 0 {
+		root := string(l) + `:\`
+		if windows.GetDriveType(windows.StringToUTF16Ptr(root)) == windows.DRIVE_NO_ROOT_DIR {
 			return string(l) + ":"
 		}
 	}
