@@ -122,6 +122,12 @@ type Mount struct {
 	HostPath      string `json:"hostPath"`
 	ContainerPath string `json:"containerPath"`
 	ReadOnly      bool   `json:"readOnly,omitempty"`
+	// ResolvedPath is the folder HostPath led to, through junctions and
+	// symbolic links, when admission checked it against the policy; empty
+	// when it led to HostPath itself or nothing resolved it (the sim). A
+	// driver that resolves paths maps only that folder: if HostPath leads
+	// elsewhere at create, it refuses with ErrHostPathChanged.
+	ResolvedPath string `json:"resolvedPath,omitempty"`
 }
 
 // Pipe maps a host named pipe into a container (both \\.\pipe\<name>).

@@ -20,6 +20,10 @@ var (
 	ErrPortInUse = errors.New("host port already in use")
 	// ErrHostPathNotFound: a mapped host folder or pipe does not exist.
 	ErrHostPathNotFound = errors.New("mapped host path not found")
+	// ErrHostPathChanged: a mapped host folder leads somewhere else than
+	// when the config was admitted (a junction or symbolic link in it
+	// changed); the config must be admitted again.
+	ErrHostPathChanged = errors.New("mapped host path changed since it was admitted")
 	// ErrNotSupported: the host cannot do what the config asks (devices or
 	// network sharing with Hyper-V isolation, a feature the build lacks).
 	ErrNotSupported = errors.New("not supported")

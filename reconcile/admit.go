@@ -88,7 +88,11 @@ type Violation struct {
 // Policy checks an admitted spec's effective config against the agent's
 // boundary policy.
 type Policy interface {
-	Check(c *spec.Container, cfg driver.Config) []Violation
+	// Check returns how cfg, the effective config of c, goes beyond the
+	// policy. It may record in cfg what it learnt while checking (where a
+	// mount really leads, driver.Mount.ResolvedPath), so that the driver
+	// creates exactly what was checked.
+	Check(c *spec.Container, cfg *driver.Config) []Violation
 }
 
 // AdmitOptions configure Admit.
@@ -271,7 +275,7 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 	}
 	d.Config = config(c, iso, a.opts.Owner)
 	if a.opts.Policy != nil {
-		if vs := a.opts.Policy.Check(c, d.Config); len(vs) > 0 {
+		if vs := a.opts.Policy.Check(c, &d.Config); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
 		}
 	}

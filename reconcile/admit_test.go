@@ -265,7 +265,7 @@ func TestAdmitNetworkSharing(t *testing.T) {
 
 type denyPorts struct{}
 
-func (denyPorts) Check(c *spec.Container, cfg driver.Config) []Violation {
+func (denyPorts) Check(c *spec.Container, cfg *driver.Config) []Violation {
 	if len(cfg.Ports) > 0 {
 		return []Violation{{Field: "spec.ports[0]", Message: "host port 8080/tcp is not allowed; add '8080/tcp' to the policy's ports"}}
 	}

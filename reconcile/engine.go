@@ -308,6 +308,15 @@ func (e *Engine) resync(ctx context.Context) {
 			}
 			e.mu.Unlock()
 		}
+	} else {
+		// Admit the folder in force again: what admission reads from the
+		// host can change without the folder changing (an image pulled, a
+		// junction under a mount source redirected).
+		e.mu.Lock()
+		if e.pending == nil && e.snap != nil {
+			e.pending, e.pendingAt = e.snap, time.Now()
+		}
+		e.mu.Unlock()
 	}
 	e.applyPending(ctx)
 	e.mu.Lock()

@@ -157,18 +157,20 @@ func (pc *PolicyChecker) File() string { return pc.file }
 
 // Check returns every way cfg, the effective config of spec c, goes beyond
 // the policy, in field order. Each violation names the field, what was
-// asked, and the policy entry that would allow it.
-func (pc *PolicyChecker) Check(c *spec.Container, cfg driver.Config) []Violation {
+// asked, and the policy entry that would allow it. With a Resolver it
+// records in each mount of cfg the folder it really leads to
+// (driver.Mount.ResolvedPath), so the driver maps what was checked.
+func (pc *PolicyChecker) Check(c *spec.Container, cfg *driver.Config) []Violation {
 	var vs []Violation
 	explained := false
 	add := func(field, format string, args ...any) {
 		vs = append(vs, Violation{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if msg := pc.checkIsolation(c, cfg); msg != "" {
+	if msg := pc.checkIsolation(c, *cfg); msg != "" {
 		add("spec.isolation", "%s", msg)
 	}
-	for i, m := range cfg.Mounts {
-		if field, msg := pc.checkMount(m, &explained); msg != "" {
+	for i := range cfg.Mounts {
+		if field, msg := pc.checkMount(&cfg.Mounts[i], &explained); msg != "" {
 			add(fmt.Sprintf("spec.mounts[%d].%s", i, field), "%s", msg)
 		}
 	}
@@ -248,8 +250,10 @@ func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) st
 }
 
 // checkMount returns the field at fault (hostPath or readOnly) and why the
-// mount is not allowed, or "" when it is.
-func (pc *PolicyChecker) checkMount(m driver.Mount, ex *bool) (field, msg string) {
+// mount is not allowed, or "" when it is. It records where the mount
+// really leads in m.ResolvedPath when that is not m.HostPath itself.
+func (pc *PolicyChecker) checkMount(m *driver.Mount, ex *bool) (field, msg string) {
+	m.ResolvedPath = ""
 	field, msg = pc.checkMountPath(m.HostPath, m.ReadOnly, ex)
 	if msg != "" || pc.resolver == nil {
 		return field, msg
@@ -261,6 +265,7 @@ func (pc *PolicyChecker) checkMount(m driver.Mount, ex *bool) (field, msg string
 	if p, err := winpath.Parse(real); err == nil && winpath.Equal(p, winpath.MustParse(m.HostPath)) {
 		return "", ""
 	}
+	m.ResolvedPath = real
 	if field, msg = pc.checkMountPath(real, m.ReadOnly, ex); msg != "" {
 		return field, fmt.Sprintf("host folder %s is %s through a junction or symbolic link, and the policy does not allow that: %s",
 			winpath.Quote(m.HostPath), winpath.Quote(real), msg)

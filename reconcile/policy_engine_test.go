@@ -2,8 +2,13 @@ package reconcile
 
 import (
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
+
+	"github.com/isoagent/isoagent/spec"
 )
 
 // TestEngineAppliesAPolicyChange pins what a policy edit does to a running
@@ -88,6 +93,68 @@ func TestEngineReportsAnInvalidPolicy(t *testing.T) {
 		r.eng.SetPolicyError(nil)
 		if conds := r.eng.Status().Conditions; hasCondition(conds, CondPolicyInvalid) {
 			t.Errorf("condition not cleared: %+v", conds)
+		}
+	})
+}
+
+// flippingResolver is a PathResolver whose answer the test changes, like a
+// junction redirected on the host.
+type flippingResolver struct {
+	mu   sync.Mutex
+	real map[string]string
+}
+
+func (f *flippingResolver) ResolvePath(p string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.real[p]; ok {
+		return r, nil
+	}
+	return p, nil
+}
+
+func (f *flippingResolver) set(p, real string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.real[p] = real
+}
+
+// A junction under an allowed mount source that is redirected outside the
+// policy is caught at the next resync, though the folder did not change:
+// the agent feeds snapshots with Update only (no Source), as `run` does.
+// The running container is kept, and the refusal names the target.
+func TestEngineReadmitsAtResyncWhenAMountIsRedirected(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		res := &flippingResolver{real: map[string]string{}}
+		p, err := spec.ParsePolicy("policy.yaml", []byte("apiVersion: isoagent/v1\nkind: Policy\nmounts: [{path: 'D:\\data'}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := NewPolicyChecker(p, PolicyOptions{Resolver: res})
+		if err != nil {
+			t.Fatal(err)
+		}
+		web := ctr("web", img2022, mount(`D:\data\web`, false))
+		snap := snapshot(web)
+		r := start(t, openSim(t, ""), snap, func(o *EngineOptions) {
+			o.Admit.Policy = pc
+			o.Source = nil
+		})
+		r.eng.Update(snap)
+		r.waitConverged()
+		before := r.requireRunning("web")
+
+		res.set(`D:\data\web`, `C:\Windows\System32`)
+		r.settle(testResync + time.Second)
+		st := r.status("web")
+		if st.State != StateRejected || st.Rejection == nil || !strings.Contains(st.Rejection.Message, `C:\Windows\System32`) {
+			t.Fatalf("after the redirect and a resync: %s %+v", st.State, st.Rejection)
+		}
+		if !hasCondition(st.Conditions, CondKeptRunning) {
+			t.Errorf("conditions %+v, want KeptRunning", st.Conditions)
+		}
+		if after := r.requireRunning("web"); after["web"].ID != before["web"].ID {
+			t.Error("the running container was replaced")
 		}
 	})
 }

@@ -275,6 +275,7 @@ func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
 		`D:\scratch\other`:  `D:\scratch\real`,
 		`D:\scratch\up`:     `D:\data\web`,
 		`D:\scratch\locked`: "",
+		`D:\scratch\case`:   `D:\SCRATCH\Case`,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -284,19 +285,25 @@ func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
 		readOnly bool
 		field    string
 		msg      string
+		resolved string // recorded for the driver; "" when the path leads to itself
 	}{
-		{`D:\scratch\link`, true, "hostPath", `host folder 'D:\scratch\link' is 'C:\Windows\System32' through a junction or symbolic link, and the policy does not allow that: host folder 'C:\Windows\System32' is the Windows folder`},
-		{`D:\scratch\up`, false, "readOnly", `is 'D:\data\web' through a junction or symbolic link, and the policy does not allow that: host folder 'D:\data\web' may be mapped only read-only`},
-		{`D:\scratch\locked`, true, "hostPath", `host folder 'D:\scratch\locked' cannot be resolved to check it against the policy: access denied`},
-		{`D:\scratch\other`, false, "", ""},
-		{`D:\scratch\plain`, false, "", ""},
-		{`D:\up`, true, "hostPath", `host folder 'D:\up' is not allowed`}, // refused before resolving
+		{`D:\scratch\link`, true, "hostPath", `host folder 'D:\scratch\link' is 'C:\Windows\System32' through a junction or symbolic link, and the policy does not allow that: host folder 'C:\Windows\System32' is the Windows folder`, ""},
+		{`D:\scratch\up`, false, "readOnly", `is 'D:\data\web' through a junction or symbolic link, and the policy does not allow that: host folder 'D:\data\web' may be mapped only read-only`, ""},
+		{`D:\scratch\locked`, true, "hostPath", `host folder 'D:\scratch\locked' cannot be resolved to check it against the policy: access denied`, ""},
+		{`D:\scratch\other`, false, "", "", `D:\scratch\real`},
+		{`D:\scratch\plain`, false, "", "", ""},
+		{`D:\scratch\case`, false, "", "", ""},                                // only the spelling differs
+		{`D:\up`, true, "hostPath", `host folder 'D:\up' is not allowed`, ""}, // refused before resolving
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			field, msg := pc.checkMount(driver.Mount{HostPath: tt.path, ReadOnly: tt.readOnly}, new(bool))
+			m := driver.Mount{HostPath: tt.path, ReadOnly: tt.readOnly, ResolvedPath: `X:\stale`}
+			field, msg := pc.checkMount(&m, new(bool))
 			if field != tt.field || !strings.Contains(msg, tt.msg) || (tt.msg == "") != (msg == "") {
 				t.Errorf("got %s: %s\nwant %s: %s", field, msg, tt.field, tt.msg)
+			}
+			if msg == "" && m.ResolvedPath != tt.resolved {
+				t.Errorf("ResolvedPath = %q, want %q", m.ResolvedPath, tt.resolved)
 			}
 		})
 	}

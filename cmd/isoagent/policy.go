@@ -145,7 +145,7 @@ func admissionCheck(host driver.Host, pc *reconcile.PolicyChecker) validateCheck
 			if pc == nil {
 				continue
 			}
-			for _, v := range pc.Check(d.Spec, d.Config) {
+			for _, v := range pc.Check(d.Spec, &d.Config) {
 				out = append(out, &spec.Error{File: src.File, Line: src.Line, Column: src.Column, Field: v.Field,
 					Message: fmt.Sprintf("%s is rejected (%s): %s", d.Name(), reconcile.ReasonPolicy, v.Message)})
 			}

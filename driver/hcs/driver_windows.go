@@ -677,7 +677,7 @@ func (d *Driver) createSystem(rec *record) (c hcsshim.Container, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
-	if err := d.resolveMappedDirs(doc); err != nil {
+	if err := d.resolveMappedDirs(doc, rec.Config.Mounts); err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
 	c, err = hcsshim.CreateContainer(id, doc)

@@ -69,17 +69,41 @@ func (d *Driver) ResolvePath(hostPath string) (string, error) {
 // doc with the folder it resolves to, so that HCS maps the folder the
 // policy checked. hcsshim does the same for process isolation because HCS
 // does not resolve links in a mapped path correctly
-// (internal/hcsoci/hcsdoc_wcow.go).
-func (d *Driver) resolveMappedDirs(doc *hcsshim.ContainerConfig) error {
+// (internal/hcsoci/hcsdoc_wcow.go). mounts are the config's mounts, in the
+// order of doc's mapped directories: a folder that now leads elsewhere than
+// where admission saw it lead (a junction redirected since) is refused with
+// driver.ErrHostPathChanged, and the agent admits the spec again.
+func (d *Driver) resolveMappedDirs(doc *hcsshim.ContainerConfig, mounts []driver.Mount) error {
 	for i := range doc.MappedDirectories {
 		m := &doc.MappedDirectories[i]
 		real, err := d.ResolvePath(m.HostPath)
 		if err != nil {
 			return fmt.Errorf("mapped folder %s: %w", winpath.Quote(m.HostPath), err)
 		}
+		if i < len(mounts) {
+			want := mounts[i].ResolvedPath
+			if want == "" {
+				want = mounts[i].HostPath
+			}
+			if !samePath(real, want) {
+				return fmt.Errorf("mapped folder %s leads to %s now, not to %s as when it was checked against the policy: %w",
+					winpath.Quote(m.HostPath), winpath.Quote(real), winpath.Quote(want), driver.ErrHostPathChanged)
+			}
+		}
 		m.HostPath = real
 	}
 	return nil
+}
+
+// samePath reports whether a and b name the same folder, compared as the
+// policy compares them.
+func samePath(a, b string) bool {
+	pa, err := winpath.Parse(a)
+	if err != nil {
+		return false
+	}
+	pb, err := winpath.Parse(b)
+	return err == nil && winpath.Equal(pa, pb)
 }
 
 // notALink returns an error when the path of vol and elems, which does not

@@ -156,7 +156,7 @@ func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 				Name: "web", Image: testImageRef, Isolation: driver.Process,
 				Mounts: []driver.Mount{{HostPath: tt.hostPath, ContainerPath: `C:\data`}},
 			}
-			vs := pc.Check(c, cfg)
+			vs := pc.Check(c, &cfg)
 			if !tt.refused {
 				if len(vs) > 0 {
 					t.Fatalf("mount of %s refused: %v", tt.hostPath, vs)
@@ -184,7 +184,8 @@ func TestCreateMapsTheResolvedFolder(t *testing.T) {
 	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
 	cfg := config("web", driver.Process)
 	cfg.Mounts = []driver.Mount{
-		{HostPath: base + `\allowed\link`, ContainerPath: `C:\data`, ReadOnly: true},
+		// As admission records it: the link leads to Outside.
+		{HostPath: base + `\allowed\link`, ContainerPath: `C:\data`, ReadOnly: true, ResolvedPath: base + `\Outside`},
 		{HostPath: base + `\allowed\sub`, ContainerPath: `C:\sub`},
 	}
 	if err := d.Create(t.Context(), cfg); err != nil {
@@ -212,6 +213,40 @@ func TestCreateMapsTheResolvedFolder(t *testing.T) {
 	}
 	if rec.Config.Mounts[0].HostPath != cfg.Mounts[0].HostPath {
 		t.Errorf("record's mount = %q, want %q as admitted", rec.Config.Mounts[0].HostPath, cfg.Mounts[0].HostPath)
+	}
+}
+
+// TestCreateRefusesAMountRedirectedSinceAdmission: a link that leads
+// elsewhere at create than when the policy checked it (a junction under
+// an allowed folder redirected in between) is refused, and nothing is
+// left behind.
+func TestCreateRefusesAMountRedirectedSinceAdmission(t *testing.T) {
+	h := newFakeHost(t)
+	d := h.client(t, testOwner)
+	base := resolveTree(t)
+	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
+	for _, tt := range []struct {
+		name     string
+		admitted string // where the link led at admission; "" for itself
+	}{
+		{"a link admitted as leading elsewhere", base + `\Allowed\Sub`},
+		{"a plain folder that has become a link", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config("web", driver.Process)
+			cfg.Mounts = []driver.Mount{{HostPath: base + `\Allowed\link`, ContainerPath: `C:\data`, ResolvedPath: tt.admitted}}
+			err := d.Create(t.Context(), cfg)
+			if !errors.Is(err, driver.ErrHostPathChanged) {
+				t.Fatalf("Create = %v, want an error wrapping ErrHostPathChanged", err)
+			}
+			if !strings.Contains(err.Error(), base+`\Outside`) {
+				t.Errorf("error %q does not say where the folder leads now", err)
+			}
+			cs, err := d.List(t.Context())
+			if err != nil || len(cs) != 0 {
+				t.Errorf("after the refused create: %v, %v; want no container", cs, err)
+			}
+		})
 	}
 }
 
@@ -373,7 +408,7 @@ func TestFinalPathForms(t *testing.T) {
 	}
 	cfg := driver.Config{Name: "web", Image: testImageRef, Isolation: driver.Process,
 		Mounts: []driver.Mount{{HostPath: `D:\Data`, ContainerPath: `C:\data`}}}
-	if vs := pc.Check(&spec.Container{}, cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
+	if vs := pc.Check(&spec.Container{}, &cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
 		t.Errorf("a mount that resolves to %s: violations %v, want one on its hostPath", guid, vs)
 	}
 }
