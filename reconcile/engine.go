@@ -599,10 +599,18 @@ func (e *Engine) requestRelist() {
 	}
 }
 
+// newPendingLocked reports whether a snapshot other than the one in force
+// waits to be admitted. The resync's second look at the snapshot in force
+// does not count: the host still matches it unless that look finds a
+// change, which then unsettles keys.
+func (e *Engine) newPendingLocked() bool {
+	return e.pending != nil && e.pending != e.snap
+}
+
 // checkConverged reports convergence once no key is left unsettled.
 func (e *Engine) checkConverged() {
 	e.mu.Lock()
-	if len(e.unsettled) > 0 || e.changedAt.IsZero() || !e.ready || e.pending != nil {
+	if len(e.unsettled) > 0 || e.changedAt.IsZero() || !e.ready || e.newPendingLocked() {
 		e.mu.Unlock()
 		return
 	}
@@ -899,7 +907,7 @@ func (e *Engine) Converged() bool {
 }
 
 func (e *Engine) convergedLocked() bool {
-	return e.ready && e.pending == nil && len(e.unsettled) == 0
+	return e.ready && !e.newPendingLocked() && len(e.unsettled) == 0
 }
 
 // Status returns a copy of what the engine knows.
