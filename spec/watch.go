@@ -67,8 +67,10 @@ type WatchOptions struct {
 	// MaxDelay caps the wait after the first change of a burst, so a
 	// folder that keeps changing is still read. Default DefaultMaxDelay.
 	MaxDelay time.Duration
-	// Resync is the interval of the periodic rescan, which bounds how long
-	// a lost change notification can go unnoticed. Default DefaultResync.
+	// Resync is the interval of the periodic rescan, which re-reads every
+	// file (with a FullReloader) and so bounds how long a lost change
+	// notification, or a rewrite that kept a file's size and modification
+	// time, can go unnoticed. Default DefaultResync.
 	Resync time.Duration
 	// Poll, when positive, compares the folder with its previous state at
 	// this interval instead of using change notifications (the
@@ -111,7 +113,7 @@ type Update struct {
 // new worktree) or the folder's removal and re-creation is seen and
 // followed. Bursts of changes are debounced; while a git operation is in
 // progress in the folder (.git/index.lock exists) the Watcher waits for it
-// to finish; a periodic resync rescans anyway. A missing folder, or a
+// to finish; a periodic resync re-reads every file anyway. A missing folder, or a
 // failing Load, is logged and waited out: nothing is delivered for it, so
 // the consumer keeps what it had.
 //
@@ -567,8 +569,12 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 	if r.w.opts.OnRescan != nil {
 		r.w.opts.OnRescan(t)
 	}
+	// A change notification says what changed, so unchanged files are
+	// reused. An overflow says nothing; and the periodic resync re-reads
+	// everything, so that even a rewrite that kept a file's size and
+	// modification time (rsync -t, tar, cp -p) is seen within one resync.
 	load := r.w.loader.Load
-	if full, ok := r.w.loader.(FullReloader); ok && t == TriggerOverflow {
+	if full, ok := r.w.loader.(FullReloader); ok && (t == TriggerOverflow || t == TriggerResync) {
 		load = full.Reload
 	}
 	snap, err := load()

@@ -559,3 +559,32 @@ func testWatchGitCheckout(t *testing.T, opts WatchOptions, slow bool) {
 	}
 	h.waitFor("the next branch", keep, func(s *Snapshot) bool { return s.Revision == next && maps.Equal(specImages(s), want2) })
 }
+
+// A rewrite that keeps the file's size and modification time (rsync -t,
+// tar, cp -p) is invisible to the loader's cache; the periodic resync
+// re-reads every file, so it is seen within one resync.
+func TestWatchResyncSeesARewriteThatKeptSizeAndTime(t *testing.T) {
+	for _, mode := range watchModes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sw := newSpecWriter(t)
+			path := filepath.Join(dir, "web.yaml")
+			sw.write(path, "web", image("ltsc2022"))
+			fi, err := os.Stat(path)
+			mustDo(t, err)
+
+			opts := mode.opts
+			opts.Resync = 300 * time.Millisecond
+			h := startWatch(t, dir, opts, sw.images)
+			h.waitImages("the first read", nil, map[string]string{"web": image("ltsc2022")})
+
+			// Same length, other content, the old modification time.
+			sw.write(path, "web", image("ltsc2025"))
+			mustDo(t, os.Chtimes(path, fi.ModTime(), fi.ModTime()))
+			if fi2, err := os.Stat(path); err != nil || fi2.Size() != fi.Size() || !fi2.ModTime().Equal(fi.ModTime()) {
+				t.Fatalf("the rewrite changed size or time: %v %v", fi2, err)
+			}
+			h.waitImages("the rewrite", []string{"web"}, map[string]string{"web": image("ltsc2025")})
+		})
+	}
+}

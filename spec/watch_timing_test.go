@@ -90,7 +90,7 @@ func TestWatcherTiming(t *testing.T) {
 				}
 				sleepUntil(start, ms(2000))
 			},
-			wantCalls:   []string{"0s load", "1.1s load"},
+			wantCalls:   []string{"0s reload", "1.1s load"},
 			wantUpdates: []string{" resync 0s", "r2 event 1s"},
 		},
 		{
@@ -104,7 +104,7 @@ func TestWatcherTiming(t *testing.T) {
 				}
 				sleepUntil(start, ms(5000))
 			},
-			wantCalls:   []string{"0s load", "2s load", "3.05s load"},
+			wantCalls:   []string{"0s reload", "2s load", "3.05s load"},
 			wantUpdates: []string{" resync 0s", "r1980 event 1s", "r2960 event 2.05s"},
 		},
 		{
@@ -117,18 +117,18 @@ func TestWatcherTiming(t *testing.T) {
 				e.events <- fsnotify.Event{Name: e.dir + "-sibling", Op: fsnotify.Create}
 				sleepUntil(start, ms(3000))
 			},
-			wantCalls:   []string{"0s load"},
+			wantCalls:   []string{"0s reload"},
 			wantUpdates: []string{" resync 0s"},
 		},
 		{
-			name: "the periodic resync rescans and delivers only what changed",
+			name: "the periodic resync re-reads every file and delivers only what changed",
 			opts: WatchOptions{Resync: 30 * time.Second},
 			act: func(t *testing.T, e env, start time.Time) {
 				sleepUntil(start, 45*time.Second)
 				e.loader.set("r2", nil) // a change whose event was lost
 				sleepUntil(start, 70*time.Second)
 			},
-			wantCalls:   []string{"0s load", "30s load", "1m0s load"},
+			wantCalls:   []string{"0s reload", "30s reload", "1m0s reload"},
 			wantUpdates: []string{" resync 0s", "r2 resync 1m0s"},
 		},
 		{
@@ -141,7 +141,7 @@ func TestWatcherTiming(t *testing.T) {
 				e.events <- fsnotify.Event{Name: filepath.Join(e.dir, "web.yaml"), Op: fsnotify.Write}
 				sleepUntil(start, ms(3000))
 			},
-			wantCalls:   []string{"0s load", "1.15s reload"},
+			wantCalls:   []string{"0s reload", "1.15s reload"},
 			wantUpdates: []string{" resync 0s", "r2 overflow 1s"},
 		},
 		{
@@ -163,7 +163,7 @@ func TestWatcherTiming(t *testing.T) {
 				}
 				sleepUntil(start, ms(3000))
 			},
-			wantCalls:   []string{"0s load", "1.55s load"},
+			wantCalls:   []string{"0s reload", "1.55s load"},
 			wantUpdates: []string{" resync 0s", "r2 event 1s"},
 		},
 		{
@@ -191,7 +191,7 @@ func TestWatcherTiming(t *testing.T) {
 				}
 				sleepUntil(start, ms(3000))
 			},
-			wantCalls:   []string{"0s load", "2.05s load"},
+			wantCalls:   []string{"0s reload", "2.05s load"},
 			wantUpdates: []string{" resync 0s"},
 		},
 		{
@@ -206,7 +206,7 @@ func TestWatcherTiming(t *testing.T) {
 				e.events <- fsnotify.Event{Name: filepath.Join(e.dir, "web.yaml"), Op: fsnotify.Write}
 				sleepUntil(start, 20*time.Second)
 			},
-			wantCalls:   []string{"0s load", "11.1s load"},
+			wantCalls:   []string{"0s reload", "11.1s load"},
 			wantUpdates: []string{" resync 0s", "r2 event 1s"},
 		},
 		{
@@ -220,7 +220,7 @@ func TestWatcherTiming(t *testing.T) {
 				e.events <- fsnotify.Event{Name: e.dir, Op: fsnotify.Create}
 				sleepUntil(start, 3*time.Second)
 			},
-			wantCalls:   []string{"0s load", "1.1s load", "2.1s load"},
+			wantCalls:   []string{"0s reload", "1.1s load", "2.1s load"},
 			wantUpdates: []string{" resync 0s", "r3 event 2s"},
 		},
 	}
