@@ -343,25 +343,37 @@ func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
 	return own
 }
 
+// uniquePairs returns the key-value pairs of mapping n, merge keys
+// expanded, whose keys are plain strings written once, and reports every
+// other key; noun names the keys in that report ("field names").
+func (d *decoder) uniquePairs(n *yaml.Node, path, noun string) [][2]*yaml.Node {
+	var out [][2]*yaml.Node
+	firstAt := map[string]*yaml.Node{}
+	for _, p := range d.pairs(n, path) {
+		k := p[0]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, path, "%s must be plain strings, not %s", noun, kindName(k))
+			continue
+		}
+		if prev, ok := firstAt[k.Value]; ok {
+			d.errorf(k, joinPath(path, k.Value), "written twice (first on line %d); keep one", prev.Line)
+			continue
+		}
+		firstAt[k.Value] = k
+		out = append(out, p)
+	}
+	return out
+}
+
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "must be a mapping of fields, not %s", kindName(n))
 		return
 	}
 	fields, names := structFields(v.Type())
-	firstAt := map[string]*yaml.Node{}
-	for _, p := range d.pairs(n, path) {
+	for _, p := range d.uniquePairs(n, path, "field names") {
 		k, val := p[0], p[1]
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, path, "field names must be plain strings, not %s", kindName(k))
-			continue
-		}
 		fpath := joinPath(path, k.Value)
-		if prev, ok := firstAt[k.Value]; ok {
-			d.errorf(k, fpath, "written twice (first on line %d); keep one", prev.Line)
-			continue
-		}
-		firstAt[k.Value] = k
 		idx, ok := fields[k.Value]
 		if !ok {
 			if reason, ok := typeKeyReasons[v.Type()][k.Value]; ok {
@@ -424,19 +436,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	m := reflect.MakeMap(v.Type())
-	seen := map[string]*yaml.Node{}
-	for _, p := range d.pairs(n, path) {
+	for _, p := range d.uniquePairs(n, path, "names") {
 		k, val := p[0], p[1]
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, path, "names must be plain strings, not %s", kindName(k))
-			continue
-		}
 		kpath := joinPath(path, k.Value)
-		if prev, ok := seen[k.Value]; ok {
-			d.errorf(k, kpath, "written twice (first on line %d); keep one", prev.Line)
-			continue
-		}
-		seen[k.Value] = k
 		r := d.resolve(val)
 		if r == nil {
 			continue

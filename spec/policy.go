@@ -247,16 +247,7 @@ func (d *decoder) decodePolicy(n *yaml.Node, p *Policy) bool {
 // validatePolicy checks p beyond types and normalises its entries in place.
 func validatePolicy(p *Policy) []fieldError {
 	var v validator
-	switch p.APIVersion {
-	case APIVersion:
-	case "":
-		v.errorf("apiVersion", "is missing; add apiVersion: %s", APIVersion)
-	default:
-		v.errorf("apiVersion", "%q is not supported; write apiVersion: %s", p.APIVersion, APIVersion)
-	}
-	if p.Kind == "" {
-		v.errorf("kind", "is missing; add kind: %s", KindPolicy)
-	}
+	v.header(p.APIVersion, p.Kind, KindPolicy)
 	v.isolations("isolation", p.Isolation, p.Isolation != nil)
 	for i := range p.ImageIsolation {
 		r := &p.ImageIsolation[i]

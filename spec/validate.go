@@ -26,6 +26,21 @@ func (v *validator) errorf(path, format string, args ...any) {
 	v.errs = append(v.errs, fieldError{path, fmt.Sprintf(format, args...)})
 }
 
+// header checks a document's apiVersion and that its kind is given (the
+// decoder has checked which kind it is).
+func (v *validator) header(apiVersion, kind, wantKind string) {
+	switch apiVersion {
+	case APIVersion:
+	case "":
+		v.errorf("apiVersion", "is missing; add apiVersion: %s", APIVersion)
+	default:
+		v.errorf("apiVersion", "%q is not supported; write apiVersion: %s", apiVersion, APIVersion)
+	}
+	if kind == "" {
+		v.errorf("kind", "is missing; add kind: %s", wantKind)
+	}
+}
+
 var dnsLabelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // validate checks c against the rules of DESIGN §3 that types alone do
@@ -34,16 +49,7 @@ var dnsLabelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 // written from one that was left out.
 func validate(c *Container) []fieldError {
 	var v validator
-	switch c.APIVersion {
-	case APIVersion:
-	case "":
-		v.errorf("apiVersion", "is missing; add apiVersion: %s", APIVersion)
-	default:
-		v.errorf("apiVersion", "%q is not supported; write apiVersion: %s", c.APIVersion, APIVersion)
-	}
-	if c.Kind == "" {
-		v.errorf("kind", "is missing; add kind: %s", KindContainer)
-	}
+	v.header(c.APIVersion, c.Kind, KindContainer)
 	v.name("metadata.name", c.Metadata.Name, "add a name such as web")
 	v.stringKeys("metadata.labels", c.Metadata.Labels, "label")
 	v.spec(c.Metadata.Name, &c.Spec)
