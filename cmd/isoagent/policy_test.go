@@ -43,18 +43,7 @@ func TestValidatePolicyGolden(t *testing.T) {
 	if code != exitProblem {
 		t.Errorf("exit = %d, want %d\n%s", code, exitProblem, stderr)
 	}
-	if *update {
-		if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if stdout != string(want) {
-		t.Errorf("output differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, stdout, want)
-	}
+	checkGolden(t, golden, stdout)
 }
 
 func TestValidateWithPolicy(t *testing.T) {

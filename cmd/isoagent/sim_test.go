@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,6 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // newSimFolder makes a state folder with a few containers, created at fixed
 // times so that listings are stable.
@@ -61,18 +58,7 @@ func TestSimLsPrintsTable(t *testing.T) {
 		t.Fatalf("sim ls exited %d: %s", code, errOut)
 	}
 	golden := filepath.Join("testdata", "sim-ls.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != string(want) {
-		t.Errorf("sim ls printed\n%s\nwant\n%s", out, want)
-	}
+	checkGolden(t, golden, out)
 
 	out, _, _ = runSimArgs(t, "ls", "--owner", "docker", "--sim-dir", dir)
 	if !strings.Contains(out, "legacy") || strings.Contains(out, "web-1") {

@@ -33,18 +33,7 @@ func TestValidateBadExamplesGolden(t *testing.T) {
 	if code != exitProblem {
 		t.Errorf("exit = %d, want %d", code, exitProblem)
 	}
-	if *update {
-		if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if stdout != string(want) {
-		t.Errorf("output differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, stdout, want)
-	}
+	checkGolden(t, golden, stdout)
 	if stderr != "7 files, 1 spec, 26 problems\n" {
 		t.Errorf("summary = %q", stderr)
 	}
