@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/internal/atomicfile"
 )
 
 // record is what the driver keeps about one container beyond what HCS
@@ -79,18 +80,7 @@ func (rs records) put(r *record) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(rs.dir, "."+r.Config.ID+"-*.tmp")
-	if err != nil {
-		return fmt.Errorf("container record %s: %w", r.Config.ID, err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("container record %s: %w", r.Config.ID, err)
-	}
-	if err := os.Rename(tmp.Name(), rs.path(r.Config.ID)); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(rs.path(r.Config.ID), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("container record %s: %w", r.Config.ID, err)
 	}
 	return nil

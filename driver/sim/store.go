@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/isoagent/isoagent/internal/atomicfile"
 )
 
 // Store keeps the state of a simulated host. Every operation of a Model is
@@ -133,22 +135,7 @@ func (d *dirStore) save(st *state) error {
 		return fmt.Errorf("sim state: %w", err)
 	}
 	name := filepath.Join(d.dir, stateFile)
-	tmp, err := os.CreateTemp(d.dir, stateFile+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("sim state: %w", err)
-	}
-	// No fsync: the rename keeps the file whole if a process dies, which
-	// is what a simulated host needs; surviving a power cut is not, and
-	// fsync would make every operation cost milliseconds.
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(name, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("sim state: save: %w", err)
 	}
 	info, err := os.Stat(name)

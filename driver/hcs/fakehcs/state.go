@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/isoagent/isoagent/driver/sim"
+
+	"github.com/isoagent/isoagent/internal/atomicfile"
 )
 
 // fstate is what the fake HCS knows beyond the sim model: the HCS view of
@@ -155,11 +157,7 @@ func (h *host) do(fn func(*fstate) error, save bool) error {
 	if err != nil {
 		return err
 	}
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.WriteFile(name, b, 0o644)
 }
 
 func lockFile(path string) (func(), error) {
