@@ -9,7 +9,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // PathResolver is the optional ability of a driver that sees the host's

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // FuzzParse feeds arbitrary bytes to Parse: it must never panic or hang,

@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // KindPolicy is the kind of the boundary policy document.

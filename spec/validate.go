@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // fieldError is a validation problem before it is given a position.

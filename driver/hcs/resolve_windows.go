@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Flags of GetFinalPathNameByHandle; x/sys/windows does not name them.

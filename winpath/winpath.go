@@ -1,5 +1,8 @@
 // Package winpath parses Windows file paths and named-pipe names, giving
-// the same answers on every operating system.
+// the same answers on every operating system. It sits below both the spec
+// format and the drivers: a path is parsed once, where it enters the agent
+// (spec and policy validation, a driver's answer from the host), and
+// travels as a Path or Pipe from there, so no layer parses it again.
 //
 // Spec files are validated on Linux build machines and applied on Windows
 // hosts, so path/filepath, whose rules depend on the OS it runs on, cannot
