@@ -10,6 +10,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // Reason is why admission rejected a spec. The set is fixed: the values are
@@ -194,7 +195,7 @@ func policyRejection(vs []Violation) *Rejection {
 
 // buildName formats a build for messages: "17763 (ltsc2019)".
 func buildName(b uint16) string {
-	if n := spec.ReleaseName(b); n != "" {
+	if n := winbuild.ReleaseName(b); n != "" {
 		return fmt.Sprintf("%d (%s)", b, n)
 	}
 	return fmt.Sprint(b)
@@ -203,7 +204,7 @@ func buildName(b uint16) string {
 // fixImage names the image to use instead: "an ltsc2022 image" or "an image
 // for build 22621".
 func fixImage(b uint16) string {
-	if n := spec.ReleaseName(b); n != "" {
+	if n := winbuild.ReleaseName(b); n != "" {
 		art := "a"
 		if strings.HasPrefix(n, "ltsc") || strings.HasPrefix(n, "18") {
 			art = "an" // "an ltsc2022", "an 1809" (eighteen-oh-nine)
@@ -264,8 +265,8 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 			d.Rejection = reject(ReasonUnsupported, "spec.devices", "devices need process isolation, but the effective isolation is %s; use isolation: process with an image for host build %s", iso, buildName(hb))
 			return d
 		}
-		if hb < driver.BuildLTSC2019 {
-			d.Rejection = reject(ReasonUnsupported, "spec.devices", "devices need host build %s or later; host build is %s", buildName(driver.BuildLTSC2019), buildName(hb))
+		if hb < winbuild.LTSC2019 {
+			d.Rejection = reject(ReasonUnsupported, "spec.devices", "devices need host build %s or later; host build is %s", buildName(winbuild.LTSC2019), buildName(hb))
 			return d
 		}
 	}
@@ -329,14 +330,14 @@ func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolati
 	iso := driver.HyperV
 	if requested == spec.IsolationProcess {
 		switch {
-		case a.host.SKU == driver.SKUClient && hb < driver.BuildLTSC2019:
-			return "", nil, reject(ReasonUnsupported, "spec.isolation", "process isolation on Windows client needs build %s or later; host build is %s; use isolation: hyperv", buildName(driver.BuildLTSC2019), buildName(hb))
+		case a.host.SKU == driver.SKUClient && hb < winbuild.LTSC2019:
+			return "", nil, reject(ReasonUnsupported, "spec.isolation", "process isolation on Windows client needs build %s or later; host build is %s; use isolation: hyperv", buildName(winbuild.LTSC2019), buildName(hb))
 		case !img.Known():
 			if !fallback {
 				return "", nil, reject(ReasonVersionMismatch, "spec.image", "the OS build of image %s is unknown, so process isolation on host build %s cannot be checked; use a tag naming the release (for example %s) or isolation: hyperv", s.Image, buildName(hb), releaseOrBuild(hb))
 			}
 			warnings = append(warnings, fmt.Sprintf("the OS build of image %s is unknown; running it with Hyper-V isolation (onVersionMismatch: hyperv)", s.Image))
-		case !driver.ProcessCompatible(host, img):
+		case !winbuild.ProcessCompatible(host, img):
 			if !fallback {
 				return "", nil, reject(ReasonVersionMismatch, "spec.image", "image build %s cannot run with process isolation on host build %s; use isolation: hyperv or %s", buildName(img.Build), buildName(hb), fixImage(hb))
 			}
@@ -348,14 +349,14 @@ func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolati
 			}
 		}
 	}
-	if iso == driver.HyperV && img.Known() && !driver.HyperVCompatible(host, img) {
+	if iso == driver.HyperV && img.Known() && !winbuild.HyperVCompatible(host, img) {
 		return "", warnings, reject(ReasonVersionMismatch, "spec.image", "image build %s is newer than host build %s; Hyper-V isolation cannot run it; use %s or older", buildName(img.Build), buildName(hb), fixImage(hb))
 	}
 	return iso, warnings, nil
 }
 
 func releaseOrBuild(b uint16) string {
-	if n := spec.ReleaseName(b); n != "" {
+	if n := winbuild.ReleaseName(b); n != "" {
 		return n
 	}
 	return fmt.Sprintf("10.0.%d", b)

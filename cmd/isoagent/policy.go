@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/isoagent/isoagent/metrics"
+	"github.com/isoagent/isoagent/winbuild"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/reconcile"
@@ -171,7 +172,7 @@ func (h *hostFlags) check() (driver.Host, error) {
 	}
 	b := uint16(h.build)
 	if b == 0 {
-		b = driver.BuildLTSC2022
+		b = winbuild.LTSC2022
 	}
 	return driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: b}, SKU: sku, Name: "validate"}, nil
 }

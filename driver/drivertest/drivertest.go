@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // Harness makes hosts for the suite.
@@ -363,7 +364,7 @@ func testTypedErrors(t *testing.T, e *env) {
 
 func testProcessMismatch(t *testing.T, e *env) {
 	old := driver.OSVersion{Major: 10, Build: 14393}
-	if driver.ProcessCompatible(e.hv, old) {
+	if winbuild.ProcessCompatible(e.hv, old) {
 		t.Skipf("host %s runs %s images with process isolation", e.hv, old)
 	}
 	cfg := e.config("old-process", driver.Process)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/hcs/internal/dockerref"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // ImageStore resolves image references to what HCS needs to run them. The
@@ -151,7 +152,7 @@ func (s DockerStore) Resolve(ctx context.Context, ref string) (ResolvedImage, er
 		ArgsEscaped: cfg.Config.ArgsEscaped,
 	}
 	if cfg.OSVersion != "" {
-		v, err := driver.ParseOSVersion(cfg.OSVersion)
+		v, err := winbuild.ParseVersion(cfg.OSVersion)
 		if err != nil {
 			return ResolvedImage{}, fmt.Errorf("image %s: os.version: %w", ref, err)
 		}

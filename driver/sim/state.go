@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // state is everything the simulated host remembers; a Store keeps it. Its
@@ -162,7 +163,7 @@ const (
 )
 
 // Defaults of a new simulated host.
-var defaultOSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: driver.BuildLTSC2022}
+var defaultOSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: winbuild.LTSC2022}
 
 // defaultCommand is the default command of the Windows base images
 // (servercore, nanoserver, windows, server): a shell that, without a
@@ -352,13 +353,13 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 	host := s.Host.OSVersion
 	switch cfg.Isolation {
 	case driver.Process:
-		if img.OSVersion.Known() && !driver.ProcessCompatible(host, img.OSVersion) {
+		if img.OSVersion.Known() && !winbuild.ProcessCompatible(host, img.OSVersion) {
 			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
 				"The container operating system does not match the host operating system. (image %s, host %s, process isolation)",
 				img.OSVersion, host)
 		}
 	case driver.HyperV:
-		if img.OSVersion.Known() && !driver.HyperVCompatible(host, img.OSVersion) {
+		if img.OSVersion.Known() && !winbuild.HyperVCompatible(host, img.OSVersion) {
 			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
 				"The container operating system does not match the host operating system. (image %s is newer than host %s, hyperv isolation)",
 				img.OSVersion, host)
