@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winbuild"
 )
@@ -229,7 +230,7 @@ func (a *admitter) image(ref string) imageInfo {
 		}
 	}
 	if !info.os.Known() {
-		if r, err := spec.ParseImageRef(ref); err == nil && r.Build() != 0 {
+		if r, err := imageref.Parse(ref); err == nil && r.Build() != 0 {
 			info.os = driver.OSVersion{Major: 10, Build: r.Build()}
 		}
 	}
@@ -244,7 +245,7 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		d.Rejection = r
 		return d
 	}
-	if _, err := spec.ParseImageRef(s.Image); err != nil {
+	if _, err := imageref.Parse(s.Image); err != nil {
 		d.Rejection = reject(ReasonInvalid, "spec.image", "%v", err)
 		return d
 	}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -221,8 +222,8 @@ func isoList(isos []driver.Isolation) string {
 
 func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) string {
 	iso := cfg.Isolation
-	if ref, err := spec.ParseImageRef(cfg.Image); err == nil {
-		img := spec.CanonicalImage(ref)
+	if ref, err := imageref.Parse(cfg.Image); err == nil {
+		img := ref.Canonical()
 		for i, r := range pc.images {
 			for _, pat := range r.patterns {
 				if !globMatch(pat, img) {

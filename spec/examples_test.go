@@ -3,6 +3,8 @@ package spec
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // TestExamplesAreValid pins that the shipped example specs validate clean
@@ -25,7 +27,7 @@ func TestExamplesAreValid(t *testing.T) {
 		t.Errorf("%d example specs, want at least 6", len(s.Specs))
 	}
 	for _, c := range s.Specs {
-		ref, err := ParseImageRef(c.Spec.Image)
+		ref, err := imageref.Parse(c.Spec.Image)
 		if err != nil {
 			t.Errorf("%s: %v", c.Name(), err)
 			continue

@@ -142,23 +142,6 @@ func (r PortRange) String() string {
 	return fmt.Sprintf("%d-%d/%s", r.First, r.Last, r.Protocol)
 }
 
-// CanonicalImage returns the reference r names, spelled one way only, so
-// that a pattern cannot be dodged by spelling the same image differently:
-// the registry is always present (docker.io for Docker Hub, also when
-// written index.docker.io), Docker Hub's official images carry library/,
-// and the registry is lower case. Tag and digest are kept as written.
-func CanonicalImage(r ImageRef) string {
-	reg := strings.ToLower(r.Registry)
-	if reg == "" || reg == "index.docker.io" || reg == "registry-1.docker.io" {
-		reg = "docker.io"
-	}
-	repo := r.Repository
-	if reg == "docker.io" && !strings.Contains(repo, "/") {
-		repo = "library/" + repo
-	}
-	return ImageRef{Registry: reg, Repository: repo, Tag: r.Tag, Digest: r.Digest}.String()
-}
-
 // QuoteYAML quotes s as a YAML single-quoted scalar, the way a Windows
 // path is best written in YAML (backslashes stay as they are).
 func QuoteYAML(s string) string {

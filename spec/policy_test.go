@@ -194,29 +194,6 @@ func TestParsePortRange(t *testing.T) {
 	}
 }
 
-func TestCanonicalImage(t *testing.T) {
-	tests := map[string]string{
-		"nginx":                         "docker.io/library/nginx",
-		"nginx:1.25":                    "docker.io/library/nginx:1.25",
-		"docker.io/nginx":               "docker.io/library/nginx",
-		"index.docker.io/library/nginx": "docker.io/library/nginx",
-		"Docker.IO/acme/app:v1":         "docker.io/acme/app:v1",
-		"acme/app":                      "docker.io/acme/app",
-		"mcr.microsoft.com/windows/nanoserver:ltsc2022": "mcr.microsoft.com/windows/nanoserver:ltsc2022",
-		"MCR.microsoft.com/windows/servercore":          "mcr.microsoft.com/windows/servercore",
-		"localhost:5000/app":                            "localhost:5000/app",
-	}
-	for in, want := range tests {
-		r, err := ParseImageRef(in)
-		if err != nil {
-			t.Fatalf("%s: %v", in, err)
-		}
-		if got := CanonicalImage(r); got != want {
-			t.Errorf("CanonicalImage(%s) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestMountRuleStringIsValidPolicyYAML(t *testing.T) {
 	for _, r := range []MountRule{{Path: `D:\sites\web`, ReadOnly: true}, {Path: `\\fs01\share`}, {Path: `D:\it's`}} {
 		src := "apiVersion: isoagent/v1\nkind: Policy\nmounts: [" + r.String() + "]\n"

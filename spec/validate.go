@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/winpath"
 )
 
@@ -115,7 +116,7 @@ func (v *validator) enum(path, value string, allowed ...string) bool {
 func (v *validator) spec(name string, s *Spec) {
 	if s.Image == "" {
 		v.errorf("spec.image", "is required; give an image such as mcr.microsoft.com/windows/servercore:ltsc2022")
-	} else if _, err := ParseImageRef(s.Image); err != nil {
+	} else if _, err := imageref.Parse(s.Image); err != nil {
 		v.errorf("spec.image", "%v", err)
 	}
 	if s.Command != nil && len(s.Command) == 0 {
