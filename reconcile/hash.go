@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"fmt"
 	"reflect"
@@ -24,6 +25,9 @@ const hashVersion = "v1:"
 // The encoding leaves out zero values (empty strings and slices, nil maps,
 // false, 0) and sorts fields by name and map keys, so adding an optional
 // field to driver.Config changes no existing hash as long as it is zero.
+// A value that marshals itself as text (encoding.TextMarshaler: an image
+// reference, a Windows path) is written as that text, exactly as the
+// string it replaced, so typing a field changes no hash either.
 func Hash(cfg driver.Config) string {
 	cfg.ID, cfg.Owner, cfg.Hash, cfg.Labels = "", "", "", nil
 	return hashOf(cfg)
@@ -50,6 +54,10 @@ func ContainerID(name, hash string) string {
 // encode writes the canonical form of v. Callers only pass values that are
 // not zero (see isEmpty), except for the top level.
 func encode(b *strings.Builder, v reflect.Value) {
+	if text, ok := textOf(v); ok {
+		b.WriteString(strconv.Quote(text))
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		fields := make(map[string]reflect.Value)
@@ -117,7 +125,7 @@ func structFields(v reflect.Value, into map[string]reflect.Value) {
 			continue
 		}
 		fv := v.Field(i)
-		if f.Anonymous && fv.Kind() == reflect.Struct {
+		if _, text := textOf(fv); f.Anonymous && fv.Kind() == reflect.Struct && !text {
 			structFields(fv, into)
 			continue
 		}
@@ -131,6 +139,9 @@ func structFields(v reflect.Value, into map[string]reflect.Value) {
 // isEmpty reports whether v adds nothing to a hash: the zero value, an empty
 // slice or map, or a struct whose fields are all empty.
 func isEmpty(v reflect.Value) bool {
+	if text, ok := textOf(v); ok {
+		return text == ""
+	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Map:
 		return v.Len() == 0
@@ -143,4 +154,23 @@ func isEmpty(v reflect.Value) bool {
 		return true
 	}
 	return v.IsZero()
+}
+
+var textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+
+// textOf returns the text of v when its type marshals itself as text.
+func textOf(v reflect.Value) (string, bool) {
+	if !v.Type().Implements(textMarshalerType) || !v.CanInterface() {
+		return "", false
+	}
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return "", false
+	}
+	text, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+	if err != nil {
+		// The types in a config marshal infallibly; one that cannot is a
+		// programming error caught by the tests, like an unhashable kind.
+		panic(fmt.Sprintf("reconcile: cannot hash a %s: %v", v.Type(), err))
+	}
+	return string(text), true
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 func fullConfig() driver.Config {
@@ -167,6 +169,43 @@ func TestHashAcceptsEveryConfigField(t *testing.T) {
 		}
 	}
 	_ = Hash(c) // panics on a kind it cannot hash
+}
+
+// A field typed as something that marshals itself as text (an image
+// reference, a Windows path) hashes exactly as the string it replaced, and
+// is left out when its text is empty, like an empty string: typing a field
+// of driver.Config must not recreate a single container.
+func TestHashWritesTextTypesAsTheirText(t *testing.T) {
+	type asString struct {
+		Image string
+		Path  string
+		Pipe  string
+	}
+	type asText struct {
+		Image imageref.Ref
+		Path  winpath.Path
+		Pipe  winpath.Pipe
+	}
+	const image, path, pipe = "mcr.microsoft.com/windows/servercore:ltsc2022", `D:\sites\web`, `\\.\pipe\metrics`
+	typed := asText{imageref.MustParse(image), winpath.MustParse(path), mustPipe(t, pipe)}
+	if got, want := hashOf(typed), hashOf(asString{image, path, pipe}); got != want {
+		t.Errorf("typed fields hash to %s, their strings to %s", got, want)
+	}
+	if got, want := hashOf(asText{Image: typed.Image}), hashOf(asString{Image: image}); got != want {
+		t.Errorf("zero typed fields hash to %s, empty strings to %s", got, want)
+	}
+	if hashOf(asText{}) != hashOf(struct{}{}) {
+		t.Error("a struct of zero typed fields is not empty")
+	}
+}
+
+func mustPipe(t *testing.T, s string) winpath.Pipe {
+	t.Helper()
+	p, err := winpath.ParsePipe(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestContainerID(t *testing.T) {
