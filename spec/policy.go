@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -175,62 +172,41 @@ func LoadPolicy(path string) (*Policy, error) {
 // must never run with half a policy.
 func ParsePolicy(file string, data []byte) (*Policy, error) {
 	var policies []*Policy
-	var docs []document
-	var bodies []*yaml.Node
-	errs := eachDocument(file, data, func(body *yaml.Node, d *decoder) {
-		bodies = append(bodies, body)
+	docs := 0
+	err := DecodeFile(file, data, func(doc *Document) {
+		if docs++; docs == 2 {
+			doc.Errorf("", "a policy file holds one Policy document; merge this document into the first")
+		}
 		p := &Policy{File: file}
-		if d.decodePolicy(body, p) {
+		if doc.Decode(p, policyKind) {
+			validatePolicy(doc, p)
 			policies = append(policies, p)
-			docs = append(docs, document{nodes: d.nodes, root: body, suggested: d.suggested, decoded: true})
 		}
 	})
-	switch {
-	case len(bodies) == 0 && len(errs) == 0:
-		errs = append(errs, &Error{File: file, Message: fmt.Sprintf("the policy file is empty; write apiVersion: %s and kind: %s (a policy that lists nothing allows nothing)", APIVersion, KindPolicy)})
-	case len(bodies) > 1:
-		n := bodies[1]
-		errs = append(errs, &Error{File: file, Line: n.Line, Column: n.Column, Message: "a policy file holds one Policy document; merge this document into the first"})
+	if docs == 0 && err == nil {
+		err = JoinErrors([]*Error{{File: file, Message: fmt.Sprintf("the policy file is empty; write apiVersion: %s and kind: %s (a policy that lists nothing allows nothing)", APIVersion, KindPolicy)}})
 	}
-	for i, p := range policies {
-		errs = append(errs, docs[i].positioned(file, validatePolicy(p), errs)...)
-	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+	if err != nil {
+		return nil, err
 	}
 	return policies[0], nil
 }
 
-// decodePolicy decodes the top level of a policy document; like
-// decodeDocument, it stops at a kind other than Policy.
-func (d *decoder) decodePolicy(n *yaml.Node, p *Policy) bool {
-	n = d.resolve(n)
-	if n == nil {
-		return false
-	}
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "", "a policy must be a mapping with apiVersion, kind and the allowed mappings, not %s", kindName(n))
-		return false
-	}
-	d.nodes[""] = n
-	if k := d.lookup(n, "kind"); k != nil && k.Kind == yaml.ScalarNode && k.Value != KindPolicy {
-		d.nodes["kind"] = k
-		switch k.Value {
-		case KindContainer:
-			d.errorf(k, "kind", "a Container belongs in the spec folder, not in the policy file; write kind: %s here", KindPolicy)
-		default:
-			d.errorf(k, "kind", "%q is not supported; the policy file holds one kind: %s document", k.Value, KindPolicy)
-		}
-		return false
-	}
-	d.decodeValue(n, reflect.ValueOf(p).Elem(), "")
-	return true
+// policyKind is how the policy file holds its document.
+var policyKind = Kind{
+	Name:       KindPolicy,
+	NotMapping: "a policy must be a mapping with apiVersion, kind and the allowed mappings, not %s",
+	Elsewhere: map[string]string{
+		KindContainer: "a Container belongs in the spec folder, not in the policy file; write kind: " + KindPolicy + " here",
+	},
+	Unsupported: "%q is not supported; the policy file holds one kind: " + KindPolicy + " document",
 }
 
-// validatePolicy checks p beyond types and normalises its entries in place.
-func validatePolicy(p *Policy) []fieldError {
-	var v validator
-	v.header(p.APIVersion, p.Kind, KindPolicy)
+// validatePolicy checks p, decoded from doc, beyond types, reporting to
+// doc, and normalises its entries in place.
+func validatePolicy(doc *Document, p *Policy) {
+	v := validator{doc}
+	doc.CheckHeader(p.APIVersion, p.Kind, KindPolicy)
 	v.isolations("isolation", p.Isolation, p.Isolation != nil)
 	for i := range p.ImageIsolation {
 		r := &p.ImageIsolation[i]
@@ -287,7 +263,6 @@ func validatePolicy(p *Policy) []fieldError {
 		}
 		p.Devices[i] = g
 	}
-	return v.errs
 }
 
 // isGlob reports wildcards in a path, past a \\?\ prefix.

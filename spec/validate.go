@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -12,49 +11,26 @@ import (
 	"github.com/isoagent/isoagent/winpath"
 )
 
-// fieldError is a validation problem before it is given a position.
-type fieldError struct {
-	path string
-	msg  string
-}
-
-// validator collects the problems of one container.
+// validator checks one document after decoding, reporting to it.
 type validator struct {
-	errs []fieldError
+	doc *Document
 }
 
-func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, fieldError{path, fmt.Sprintf(format, args...)})
-}
-
-// header checks a document's apiVersion and that its kind is given (the
-// decoder has checked which kind it is).
-func (v *validator) header(apiVersion, kind, wantKind string) {
-	switch apiVersion {
-	case APIVersion:
-	case "":
-		v.errorf("apiVersion", "is missing; add apiVersion: %s", APIVersion)
-	default:
-		v.errorf("apiVersion", "%q is not supported; write apiVersion: %s", apiVersion, APIVersion)
-	}
-	if kind == "" {
-		v.errorf("kind", "is missing; add kind: %s", wantKind)
-	}
-}
+func (v *validator) errorf(path, format string, args ...any) { v.doc.Errorf(path, format, args...) }
 
 var dnsLabelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-// validate checks c against the rules of DESIGN §3 that types alone do
-// not express, and normalises paths, pipes and GUIDs in place where they
-// are valid. It runs before ApplyDefaults, so it can tell a field that was
-// written from one that was left out.
-func validate(c *Container) []fieldError {
-	var v validator
-	v.header(c.APIVersion, c.Kind, KindContainer)
+// validate checks c, decoded from doc, against the rules of DESIGN §3
+// that types alone do not express, reporting to doc, and normalises paths,
+// pipes and GUIDs in place where they are valid. It runs before
+// ApplyDefaults, so it can tell a field that was written from one that was
+// left out.
+func validate(doc *Document, c *Container) {
+	v := validator{doc}
+	doc.CheckHeader(c.APIVersion, c.Kind, KindContainer)
 	v.name("metadata.name", c.Metadata.Name, "add a name such as web")
 	v.stringKeys("metadata.labels", c.Metadata.Labels, "label")
 	v.spec(c.Metadata.Name, &c.Spec)
-	return v.errs
 }
 
 // name checks a container name (a DNS label).
@@ -100,17 +76,8 @@ func (v *validator) stringKeys(path string, m map[string]string, what string) {
 	}
 }
 
-// enum checks that value is one of allowed, suggesting the closest.
 func (v *validator) enum(path, value string, allowed ...string) bool {
-	if value == "" || slices.Contains(allowed, value) {
-		return true
-	}
-	hint := ""
-	if s := closest(value, allowed); s != "" {
-		hint = "; did you mean " + s + "?"
-	}
-	v.errorf(path, "%q is not one of %s%s", value, strings.Join(allowed, ", "), hint)
-	return false
+	return v.doc.CheckEnum(path, value, allowed...)
 }
 
 func (v *validator) spec(name string, s *Spec) {
