@@ -12,6 +12,8 @@ package driver
 import (
 	"context"
 	"time"
+
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // Driver is a container host.
@@ -20,7 +22,7 @@ type Driver interface {
 	Host(ctx context.Context) (Host, error)
 	// Image returns what the host knows of an image. It wraps ErrNotFound
 	// when the host does not have the image.
-	Image(ctx context.Context, ref string) (Image, error)
+	Image(ctx context.Context, ref imageref.Ref) (Image, error)
 	// List returns the containers that carry the driver's owner tag;
 	// containers of other owners are never returned.
 	List(ctx context.Context) ([]Container, error)
@@ -75,7 +77,7 @@ const (
 
 // Image is what a host knows of an image.
 type Image struct {
-	Ref string `json:"ref"`
+	Ref imageref.Ref `json:"ref"`
 	// OSVersion is the image's Windows version (its config's os.version);
 	// zero when unknown.
 	OSVersion OSVersion `json:"osVersion"`
@@ -91,7 +93,7 @@ type Config struct {
 	Owner      string            `json:"owner"`     // owner tag, see List
 	Hash       string            `json:"hash"`      // config hash, for change detection
 	Isolation  Isolation         `json:"isolation"` // effective isolation
-	Image      string            `json:"image"`
+	Image      imageref.Ref      `json:"image"`
 	Command    []string          `json:"command,omitempty"`
 	WorkingDir string            `json:"workingDir,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
@@ -155,13 +157,13 @@ const (
 
 // Container is a container as the host sees it.
 type Container struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Owner     string    `json:"owner"`
-	Hash      string    `json:"hash"`
-	Isolation Isolation `json:"isolation"`
-	Image     string    `json:"image"`
-	State     State     `json:"state"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Owner     string       `json:"owner"`
+	Hash      string       `json:"hash"`
+	Isolation Isolation    `json:"isolation"`
+	Image     imageref.Ref `json:"image"`
+	State     State        `json:"state"`
 	// ExitCode is the init process's exit code once State is exited.
 	ExitCode   int       `json:"exitCode"`
 	CreatedAt  time.Time `json:"createdAt"`

@@ -78,7 +78,7 @@ func (d *Decision) Name() string { return d.Spec.Name() }
 // ImageSource tells what the host knows of an image. driver.Driver satisfies
 // it.
 type ImageSource interface {
-	Image(ctx context.Context, ref string) (driver.Image, error)
+	Image(ctx context.Context, ref imageref.Ref) (driver.Image, error)
 }
 
 // Violation is one thing a boundary policy does not allow.
@@ -120,7 +120,7 @@ type AdmitOptions struct {
 // naming the winner. A spec sharing another's network ("container:<name>")
 // gets the target's container ID in its config.
 func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*spec.Container, opts AdmitOptions) []Decision {
-	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[string]imageInfo)}
+	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[imageref.Ref]imageInfo)}
 	if a.opts.HostName == "" {
 		a.opts.HostName = host.Name
 	}
@@ -174,7 +174,7 @@ type admitter struct {
 	host    driver.Host
 	images  ImageSource
 	opts    AdmitOptions
-	imageOS map[string]imageInfo
+	imageOS map[imageref.Ref]imageInfo
 }
 
 func reject(reason Reason, field, format string, args ...any) *Rejection {
@@ -215,7 +215,7 @@ func fixImage(b uint16) string {
 	return fmt.Sprintf("an image for build %d", b)
 }
 
-func (a *admitter) image(ref string) imageInfo {
+func (a *admitter) image(ref imageref.Ref) imageInfo {
 	if info, ok := a.imageOS[ref]; ok {
 		return info
 	}
@@ -229,10 +229,8 @@ func (a *admitter) image(ref string) imageInfo {
 			info.warning = fmt.Sprintf("cannot ask the host about image %s (%v); using the build its tag names", ref, err)
 		}
 	}
-	if !info.os.Known() {
-		if r, err := imageref.Parse(ref); err == nil && r.Build() != 0 {
-			info.os = driver.OSVersion{Major: 10, Build: r.Build()}
-		}
+	if b := ref.Build(); !info.os.Known() && b != 0 {
+		info.os = driver.OSVersion{Major: 10, Build: b}
 	}
 	a.imageOS[ref] = info
 	return info
@@ -245,8 +243,10 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		d.Rejection = r
 		return d
 	}
-	if _, err := imageref.Parse(s.Image); err != nil {
-		d.Rejection = reject(ReasonInvalid, "spec.image", "%v", err)
+	if s.Image.IsZero() {
+		// Validation requires an image; only a spec built without it
+		// (in code) comes here without one.
+		d.Rejection = reject(ReasonInvalid, "spec.image", "the spec names no image; give one such as mcr.microsoft.com/windows/servercore:ltsc2022")
 		return d
 	}
 	info := a.image(s.Image)

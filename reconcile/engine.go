@@ -963,7 +963,7 @@ func (e *Engine) containerStatusLocked(name, staleFile string, losers []spec.Con
 		if cs.RequestedIsolation == "" {
 			cs.RequestedIsolation = string(spec.IsolationDefault)
 		}
-		cs.Image = d.Spec.Spec.Image
+		cs.Image = d.Spec.Spec.Image.String()
 		cs.ImageOSVersion = d.ImageOS
 		cs.Warnings = d.Warnings
 		if d.Admitted() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -279,7 +280,7 @@ func TestEngineAdoptsAfterRestart(t *testing.T) {
 func TestEngineRecreatesExactlyTheChangedContainer(t *testing.T) {
 	changes := map[string]func(*spec.Spec){
 		"isolation": func(s *spec.Spec) { s.Isolation = spec.IsolationHyperV },
-		"image":     func(s *spec.Spec) { s.Image = "mcr.microsoft.com/windows/nanoserver:ltsc2022" },
+		"image":     func(s *spec.Spec) { s.Image = imageref.MustParse("mcr.microsoft.com/windows/nanoserver:ltsc2022") },
 		"command":   func(s *spec.Spec) { s.Command = []string{"ping", "-t", "localhost"} },
 		"env":       func(s *spec.Spec) { s.Env = map[string]string{"X": "1"} },
 		"mount":     func(s *spec.Spec) { s.Mounts = []spec.Mount{{HostPath: `D:\data`, ContainerPath: `C:\data`}} },
@@ -365,7 +366,7 @@ func TestEngineResyncRestoresDrift(t *testing.T) {
 func TestEnginePrunesOwnedContainersOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		drv := openSim(t, "")
-		foreign := driver.Config{ID: "docker-c", Name: "c", Owner: "docker", Isolation: driver.Process, Image: img2022}
+		foreign := driver.Config{ID: "docker-c", Name: "c", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse(img2022)}
 		if err := drv.Model().AddForeign(foreign); err != nil {
 			t.Fatal(err)
 		}
@@ -629,7 +630,7 @@ func TestEngineNothingLost(t *testing.T) {
 			snap: func() *spec.Snapshot {
 				s := snapshot(specs...)
 				dup := *specs[0]
-				dup.Spec.Image = img2019
+				dup.Spec.Image = imageref.MustParse(img2019)
 				dup.Source.File = "z.yaml"
 				s.Conflicts = []spec.Conflict{{Name: "a", Loser: dup.Source, Winner: specs[0].Source}}
 				return s
@@ -644,7 +645,7 @@ func TestEngineNothingLost(t *testing.T) {
 			name: "a spec that turns unrunnable keeps its container",
 			snap: func() *spec.Snapshot {
 				bad := *specs[0]
-				bad.Spec.Image = img2019
+				bad.Spec.Image = imageref.MustParse(img2019)
 				return snapshot(&bad, specs[1], specs[2])
 			}(),
 			check: func(t *testing.T, r *rig) {
@@ -775,7 +776,7 @@ func TestEngineNetworkWaitFollowsTheCache(t *testing.T) {
 	ctx := t.Context()
 	d := &Decision{Config: driver.Config{ID: "side-1", NetworkSharedWith: "app-1"}}
 	start := Action{Kind: ActionStart, Name: "side", ID: "side-1"}
-	app := driver.Config{ID: "app-1", Name: "app", Owner: "isoagent", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2022"}
+	app := driver.Config{ID: "app-1", Name: "app", Owner: "isoagent", Isolation: driver.Process, Image: imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2022")}
 	setState := func(s driver.State) func() {
 		return func() { eng.updateCached("app", "app-1", func(c *driver.Container) { c.State = s }) }
 	}

@@ -14,7 +14,7 @@ func fullConfig() driver.Config {
 	return driver.Config{
 		ID: "web-0123456789ab", Name: "web", Owner: "isoagent", Hash: "old",
 		Isolation: driver.Process,
-		Image:     "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+		Image:     imageref.MustParse("mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"),
 		Command:   []string{`C:\ServiceMonitor.exe`, "w3svc"}, WorkingDir: `C:\inetpub`,
 		Env: map[string]string{"A": "1", "B": "2"}, User: "ContainerUser",
 		Labels:    map[string]string{"team": "payments"},
@@ -60,8 +60,8 @@ func TestHashIgnoresIdentityFields(t *testing.T) {
 }
 
 func TestHashTreatsNilAndEmptyAlike(t *testing.T) {
-	a := driver.Config{Name: "x", Image: "i"}
-	b := driver.Config{Name: "x", Image: "i", Command: []string{}, Env: map[string]string{}, Mounts: []driver.Mount{}}
+	a := driver.Config{Name: "x", Image: imageref.MustParse("i")}
+	b := driver.Config{Name: "x", Image: imageref.MustParse("i"), Command: []string{}, Env: map[string]string{}, Mounts: []driver.Mount{}}
 	if Hash(a) != Hash(b) {
 		t.Error("nil and empty collections hash differently")
 	}
@@ -115,7 +115,7 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 	base := Hash(fullConfig())
 	tests := map[string]func(*driver.Config){
 		"isolation":       func(c *driver.Config) { c.Isolation = driver.HyperV },
-		"image":           func(c *driver.Config) { c.Image += "-x" },
+		"image":           func(c *driver.Config) { c.Image = imageref.MustParse(c.Image.String() + "-x") },
 		"command":         func(c *driver.Config) { c.Command = []string{"cmd"} },
 		"command order":   func(c *driver.Config) { c.Command = []string{"w3svc", `C:\ServiceMonitor.exe`} },
 		"working dir":     func(c *driver.Config) { c.WorkingDir = `C:\` },

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -222,22 +221,18 @@ func isoList(isos []driver.Isolation) string {
 
 func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) string {
 	iso := cfg.Isolation
-	if ref, err := imageref.Parse(cfg.Image); err == nil {
-		img := ref.Canonical()
-		for i, r := range pc.images {
-			for _, pat := range r.patterns {
-				if !globMatch(pat, img) {
-					continue
-				}
-				if slices.Contains(r.isolation, iso) {
-					return ""
-				}
-				return fmt.Sprintf("%s isolation is not allowed for image %s by the policy: its imageIsolation[%d] entry (images %s) allows only %s; use isolation: %s, or add %s to that entry's isolation in the policy file %s",
-					iso, img, i, spec.QuoteYAML(pat), isoList(r.isolation), r.isolation[0], iso, pc.file)
+	img := cfg.Image.Canonical()
+	for i, r := range pc.images {
+		for _, pat := range r.patterns {
+			if !globMatch(pat, img) {
+				continue
 			}
+			if slices.Contains(r.isolation, iso) {
+				return ""
+			}
+			return fmt.Sprintf("%s isolation is not allowed for image %s by the policy: its imageIsolation[%d] entry (images %s) allows only %s; use isolation: %s, or add %s to that entry's isolation in the policy file %s",
+				iso, img, i, spec.QuoteYAML(pat), isoList(r.isolation), r.isolation[0], iso, pc.file)
 		}
-	} else {
-		return fmt.Sprintf("image %s cannot be checked against the policy: %v", cfg.Image, err)
 	}
 	if len(pc.isolation) == 0 || slices.Contains(pc.isolation, iso) {
 		return ""

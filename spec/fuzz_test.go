@@ -42,7 +42,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, c := range cs {
-			if !dnsLabelRE.MatchString(c.Name()) || c.Spec.Image == "" || c.Spec.RestartPolicy == "" || c.Spec.Network.Mode == "" {
+			if !dnsLabelRE.MatchString(c.Name()) || c.Spec.Image.IsZero() || c.Spec.RestartPolicy == "" || c.Spec.Network.Mode == "" {
 				t.Fatalf("accepted spec is not valid and defaulted: %+v", c)
 			}
 			// Accepted paths and pipes are normalised: parsing them again

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 	"gopkg.in/yaml.v3"
+
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // doc builds a valid document with extra lines appended to its spec
@@ -69,7 +71,7 @@ spec:
 		Kind:       KindContainer,
 		Metadata:   Metadata{Name: "web", Labels: map[string]string{"team": "payments"}},
 		Spec: Spec{
-			Image:             "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+			Image:             imageref.MustParse("mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"),
 			Command:           []string{`C:\ServiceMonitor.exe`, "w3svc"},
 			WorkingDir:        `C:\inetpub`,
 			Env:               map[string]string{"ASPNETCORE_ENVIRONMENT": "Production"},
@@ -313,7 +315,7 @@ func TestParseAccepts(t *testing.T) {
 			nil},
 		{"merge keys with own value winning", "apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\n" +
 			"spec:\n  <<: [{image: 'nanoserver:1809', user: a}]\n  user: b\n",
-			func(c *Container) bool { return c.Spec.User == "b" && c.Spec.Image == "nanoserver:1809" }},
+			func(c *Container) bool { return c.Spec.User == "b" && c.Spec.Image.String() == "nanoserver:1809" }},
 		{"cpuMaximumPercent 100", doc("resources: {cpuMaximumPercent: 100}"),
 			func(c *Container) bool { return c.Spec.Resources.CPUMaximumPercent == 100 }},
 		{"hex int", doc("ports: [{hostPort: 0x1F90, containerPort: 80}]"),

@@ -2,6 +2,8 @@ package spec
 
 import (
 	"time"
+
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // APIVersion is the only apiVersion this agent understands.
@@ -81,7 +83,7 @@ type Metadata struct {
 
 // Spec is what a container should look like.
 type Spec struct {
-	Image             string            `yaml:"image" json:"image"`
+	Image             imageref.Ref      `yaml:"image" json:"image"`
 	Command           []string          `yaml:"command,omitempty" json:"command,omitempty"`
 	WorkingDir        string            `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
 	Env               map[string]string `yaml:"env,omitempty" json:"env,omitempty"`

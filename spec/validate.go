@@ -81,10 +81,12 @@ func (v *validator) enum(path, value string, allowed ...string) bool {
 }
 
 func (v *validator) spec(name string, s *Spec) {
-	if s.Image == "" {
+	if text := v.doc.Text("spec.image"); text == "" {
 		v.errorf("spec.image", "is required; give an image such as mcr.microsoft.com/windows/servercore:ltsc2022")
-	} else if _, err := imageref.Parse(s.Image); err != nil {
+	} else if ref, err := imageref.Parse(text); err != nil {
 		v.errorf("spec.image", "%v", err)
+	} else {
+		s.Image = ref
 	}
 	if s.Command != nil && len(s.Command) == 0 {
 		v.errorf("spec.command", "is empty; remove command to run the image's default command")

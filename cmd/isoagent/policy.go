@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/winbuild"
 
@@ -118,8 +117,8 @@ func admissionCheck(host driver.Host, pc *reconcile.PolicyChecker) validateCheck
 			specs[i] = &cp
 			hostOf[i] = host
 			if len(c.Spec.Hosts) > 0 || len(c.Spec.Selector) > 0 {
-				if r, err := imageref.Parse(c.Spec.Image); err == nil && r.Build() != 0 {
-					hostOf[i].OSVersion = driver.OSVersion{Major: 10, Build: r.Build()}
+				if b := c.Spec.Image.Build(); b != 0 {
+					hostOf[i].OSVersion = driver.OSVersion{Major: 10, Build: b}
 				}
 			}
 			if !slices.Contains(hosts, hostOf[i]) {

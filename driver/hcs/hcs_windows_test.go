@@ -22,6 +22,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // These tests run against the fake HCS of driver/hcs/fakehcs (vmcompute.dll
@@ -195,7 +196,7 @@ func keys(m map[string]json.RawMessage) []string {
 }
 
 func config(id string, iso driver.Isolation) driver.Config {
-	return driver.Config{ID: id, Name: id, Owner: testOwner, Hash: "h-" + id, Isolation: iso, Image: testImageRef}
+	return driver.Config{ID: id, Name: id, Owner: testOwner, Hash: "h-" + id, Isolation: iso, Image: imageref.MustParse(testImageRef)}
 }
 
 // waitState waits until d lists id in state want, and returns it.
@@ -353,7 +354,7 @@ func TestErrorsAreTyped(t *testing.T) {
 		{"version mismatch 0xc0370101", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
 			h.addImage(t, "app:ltsc2019", driver.OSVersion{Major: 10, Build: 17763})
 			cfg := config("old", driver.Process)
-			cfg.Image = "app:ltsc2019"
+			cfg.Image = imageref.MustParse("app:ltsc2019")
 			return cfg
 		}, driver.ErrVersionMismatch},
 		{"port already exists", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
@@ -376,7 +377,7 @@ func TestErrorsAreTyped(t *testing.T) {
 		}, driver.ErrHostPathNotFound},
 		{"image not in the store", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
 			cfg := config("nothere", driver.Process)
-			cfg.Image = "example/not-pulled:1"
+			cfg.Image = imageref.MustParse("example/not-pulled:1")
 			return cfg
 		}, driver.ErrNotFound},
 		{"shared network of a missing container", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
@@ -604,7 +605,7 @@ func TestListCollectsWhatACrashedCreateLeft(t *testing.T) {
 	d := h.client(t, testOwner)
 	cfg := config("crashed", driver.Process)
 	cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
-	im, err := d.images.Resolve(t.Context(), testImageRef)
+	im, err := d.images.Resolve(t.Context(), imageref.MustParse(testImageRef))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -153,7 +154,7 @@ func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &spec.Container{Metadata: spec.Metadata{Name: "web"}}
 			cfg := driver.Config{
-				Name: "web", Image: testImageRef, Isolation: driver.Process,
+				Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
 				Mounts: []driver.Mount{{HostPath: tt.hostPath, ContainerPath: `C:\data`}},
 			}
 			vs := pc.Check(c, &cfg)
@@ -406,7 +407,7 @@ func TestFinalPathForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := driver.Config{Name: "web", Image: testImageRef, Isolation: driver.Process,
+	cfg := driver.Config{Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
 		Mounts: []driver.Mount{{HostPath: `D:\Data`, ContainerPath: `C:\data`}}}
 	if vs := pc.Check(&spec.Container{}, &cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
 		t.Errorf("a mount that resolves to %s: violations %v, want one on its hostPath", guid, vs)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/winbuild"
 )
 
@@ -282,15 +283,17 @@ func (s *state) resolve(ref string) (*record, error) {
 
 func imageKey(ref string) string { return strings.ToLower(strings.TrimSpace(ref)) }
 
-func (s *state) image(ref string) (driver.Image, error) {
-	info := s.Images[imageKey(ref)]
+// image returns what the host knows of ref, which its catalog and messages
+// name name.
+func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
+	info := s.Images[imageKey(name)]
 	if info.Missing {
-		return driver.Image{}, hcsError("GetImage", ref, codeFileNotFound, driver.ErrNotFound,
+		return driver.Image{}, hcsError("GetImage", name, codeFileNotFound, driver.ErrNotFound,
 			"The system cannot find the file specified.")
 	}
 	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand)}
 	if !img.OSVersion.Known() {
-		if b := imageBuild(ref); b != 0 {
+		if b := ref.Build(); b != 0 {
 			img.OSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: b}
 		}
 	}
@@ -346,7 +349,7 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 		return hcsError(op, cfg.ID, codeAlreadyExists, driver.ErrAlreadyExists,
 			"A virtual machine or container with the specified identifier already exists.")
 	}
-	img, err := s.image(cfg.Image)
+	img, err := s.image(cfg.Image.String(), cfg.Image)
 	if err != nil {
 		return fmt.Errorf("create %s: image %s: %w", cfg.ID, cfg.Image, err)
 	}

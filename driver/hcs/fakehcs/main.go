@@ -48,6 +48,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 func main() {}
@@ -434,7 +435,11 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 		return result(fail(eInvalidArg, "Layers is empty"), res)
 	}
 	if b, err := os.ReadFile(filepath.Join(c.Layers[0].Path, imageMarker)); err == nil {
-		cfg.Image = strings.TrimSpace(string(b))
+		ref, err := imageref.Parse(strings.TrimSpace(string(b)))
+		if err != nil {
+			return result(fail(eInvalidArg, "the image marker of layer %s: %v", c.Layers[0].Path, err), res)
+		}
+		cfg.Image = ref
 	}
 	for _, m := range c.MappedDirectories {
 		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly})
