@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Driver is a container host.
@@ -121,21 +122,21 @@ type Resources struct {
 
 // Mount maps a host directory into a container.
 type Mount struct {
-	HostPath      string `json:"hostPath"`
-	ContainerPath string `json:"containerPath"`
-	ReadOnly      bool   `json:"readOnly,omitempty"`
+	HostPath      winpath.Path `json:"hostPath"`
+	ContainerPath winpath.Path `json:"containerPath"`
+	ReadOnly      bool         `json:"readOnly,omitempty"`
 	// ResolvedPath is the folder HostPath led to, through junctions and
-	// symbolic links, when admission checked it against the policy; empty
+	// symbolic links, when admission checked it against the policy; zero
 	// when it led to HostPath itself or nothing resolved it (the sim). A
 	// driver that resolves paths maps only that folder: if HostPath leads
 	// elsewhere at create, it refuses with ErrHostPathChanged.
-	ResolvedPath string `json:"resolvedPath,omitempty"`
+	ResolvedPath winpath.Path `json:"resolvedPath,omitzero"`
 }
 
-// Pipe maps a host named pipe into a container (both \\.\pipe\<name>).
+// Pipe maps a host named pipe into a container.
 type Pipe struct {
-	HostPipe      string `json:"hostPipe"`
-	ContainerPipe string `json:"containerPipe"`
+	HostPipe      winpath.Pipe `json:"hostPipe"`
+	ContainerPipe winpath.Pipe `json:"containerPipe"`
 }
 
 // Port maps a host port to a container port.

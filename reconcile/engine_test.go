@@ -15,6 +15,7 @@ import (
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // recorder is an Observer that counts what the engine did.
@@ -283,8 +284,12 @@ func TestEngineRecreatesExactlyTheChangedContainer(t *testing.T) {
 		"image":     func(s *spec.Spec) { s.Image = imageref.MustParse("mcr.microsoft.com/windows/nanoserver:ltsc2022") },
 		"command":   func(s *spec.Spec) { s.Command = []string{"ping", "-t", "localhost"} },
 		"env":       func(s *spec.Spec) { s.Env = map[string]string{"X": "1"} },
-		"mount":     func(s *spec.Spec) { s.Mounts = []spec.Mount{{HostPath: `D:\data`, ContainerPath: `C:\data`}} },
-		"pipe":      func(s *spec.Spec) { s.Pipes = []spec.Pipe{{HostPipe: `\\.\pipe\p`, ContainerPipe: `\\.\pipe\p`}} },
+		"mount": func(s *spec.Spec) {
+			s.Mounts = []spec.Mount{{HostPath: winpath.MustParse(`D:\data`), ContainerPath: winpath.MustParse(`C:\data`)}}
+		},
+		"pipe": func(s *spec.Spec) {
+			s.Pipes = []spec.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\p`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\p`)}}
+		},
 		"port":      func(s *spec.Spec) { s.Ports = []spec.Port{{HostPort: 8080, ContainerPort: 80}} },
 		"device":    func(s *spec.Spec) { s.Devices = []spec.Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}} },
 		"resources": func(s *spec.Spec) { s.Resources.MemoryMB = 512 },

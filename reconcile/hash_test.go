@@ -19,8 +19,8 @@ func fullConfig() driver.Config {
 		Env: map[string]string{"A": "1", "B": "2"}, User: "ContainerUser",
 		Labels:    map[string]string{"team": "payments"},
 		Resources: driver.Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048},
-		Mounts:    []driver.Mount{{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true}},
-		Pipes:     []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}},
+		Mounts:    []driver.Mount{{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true}},
+		Pipes:     []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}},
 		Ports:     []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}},
 		Network:   "nat", DNSSearch: []string{"corp.example"},
 		Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"},
@@ -125,13 +125,13 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 		"cpu count":       func(c *driver.Config) { c.Resources.CPUCount = 4 },
 		"cpu percent":     func(c *driver.Config) { c.Resources.CPUMaximumPercent = 60 },
 		"memory":          func(c *driver.Config) { c.Resources.MemoryMB = 1024 },
-		"mount host path": func(c *driver.Config) { c.Mounts[0].HostPath = `D:\other` },
-		"mount target":    func(c *driver.Config) { c.Mounts[0].ContainerPath = `C:\x` },
+		"mount host path": func(c *driver.Config) { c.Mounts[0].HostPath = winpath.MustParse(`D:\other`) },
+		"mount target":    func(c *driver.Config) { c.Mounts[0].ContainerPath = winpath.MustParse(`C:\x`) },
 		"mount read-only": func(c *driver.Config) { c.Mounts[0].ReadOnly = false },
 		"mount added": func(c *driver.Config) {
-			c.Mounts = append(c.Mounts, driver.Mount{HostPath: `D:\a`, ContainerPath: `C:\a`})
+			c.Mounts = append(c.Mounts, driver.Mount{HostPath: winpath.MustParse(`D:\a`), ContainerPath: winpath.MustParse(`C:\a`)})
 		},
-		"pipe":             func(c *driver.Config) { c.Pipes[0].HostPipe = `\\.\pipe\other` },
+		"pipe":             func(c *driver.Config) { c.Pipes[0].HostPipe = winpath.MustParsePipe(`\\.\pipe\other`) },
 		"pipe removed":     func(c *driver.Config) { c.Pipes = nil },
 		"host port":        func(c *driver.Config) { c.Ports[0].HostPort = 8081 },
 		"container port":   func(c *driver.Config) { c.Ports[0].ContainerPort = 81 },

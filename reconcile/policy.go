@@ -249,31 +249,33 @@ func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) st
 // mount is not allowed, or "" when it is. It records where the mount
 // really leads in m.ResolvedPath when that is not m.HostPath itself.
 func (pc *PolicyChecker) checkMount(m *driver.Mount, ex *bool) (field, msg string) {
-	m.ResolvedPath = ""
+	m.ResolvedPath = winpath.Path{}
 	field, msg = pc.checkMountPath(m.HostPath, m.ReadOnly, ex)
 	if msg != "" || pc.resolver == nil {
 		return field, msg
 	}
-	real, err := pc.resolver.ResolvePath(m.HostPath)
+	host := winpath.Quote(m.HostPath.String())
+	real, err := pc.resolver.ResolvePath(m.HostPath.String())
 	if err != nil {
-		return "hostPath", fmt.Sprintf("host folder %s cannot be resolved to check it against the policy: %v", winpath.Quote(m.HostPath), err)
+		return "hostPath", fmt.Sprintf("host folder %s cannot be resolved to check it against the policy: %v", host, err)
 	}
-	if p, err := winpath.Parse(real); err == nil && winpath.Equal(p, winpath.MustParse(m.HostPath)) {
+	p, err := winpath.Parse(real)
+	if err != nil {
+		return "hostPath", fmt.Sprintf("host folder %s is %s through a junction or symbolic link, and the policy does not allow that: host folder cannot be checked against the policy: %v",
+			host, winpath.Quote(real), err)
+	}
+	if winpath.Equal(p, m.HostPath) {
 		return "", ""
 	}
-	m.ResolvedPath = real
-	if field, msg = pc.checkMountPath(real, m.ReadOnly, ex); msg != "" {
+	m.ResolvedPath = p
+	if field, msg = pc.checkMountPath(p, m.ReadOnly, ex); msg != "" {
 		return field, fmt.Sprintf("host folder %s is %s through a junction or symbolic link, and the policy does not allow that: %s",
-			winpath.Quote(m.HostPath), winpath.Quote(real), msg)
+			host, winpath.Quote(real), msg)
 	}
 	return "", ""
 }
 
-func (pc *PolicyChecker) checkMountPath(hostPath string, readOnly bool, ex *bool) (field, msg string) {
-	p, err := winpath.Parse(hostPath)
-	if err != nil {
-		return "hostPath", fmt.Sprintf("host folder cannot be checked against the policy: %v", err)
-	}
+func (pc *PolicyChecker) checkMountPath(p winpath.Path, readOnly bool, ex *bool) (field, msg string) {
 	q := winpath.Quote(p.String())
 	want := spec.MountRule{Path: p.String(), ReadOnly: readOnly}.String()
 	allow := pc.toAllow("mounts: ["+want+"]", ex)
@@ -420,11 +422,7 @@ func sensitivePipe(name string) string {
 	return ""
 }
 
-func (pc *PolicyChecker) checkPipe(hostPipe string, ex *bool) string {
-	pipe, err := winpath.ParsePipe(hostPipe)
-	if err != nil {
-		return fmt.Sprintf("host pipe cannot be checked against the policy: %v", err)
-	}
+func (pc *PolicyChecker) checkPipe(pipe winpath.Pipe, ex *bool) string {
 	q := winpath.Quote(pipe.String())
 	allow := pc.toAllow("pipes: ["+spec.QuoteYAML(pipe.String())+"]", ex)
 	what := sensitivePipe(pipe.Name())

@@ -48,14 +48,14 @@ func FuzzParse(f *testing.F) {
 			// Accepted paths and pipes are normalised: parsing them again
 			// changes nothing.
 			for _, m := range c.Spec.Mounts {
-				for _, p := range []string{m.HostPath, m.ContainerPath} {
+				for _, p := range []string{m.HostPath.String(), m.ContainerPath.String()} {
 					if n, err := winpath.Parse(p); err != nil || n.String() != p {
 						t.Fatalf("accepted path %q is not normalised: %v, %v", p, n, err)
 					}
 				}
 			}
 			for _, pp := range c.Spec.Pipes {
-				for _, p := range []string{pp.HostPipe, pp.ContainerPipe} {
+				for _, p := range []string{pp.HostPipe.String(), pp.ContainerPipe.String()} {
 					if n, err := winpath.ParsePipe(p); err != nil || n.String() != p {
 						t.Fatalf("accepted pipe %q is not normalised: %v, %v", p, n, err)
 					}

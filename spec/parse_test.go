@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // doc builds a valid document with extra lines appended to its spec
@@ -83,8 +84,8 @@ spec:
 			Hosts:             []string{"WEB-*"},
 			Selector:          map[string]string{"role": "web"},
 			Resources:         Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048},
-			Mounts:            []Mount{{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true}},
-			Pipes:             []Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}},
+			Mounts:            []Mount{{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true}},
+			Pipes:             []Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}},
 			Ports:             []Port{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}},
 			Network:           Network{Mode: NetworkNAT, DNSSearch: []string{"corp.example"}},
 			Devices:           []Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
@@ -291,11 +292,11 @@ func TestParseAccepts(t *testing.T) {
 		check func(*Container) bool
 	}{
 		{"another drive root as target", doc(`mounts: [{hostPath: 'D:\x', containerPath: 'D:\'}]`),
-			func(c *Container) bool { return c.Spec.Mounts[0].ContainerPath == `D:\` }},
+			func(c *Container) bool { return c.Spec.Mounts[0].ContainerPath.String() == `D:\` }},
 		{"UNC host path", doc(`mounts: [{hostPath: '//fs01/share/data', containerPath: 'C:\data'}]`),
-			func(c *Container) bool { return c.Spec.Mounts[0].HostPath == `\\fs01\share\data` }},
+			func(c *Container) bool { return c.Spec.Mounts[0].HostPath.String() == `\\fs01\share\data` }},
 		{"long host path", doc(`mounts: [{hostPath: '\\?\D:\data', containerPath: 'C:\data'}]`),
-			func(c *Container) bool { return c.Spec.Mounts[0].HostPath == `D:\data` }},
+			func(c *Container) bool { return c.Spec.Mounts[0].HostPath.String() == `D:\data` }},
 		{"same port on tcp and udp", doc("ports: [{hostPort: 53, containerPort: 53}, {hostPort: 53, containerPort: 53, protocol: udp}]"),
 			func(c *Container) bool { return len(c.Spec.Ports) == 2 }},
 		{"network none", doc("network: {mode: none}"),

@@ -93,7 +93,7 @@ func (v *validator) spec(name string, s *Spec) {
 	}
 	if s.WorkingDir != "" {
 		if p, ok := v.containerPath("spec.workingDir", s.WorkingDir, false); ok {
-			s.WorkingDir = p
+			s.WorkingDir = p.String()
 		}
 	}
 	for k := range s.Env {
@@ -157,21 +157,21 @@ func (v *validator) resources(r *Resources) {
 // containerPath checks a path inside the container and returns it
 // normalised. A container path is always a drive path; rootOK says whether
 // C:\ itself may be used.
-func (v *validator) containerPath(fpath, s string, rootOK bool) (string, bool) {
+func (v *validator) containerPath(fpath, s string, rootOK bool) (winpath.Path, bool) {
 	p, err := winpath.Parse(s)
 	if err != nil {
 		v.errorf(fpath, "%v", err)
-		return "", false
+		return winpath.Path{}, false
 	}
 	if p.IsUNC() {
 		v.errorf(fpath, "%s is a UNC path; a path inside the container must be a drive path such as C:\\data", winpath.Quote(s))
-		return "", false
+		return winpath.Path{}, false
 	}
 	if !rootOK && strings.EqualFold(p.String(), `C:\`) {
 		v.errorf(fpath, `C:\ is the container's system drive and cannot be a target; use a folder such as C:\data, or another drive such as D:\`)
-		return "", false
+		return winpath.Path{}, false
 	}
-	return p.String(), true
+	return p, true
 }
 
 func (v *validator) mounts(ms []Mount) {
@@ -179,20 +179,20 @@ func (v *validator) mounts(ms []Mount) {
 	for i := range ms {
 		m := &ms[i]
 		mp := fmt.Sprintf("spec.mounts[%d]", i)
-		if m.HostPath == "" {
+		if text := v.doc.Text(mp + ".hostPath"); text == "" {
 			v.errorf(mp+".hostPath", `is required; give the host folder to map, such as D:\data`)
-		} else if p, err := winpath.Parse(m.HostPath); err != nil {
+		} else if p, err := winpath.Parse(text); err != nil {
 			v.errorf(mp+".hostPath", "%v", err)
 		} else {
-			m.HostPath = p.String()
+			m.HostPath = p
 		}
-		if m.ContainerPath == "" {
+		if text := v.doc.Text(mp + ".containerPath"); text == "" {
 			v.errorf(mp+".containerPath", `is required; give the folder inside the container, such as C:\data`)
-		} else if p, ok := v.containerPath(mp+".containerPath", m.ContainerPath, false); ok {
+		} else if p, ok := v.containerPath(mp+".containerPath", text, false); ok {
 			m.ContainerPath = p
-			key := strings.ToUpper(p)
+			key := strings.ToUpper(p.String())
 			if j, dup := targets[key]; dup {
-				v.errorf(mp+".containerPath", "%s is already the target of spec.mounts[%d]; map one folder per container path", winpath.Quote(p), j)
+				v.errorf(mp+".containerPath", "%s is already the target of spec.mounts[%d]; map one folder per container path", winpath.Quote(p.String()), j)
 			} else {
 				targets[key] = i
 			}
@@ -205,19 +205,19 @@ func (v *validator) pipes(ps []Pipe) {
 	for i := range ps {
 		p := &ps[i]
 		pp := fmt.Sprintf("spec.pipes[%d]", i)
-		if p.HostPipe == "" {
+		if text := v.doc.Text(pp + ".hostPipe"); text == "" {
 			v.errorf(pp+".hostPipe", `is required; give the host's pipe, such as \\.\pipe\metrics`)
-		} else if hp, err := winpath.ParsePipe(p.HostPipe); err != nil {
+		} else if hp, err := winpath.ParsePipe(text); err != nil {
 			v.errorf(pp+".hostPipe", "%v", err)
 		} else {
-			p.HostPipe = hp.String()
+			p.HostPipe = hp
 		}
-		if p.ContainerPipe == "" {
+		if text := v.doc.Text(pp + ".containerPipe"); text == "" {
 			v.errorf(pp+".containerPipe", `is required; give the pipe's name inside the container, such as \\.\pipe\metrics`)
-		} else if cp, err := winpath.ParsePipe(p.ContainerPipe); err != nil {
+		} else if cp, err := winpath.ParsePipe(text); err != nil {
 			v.errorf(pp+".containerPipe", "%v", err)
 		} else {
-			p.ContainerPipe = cp.String()
+			p.ContainerPipe = cp
 			key := strings.ToUpper(cp.Name())
 			if j, dup := targets[key]; dup {
 				v.errorf(pp+".containerPipe", "%s is already the target of spec.pipes[%d]; map one host pipe per container pipe", winpath.Quote(cp.String()), j)

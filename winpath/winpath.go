@@ -255,8 +255,13 @@ func (p Path) Elems() []string {
 // MarshalText returns the normalised path.
 func (p Path) MarshalText() ([]byte, error) { return []byte(p.s), nil }
 
-// UnmarshalText parses text with Parse.
+// UnmarshalText parses text with Parse. Empty text is the zero Path, so
+// that a zero Path written by MarshalText reads back.
 func (p *Path) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*p = Path{}
+		return nil
+	}
 	v, err := Parse(string(text))
 	if err != nil {
 		return err

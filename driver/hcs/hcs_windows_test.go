@@ -23,6 +23,7 @@ import (
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // These tests run against the fake HCS of driver/hcs/fakehcs (vmcompute.dll
@@ -239,12 +240,12 @@ func TestDocuments(t *testing.T) {
 		{name: "hyperv", config: func(c *driver.Config) { c.Isolation = driver.HyperV }},
 		{name: "mount", config: func(c *driver.Config) {
 			c.Mounts = []driver.Mount{
-				{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true},
-				{HostPath: `D:\logs`, ContainerPath: `D:\`},
+				{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true},
+				{HostPath: winpath.MustParse(`D:\logs`), ContainerPath: winpath.MustParse(`D:\`)},
 			}
 		}},
 		{name: "pipe", config: func(c *driver.Config) {
-			c.Pipes = []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\agent-metrics`}}
+			c.Pipes = []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\agent-metrics`)}}
 		}},
 		{name: "port", config: func(c *driver.Config) {
 			c.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}
@@ -372,7 +373,7 @@ func TestErrorsAreTyped(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := config("lost", driver.Process)
-			cfg.Mounts = []driver.Mount{{HostPath: `D:\gone\data`, ContainerPath: `C:\data`}}
+			cfg.Mounts = []driver.Mount{{HostPath: winpath.MustParse(`D:\gone\data`), ContainerPath: winpath.MustParse(`C:\data`)}}
 			return cfg
 		}, driver.ErrHostPathNotFound},
 		{"image not in the store", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
@@ -437,7 +438,7 @@ func TestLifecycleLeavesNothing(t *testing.T) {
 				d := h.client(t, testOwner)
 				cfg := config("web", iso)
 				cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
-				cfg.Mounts = []driver.Mount{{HostPath: `D:\data`, ContainerPath: `C:\data`}}
+				cfg.Mounts = []driver.Mount{{HostPath: winpath.MustParse(`D:\data`), ContainerPath: winpath.MustParse(`C:\data`)}}
 				quick := config("quick", iso)
 				quick.Command = []string{"cmd", "/c", "exit 7"}
 				for _, c := range []driver.Config{cfg, quick} {

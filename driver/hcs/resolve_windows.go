@@ -82,28 +82,19 @@ func (d *Driver) resolveMappedDirs(doc *hcsshim.ContainerConfig, mounts []driver
 		}
 		if i < len(mounts) {
 			want := mounts[i].ResolvedPath
-			if want == "" {
+			if want.IsZero() {
 				want = mounts[i].HostPath
 			}
-			if !samePath(real, want) {
+			// A real folder winpath cannot parse (a volume without a drive
+			// letter) is no folder the policy allowed.
+			if p, err := winpath.Parse(real); err != nil || !winpath.Equal(p, want) {
 				return fmt.Errorf("mapped folder %s leads to %s now, not to %s as when it was checked against the policy: %w",
-					winpath.Quote(m.HostPath), winpath.Quote(real), winpath.Quote(want), driver.ErrHostPathChanged)
+					winpath.Quote(m.HostPath), winpath.Quote(real), winpath.Quote(want.String()), driver.ErrHostPathChanged)
 			}
 		}
 		m.HostPath = real
 	}
 	return nil
-}
-
-// samePath reports whether a and b name the same folder, compared as the
-// policy compares them.
-func samePath(a, b string) bool {
-	pa, err := winpath.Parse(a)
-	if err != nil {
-		return false
-	}
-	pb, err := winpath.Parse(b)
-	return err == nil && winpath.Equal(pa, pb)
 }
 
 // notALink returns an error when the path of vol and elems, which does not

@@ -19,6 +19,7 @@ import (
 	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // The policy asks the hcs driver, and only it, where a mount really leads.
@@ -155,7 +156,7 @@ func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 			c := &spec.Container{Metadata: spec.Metadata{Name: "web"}}
 			cfg := driver.Config{
 				Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
-				Mounts: []driver.Mount{{HostPath: tt.hostPath, ContainerPath: `C:\data`}},
+				Mounts: []driver.Mount{{HostPath: winpath.MustParse(tt.hostPath), ContainerPath: winpath.MustParse(`C:\data`)}},
 			}
 			vs := pc.Check(c, &cfg)
 			if !tt.refused {
@@ -186,8 +187,8 @@ func TestCreateMapsTheResolvedFolder(t *testing.T) {
 	cfg := config("web", driver.Process)
 	cfg.Mounts = []driver.Mount{
 		// As admission records it: the link leads to Outside.
-		{HostPath: base + `\allowed\link`, ContainerPath: `C:\data`, ReadOnly: true, ResolvedPath: base + `\Outside`},
-		{HostPath: base + `\allowed\sub`, ContainerPath: `C:\sub`},
+		{HostPath: winpath.MustParse(base + `\allowed\link`), ContainerPath: winpath.MustParse(`C:\data`), ReadOnly: true, ResolvedPath: winpath.MustParse(base + `\Outside`)},
+		{HostPath: winpath.MustParse(base + `\allowed\sub`), ContainerPath: winpath.MustParse(`C:\sub`)},
 	}
 	if err := d.Create(t.Context(), cfg); err != nil {
 		t.Fatal(err)
@@ -228,14 +229,14 @@ func TestCreateRefusesAMountRedirectedSinceAdmission(t *testing.T) {
 	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
 	for _, tt := range []struct {
 		name     string
-		admitted string // where the link led at admission; "" for itself
+		admitted winpath.Path // where the link led at admission; zero for itself
 	}{
-		{"a link admitted as leading elsewhere", base + `\Allowed\Sub`},
-		{"a plain folder that has become a link", ""},
+		{"a link admitted as leading elsewhere", winpath.MustParse(base + `\Allowed\Sub`)},
+		{"a plain folder that has become a link", winpath.Path{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config("web", driver.Process)
-			cfg.Mounts = []driver.Mount{{HostPath: base + `\Allowed\link`, ContainerPath: `C:\data`, ResolvedPath: tt.admitted}}
+			cfg.Mounts = []driver.Mount{{HostPath: winpath.MustParse(base + `\Allowed\link`), ContainerPath: winpath.MustParse(`C:\data`), ResolvedPath: tt.admitted}}
 			err := d.Create(t.Context(), cfg)
 			if !errors.Is(err, driver.ErrHostPathChanged) {
 				t.Fatalf("Create = %v, want an error wrapping ErrHostPathChanged", err)
@@ -408,7 +409,7 @@ func TestFinalPathForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := driver.Config{Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
-		Mounts: []driver.Mount{{HostPath: `D:\Data`, ContainerPath: `C:\data`}}}
+		Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\Data`), ContainerPath: winpath.MustParse(`C:\data`)}}}
 	if vs := pc.Check(&spec.Container{}, &cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
 		t.Errorf("a mount that resolves to %s: violations %v, want one on its hostPath", guid, vs)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -185,25 +186,25 @@ func TestHCSRules(t *testing.T) {
 		{
 			name:  "mount of a missing folder",
 			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: `d:/sites/web/`, ContainerPath: `C:\web`}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`d:/sites/web/`), ContainerPath: winpath.MustParse(`C:\web`)}}},
 			want:  driver.ErrHostPathNotFound,
 		},
 		{
 			name:  "mount next to a missing folder",
 			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: `D:\Sites2`, ContainerPath: `C:\web`}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\Sites2`), ContainerPath: winpath.MustParse(`C:\web`)}}},
 		},
 		{
 			name: "mount of a folder found again",
 			setup: func(m *sim.Model) error {
 				return errors.Join(m.SetMissingPath(`D:\x`, true), m.SetMissingPath(`d:\X\`, false))
 			},
-			cfg: driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: `D:\x`, ContainerPath: `C:\x`}}},
+			cfg: driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\x`), ContainerPath: winpath.MustParse(`C:\x`)}}},
 		},
 		{
 			name:  "missing pipe",
 			setup: func(m *sim.Model) error { return m.SetMissingPath(`\\.\pipe\metrics`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Pipes: []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Pipes: []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}}},
 			want:  driver.ErrHostPathNotFound,
 		},
 		{

@@ -382,13 +382,13 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 		return err
 	}
 	for _, m := range cfg.Mounts {
-		if s.pathMissing(m.HostPath) {
+		if s.pathMissing(m.HostPath.String()) {
 			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", m.HostPath)
 		}
 	}
 	for _, p := range cfg.Pipes {
-		if s.pathMissing(p.HostPipe) {
+		if s.pathMissing(p.HostPipe.String()) {
 			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", p.HostPipe)
 		}
