@@ -10,6 +10,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winbuild"
 )
@@ -81,20 +82,13 @@ type ImageSource interface {
 	Image(ctx context.Context, ref imageref.Ref) (driver.Image, error)
 }
 
-// Violation is one thing a boundary policy does not allow.
-type Violation struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
 // Policy checks an admitted spec's effective config against the agent's
-// boundary policy.
+// boundary policy; *policy.Checker is one.
 type Policy interface {
 	// Check returns how cfg, the effective config of c, goes beyond the
-	// policy. It may record in cfg what it learnt while checking (where a
-	// mount really leads, driver.Mount.ResolvedPath), so that the driver
-	// creates exactly what was checked.
-	Check(c *spec.Container, cfg *driver.Config) []Violation
+	// policy, given where cfg's mounts really lead (policy.ResolveMounts).
+	// It reads nothing but its arguments.
+	Check(c *spec.Container, cfg driver.Config, leads policy.Leads) []policy.Violation
 }
 
 // AdmitOptions configure Admit.
@@ -108,6 +102,12 @@ type AdmitOptions struct {
 	Labels map[string]string
 	// Policy, when not nil, is checked on every effective config.
 	Policy Policy
+	// Resolver, when set, is asked where each mount of an effective config
+	// really leads before Policy checks it (the hcs driver on Windows),
+	// and what it says is recorded in the config (driver.Mount.
+	// ResolvedPath), so that the driver maps what was checked. Without it
+	// (the sim, validate) host folders are checked as written.
+	Resolver policy.Resolver
 }
 
 // Admit decides, for each spec, whether and how it runs on host. specs need
@@ -181,7 +181,7 @@ func reject(reason Reason, field, format string, args ...any) *Rejection {
 	return &Rejection{Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-func policyRejection(vs []Violation) *Rejection {
+func policyRejection(vs []policy.Violation) *Rejection {
 	msgs := make([]string, len(vs))
 	for i, v := range vs {
 		msgs[i] = v.Message
@@ -277,7 +277,8 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 	}
 	d.Config = config(c, iso, a.opts.Owner)
 	if a.opts.Policy != nil {
-		if vs := a.opts.Policy.Check(c, &d.Config); len(vs) > 0 {
+		leads := policy.ResolveMounts(a.opts.Resolver, &d.Config)
+		if vs := a.opts.Policy.Check(c, d.Config, leads); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
 		}
 	}

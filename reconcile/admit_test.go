@@ -8,6 +8,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -269,9 +270,9 @@ func TestAdmitNetworkSharing(t *testing.T) {
 
 type denyPorts struct{}
 
-func (denyPorts) Check(c *spec.Container, cfg *driver.Config) []Violation {
+func (denyPorts) Check(c *spec.Container, cfg driver.Config, _ policy.Leads) []policy.Violation {
 	if len(cfg.Ports) > 0 {
-		return []Violation{{Field: "spec.ports[0]", Message: "host port 8080/tcp is not allowed; add '8080/tcp' to the policy's ports"}}
+		return []policy.Violation{{Field: "spec.ports[0]", Message: "host port 8080/tcp is not allowed; add '8080/tcp' to the policy's ports"}}
 	}
 	return nil
 }

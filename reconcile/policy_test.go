@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -30,20 +30,20 @@ devices: ['5B45201D-F2F2-4F3B-85BB-30FF1F953599']
 
 const gpu = "5B45201D-F2F2-4F3B-85BB-30FF1F953599"
 
-func checker(t *testing.T, src string) *PolicyChecker {
+func checker(t *testing.T, src string) *policy.Checker {
 	t.Helper()
 	if src == "" {
-		pc, err := NewPolicyChecker(nil, PolicyOptions{})
+		pc, err := policy.NewChecker(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return pc
 	}
-	p, err := spec.ParsePolicy("policy.yaml", []byte(src))
+	p, err := policy.Parse("policy.yaml", []byte(src))
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	pc, err := NewPolicyChecker(p, PolicyOptions{})
+	pc, err := policy.NewChecker(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,10 +259,10 @@ func TestPolicyEscapesRefusedBeforeTheCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entry, field := "mounts: [{hostPath: "+spec.QuoteYAML(tt.value)+", containerPath: 'C:\\data', readOnly: true}]", "spec.mounts[0].hostPath"
+			entry, field := "mounts: [{hostPath: "+"'"+tt.value+"'"+", containerPath: 'C:\\data', readOnly: true}]", "spec.mounts[0].hostPath"
 			_, perr := winpath.Parse(tt.value)
 			if tt.field == "hostPipe" {
-				entry, field = "pipes: [{hostPipe: "+spec.QuoteYAML(tt.value)+", containerPipe: '\\\\.\\pipe\\x'}]", "spec.pipes[0].hostPipe"
+				entry, field = "pipes: [{hostPipe: "+"'"+tt.value+"'"+", containerPipe: '\\\\.\\pipe\\x'}]", "spec.pipes[0].hostPipe"
 				_, perr = winpath.ParsePipe(tt.value)
 			}
 			if perr == nil {
@@ -296,30 +296,27 @@ func TestPolicyMessageNamesEveryViolation(t *testing.T) {
 // resolver maps host paths to where their junctions lead.
 type resolver map[string]string
 
-func (r resolver) ResolvePath(p string) (string, error) {
-	if real, ok := r[p]; ok {
+func (r resolver) ResolvePath(p winpath.Path) (string, error) {
+	if real, ok := r[p.String()]; ok {
 		if real == "" {
 			return "", errors.New("access denied")
 		}
 		return real, nil
 	}
-	return p, nil
+	return p.String(), nil
 }
 
+// TestPolicyChecksTheResolvedMountSource: admission asks the resolver
+// where each mount leads, records it for the driver, and the policy
+// checks both the folder as written and the folder it leads to.
 func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
-	p, err := spec.ParsePolicy("policy.yaml", []byte(broadPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := NewPolicyChecker(p, PolicyOptions{Resolver: resolver{
+	pc := checker(t, broadPolicy)
+	r := resolver{
 		`D:\scratch\link`:   `C:\Windows\System32`,
 		`D:\scratch\other`:  `D:\scratch\real`,
 		`D:\scratch\up`:     `D:\data\web`,
 		`D:\scratch\locked`: "",
 		`D:\scratch\case`:   `D:\SCRATCH\Case`,
-	}})
-	if err != nil {
-		t.Fatal(err)
 	}
 	tests := []struct {
 		path     string
@@ -338,59 +335,18 @@ func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			m := driver.Mount{HostPath: winpath.MustParse(tt.path), ReadOnly: tt.readOnly, ResolvedPath: winpath.MustParse(`X:\stale`)}
-			field, msg := pc.checkMount(&m, new(bool))
+			web := ctr("web", img2022, mount(tt.path, tt.readOnly))
+			d := Admit(context.Background(), server(20348), nil, []*spec.Container{web}, AdmitOptions{Owner: "isoagent", Policy: pc, Resolver: r})[0]
+			var field, msg string
+			if !d.Admitted() {
+				field, msg = strings.TrimPrefix(d.Rejection.Field, "spec.mounts[0]."), d.Rejection.Message
+			}
 			if field != tt.field || !strings.Contains(msg, tt.msg) || (tt.msg == "") != (msg == "") {
 				t.Errorf("got %s: %s\nwant %s: %s", field, msg, tt.field, tt.msg)
 			}
-			if msg == "" && m.ResolvedPath.String() != tt.resolved {
-				t.Errorf("ResolvedPath = %q, want %q", m.ResolvedPath, tt.resolved)
+			if msg == "" && d.Config.Mounts[0].ResolvedPath.String() != tt.resolved {
+				t.Errorf("ResolvedPath = %q, want %q", d.Config.Mounts[0].ResolvedPath, tt.resolved)
 			}
 		})
-	}
-}
-
-func TestGlobMatch(t *testing.T) {
-	tests := []struct {
-		pattern, name string
-		want          bool
-	}{
-		{"metrics-*", "metrics-web", true},
-		{"metrics-*", "METRICS-web", true},
-		{"metrics-*", "metrics-", true},
-		{"metrics-*", "metrics", false},
-		{"metrics-*", "xmetrics-web", false},
-		{"*", "", true},
-		{"*", "anything at all", true},
-		{"a?c", "abc", true},
-		{"a?c", "ac", false},
-		{"*-web-*", "app-web-01", true},
-		{"*-web-*", "app-web", false},
-		{"docker.io/*", "docker.io/library/nginx:1.25", true},
-		{"docker.io/*", "mcr.microsoft.com/docker.io/x", false},
-		{"mcr.microsoft.com/windows/*:ltsc2022", "mcr.microsoft.com/windows/servercore/iis:ltsc2022", true},
-		{"naïve", "NAÏVE", true},
-		{"a*b*c", "aXbYbZc", true},
-		{"a*b*c", "aXbYbZ", false},
-	}
-	for _, tt := range tests {
-		if got := globMatch(tt.pattern, tt.name); got != tt.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tt.pattern, tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestNewPolicyCheckerRefusesUnparsedEntries(t *testing.T) {
-	bad := []*spec.Policy{
-		{Mounts: []spec.MountRule{{Path: `D:\data\..\x`}}},
-		{Pipes: []string{"metrics"}},
-		{Ports: []string{"8080"}},
-		{Devices: []string{"gpu"}},
-		{Isolation: []spec.Isolation{spec.IsolationDefault}},
-	}
-	for _, p := range bad {
-		if _, err := NewPolicyChecker(p, PolicyOptions{}); err == nil {
-			t.Errorf("NewPolicyChecker(%+v) accepted it", p)
-		}
 	}
 }

@@ -32,7 +32,9 @@ type decoder struct {
 	// suggested holds the field paths an unknown key was taken to be a
 	// misspelling of.
 	suggested map[string]bool
-	budget    int
+	// shortForms are the Kind's hints for list entries written as scalars.
+	shortForms map[reflect.Type]func(string) string
+	budget     int
 }
 
 // A Document is one non-empty YAML document of a file in the agent's YAML
@@ -115,6 +117,11 @@ type Kind struct {
 	// Unsupported is the message for a document of any other kind; its %q
 	// is that kind.
 	Unsupported string
+	// ShortForms explain, by the type of a list's entries, how to write an
+	// entry that is a mapping but was given as a scalar: given the scalar,
+	// the hint to append to "must be a mapping", such as
+	// " such as {path: 'D:\data'}". Types without one get no hint.
+	ShortForms map[reflect.Type]func(value string) string
 }
 
 // Start returns the line and column where the document's body starts.
@@ -139,6 +146,7 @@ func (doc *Document) Start() (line, column int) { return doc.body.Line, doc.body
 // would only bury the one problem that matters.
 func (doc *Document) Decode(v any, k Kind) bool {
 	d := doc.d
+	d.shortForms = k.ShortForms
 	n := d.resolve(doc.body)
 	if n == nil {
 		return false
@@ -569,7 +577,7 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	for i, item := range n.Content {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
 		if r := deref(item); r.Kind == yaml.ScalarNode && r.Tag != "!!null" && s.Type().Elem().Kind() == reflect.Struct && !isText(s.Type().Elem()) {
-			d.errorf(r, ipath, "must be a mapping%s", shortFormHint(v.Type().Elem(), r.Value))
+			d.errorf(r, ipath, "must be a mapping%s", d.shortFormHint(v.Type().Elem(), r.Value))
 			continue
 		}
 		d.decodeValue(item, s.Index(i), ipath)
@@ -577,20 +585,12 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(s)
 }
 
-// shortFormHint explains how to write an entry given in Docker's short
-// string form ("8080:80", 'D:\data:C:\data:ro') as a mapping.
-func shortFormHint(t reflect.Type, value string) string {
-	switch t {
-	case reflect.TypeFor[Port]():
-		return fmt.Sprintf(" such as {hostPort: 8080, containerPort: 80}, not the short form %q", value)
-	case reflect.TypeFor[Mount]():
-		return fmt.Sprintf(` such as {hostPath: 'D:\data', containerPath: 'C:\data', readOnly: true}, not the short form %q`, value)
-	case reflect.TypeFor[Pipe]():
-		return fmt.Sprintf(` such as {hostPipe: '\\.\pipe\name', containerPipe: '\\.\pipe\name'}, not the short form %q`, value)
-	case reflect.TypeFor[Device]():
-		return fmt.Sprintf(" such as {classGUID: %s}", value)
-	case reflect.TypeFor[MountRule]():
-		return fmt.Sprintf(" such as {path: %s, readOnly: true}", QuoteYAML(value))
+// shortFormHint explains how to write a list entry of type t given as a
+// scalar (Docker's short string form: "8080:80", 'D:\data:C:\data:ro') as
+// a mapping, when the document's Kind knows how.
+func (d *decoder) shortFormHint(t reflect.Type, value string) string {
+	if hint, ok := d.shortForms[t]; ok {
+		return hint(value)
 	}
 	return ""
 }

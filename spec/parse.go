@@ -1,5 +1,10 @@
 package spec
 
+import (
+	"fmt"
+	"reflect"
+)
+
 // Parse decodes, validates and defaults the container specs in data, the
 // content of the spec file named file (used in errors and Source; it is
 // not read). Documents are separated by "---"; empty ones are skipped.
@@ -38,4 +43,16 @@ var containerKind = Kind{
 		"Policy": "a Policy belongs in the agent's --policy file, not in the spec folder; move this document there",
 	},
 	Unsupported: "%q is not supported; isoagent spec files hold kind: " + KindContainer + " documents",
+	ShortForms: map[reflect.Type]func(string) string{
+		reflect.TypeFor[Port](): func(v string) string {
+			return fmt.Sprintf(" such as {hostPort: 8080, containerPort: 80}, not the short form %q", v)
+		},
+		reflect.TypeFor[Mount](): func(v string) string {
+			return fmt.Sprintf(` such as {hostPath: 'D:\data', containerPath: 'C:\data', readOnly: true}, not the short form %q`, v)
+		},
+		reflect.TypeFor[Pipe](): func(v string) string {
+			return fmt.Sprintf(` such as {hostPipe: '\\.\pipe\name', containerPipe: '\\.\pipe\name'}, not the short form %q`, v)
+		},
+		reflect.TypeFor[Device](): func(v string) string { return fmt.Sprintf(" such as {classGUID: %s}", v) },
+	},
 }

@@ -17,13 +17,13 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
-	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
 
 // The policy asks the hcs driver, and only it, where a mount really leads.
-var _ reconcile.PathResolver = (*Driver)(nil)
+var _ policy.Resolver = (*Driver)(nil)
 
 // resolveTree lays out, under a new temporary folder, an allowed folder
 // (Allowed\Sub) and a folder outside it (Outside, holding a marker file),
@@ -35,7 +35,7 @@ func resolveTree(t *testing.T) string {
 	writeFile(t, filepath.Join(dir, "Outside", "marker"), "outside")
 	// The temporary folder may be spelled with short names or another
 	// case than the file system keeps; the layout below it is ours.
-	base, err := (&Driver{}).ResolvePath(dir)
+	base, err := (&Driver{}).ResolvePath(winpath.MustParse(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestResolvePath(t *testing.T) {
 	d := &Driver{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := d.ResolvePath(tt.in)
+			got, err := d.ResolvePath(winpath.MustParse(tt.in))
 			if err != nil {
 				t.Fatalf("ResolvePath(%q): %v", tt.in, err)
 			}
@@ -74,11 +74,14 @@ func TestResolvePath(t *testing.T) {
 	}
 }
 
+// TestResolvePathRefusesWhatWinpathRefuses: ResolvePath takes a
+// winpath.Path, so it can never be asked about a path winpath refuses;
+// these once were handed to it as strings and refused there.
 func TestResolvePathRefusesWhatWinpathRefuses(t *testing.T) {
 	for _, in := range []string{`C:\data\..\Windows`, `C:data`, `\\?\Volume{8a25748f-cf34-4ac6-9ee2-c89400e886db}\data`, `relative\path`} {
 		t.Run(in, func(t *testing.T) {
-			if got, err := (&Driver{}).ResolvePath(in); err == nil {
-				t.Errorf("ResolvePath(%q) = %q, want an error", in, got)
+			if p, err := winpath.Parse(in); err == nil {
+				t.Errorf("winpath.Parse(%q) = %s, so ResolvePath could be asked about it", in, p)
 			}
 		})
 	}
@@ -95,7 +98,7 @@ func TestResolvePathFollowsLinks(t *testing.T) {
 				base + `\allowed\LINK\marker`:     base + `\Outside\marker`,
 				base + `\Allowed\link\New\deeper`: base + `\Outside\New\deeper`,
 			} {
-				got, err := d.ResolvePath(in)
+				got, err := d.ResolvePath(winpath.MustParse(in))
 				if err != nil {
 					t.Fatalf("ResolvePath(%q): %v", in, err)
 				}
@@ -119,7 +122,7 @@ func TestResolvePathRefusesADanglingLink(t *testing.T) {
 	if _, err := os.Lstat(link); err != nil {
 		t.Skipf("a dangling link cannot be made or seen here (Wine's CreateSymbolicLinkW does nothing): %v", err)
 	}
-	got, err := (&Driver{}).ResolvePath(link + `\data`)
+	got, err := (&Driver{}).ResolvePath(winpath.MustParse(link + `\data`))
 	if !errors.Is(err, driver.ErrHostPathNotFound) {
 		t.Fatalf("ResolvePath through a dangling link = %q, %v; want an error wrapping ErrHostPathNotFound", got, err)
 	}
@@ -134,10 +137,10 @@ func TestResolvePathRefusesADanglingLink(t *testing.T) {
 func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 	base := resolveTree(t)
 	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
-	pc, err := reconcile.NewPolicyChecker(&spec.Policy{
+	pc, err := policy.NewChecker(&policy.Policy{
 		File:   "policy.yaml",
-		Mounts: []spec.MountRule{{Path: base + `\Allowed`}},
-	}, reconcile.PolicyOptions{Resolver: &Driver{}})
+		Mounts: []policy.MountRule{{Path: winpath.MustParse(base + `\Allowed`)}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +161,7 @@ func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 				Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
 				Mounts: []driver.Mount{{HostPath: winpath.MustParse(tt.hostPath), ContainerPath: winpath.MustParse(`C:\data`)}},
 			}
-			vs := pc.Check(c, &cfg)
+			vs := pc.Check(c, cfg, policy.ResolveMounts(&Driver{}, &cfg))
 			if !tt.refused {
 				if len(vs) > 0 {
 					t.Fatalf("mount of %s refused: %v", tt.hostPath, vs)
@@ -402,19 +405,17 @@ func TestFinalPathForms(t *testing.T) {
 		})
 	}
 	// What the policy makes of the GUID form: no entry can allow it.
-	pc, err := reconcile.NewPolicyChecker(&spec.Policy{File: "policy.yaml", Mounts: []spec.MountRule{{Path: `D:\`}}}, reconcile.PolicyOptions{
-		Resolver: staticResolver(guid + `\Data`),
-	})
+	pc, err := policy.NewChecker(&policy.Policy{File: "policy.yaml", Mounts: []policy.MountRule{{Path: winpath.MustParse(`D:\`)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := driver.Config{Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
 		Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\Data`), ContainerPath: winpath.MustParse(`C:\data`)}}}
-	if vs := pc.Check(&spec.Container{}, &cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
+	if vs := pc.Check(&spec.Container{}, cfg, policy.ResolveMounts(staticResolver(guid+`\Data`), &cfg)); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
 		t.Errorf("a mount that resolves to %s: violations %v, want one on its hostPath", guid, vs)
 	}
 }
 
 type staticResolver string
 
-func (r staticResolver) ResolvePath(string) (string, error) { return string(r), nil }
+func (r staticResolver) ResolvePath(winpath.Path) (string, error) { return string(r), nil }
