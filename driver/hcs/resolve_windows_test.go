@@ -7,11 +7,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 
@@ -338,21 +340,45 @@ func makeLink(t *testing.T, kind linkKind, link, target string) {
 	os.Remove(link)
 	t.Logf("Wine cannot make a %s (%v); using a Unix symbolic link", kind, err)
 	ulink := unixPath(t, link)
-	if out, err := unix("/bin/ln", "-s", unixPath(t, target), ulink); err != nil || !linkWorks(link, target) {
+	if out, err := unix("/bin/ln", "-s", unixPath(t, target), ulink); err != nil {
 		t.Fatalf("cannot make a Unix symbolic link under Wine: %v %s", err, out)
 	}
 	// Wine takes the link for a folder, so the temporary folder's cleanup
-	// would empty its target and then fail on it.
+	// would empty its target and then fail on it: the link goes first.
 	t.Cleanup(func() {
 		if out, err := unix("/bin/rm", ulink); err != nil {
 			t.Errorf("remove %s: %v %s", ulink, err, out)
 		}
+		gone := func() bool { _, err := os.Lstat(link); return errors.Is(err, fs.ErrNotExist) }
+		if !eventually(gone) {
+			t.Errorf("%s is still there after rm", ulink)
+		}
 	})
+	if !eventually(func() bool { return linkWorks(link, target) }) {
+		t.Fatalf("the Unix symbolic link %s did not appear", ulink)
+	}
 }
 
-// unix runs a Unix program from under Wine (start /unix), waiting for it.
+// unix starts a Unix program from under Wine (start /unix). It cannot
+// wait for it: Wine's start gets no handle of a Unix process, so even
+// start /wait returns at once, and the caller waits for what the program
+// does (see eventually).
 func unix(argv ...string) ([]byte, error) {
 	return exec.Command("cmd", append([]string{"/c", "start", "/wait", "/unix"}, argv...)...).CombinedOutput()
+}
+
+// eventually reports whether cond holds within ten seconds, asking it
+// every few milliseconds: what a Unix program started by unix did can only
+// be seen, not waited for.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // linkWorks reports whether the marker file of target is reached through
