@@ -93,21 +93,8 @@ func MustParse(s string) Ref {
 // String formats r as [registry/]repository[:tag][@digest]; for a parsed
 // reference it gives back the text it was parsed from.
 func (r Ref) String() string {
-	var b strings.Builder
-	if r.Registry != "" {
-		b.WriteString(r.Registry)
-		b.WriteByte('/')
-	}
-	b.WriteString(r.Repository)
-	if r.Tag != "" {
-		b.WriteByte(':')
-		b.WriteString(r.Tag)
-	}
-	if r.Digest != "" {
-		b.WriteByte('@')
-		b.WriteString(r.Digest)
-	}
-	return b.String()
+	b, _ := r.AppendText(make([]byte, 0, len(r.Registry)+len(r.Repository)+len(r.Tag)+len(r.Digest)+3))
+	return string(b)
 }
 
 // IsZero reports whether r is the zero Ref, no reference.
@@ -115,7 +102,22 @@ func (r Ref) IsZero() bool { return r == Ref{} }
 
 // MarshalText returns the reference as String writes it; the zero Ref is
 // empty text.
-func (r Ref) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+func (r Ref) MarshalText() ([]byte, error) { return r.AppendText(nil) }
+
+// AppendText appends the reference to b as String writes it.
+func (r Ref) AppendText(b []byte) ([]byte, error) {
+	if r.Registry != "" {
+		b = append(append(b, r.Registry...), '/')
+	}
+	b = append(b, r.Repository...)
+	if r.Tag != "" {
+		b = append(append(b, ':'), r.Tag...)
+	}
+	if r.Digest != "" {
+		b = append(append(b, '@'), r.Digest...)
+	}
+	return b, nil
+}
 
 // UnmarshalText parses text with Parse. Empty text is the zero Ref, so that
 // a zero Ref written by MarshalText reads back.

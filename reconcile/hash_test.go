@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -196,6 +197,24 @@ func TestHashWritesTextTypesAsTheirText(t *testing.T) {
 	}
 	if hashOf(asText{}) != hashOf(struct{}{}) {
 		t.Error("a struct of zero typed fields is not empty")
+	}
+}
+
+// writeQuoted is strconv.Quote, written straight into the encoding: every
+// byte and rune class must come out the same, or hashes would change.
+func TestWriteQuotedIsStrconvQuote(t *testing.T) {
+	ins := []string{"", `D:\sites\web`, `"quoted"`, "tab\there", "new\nline", "del\x7f", "naïve", "日本",
+		"\xff\xfe invalid", "\u2028", "\x00", `\\.\pipe\x`, "~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}"}
+	for c := range 256 {
+		ins = append(ins, string(rune(c)), string([]byte{byte(c)}))
+	}
+	for _, in := range ins {
+		var a, b strings.Builder
+		writeQuoted(&a, in)
+		writeQuoted(&b, []byte(in))
+		if want := strconv.Quote(in); a.String() != want || b.String() != want {
+			t.Errorf("writeQuoted(%q) = %s (string), %s ([]byte); want %s", in, a.String(), b.String(), want)
+		}
 	}
 }
 

@@ -83,7 +83,16 @@ func (p Pipe) IsZero() bool { return p.name == "" }
 func (p Pipe) Equal(q Pipe) bool { return equalFold(p.name, q.name) }
 
 // MarshalText returns the normalised pipe.
-func (p Pipe) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+func (p Pipe) MarshalText() ([]byte, error) { return p.AppendText(nil) }
+
+// AppendText appends the normalised pipe to b; the zero Pipe appends
+// nothing.
+func (p Pipe) AppendText(b []byte) ([]byte, error) {
+	if p.name == "" {
+		return b, nil
+	}
+	return append(append(b, pipePrefix...), p.name...), nil
+}
 
 // UnmarshalText parses text with ParsePipe. Empty text is the zero Pipe,
 // so that a zero Pipe written by MarshalText reads back.

@@ -253,7 +253,10 @@ func (p Path) Elems() []string {
 }
 
 // MarshalText returns the normalised path.
-func (p Path) MarshalText() ([]byte, error) { return []byte(p.s), nil }
+func (p Path) MarshalText() ([]byte, error) { return p.AppendText(nil) }
+
+// AppendText appends the normalised path to b.
+func (p Path) AppendText(b []byte) ([]byte, error) { return append(b, p.s...), nil }
 
 // UnmarshalText parses text with Parse. Empty text is the zero Path, so
 // that a zero Path written by MarshalText reads back.
