@@ -5,6 +5,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/hcs"
 )
@@ -18,6 +20,10 @@ const autoDriver = driver.NameHCS
 func openHCS(o driverOptions) (driver.Driver, error) {
 	if err := hcs.Preflight(); err != nil {
 		return nil, fmt.Errorf("--driver hcs: this host cannot run containers yet:\n%w", err)
+	}
+	// hcsshim logs through logrus's standard logger.
+	if o.logger != nil {
+		hcs.RouteLogrus(logrus.StandardLogger(), o.logger.With("component", "hcsshim"))
 	}
 	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir}
 	if o.dockerRoot != "" {
