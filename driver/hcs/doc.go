@@ -15,9 +15,11 @@
 // folder (the spec name, config hash, image, isolation, init PID, exit code,
 // endpoint IDs and scratch folder); records are what let a new agent
 // process adopt running containers (OpenContainer, OpenProcess on the
-// recorded init PID) and report the exit code of one that stopped while no
-// agent ran. The HCS Name carries the spec name too, so a container whose
-// record is lost can still be told apart and pruned.
+// recorded init PID) and know which containers it has. The exit code of an
+// init process that ended while no agent ran is lost, since HCS cannot open
+// a process that has exited: it is reported as -1, unknown. The HCS Name
+// carries the spec name too, so a container whose record is lost can still
+// be told apart and pruned.
 //
 // The driver itself builds only on Windows. The image store (DockerStore)
 // and the record store build everywhere, so their tests run on Linux too.

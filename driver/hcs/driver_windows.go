@@ -370,6 +370,11 @@ func stateOf(hcsState string) driver.State {
 	return driver.StateCreated
 }
 
+// exitUnknown is the exit code reported for an init process whose end no
+// one saw: HCS keeps no exit code for a process that ended while no agent
+// held a handle to it (and none across a restart of the host).
+const exitUnknown = -1
+
 // container describes rec; p is its compute system when exists is set.
 func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bool) driver.Container {
 	cfg := rec.Config
@@ -384,7 +389,7 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 	case !exists && rec.Started:
 		// Gone without a recorded exit: the host restarted, or the system
 		// was removed behind the driver's back.
-		c.State, c.ExitCode = driver.StateExited, -1
+		c.State, c.ExitCode = driver.StateExited, exitUnknown
 	case !exists:
 		c.State = driver.StateCreated
 	default:
@@ -407,7 +412,9 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 }
 
 // adopt opens the compute system of id, left by a previous driver, and
-// tracks its init process. The caller holds id's lock.
+// tracks its init process. The caller holds id's lock. An init process
+// that ended while no driver held it cannot be opened again, and its exit
+// code is lost: it is recorded as unknown.
 func (d *Driver) adopt(id string) error {
 	if d.getLive(id) != nil {
 		return nil
@@ -421,7 +428,7 @@ func (d *Driver) adopt(id string) error {
 	}
 	c, err := hcsshim.OpenContainer(id)
 	if hcsshim.IsNotExist(err) {
-		return d.recordExit(id, -1)
+		return d.recordExit(id, exitUnknown)
 	}
 	if err != nil {
 		return hcsError("open", id, err)
@@ -429,10 +436,10 @@ func (d *Driver) adopt(id string) error {
 	l := &live{c: c}
 	p, err := c.OpenProcess(rec.InitPID)
 	if err != nil {
-		d.log.Warn("init process gone; stopping container", "id", id, "pid", rec.InitPID, "err", err)
+		d.log.Warn("init process ended while no agent watched it; its exit code is unknown; stopping the container", "id", id, "pid", rec.InitPID, "err", err)
 		err := d.stopSystem(c, exitStopTimeout)
 		c.Close()
-		return errors.Join(err, d.recordExit(id, -1), d.unmount(id))
+		return errors.Join(err, d.recordExit(id, exitUnknown), d.unmount(id))
 	}
 	l.p = p
 	d.track(id, l)
@@ -481,7 +488,7 @@ func (d *Driver) track(id string, l *live) {
 		if closing || hcsshim.IsAlreadyClosed(err) || errors.Is(err, hcsshim.ErrHandleClose) {
 			return // the driver is closing; the container keeps running
 		}
-		code := -1
+		code := exitUnknown
 		if err == nil {
 			if c, err := l.p.ExitCode(); err == nil {
 				code = c
@@ -940,7 +947,7 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 	l.c.Close()
 	d.setLive(id, nil)
 	if rec != nil && rec.Started {
-		if err := d.recordExit(id, -1); err != nil {
+		if err := d.recordExit(id, exitUnknown); err != nil {
 			return err
 		}
 	}

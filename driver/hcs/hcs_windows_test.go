@@ -87,6 +87,10 @@ func newFakeHost(t *testing.T) *fakeHost {
 
 const testImageRef = "mcr.microsoft.com/windows/servercore:ltsc2022"
 
+// exitControlC is the exit code of a process that a graceful shutdown of
+// its container ended: STATUS_CONTROL_C_EXIT, as Docker shows it.
+const exitControlC = 0xC000013A
+
 // addImage puts ref, built for v, into the Docker store and tells the sim
 // (which decides what HCS accepts) the same version.
 func (h *fakeHost) addImage(t *testing.T, ref string, v driver.OSVersion) {
@@ -489,8 +493,9 @@ func TestChildAgent(t *testing.T) {
 }
 
 // TestAdoptionAfterRestart: a new agent process finds the containers an
-// earlier one started, keeps them running, and learns the exit code of one
-// that ended while no agent ran.
+// earlier one started and keeps them running. The exit code of one that
+// ended while no agent ran is lost (HCS cannot open a process that has
+// exited) and is reported as unknown, never as a made-up 0.
 func TestAdoptionAfterRestart(t *testing.T) {
 	h := newFakeHost(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChildAgent$", "-test.count=1")
@@ -520,15 +525,16 @@ func TestAdoptionAfterRestart(t *testing.T) {
 	if c.InitPID != survivorPID || c.Hash != "h-survivor" || c.Name != "survivor" {
 		t.Errorf("adopted survivor = %+v, want PID %d, its name and hash", c, survivorPID)
 	}
-	if k := waitState(t, d, "killed-while-down", driver.StateExited); k.ExitCode != 42 {
-		t.Errorf("exit code of the container killed while no agent ran = %d, want 42", k.ExitCode)
+	if k := waitState(t, d, "killed-while-down", driver.StateExited); k.ExitCode != exitUnknown {
+		t.Errorf("exit code of the container killed while no agent ran = %d, want %d (unknown)", k.ExitCode, exitUnknown)
 	}
-	// The adopted container is tracked: stopping it records its exit.
+	// The adopted container is tracked: stopping it records its exit, the
+	// code a graceful shutdown gives (STATUS_CONTROL_C_EXIT).
 	if err := d.Stop(t.Context(), "survivor", 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if c := waitState(t, d, "survivor", driver.StateExited); c.ExitCode != 0 {
-		t.Errorf("survivor exit code after Stop = %d, want 0", c.ExitCode)
+	if c := waitState(t, d, "survivor", driver.StateExited); c.ExitCode != exitControlC {
+		t.Errorf("survivor exit code after Stop = %d, want %d", c.ExitCode, exitControlC)
 	}
 	for _, id := range []string{"survivor", "killed-while-down"} {
 		if err := d.Remove(t.Context(), id); err != nil {

@@ -67,6 +67,16 @@ const (
 	eFileNotFound    = 0x80070002 // ERROR_FILE_NOT_FOUND
 )
 
+// Exit codes Windows gives a container's processes.
+const (
+	// exitShutdown is what a process ends with when a graceful shutdown
+	// of its container ends it: STATUS_CONTROL_C_EXIT, 3221225786 as
+	// Docker reports it.
+	exitShutdown = 0xC000013A
+	// exitTerminated is what a terminated container's processes end with.
+	exitTerminated = 1
+)
+
 // Notifications (hcsshim internal/hcs/callback.go).
 const (
 	notifySystemExited          = 0x00000001
@@ -562,25 +572,30 @@ func HcsStartComputeSystem(system uintptr, options *uint16, res **uint16) uintpt
 	return sOK
 }
 
-// stop ends system id: the sim stops (shutdown) or kills (terminate) its
-// init process, and HCS's system is stopped.
+// stop ends system id: a graceful shutdown ends its init process with the
+// code Windows gives (STATUS_CONTROL_C_EXIT), a terminate with 1, and
+// HCS's system is stopped. Only a running system can be shut down; a
+// created one can be terminated.
 func stop(s *sysHandle, terminate bool) error {
 	return s.h.update(func(st *fstate) error {
 		fs := st.Systems[s.id]
 		if fs == nil {
 			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
 		}
-		if fs.State == "Stopped" {
+		switch fs.State {
+		case "Stopped":
 			return fail(0xC0370110, "The operation could not be started because the system is already stopped.")
+		case "Created":
+			if !terminate {
+				return fail(eInvalidState, "A virtual machine or container is not in a valid state (Created) to shut down.")
+			}
 		}
 		if c, ok := simContainer(s.h, s.id); ok && c.State == driver.StateRunning {
-			var err error
+			code := exitShutdown
 			if terminate {
-				err = s.h.model.Kill(s.id, 1)
-			} else {
-				err = s.h.model.Stop("", s.id)
+				code = exitTerminated
 			}
-			if err != nil {
+			if err := s.h.model.Kill(s.id, code); err != nil {
 				return err
 			}
 		}
@@ -762,6 +777,11 @@ func HcsOpenProcess(system uintptr, pid uint32, process *uintptr, res **uint16) 
 		fs := st.Systems[s.id]
 		if fs == nil || fs.Proc == nil || fs.Proc.PID != int(pid) {
 			return fail(eElementNotFound, "Element not found. (process %d)", pid)
+		}
+		// A process that has exited cannot be opened: HCS keeps no exit
+		// code for whoever did not hold a handle when it ended.
+		if exited, _ := processExited(s.h, s.id, fs.Proc.PID, fs.Proc.StartedAt); exited {
+			return fail(eElementNotFound, "Element not found. (process %d has exited)", pid)
 		}
 		p = fs.Proc
 		return nil
