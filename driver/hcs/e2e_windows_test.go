@@ -45,7 +45,16 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 			if strings.Contains(m[1], "ltsc2019") {
 				v.Build = driver.BuildLTSC2019
 			}
-			h.addImage(t, m[1], v)
+			// The programs the examples run, where their images keep
+			// them.
+			h.putImage(t, testImage{
+				Ref: m[1], OSVersion: v.String(), UtilityVM: true,
+				Cmd: []string{`C:\ServiceMonitor.exe`, "w3svc"},
+				Env: []string{`PATH=C:\Windows\system32;C:\Windows;C:\Program Files\PowerShell;C:\Program Files\dotnet`},
+				Files: []string{
+					`C:\ServiceMonitor.exe`, `C:\Program Files\PowerShell\pwsh.exe`, `C:\Program Files\dotnet\dotnet.exe`,
+				},
+			})
 		}
 	}
 	cmd := exec.CommandContext(t.Context(), bin, "run", "--once", "--timeout", "60s",

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,5 +203,33 @@ func TestDockerStoreSaysWhenDockerUsesContainerdStore(t *testing.T) {
 				t.Errorf("message %q: with the containerd store %v it must say so (and not to pull), else how to pull", err, tt.containerd)
 			}
 		})
+	}
+}
+
+func TestMergeProcessAsMoby(t *testing.T) {
+	im := ResolvedImage{
+		WorkingDir: `C:\app`, User: "ContainerUser",
+		Env: []string{`Path=C:\Windows\system32`, "ASPNETCORE_URLS=http://+:80", "MODE=image", "EMPTY="},
+	}
+	tests := []struct {
+		name string
+		cfg  driver.Config
+		want processSpec
+	}{
+		{"the image fills in", driver.Config{},
+			processSpec{WorkingDir: `C:\app`, User: "ContainerUser", Env: map[string]string{"Path": `C:\Windows\system32`, "ASPNETCORE_URLS": "http://+:80", "MODE": "image", "EMPTY": ""}}},
+		{"the config wins, names compare without case", driver.Config{WorkingDir: `D:\work`, User: "ContainerAdministrator", Env: map[string]string{"mode": "spec", "PATH": `C:\tools`}},
+			processSpec{WorkingDir: `D:\work`, User: "ContainerAdministrator", Env: map[string]string{"PATH": `C:\tools`, "ASPNETCORE_URLS": "http://+:80", "mode": "spec", "EMPTY": ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mergeProcess(tt.cfg, im)
+			if got.WorkingDir != tt.want.WorkingDir || got.User != tt.want.User || !maps.Equal(got.Env, tt.want.Env) {
+				t.Errorf("mergeProcess = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if got := mergeProcess(driver.Config{}, ResolvedImage{}); got.WorkingDir != `C:\` || got.Env != nil || got.User != "" {
+		t.Errorf("mergeProcess with nothing set = %+v, want C:\\ and nothing else", got)
 	}
 }

@@ -29,6 +29,64 @@ type fstate struct {
 	Systems   map[string]*fsys      `json:"systems,omitempty"`
 	Layers    map[string]*flayer    `json:"layers,omitempty"`
 	Endpoints map[string]*fendpoint `json:"endpoints,omitempty"`
+	// Network is the ID of HNS's "nat" network. A reboot gives it a new
+	// one: Windows Server 2019 does not keep NAT networks across reboots
+	// (moby#38358), and dockerd makes the network again.
+	Network string `json:"network,omitempty"`
+	// Boot counts the host's reboots; a handle from an earlier boot is
+	// invalid.
+	Boot int `json:"boot,omitempty"`
+	// NoHyperV says the host cannot run Hyper-V isolated containers (the
+	// role is not installed, or the VM has no nested virtualisation).
+	NoHyperV bool `json:"noHyperV,omitempty"`
+	// Faults are failures the drills armed, taken by the calls they name.
+	Faults []ffault `json:"faults,omitempty"`
+	// Serial numbers the endpoints HNS makes, so that an ID is never
+	// given twice.
+	Serial int `json:"serial,omitempty"`
+}
+
+// newEndpointID returns the ID of a new endpoint.
+func (st *fstate) newEndpointID() string {
+	st.Serial++
+	return nameGUID(fmt.Sprintf("endpoint %d", st.Serial))
+}
+
+// ffault makes the next Count calls of Call fail with HRESULT Code.
+type ffault struct {
+	Call  string `json:"call"`
+	Code  uint32 `json:"code"`
+	Count int    `json:"count"`
+}
+
+// fault uses up one call of the first fault armed for call and returns
+// its error, or nil when none is armed. It saves the state on its own: a
+// call that fails with the fault saves nothing.
+func (h *host) fault(call string) *hcsErr {
+	var f *hcsErr
+	h.update(func(st *fstate) error {
+		f = st.takeFault(call)
+		return nil
+	})
+	return f
+}
+
+// takeFault uses up one call of the first fault armed for call and
+// returns its error, or nil when none is armed.
+func (st *fstate) takeFault(call string) *hcsErr {
+	for i := range st.Faults {
+		f := &st.Faults[i]
+		if f.Call != call || f.Count <= 0 {
+			continue
+		}
+		f.Count--
+		code := f.Code
+		if f.Count == 0 {
+			st.Faults = append(st.Faults[:i], st.Faults[i+1:]...)
+		}
+		return &hcsErr{code: code, msg: faultMessage(code)}
+	}
+	return nil
 }
 
 type fsys struct {
@@ -43,6 +101,12 @@ type fsys struct {
 	Handles int `json:"handles"`
 	// Proc is the init process, once created.
 	Proc *fproc `json:"proc,omitempty"`
+	// Endpoints are the EndpointList the system was created with; Layers
+	// its read-only layer folders, topmost first; Mapped the container
+	// paths of its mapped folders.
+	Endpoints []string `json:"endpoints,omitempty"`
+	Layers    []string `json:"layers,omitempty"`
+	Mapped    []string `json:"mapped,omitempty"`
 }
 
 type fproc struct {
@@ -57,6 +121,8 @@ type flayer struct {
 	Path      string `json:"path"`
 	Activated bool   `json:"activated,omitempty"`
 	Prepared  bool   `json:"prepared,omitempty"`
+	// Size is the scratch disk's size in bytes.
+	Size uint64 `json:"size,omitempty"`
 }
 
 type fendpoint struct {
@@ -65,6 +131,10 @@ type fendpoint struct {
 	Network  string          `json:"network"`
 	Policies json.RawMessage `json:"policies,omitempty"`
 	Ports    []fport         `json:"ports,omitempty"`
+	// V1 reports that HNS's v1 API made it; InternalDNS is its
+	// EnableInternalDNS.
+	V1          bool `json:"v1,omitempty"`
+	InternalDNS bool `json:"internalDNS,omitempty"`
 }
 
 type fport struct {
@@ -73,8 +143,12 @@ type fport struct {
 }
 
 // natNetworkID is the ID of the one HNS network the fake has, named "nat"
-// as Docker's default network is.
+// as Docker's default network is, until the first reboot.
 const natNetworkID = "B1F5F0C6-2B52-4C9A-9B48-7C4C6B1B1A01"
+
+// defaultScratchSize is the size of a new scratch disk: 20 GB, as
+// CreateSandboxLayer makes it.
+const defaultScratchSize = 20 << 30
 
 // host is one state folder: the sim model and the fake's own state.
 type host struct {
@@ -149,6 +223,9 @@ func (h *host) do(fn func(*fstate) error, save bool) error {
 	}
 	if st.Endpoints == nil {
 		st.Endpoints = map[string]*fendpoint{}
+	}
+	if st.Network == "" {
+		st.Network = natNetworkID
 	}
 	if err := fn(st); err != nil || !save {
 		return err
