@@ -36,8 +36,9 @@ func containerConfig(rec *record, volumePath string, layerIDs []string, hostCPUs
 		HostName:        cfg.Name,
 		LayerFolderPath: rec.Scratch,
 		// Flushes are skipped on the first boot only, as moby does: a
-		// crash then loses a scratch that held nothing yet.
-		IgnoreFlushesDuringBoot: !rec.StartedBefore,
+		// crash then loses a scratch that held nothing yet. StartedAt
+		// stays set once a start succeeded.
+		IgnoreFlushesDuringBoot: rec.StartedAt.IsZero(),
 		// Containers must outlive the agent: a restarted agent adopts them.
 		TerminateOnLastHandleClosed: false,
 	}

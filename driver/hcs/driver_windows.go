@@ -977,7 +977,7 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		return fail(werr)
 	}
 	err = d.update(id, func(r *record) {
-		r.Started, r.StartedBefore, r.InitPID = true, true, p.Pid()
+		r.Started, r.InitPID = true, p.Pid()
 		r.Exited, r.ExitCode, r.StartedAt, r.FinishedAt = false, 0, time.Now().UTC(), time.Time{}
 	})
 	if err != nil {

@@ -44,12 +44,10 @@ type record struct {
 	SharedEndpoints []string `json:"sharedEndpoints,omitempty"`
 	// Started reports that the current compute system has been started,
 	// so its disappearance means the container exited.
-	Started bool `json:"started,omitempty"`
-	// StartedBefore reports that the container has started at least once.
-	StartedBefore bool `json:"startedBefore,omitempty"`
-	InitPID       int  `json:"initPid,omitempty"`
-	Exited        bool `json:"exited,omitempty"`
-	ExitCode      int  `json:"exitCode"`
+	Started  bool `json:"started,omitempty"`
+	InitPID  int  `json:"initPid,omitempty"`
+	Exited   bool `json:"exited,omitempty"`
+	ExitCode int  `json:"exitCode"`
 
 	CreatedAt  time.Time `json:"createdAt"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
