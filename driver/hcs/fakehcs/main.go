@@ -400,7 +400,10 @@ func HcsEnumerateComputeSystems(query *uint16, systemsOut **uint16, res **uint16
 		return false
 	}
 	list := []map[string]any{}
-	err = h.view(func(st *fstate) error {
+	err = h.update(func(st *fstate) error {
+		if err := h.forget(st); err != nil {
+			return err
+		}
 		for _, s := range st.Systems {
 			if !in(s.ID, q.IDs) || !in("Container", q.Types) || !in(s.Name, q.Names) || !in(s.Owner, q.Owners) {
 				continue
@@ -581,7 +584,8 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 	if b, err := os.ReadFile(filepath.Join(c.Layers[0].Path, imageMarker)); err == nil {
 		cfg.Image = strings.TrimSpace(string(b))
 	}
-	fs := &fsys{ID: sid, Name: c.Name, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Handles: 1, Endpoints: c.EndpointList}
+	fs := &fsys{ID: sid, Name: c.Name, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Endpoints: c.EndpointList}
+	fs.open()
 	for _, l := range c.Layers {
 		fs.Layers = append(fs.Layers, l.Path)
 	}
@@ -601,6 +605,9 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 	var boot int
 	err = h.update(func(st *fstate) error {
 		boot = st.Boot
+		if err := h.forget(st); err != nil {
+			return err
+		}
 		if old := st.Systems[sid]; old != nil {
 			return fail(eAlreadyExists, "A virtual machine or container with the specified identifier already exists.")
 		}
@@ -647,11 +654,14 @@ func HcsOpenComputeSystem(id *uint16, system *uintptr, res **uint16) uintptr {
 	var boot int
 	err = h.update(func(st *fstate) error {
 		boot = st.Boot
+		if err := h.forget(st); err != nil {
+			return err
+		}
 		s := st.Systems[sid]
 		if s == nil {
 			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
 		}
-		s.Handles++
+		s.open()
 		return nil
 	})
 	if err != nil {
@@ -692,15 +702,9 @@ func HcsCloseComputeSystem(system uintptr) uintptr {
 		if err != nil {
 			return nil // gone with the reboot, or already forgotten
 		}
-		fs.Handles--
-		if fs.Handles <= 0 && fs.State == "Stopped" {
-			// HCS forgets a stopped system with its last handle.
-			delete(st.Systems, s.id)
-			if err := s.h.model.Remove("", s.id); err != nil && !errors.Is(err, driver.ErrNotFound) {
-				return err
-			}
-		}
-		return nil
+		fs.close()
+		// HCS forgets a stopped system with its last handle.
+		return s.h.forget(st)
 	})
 	return result(err, nil)
 }

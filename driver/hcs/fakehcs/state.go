@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/windows"
 
+	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 
 	"github.com/isoagent/isoagent/internal/atomicfile"
@@ -96,9 +98,10 @@ type fsys struct {
 	HvPartition bool   `json:"hvPartition"`
 	// State is HCS's: Created, Running or Stopped.
 	State string `json:"state"`
-	// Handles counts the open handles of every process; a stopped system
-	// goes away when the last one closes.
-	Handles int `json:"handles"`
+	// Handles counts the open handles of each process (by PID); a
+	// process's handles close when it exits, and a stopped system goes
+	// away when the last one closes.
+	Handles map[string]int `json:"handles"`
 	// Proc is the init process, once created.
 	Proc *fproc `json:"proc,omitempty"`
 	// Endpoints are the EndpointList the system was created with; Layers
@@ -114,6 +117,61 @@ type fproc struct {
 	// StartedAt is the sim's start time of the run this process is; a
 	// later start of the container is another process.
 	StartedAt time.Time `json:"startedAt"`
+}
+
+// open counts a handle of this process on s.
+func (s *fsys) open() {
+	if s.Handles == nil {
+		s.Handles = map[string]int{}
+	}
+	s.Handles[strconv.Itoa(os.Getpid())]++
+}
+
+// close counts a handle of this process on s as closed.
+func (s *fsys) close() {
+	k := strconv.Itoa(os.Getpid())
+	if s.Handles[k]--; s.Handles[k] <= 0 {
+		delete(s.Handles, k)
+	}
+}
+
+// held reports whether a live process holds a handle on s; the handles
+// of a process that has exited are forgotten.
+func (s *fsys) held() bool {
+	for pid := range s.Handles {
+		if n, err := strconv.Atoi(pid); err != nil || !alive(uint32(n)) {
+			delete(s.Handles, pid)
+		}
+	}
+	return len(s.Handles) > 0
+}
+
+// alive reports whether process pid runs.
+func alive(pid uint32) bool {
+	if pid == uint32(os.Getpid()) {
+		return true
+	}
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return false
+	}
+	defer windows.CloseHandle(h)
+	var code uint32
+	return windows.GetExitCodeProcess(h, &code) == nil && code == 259 // STILL_ACTIVE
+}
+
+// forget drops the stopped systems no live process holds a handle on, as
+// HCS forgets them, and the sim's containers with them.
+func (h *host) forget(st *fstate) error {
+	for id, s := range st.Systems {
+		if s.State == "Stopped" && !s.held() {
+			delete(st.Systems, id)
+			if err := h.model.Remove("", id); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // flayer is a layer folder the storage filter knows.
