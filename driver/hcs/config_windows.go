@@ -15,9 +15,6 @@ import (
 	"github.com/isoagent/isoagent/driver"
 )
 
-// pipePrefix starts every local named pipe path.
-const pipePrefix = `\\.\pipe\`
-
 // maxNetBIOSName is the longest computer name NetBIOS keeps; Windows cuts
 // a longer host name to it for NetBIOS and some tools show the cut one.
 const maxNetBIOSName = 15
