@@ -517,7 +517,7 @@ func TestEngineRetriesErrorsWithBackoffPerKey(t *testing.T) {
 		r.waitConverged()
 
 		// Create fails three times: retried with growing waits, then done.
-		if err := drv.InjectFault(sim.Fault{Op: sim.OpCreate, Count: 3, Err: driver.ErrUnavailable}); err != nil {
+		if err := drv.InjectFault(sim.Fault{Op: driver.OpCreate, Count: 3, Err: driver.ErrUnavailable}); err != nil {
 			t.Fatal(err)
 		}
 		r.rec.reset()
@@ -544,7 +544,7 @@ func TestEngineRetriesErrorsWithBackoffPerKey(t *testing.T) {
 func TestEnginePermanentErrorIsNotRetriedUntilResync(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		drv := openSim(t, "")
-		if err := drv.InjectFault(sim.Fault{Op: sim.OpCreate, Count: 1, Err: driver.ErrVersionMismatch}); err != nil {
+		if err := drv.InjectFault(sim.Fault{Op: driver.OpCreate, Count: 1, Err: driver.ErrVersionMismatch}); err != nil {
 			t.Fatal(err)
 		}
 		r := start(t, drv, snapshot(ctr("a", img2022)))
