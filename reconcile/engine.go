@@ -80,7 +80,7 @@ type Engine struct {
 	snap      *spec.Snapshot // applied
 	decisions map[string]*Decision
 	prune     bool
-	conds     map[string]string // engine conditions: type -> message
+	conds     map[ConditionType]string // engine conditions: type -> message
 	cache     map[string][]driver.Container
 	running   map[string]int    // container ID -> cached containers with it that run
 	gen       uint64            // bumped on every cache write by a worker
@@ -142,7 +142,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		queue:     newQueue(),
 		update:    make(chan struct{}, 1),
 		relist:    make(chan struct{}, 1),
-		conds:     make(map[string]string),
+		conds:     make(map[ConditionType]string),
 		cache:     make(map[string][]driver.Container),
 		running:   make(map[string]int),
 		touched:   make(map[string]uint64),
@@ -566,11 +566,11 @@ func (e *Engine) finish(ctx context.Context, key string, after time.Duration, er
 	switch {
 	case err != nil && driver.IsPermanent(err):
 		e.retry.Forget(key)
-		e.obs.Reconciled(ResultError, took)
+		e.obs.Reconciled(OutcomeError, took)
 		e.log.Error("reconcile failed; not retrying until the spec or host changes", "spec", key, "err", err)
 	case err != nil:
 		d := e.retry.When(key)
-		e.obs.Reconciled(ResultError, took)
+		e.obs.Reconciled(OutcomeError, took)
 		e.log.Error("reconcile failed; retrying", "spec", key, "err", err, "retry_in", d.Round(time.Millisecond))
 		e.queue.AddAfter(key, d)
 		if needsRelist(err) {
@@ -578,11 +578,11 @@ func (e *Engine) finish(ctx context.Context, key string, after time.Duration, er
 		}
 	case after > 0:
 		e.retry.Forget(key)
-		e.obs.Reconciled(ResultRequeue, took)
+		e.obs.Reconciled(OutcomeRequeue, took)
 		e.queue.AddAfter(key, after)
 	default:
 		e.retry.Forget(key)
-		e.obs.Reconciled(ResultSuccess, took)
+		e.obs.Reconciled(OutcomeSuccess, took)
 	}
 	e.checkConverged()
 }

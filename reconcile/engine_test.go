@@ -21,17 +21,17 @@ type recorder struct {
 	mu        sync.Mutex
 	actions   map[ActionKind]int
 	failed    map[ActionKind]int
-	results   map[Result]int
+	results   map[Outcome]int
 	restarts  []time.Time
 	rejected  map[Reason]int
 	converged int
 }
 
 func newRecorder() *recorder {
-	return &recorder{actions: map[ActionKind]int{}, failed: map[ActionKind]int{}, results: map[Result]int{}, rejected: map[Reason]int{}}
+	return &recorder{actions: map[ActionKind]int{}, failed: map[ActionKind]int{}, results: map[Outcome]int{}, rejected: map[Reason]int{}}
 }
 
-func (r *recorder) Reconciled(res Result, _ time.Duration) {
+func (r *recorder) Reconciled(res Outcome, _ time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.results[res]++
@@ -46,7 +46,7 @@ func (r *recorder) Action(k ActionKind, err error, _ time.Duration) {
 	}
 	r.actions[k]++
 }
-func (r *recorder) DriverOp(string, error, time.Duration) {}
+func (r *recorder) DriverOp(driver.Op, error, time.Duration) {}
 func (r *recorder) Restarted(string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -221,7 +221,7 @@ func (r *rig) status(name string) ContainerStatus {
 	return ContainerStatus{}
 }
 
-func hasCondition(conds []Condition, typ string) bool {
+func hasCondition(conds []Condition, typ ConditionType) bool {
 	return slices.ContainsFunc(conds, func(c Condition) bool { return c.Type == typ })
 }
 
@@ -526,7 +526,7 @@ func TestEngineRetriesErrorsWithBackoffPerKey(t *testing.T) {
 		r.waitConverged()
 		r.requireRunning("e")
 		r.rec.mu.Lock()
-		failed, errs := r.rec.failed[ActionCreate], r.rec.results[ResultError]
+		failed, errs := r.rec.failed[ActionCreate], r.rec.results[OutcomeError]
 		r.rec.mu.Unlock()
 		if failed != 3 || errs != 3 {
 			t.Errorf("failed creates %d, error results %d; want 3 and 3", failed, errs)

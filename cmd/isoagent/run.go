@@ -211,7 +211,7 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 			if note != "" {
 				note += "; "
 			}
-			note += cond.Type
+			note += string(cond.Type)
 		}
 		if c.ExitCode != nil && note == "" {
 			note = fmt.Sprintf("exit code %d", *c.ExitCode)
