@@ -79,25 +79,6 @@ func (r *recorder) reset() {
 	r.restarts = nil
 }
 
-// source is a Source the test changes.
-type source struct {
-	mu   sync.Mutex
-	snap *spec.Snapshot
-	err  error
-}
-
-func (s *source) Load() (*spec.Snapshot, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.snap, s.err
-}
-
-func (s *source) set(snap *spec.Snapshot, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.snap, s.err = snap, err
-}
-
 // snapshot declares specs, each from its own valid file.
 func snapshot(specs ...*spec.Container) *spec.Snapshot {
 	snap := &spec.Snapshot{Dir: "specs", LoadedAt: time.Now()}
@@ -113,7 +94,6 @@ const testResync = 30 * time.Second
 type rig struct {
 	t      *testing.T
 	drv    *sim.Driver
-	src    *source
 	eng    *Engine
 	rec    *recorder
 	cancel context.CancelFunc
@@ -129,18 +109,20 @@ func openSim(t *testing.T, dir string) *sim.Driver {
 	return d
 }
 
-// start runs an engine over drv with snap as the folder's content.
+// start runs an engine over drv with snap, when not nil, as the folder's
+// content handed in before Run, as the agent's watcher does at start.
 func start(t *testing.T, drv *sim.Driver, snap *spec.Snapshot, edit ...func(*EngineOptions)) *rig {
 	t.Helper()
-	r := &rig{t: t, drv: drv, src: &source{snap: snap}, rec: newRecorder(), done: make(chan error, 1)}
+	r := &rig{t: t, drv: drv, rec: newRecorder(), done: make(chan error, 1)}
 	opts := EngineOptions{
-		Driver: drv, Workers: 2, Resync: testResync, Source: r.src, Observer: r.rec,
+		Driver: drv, Workers: 2, Resync: testResync, Observer: r.rec,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	for _, e := range edit {
 		e(&opts)
 	}
 	r.eng = NewEngine(opts)
+	r.eng.Update(snap)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- r.eng.Run(ctx) }()
@@ -160,20 +142,15 @@ func (r *rig) stop() {
 }
 
 // apply changes the folder and tells the engine at once, as a watcher would.
-func (r *rig) apply(snap *spec.Snapshot) {
-	r.src.set(snap, nil)
-	r.eng.Update(snap)
-}
+func (r *rig) apply(snap *spec.Snapshot) { r.eng.Update(snap) }
 
-// waitConverged advances the fake clock until the engine has converged.
+// waitConverged waits, in fake time, until the engine has converged.
 func (r *rig) waitConverged() {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Minute)
-	for !r.eng.Converged() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("not converged after 10 min: %+v", r.eng.Status())
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := r.eng.WaitConverged(ctx); err != nil {
+		r.t.Fatalf("not converged after 10 min: %v: %+v", err, r.eng.Status())
 	}
 }
 
@@ -661,9 +638,9 @@ func TestEngineNothingLost(t *testing.T) {
 				r.waitConverged()
 				before := r.containers()
 				r.rec.reset()
-				r.src.set(tt.snap, tt.err)
-				if tt.snap != nil {
-					r.eng.Update(tt.snap)
+				r.eng.Update(tt.snap)
+				if tt.err != nil {
+					r.eng.SetLoadError(tt.err)
 				}
 				r.settle(3 * testResync)
 				if got := r.rec.counts(); got != "create=0 start=0 stop=0 remove=0" {
@@ -699,7 +676,9 @@ func TestEngineStartsWithoutFolderAndPrunesNothing(t *testing.T) {
 				first.waitConverged()
 				first.stop()
 				second := start(t, openSim(t, dir), tt.snap)
-				second.src.set(tt.snap, tt.err)
+				if tt.err != nil {
+					second.eng.SetLoadError(tt.err)
+				}
 				second.settle(3 * testResync)
 				if got := second.rec.counts(); got != "create=0 start=0 stop=0 remove=0" {
 					t.Errorf("actions %s", got)
@@ -777,7 +756,7 @@ func TestEngineNetworkWaitFollowsTheCache(t *testing.T) {
 	start := Action{Kind: ActionStart, Name: "side", ID: "side-1"}
 	app := driver.Config{ID: "app-1", Name: "app", Owner: "isoagent", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2022"}
 	setState := func(s driver.State) func() {
-		return func() { eng.updateCached("app", "app-1", func(c *driver.Container) { c.State = s }) }
+		return func() { eng.rec.write("app", withChange("app-1", func(c *driver.Container) { c.State = s })) }
 	}
 	must := func(err error) {
 		t.Helper()
@@ -792,37 +771,37 @@ func TestEngineNetworkWaitFollowsTheCache(t *testing.T) {
 	}{
 		{"nothing cached", func() {}, true},
 		{"created", func() {
-			eng.setCached("app", driver.Container{ID: "app-1", Name: "app", State: driver.StateCreated})
+			eng.rec.write("app", withContainer(driver.Container{ID: "app-1", Name: "app", State: driver.StateCreated}))
 		}, true},
 		{"running", setState(driver.StateRunning), false},
 		{"another name starts", func() {
-			eng.setCached("other", driver.Container{ID: "other-1", Name: "other", State: driver.StateRunning})
+			eng.rec.write("other", withContainer(driver.Container{ID: "other-1", Name: "other", State: driver.StateRunning}))
 		}, false},
 		{"exited", setState(driver.StateExited), true},
 		{"running again", setState(driver.StateRunning), false},
-		{"gone from the host at a relist", func() { eng.relistDriver(ctx, false) }, true},
+		{"gone from the host at a relist", func() { eng.relist(ctx, false) }, true},
 		{"found running at a relist", func() {
 			must(drv.Create(ctx, app))
 			must(drv.Start(ctx, "app-1"))
-			eng.relistDriver(ctx, false)
+			eng.relist(ctx, false)
 		}, false},
 		{"the same ID runs under a second name", func() {
-			eng.setCached("dup", driver.Container{ID: "app-1", Name: "dup", State: driver.StateRunning})
+			eng.rec.write("dup", withContainer(driver.Container{ID: "app-1", Name: "dup", State: driver.StateRunning}))
 		}, false},
 		{"the second name is replaced", func() {
-			eng.setCached("dup", driver.Container{ID: "app-1", Name: "dup", State: driver.StateExited})
+			eng.rec.write("dup", withContainer(driver.Container{ID: "app-1", Name: "dup", State: driver.StateExited}))
 		}, false},
-		{"stopped by the engine", func() { must(eng.stop(ctx, "app", "app-1", time.Second)) }, true},
-		{"started by the engine", func() { must(eng.start(ctx, "app", "app-1")) }, false},
+		{"stopped by the engine", func() { must(eng.rec.stop(ctx, "app", "app-1", time.Second)) }, true},
+		{"started by the engine", func() { must(eng.rec.start(ctx, "app", "app-1")) }, false},
 		{"stopped and removed by the engine", func() {
-			must(eng.stop(ctx, "app", "app-1", time.Second))
-			must(eng.start(ctx, "app", "app-1"))
-			must(eng.stop(ctx, "app", "app-1", time.Second))
-			must(eng.remove(ctx, "app", "app-1"))
+			must(eng.rec.stop(ctx, "app", "app-1", time.Second))
+			must(eng.rec.start(ctx, "app", "app-1"))
+			must(eng.rec.stop(ctx, "app", "app-1", time.Second))
+			must(eng.rec.remove(ctx, "app", "app-1"))
 		}, true},
 	} {
 		step.do()
-		if got := eng.networkWait("side", d, start) > 0; got != step.wait {
+		if got := eng.rec.networkWait("side", d, start) > 0; got != step.wait {
 			t.Errorf("%s: waits %v, want %v", step.what, got, step.wait)
 		}
 	}
