@@ -155,10 +155,15 @@ func (a *agent) Run(ctx context.Context) error {
 	}
 	wg.Go(func() {
 		// The watcher reads the folder at start, on changes and on its
-		// resync, and hands every new snapshot to the engine.
+		// resync, and hands every new snapshot to the engine, and every
+		// failure to read the folder, which status shows while the
+		// previous desired state stays in force.
 		for u := range a.watcher.Updates() {
-			a.observeSnapshot(u.Snapshot)
-			a.eng.UpdateSeen(u.Snapshot, u.SeenAt)
+			if u.Snapshot != nil {
+				a.observeSnapshot(u.Snapshot)
+				a.eng.UpdateSeen(u.Snapshot, u.SeenAt)
+			}
+			a.eng.SetLoadError(u.Err)
 		}
 	})
 	wg.Wait()
