@@ -4,8 +4,8 @@
 //
 // A Metrics registers every collector on the registry it is given, never on
 // the global one, so tests and embedders each get their own. Every labelled
-// series whose label values come from a fixed set (see the constants in
-// this package) exists, at zero, from the moment New returns, so that rate()
+// series whose label values come from a fixed set (the owners' lists, see
+// Other) exists, at zero, from the moment New returns, so that rate()
 // and absent() work from the first scrape. The per-container metrics are
 // produced at scrape time from one snapshot of the containers (see
 // SetContainerSource), so they always agree with each other and a removed

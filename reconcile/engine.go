@@ -162,15 +162,14 @@ func (e *Engine) SetPolicyError(err error) {
 
 // SetLoadError reports in status (condition LoadFailed) that the spec
 // folder cannot be read now (it is missing, or not a folder), while the
-// desired state last handed in stays in force; nil clears it.
+// desired state last handed in stays in force; nil clears it. The engine
+// does not log it: whoever read the folder has.
 func (e *Engine) SetLoadError(err error) {
 	if err == nil {
 		e.conds.clear(CondLoadFailed)
 		return
 	}
-	if !e.conds.set(CondLoadFailed, err.Error()+"; the previous desired state stays in force") {
-		e.log.Error("cannot load the spec folder; keeping the previous desired state", "err", err)
-	}
+	e.conds.set(CondLoadFailed, err.Error()+"; the previous desired state stays in force")
 }
 
 func (e *Engine) wake() {
