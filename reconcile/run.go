@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
@@ -45,7 +46,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.resync(ctx)
 			lastRelist = time.Now()
 		case <-e.update:
-			e.apply(ctx, false)
+			e.ctrl.Add(e.apply(ctx, false)...)
 		case <-e.relistC:
 			if relistC == nil {
 				relistTimer = time.NewTimer(max(0, e.opts.RelistInterval-time.Since(lastRelist)))
@@ -83,17 +84,23 @@ func (e *Engine) describeHost(ctx context.Context) (driver.Host, error) {
 // enqueues every key.
 func (e *Engine) resync(ctx context.Context) {
 	e.relist(ctx, true)
-	e.apply(ctx, true)
-	e.enqueue(e.allKeys())
+	changed := e.apply(ctx, true)
+	// One enqueue for the whole pass: a key added twice could be
+	// reconciled twice, the second time just after the first failed,
+	// retrying a terminal error at once.
+	keys := append(e.allKeys(), changed...)
+	slices.Sort(keys)
+	e.enqueue(slices.Compact(keys))
 }
 
 // apply admits the latest snapshot, when there is a new one (or again
-// anyway), makes it the desired state in force and enqueues the keys whose
-// desired state changed.
-func (e *Engine) apply(ctx context.Context, again bool) {
+// anyway), and makes it the desired state in force. It returns the keys
+// whose desired state changed, unsettled already, for the caller to
+// enqueue.
+func (e *Engine) apply(ctx context.Context, again bool) []string {
 	adm, ok := e.intake.next(again)
 	if !ok {
-		return
+		return nil
 	}
 	admit := e.opts.Admit
 	admit.Policy = adm.policy
@@ -122,7 +129,7 @@ func (e *Engine) apply(ctx context.Context, again bool) {
 	e.desired.Store(ch.next)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, adm.seenAt)
-	e.ctrl.Add(ch.changed...)
+	return ch.changed
 }
 
 // relist refreshes the host cache from the driver. Names whose containers
