@@ -12,6 +12,9 @@ package driver
 import (
 	"context"
 	"time"
+
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Driver is a container host.
@@ -20,7 +23,7 @@ type Driver interface {
 	Host(ctx context.Context) (Host, error)
 	// Image returns what the host knows of an image. It wraps ErrNotFound
 	// when the host does not have the image.
-	Image(ctx context.Context, ref string) (Image, error)
+	Image(ctx context.Context, ref imageref.Ref) (Image, error)
 	// List returns the containers that carry the driver's owner tag;
 	// containers of other owners are never returned.
 	List(ctx context.Context) ([]Container, error)
@@ -75,7 +78,7 @@ const (
 
 // Image is what a host knows of an image.
 type Image struct {
-	Ref string `json:"ref"`
+	Ref imageref.Ref `json:"ref"`
 	// OSVersion is the image's Windows version (its config's os.version);
 	// zero when unknown.
 	OSVersion OSVersion `json:"osVersion"`
@@ -91,7 +94,7 @@ type Config struct {
 	Owner      string            `json:"owner"`     // owner tag, see List
 	Hash       string            `json:"hash"`      // config hash, for change detection
 	Isolation  Isolation         `json:"isolation"` // effective isolation
-	Image      string            `json:"image"`
+	Image      imageref.Ref      `json:"image"`
 	Command    []string          `json:"command,omitempty"`
 	WorkingDir string            `json:"workingDir,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
@@ -119,21 +122,21 @@ type Resources struct {
 
 // Mount maps a host directory into a container.
 type Mount struct {
-	HostPath      string `json:"hostPath"`
-	ContainerPath string `json:"containerPath"`
-	ReadOnly      bool   `json:"readOnly,omitempty"`
+	HostPath      winpath.Path `json:"hostPath"`
+	ContainerPath winpath.Path `json:"containerPath"`
+	ReadOnly      bool         `json:"readOnly,omitempty"`
 	// ResolvedPath is the folder HostPath led to, through junctions and
-	// symbolic links, when admission checked it against the policy; empty
+	// symbolic links, when admission checked it against the policy; zero
 	// when it led to HostPath itself or nothing resolved it (the sim). A
 	// driver that resolves paths maps only that folder: if HostPath leads
 	// elsewhere at create, it refuses with ErrHostPathChanged.
-	ResolvedPath string `json:"resolvedPath,omitempty"`
+	ResolvedPath winpath.Path `json:"resolvedPath,omitzero"`
 }
 
-// Pipe maps a host named pipe into a container (both \\.\pipe\<name>).
+// Pipe maps a host named pipe into a container.
 type Pipe struct {
-	HostPipe      string `json:"hostPipe"`
-	ContainerPipe string `json:"containerPipe"`
+	HostPipe      winpath.Pipe `json:"hostPipe"`
+	ContainerPipe winpath.Pipe `json:"containerPipe"`
 }
 
 // Port maps a host port to a container port.
@@ -155,13 +158,13 @@ const (
 
 // Container is a container as the host sees it.
 type Container struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Owner     string    `json:"owner"`
-	Hash      string    `json:"hash"`
-	Isolation Isolation `json:"isolation"`
-	Image     string    `json:"image"`
-	State     State     `json:"state"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Owner     string       `json:"owner"`
+	Hash      string       `json:"hash"`
+	Isolation Isolation    `json:"isolation"`
+	Image     imageref.Ref `json:"image"`
+	State     State        `json:"state"`
 	// ExitCode is the init process's exit code once State is exited.
 	ExitCode   int       `json:"exitCode"`
 	CreatedAt  time.Time `json:"createdAt"`

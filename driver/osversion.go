@@ -1,54 +1,8 @@
 package driver
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
+import "github.com/isoagent/isoagent/winbuild"
 
-// OSVersion is a Windows version, major.minor.build.revision. The zero value
-// means unknown.
-type OSVersion struct {
-	Major    uint8  `json:"major"`
-	Minor    uint8  `json:"minor"`
-	Build    uint16 `json:"build"`
-	Revision uint32 `json:"revision,omitempty"`
-}
-
-// Known reports whether v is set.
-func (v OSVersion) Known() bool { return v.Build != 0 }
-
-// String formats v as 10.0.20348 or 10.0.20348.587, and "unknown" for the
-// zero value.
-func (v OSVersion) String() string {
-	if !v.Known() {
-		return "unknown"
-	}
-	s := fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Build)
-	if v.Revision != 0 {
-		s += "." + strconv.FormatUint(uint64(v.Revision), 10)
-	}
-	return s
-}
-
-// ParseOSVersion parses "10.0.20348" or "10.0.20348.587".
-func ParseOSVersion(s string) (OSVersion, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 && len(parts) != 4 {
-		return OSVersion{}, fmt.Errorf("OS version %q: want major.minor.build[.revision]", s)
-	}
-	var n [4]uint64
-	bits := [4]int{8, 8, 16, 32}
-	for i, p := range parts {
-		v, err := strconv.ParseUint(p, 10, bits[i])
-		if err != nil {
-			return OSVersion{}, fmt.Errorf("OS version %q: %w", s, err)
-		}
-		n[i] = v
-	}
-	v := OSVersion{Major: uint8(n[0]), Minor: uint8(n[1]), Build: uint16(n[2]), Revision: uint32(n[3])}
-	if !v.Known() {
-		return OSVersion{}, fmt.Errorf("OS version %q: build must not be 0", s)
-	}
-	return v, nil
-}
+// OSVersion is the Windows version a host or an image reports. It is
+// winbuild.Version, where the rules about builds live; the driver's types
+// speak it under this name.
+type OSVersion = winbuild.Version

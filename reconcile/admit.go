@@ -9,7 +9,10 @@ import (
 	"strings"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // Reason is why admission rejected a spec. The set is fixed: the values are
@@ -78,23 +81,16 @@ func (d *Decision) Name() string { return d.Spec.Name() }
 // ImageSource tells what the host knows of an image. driver.Driver satisfies
 // it.
 type ImageSource interface {
-	Image(ctx context.Context, ref string) (driver.Image, error)
-}
-
-// Violation is one thing a boundary policy does not allow.
-type Violation struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Image(ctx context.Context, ref imageref.Ref) (driver.Image, error)
 }
 
 // Policy checks an admitted spec's effective config against the agent's
-// boundary policy.
+// boundary policy; *policy.Checker is one.
 type Policy interface {
 	// Check returns how cfg, the effective config of c, goes beyond the
-	// policy. It may record in cfg what it learnt while checking (where a
-	// mount really leads, driver.Mount.ResolvedPath), so that the driver
-	// creates exactly what was checked.
-	Check(c *spec.Container, cfg *driver.Config) []Violation
+	// policy, given where cfg's mounts really lead (policy.ResolveMounts).
+	// It reads nothing but its arguments.
+	Check(c *spec.Container, cfg driver.Config, leads policy.Leads) []policy.Violation
 }
 
 // AdmitOptions configure Admit.
@@ -108,6 +104,12 @@ type AdmitOptions struct {
 	Labels map[string]string
 	// Policy, when not nil, is checked on every effective config.
 	Policy Policy
+	// Resolver, when set, is asked where each mount of an effective config
+	// really leads before Policy checks it (the hcs driver on Windows),
+	// and what it says is recorded in the config (driver.Mount.
+	// ResolvedPath), so that the driver maps what was checked. Without it
+	// (the sim, validate) host folders are checked as written.
+	Resolver policy.Resolver
 }
 
 // Admit decides, for each spec, whether and how it runs on host. specs need
@@ -120,7 +122,7 @@ type AdmitOptions struct {
 // naming the winner. A spec sharing another's network ("container:<name>")
 // gets the target's container ID in its config.
 func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*spec.Container, opts AdmitOptions) []Decision {
-	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[string]imageInfo)}
+	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[imageref.Ref]imageInfo)}
 	if a.opts.HostName == "" {
 		a.opts.HostName = host.Name
 	}
@@ -174,14 +176,14 @@ type admitter struct {
 	host    driver.Host
 	images  ImageSource
 	opts    AdmitOptions
-	imageOS map[string]imageInfo
+	imageOS map[imageref.Ref]imageInfo
 }
 
 func reject(reason Reason, field, format string, args ...any) *Rejection {
 	return &Rejection{Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-func policyRejection(vs []Violation) *Rejection {
+func policyRejection(vs []policy.Violation) *Rejection {
 	msgs := make([]string, len(vs))
 	for i, v := range vs {
 		msgs[i] = v.Message
@@ -196,7 +198,7 @@ func policyRejection(vs []Violation) *Rejection {
 
 // buildName formats a build for messages: "17763 (ltsc2019)".
 func buildName(b uint16) string {
-	if n := spec.ReleaseName(b); n != "" {
+	if n := winbuild.ReleaseName(b); n != "" {
 		return fmt.Sprintf("%d (%s)", b, n)
 	}
 	return fmt.Sprint(b)
@@ -205,7 +207,7 @@ func buildName(b uint16) string {
 // fixImage names the image to use instead: "an ltsc2022 image" or "an image
 // for build 22621".
 func fixImage(b uint16) string {
-	if n := spec.ReleaseName(b); n != "" {
+	if n := winbuild.ReleaseName(b); n != "" {
 		art := "a"
 		if strings.HasPrefix(n, "ltsc") || strings.HasPrefix(n, "18") {
 			art = "an" // "an ltsc2022", "an 1809" (eighteen-oh-nine)
@@ -215,7 +217,7 @@ func fixImage(b uint16) string {
 	return fmt.Sprintf("an image for build %d", b)
 }
 
-func (a *admitter) image(ref string) imageInfo {
+func (a *admitter) image(ref imageref.Ref) imageInfo {
 	if info, ok := a.imageOS[ref]; ok {
 		return info
 	}
@@ -229,10 +231,8 @@ func (a *admitter) image(ref string) imageInfo {
 			info.warning = fmt.Sprintf("cannot ask the host about image %s (%v); using the build its tag names", ref, err)
 		}
 	}
-	if !info.os.Known() {
-		if r, err := spec.ParseImageRef(ref); err == nil && r.Build() != 0 {
-			info.os = driver.OSVersion{Major: 10, Build: r.Build()}
-		}
+	if b := ref.Build(); !info.os.Known() && b != 0 {
+		info.os = driver.OSVersion{Major: 10, Build: b}
 	}
 	a.imageOS[ref] = info
 	return info
@@ -245,8 +245,10 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		d.Rejection = r
 		return d
 	}
-	if _, err := spec.ParseImageRef(s.Image); err != nil {
-		d.Rejection = reject(ReasonInvalid, "spec.image", "%v", err)
+	if s.Image.IsZero() {
+		// Validation requires an image; only a spec built without it
+		// (in code) comes here without one.
+		d.Rejection = reject(ReasonInvalid, "spec.image", "the spec names no image; give one such as mcr.microsoft.com/windows/servercore:ltsc2022")
 		return d
 	}
 	info := a.image(s.Image)
@@ -266,8 +268,8 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 			d.Rejection = reject(ReasonUnsupported, "spec.devices", "devices need process isolation, but the effective isolation is %s; use isolation: process with an image for host build %s", iso, buildName(hb))
 			return d
 		}
-		if hb < driver.BuildLTSC2019 {
-			d.Rejection = reject(ReasonUnsupported, "spec.devices", "devices need host build %s or later; host build is %s", buildName(driver.BuildLTSC2019), buildName(hb))
+		if hb < winbuild.LTSC2019 {
+			d.Rejection = reject(ReasonUnsupported, "spec.devices", "devices need host build %s or later; host build is %s", buildName(winbuild.LTSC2019), buildName(hb))
 			return d
 		}
 	}
@@ -277,7 +279,8 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 	}
 	d.Config = config(c, iso, a.opts.Owner)
 	if a.opts.Policy != nil {
-		if vs := a.opts.Policy.Check(c, &d.Config); len(vs) > 0 {
+		leads := policy.ResolveMounts(a.opts.Resolver, &d.Config)
+		if vs := a.opts.Policy.Check(c, d.Config, leads); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
 		}
 	}
@@ -331,14 +334,14 @@ func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolati
 	iso := driver.HyperV
 	if requested == spec.IsolationProcess {
 		switch {
-		case a.host.SKU == driver.SKUClient && hb < driver.BuildLTSC2019:
-			return "", nil, reject(ReasonUnsupported, "spec.isolation", "process isolation on Windows client needs build %s or later; host build is %s; use isolation: hyperv", buildName(driver.BuildLTSC2019), buildName(hb))
+		case a.host.SKU == driver.SKUClient && hb < winbuild.LTSC2019:
+			return "", nil, reject(ReasonUnsupported, "spec.isolation", "process isolation on Windows client needs build %s or later; host build is %s; use isolation: hyperv", buildName(winbuild.LTSC2019), buildName(hb))
 		case !img.Known():
 			if !fallback {
 				return "", nil, reject(ReasonVersionMismatch, "spec.image", "the OS build of image %s is unknown, so process isolation on host build %s cannot be checked; use a tag naming the release (for example %s) or isolation: hyperv", s.Image, buildName(hb), releaseOrBuild(hb))
 			}
 			warnings = append(warnings, fmt.Sprintf("the OS build of image %s is unknown; running it with Hyper-V isolation (onVersionMismatch: hyperv)", s.Image))
-		case !driver.ProcessCompatible(host, img):
+		case !winbuild.ProcessCompatible(host, img):
 			if !fallback {
 				return "", nil, reject(ReasonVersionMismatch, "spec.image", "image build %s cannot run with process isolation on host build %s; use isolation: hyperv or %s", buildName(img.Build), buildName(hb), fixImage(hb))
 			}
@@ -350,14 +353,14 @@ func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolati
 			}
 		}
 	}
-	if iso == driver.HyperV && img.Known() && !driver.HyperVCompatible(host, img) {
+	if iso == driver.HyperV && img.Known() && !winbuild.HyperVCompatible(host, img) {
 		return "", warnings, reject(ReasonVersionMismatch, "spec.image", "image build %s is newer than host build %s; Hyper-V isolation cannot run it; use %s or older", buildName(img.Build), buildName(hb), fixImage(hb))
 	}
 	return iso, warnings, nil
 }
 
 func releaseOrBuild(b uint16) string {
-	if n := spec.ReleaseName(b); n != "" {
+	if n := winbuild.ReleaseName(b); n != "" {
 		return n
 	}
 	return fmt.Sprintf("10.0.%d", b)

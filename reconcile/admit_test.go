@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -20,12 +22,15 @@ func client(build uint16) driver.Host {
 	return driver.Host{OSVersion: osv(build), SKU: driver.SKUClient, Name: "DEV-LAPTOP"}
 }
 
-// ctr returns a minimal valid spec; edit its Spec in the test.
+// ctr returns a minimal valid spec; edit its Spec in the test. An image
+// reference that does not parse leaves Spec.Image unset, as a spec built in
+// code without validation would have it.
 func ctr(name, image string, edit ...func(*spec.Spec)) *spec.Container {
+	ref, _ := imageref.Parse(image)
 	c := &spec.Container{
 		APIVersion: spec.APIVersion, Kind: spec.KindContainer,
 		Metadata: spec.Metadata{Name: name},
-		Spec:     spec.Spec{Image: image, RestartPolicy: spec.RestartAlways},
+		Spec:     spec.Spec{Image: ref, RestartPolicy: spec.RestartAlways},
 		Source:   spec.Source{File: name + ".yaml", Line: 1, Column: 1},
 	}
 	for _, e := range edit {
@@ -37,8 +42,8 @@ func ctr(name, image string, edit ...func(*spec.Spec)) *spec.Container {
 // catalog is an ImageSource with fixed answers.
 type catalog map[string]driver.OSVersion
 
-func (c catalog) Image(_ context.Context, ref string) (driver.Image, error) {
-	v, ok := c[ref]
+func (c catalog) Image(_ context.Context, ref imageref.Ref) (driver.Image, error) {
+	v, ok := c[ref.String()]
 	if !ok {
 		return driver.Image{}, fmt.Errorf("image %s: %w", ref, driver.ErrNotFound)
 	}
@@ -265,9 +270,9 @@ func TestAdmitNetworkSharing(t *testing.T) {
 
 type denyPorts struct{}
 
-func (denyPorts) Check(c *spec.Container, cfg *driver.Config) []Violation {
+func (denyPorts) Check(c *spec.Container, cfg driver.Config, _ policy.Leads) []policy.Violation {
 	if len(cfg.Ports) > 0 {
-		return []Violation{{Field: "spec.ports[0]", Message: "host port 8080/tcp is not allowed; add '8080/tcp' to the policy's ports"}}
+		return []policy.Violation{{Field: "spec.ports[0]", Message: "host port 8080/tcp is not allowed; add '8080/tcp' to the policy's ports"}}
 	}
 	return nil
 }
@@ -311,8 +316,8 @@ type countingImages struct {
 	calls map[string]int
 }
 
-func (c *countingImages) Image(ctx context.Context, ref string) (driver.Image, error) {
-	c.calls[ref]++
+func (c *countingImages) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
+	c.calls[ref.String()]++
 	return c.catalog.Image(ctx, ref)
 }
 

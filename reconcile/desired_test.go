@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -18,7 +19,7 @@ func TestNextDesired(t *testing.T) {
 	}
 	withImage := func(c *spec.Container, image string) *spec.Container {
 		cp := *c
-		cp.Spec.Image = image
+		cp.Spec.Image = imageref.MustParse(image)
 		return &cp
 	}
 	desired := func(prune bool, specs ...*spec.Container) *desiredState {

@@ -5,8 +5,9 @@
 //
 //   - Admit turns specs into decisions: the effective driver.Config a spec
 //     runs with on this host (isolation chosen, versions checked, host ports
-//     and network sharing resolved), or a Rejection with a Reason from a
-//     fixed set.
+//     and network sharing resolved, mounts resolved and checked against the
+//     boundary policy of package policy), or a Rejection with a Reason from
+//     a fixed set.
 //   - Hash gives every effective config a canonical, versioned hash, so a
 //     container whose config did not change is adopted, never recreated,
 //     across agent restarts and upgrades.

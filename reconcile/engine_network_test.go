@@ -8,6 +8,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -44,7 +45,7 @@ func TestEngineNetworkWaitFollowsTheCache(t *testing.T) {
 	ctx := t.Context()
 	d := &Decision{Config: driver.Config{ID: "side-1", NetworkSharedWith: "app-1"}}
 	start := Action{Kind: ActionStart, Name: "side", ID: "side-1"}
-	app := driver.Config{ID: "app-1", Name: "app", Owner: "isoagent", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2022"}
+	app := driver.Config{ID: "app-1", Name: "app", Owner: "isoagent", Isolation: driver.Process, Image: imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2022")}
 	setState := func(s driver.State) func() {
 		return func() { eng.rec.write("app", withChange("app-1", func(c *driver.Container) { c.State = s })) }
 	}

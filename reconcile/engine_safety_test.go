@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -74,7 +75,7 @@ func TestEngineNothingLost(t *testing.T) {
 			snap: func() *spec.Snapshot {
 				s := snapshot(specs...)
 				dup := *specs[0]
-				dup.Spec.Image = img2019
+				dup.Spec.Image = imageref.MustParse(img2019)
 				dup.Source.File = "z.yaml"
 				s.Conflicts = []spec.Conflict{{Name: "a", Loser: dup.Source, Winner: specs[0].Source}}
 				return s
@@ -89,7 +90,7 @@ func TestEngineNothingLost(t *testing.T) {
 			name: "a spec that turns unrunnable keeps its container",
 			snap: func() *spec.Snapshot {
 				bad := *specs[0]
-				bad.Spec.Image = img2019
+				bad.Spec.Image = imageref.MustParse(img2019)
 				return snapshot(&bad, specs[1], specs[2])
 			}(),
 			check: func(t *testing.T, r *rig) {

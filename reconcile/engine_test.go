@@ -12,7 +12,9 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // recorder is an Observer that counts what the engine did.
@@ -254,11 +256,15 @@ func TestEngineAdoptsAfterRestart(t *testing.T) {
 func TestEngineRecreatesExactlyTheChangedContainer(t *testing.T) {
 	changes := map[string]func(*spec.Spec){
 		"isolation": func(s *spec.Spec) { s.Isolation = spec.IsolationHyperV },
-		"image":     func(s *spec.Spec) { s.Image = "mcr.microsoft.com/windows/nanoserver:ltsc2022" },
+		"image":     func(s *spec.Spec) { s.Image = imageref.MustParse("mcr.microsoft.com/windows/nanoserver:ltsc2022") },
 		"command":   func(s *spec.Spec) { s.Command = []string{"ping", "-t", "localhost"} },
 		"env":       func(s *spec.Spec) { s.Env = map[string]string{"X": "1"} },
-		"mount":     func(s *spec.Spec) { s.Mounts = []spec.Mount{{HostPath: `D:\data`, ContainerPath: `C:\data`}} },
-		"pipe":      func(s *spec.Spec) { s.Pipes = []spec.Pipe{{HostPipe: `\\.\pipe\p`, ContainerPipe: `\\.\pipe\p`}} },
+		"mount": func(s *spec.Spec) {
+			s.Mounts = []spec.Mount{{HostPath: winpath.MustParse(`D:\data`), ContainerPath: winpath.MustParse(`C:\data`)}}
+		},
+		"pipe": func(s *spec.Spec) {
+			s.Pipes = []spec.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\p`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\p`)}}
+		},
 		"port":      func(s *spec.Spec) { s.Ports = []spec.Port{{HostPort: 8080, ContainerPort: 80}} },
 		"device":    func(s *spec.Spec) { s.Devices = []spec.Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}} },
 		"resources": func(s *spec.Spec) { s.Resources.MemoryMB = 512 },
@@ -340,7 +346,7 @@ func TestEngineResyncRestoresDrift(t *testing.T) {
 func TestEnginePrunesOwnedContainersOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		drv := openSim(t, "")
-		foreign := driver.Config{ID: "docker-c", Name: "c", Owner: "docker", Isolation: driver.Process, Image: img2022}
+		foreign := driver.Config{ID: "docker-c", Name: "c", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse(img2022)}
 		if err := drv.Model().AddForeign(foreign); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"fmt"
 	"reflect"
@@ -24,17 +25,32 @@ const hashVersion = "v1:"
 // The encoding leaves out zero values (empty strings and slices, nil maps,
 // false, 0) and sorts fields by name and map keys, so adding an optional
 // field to driver.Config changes no existing hash as long as it is zero.
+// A value that marshals itself as text (encoding.TextMarshaler: an image
+// reference, a Windows path) is written as that text, exactly as the
+// string it replaced, and left out when it is its type's zero value, whose
+// text is empty; so typing a field changes no hash either.
 func Hash(cfg driver.Config) string {
 	cfg.ID, cfg.Owner, cfg.Hash, cfg.Labels = "", "", "", nil
 	return hashOf(cfg)
 }
 
 func hashOf(v any) string {
-	var b strings.Builder
-	b.WriteString(hashVersion)
-	encode(&b, reflect.ValueOf(v))
-	sum := sha256.Sum256([]byte(b.String()))
+	var e encoder
+	e.WriteString(hashVersion)
+	// An addressable copy, so that values that marshal themselves as text
+	// can be asked through a pointer, without boxing each one.
+	root := reflect.New(reflect.TypeOf(v)).Elem()
+	root.Set(reflect.ValueOf(v))
+	e.encode(root)
+	sum := sha256.Sum256([]byte(e.String()))
 	return hex.EncodeToString(sum[:])
+}
+
+// encoder builds the canonical form; text is scratch space for values that
+// append themselves as text.
+type encoder struct {
+	strings.Builder
+	text []byte
 }
 
 // ContainerID returns the host ID of the container for a spec name and config
@@ -49,7 +65,12 @@ func ContainerID(name, hash string) string {
 
 // encode writes the canonical form of v. Callers only pass values that are
 // not zero (see isEmpty), except for the top level.
-func encode(b *strings.Builder, v reflect.Value) {
+func (e *encoder) encode(v reflect.Value) {
+	b := &e.Builder
+	if e.appendText(v) {
+		writeQuoted(b, e.text)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		fields := make(map[string]reflect.Value)
@@ -61,9 +82,9 @@ func encode(b *strings.Builder, v reflect.Value) {
 		sort.Strings(names)
 		b.WriteByte('{')
 		for _, n := range names {
-			b.WriteString(strconv.Quote(n))
+			writeQuoted(b, n)
 			b.WriteByte(':')
-			encode(b, fields[n])
+			e.encode(fields[n])
 			b.WriteByte(',')
 		}
 		b.WriteByte('}')
@@ -72,16 +93,16 @@ func encode(b *strings.Builder, v reflect.Value) {
 		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
 		b.WriteByte('<')
 		for _, k := range keys {
-			encode(b, k)
+			e.encode(k)
 			b.WriteByte(':')
-			encode(b, v.MapIndex(k))
+			e.encode(v.MapIndex(k))
 			b.WriteByte(',')
 		}
 		b.WriteByte('>')
 	case reflect.Slice, reflect.Array:
 		b.WriteByte('[')
 		for i := range v.Len() {
-			encode(b, v.Index(i))
+			e.encode(v.Index(i))
 			b.WriteByte(',')
 		}
 		b.WriteByte(']')
@@ -90,9 +111,9 @@ func encode(b *strings.Builder, v reflect.Value) {
 			b.WriteString("null")
 			return
 		}
-		encode(b, v.Elem())
+		e.encode(v.Elem())
 	case reflect.String:
-		b.WriteString(strconv.Quote(v.String()))
+		writeQuoted(b, v.String())
 	case reflect.Bool:
 		b.WriteString(strconv.FormatBool(v.Bool()))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -117,7 +138,7 @@ func structFields(v reflect.Value, into map[string]reflect.Value) {
 			continue
 		}
 		fv := v.Field(i)
-		if f.Anonymous && fv.Kind() == reflect.Struct {
+		if f.Anonymous && fv.Kind() == reflect.Struct && !isText(fv.Type()) {
 			structFields(fv, into)
 			continue
 		}
@@ -131,6 +152,10 @@ func structFields(v reflect.Value, into map[string]reflect.Value) {
 // isEmpty reports whether v adds nothing to a hash: the zero value, an empty
 // slice or map, or a struct whose fields are all empty.
 func isEmpty(v reflect.Value) bool {
+	if isText(v.Type()) {
+		// Not marshalled: the zero value is what writes empty text.
+		return v.IsZero()
+	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Map:
 		return v.Len() == 0
@@ -143,4 +168,62 @@ func isEmpty(v reflect.Value) bool {
 		return true
 	}
 	return v.IsZero()
+}
+
+var textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+
+// isText reports whether values of t marshal themselves as text. Most
+// types in a config have no methods, which is quick to tell.
+func isText(t reflect.Type) bool {
+	return t.NumMethod() > 0 && t.Implements(textMarshalerType)
+}
+
+// appendText puts the text of v into e.text and reports true when v's type
+// marshals itself as text. It asks through encoding.TextAppender where the
+// type has it, into e.text, so that hashing does not allocate per value.
+func (e *encoder) appendText(v reflect.Value) bool {
+	if !isText(v.Type()) || !v.CanInterface() {
+		return false
+	}
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return false
+	}
+	m := v.Interface
+	if v.CanAddr() {
+		m = v.Addr().Interface
+	}
+	var err error
+	switch t := m().(type) {
+	case encoding.TextAppender:
+		e.text, err = t.AppendText(e.text[:0])
+	case encoding.TextMarshaler:
+		e.text, err = t.MarshalText()
+	}
+	if err != nil {
+		// The types in a config marshal infallibly; one that cannot is a
+		// programming error caught by the tests, like an unhashable kind.
+		panic(fmt.Sprintf("reconcile: cannot hash a %s: %v", v.Type(), err))
+	}
+	return true
+}
+
+// writeQuoted writes strconv.Quote(s) to b. Config strings are nearly all
+// printable ASCII, which Quote writes as they are with '"' and '\\'
+// escaped; writing those straight into b saves an allocation per value.
+// Anything else goes through strconv.Quote itself.
+func writeQuoted[T string | []byte](b *strings.Builder, s T) {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			b.WriteString(strconv.Quote(string(s)))
+			return
+		}
+	}
+	b.WriteByte('"')
+	for i := range len(s) {
+		if c := s[i]; c == '"' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
 }

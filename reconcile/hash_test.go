@@ -2,23 +2,26 @@ package reconcile
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 func fullConfig() driver.Config {
 	return driver.Config{
 		ID: "web-0123456789ab", Name: "web", Owner: "isoagent", Hash: "old",
 		Isolation: driver.Process,
-		Image:     "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+		Image:     imageref.MustParse("mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"),
 		Command:   []string{`C:\ServiceMonitor.exe`, "w3svc"}, WorkingDir: `C:\inetpub`,
 		Env: map[string]string{"A": "1", "B": "2"}, User: "ContainerUser",
 		Labels:    map[string]string{"team": "payments"},
 		Resources: driver.Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048},
-		Mounts:    []driver.Mount{{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true}},
-		Pipes:     []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}},
+		Mounts:    []driver.Mount{{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true}},
+		Pipes:     []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}},
 		Ports:     []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}},
 		Network:   "nat", DNSSearch: []string{"corp.example"},
 		Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"},
@@ -58,8 +61,8 @@ func TestHashIgnoresIdentityFields(t *testing.T) {
 }
 
 func TestHashTreatsNilAndEmptyAlike(t *testing.T) {
-	a := driver.Config{Name: "x", Image: "i"}
-	b := driver.Config{Name: "x", Image: "i", Command: []string{}, Env: map[string]string{}, Mounts: []driver.Mount{}}
+	a := driver.Config{Name: "x", Image: imageref.MustParse("i")}
+	b := driver.Config{Name: "x", Image: imageref.MustParse("i"), Command: []string{}, Env: map[string]string{}, Mounts: []driver.Mount{}}
 	if Hash(a) != Hash(b) {
 		t.Error("nil and empty collections hash differently")
 	}
@@ -113,7 +116,7 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 	base := Hash(fullConfig())
 	tests := map[string]func(*driver.Config){
 		"isolation":       func(c *driver.Config) { c.Isolation = driver.HyperV },
-		"image":           func(c *driver.Config) { c.Image += "-x" },
+		"image":           func(c *driver.Config) { c.Image = imageref.MustParse(c.Image.String() + "-x") },
 		"command":         func(c *driver.Config) { c.Command = []string{"cmd"} },
 		"command order":   func(c *driver.Config) { c.Command = []string{"w3svc", `C:\ServiceMonitor.exe`} },
 		"working dir":     func(c *driver.Config) { c.WorkingDir = `C:\` },
@@ -123,13 +126,13 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 		"cpu count":       func(c *driver.Config) { c.Resources.CPUCount = 4 },
 		"cpu percent":     func(c *driver.Config) { c.Resources.CPUMaximumPercent = 60 },
 		"memory":          func(c *driver.Config) { c.Resources.MemoryMB = 1024 },
-		"mount host path": func(c *driver.Config) { c.Mounts[0].HostPath = `D:\other` },
-		"mount target":    func(c *driver.Config) { c.Mounts[0].ContainerPath = `C:\x` },
+		"mount host path": func(c *driver.Config) { c.Mounts[0].HostPath = winpath.MustParse(`D:\other`) },
+		"mount target":    func(c *driver.Config) { c.Mounts[0].ContainerPath = winpath.MustParse(`C:\x`) },
 		"mount read-only": func(c *driver.Config) { c.Mounts[0].ReadOnly = false },
 		"mount added": func(c *driver.Config) {
-			c.Mounts = append(c.Mounts, driver.Mount{HostPath: `D:\a`, ContainerPath: `C:\a`})
+			c.Mounts = append(c.Mounts, driver.Mount{HostPath: winpath.MustParse(`D:\a`), ContainerPath: winpath.MustParse(`C:\a`)})
 		},
-		"pipe":             func(c *driver.Config) { c.Pipes[0].HostPipe = `\\.\pipe\other` },
+		"pipe":             func(c *driver.Config) { c.Pipes[0].HostPipe = winpath.MustParsePipe(`\\.\pipe\other`) },
 		"pipe removed":     func(c *driver.Config) { c.Pipes = nil },
 		"host port":        func(c *driver.Config) { c.Ports[0].HostPort = 8081 },
 		"container port":   func(c *driver.Config) { c.Ports[0].ContainerPort = 81 },
@@ -167,6 +170,61 @@ func TestHashAcceptsEveryConfigField(t *testing.T) {
 		}
 	}
 	_ = Hash(c) // panics on a kind it cannot hash
+}
+
+// A field typed as something that marshals itself as text (an image
+// reference, a Windows path) hashes exactly as the string it replaced, and
+// is left out when its text is empty, like an empty string: typing a field
+// of driver.Config must not recreate a single container.
+func TestHashWritesTextTypesAsTheirText(t *testing.T) {
+	type asString struct {
+		Image string
+		Path  string
+		Pipe  string
+	}
+	type asText struct {
+		Image imageref.Ref
+		Path  winpath.Path
+		Pipe  winpath.Pipe
+	}
+	const image, path, pipe = "mcr.microsoft.com/windows/servercore:ltsc2022", `D:\sites\web`, `\\.\pipe\metrics`
+	typed := asText{imageref.MustParse(image), winpath.MustParse(path), mustPipe(t, pipe)}
+	if got, want := hashOf(typed), hashOf(asString{image, path, pipe}); got != want {
+		t.Errorf("typed fields hash to %s, their strings to %s", got, want)
+	}
+	if got, want := hashOf(asText{Image: typed.Image}), hashOf(asString{Image: image}); got != want {
+		t.Errorf("zero typed fields hash to %s, empty strings to %s", got, want)
+	}
+	if hashOf(asText{}) != hashOf(struct{}{}) {
+		t.Error("a struct of zero typed fields is not empty")
+	}
+}
+
+// writeQuoted is strconv.Quote, written straight into the encoding: every
+// byte and rune class must come out the same, or hashes would change.
+func TestWriteQuotedIsStrconvQuote(t *testing.T) {
+	ins := []string{"", `D:\sites\web`, `"quoted"`, "tab\there", "new\nline", "del\x7f", "naïve", "日本",
+		"\xff\xfe invalid", "\u2028", "\x00", `\\.\pipe\x`, "~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}"}
+	for c := range 256 {
+		ins = append(ins, string(rune(c)), string([]byte{byte(c)}))
+	}
+	for _, in := range ins {
+		var a, b strings.Builder
+		writeQuoted(&a, in)
+		writeQuoted(&b, []byte(in))
+		if want := strconv.Quote(in); a.String() != want || b.String() != want {
+			t.Errorf("writeQuoted(%q) = %s (string), %s ([]byte); want %s", in, a.String(), b.String(), want)
+		}
+	}
+}
+
+func mustPipe(t *testing.T, s string) winpath.Pipe {
+	t.Helper()
+	p, err := winpath.ParsePipe(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestContainerID(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -38,7 +39,7 @@ func TestIntakeGenerations(t *testing.T) {
 		// A policy change during the admission waits for the next one, which
 		// counts from the first change not in force when it came.
 		time.Sleep(time.Second)
-		g3, ok := in.setPolicy(&PolicyChecker{})
+		g3, ok := in.setPolicy(&policy.Checker{})
 		if !ok || g3 <= a.gen {
 			t.Fatalf("setPolicy = %d, %v during the admission of %d", g3, ok, a.gen)
 		}

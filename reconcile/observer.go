@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // Outcome is what came of one reconcile of a key, as a metric label value
@@ -73,7 +74,7 @@ func (o observedDriver) Host(ctx context.Context) (driver.Host, error) {
 	return h, err
 }
 
-func (o observedDriver) Image(ctx context.Context, ref string) (driver.Image, error) {
+func (o observedDriver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
 	start := time.Now()
 	img, err := o.d.Image(ctx, ref)
 	o.done(driver.OpImage, start, err)

@@ -8,7 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/policy"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // TestEngineAppliesAPolicyChange pins what a policy edit does to a running
@@ -97,20 +98,20 @@ func TestEngineReportsAnInvalidPolicy(t *testing.T) {
 	})
 }
 
-// flippingResolver is a PathResolver whose answer the test changes, like a
-// junction redirected on the host.
+// flippingResolver is a policy.Resolver whose answer the test changes,
+// like a junction redirected on the host.
 type flippingResolver struct {
 	mu   sync.Mutex
 	real map[string]string
 }
 
-func (f *flippingResolver) ResolvePath(p string) (string, error) {
+func (f *flippingResolver) ResolvePath(p winpath.Path) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r, ok := f.real[p]; ok {
+	if r, ok := f.real[p.String()]; ok {
 		return r, nil
 	}
-	return p, nil
+	return p.String(), nil
 }
 
 func (f *flippingResolver) set(p, real string) {
@@ -126,17 +127,20 @@ func (f *flippingResolver) set(p, real string) {
 func TestEngineReadmitsAtResyncWhenAMountIsRedirected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		res := &flippingResolver{real: map[string]string{}}
-		p, err := spec.ParsePolicy("policy.yaml", []byte("apiVersion: isoagent/v1\nkind: Policy\nmounts: [{path: 'D:\\data'}]\n"))
+		p, err := policy.Parse("policy.yaml", []byte("apiVersion: isoagent/v1\nkind: Policy\nmounts: [{path: 'D:\\data'}]\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pc, err := NewPolicyChecker(p, PolicyOptions{Resolver: res})
+		pc, err := policy.NewChecker(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		web := ctr("web", img2022, mount(`D:\data\web`, false))
 		snap := snapshot(web)
-		r := start(t, openSim(t, ""), snap, func(o *EngineOptions) { o.Admit.Policy = pc })
+		r := start(t, openSim(t, ""), snap, func(o *EngineOptions) {
+			o.Admit.Policy = pc
+			o.Admit.Resolver = res
+		})
 		r.waitConverged()
 		before := r.requireRunning("web")
 

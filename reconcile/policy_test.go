@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // broadPolicy is generous on purpose: a prefix over all of C:, a glob over
@@ -29,20 +30,20 @@ devices: ['5B45201D-F2F2-4F3B-85BB-30FF1F953599']
 
 const gpu = "5B45201D-F2F2-4F3B-85BB-30FF1F953599"
 
-func checker(t *testing.T, src string) *PolicyChecker {
+func checker(t *testing.T, src string) *policy.Checker {
 	t.Helper()
 	if src == "" {
-		pc, err := NewPolicyChecker(nil, PolicyOptions{})
+		pc, err := policy.NewChecker(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return pc
 	}
-	p, err := spec.ParsePolicy("policy.yaml", []byte(src))
+	p, err := policy.Parse("policy.yaml", []byte(src))
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	pc, err := NewPolicyChecker(p, PolicyOptions{})
+	pc, err := policy.NewChecker(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +52,13 @@ func checker(t *testing.T, src string) *PolicyChecker {
 
 func mount(hostPath string, readOnly bool) func(*spec.Spec) {
 	return func(s *spec.Spec) {
-		s.Mounts = append(s.Mounts, spec.Mount{HostPath: hostPath, ContainerPath: `C:\data`, ReadOnly: readOnly})
+		s.Mounts = append(s.Mounts, spec.Mount{HostPath: winpath.MustParse(hostPath), ContainerPath: winpath.MustParse(`C:\data`), ReadOnly: readOnly})
 	}
 }
 
 func pipe(hostPipe string) func(*spec.Spec) {
 	return func(s *spec.Spec) {
-		s.Pipes = append(s.Pipes, spec.Pipe{HostPipe: hostPipe, ContainerPipe: `\\.\pipe\x`})
+		s.Pipes = append(s.Pipes, spec.Pipe{HostPipe: winpath.MustParsePipe(hostPipe), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\x`)})
 	}
 }
 
@@ -76,8 +77,10 @@ func shareNetwork(s *spec.Spec) { s.Network.Mode = "container:db" }
 // TestPolicyEscapes is the table of attempted escapes of DESIGN §4: every
 // spelling that names something the policy does not allow is denied, with
 // the field at fault and a message that says why; and the spellings of
-// what it does allow are allowed. Specs come in un-normalised, as if
-// validation had been skipped: the policy must be safe on its own.
+// what it does allow are allowed. Paths come in spelled every way
+// winpath.Parse accepts, not as validation normalises them: the policy
+// must compare them safely on its own. The spellings it cannot accept
+// never reach the policy (TestPolicyEscapesRefusedBeforeTheCheck).
 func TestPolicyEscapes(t *testing.T) {
 	const (
 		windows   = "the Windows folder"
@@ -107,17 +110,7 @@ func TestPolicyEscapes(t *testing.T) {
 		{name: "Windows folder with doubled separators", edit: fns(mount(`C:\\\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{windows}},
 		{name: "Windows folder in the long form", edit: fns(mount(`\\?\C:\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{`'C:\Windows' is ` + windows}},
 		{name: "Windows folder in the long form with slashes", edit: fns(mount(`//?/c:/windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{windows}},
-		{name: "Windows folder as a device path", edit: fns(mount(`\\.\C:\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "device path"}},
-		{name: "Windows folder as an NT object path", edit: fns(mount(`\??\C:\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "NT object path"}},
-		{name: "Windows folder through GLOBALROOT", edit: fns(mount(`\\?\GLOBALROOT\Device\HarddiskVolume2\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "GLOBALROOT"}},
-		{name: "a volume GUID path", edit: fns(mount(`\\?\Volume{26a21bda-a627-11d7-9931-806e6f6e6963}\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "volume by GUID"}},
-		{name: "Windows folder through ..", edit: fns(mount(`C:\app\..\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, `".." component`}},
-		{name: "Windows folder through .", edit: fns(mount(`C:\.\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, `"." component`}},
-		{name: "Windows folder with a trailing dot", edit: fns(mount(`C:\Windows.`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "ends in a dot or space"}},
-		{name: "Windows folder with a trailing space", edit: fns(mount(`C:\Windows \System32`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "ends in a dot or space"}},
 		{name: "Windows folder as an 8.3 name", edit: fns(mount(`C:\WINDOW~1`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{"'WINDOW~1'", shortName, "allow exactly this path"}},
-		{name: "an alternate data stream", edit: fns(mount(`C:\Windows::$INDEX_ALLOCATION`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked}},
-		{name: "drive-relative path", edit: fns(mount(`C:Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{unchecked, "relative to the current folder"}},
 		// Drive roots, profiles, system and engine folders under a C:\ prefix.
 		{name: "the drive root itself", edit: fns(mount(`C:\`, false)), reason: "", field: ""}, // named exactly by the policy
 		{name: "another drive root", edit: fns(mount(`d:/`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{`'D:\' is ` + root}},
@@ -144,13 +137,11 @@ func TestPolicyEscapes(t *testing.T) {
 		{name: "the Docker engine pipe", edit: fns(pipe(`\\.\pipe\docker_engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{`'\\.\pipe\docker_engine' is a ` + engine, "never through a glob", `"pipes: ['\\.\pipe\docker_engine']"`}},
 		{name: "the Docker engine pipe in another case", edit: fns(pipe(`\\.\PIPE\Docker_Engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "the Docker engine pipe with forward slashes", edit: fns(pipe(`//./pipe/docker_engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
-		{name: "the Docker engine pipe in the long form", edit: fns(pipe(`\\?\pipe\docker_engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{unchecked}},
 		{name: "Docker Desktop's engine pipe", edit: fns(pipe(`\\.\pipe\dockerDesktopLinuxEngine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "containerd's pipe", edit: fns(pipe(`\\.\pipe\containerd-containerd`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "the CSI proxy pipe", edit: fns(pipe(`\\.\pipe\csi-proxy-filesystem-v1`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "the service control manager's pipe", edit: fns(pipe(`\\.\pipe\SvcCtl`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{"a system pipe"}},
 		{name: "the SSH agent's pipe", edit: fns(pipe(`\\.\pipe\openssh-ssh-agent`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{"a system pipe"}},
-		{name: "a pipe on another machine", edit: fns(pipe(`\\fs01\pipe\metrics`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{unchecked, "another machine"}},
 		// Ports.
 		{name: "port 0", edit: fns(port(0, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"host port 0/tcp is not a port a policy can allow"}},
 		{name: "a port past 65535", edit: fns(port(70000, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"70000/tcp is not a port"}},
@@ -237,6 +228,56 @@ func TestPolicyEscapes(t *testing.T) {
 
 func fns(f ...func(*spec.Spec)) []func(*spec.Spec) { return f }
 
+// TestPolicyEscapesRefusedBeforeTheCheck holds the escapes of DESIGN §4
+// that Windows would reinterpret (device and object paths, "." and "..",
+// trailing dots and spaces, streams, drive-relative paths, long-form and
+// remote pipes). They once came to the policy as strings and it refused
+// them itself ("cannot be checked against the policy"). A path is now
+// parsed once, into a winpath.Path or Pipe, and these spellings do not
+// parse, so no spec, config or policy check can carry them: each is
+// refused where it enters, by spec validation, at the field at fault and
+// with the message that said why.
+func TestPolicyEscapesRefusedBeforeTheCheck(t *testing.T) {
+	tests := []struct {
+		name  string
+		field string // hostPath or hostPipe
+		value string
+		msg   string
+	}{
+		{"Windows folder as a device path", "hostPath", `\\.\C:\Windows`, "device path"},
+		{"Windows folder as an NT object path", "hostPath", `\??\C:\Windows`, "NT object path"},
+		{"Windows folder through GLOBALROOT", "hostPath", `\\?\GLOBALROOT\Device\HarddiskVolume2\Windows`, "GLOBALROOT"},
+		{"a volume GUID path", "hostPath", `\\?\Volume{26a21bda-a627-11d7-9931-806e6f6e6963}\Windows`, "volume by GUID"},
+		{"Windows folder through ..", "hostPath", `C:\app\..\Windows`, `".." component`},
+		{"Windows folder through .", "hostPath", `C:\.\Windows`, `"." component`},
+		{"Windows folder with a trailing dot", "hostPath", `C:\Windows.`, "ends in a dot or space"},
+		{"Windows folder with a trailing space", "hostPath", `C:\Windows \System32`, "ends in a dot or space"},
+		{"an alternate data stream", "hostPath", `C:\Windows::$INDEX_ALLOCATION`, "which Windows does not allow in names"},
+		{"drive-relative path", "hostPath", `C:Windows`, "relative to the current folder"},
+		{"the Docker engine pipe in the long form", "hostPipe", `\\?\pipe\docker_engine`, `uses the \\?\ prefix`},
+		{"a pipe on another machine", "hostPipe", `\\fs01\pipe\metrics`, "another machine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entry, field := "mounts: [{hostPath: "+"'"+tt.value+"'"+", containerPath: 'C:\\data', readOnly: true}]", "spec.mounts[0].hostPath"
+			_, perr := winpath.Parse(tt.value)
+			if tt.field == "hostPipe" {
+				entry, field = "pipes: [{hostPipe: "+"'"+tt.value+"'"+", containerPipe: '\\\\.\\pipe\\x'}]", "spec.pipes[0].hostPipe"
+				_, perr = winpath.ParsePipe(tt.value)
+			}
+			if perr == nil {
+				t.Fatalf("winpath parses %s: a spec could carry it to the policy", tt.value)
+			}
+			src := "apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  image: " + img2022 + "\n  " + entry + "\n"
+			_, err := spec.Parse("web.yaml", []byte(src))
+			errs := spec.Errors(err)
+			if len(errs) != 1 || errs[0].Field != field || !strings.Contains(errs[0].Message, tt.msg) {
+				t.Errorf("spec.Parse of a spec with %s %s = %v; want one error at %s saying %q", tt.field, tt.value, err, field, tt.msg)
+			}
+		})
+	}
+}
+
 // TestPolicyMessageNamesEveryViolation pins the whole text a user reads
 // for a spec with two violations and no policy file.
 func TestPolicyMessageNamesEveryViolation(t *testing.T) {
@@ -255,30 +296,27 @@ func TestPolicyMessageNamesEveryViolation(t *testing.T) {
 // resolver maps host paths to where their junctions lead.
 type resolver map[string]string
 
-func (r resolver) ResolvePath(p string) (string, error) {
-	if real, ok := r[p]; ok {
+func (r resolver) ResolvePath(p winpath.Path) (string, error) {
+	if real, ok := r[p.String()]; ok {
 		if real == "" {
 			return "", errors.New("access denied")
 		}
 		return real, nil
 	}
-	return p, nil
+	return p.String(), nil
 }
 
+// TestPolicyChecksTheResolvedMountSource: admission asks the resolver
+// where each mount leads, records it for the driver, and the policy
+// checks both the folder as written and the folder it leads to.
 func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
-	p, err := spec.ParsePolicy("policy.yaml", []byte(broadPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := NewPolicyChecker(p, PolicyOptions{Resolver: resolver{
+	pc := checker(t, broadPolicy)
+	r := resolver{
 		`D:\scratch\link`:   `C:\Windows\System32`,
 		`D:\scratch\other`:  `D:\scratch\real`,
 		`D:\scratch\up`:     `D:\data\web`,
 		`D:\scratch\locked`: "",
 		`D:\scratch\case`:   `D:\SCRATCH\Case`,
-	}})
-	if err != nil {
-		t.Fatal(err)
 	}
 	tests := []struct {
 		path     string
@@ -297,59 +335,18 @@ func TestPolicyChecksTheResolvedMountSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			m := driver.Mount{HostPath: tt.path, ReadOnly: tt.readOnly, ResolvedPath: `X:\stale`}
-			field, msg := pc.checkMount(&m, new(bool))
+			web := ctr("web", img2022, mount(tt.path, tt.readOnly))
+			d := Admit(context.Background(), server(20348), nil, []*spec.Container{web}, AdmitOptions{Owner: "isoagent", Policy: pc, Resolver: r})[0]
+			var field, msg string
+			if !d.Admitted() {
+				field, msg = strings.TrimPrefix(d.Rejection.Field, "spec.mounts[0]."), d.Rejection.Message
+			}
 			if field != tt.field || !strings.Contains(msg, tt.msg) || (tt.msg == "") != (msg == "") {
 				t.Errorf("got %s: %s\nwant %s: %s", field, msg, tt.field, tt.msg)
 			}
-			if msg == "" && m.ResolvedPath != tt.resolved {
-				t.Errorf("ResolvedPath = %q, want %q", m.ResolvedPath, tt.resolved)
+			if msg == "" && d.Config.Mounts[0].ResolvedPath.String() != tt.resolved {
+				t.Errorf("ResolvedPath = %q, want %q", d.Config.Mounts[0].ResolvedPath, tt.resolved)
 			}
 		})
-	}
-}
-
-func TestGlobMatch(t *testing.T) {
-	tests := []struct {
-		pattern, name string
-		want          bool
-	}{
-		{"metrics-*", "metrics-web", true},
-		{"metrics-*", "METRICS-web", true},
-		{"metrics-*", "metrics-", true},
-		{"metrics-*", "metrics", false},
-		{"metrics-*", "xmetrics-web", false},
-		{"*", "", true},
-		{"*", "anything at all", true},
-		{"a?c", "abc", true},
-		{"a?c", "ac", false},
-		{"*-web-*", "app-web-01", true},
-		{"*-web-*", "app-web", false},
-		{"docker.io/*", "docker.io/library/nginx:1.25", true},
-		{"docker.io/*", "mcr.microsoft.com/docker.io/x", false},
-		{"mcr.microsoft.com/windows/*:ltsc2022", "mcr.microsoft.com/windows/servercore/iis:ltsc2022", true},
-		{"naïve", "NAÏVE", true},
-		{"a*b*c", "aXbYbZc", true},
-		{"a*b*c", "aXbYbZ", false},
-	}
-	for _, tt := range tests {
-		if got := globMatch(tt.pattern, tt.name); got != tt.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tt.pattern, tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestNewPolicyCheckerRefusesUnparsedEntries(t *testing.T) {
-	bad := []*spec.Policy{
-		{Mounts: []spec.MountRule{{Path: `D:\data\..\x`}}},
-		{Pipes: []string{"metrics"}},
-		{Ports: []string{"8080"}},
-		{Devices: []string{"gpu"}},
-		{Isolation: []spec.Isolation{spec.IsolationDefault}},
-	}
-	for _, p := range bad {
-		if _, err := NewPolicyChecker(p, PolicyOptions{}); err == nil {
-			t.Errorf("NewPolicyChecker(%+v) accepted it", p)
-		}
 	}
 }

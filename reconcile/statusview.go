@@ -74,7 +74,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		if cs.RequestedIsolation == "" {
 			cs.RequestedIsolation = string(spec.IsolationDefault)
 		}
-		cs.Image = d.Spec.Spec.Image
+		cs.Image = d.Spec.Spec.Image.String()
 		cs.ImageOSVersion = d.ImageOS
 		cs.Warnings = d.Warnings
 		if d.Admitted() {

@@ -2,11 +2,13 @@ package spec
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,50 +19,55 @@ import (
 // bombs ("billion laughs") fail fast instead of exhausting memory.
 const maxNodesPerDocument = 100_000
 
-// document is one decoded YAML document of a spec file.
-type document struct {
-	c     *Container
-	nodes map[string]*yaml.Node // field path → node of its value
-	root  *yaml.Node
-	// suggested holds the field paths an unknown key was taken to be a
-	// misspelling of.
-	suggested map[string]bool
-	// decoded is false when the document was not decoded as a Container
-	// at all (not a mapping, another kind): validating it would only add
-	// noise.
-	decoded bool
-}
-
-// decoder walks the yaml.Node tree of one document into a Container,
+// decoder walks the yaml.Node tree of one document into a Go value,
 // checking keys and types strictly and remembering where every field was
 // written, so later validation can point at it.
 type decoder struct {
-	file      string
-	errs      []*Error
-	nodes     map[string]*yaml.Node
+	file  string
+	errs  []*Error
+	nodes map[string]*yaml.Node // field path → node of its value
+	// texts holds the text written for fields whose type parses itself
+	// (see isText), by field path, for validation to parse.
+	texts map[string]string
+	// suggested holds the field paths an unknown key was taken to be a
+	// misspelling of.
 	suggested map[string]bool
-	budget    int
+	// shortForms are the Kind's hints for list entries written as scalars.
+	shortForms map[reflect.Type]func(string) string
+	budget     int
 }
 
-// decodeFile splits data into documents and decodes each non-empty one.
-func decodeFile(file string, data []byte) ([]document, []*Error) {
-	var docs []document
-	errs := eachDocument(file, data, func(body *yaml.Node, d *decoder) {
-		c := &Container{}
-		c.Source = Source{File: file, Line: body.Line, Column: body.Column}
-		decoded := d.decodeDocument(body, c)
-		docs = append(docs, document{c: c, nodes: d.nodes, root: body, suggested: d.suggested, decoded: decoded})
-	})
-	return docs, errs
+// A Document is one non-empty YAML document of a file in the agent's YAML
+// format (spec files, the policy file), as DecodeFile hands it to its
+// caller: decode it with Decode, then validate what was decoded, reporting
+// problems with Errorf.
+type Document struct {
+	d        *decoder
+	body     *yaml.Node
+	problems []fieldError
 }
 
-// eachDocument calls fn with the body of each non-empty YAML document in
-// data and a fresh decoder for it, and returns the syntax errors and
-// every decoder's errors, in order. Spec files and the policy file share
-// it, so both are read the same strict way. Syntax errors end the file:
-// YAML cannot resynchronise after them.
-func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)) []*Error {
+// fieldError is a validation problem before it is given a position.
+type fieldError struct {
+	path string
+	msg  string
+}
+
+// DecodeFile reads data, the content of the file named file (used in
+// errors; it is not read), as YAML documents separated by "---", and calls
+// fn with each non-empty one, in order. Every file of the agent's format is
+// read this way, so all are read alike: strictly, with file:line:col
+// errors that say how to fix them.
+//
+// It returns nil, or every problem of the file as a *multierror.Error of
+// *Error sorted by position (see Errors): YAML syntax errors (which end
+// the file: YAML cannot resynchronise after them), what Document.Decode
+// found, and what fn reported with Document.Errorf, positioned once every
+// document is decoded.
+func DecodeFile(file string, data []byte, fn func(*Document)) error {
 	var errs []*Error
+	var docs []*Document
+	var syntax *Error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var root yaml.Node
@@ -69,21 +76,201 @@ func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)
 			break
 		}
 		if err != nil {
-			errs = append(errs, syntaxError(file, err))
+			syntax = syntaxError(file, err)
 			break
 		}
 		if isEmptyDocument(&root) {
 			continue
 		}
-		d := &decoder{file: file, nodes: map[string]*yaml.Node{}, suggested: map[string]bool{}, budget: maxNodesPerDocument}
 		body := &root
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			body = root.Content[0]
 		}
-		fn(body, d)
-		errs = append(errs, d.errs...)
+		doc := &Document{
+			d:    &decoder{file: file, nodes: map[string]*yaml.Node{}, texts: map[string]string{}, suggested: map[string]bool{}, budget: maxNodesPerDocument},
+			body: body,
+		}
+		fn(doc)
+		docs = append(docs, doc)
+		errs = append(errs, doc.d.errs...)
 	}
-	return errs
+	if syntax != nil {
+		errs = append(errs, syntax)
+	}
+	decodeErrs := len(errs)
+	for _, doc := range docs {
+		errs = append(errs, doc.positioned(errs[:decodeErrs])...)
+	}
+	return JoinErrors(errs)
+}
+
+// A Kind says which kind of document a file holds, for Document.Decode.
+type Kind struct {
+	// Name is the value of the kind field, such as "Container".
+	Name string
+	// NotMapping is the message for a document that is not a mapping; its
+	// %s says what the document is instead ("a list").
+	NotMapping string
+	// Elsewhere explains, by kind, documents of other kinds that belong in
+	// another file.
+	Elsewhere map[string]string
+	// Unsupported is the message for a document of any other kind; its %q
+	// is that kind.
+	Unsupported string
+	// ShortForms explain, by the type of a list's entries, how to write an
+	// entry that is a mapping but was given as a scalar: given the scalar,
+	// the hint to append to "must be a mapping", such as
+	// " such as {path: 'D:\data'}". Types without one get no hint.
+	ShortForms map[reflect.Type]func(value string) string
+}
+
+// Start returns the line and column where the document's body starts.
+func (doc *Document) Start() (line, column int) { return doc.body.Line, doc.body.Column }
+
+// Decode decodes the document into v, a pointer to a struct whose fields
+// carry yaml tags, strictly: unknown keys (with a "did you mean"), keys
+// written twice, wrong types and values that do not fit are reported with
+// their position and field path, and decoding goes on past them, so that
+// one read finds every problem. YAML anchors, aliases and merge keys work;
+// a document that expands to more than 100,000 values is refused.
+//
+// A field whose type parses itself from text (it implements
+// encoding.TextUnmarshaler: winpath.Path, imageref.Ref, ...) is only
+// checked to be a string: its text is kept (see Text) for validation to
+// parse, so that parsing it is validation's one rule for that field and
+// its message comes in validation's order.
+//
+// The kind field is looked at first: when the document is not a mapping
+// or names another kind than k.Name, Decode reports that alone and returns
+// false without decoding anything; checking the rest against v's fields
+// would only bury the one problem that matters.
+func (doc *Document) Decode(v any, k Kind) bool {
+	d := doc.d
+	d.shortForms = k.ShortForms
+	n := d.resolve(doc.body)
+	if n == nil {
+		return false
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "", k.NotMapping, kindName(n))
+		return false
+	}
+	d.nodes[""] = n
+	if kn := d.lookup(n, "kind"); kn != nil && kn.Kind == yaml.ScalarNode && kn.Value != k.Name {
+		d.nodes["kind"] = kn
+		if msg, ok := k.Elsewhere[kn.Value]; ok {
+			d.errorf(kn, "kind", "%s", msg)
+		} else {
+			d.errorf(kn, "kind", k.Unsupported, kn.Value)
+		}
+		return false
+	}
+	d.decodeValue(n, reflect.ValueOf(v).Elem(), "")
+	return true
+}
+
+// Text returns the text written for the field at path (a field path as in
+// errors: "mounts[0].path") when the field's type parses itself from text
+// (see Decode), or "" when the field was not written or is empty.
+func (doc *Document) Text(path string) string { return doc.d.texts[path] }
+
+// Errorf reports a problem with the field at path that validation found
+// after decoding. DecodeFile positions it at the field, or at its nearest
+// written parent when the field is missing. It is left out when decoding
+// already reported a problem with the same field or a parent of it (a
+// wrong type leaves a zero value that validation would report again), or
+// when an unknown key next to it was taken for a misspelling of it
+// ("hostpath; did you mean hostPath?" makes "hostPath is required" noise).
+// A path of "" is the document as a whole.
+func (doc *Document) Errorf(path, format string, args ...any) {
+	doc.problems = append(doc.problems, fieldError{path, fmt.Sprintf(format, args...)})
+}
+
+// CheckHeader reports a missing or unsupported apiVersion and a missing
+// kind, the two fields every document of the agent's format starts with;
+// Decode has checked which kind a written kind is.
+func (doc *Document) CheckHeader(apiVersion, kind, wantKind string) {
+	switch apiVersion {
+	case APIVersion:
+	case "":
+		doc.Errorf("apiVersion", "is missing; add apiVersion: %s", APIVersion)
+	default:
+		doc.Errorf("apiVersion", "%q is not supported; write apiVersion: %s", apiVersion, APIVersion)
+	}
+	if kind == "" {
+		doc.Errorf("kind", "is missing; add kind: %s", wantKind)
+	}
+}
+
+// CheckEnum reports value, the field at path, unless it is empty or one of
+// allowed, suggesting the closest allowed value; it returns whether the
+// value is fine.
+func (doc *Document) CheckEnum(path, value string, allowed ...string) bool {
+	if value == "" || slices.Contains(allowed, value) {
+		return true
+	}
+	hint := ""
+	if s := closest(value, allowed); s != "" {
+		hint = "; did you mean " + s + "?"
+	}
+	doc.Errorf(path, "%q is not one of %s%s", value, strings.Join(allowed, ", "), hint)
+	return false
+}
+
+// positioned gives the document's validation problems the position of the
+// field they are about, dropping those Errorf says it drops; decodeErrs
+// are the file's decoding problems.
+func (doc *Document) positioned(decodeErrs []*Error) []*Error {
+	var out []*Error
+	for _, fe := range doc.problems {
+		if doc.reported(fe.path, decodeErrs) {
+			continue
+		}
+		n := doc.nodeFor(fe.path)
+		out = append(out, &Error{File: doc.d.file, Line: n.Line, Column: n.Column, Field: fe.path, Message: fe.msg})
+	}
+	return out
+}
+
+func (doc *Document) reported(path string, decodeErrs []*Error) bool {
+	if doc.d.suggested[path] {
+		return true
+	}
+	for _, e := range decodeErrs {
+		if e.Field == "" {
+			continue
+		}
+		if path == e.Field || strings.HasPrefix(path, e.Field+".") || strings.HasPrefix(path, e.Field+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+func (doc *Document) nodeFor(path string) *yaml.Node {
+	for {
+		if n, ok := doc.d.nodes[path]; ok {
+			return n
+		}
+		if path == "" {
+			return doc.body
+		}
+		path = parentPath(path)
+	}
+}
+
+// parentPath strips the last element of a field path: a.b[2] → a.b,
+// a.b → a, a → "".
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[:i]
+	}
+	return ""
 }
 
 func isEmptyDocument(n *yaml.Node) bool {
@@ -122,33 +309,6 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 		e.Line, e.Column = n.Line, n.Column
 	}
 	d.errs = append(d.errs, e)
-}
-
-// decodeDocument decodes the top level. When kind names something other
-// than a Container, the rest of the document is not checked against the
-// Container schema: those errors would only bury the one that matters.
-func (d *decoder) decodeDocument(n *yaml.Node, c *Container) bool {
-	n = d.resolve(n)
-	if n == nil {
-		return false
-	}
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "", "a spec document must be a mapping with apiVersion, kind, metadata and spec, not %s", kindName(n))
-		return false
-	}
-	d.nodes[""] = n
-	if k := d.lookup(n, "kind"); k != nil && k.Kind == yaml.ScalarNode && k.Value != KindContainer {
-		d.nodes["kind"] = k
-		switch k.Value {
-		case "Policy":
-			d.errorf(k, "kind", "a Policy belongs in the agent's --policy file, not in the spec folder; move this document there")
-		default:
-			d.errorf(k, "kind", "%q is not supported; isoagent spec files hold kind: %s documents", k.Value, KindContainer)
-		}
-		return false
-	}
-	d.decodeValue(n, reflect.ValueOf(c).Elem(), "")
-	return true
 }
 
 // lookup returns the value of key in mapping n, or nil.
@@ -210,9 +370,14 @@ func kindName(n *yaml.Node) string {
 }
 
 var (
-	durationType = reflect.TypeFor[Duration]()
-	sourceType   = reflect.TypeFor[Source]()
+	durationType        = reflect.TypeFor[Duration]()
+	sourceType          = reflect.TypeFor[Source]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
+
+// isText reports whether values of t parse themselves from text, so that
+// YAML writes them as strings.
+func isText(t reflect.Type) bool { return reflect.PointerTo(t).Implements(textUnmarshalerType) }
 
 // decodeValue decodes n into v, which has the field path path.
 func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
@@ -223,6 +388,14 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 	d.nodes[path] = n
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value leaves the field unset
+	}
+	if isText(v.Type()) {
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n, path, "must be a string, not %s", kindName(n))
+			return
+		}
+		d.texts[path] = n.Value // parsed by validation, see Document.Decode
+		return
 	}
 	if v.Type() == durationType {
 		d.decodeDuration(n, v, path)
@@ -394,7 +567,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
 		hint := ""
-		if v.Type().Elem().Kind() == reflect.String && n.Kind == yaml.ScalarNode {
+		if elem := v.Type().Elem(); (elem.Kind() == reflect.String || isText(elem)) && n.Kind == yaml.ScalarNode {
 			hint = fmt.Sprintf(`; write [%q]`, n.Value)
 		}
 		d.errorf(n, path, "must be a list, not %s%s", kindName(n), hint)
@@ -403,8 +576,8 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
-		if r := deref(item); r.Kind == yaml.ScalarNode && r.Tag != "!!null" && s.Type().Elem().Kind() == reflect.Struct {
-			d.errorf(r, ipath, "must be a mapping%s", shortFormHint(v.Type().Elem(), r.Value))
+		if r := deref(item); r.Kind == yaml.ScalarNode && r.Tag != "!!null" && s.Type().Elem().Kind() == reflect.Struct && !isText(s.Type().Elem()) {
+			d.errorf(r, ipath, "must be a mapping%s", d.shortFormHint(v.Type().Elem(), r.Value))
 			continue
 		}
 		d.decodeValue(item, s.Index(i), ipath)
@@ -412,20 +585,12 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(s)
 }
 
-// shortFormHint explains how to write an entry given in Docker's short
-// string form ("8080:80", 'D:\data:C:\data:ro') as a mapping.
-func shortFormHint(t reflect.Type, value string) string {
-	switch t {
-	case reflect.TypeFor[Port]():
-		return fmt.Sprintf(" such as {hostPort: 8080, containerPort: 80}, not the short form %q", value)
-	case reflect.TypeFor[Mount]():
-		return fmt.Sprintf(` such as {hostPath: 'D:\data', containerPath: 'C:\data', readOnly: true}, not the short form %q`, value)
-	case reflect.TypeFor[Pipe]():
-		return fmt.Sprintf(` such as {hostPipe: '\\.\pipe\name', containerPipe: '\\.\pipe\name'}, not the short form %q`, value)
-	case reflect.TypeFor[Device]():
-		return fmt.Sprintf(" such as {classGUID: %s}", value)
-	case reflect.TypeFor[MountRule]():
-		return fmt.Sprintf(" such as {path: %s, readOnly: true}", QuoteYAML(value))
+// shortFormHint explains how to write a list entry of type t given as a
+// scalar (Docker's short string form: "8080:80", 'D:\data:C:\data:ro') as
+// a mapping, when the document's Kind knows how.
+func (d *decoder) shortFormHint(t reflect.Type, value string) string {
+	if hint, ok := d.shortForms[t]; ok {
+		return hint(value)
 	}
 	return ""
 }

@@ -84,9 +84,11 @@ func Errors(err error) []*Error {
 	return out
 }
 
-// joinErrors sorts errs by position and returns them as one
-// *multierror.Error, or nil when there are none.
-func joinErrors(errs []*Error) error {
+// JoinErrors sorts errs by position (file, line, column; stable) and
+// returns them as one *multierror.Error formatted by FormatErrors, the form
+// in which Parse and DecodeFile return problems, or nil when there are
+// none.
+func JoinErrors(errs []*Error) error {
 	if len(errs) == 0 {
 		return nil
 	}

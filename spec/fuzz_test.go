@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // FuzzParse feeds arbitrary bytes to Parse: it must never panic or hang,
@@ -42,20 +42,20 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, c := range cs {
-			if !dnsLabelRE.MatchString(c.Name()) || c.Spec.Image == "" || c.Spec.RestartPolicy == "" || c.Spec.Network.Mode == "" {
+			if !dnsLabelRE.MatchString(c.Name()) || c.Spec.Image.IsZero() || c.Spec.RestartPolicy == "" || c.Spec.Network.Mode == "" {
 				t.Fatalf("accepted spec is not valid and defaulted: %+v", c)
 			}
 			// Accepted paths and pipes are normalised: parsing them again
 			// changes nothing.
 			for _, m := range c.Spec.Mounts {
-				for _, p := range []string{m.HostPath, m.ContainerPath} {
+				for _, p := range []string{m.HostPath.String(), m.ContainerPath.String()} {
 					if n, err := winpath.Parse(p); err != nil || n.String() != p {
 						t.Fatalf("accepted path %q is not normalised: %v, %v", p, n, err)
 					}
 				}
 			}
 			for _, pp := range c.Spec.Pipes {
-				for _, p := range []string{pp.HostPipe, pp.ContainerPipe} {
+				for _, p := range []string{pp.HostPipe.String(), pp.ContainerPipe.String()} {
 					if n, err := winpath.ParsePipe(p); err != nil || n.String() != p {
 						t.Fatalf("accepted pipe %q is not normalised: %v, %v", p, n, err)
 					}

@@ -1,9 +1,8 @@
 package spec
 
 import (
-	"strings"
-
-	"gopkg.in/yaml.v3"
+	"fmt"
+	"reflect"
 )
 
 // Parse decodes, validates and defaults the container specs in data, the
@@ -17,79 +16,43 @@ import (
 // paths, pipes and GUIDs normalised and ApplyDefaults applied; two
 // documents may share a name (the Loader resolves that).
 func Parse(file string, data []byte) ([]*Container, error) {
-	docs, errs := decodeFile(file, data)
-	for _, d := range docs {
-		if d.decoded {
-			errs = append(errs, d.positioned(file, validate(d.c), errs)...)
+	var cs []*Container
+	err := DecodeFile(file, data, func(doc *Document) {
+		c := &Container{}
+		line, col := doc.Start()
+		c.Source = Source{File: file, Line: line, Column: col}
+		if doc.Decode(c, containerKind) {
+			validate(doc, c)
 		}
+		cs = append(cs, c)
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
-	}
-	cs := make([]*Container, len(docs))
-	for i, d := range docs {
-		ApplyDefaults(d.c)
-		cs[i] = d.c
+	for _, c := range cs {
+		ApplyDefaults(c)
 	}
 	return cs, nil
 }
 
-// positioned gives validation problems the position of the field they are
-// about, or of its nearest written parent when the field is missing. A
-// problem is dropped when decoding already reported one for the same field
-// or a parent of it (a wrong type leaves a zero value that validation
-// would report again), or when an unknown key next to it was suggested as
-// its spelling ("hostpath; did you mean hostPath?" makes "hostPath is
-// required" noise).
-func (d document) positioned(file string, fes []fieldError, decodeErrs []*Error) []*Error {
-	var out []*Error
-	for _, fe := range fes {
-		if d.reported(fe.path, decodeErrs) {
-			continue
-		}
-		n := d.nodeFor(fe.path)
-		out = append(out, &Error{File: file, Line: n.Line, Column: n.Column, Field: fe.path, Message: fe.msg})
-	}
-	return out
-}
-
-func (d document) reported(path string, decodeErrs []*Error) bool {
-	if d.suggested[path] {
-		return true
-	}
-	for _, e := range decodeErrs {
-		if e.Field == "" {
-			continue
-		}
-		if path == e.Field || strings.HasPrefix(path, e.Field+".") || strings.HasPrefix(path, e.Field+"[") {
-			return true
-		}
-	}
-	return false
-}
-
-func (d document) nodeFor(path string) *yaml.Node {
-	for {
-		if n, ok := d.nodes[path]; ok {
-			return n
-		}
-		if path == "" {
-			return d.root
-		}
-		path = parentPath(path)
-	}
-}
-
-// parentPath strips the last element of a field path: a.b[2] → a.b,
-// a.b → a, a → "".
-func parentPath(p string) string {
-	if strings.HasSuffix(p, "]") {
-		if i := strings.LastIndexByte(p, '['); i >= 0 {
-			return p[:i]
-		}
-	}
-	if i := strings.LastIndexByte(p, '.'); i >= 0 {
-		return p[:i]
-	}
-	return ""
+// containerKind is how spec files hold their documents.
+var containerKind = Kind{
+	Name:       KindContainer,
+	NotMapping: "a spec document must be a mapping with apiVersion, kind, metadata and spec, not %s",
+	Elsewhere: map[string]string{
+		"Policy": "a Policy belongs in the agent's --policy file, not in the spec folder; move this document there",
+	},
+	Unsupported: "%q is not supported; isoagent spec files hold kind: " + KindContainer + " documents",
+	ShortForms: map[reflect.Type]func(string) string{
+		reflect.TypeFor[Port](): func(v string) string {
+			return fmt.Sprintf(" such as {hostPort: 8080, containerPort: 80}, not the short form %q", v)
+		},
+		reflect.TypeFor[Mount](): func(v string) string {
+			return fmt.Sprintf(` such as {hostPath: 'D:\data', containerPath: 'C:\data', readOnly: true}, not the short form %q`, v)
+		},
+		reflect.TypeFor[Pipe](): func(v string) string {
+			return fmt.Sprintf(` such as {hostPipe: '\\.\pipe\name', containerPipe: '\\.\pipe\name'}, not the short form %q`, v)
+		},
+		reflect.TypeFor[Device](): func(v string) string { return fmt.Sprintf(" such as {classGUID: %s}", v) },
+	},
 }

@@ -10,6 +10,9 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 	"gopkg.in/yaml.v3"
+
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // doc builds a valid document with extra lines appended to its spec
@@ -69,7 +72,7 @@ spec:
 		Kind:       KindContainer,
 		Metadata:   Metadata{Name: "web", Labels: map[string]string{"team": "payments"}},
 		Spec: Spec{
-			Image:             "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+			Image:             imageref.MustParse("mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"),
 			Command:           []string{`C:\ServiceMonitor.exe`, "w3svc"},
 			WorkingDir:        `C:\inetpub`,
 			Env:               map[string]string{"ASPNETCORE_ENVIRONMENT": "Production"},
@@ -81,8 +84,8 @@ spec:
 			Hosts:             []string{"WEB-*"},
 			Selector:          map[string]string{"role": "web"},
 			Resources:         Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048},
-			Mounts:            []Mount{{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true}},
-			Pipes:             []Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}},
+			Mounts:            []Mount{{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true}},
+			Pipes:             []Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}},
 			Ports:             []Port{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}},
 			Network:           Network{Mode: NetworkNAT, DNSSearch: []string{"corp.example"}},
 			Devices:           []Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
@@ -289,11 +292,11 @@ func TestParseAccepts(t *testing.T) {
 		check func(*Container) bool
 	}{
 		{"another drive root as target", doc(`mounts: [{hostPath: 'D:\x', containerPath: 'D:\'}]`),
-			func(c *Container) bool { return c.Spec.Mounts[0].ContainerPath == `D:\` }},
+			func(c *Container) bool { return c.Spec.Mounts[0].ContainerPath.String() == `D:\` }},
 		{"UNC host path", doc(`mounts: [{hostPath: '//fs01/share/data', containerPath: 'C:\data'}]`),
-			func(c *Container) bool { return c.Spec.Mounts[0].HostPath == `\\fs01\share\data` }},
+			func(c *Container) bool { return c.Spec.Mounts[0].HostPath.String() == `\\fs01\share\data` }},
 		{"long host path", doc(`mounts: [{hostPath: '\\?\D:\data', containerPath: 'C:\data'}]`),
-			func(c *Container) bool { return c.Spec.Mounts[0].HostPath == `D:\data` }},
+			func(c *Container) bool { return c.Spec.Mounts[0].HostPath.String() == `D:\data` }},
 		{"same port on tcp and udp", doc("ports: [{hostPort: 53, containerPort: 53}, {hostPort: 53, containerPort: 53, protocol: udp}]"),
 			func(c *Container) bool { return len(c.Spec.Ports) == 2 }},
 		{"network none", doc("network: {mode: none}"),
@@ -313,7 +316,7 @@ func TestParseAccepts(t *testing.T) {
 			nil},
 		{"merge keys with own value winning", "apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\n" +
 			"spec:\n  <<: [{image: 'nanoserver:1809', user: a}]\n  user: b\n",
-			func(c *Container) bool { return c.Spec.User == "b" && c.Spec.Image == "nanoserver:1809" }},
+			func(c *Container) bool { return c.Spec.User == "b" && c.Spec.Image.String() == "nanoserver:1809" }},
 		{"cpuMaximumPercent 100", doc("resources: {cpuMaximumPercent: 100}"),
 			func(c *Container) bool { return c.Spec.Resources.CPUMaximumPercent == 100 }},
 		{"hex int", doc("ports: [{hostPort: 0x1F90, containerPort: 80}]"),

@@ -2,6 +2,9 @@ package spec
 
 import (
 	"time"
+
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // APIVersion is the only apiVersion this agent understands.
@@ -81,7 +84,7 @@ type Metadata struct {
 
 // Spec is what a container should look like.
 type Spec struct {
-	Image             string            `yaml:"image" json:"image"`
+	Image             imageref.Ref      `yaml:"image" json:"image"`
 	Command           []string          `yaml:"command,omitempty" json:"command,omitempty"`
 	WorkingDir        string            `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
 	Env               map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
@@ -107,19 +110,19 @@ type Resources struct {
 	MemoryMB          int `yaml:"memoryMB,omitempty" json:"memoryMB,omitempty"`
 }
 
-// Mount maps a host directory into the container. Paths are normalised
-// (C:\...) after validation.
+// Mount maps a host directory into the container. Validation parses both
+// paths (and requires them); they write as their normalised text (C:\...).
 type Mount struct {
-	HostPath      string `yaml:"hostPath" json:"hostPath"`
-	ContainerPath string `yaml:"containerPath" json:"containerPath"`
-	ReadOnly      bool   `yaml:"readOnly,omitempty" json:"readOnly,omitempty"`
+	HostPath      winpath.Path `yaml:"hostPath" json:"hostPath"`
+	ContainerPath winpath.Path `yaml:"containerPath" json:"containerPath"`
+	ReadOnly      bool         `yaml:"readOnly,omitempty" json:"readOnly,omitempty"`
 }
 
-// Pipe maps a host named pipe into the container. Names are normalised to
-// \\.\pipe\<name> after validation.
+// Pipe maps a host named pipe into the container. Validation parses both
+// names (and requires them); they write as \\.\pipe\<name>.
 type Pipe struct {
-	HostPipe      string `yaml:"hostPipe" json:"hostPipe"`
-	ContainerPipe string `yaml:"containerPipe" json:"containerPipe"`
+	HostPipe      winpath.Pipe `yaml:"hostPipe" json:"hostPipe"`
+	ContainerPipe winpath.Pipe `yaml:"containerPipe" json:"containerPipe"`
 }
 
 // Port maps a host port to a container port.

@@ -4,56 +4,33 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
-// fieldError is a validation problem before it is given a position.
-type fieldError struct {
-	path string
-	msg  string
-}
-
-// validator collects the problems of one container.
+// validator checks one document after decoding, reporting to it.
 type validator struct {
-	errs []fieldError
+	doc *Document
 }
 
-func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, fieldError{path, fmt.Sprintf(format, args...)})
-}
-
-// header checks a document's apiVersion and that its kind is given (the
-// decoder has checked which kind it is).
-func (v *validator) header(apiVersion, kind, wantKind string) {
-	switch apiVersion {
-	case APIVersion:
-	case "":
-		v.errorf("apiVersion", "is missing; add apiVersion: %s", APIVersion)
-	default:
-		v.errorf("apiVersion", "%q is not supported; write apiVersion: %s", apiVersion, APIVersion)
-	}
-	if kind == "" {
-		v.errorf("kind", "is missing; add kind: %s", wantKind)
-	}
-}
+func (v *validator) errorf(path, format string, args ...any) { v.doc.Errorf(path, format, args...) }
 
 var dnsLabelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-// validate checks c against the rules of DESIGN §3 that types alone do
-// not express, and normalises paths, pipes and GUIDs in place where they
-// are valid. It runs before ApplyDefaults, so it can tell a field that was
-// written from one that was left out.
-func validate(c *Container) []fieldError {
-	var v validator
-	v.header(c.APIVersion, c.Kind, KindContainer)
+// validate checks c, decoded from doc, against the rules of DESIGN §3
+// that types alone do not express, reporting to doc, and normalises paths,
+// pipes and GUIDs in place where they are valid. It runs before
+// ApplyDefaults, so it can tell a field that was written from one that was
+// left out.
+func validate(doc *Document, c *Container) {
+	v := validator{doc}
+	doc.CheckHeader(c.APIVersion, c.Kind, KindContainer)
 	v.name("metadata.name", c.Metadata.Name, "add a name such as web")
 	v.stringKeys("metadata.labels", c.Metadata.Labels, "label")
 	v.spec(c.Metadata.Name, &c.Spec)
-	return v.errs
 }
 
 // name checks a container name (a DNS label).
@@ -99,31 +76,24 @@ func (v *validator) stringKeys(path string, m map[string]string, what string) {
 	}
 }
 
-// enum checks that value is one of allowed, suggesting the closest.
 func (v *validator) enum(path, value string, allowed ...string) bool {
-	if value == "" || slices.Contains(allowed, value) {
-		return true
-	}
-	hint := ""
-	if s := closest(value, allowed); s != "" {
-		hint = "; did you mean " + s + "?"
-	}
-	v.errorf(path, "%q is not one of %s%s", value, strings.Join(allowed, ", "), hint)
-	return false
+	return v.doc.CheckEnum(path, value, allowed...)
 }
 
 func (v *validator) spec(name string, s *Spec) {
-	if s.Image == "" {
+	if text := v.doc.Text("spec.image"); text == "" {
 		v.errorf("spec.image", "is required; give an image such as mcr.microsoft.com/windows/servercore:ltsc2022")
-	} else if _, err := ParseImageRef(s.Image); err != nil {
+	} else if ref, err := imageref.Parse(text); err != nil {
 		v.errorf("spec.image", "%v", err)
+	} else {
+		s.Image = ref
 	}
 	if s.Command != nil && len(s.Command) == 0 {
 		v.errorf("spec.command", "is empty; remove command to run the image's default command")
 	}
 	if s.WorkingDir != "" {
 		if p, ok := v.containerPath("spec.workingDir", s.WorkingDir, false); ok {
-			s.WorkingDir = p
+			s.WorkingDir = p.String()
 		}
 	}
 	for k := range s.Env {
@@ -187,21 +157,21 @@ func (v *validator) resources(r *Resources) {
 // containerPath checks a path inside the container and returns it
 // normalised. A container path is always a drive path; rootOK says whether
 // C:\ itself may be used.
-func (v *validator) containerPath(fpath, s string, rootOK bool) (string, bool) {
+func (v *validator) containerPath(fpath, s string, rootOK bool) (winpath.Path, bool) {
 	p, err := winpath.Parse(s)
 	if err != nil {
 		v.errorf(fpath, "%v", err)
-		return "", false
+		return winpath.Path{}, false
 	}
 	if p.IsUNC() {
 		v.errorf(fpath, "%s is a UNC path; a path inside the container must be a drive path such as C:\\data", winpath.Quote(s))
-		return "", false
+		return winpath.Path{}, false
 	}
 	if !rootOK && strings.EqualFold(p.String(), `C:\`) {
 		v.errorf(fpath, `C:\ is the container's system drive and cannot be a target; use a folder such as C:\data, or another drive such as D:\`)
-		return "", false
+		return winpath.Path{}, false
 	}
-	return p.String(), true
+	return p, true
 }
 
 func (v *validator) mounts(ms []Mount) {
@@ -209,20 +179,20 @@ func (v *validator) mounts(ms []Mount) {
 	for i := range ms {
 		m := &ms[i]
 		mp := fmt.Sprintf("spec.mounts[%d]", i)
-		if m.HostPath == "" {
+		if text := v.doc.Text(mp + ".hostPath"); text == "" {
 			v.errorf(mp+".hostPath", `is required; give the host folder to map, such as D:\data`)
-		} else if p, err := winpath.Parse(m.HostPath); err != nil {
+		} else if p, err := winpath.Parse(text); err != nil {
 			v.errorf(mp+".hostPath", "%v", err)
 		} else {
-			m.HostPath = p.String()
+			m.HostPath = p
 		}
-		if m.ContainerPath == "" {
+		if text := v.doc.Text(mp + ".containerPath"); text == "" {
 			v.errorf(mp+".containerPath", `is required; give the folder inside the container, such as C:\data`)
-		} else if p, ok := v.containerPath(mp+".containerPath", m.ContainerPath, false); ok {
+		} else if p, ok := v.containerPath(mp+".containerPath", text, false); ok {
 			m.ContainerPath = p
-			key := strings.ToUpper(p)
+			key := strings.ToUpper(p.String())
 			if j, dup := targets[key]; dup {
-				v.errorf(mp+".containerPath", "%s is already the target of spec.mounts[%d]; map one folder per container path", winpath.Quote(p), j)
+				v.errorf(mp+".containerPath", "%s is already the target of spec.mounts[%d]; map one folder per container path", winpath.Quote(p.String()), j)
 			} else {
 				targets[key] = i
 			}
@@ -235,19 +205,19 @@ func (v *validator) pipes(ps []Pipe) {
 	for i := range ps {
 		p := &ps[i]
 		pp := fmt.Sprintf("spec.pipes[%d]", i)
-		if p.HostPipe == "" {
+		if text := v.doc.Text(pp + ".hostPipe"); text == "" {
 			v.errorf(pp+".hostPipe", `is required; give the host's pipe, such as \\.\pipe\metrics`)
-		} else if hp, err := winpath.ParsePipe(p.HostPipe); err != nil {
+		} else if hp, err := winpath.ParsePipe(text); err != nil {
 			v.errorf(pp+".hostPipe", "%v", err)
 		} else {
-			p.HostPipe = hp.String()
+			p.HostPipe = hp
 		}
-		if p.ContainerPipe == "" {
+		if text := v.doc.Text(pp + ".containerPipe"); text == "" {
 			v.errorf(pp+".containerPipe", `is required; give the pipe's name inside the container, such as \\.\pipe\metrics`)
-		} else if cp, err := winpath.ParsePipe(p.ContainerPipe); err != nil {
+		} else if cp, err := winpath.ParsePipe(text); err != nil {
 			v.errorf(pp+".containerPipe", "%v", err)
 		} else {
-			p.ContainerPipe = cp.String()
+			p.ContainerPipe = cp
 			key := strings.ToUpper(cp.Name())
 			if j, dup := targets[key]; dup {
 				v.errorf(pp+".containerPipe", "%s is already the target of spec.pipes[%d]; map one host pipe per container pipe", winpath.Quote(cp.String()), j)

@@ -95,7 +95,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 							b.Fatal(err)
 						case u := <-w.Updates():
 							for _, c := range u.Snapshot.Specs {
-								if c.Name() == name && c.Spec.Image == img {
+								if c.Name() == name && c.Spec.Image.String() == img {
 									snapAt = time.Now()
 								}
 							}

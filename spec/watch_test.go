@@ -132,7 +132,7 @@ func watchTestLogger(t *testing.T) *slog.Logger {
 func specImages(s *Snapshot) map[string]string {
 	m := make(map[string]string, len(s.Specs))
 	for _, c := range s.Specs {
-		m[c.Name()] = c.Spec.Image
+		m[c.Name()] = c.Spec.Image.String()
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/metrics"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -61,7 +62,7 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 
 	// Without --policy the policy allows nothing that pierces isolation;
 	// a policy file that does not parse stops the agent here.
-	pol, pc, err := loadPolicy(cfg.policy, drv)
+	pol, pc, err := loadPolicy(cfg.policy)
 	if err != nil {
 		return nil, policyStartError(logger, cfg.policy, err)
 	}
@@ -92,13 +93,13 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 		Workers:    cfg.workers,
 		Resync:     cfg.resync,
 		AllowEmpty: cfg.allowEmpty,
-		Admit:      reconcile.AdmitOptions{HostName: cfg.hostname, Labels: cfg.labels, Policy: pc},
+		Admit:      reconcile.AdmitOptions{HostName: cfg.hostname, Labels: cfg.labels, Policy: pc, Resolver: resolverOf(drv)},
 		Logger:     logger,
 		Observer:   observer{m},
 	})
 	if pol != nil {
-		a.policy = &policyFollower{eng: a.eng, drv: drv, metrics: m,
-			watcher: spec.NewPolicyWatcher(cfg.policy, pol, spec.PolicyWatchOptions{Debounce: cfg.debounce, Interval: cfg.resync, Poll: cfg.watch == "poll", Logger: logger})}
+		a.policy = &policyFollower{eng: a.eng, metrics: m,
+			watcher: spec.NewFileWatcher(cfg.policy, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.debounce, Interval: cfg.resync, Poll: cfg.watch == "poll", Logger: logger})}
 	}
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
 	if cfg.listen != "" {

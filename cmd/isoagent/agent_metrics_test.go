@@ -19,6 +19,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
@@ -28,7 +29,7 @@ func testContainer(name, image string, iso spec.Isolation) *spec.Container {
 	c := &spec.Container{
 		APIVersion: spec.APIVersion, Kind: spec.KindContainer,
 		Metadata: spec.Metadata{Name: name},
-		Spec:     spec.Spec{Image: image, Isolation: iso},
+		Spec:     spec.Spec{Image: imageref.MustParse(image), Isolation: iso},
 		Source:   spec.Source{File: name + ".yaml", Line: 1, Column: 1},
 	}
 	spec.ApplyDefaults(c)

@@ -93,11 +93,11 @@ func plan(ctx context.Context, a agentFlags) (planOutput, error) {
 	if err != nil {
 		return out, fmt.Errorf("list containers: %w", err)
 	}
-	_, pc, err := loadPolicy(a.policy, drv)
+	_, pc, err := loadPolicy(a.policy)
 	if err != nil {
 		return out, err
 	}
-	ds := reconcile.Admit(ctx, host, drv, snap.Specs, reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc})
+	ds := reconcile.Admit(ctx, host, drv, snap.Specs, reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: resolverOf(drv)})
 	prune, cond := reconcile.Prunable(snap, a.allowEmpty)
 	if !prune {
 		out.Conditions = append(out.Conditions, cond)

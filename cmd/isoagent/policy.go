@@ -7,11 +7,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/isoagent/isoagent/metrics"
-
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/metrics"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // policyFlagUsage is the help of --policy, the same for run, plan and
@@ -20,18 +21,26 @@ const policyFlagUsage = "boundary policy `file`: the mounts, pipes, ports, devic
 
 // loadPolicy reads the policy file at path and compiles it. An empty path
 // gives the policy in force without a file, which allows nothing that
-// pierces isolation: there is no way to run without a policy. drv is
-// asked to resolve mount sources when it can (the hcs driver on Windows).
-func loadPolicy(path string, drv driver.Driver) (*spec.Policy, *reconcile.PolicyChecker, error) {
-	var p *spec.Policy
+// pierces isolation: there is no way to run without a policy.
+func loadPolicy(path string) (*policy.Policy, *policy.Checker, error) {
+	var p *policy.Policy
 	if path != "" {
 		var err error
-		if p, err = spec.LoadPolicy(path); err != nil {
+		if p, err = policy.Load(path); err != nil {
 			return nil, nil, fmt.Errorf("policy file %s is not usable:\n%w", path, err)
 		}
 	}
-	pc, err := newPolicyChecker(p, drv)
+	pc, err := policy.NewChecker(p)
 	return p, pc, err
+}
+
+// resolverOf returns drv's ability to tell where a mount really leads
+// (the hcs driver on Windows), or nil when it has none.
+func resolverOf(drv driver.Driver) policy.Resolver {
+	if r, ok := drv.(policy.Resolver); ok {
+		return r
+	}
+	return nil
 }
 
 // policyStartError logs each problem of a policy file the agent cannot
@@ -44,21 +53,12 @@ func policyStartError(logger *slog.Logger, path string, err error) error {
 	return fmt.Errorf("policy file %s is not usable (%d problems, logged above); fix it, or run without --policy to allow nothing that pierces isolation", path, len(problems))
 }
 
-func newPolicyChecker(p *spec.Policy, drv driver.Driver) (*reconcile.PolicyChecker, error) {
-	var opts reconcile.PolicyOptions
-	if r, ok := drv.(reconcile.PathResolver); ok {
-		opts.Resolver = r
-	}
-	return reconcile.NewPolicyChecker(p, opts)
-}
-
 // policyFollower applies every change of the policy file to the engine and
 // reports whether the file is usable in status and in the
 // isoagent_policy_valid gauge.
 type policyFollower struct {
-	watcher *spec.PolicyWatcher
+	watcher *spec.FileWatcher[*policy.Policy]
 	eng     *reconcile.Engine
-	drv     driver.Driver
 	metrics *metrics.Metrics
 }
 
@@ -76,15 +76,15 @@ func (f *policyFollower) Run(ctx context.Context) error {
 	return err
 }
 
-func (f *policyFollower) apply(u spec.PolicyUpdate) {
+func (f *policyFollower) apply(u spec.FileUpdate[*policy.Policy]) {
 	if u.Err != nil {
 		f.eng.SetPolicyError(u.Err)
 		f.metrics.SetPolicyValid(false)
 		return
 	}
-	pc, err := newPolicyChecker(u.Policy, f.drv)
+	pc, err := policy.NewChecker(u.Value)
 	if err != nil {
-		// ParsePolicy validated it; this would be a bug, and the policy in
+		// policy.Parse validated it; this would be a bug, and the policy in
 		// force stays.
 		f.eng.SetPolicyError(err)
 		f.metrics.SetPolicyValid(false)
@@ -105,7 +105,7 @@ func (f *policyFollower) apply(u spec.PolicyUpdate) {
 // image's build instead (when the tag tells it), since validate cannot
 // know whether host is one of them: it is still checked against the
 // policy, not refused for a build it was never meant to run on.
-func admissionCheck(host driver.Host, pc *reconcile.PolicyChecker) validateCheck {
+func admissionCheck(host driver.Host, pc *policy.Checker) validateCheck {
 	return func(snap *spec.Snapshot) []*spec.Error {
 		specs := make([]*spec.Container, len(snap.Specs))
 		hostOf := make([]driver.Host, len(snap.Specs))
@@ -116,8 +116,8 @@ func admissionCheck(host driver.Host, pc *reconcile.PolicyChecker) validateCheck
 			specs[i] = &cp
 			hostOf[i] = host
 			if len(c.Spec.Hosts) > 0 || len(c.Spec.Selector) > 0 {
-				if r, err := spec.ParseImageRef(c.Spec.Image); err == nil && r.Build() != 0 {
-					hostOf[i].OSVersion = driver.OSVersion{Major: 10, Build: r.Build()}
+				if b := c.Spec.Image.Build(); b != 0 {
+					hostOf[i].OSVersion = driver.OSVersion{Major: 10, Build: b}
 				}
 			}
 			if !slices.Contains(hosts, hostOf[i]) {
@@ -145,7 +145,8 @@ func admissionCheck(host driver.Host, pc *reconcile.PolicyChecker) validateCheck
 			if pc == nil {
 				continue
 			}
-			for _, v := range pc.Check(d.Spec, &d.Config) {
+			// validate reads no host, so host folders are checked as written.
+			for _, v := range pc.Check(d.Spec, d.Config, policy.Leads{}) {
 				out = append(out, &spec.Error{File: src.File, Line: src.Line, Column: src.Column, Field: v.Field,
 					Message: fmt.Sprintf("%s is rejected (%s): %s", d.Name(), reconcile.ReasonPolicy, v.Message)})
 			}
@@ -171,7 +172,7 @@ func (h *hostFlags) check() (driver.Host, error) {
 	}
 	b := uint16(h.build)
 	if b == 0 {
-		b = driver.BuildLTSC2022
+		b = winbuild.LTSC2022
 	}
 	return driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: b}, SKU: sku, Name: "validate"}, nil
 }

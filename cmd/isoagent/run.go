@@ -19,6 +19,7 @@ import (
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 const runUsage = `usage: isoagent run --dir DIR [flags]
@@ -337,7 +338,7 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 	}
 	switch name {
 	case driver.NameSim:
-		v, err := driver.ParseOSVersion(o.simHost)
+		v, err := winbuild.ParseVersion(o.simHost)
 		if err != nil {
 			return nil, "", fmt.Errorf("--sim-host: %w", err)
 		}

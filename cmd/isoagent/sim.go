@@ -14,6 +14,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // defaultSimDir is where the simulated host keeps its state unless
@@ -236,7 +237,7 @@ func simHost(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 		}
 		if *set != "" || *sku != "" || *name != "" {
 			if *set != "" {
-				if h.OSVersion, err = driver.ParseOSVersion(*set); err != nil {
+				if h.OSVersion, err = winbuild.ParseVersion(*set); err != nil {
 					return usageError(err.Error())
 				}
 			}
@@ -286,7 +287,7 @@ func simImage(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 			}
 			err = m.SetImage(ref, driver.OSVersion{Major: 10, Build: uint16(*build)})
 		case *version != "":
-			v, perr := driver.ParseOSVersion(*version)
+			v, perr := winbuild.ParseVersion(*version)
 			if perr != nil {
 				return usageError(perr.Error())
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // newSimFolder makes a state folder with a few containers, created at fixed
@@ -25,9 +26,9 @@ func newSimFolder(t *testing.T) (dir string, d *sim.Driver) {
 	}
 	ctx := t.Context()
 	for _, cfg := range []driver.Config{
-		{ID: "web-1", Name: "web", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"},
-		{ID: "job-1", Name: "job", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2022", Command: []string{"cmd", "/c", "exit 3"}},
-		{ID: "vm-1", Name: "vm", Isolation: driver.HyperV, Image: "mcr.microsoft.com/windows/nanoserver:ltsc2022"},
+		{ID: "web-1", Name: "web", Isolation: driver.Process, Image: imageref.MustParse("mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")},
+		{ID: "job-1", Name: "job", Isolation: driver.Process, Image: imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2022"), Command: []string{"cmd", "/c", "exit 3"}},
+		{ID: "vm-1", Name: "vm", Isolation: driver.HyperV, Image: imageref.MustParse("mcr.microsoft.com/windows/nanoserver:ltsc2022")},
 	} {
 		if err := d.Create(ctx, cfg); err != nil {
 			t.Fatal(err)
@@ -50,7 +51,7 @@ func runSimArgs(t *testing.T, args ...string) (stdout, stderr string, code int) 
 
 func TestSimLsPrintsTable(t *testing.T) {
 	dir, d := newSimFolder(t)
-	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: "example.com/legacy:v1"}); err != nil {
+	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:v1")}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code := runSimArgs(t, "--sim-dir", dir, "ls")
@@ -96,13 +97,13 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 			}
 		}},
 		{[]string{"image", "example.com/app:v1", "--build", "17763"}, func(t *testing.T, out string) {
-			img, _ := d.Image(ctx, "example.com/app:v1")
+			img, _ := d.Image(ctx, imageref.MustParse("example.com/app:v1"))
 			if img.OSVersion.Build != 17763 || !strings.Contains(out, "10.0.17763") {
 				t.Errorf("image after --build: %+v, printed %q", img, out)
 			}
 		}},
 		{[]string{"image", "example.com/app:v1", "--missing"}, func(t *testing.T, out string) {
-			if _, err := d.Image(ctx, "example.com/app:v1"); !errors.Is(err, driver.ErrNotFound) {
+			if _, err := d.Image(ctx, imageref.MustParse("example.com/app:v1")); !errors.Is(err, driver.ErrNotFound) {
 				t.Errorf("Image after --missing = %v, want ErrNotFound", err)
 			}
 		}},
@@ -112,7 +113,7 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 			}
 		}},
 		{[]string{"port", "9000/udp"}, func(t *testing.T, out string) {
-			err := d.Create(ctx, driver.Config{ID: "dns", Isolation: driver.Process, Image: "example.com/dns:ltsc2022", Ports: []driver.Port{{HostPort: 9000, ContainerPort: 53, Protocol: "udp"}}})
+			err := d.Create(ctx, driver.Config{ID: "dns", Isolation: driver.Process, Image: imageref.MustParse("example.com/dns:ltsc2022"), Ports: []driver.Port{{HostPort: 9000, ContainerPort: 53, Protocol: "udp"}}})
 			if !errors.Is(err, driver.ErrPortInUse) {
 				t.Errorf("Create on a reserved port = %v, want ErrPortInUse", err)
 			}

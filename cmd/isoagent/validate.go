@@ -10,7 +10,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -45,9 +45,9 @@ func (c *validateConfig) checks() ([]validateCheck, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pc *reconcile.PolicyChecker
+	var pc *policy.Checker
 	if c.host.policy != "" {
-		if _, pc, err = loadPolicy(c.host.policy, nil); err != nil {
+		if _, pc, err = loadPolicy(c.host.policy); err != nil {
 			return nil, err
 		}
 	}

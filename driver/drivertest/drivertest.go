@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // Harness makes hosts for the suite.
@@ -124,7 +126,7 @@ func (e *env) config(id string, iso driver.Isolation, command ...string) driver.
 		Owner:     Owner,
 		Hash:      "hash-" + id,
 		Isolation: iso,
-		Image:     imageSame,
+		Image:     imageref.MustParse(imageSame),
 		Command:   command,
 	}
 }
@@ -221,7 +223,7 @@ func testHost(t *testing.T, e *env) {
 }
 
 func testImage(t *testing.T, e *env) {
-	img, err := e.d.Image(e.ctx, imageSame)
+	img, err := e.d.Image(e.ctx, imageref.MustParse(imageSame))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,11 +365,11 @@ func testTypedErrors(t *testing.T, e *env) {
 
 func testProcessMismatch(t *testing.T, e *env) {
 	old := driver.OSVersion{Major: 10, Build: 14393}
-	if driver.ProcessCompatible(e.hv, old) {
+	if winbuild.ProcessCompatible(e.hv, old) {
 		t.Skipf("host %s runs %s images with process isolation", e.hv, old)
 	}
 	cfg := e.config("old-process", driver.Process)
-	cfg.Image = imageOld
+	cfg.Image = imageref.MustParse(imageOld)
 	err := e.d.Create(e.ctx, cfg)
 	wantErr(t, "Create process-isolated with an old image", err, driver.ErrVersionMismatch)
 	if err != nil && !driver.IsPermanent(err) {
@@ -375,13 +377,13 @@ func testProcessMismatch(t *testing.T, e *env) {
 	}
 	// The same image runs with Hyper-V isolation.
 	cfg = e.config("old-hyperv", driver.HyperV)
-	cfg.Image = imageOld
+	cfg.Image = imageref.MustParse(imageOld)
 	e.run(t, cfg)
 }
 
 func testHyperVMismatch(t *testing.T, e *env) {
 	cfg := e.config("newer-hyperv", driver.HyperV)
-	cfg.Image = imageNewer
+	cfg.Image = imageref.MustParse(imageNewer)
 	wantErr(t, "Create Hyper-V with an image newer than the host", e.d.Create(e.ctx, cfg), driver.ErrVersionMismatch)
 }
 

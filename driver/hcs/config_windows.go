@@ -14,9 +14,6 @@ import (
 	"github.com/isoagent/isoagent/driver"
 )
 
-// pipePrefix starts every local named pipe path.
-const pipePrefix = `\\.\pipe\`
-
 // containerConfig builds the schema-v1 document for rec. volumePath is the
 // mounted scratch volume (process isolation only, without the trailing
 // '\' HCS rejects); layerIDs are the HCS GUIDs of rec.Layers, same order.
@@ -60,15 +57,15 @@ func containerConfig(rec *record, volumePath string, layerIDs []string) (*hcsshi
 	}
 	for _, m := range cfg.Mounts {
 		c.MappedDirectories = append(c.MappedDirectories, hcsshim.MappedDir{
-			HostPath:      m.HostPath,
-			ContainerPath: m.ContainerPath,
+			HostPath:      m.HostPath.String(),
+			ContainerPath: m.ContainerPath.String(),
 			ReadOnly:      m.ReadOnly,
 		})
 	}
 	for _, p := range cfg.Pipes {
 		c.MappedPipes = append(c.MappedPipes, hcsshim.MappedPipe{
-			HostPath:          p.HostPipe,
-			ContainerPipeName: trimPipePrefix(p.ContainerPipe),
+			HostPath:          p.HostPipe.String(),
+			ContainerPipeName: p.ContainerPipe.Name(),
 		})
 	}
 	if cfg.NetworkSharedWith != "" {
@@ -82,13 +79,6 @@ func containerConfig(rec *record, volumePath string, layerIDs []string) (*hcsshi
 		c.AssignedDevices = append(c.AssignedDevices, hcsshim.AssignedDevice{InterfaceClassGUID: g})
 	}
 	return c, nil
-}
-
-func trimPipePrefix(p string) string {
-	if len(p) >= len(pipePrefix) && strings.EqualFold(p[:len(pipePrefix)], pipePrefix) {
-		return p[len(pipePrefix):]
-	}
-	return p
 }
 
 // utilityVMPath finds the utility VM image a Hyper-V container boots: the

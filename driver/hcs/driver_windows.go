@@ -20,6 +20,7 @@ import (
 	"github.com/Microsoft/hcsshim/hcn"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // Defaults of Options.
@@ -221,7 +222,7 @@ func (d *Driver) getRecord(id string) (*record, error) {
 }
 
 // Image implements driver.Driver.
-func (d *Driver) Image(ctx context.Context, ref string) (driver.Image, error) {
+func (d *Driver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
 	im, err := d.images.Resolve(ctx, ref)
 	if err != nil {
 		return driver.Image{}, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // TestAgentConvergesOnExamples runs the whole agent (isoagent run --once,
@@ -41,9 +42,9 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range imageLine.FindAllStringSubmatch(string(b), -1) {
-			v := driver.OSVersion{Major: 10, Build: driver.BuildLTSC2022}
+			v := driver.OSVersion{Major: 10, Build: winbuild.LTSC2022}
 			if strings.Contains(m[1], "ltsc2019") {
-				v.Build = driver.BuildLTSC2019
+				v.Build = winbuild.LTSC2019
 			}
 			h.addImage(t, m[1], v)
 		}

@@ -22,6 +22,8 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // These tests run against the fake HCS of driver/hcs/fakehcs (vmcompute.dll
@@ -195,7 +197,7 @@ func keys(m map[string]json.RawMessage) []string {
 }
 
 func config(id string, iso driver.Isolation) driver.Config {
-	return driver.Config{ID: id, Name: id, Owner: testOwner, Hash: "h-" + id, Isolation: iso, Image: testImageRef}
+	return driver.Config{ID: id, Name: id, Owner: testOwner, Hash: "h-" + id, Isolation: iso, Image: imageref.MustParse(testImageRef)}
 }
 
 // waitState waits until d lists id in state want, and returns it.
@@ -238,12 +240,12 @@ func TestDocuments(t *testing.T) {
 		{name: "hyperv", config: func(c *driver.Config) { c.Isolation = driver.HyperV }},
 		{name: "mount", config: func(c *driver.Config) {
 			c.Mounts = []driver.Mount{
-				{HostPath: `D:\sites\web`, ContainerPath: `C:\inetpub\wwwroot`, ReadOnly: true},
-				{HostPath: `D:\logs`, ContainerPath: `D:\`},
+				{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true},
+				{HostPath: winpath.MustParse(`D:\logs`), ContainerPath: winpath.MustParse(`D:\`)},
 			}
 		}},
 		{name: "pipe", config: func(c *driver.Config) {
-			c.Pipes = []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\agent-metrics`}}
+			c.Pipes = []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\agent-metrics`)}}
 		}},
 		{name: "port", config: func(c *driver.Config) {
 			c.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}
@@ -353,7 +355,7 @@ func TestErrorsAreTyped(t *testing.T) {
 		{"version mismatch 0xc0370101", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
 			h.addImage(t, "app:ltsc2019", driver.OSVersion{Major: 10, Build: 17763})
 			cfg := config("old", driver.Process)
-			cfg.Image = "app:ltsc2019"
+			cfg.Image = imageref.MustParse("app:ltsc2019")
 			return cfg
 		}, driver.ErrVersionMismatch},
 		{"port already exists", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
@@ -371,12 +373,12 @@ func TestErrorsAreTyped(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := config("lost", driver.Process)
-			cfg.Mounts = []driver.Mount{{HostPath: `D:\gone\data`, ContainerPath: `C:\data`}}
+			cfg.Mounts = []driver.Mount{{HostPath: winpath.MustParse(`D:\gone\data`), ContainerPath: winpath.MustParse(`C:\data`)}}
 			return cfg
 		}, driver.ErrHostPathNotFound},
 		{"image not in the store", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
 			cfg := config("nothere", driver.Process)
-			cfg.Image = "example/not-pulled:1"
+			cfg.Image = imageref.MustParse("example/not-pulled:1")
 			return cfg
 		}, driver.ErrNotFound},
 		{"shared network of a missing container", func(t *testing.T, h *fakeHost, d *Driver) driver.Config {
@@ -436,7 +438,7 @@ func TestLifecycleLeavesNothing(t *testing.T) {
 				d := h.client(t, testOwner)
 				cfg := config("web", iso)
 				cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
-				cfg.Mounts = []driver.Mount{{HostPath: `D:\data`, ContainerPath: `C:\data`}}
+				cfg.Mounts = []driver.Mount{{HostPath: winpath.MustParse(`D:\data`), ContainerPath: winpath.MustParse(`C:\data`)}}
 				quick := config("quick", iso)
 				quick.Command = []string{"cmd", "/c", "exit 7"}
 				for _, c := range []driver.Config{cfg, quick} {
@@ -604,7 +606,7 @@ func TestListCollectsWhatACrashedCreateLeft(t *testing.T) {
 	d := h.client(t, testOwner)
 	cfg := config("crashed", driver.Process)
 	cfg.Ports = []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
-	im, err := d.images.Resolve(t.Context(), testImageRef)
+	im, err := d.images.Resolve(t.Context(), imageref.MustParse(testImageRef))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // verNTWorkstation is VER_NT_WORKSTATION, the ProductType of client
@@ -58,8 +59,8 @@ func Preflight() error {
 
 func preflight(v driver.OSVersion, loadVmcompute func() error, elevated func() bool) error {
 	var errs []error
-	if v.Major < 10 || v.Build < driver.BuildLTSC2019 {
-		errs = append(errs, fmt.Errorf("windows %s is too old: isoagent needs build %d (Windows Server 2019, Windows 10 1809) or later", v, driver.BuildLTSC2019))
+	if v.Major < 10 || v.Build < winbuild.LTSC2019 {
+		errs = append(errs, fmt.Errorf("windows %s is too old: isoagent needs build %d (Windows Server 2019, Windows 10 1809) or later", v, winbuild.LTSC2019))
 	}
 	if err := loadVmcompute(); err != nil {
 		errs = append(errs, fmt.Errorf("cannot load vmcompute.dll (%v): install the Containers feature (Windows Server: Install-WindowsFeature Containers; Windows 10/11: Enable-WindowsOptionalFeature -Online -FeatureName Containers, Microsoft-Hyper-V), then restart the computer", err))

@@ -13,7 +13,8 @@ import (
 	"strings"
 
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/driver/hcs/internal/dockerref"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // ImageStore resolves image references to what HCS needs to run them. The
@@ -22,12 +23,12 @@ import (
 type ImageStore interface {
 	// Resolve looks ref up. It wraps driver.ErrNotFound when the store does
 	// not have the image, with a message saying how to get it.
-	Resolve(ctx context.Context, ref string) (ResolvedImage, error)
+	Resolve(ctx context.Context, ref imageref.Ref) (ResolvedImage, error)
 }
 
 // ResolvedImage is an image as a store holds it.
 type ResolvedImage struct {
-	Ref string
+	Ref imageref.Ref
 	// Layers are the image's read-only layer folders, topmost first and
 	// the base layer last, the order HCS expects.
 	Layers []string
@@ -98,17 +99,17 @@ type DockerStore struct {
 var _ ImageStore = DockerStore{}
 
 // Resolve implements ImageStore.
-func (s DockerStore) Resolve(ctx context.Context, ref string) (ResolvedImage, error) {
+func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedImage, error) {
 	if err := ctx.Err(); err != nil {
 		return ResolvedImage{}, err
 	}
 	notFound := func() error {
 		return fmt.Errorf("image %s: %w in Docker's image store %s; pull it with `docker pull %s`", ref, driver.ErrNotFound, s.Root, ref)
 	}
-	name, key, err := dockerKeys(ref)
-	if err != nil {
-		return ResolvedImage{}, err
+	if ref.IsZero() {
+		return ResolvedImage{}, fmt.Errorf("image reference %q is not valid", ref.String())
 	}
+	name, key := ref.DockerKeys()
 	meta := filepath.Join(s.Root, "image", "windowsfilter")
 	var repos struct {
 		Repositories map[string]map[string]string
@@ -151,7 +152,7 @@ func (s DockerStore) Resolve(ctx context.Context, ref string) (ResolvedImage, er
 		ArgsEscaped: cfg.Config.ArgsEscaped,
 	}
 	if cfg.OSVersion != "" {
-		v, err := driver.ParseOSVersion(cfg.OSVersion)
+		v, err := winbuild.ParseVersion(cfg.OSVersion)
 		if err != nil {
 			return ResolvedImage{}, fmt.Errorf("image %s: os.version: %w", ref, err)
 		}
@@ -175,9 +176,6 @@ func (s DockerStore) Resolve(ctx context.Context, ref string) (ResolvedImage, er
 	}
 	return im, nil
 }
-
-// dockerKeys returns the keys repositories.json files ref under.
-func dockerKeys(ref string) (name, key string, err error) { return dockerref.Keys(ref) }
 
 // chainID is the OCI chain ID of the layer stack given by diffIDs (base
 // first): c0 = d0, cn = sha256(c(n-1) + " " + dn).

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 func TestDockerStoreResolvesLayersTopFirst(t *testing.T) {
@@ -20,7 +21,7 @@ func TestDockerStoreResolvesLayersTopFirst(t *testing.T) {
 		Ref: "mcr.microsoft.com/windows/servercore:ltsc2022", OSVersion: "10.0.20348.2700",
 		Entrypoint: []string{"powershell"}, Cmd: []string{"-c", "Start-Sleep 5"},
 	})
-	im, err := DockerStore{Root: root}.Resolve(context.Background(), "mcr.microsoft.com/windows/servercore:ltsc2022")
+	im, err := DockerStore{Root: root}.Resolve(context.Background(), imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2022"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestDockerStoreFindsFamiliarNames(t *testing.T) {
 		t.Run(tt.asked, func(t *testing.T) {
 			root := t.TempDir()
 			writeDockerImage(t, root, testImage{Ref: tt.stored, OSVersion: "10.0.17763"})
-			if _, err := (DockerStore{Root: root}).Resolve(context.Background(), tt.asked); err != nil {
+			if _, err := (DockerStore{Root: root}).Resolve(context.Background(), imageref.MustParse(tt.asked)); err != nil {
 				t.Errorf("Resolve(%q) of an image stored as %q: %v", tt.asked, tt.stored, err)
 			}
 		})
@@ -70,7 +71,7 @@ func TestDockerStoreMissingImageSaysHowToPull(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			tt.setup(t, root)
-			_, err := DockerStore{Root: root}.Resolve(context.Background(), "mcr.microsoft.com/windows/servercore:ltsc2022")
+			_, err := DockerStore{Root: root}.Resolve(context.Background(), imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2022"))
 			if !errors.Is(err, driver.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}
@@ -87,7 +88,7 @@ func TestDockerStoreRemovedLayerIsAnError(t *testing.T) {
 	if err := os.RemoveAll(layers[1]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (DockerStore{Root: root}).Resolve(context.Background(), "app:1"); err == nil || !strings.Contains(err.Error(), "docker pull app:1") {
+	if _, err := (DockerStore{Root: root}).Resolve(context.Background(), imageref.MustParse("app:1")); err == nil || !strings.Contains(err.Error(), "docker pull app:1") {
 		t.Errorf("Resolve with the base layer folder gone = %v, want an error saying to pull again", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Flags of GetFinalPathNameByHandle; x/sys/windows does not name them.
@@ -23,10 +23,10 @@ const (
 	volumeNameGUID     = 0x1 // VOLUME_NAME_GUID
 )
 
-// ResolvePath returns the folder hostPath really is, with every junction,
+// ResolvePath returns the folder p really is, with every junction,
 // symbolic link and mount point in it resolved, normalised as
-// winpath.Parse does (reconcile.PathResolver). It resolves the longest
-// part of hostPath that exists and keeps the rest as written, since a
+// winpath.Parse does (it is the driver's policy.Resolver). It resolves the
+// longest part of p that exists and keeps the rest as written, since a
 // mapped folder may be created after the spec is admitted; a missing part
 // that is itself a link (one whose target does not exist) is an error,
 // because the folder it would become cannot be told yet.
@@ -34,11 +34,8 @@ const (
 // A path on a volume that has no drive letter and is not mounted in a
 // folder resolves to its \\?\Volume{GUID}\... form, which winpath.Parse
 // and so the policy refuse.
-func (d *Driver) ResolvePath(hostPath string) (string, error) {
-	p, err := winpath.Parse(hostPath)
-	if err != nil {
-		return "", err
-	}
+func (d *Driver) ResolvePath(p winpath.Path) (string, error) {
+	hostPath := p.String()
 	vol, elems := p.Volume(), p.Elems()
 	for n := len(elems); n >= 0; n-- {
 		h, err := openPath(longPath(vol, elems[:n]), windows.FILE_FLAG_BACKUP_SEMANTICS)
@@ -74,36 +71,26 @@ func (d *Driver) ResolvePath(hostPath string) (string, error) {
 // where admission saw it lead (a junction redirected since) is refused with
 // driver.ErrHostPathChanged, and the agent admits the spec again.
 func (d *Driver) resolveMappedDirs(doc *hcsshim.ContainerConfig, mounts []driver.Mount) error {
-	for i := range doc.MappedDirectories {
-		m := &doc.MappedDirectories[i]
-		real, err := d.ResolvePath(m.HostPath)
+	// doc's mapped directories are mounts, in order (containerConfig).
+	for i, mnt := range mounts {
+		host := winpath.Quote(mnt.HostPath.String())
+		real, err := d.ResolvePath(mnt.HostPath)
 		if err != nil {
-			return fmt.Errorf("mapped folder %s: %w", winpath.Quote(m.HostPath), err)
+			return fmt.Errorf("mapped folder %s: %w", host, err)
 		}
-		if i < len(mounts) {
-			want := mounts[i].ResolvedPath
-			if want == "" {
-				want = mounts[i].HostPath
-			}
-			if !samePath(real, want) {
-				return fmt.Errorf("mapped folder %s leads to %s now, not to %s as when it was checked against the policy: %w",
-					winpath.Quote(m.HostPath), winpath.Quote(real), winpath.Quote(want), driver.ErrHostPathChanged)
-			}
+		want := mnt.ResolvedPath
+		if want.IsZero() {
+			want = mnt.HostPath
 		}
-		m.HostPath = real
+		// A real folder winpath cannot parse (a volume without a drive
+		// letter) is no folder the policy allowed.
+		if p, err := winpath.Parse(real); err != nil || !winpath.Equal(p, want) {
+			return fmt.Errorf("mapped folder %s leads to %s now, not to %s as when it was checked against the policy: %w",
+				host, winpath.Quote(real), winpath.Quote(want.String()), driver.ErrHostPathChanged)
+		}
+		doc.MappedDirectories[i].HostPath = real
 	}
 	return nil
-}
-
-// samePath reports whether a and b name the same folder, compared as the
-// policy compares them.
-func samePath(a, b string) bool {
-	pa, err := winpath.Parse(a)
-	if err != nil {
-		return false
-	}
-	pb, err := winpath.Parse(b)
-	return err == nil && winpath.Equal(pa, pb)
 }
 
 // notALink returns an error when the path of vol and elems, which does not

@@ -7,21 +7,25 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // The policy asks the hcs driver, and only it, where a mount really leads.
-var _ reconcile.PathResolver = (*Driver)(nil)
+var _ policy.Resolver = (*Driver)(nil)
 
 // resolveTree lays out, under a new temporary folder, an allowed folder
 // (Allowed\Sub) and a folder outside it (Outside, holding a marker file),
@@ -33,7 +37,7 @@ func resolveTree(t *testing.T) string {
 	writeFile(t, filepath.Join(dir, "Outside", "marker"), "outside")
 	// The temporary folder may be spelled with short names or another
 	// case than the file system keeps; the layout below it is ours.
-	base, err := (&Driver{}).ResolvePath(dir)
+	base, err := (&Driver{}).ResolvePath(winpath.MustParse(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +65,7 @@ func TestResolvePath(t *testing.T) {
 	d := &Driver{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := d.ResolvePath(tt.in)
+			got, err := d.ResolvePath(winpath.MustParse(tt.in))
 			if err != nil {
 				t.Fatalf("ResolvePath(%q): %v", tt.in, err)
 			}
@@ -72,11 +76,14 @@ func TestResolvePath(t *testing.T) {
 	}
 }
 
+// TestResolvePathRefusesWhatWinpathRefuses: ResolvePath takes a
+// winpath.Path, so it can never be asked about a path winpath refuses;
+// these once were handed to it as strings and refused there.
 func TestResolvePathRefusesWhatWinpathRefuses(t *testing.T) {
 	for _, in := range []string{`C:\data\..\Windows`, `C:data`, `\\?\Volume{8a25748f-cf34-4ac6-9ee2-c89400e886db}\data`, `relative\path`} {
 		t.Run(in, func(t *testing.T) {
-			if got, err := (&Driver{}).ResolvePath(in); err == nil {
-				t.Errorf("ResolvePath(%q) = %q, want an error", in, got)
+			if p, err := winpath.Parse(in); err == nil {
+				t.Errorf("winpath.Parse(%q) = %s, so ResolvePath could be asked about it", in, p)
 			}
 		})
 	}
@@ -93,7 +100,7 @@ func TestResolvePathFollowsLinks(t *testing.T) {
 				base + `\allowed\LINK\marker`:     base + `\Outside\marker`,
 				base + `\Allowed\link\New\deeper`: base + `\Outside\New\deeper`,
 			} {
-				got, err := d.ResolvePath(in)
+				got, err := d.ResolvePath(winpath.MustParse(in))
 				if err != nil {
 					t.Fatalf("ResolvePath(%q): %v", in, err)
 				}
@@ -117,7 +124,7 @@ func TestResolvePathRefusesADanglingLink(t *testing.T) {
 	if _, err := os.Lstat(link); err != nil {
 		t.Skipf("a dangling link cannot be made or seen here (Wine's CreateSymbolicLinkW does nothing): %v", err)
 	}
-	got, err := (&Driver{}).ResolvePath(link + `\data`)
+	got, err := (&Driver{}).ResolvePath(winpath.MustParse(link + `\data`))
 	if !errors.Is(err, driver.ErrHostPathNotFound) {
 		t.Fatalf("ResolvePath through a dangling link = %q, %v; want an error wrapping ErrHostPathNotFound", got, err)
 	}
@@ -132,10 +139,10 @@ func TestResolvePathRefusesADanglingLink(t *testing.T) {
 func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 	base := resolveTree(t)
 	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
-	pc, err := reconcile.NewPolicyChecker(&spec.Policy{
+	pc, err := policy.NewChecker(&policy.Policy{
 		File:   "policy.yaml",
-		Mounts: []spec.MountRule{{Path: base + `\Allowed`}},
-	}, reconcile.PolicyOptions{Resolver: &Driver{}})
+		Mounts: []policy.MountRule{{Path: winpath.MustParse(base + `\Allowed`)}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,10 +160,10 @@ func TestPolicyRefusesAMountThroughALink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &spec.Container{Metadata: spec.Metadata{Name: "web"}}
 			cfg := driver.Config{
-				Name: "web", Image: testImageRef, Isolation: driver.Process,
-				Mounts: []driver.Mount{{HostPath: tt.hostPath, ContainerPath: `C:\data`}},
+				Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
+				Mounts: []driver.Mount{{HostPath: winpath.MustParse(tt.hostPath), ContainerPath: winpath.MustParse(`C:\data`)}},
 			}
-			vs := pc.Check(c, &cfg)
+			vs := pc.Check(c, cfg, policy.ResolveMounts(&Driver{}, &cfg))
 			if !tt.refused {
 				if len(vs) > 0 {
 					t.Fatalf("mount of %s refused: %v", tt.hostPath, vs)
@@ -185,8 +192,8 @@ func TestCreateMapsTheResolvedFolder(t *testing.T) {
 	cfg := config("web", driver.Process)
 	cfg.Mounts = []driver.Mount{
 		// As admission records it: the link leads to Outside.
-		{HostPath: base + `\allowed\link`, ContainerPath: `C:\data`, ReadOnly: true, ResolvedPath: base + `\Outside`},
-		{HostPath: base + `\allowed\sub`, ContainerPath: `C:\sub`},
+		{HostPath: winpath.MustParse(base + `\allowed\link`), ContainerPath: winpath.MustParse(`C:\data`), ReadOnly: true, ResolvedPath: winpath.MustParse(base + `\Outside`)},
+		{HostPath: winpath.MustParse(base + `\allowed\sub`), ContainerPath: winpath.MustParse(`C:\sub`)},
 	}
 	if err := d.Create(t.Context(), cfg); err != nil {
 		t.Fatal(err)
@@ -227,14 +234,14 @@ func TestCreateRefusesAMountRedirectedSinceAdmission(t *testing.T) {
 	makeLink(t, junction, base+`\Allowed\link`, base+`\Outside`)
 	for _, tt := range []struct {
 		name     string
-		admitted string // where the link led at admission; "" for itself
+		admitted winpath.Path // where the link led at admission; zero for itself
 	}{
-		{"a link admitted as leading elsewhere", base + `\Allowed\Sub`},
-		{"a plain folder that has become a link", ""},
+		{"a link admitted as leading elsewhere", winpath.MustParse(base + `\Allowed\Sub`)},
+		{"a plain folder that has become a link", winpath.Path{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config("web", driver.Process)
-			cfg.Mounts = []driver.Mount{{HostPath: base + `\Allowed\link`, ContainerPath: `C:\data`, ResolvedPath: tt.admitted}}
+			cfg.Mounts = []driver.Mount{{HostPath: winpath.MustParse(base + `\Allowed\link`), ContainerPath: winpath.MustParse(`C:\data`), ResolvedPath: tt.admitted}}
 			err := d.Create(t.Context(), cfg)
 			if !errors.Is(err, driver.ErrHostPathChanged) {
 				t.Fatalf("Create = %v, want an error wrapping ErrHostPathChanged", err)
@@ -333,21 +340,45 @@ func makeLink(t *testing.T, kind linkKind, link, target string) {
 	os.Remove(link)
 	t.Logf("Wine cannot make a %s (%v); using a Unix symbolic link", kind, err)
 	ulink := unixPath(t, link)
-	if out, err := unix("/bin/ln", "-s", unixPath(t, target), ulink); err != nil || !linkWorks(link, target) {
+	if out, err := unix("/bin/ln", "-s", unixPath(t, target), ulink); err != nil {
 		t.Fatalf("cannot make a Unix symbolic link under Wine: %v %s", err, out)
 	}
 	// Wine takes the link for a folder, so the temporary folder's cleanup
-	// would empty its target and then fail on it.
+	// would empty its target and then fail on it: the link goes first.
 	t.Cleanup(func() {
 		if out, err := unix("/bin/rm", ulink); err != nil {
 			t.Errorf("remove %s: %v %s", ulink, err, out)
 		}
+		gone := func() bool { _, err := os.Lstat(link); return errors.Is(err, fs.ErrNotExist) }
+		if !eventually(gone) {
+			t.Errorf("%s is still there after rm", ulink)
+		}
 	})
+	if !eventually(func() bool { return linkWorks(link, target) }) {
+		t.Fatalf("the Unix symbolic link %s did not appear", ulink)
+	}
 }
 
-// unix runs a Unix program from under Wine (start /unix), waiting for it.
+// unix starts a Unix program from under Wine (start /unix). It cannot
+// wait for it: Wine's start gets no handle of a Unix process, so even
+// start /wait returns at once, and the caller waits for what the program
+// does (see eventually).
 func unix(argv ...string) ([]byte, error) {
 	return exec.Command("cmd", append([]string{"/c", "start", "/wait", "/unix"}, argv...)...).CombinedOutput()
+}
+
+// eventually reports whether cond holds within ten seconds, asking it
+// every few milliseconds: what a Unix program started by unix did can only
+// be seen, not waited for.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // linkWorks reports whether the marker file of target is reached through
@@ -400,19 +431,17 @@ func TestFinalPathForms(t *testing.T) {
 		})
 	}
 	// What the policy makes of the GUID form: no entry can allow it.
-	pc, err := reconcile.NewPolicyChecker(&spec.Policy{File: "policy.yaml", Mounts: []spec.MountRule{{Path: `D:\`}}}, reconcile.PolicyOptions{
-		Resolver: staticResolver(guid + `\Data`),
-	})
+	pc, err := policy.NewChecker(&policy.Policy{File: "policy.yaml", Mounts: []policy.MountRule{{Path: winpath.MustParse(`D:\`)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := driver.Config{Name: "web", Image: testImageRef, Isolation: driver.Process,
-		Mounts: []driver.Mount{{HostPath: `D:\Data`, ContainerPath: `C:\data`}}}
-	if vs := pc.Check(&spec.Container{}, &cfg); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
+	cfg := driver.Config{Name: "web", Image: imageref.MustParse(testImageRef), Isolation: driver.Process,
+		Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\Data`), ContainerPath: winpath.MustParse(`C:\data`)}}}
+	if vs := pc.Check(&spec.Container{}, cfg, policy.ResolveMounts(staticResolver(guid+`\Data`), &cfg)); len(vs) != 1 || vs[0].Field != "spec.mounts[0].hostPath" {
 		t.Errorf("a mount that resolves to %s: violations %v, want one on its hostPath", guid, vs)
 	}
 }
 
 type staticResolver string
 
-func (r staticResolver) ResolvePath(string) (string, error) { return string(r), nil }
+func (r staticResolver) ResolvePath(winpath.Path) (string, error) { return string(r), nil }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // BenchmarkCreateStart measures one create and start on a host that
@@ -25,7 +26,7 @@ func BenchmarkCreateStart(b *testing.B) {
 				}
 				ctx := b.Context()
 				create := func(id string) {
-					if err := d.Create(ctx, driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: ltsc2022}); err != nil {
+					if err := d.Create(ctx, driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}); err != nil {
 						b.Fatal(err)
 					}
 					if err := d.Start(ctx, id); err != nil {

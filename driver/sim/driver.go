@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // DefaultOwner is the owner tag a Driver uses when Options.Owner is empty.
@@ -171,10 +172,10 @@ func (d *Driver) Host(ctx context.Context) (driver.Host, error) {
 }
 
 // Image returns what the simulated host knows of ref.
-func (d *Driver) Image(ctx context.Context, ref string) (driver.Image, error) {
+func (d *Driver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
 	var img driver.Image
-	err := d.do(ctx, driver.OpImage, ref, func() (err error) {
-		img, err = d.model.Image(ref)
+	err := d.do(ctx, driver.OpImage, ref.String(), func() (err error) {
+		img, err = d.model.image(ref.String(), ref)
 		return err
 	})
 	return img, err

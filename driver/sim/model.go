@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // Model is a simulated HCS host: the host's state, kept in a Store, and
@@ -104,14 +105,22 @@ func (m *Model) Host() (driver.Host, error) {
 }
 
 // Image returns what the host knows of ref: the OS version set with
-// SetImage, else the build its tag names (zero when the tag does not tell),
-// and the base images' default command. It wraps driver.ErrNotFound for an
-// image removed with RemoveImage.
+// SetImage, else the build its tag names (zero when the tag does not tell,
+// or ref does not parse), and the base images' default command. It wraps
+// driver.ErrNotFound for an image removed with RemoveImage.
 func (m *Model) Image(ref string) (driver.Image, error) {
+	// An operator's reference: one that does not parse still names an
+	// image the host may know, of no build its tag could tell.
+	r, _ := imageref.Parse(ref)
+	return m.image(ref, r)
+}
+
+// image is Image for ref, named name in the host's catalog and messages.
+func (m *Model) image(name string, ref imageref.Ref) (driver.Image, error) {
 	var img driver.Image
 	err := m.view(func(s *state) error {
 		var err error
-		img, err = s.image(ref)
+		img, err = s.image(name, ref)
 		return err
 	})
 	return img, err

@@ -12,6 +12,8 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -79,7 +81,7 @@ func TestCommandsExitAsTheClockSays(t *testing.T) {
 			clock := newFakeClock()
 			d := newDriver(t, sim.Options{Clock: clock.Now})
 			ctx := t.Context()
-			cfg := driver.Config{ID: "c1", Name: "c1", Isolation: driver.Process, Image: ltsc2022, Command: tt.command}
+			cfg := driver.Config{ID: "c1", Name: "c1", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Command: tt.command}
 			if err := d.Create(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +131,7 @@ func TestHCSRules(t *testing.T) {
 			setup: func(m *sim.Model) error {
 				return m.SetImage("app:ltsc2019", driver.OSVersion{Major: 10, Build: 17763})
 			},
-			cfg:     driver.Config{Isolation: driver.Process, Image: "app:ltsc2019"},
+			cfg:     driver.Config{Isolation: driver.Process, Image: imageref.MustParse("app:ltsc2019")},
 			want:    driver.ErrVersionMismatch,
 			wantMsg: "The container operating system does not match the host operating system. (image 10.0.17763, host 10.0.20348, process isolation) (0xc0370101)",
 		},
@@ -138,115 +140,115 @@ func TestHCSRules(t *testing.T) {
 			setup: func(m *sim.Model) error {
 				return m.SetImage("app:ltsc2025", driver.OSVersion{Major: 10, Build: 26100})
 			},
-			cfg:     driver.Config{Isolation: driver.HyperV, Image: "app:ltsc2025"},
+			cfg:     driver.Config{Isolation: driver.HyperV, Image: imageref.MustParse("app:ltsc2025")},
 			want:    driver.ErrVersionMismatch,
 			wantMsg: "0xc0370101",
 		},
 		{
 			name: "image of unknown build runs with process isolation",
-			cfg:  driver.Config{Isolation: driver.Process, Image: "example.com/app:latest"},
+			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:latest")},
 		},
 		{
 			name:  "image the host does not have",
 			setup: func(m *sim.Model) error { return m.RemoveImage("example.com/app:v1") },
-			cfg:   driver.Config{Isolation: driver.Process, Image: "example.com/app:v1"},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:v1")},
 			want:  driver.ErrNotFound,
 		},
 		{
 			name: "devices with hyperv",
-			cfg:  driver.Config{Isolation: driver.HyperV, Image: ltsc2022, Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
+			cfg:  driver.Config{Isolation: driver.HyperV, Image: imageref.MustParse(ltsc2022), Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
 			want: driver.ErrNotSupported,
 		},
 		{
 			name: "devices with process isolation",
-			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
+			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Devices: []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
 		},
 		{
 			name: "network sharing with hyperv",
-			cfg:  driver.Config{Isolation: driver.HyperV, Image: ltsc2022, NetworkSharedWith: "base"},
+			cfg:  driver.Config{Isolation: driver.HyperV, Image: imageref.MustParse(ltsc2022), NetworkSharedWith: "base"},
 			want: driver.ErrNotSupported,
 		},
 		{
 			name: "network sharing with a running container",
-			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, NetworkSharedWith: "base"},
+			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), NetworkSharedWith: "base"},
 		},
 		{
 			name: "network sharing with an unknown container",
-			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, NetworkSharedWith: "nobody"},
+			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), NetworkSharedWith: "nobody"},
 			want: driver.ErrNotFound,
 		},
 		{
 			name:  "network sharing with a stopped container",
 			setup: func(m *sim.Model) error { return m.Stop("", "base") },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, NetworkSharedWith: "base"},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), NetworkSharedWith: "base"},
 			want:  driver.ErrInvalidState,
 		},
 		{
 			name:  "mount of a missing folder",
 			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `d:/sites/web/`, ContainerPath: `C:\web`}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`d:/sites/web/`), ContainerPath: winpath.MustParse(`C:\web`)}}},
 			want:  driver.ErrHostPathNotFound,
 		},
 		{
 			name:  "mount next to a missing folder",
 			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\Sites2`, ContainerPath: `C:\web`}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\Sites2`), ContainerPath: winpath.MustParse(`C:\web`)}}},
 		},
 		{
 			name: "mount of a folder found again",
 			setup: func(m *sim.Model) error {
 				return errors.Join(m.SetMissingPath(`D:\x`, true), m.SetMissingPath(`d:\X\`, false))
 			},
-			cfg: driver.Config{Isolation: driver.Process, Image: ltsc2022, Mounts: []driver.Mount{{HostPath: `D:\x`, ContainerPath: `C:\x`}}},
+			cfg: driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\x`), ContainerPath: winpath.MustParse(`C:\x`)}}},
 		},
 		{
 			name:  "missing pipe",
 			setup: func(m *sim.Model) error { return m.SetMissingPath(`\\.\pipe\metrics`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Pipes: []driver.Pipe{{HostPipe: `\\.\pipe\metrics`, ContainerPipe: `\\.\pipe\metrics`}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Pipes: []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}}},
 			want:  driver.ErrHostPathNotFound,
 		},
 		{
 			name: "port held by another container",
-			cfg:  driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
 			want: driver.ErrPortInUse,
 		},
 		{
 			name:  "port reserved on the host",
 			setup: func(m *sim.Model) error { return m.ReservePort(9000, "udp", true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 9000, ContainerPort: 53, Protocol: "UDP"}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 9000, ContainerPort: 53, Protocol: "UDP"}}},
 			want:  driver.ErrPortInUse,
 		},
 		{
 			name:  "port released by a removed container",
 			setup: func(m *sim.Model) error { return errors.Join(m.Stop("", "base"), m.Remove("", "base")) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
 		},
 		{
 			name:  "port released by a container removed behind the agent's back",
 			setup: func(m *sim.Model) error { return m.ForceRemove("base") },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
 		},
 		{
 			name:  "port held by a killed container",
 			setup: func(m *sim.Model) error { return m.Kill("base", 1) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
 			want:  driver.ErrPortInUse,
 		},
 		{
 			name: "port of a removed container taken again",
 			setup: func(m *sim.Model) error {
-				other := driver.Config{ID: "other", Name: "other", Owner: "x", Isolation: driver.Process, Image: ltsc2022,
+				other := driver.Config{ID: "other", Name: "other", Owner: "x", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022),
 					Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}}
 				return errors.Join(m.ForceRemove("base"), m.AddForeign(other))
 			},
-			cfg:     driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			cfg:     driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
 			want:    driver.ErrPortInUse,
 			wantMsg: "held by other",
 		},
 		{
 			name:  "port held by an exited container",
 			setup: func(m *sim.Model) error { return m.Stop("", "base") },
-			cfg:   driver.Config{Isolation: driver.Process, Image: ltsc2022, Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
+			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80}}},
 			want:  driver.ErrPortInUse,
 		},
 	}
@@ -255,7 +257,7 @@ func TestHCSRules(t *testing.T) {
 			d := newDriver(t, sim.Options{})
 			m := d.Model()
 			ctx := t.Context()
-			base := driver.Config{ID: "base", Name: "base", Isolation: driver.Process, Image: ltsc2022,
+			base := driver.Config{ID: "base", Name: "base", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022),
 				Ports: []driver.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}}
 			if err := d.Create(ctx, base); err != nil {
 				t.Fatal(err)
@@ -301,26 +303,26 @@ func TestImageCatalog(t *testing.T) {
 	if err := m.SetImage("Example.com/App:V1", driver.OSVersion{Major: 10, Build: 17763, Revision: 5}); err != nil {
 		t.Fatal(err)
 	}
-	img, err := d.Image(ctx, "example.com/app:v1")
+	img, err := d.Image(ctx, imageref.MustParse("example.com/app:v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if img.OSVersion.String() != "10.0.17763.5" || len(img.Command) == 0 {
 		t.Errorf("Image = %+v, want 10.0.17763.5 and a default command", img)
 	}
-	if img, err := d.Image(ctx, "example.com/unknown:latest"); err != nil || img.OSVersion.Known() {
+	if img, err := d.Image(ctx, imageref.MustParse("example.com/unknown:latest")); err != nil || img.OSVersion.Known() {
 		t.Errorf("Image of an unknown tag = %+v, %v; want known with an unknown version", img, err)
 	}
 	if err := m.RemoveImage("example.com/app:v1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Image(ctx, "example.com/app:v1"); !errors.Is(err, driver.ErrNotFound) {
+	if _, err := d.Image(ctx, imageref.MustParse("example.com/app:v1")); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Image of a removed image = %v, want ErrNotFound", err)
 	}
 	if err := m.SetImage("example.com/app:v1", driver.OSVersion{Major: 10, Build: 20348}); err != nil {
 		t.Fatal(err)
 	}
-	if img, err := d.Image(ctx, "example.com/app:v1"); err != nil || img.OSVersion.Build != 20348 {
+	if img, err := d.Image(ctx, imageref.MustParse("example.com/app:v1")); err != nil || img.OSVersion.Build != 20348 {
 		t.Errorf("Image after SetImage = %+v, %v; want it back at 20348", img, err)
 	}
 }
@@ -364,7 +366,7 @@ func TestDrills(t *testing.T) {
 	m := d.Model()
 	ctx := t.Context()
 	for _, id := range []string{"web-1", "db-1"} {
-		cfg := driver.Config{ID: id, Name: strings.TrimSuffix(id, "-1"), Isolation: driver.Process, Image: ltsc2022}
+		cfg := driver.Config{ID: id, Name: strings.TrimSuffix(id, "-1"), Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}
 		if err := d.Create(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}
@@ -372,7 +374,7 @@ func TestDrills(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	foreign := driver.Config{ID: "docker-1", Name: "web", Owner: "docker", Isolation: driver.Process, Image: ltsc2022}
+	foreign := driver.Config{ID: "docker-1", Name: "web", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}
 	if err := m.AddForeign(foreign); err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +446,7 @@ func TestFaults(t *testing.T) {
 		if err := d.InjectFault(sim.Fault{Op: driver.OpCreate, Count: 1, Err: driver.ErrPortInUse}); err != nil {
 			t.Fatal(err)
 		}
-		cfg := driver.Config{ID: "c1", Isolation: driver.Process, Image: ltsc2022}
+		cfg := driver.Config{ID: "c1", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}
 		if err := d.Create(ctx, cfg); !errors.Is(err, driver.ErrPortInUse) {
 			t.Fatalf("Create = %v, want the injected ErrPortInUse", err)
 		}
@@ -534,7 +536,7 @@ func TestImageBuildFromTag(t *testing.T) {
 		{"example.com/app", 0},
 	}
 	for _, tt := range tests {
-		img, err := d.Image(t.Context(), tt.ref)
+		img, err := d.Image(t.Context(), imageref.MustParse(tt.ref))
 		if err != nil {
 			t.Errorf("Image(%s): %v", tt.ref, err)
 			continue
@@ -547,11 +549,11 @@ func TestImageBuildFromTag(t *testing.T) {
 	if err := d.Model().SetImage("example.com/app:ltsc2022", driver.OSVersion{Major: 10, Build: 17763}); err != nil {
 		t.Fatal(err)
 	}
-	if img, _ := d.Image(t.Context(), "example.com/app:ltsc2022"); img.OSVersion.Build != 17763 {
+	if img, _ := d.Image(t.Context(), imageref.MustParse("example.com/app:ltsc2022")); img.OSVersion.Build != 17763 {
 		t.Errorf("Image of an overridden image = %s, want the catalog's 10.0.17763", img.OSVersion)
 	}
 	// And a tag alone is enough for the version check.
-	err := d.Create(t.Context(), driver.Config{ID: "old", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2019"})
+	err := d.Create(t.Context(), driver.Config{ID: "old", Isolation: driver.Process, Image: imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2019")})
 	if !errors.Is(err, driver.ErrVersionMismatch) {
 		t.Errorf("Create process-isolated ltsc2019 on 20348 = %v, want ErrVersionMismatch", err)
 	}
@@ -583,7 +585,7 @@ func TestManyCommandsExitEachOnTime(t *testing.T) {
 				nil,
 			} {
 				id := fmt.Sprintf("c%d", i+1)
-				cfg := driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: ltsc2022, Command: cmd}
+				cfg := driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Command: cmd}
 				if err := d.Create(ctx, cfg); err != nil {
 					t.Fatal(err)
 				}

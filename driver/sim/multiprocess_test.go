@@ -10,6 +10,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // Environment of the helper process TestHelperCreateAndStart runs as.
@@ -42,7 +43,7 @@ func createAndStart(ctx context.Context, dir, prefix string, n int) error {
 	}
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		cfg := driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: ltsc2022}
+		cfg := driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}
 		if i%2 == 1 {
 			cfg.Isolation = driver.HyperV
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 func TestLifecycleKeepsStateInFolder(t *testing.T) {
@@ -17,7 +18,7 @@ func TestLifecycleKeepsStateInFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := driver.Config{ID: "web-1", Name: "web", Isolation: driver.Process, Image: "mcr.microsoft.com/windows/servercore:ltsc2022"}
+	cfg := driver.Config{ID: "web-1", Name: "web", Isolation: driver.Process, Image: imageref.MustParse("mcr.microsoft.com/windows/servercore:ltsc2022")}
 	if err := d.Create(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

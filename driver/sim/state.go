@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 // state is everything the simulated host remembers; a Store keeps it. Its
@@ -162,7 +164,7 @@ const (
 )
 
 // Defaults of a new simulated host.
-var defaultOSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: driver.BuildLTSC2022}
+var defaultOSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: winbuild.LTSC2022}
 
 // defaultCommand is the default command of the Windows base images
 // (servercore, nanoserver, windows, server): a shell that, without a
@@ -281,15 +283,17 @@ func (s *state) resolve(ref string) (*record, error) {
 
 func imageKey(ref string) string { return strings.ToLower(strings.TrimSpace(ref)) }
 
-func (s *state) image(ref string) (driver.Image, error) {
-	info := s.Images[imageKey(ref)]
+// image returns what the host knows of ref, which its catalog and messages
+// name name.
+func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
+	info := s.Images[imageKey(name)]
 	if info.Missing {
-		return driver.Image{}, hcsError("GetImage", ref, codeFileNotFound, driver.ErrNotFound,
+		return driver.Image{}, hcsError("GetImage", name, codeFileNotFound, driver.ErrNotFound,
 			"The system cannot find the file specified.")
 	}
 	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand)}
 	if !img.OSVersion.Known() {
-		if b := imageBuild(ref); b != 0 {
+		if b := ref.Build(); b != 0 {
 			img.OSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: b}
 		}
 	}
@@ -345,20 +349,20 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 		return hcsError(op, cfg.ID, codeAlreadyExists, driver.ErrAlreadyExists,
 			"A virtual machine or container with the specified identifier already exists.")
 	}
-	img, err := s.image(cfg.Image)
+	img, err := s.image(cfg.Image.String(), cfg.Image)
 	if err != nil {
 		return fmt.Errorf("create %s: image %s: %w", cfg.ID, cfg.Image, err)
 	}
 	host := s.Host.OSVersion
 	switch cfg.Isolation {
 	case driver.Process:
-		if img.OSVersion.Known() && !driver.ProcessCompatible(host, img.OSVersion) {
+		if img.OSVersion.Known() && !winbuild.ProcessCompatible(host, img.OSVersion) {
 			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
 				"The container operating system does not match the host operating system. (image %s, host %s, process isolation)",
 				img.OSVersion, host)
 		}
 	case driver.HyperV:
-		if img.OSVersion.Known() && !driver.HyperVCompatible(host, img.OSVersion) {
+		if img.OSVersion.Known() && !winbuild.HyperVCompatible(host, img.OSVersion) {
 			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
 				"The container operating system does not match the host operating system. (image %s is newer than host %s, hyperv isolation)",
 				img.OSVersion, host)
@@ -378,13 +382,13 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 		return err
 	}
 	for _, m := range cfg.Mounts {
-		if s.pathMissing(m.HostPath) {
+		if s.pathMissing(m.HostPath.String()) {
 			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", m.HostPath)
 		}
 	}
 	for _, p := range cfg.Pipes {
-		if s.pathMissing(p.HostPipe) {
+		if s.pathMissing(p.HostPipe.String()) {
 			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", p.HostPipe)
 		}

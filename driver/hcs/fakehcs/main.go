@@ -48,6 +48,8 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 func main() {}
@@ -434,13 +436,33 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 		return result(fail(eInvalidArg, "Layers is empty"), res)
 	}
 	if b, err := os.ReadFile(filepath.Join(c.Layers[0].Path, imageMarker)); err == nil {
-		cfg.Image = strings.TrimSpace(string(b))
+		ref, err := imageref.Parse(strings.TrimSpace(string(b)))
+		if err != nil {
+			return result(fail(eInvalidArg, "the image marker of layer %s: %v", c.Layers[0].Path, err), res)
+		}
+		cfg.Image = ref
 	}
 	for _, m := range c.MappedDirectories {
-		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly})
+		host, err := winpath.Parse(m.HostPath)
+		if err != nil {
+			return result(fail(eInvalidArg, "MappedDirectories: HostPath: %v", err), res)
+		}
+		target, err := winpath.Parse(m.ContainerPath)
+		if err != nil {
+			return result(fail(eInvalidArg, "MappedDirectories: ContainerPath: %v", err), res)
+		}
+		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: host, ContainerPath: target, ReadOnly: m.ReadOnly})
 	}
 	for _, p := range c.MappedPipes {
-		cfg.Pipes = append(cfg.Pipes, driver.Pipe{HostPipe: p.HostPath, ContainerPipe: `\\.\pipe\` + p.ContainerPipeName})
+		host, err := winpath.ParsePipe(p.HostPath)
+		if err != nil {
+			return result(fail(eInvalidArg, "MappedPipes: HostPath: %v", err), res)
+		}
+		target, err := winpath.ParsePipe(`\\.\pipe\` + p.ContainerPipeName)
+		if err != nil {
+			return result(fail(eInvalidArg, "MappedPipes: ContainerPipeName: %v", err), res)
+		}
+		cfg.Pipes = append(cfg.Pipes, driver.Pipe{HostPipe: host, ContainerPipe: target})
 	}
 	for _, d := range c.AssignedDevices {
 		cfg.Devices = append(cfg.Devices, d.InterfaceClassGUID)

@@ -15,6 +15,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/hcs/internal/dockerfixture"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func run(args []string) error {
 	if *state == "" || *docker == "" {
 		return fmt.Errorf("-state and -docker are required")
 	}
-	hv, err := driver.ParseOSVersion(*hostVersion)
+	hv, err := winbuild.ParseVersion(*hostVersion)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func run(args []string) error {
 		if !ok {
 			return fmt.Errorf("image %q: want REF=OSVERSION", a)
 		}
-		v, err := driver.ParseOSVersion(ver)
+		v, err := winbuild.ParseVersion(ver)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", ref, err)
 		}

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/isoagent/isoagent/driver/hcs/internal/dockerref"
+	"github.com/isoagent/isoagent/imageref"
 )
 
 // Image is an image to lay out.
@@ -49,10 +49,11 @@ func chainID(diffIDs []string) string {
 // Write lays im out under Docker data root root, two layers (a base and
 // one on top), and returns its layer folders, topmost first.
 func Write(root string, im Image) ([]string, error) {
-	familiar, key, err := dockerref.Keys(im.Ref)
+	ref, err := imageref.Parse(im.Ref)
 	if err != nil {
 		return nil, err
 	}
+	familiar, key := ref.DockerKeys()
 	meta := filepath.Join(root, "image", "windowsfilter")
 	diffs := []string{"sha256:" + hexOf("base-diff:"+im.Ref), "sha256:" + hexOf("top-diff:"+im.Ref)}
 	baseCache, topCache := hexOf("base-cache:"+im.Ref), hexOf("top-cache:"+im.Ref)

@@ -55,6 +55,16 @@ func ParsePipe(s string) (Pipe, error) {
 	return Pipe{name: name}, nil
 }
 
+// MustParsePipe is like ParsePipe but panics on error; for tests and
+// constants.
+func MustParsePipe(s string) Pipe {
+	p, err := ParsePipe(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 // String returns the normalised pipe, \\.\pipe\<name>.
 func (p Pipe) String() string {
 	if p.name == "" {
@@ -73,10 +83,24 @@ func (p Pipe) IsZero() bool { return p.name == "" }
 func (p Pipe) Equal(q Pipe) bool { return equalFold(p.name, q.name) }
 
 // MarshalText returns the normalised pipe.
-func (p Pipe) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+func (p Pipe) MarshalText() ([]byte, error) { return p.AppendText(nil) }
 
-// UnmarshalText parses text with ParsePipe.
+// AppendText appends the normalised pipe to b; the zero Pipe appends
+// nothing.
+func (p Pipe) AppendText(b []byte) ([]byte, error) {
+	if p.name == "" {
+		return b, nil
+	}
+	return append(append(b, pipePrefix...), p.name...), nil
+}
+
+// UnmarshalText parses text with ParsePipe. Empty text is the zero Pipe,
+// so that a zero Pipe written by MarshalText reads back.
 func (p *Pipe) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*p = Pipe{}
+		return nil
+	}
 	v, err := ParsePipe(string(text))
 	if err != nil {
 		return err

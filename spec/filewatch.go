@@ -10,19 +10,22 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// PolicyUpdate is a change of the policy file seen by a PolicyWatcher.
-type PolicyUpdate struct {
-	// Policy is the policy now in force: the file's new content when it is
-	// valid, or the last good policy when it is not.
-	Policy *Policy
+// FileUpdate is a change of the file a FileWatcher follows.
+type FileUpdate[T any] struct {
+	// Value is the value now in force: the file's new content when it
+	// loads, or the last good value when it does not.
+	Value T
 	// Err is why the file is unusable now (unreadable, invalid); nil when
-	// the file's content is Policy. While Err is set the last good policy
+	// the file's content is Value. While Err is set the last good value
 	// stays in force.
 	Err error
 }
 
-// PolicyWatchOptions tune a PolicyWatcher.
-type PolicyWatchOptions struct {
+// FileWatchOptions tune a FileWatcher.
+type FileWatchOptions struct {
+	// What names the file in logs ("policy": "the policy file changed");
+	// default "watched".
+	What string
 	// Debounce is the quiet period after a change notification before the
 	// file is read, so an editor's several writes count once. Default
 	// DefaultDebounce.
@@ -38,57 +41,64 @@ type PolicyWatchOptions struct {
 	Logger *slog.Logger
 }
 
-// A PolicyWatcher follows the agent's policy file and reports when what it
-// says changes, so a new policy applies without a restart. It watches the
-// file's folder with change notifications (an editor's rename-over save,
-// a ConfigMap's ..data swap and a symlink swap all show up there) and
-// reads the file every Interval as well.
+// A FileWatcher follows one file that the agent loads as a whole (the
+// boundary policy) and reports when what it says changes, so a new
+// content applies without a restart. It is the one-file sibling of the
+// spec folder's Watcher, with the same debounce and resync rules: it
+// watches the file's folder with change notifications (an editor's
+// rename-over save, a ConfigMap's ..data swap and a symlink swap all show
+// up there) and loads the file every Interval as well.
 //
-// A change that leaves the policy the same (a comment, spacing, the order
-// of keys) is not reported. An edit that makes the file unreadable or
-// invalid is reported once, with the last good policy still in force, and
-// its repair is reported again; the watcher never hands out a policy that
-// did not parse.
-type PolicyWatcher struct {
+// What the file says is what load makes of it: a change that loads to a
+// value deeply equal to the last one (a comment, spacing, the order of
+// keys) is not reported. An edit that makes the file fail to load is
+// reported once, with the last good value still in force, and its repair
+// is reported again; the watcher never hands out a value load refused.
+type FileWatcher[T any] struct {
 	path    string
-	opts    PolicyWatchOptions
+	load    func(path string) (T, error)
+	opts    FileWatchOptions
 	log     *slog.Logger
-	last    *Policy
-	updates chan PolicyUpdate
+	last    T
+	updates chan FileUpdate[T]
 }
 
-// NewPolicyWatcher returns a watcher of the policy file at path whose
-// content at start was current (as LoadPolicy returned it). It starts
-// nothing; call Run.
-func NewPolicyWatcher(path string, current *Policy, opts PolicyWatchOptions) *PolicyWatcher {
+// NewFileWatcher returns a watcher of the file at path, which load reads
+// and parses, and whose content at start was current (as load returned
+// it). It starts nothing; call Run.
+func NewFileWatcher[T any](path string, current T, load func(path string) (T, error), opts FileWatchOptions) *FileWatcher[T] {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultResync
 	}
+	if opts.What == "" {
+		opts.What = "watched"
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &PolicyWatcher{
+	return &FileWatcher[T]{
 		path:    path,
+		load:    load,
 		opts:    opts,
-		log:     log.With("policy", path),
+		log:     log.With(opts.What, path),
 		last:    current,
-		updates: make(chan PolicyUpdate, 1),
+		updates: make(chan FileUpdate[T], 1),
 	}
 }
 
 // Updates returns the channel on which Run reports changes. Delivery never
 // blocks the watcher: an update the consumer has not taken yet is replaced
 // by a newer one. The channel is closed when Run returns.
-func (w *PolicyWatcher) Updates() <-chan PolicyUpdate { return w.updates }
+func (w *FileWatcher[T]) Updates() <-chan FileUpdate[T] { return w.updates }
 
 // Run watches the file until ctx is done and returns nil once its
 // goroutines have exited. When change notifications cannot be set up it
 // logs why and polls instead. Run may be called once.
-func (w *PolicyWatcher) Run(ctx context.Context) error {
+func (w *FileWatcher[T]) Run(ctx context.Context) error {
 	defer close(w.updates)
 	var events <-chan fsnotify.Event
 	var errs <-chan error
@@ -101,7 +111,7 @@ func (w *PolicyWatcher) Run(ctx context.Context) error {
 			}
 		}
 		if err != nil {
-			w.log.Warn("cannot watch the policy file's folder; reading the file every interval instead", "err", err, "interval", w.opts.Interval)
+			w.log.Warn("cannot watch the "+w.opts.What+" file's folder; reading the file every interval instead", "err", err, "interval", w.opts.Interval)
 		} else {
 			defer fw.Close()
 			events, errs = fw.Events, fw.Errors
@@ -136,7 +146,7 @@ func (w *PolicyWatcher) Run(ctx context.Context) error {
 				continue
 			}
 			// An overflow or watch error may hide a change: read at once.
-			w.log.Debug("policy watch error; reading the file", "err", err)
+			w.log.Debug(w.opts.What+" watch error; reading the file", "err", err)
 			deb.add(TriggerOverflow, time.Now())
 		case <-ticker.C:
 			deb.add(TriggerResync, time.Now())
@@ -160,37 +170,31 @@ func (w *PolicyWatcher) Run(ctx context.Context) error {
 
 // check reads the file and reports what changed since the last report. It
 // returns the error text now in force ("" when the file is good).
-func (w *PolicyWatcher) check(lastErr string) string {
-	p, err := LoadPolicy(w.path)
+func (w *FileWatcher[T]) check(lastErr string) string {
+	v, err := w.load(w.path)
+	what := w.opts.What
 	if err != nil {
 		msg := err.Error()
 		if msg != lastErr {
-			w.log.Error("the policy file is unusable; the last good policy stays in force", "err", msg)
-			w.send(PolicyUpdate{Policy: w.last, Err: err})
+			w.log.Error("the "+what+" file is unusable; the last good "+what+" stays in force", "err", msg)
+			w.send(FileUpdate[T]{Value: w.last, Err: err})
 		}
 		return msg
 	}
 	switch {
-	case !samePolicy(p, w.last):
-		w.log.Info("the policy file changed; applying it")
-		w.last = p
-		w.send(PolicyUpdate{Policy: p})
+	case !reflect.DeepEqual(v, w.last):
+		w.log.Info("the " + what + " file changed; applying it")
+		w.last = v
+		w.send(FileUpdate[T]{Value: v})
 	case lastErr != "":
-		w.log.Info("the policy file is valid again")
-		w.send(PolicyUpdate{Policy: w.last})
+		w.log.Info("the " + what + " file is valid again")
+		w.send(FileUpdate[T]{Value: w.last})
 	}
 	return ""
 }
 
-func samePolicy(a, b *Policy) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return reflect.DeepEqual(*a, *b)
-}
-
 // send delivers u, replacing an update not taken yet.
-func (w *PolicyWatcher) send(u PolicyUpdate) {
+func (w *FileWatcher[T]) send(u FileUpdate[T]) {
 	for {
 		select {
 		case w.updates <- u:

@@ -1,4 +1,4 @@
-package reconcile
+package policy
 
 import (
 	"fmt"
@@ -9,33 +9,23 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
-	"github.com/isoagent/isoagent/spec/winpath"
+	"github.com/isoagent/isoagent/winpath"
 )
 
-// PathResolver is the optional ability of a driver that sees the host's
-// file system (the hcs driver on Windows) to tell which folder a host path
-// really is. ResolvePath returns hostPath with every junction, symbolic
-// link and mount point in it resolved, as a normalised absolute path; when
-// the tail of hostPath does not exist yet, it resolves the part that
-// exists and keeps the rest as written. An error makes the policy refuse
-// the mount: a path that cannot be resolved cannot be checked.
-type PathResolver interface {
-	ResolvePath(hostPath string) (string, error)
+// Violation is one thing a boundary policy does not allow.
+type Violation struct {
+	// Field is the spec field at fault, such as spec.mounts[0].hostPath.
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
-// PolicyOptions configure NewPolicyChecker.
-type PolicyOptions struct {
-	// Resolver, when set, is asked for the real folder behind every mount
-	// the policy allows as written; the real folder must be allowed too.
-	// Without it (the sim, Linux) paths are compared as written.
-	Resolver PathResolver
-}
-
-// PolicyChecker applies a boundary policy (DESIGN §4) to admitted configs.
-// It denies by default: whatever the policy does not list is refused, and
-// a checker made from a nil policy refuses every mount, pipe, port,
-// device and network sharing. It implements Policy, and is safe for
-// concurrent use (it is not changed after NewPolicyChecker).
+// Checker applies a boundary policy (DESIGN §4) to the effective configs
+// admission builds. It denies by default: whatever the policy does not
+// list is refused, and a checker made from a nil policy refuses every
+// mount, pipe, port, device and network sharing. It is safe for
+// concurrent use (it is not changed after NewChecker), and Check is pure:
+// it reads its arguments and nothing else, the host's file system
+// included (see ResolveMounts).
 //
 // Some things are allowed only when a policy entry names them exactly,
 // never through a prefix or a glob: drive roots, the Windows folder, user
@@ -47,20 +37,19 @@ type PolicyOptions struct {
 // allowed only exactly too, since which folder it names cannot be told
 // without the host's file system.
 //
-// Paths are compared normalised (winpath.Parse: case, slashes, \\?\ and
-// UNC forms) on whole components; a path Parse refuses (.., trailing dots
-// or spaces, device paths) is refused here as well, whatever admission
-// did before.
-type PolicyChecker struct {
+// Paths are compared as winpath normalises them (case, slashes, \\?\ and
+// UNC forms) on whole components. What winpath refuses (.., trailing dots
+// or spaces, device paths, ...) is no winpath.Path, so no config or policy
+// entry can hold it.
+type Checker struct {
 	file           string // "" when no policy file is in force
 	isolation      []driver.Isolation
 	images         []imageRule
-	mounts         []mountRule
+	mounts         []MountRule
 	pipes          []pipeRule
-	ports          []spec.PortRange
+	ports          []PortRange
 	devices        []string
 	networkSharing bool
-	resolver       PathResolver
 }
 
 type imageRule struct {
@@ -68,24 +57,16 @@ type imageRule struct {
 	isolation []driver.Isolation
 }
 
-type mountRule struct {
-	path     winpath.Path
-	readOnly bool
-}
-
 type pipeRule struct {
 	pattern string // the name after \\.\pipe\, a glob
 	exact   bool   // no wildcards: names one pipe
 }
 
-var _ Policy = (*PolicyChecker)(nil)
-
-// NewPolicyChecker compiles p. A nil p is the policy in force when no
-// policy file is given: it allows nothing that pierces isolation. p is
-// expected to come from spec.ParsePolicy; an entry that does not parse is
-// an error.
-func NewPolicyChecker(p *spec.Policy, opts PolicyOptions) (*PolicyChecker, error) {
-	pc := &PolicyChecker{resolver: opts.Resolver}
+// NewChecker compiles p. A nil p is the policy in force when no policy
+// file is given: it allows nothing that pierces isolation. p is expected
+// to come from Parse; an entry Parse would refuse is an error.
+func NewChecker(p *Policy) (*Checker, error) {
+	pc := &Checker{}
 	if p == nil {
 		return pc, nil
 	}
@@ -95,32 +76,30 @@ func NewPolicyChecker(p *spec.Policy, opts PolicyOptions) (*PolicyChecker, error
 	}
 	pc.networkSharing = p.NetworkSharing
 	var err error
-	if pc.isolation, err = isolations(p.Isolation); err != nil {
+	if pc.isolation, err = isolationsOf(p.Isolation); err != nil {
 		return nil, fmt.Errorf("policy isolation: %w", err)
 	}
 	for i, r := range p.ImageIsolation {
-		isos, err := isolations(r.Isolation)
+		isos, err := isolationsOf(r.Isolation)
 		if err != nil || len(isos) == 0 {
 			return nil, fmt.Errorf("policy imageIsolation[%d]: lists no valid isolation mode", i)
 		}
 		pc.images = append(pc.images, imageRule{patterns: r.Images, isolation: isos})
 	}
 	for i, m := range p.Mounts {
-		path, err := winpath.Parse(m.Path)
-		if err != nil {
-			return nil, fmt.Errorf("policy mounts[%d]: %w", i, err)
+		if m.Path.IsZero() {
+			return nil, fmt.Errorf("policy mounts[%d]: no path", i)
 		}
-		pc.mounts = append(pc.mounts, mountRule{path: path, readOnly: m.ReadOnly})
+		pc.mounts = append(pc.mounts, m)
 	}
-	for i, s := range p.Pipes {
-		pipe, err := winpath.ParsePipe(s)
-		if err != nil {
-			return nil, fmt.Errorf("policy pipes[%d]: %w", i, err)
+	for i, pipe := range p.Pipes {
+		if pipe.IsZero() {
+			return nil, fmt.Errorf("policy pipes[%d]: no pipe", i)
 		}
 		pc.pipes = append(pc.pipes, pipeRule{pattern: pipe.Name(), exact: !strings.ContainsAny(pipe.Name(), "*?")})
 	}
 	for i, s := range p.Ports {
-		r, err := spec.ParsePortRange(s)
+		r, err := ParsePortRange(s)
 		if err != nil {
 			return nil, fmt.Errorf("policy ports[%d]: %w", i, err)
 		}
@@ -136,7 +115,7 @@ func NewPolicyChecker(p *spec.Policy, opts PolicyOptions) (*PolicyChecker, error
 	return pc, nil
 }
 
-func isolations(in []spec.Isolation) ([]driver.Isolation, error) {
+func isolationsOf(in []spec.Isolation) ([]driver.Isolation, error) {
 	var out []driver.Isolation
 	for _, iso := range in {
 		switch iso {
@@ -153,24 +132,25 @@ func isolations(in []spec.Isolation) ([]driver.Isolation, error) {
 
 // File returns the policy file the checker was made from, or "" when no
 // policy file is in force.
-func (pc *PolicyChecker) File() string { return pc.file }
+func (pc *Checker) File() string { return pc.file }
 
 // Check returns every way cfg, the effective config of spec c, goes beyond
 // the policy, in field order. Each violation names the field, what was
-// asked, and the policy entry that would allow it. With a Resolver it
-// records in each mount of cfg the folder it really leads to
-// (driver.Mount.ResolvedPath), so the driver maps what was checked.
-func (pc *PolicyChecker) Check(c *spec.Container, cfg *driver.Config) []Violation {
+// asked, and the policy entry that would allow it. leads are where cfg's
+// mounts really lead, from ResolveMounts on the same cfg: a mount is
+// allowed only when both its host folder and the folder it leads to are.
+// With the zero Leads host folders are compared as written.
+func (pc *Checker) Check(c *spec.Container, cfg driver.Config, leads Leads) []Violation {
 	var vs []Violation
 	explained := false
 	add := func(field, format string, args ...any) {
 		vs = append(vs, Violation{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if msg := pc.checkIsolation(c, *cfg); msg != "" {
+	if msg := pc.checkIsolation(c, cfg); msg != "" {
 		add("spec.isolation", "%s", msg)
 	}
-	for i := range cfg.Mounts {
-		if field, msg := pc.checkMount(&cfg.Mounts[i], &explained); msg != "" {
+	for i, m := range cfg.Mounts {
+		if field, msg := pc.checkMount(m, leads.of(i), &explained); msg != "" {
 			add(fmt.Sprintf("spec.mounts[%d].%s", i, field), "%s", msg)
 		}
 	}
@@ -199,7 +179,7 @@ func (pc *PolicyChecker) Check(c *spec.Container, cfg *driver.Config) []Violatio
 // toAllow says how to allow something: the policy entry to add, and where.
 // Without a policy file, the first violation of a spec explains why
 // everything is denied and the others only name their entry.
-func (pc *PolicyChecker) toAllow(entry string, explained *bool) string {
+func (pc *Checker) toAllow(entry string, explained *bool) string {
 	// Not %q: the entry is YAML to copy, and its backslashes must stay single.
 	switch {
 	case pc.file != "":
@@ -219,24 +199,20 @@ func isoList(isos []driver.Isolation) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) string {
+func (pc *Checker) checkIsolation(c *spec.Container, cfg driver.Config) string {
 	iso := cfg.Isolation
-	if ref, err := spec.ParseImageRef(cfg.Image); err == nil {
-		img := spec.CanonicalImage(ref)
-		for i, r := range pc.images {
-			for _, pat := range r.patterns {
-				if !globMatch(pat, img) {
-					continue
-				}
-				if slices.Contains(r.isolation, iso) {
-					return ""
-				}
-				return fmt.Sprintf("%s isolation is not allowed for image %s by the policy: its imageIsolation[%d] entry (images %s) allows only %s; use isolation: %s, or add %s to that entry's isolation in the policy file %s",
-					iso, img, i, spec.QuoteYAML(pat), isoList(r.isolation), r.isolation[0], iso, pc.file)
+	img := cfg.Image.Canonical()
+	for i, r := range pc.images {
+		for _, pat := range r.patterns {
+			if !globMatch(pat, img) {
+				continue
 			}
+			if slices.Contains(r.isolation, iso) {
+				return ""
+			}
+			return fmt.Sprintf("%s isolation is not allowed for image %s by the policy: its imageIsolation[%d] entry (images %s) allows only %s; use isolation: %s, or add %s to that entry's isolation in the policy file %s",
+				iso, img, i, quoteYAML(pat), isoList(r.isolation), r.isolation[0], iso, pc.file)
 		}
-	} else {
-		return fmt.Sprintf("image %s cannot be checked against the policy: %v", cfg.Image, err)
 	}
 	if len(pc.isolation) == 0 || slices.Contains(pc.isolation, iso) {
 		return ""
@@ -250,44 +226,41 @@ func (pc *PolicyChecker) checkIsolation(c *spec.Container, cfg driver.Config) st
 }
 
 // checkMount returns the field at fault (hostPath or readOnly) and why the
-// mount is not allowed, or "" when it is. It records where the mount
-// really leads in m.ResolvedPath when that is not m.HostPath itself.
-func (pc *PolicyChecker) checkMount(m *driver.Mount, ex *bool) (field, msg string) {
-	m.ResolvedPath = ""
+// mount is not allowed, or "" when it is; l is where it leads, nil when
+// that is not known.
+func (pc *Checker) checkMount(m driver.Mount, l *lead, ex *bool) (field, msg string) {
 	field, msg = pc.checkMountPath(m.HostPath, m.ReadOnly, ex)
-	if msg != "" || pc.resolver == nil {
+	if msg != "" || l == nil {
 		return field, msg
 	}
-	real, err := pc.resolver.ResolvePath(m.HostPath)
-	if err != nil {
-		return "hostPath", fmt.Sprintf("host folder %s cannot be resolved to check it against the policy: %v", winpath.Quote(m.HostPath), err)
-	}
-	if p, err := winpath.Parse(real); err == nil && winpath.Equal(p, winpath.MustParse(m.HostPath)) {
+	host := winpath.Quote(m.HostPath.String())
+	switch {
+	case l.err != nil:
+		return "hostPath", fmt.Sprintf("host folder %s cannot be resolved to check it against the policy: %v", host, l.err)
+	case l.parseErr != nil:
+		return "hostPath", fmt.Sprintf("host folder %s is %s through a junction or symbolic link, and the policy does not allow that: host folder cannot be checked against the policy: %v",
+			host, winpath.Quote(l.real), l.parseErr)
+	case winpath.Equal(l.path, m.HostPath):
 		return "", ""
 	}
-	m.ResolvedPath = real
-	if field, msg = pc.checkMountPath(real, m.ReadOnly, ex); msg != "" {
+	if field, msg = pc.checkMountPath(l.path, m.ReadOnly, ex); msg != "" {
 		return field, fmt.Sprintf("host folder %s is %s through a junction or symbolic link, and the policy does not allow that: %s",
-			winpath.Quote(m.HostPath), winpath.Quote(real), msg)
+			host, winpath.Quote(l.real), msg)
 	}
 	return "", ""
 }
 
-func (pc *PolicyChecker) checkMountPath(hostPath string, readOnly bool, ex *bool) (field, msg string) {
-	p, err := winpath.Parse(hostPath)
-	if err != nil {
-		return "hostPath", fmt.Sprintf("host folder cannot be checked against the policy: %v", err)
-	}
+func (pc *Checker) checkMountPath(p winpath.Path, readOnly bool, ex *bool) (field, msg string) {
 	q := winpath.Quote(p.String())
-	want := spec.MountRule{Path: p.String(), ReadOnly: readOnly}.String()
+	want := MountRule{Path: p, ReadOnly: readOnly}.String()
 	allow := pc.toAllow("mounts: ["+want+"]", ex)
-	var roOnly *mountRule
+	var roOnly *MountRule
 	for i := range pc.mounts {
 		r := &pc.mounts[i]
-		if !winpath.Equal(r.path, p) {
+		if !winpath.Equal(r.Path, p) {
 			continue
 		}
-		if !r.readOnly || readOnly {
+		if !r.ReadOnly || readOnly {
 			return "", ""
 		}
 		roOnly = r
@@ -302,10 +275,10 @@ func (pc *PolicyChecker) checkMountPath(hostPath string, readOnly bool, ex *bool
 		}
 		for i := range pc.mounts {
 			r := &pc.mounts[i]
-			if !winpath.HasPrefix(p, r.path) {
+			if !winpath.HasPrefix(p, r.Path) {
 				continue
 			}
-			if !r.readOnly || readOnly {
+			if !r.ReadOnly || readOnly {
 				return "", ""
 			}
 			roOnly = r
@@ -313,7 +286,7 @@ func (pc *PolicyChecker) checkMountPath(hostPath string, readOnly bool, ex *bool
 	}
 	if roOnly != nil {
 		return "readOnly", fmt.Sprintf("host folder %s may be mapped only read-only (policy entry %s); set readOnly: true on the mount, or to allow writing add \"mounts: [%s]\" to the policy file %s",
-			q, spec.MountRule{Path: roOnly.path.String(), ReadOnly: true}, want, pc.file)
+			q, MountRule{Path: roOnly.Path, ReadOnly: true}, want, pc.file)
 	}
 	if p.IsUNC() {
 		return "hostPath", fmt.Sprintf("UNC path %s is not allowed by the policy (a share is allowed only when the policy lists it); %s", q, allow)
@@ -424,13 +397,9 @@ func sensitivePipe(name string) string {
 	return ""
 }
 
-func (pc *PolicyChecker) checkPipe(hostPipe string, ex *bool) string {
-	pipe, err := winpath.ParsePipe(hostPipe)
-	if err != nil {
-		return fmt.Sprintf("host pipe cannot be checked against the policy: %v", err)
-	}
+func (pc *Checker) checkPipe(pipe winpath.Pipe, ex *bool) string {
 	q := winpath.Quote(pipe.String())
-	allow := pc.toAllow("pipes: ["+spec.QuoteYAML(pipe.String())+"]", ex)
+	allow := pc.toAllow("pipes: ["+quoteYAML(pipe.String())+"]", ex)
 	what := sensitivePipe(pipe.Name())
 	for _, r := range pc.pipes {
 		switch {
@@ -446,7 +415,7 @@ func (pc *PolicyChecker) checkPipe(hostPipe string, ex *bool) string {
 	return fmt.Sprintf("host pipe %s is not allowed by the policy; %s", q, allow)
 }
 
-func (pc *PolicyChecker) checkPort(p driver.Port, ex *bool) string {
+func (pc *Checker) checkPort(p driver.Port, ex *bool) string {
 	key := fmt.Sprintf("%d/%s", p.HostPort, p.Protocol)
 	if p.HostPort < 1 || p.HostPort > 65535 {
 		return fmt.Sprintf("host port %s is not a port a policy can allow (1 to 65535)", key)
@@ -456,10 +425,10 @@ func (pc *PolicyChecker) checkPort(p driver.Port, ex *bool) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("host port %s is not allowed by the policy; %s", key, pc.toAllow("ports: ["+spec.QuoteYAML(key)+"]", ex))
+	return fmt.Sprintf("host port %s is not allowed by the policy; %s", key, pc.toAllow("ports: ["+quoteYAML(key)+"]", ex))
 }
 
-func (pc *PolicyChecker) checkDevice(guid string, ex *bool) string {
+func (pc *Checker) checkDevice(guid string, ex *bool) string {
 	g, err := spec.ParseGUID(guid)
 	if err != nil {
 		return fmt.Sprintf("device class cannot be checked against the policy: %v", err)
@@ -467,7 +436,7 @@ func (pc *PolicyChecker) checkDevice(guid string, ex *bool) string {
 	if slices.Contains(pc.devices, g) {
 		return ""
 	}
-	return fmt.Sprintf("device class %s is not allowed by the policy; %s", g, pc.toAllow("devices: ["+spec.QuoteYAML(g)+"]", ex))
+	return fmt.Sprintf("device class %s is not allowed by the policy; %s", g, pc.toAllow("devices: ["+quoteYAML(g)+"]", ex))
 }
 
 // globMatch reports whether name matches pattern, where '*' matches any

@@ -1,6 +1,7 @@
 package winpath
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -266,6 +267,24 @@ func TestPathTextRoundTrip(t *testing.T) {
 	}
 	if err := p.UnmarshalText([]byte(`C:foo`)); err == nil {
 		t.Error("UnmarshalText(C:foo) succeeded, want an error")
+	}
+}
+
+// TestZeroValuesRoundTrip: configs and state files hold zero paths (a
+// mount's ResolvedPath) and write them as empty text, which must read back
+// as the zero value, not fail the whole file.
+func TestZeroValuesRoundTrip(t *testing.T) {
+	var v struct {
+		Path Path
+		Pipe Pipe
+	}
+	b, err := json.Marshal(v)
+	if err != nil || string(b) != `{"Path":"","Pipe":""}` {
+		t.Fatalf("json.Marshal of zero values = %s, %v", b, err)
+	}
+	v.Path, v.Pipe = MustParse(`D:\x`), MustParsePipe(`\\.\pipe\x`)
+	if err := json.Unmarshal(b, &v); err != nil || !v.Path.IsZero() || !v.Pipe.IsZero() {
+		t.Errorf("json.Unmarshal(%s) = %+v, %v; want zero values", b, v, err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package spec
+package policy
 
 import (
 	"os"
@@ -6,9 +6,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/winpath"
 )
 
-func TestParsePolicyNormalisesEveryEntry(t *testing.T) {
+func TestParseNormalisesEveryEntry(t *testing.T) {
 	src := `apiVersion: isoagent/v1
 kind: Policy
 isolation: [process, hyperv]
@@ -23,17 +26,17 @@ ports: ['8000-8999/tcp', '53/UDP', ' 9000 / tcp']
 devices: ['{5b45201d-f2f2-4f3b-85bb-30ff1f953599}']
 networkSharing: true
 `
-	p, err := ParsePolicy("policy.yaml", []byte(src))
+	p, err := Parse("policy.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &Policy{
-		APIVersion:     APIVersion,
-		Kind:           KindPolicy,
-		Isolation:      []Isolation{IsolationProcess, IsolationHyperV},
-		ImageIsolation: []ImageIsolation{{Images: []string{"docker.io/*"}, Isolation: []Isolation{IsolationHyperV}}},
-		Mounts:         []MountRule{{Path: `D:\data`, ReadOnly: true}, {Path: `\\fs01\share\web`}},
-		Pipes:          []string{`\\.\pipe\metrics-*`},
+		APIVersion:     spec.APIVersion,
+		Kind:           Kind,
+		Isolation:      []spec.Isolation{spec.IsolationProcess, spec.IsolationHyperV},
+		ImageIsolation: []ImageIsolation{{Images: []string{"docker.io/*"}, Isolation: []spec.Isolation{spec.IsolationHyperV}}},
+		Mounts:         []MountRule{{Path: winpath.MustParse(`D:\data`), ReadOnly: true}, {Path: winpath.MustParse(`\\fs01\share\web`)}},
+		Pipes:          []winpath.Pipe{winpath.MustParsePipe(`\\.\pipe\metrics-*`)},
 		Ports:          []string{"8000-8999/tcp", "53/udp", "9000/tcp"},
 		Devices:        []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"},
 		NetworkSharing: true,
@@ -44,8 +47,8 @@ networkSharing: true
 	}
 }
 
-func TestParsePolicyMinimalAllowsNothing(t *testing.T) {
-	p, err := ParsePolicy("p.yaml", []byte("apiVersion: isoagent/v1\nkind: Policy\n"))
+func TestParseMinimalAllowsNothing(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("apiVersion: isoagent/v1\nkind: Policy\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,9 +57,9 @@ func TestParsePolicyMinimalAllowsNothing(t *testing.T) {
 	}
 }
 
-// TestParsePolicyErrors pins every located error a policy file can give.
+// TestParseErrors pins every located error a policy file can give.
 // Each case's want is the whole error text: file:line:col: field: message.
-func TestParsePolicyErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	const head = "apiVersion: isoagent/v1\nkind: Policy\n"
 	tests := []struct {
 		name string
@@ -116,14 +119,14 @@ func TestParsePolicyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := ParsePolicy("p.yaml", []byte(tt.src))
+			p, err := Parse("p.yaml", []byte(tt.src))
 			if err == nil {
 				t.Fatalf("no error; got %+v", p)
 			}
 			if p != nil {
 				t.Errorf("an invalid policy was returned: %+v", p)
 			}
-			got := Errors(err)
+			got := spec.Errors(err)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
 			}
@@ -136,7 +139,7 @@ func TestParsePolicyErrors(t *testing.T) {
 	}
 }
 
-func TestLoadPolicy(t *testing.T) {
+func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -146,7 +149,7 @@ func TestLoadPolicy(t *testing.T) {
 		return p
 	}
 	t.Run("a valid file", func(t *testing.T) {
-		p, err := LoadPolicy(write("ok.yaml", "apiVersion: isoagent/v1\nkind: Policy\nports: ['80/tcp']\n"))
+		p, err := Load(write("ok.yaml", "apiVersion: isoagent/v1\nkind: Policy\nports: ['80/tcp']\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,20 +158,20 @@ func TestLoadPolicy(t *testing.T) {
 		}
 	})
 	t.Run("a missing file", func(t *testing.T) {
-		_, err := LoadPolicy(filepath.Join(dir, "nope.yaml"))
+		_, err := Load(filepath.Join(dir, "nope.yaml"))
 		if err == nil || !strings.Contains(err.Error(), "cannot read the policy file") {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("a file too large", func(t *testing.T) {
-		_, err := LoadPolicy(write("big.yaml", "apiVersion: isoagent/v1\nkind: Policy\n#"+strings.Repeat("x", MaxPolicySize)+"\n"))
+		_, err := Load(write("big.yaml", "apiVersion: isoagent/v1\nkind: Policy\n#"+strings.Repeat("x", MaxSize)+"\n"))
 		if err == nil || !strings.Contains(err.Error(), "larger than") {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("errors name the file", func(t *testing.T) {
 		path := write("bad.yaml", "apiVersion: isoagent/v1\nkind: Policy\nports: ['x']\n")
-		_, err := LoadPolicy(path)
+		_, err := Load(path)
 		if err == nil || !strings.HasPrefix(err.Error(), path+":3:9: ports[0]: ") {
 			t.Errorf("got %v", err)
 		}
@@ -194,33 +197,10 @@ func TestParsePortRange(t *testing.T) {
 	}
 }
 
-func TestCanonicalImage(t *testing.T) {
-	tests := map[string]string{
-		"nginx":                         "docker.io/library/nginx",
-		"nginx:1.25":                    "docker.io/library/nginx:1.25",
-		"docker.io/nginx":               "docker.io/library/nginx",
-		"index.docker.io/library/nginx": "docker.io/library/nginx",
-		"Docker.IO/acme/app:v1":         "docker.io/acme/app:v1",
-		"acme/app":                      "docker.io/acme/app",
-		"mcr.microsoft.com/windows/nanoserver:ltsc2022": "mcr.microsoft.com/windows/nanoserver:ltsc2022",
-		"MCR.microsoft.com/windows/servercore":          "mcr.microsoft.com/windows/servercore",
-		"localhost:5000/app":                            "localhost:5000/app",
-	}
-	for in, want := range tests {
-		r, err := ParseImageRef(in)
-		if err != nil {
-			t.Fatalf("%s: %v", in, err)
-		}
-		if got := CanonicalImage(r); got != want {
-			t.Errorf("CanonicalImage(%s) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestMountRuleStringIsValidPolicyYAML(t *testing.T) {
-	for _, r := range []MountRule{{Path: `D:\sites\web`, ReadOnly: true}, {Path: `\\fs01\share`}, {Path: `D:\it's`}} {
+	for _, r := range []MountRule{{Path: winpath.MustParse(`D:\sites\web`), ReadOnly: true}, {Path: winpath.MustParse(`\\fs01\share`)}, {Path: winpath.MustParse(`D:\it's`)}} {
 		src := "apiVersion: isoagent/v1\nkind: Policy\nmounts: [" + r.String() + "]\n"
-		p, err := ParsePolicy("p.yaml", []byte(src))
+		p, err := Parse("p.yaml", []byte(src))
 		if err != nil {
 			t.Fatalf("%s: %v", r, err)
 		}

@@ -1,4 +1,4 @@
-package spec
+package spec_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/isoagent/isoagent/policy"
+	"github.com/isoagent/isoagent/spec"
 )
 
 const (
@@ -32,15 +35,18 @@ func saveFile(t *testing.T, path, content string) {
 	}
 }
 
+// The watcher is tested with what it follows in the agent, the boundary
+// policy, whose normalisation makes "says the same" meaningful.
+
 // startPolicyWatcher loads path, starts a watcher on it and returns the
 // update channel; the watcher stops when the test ends.
-func startPolicyWatcher(t *testing.T, path string, opts PolicyWatchOptions) <-chan PolicyUpdate {
+func startPolicyWatcher(t *testing.T, path string, opts spec.FileWatchOptions) <-chan spec.FileUpdate[*policy.Policy] {
 	t.Helper()
-	p, err := LoadPolicy(path)
+	p, err := policy.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := NewPolicyWatcher(path, p, opts)
+	w := spec.NewFileWatcher(path, p, policy.Load, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -52,7 +58,7 @@ func startPolicyWatcher(t *testing.T, path string, opts PolicyWatchOptions) <-ch
 	return w.Updates()
 }
 
-func nextUpdate(t *testing.T, ch <-chan PolicyUpdate) PolicyUpdate {
+func nextUpdate(t *testing.T, ch <-chan spec.FileUpdate[*policy.Policy]) spec.FileUpdate[*policy.Policy] {
 	t.Helper()
 	select {
 	case u, ok := <-ch:
@@ -63,30 +69,30 @@ func nextUpdate(t *testing.T, ch <-chan PolicyUpdate) PolicyUpdate {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no policy update within 10s")
 	}
-	return PolicyUpdate{}
+	return spec.FileUpdate[*policy.Policy]{}
 }
 
-func ports(p *Policy) string {
+func ports(p *policy.Policy) string {
 	if p == nil {
 		return "<nil>"
 	}
 	return strings.Join(p.Ports, ",")
 }
 
-// TestPolicyWatcherFollowsEdits drives a real file through the edits an
+// TestFileWatcherFollowsEdits drives a real file through the edits an
 // operator makes, with change notifications only (the interval is an
 // hour), and checks each update in order.
-func TestPolicyWatcherFollowsEdits(t *testing.T) {
+func TestFileWatcherFollowsEdits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
 	saveFile(t, path, policyA)
-	ch := startPolicyWatcher(t, path, PolicyWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
+	ch := startPolicyWatcher(t, path, spec.FileWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
 
 	// A change that says the same thing is not reported: the next update
 	// is the real change that follows it.
 	saveFile(t, path, policyAComment)
 	saveFile(t, path, policyB)
-	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
-		t.Fatalf("after a real change got %s, %v", ports(u.Policy), u.Err)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Value) != "8080/tcp,9090/tcp" {
+		t.Fatalf("after a real change got %s, %v", ports(u.Value), u.Err)
 	}
 
 	saveFile(t, path, policyBad)
@@ -94,33 +100,33 @@ func TestPolicyWatcherFollowsEdits(t *testing.T) {
 	if u.Err == nil || !strings.Contains(u.Err.Error(), `ports[0]: "8080" needs its protocol`) {
 		t.Fatalf("an invalid edit gave err %v", u.Err)
 	}
-	if ports(u.Policy) != "8080/tcp,9090/tcp" {
-		t.Errorf("an invalid edit put %s in force, want the last good policy", ports(u.Policy))
+	if ports(u.Value) != "8080/tcp,9090/tcp" {
+		t.Errorf("an invalid edit put %s in force, want the last good policy", ports(u.Value))
 	}
 
 	// Repairing it to the last good content is reported, so the error
 	// clears, with the same policy.
 	saveFile(t, path, policyB)
-	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
-		t.Fatalf("after the repair got %s, %v", ports(u.Policy), u.Err)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Value) != "8080/tcp,9090/tcp" {
+		t.Fatalf("after the repair got %s, %v", ports(u.Value), u.Err)
 	}
 
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if u := nextUpdate(t, ch); u.Err == nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
-		t.Fatalf("a removed file gave %s, %v; want an error and the last good policy", ports(u.Policy), u.Err)
+	if u := nextUpdate(t, ch); u.Err == nil || ports(u.Value) != "8080/tcp,9090/tcp" {
+		t.Fatalf("a removed file gave %s, %v; want an error and the last good policy", ports(u.Value), u.Err)
 	}
 	saveFile(t, path, policyA)
-	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp" {
-		t.Fatalf("a re-created file gave %s, %v", ports(u.Policy), u.Err)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Value) != "8080/tcp" {
+		t.Fatalf("a re-created file gave %s, %v", ports(u.Value), u.Err)
 	}
 }
 
-// TestPolicyWatcherFollowsASymlinkSwap publishes policies the way a
+// TestFileWatcherFollowsASymlinkSwap publishes policies the way a
 // Kubernetes ConfigMap volume does: policy.yaml links to ..data/policy.yaml
 // and ..data is a link swapped to a new folder.
-func TestPolicyWatcherFollowsASymlinkSwap(t *testing.T) {
+func TestFileWatcherFollowsASymlinkSwap(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{"v1": policyA, "v2": policyB} {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
@@ -141,46 +147,46 @@ func TestPolicyWatcherFollowsASymlinkSwap(t *testing.T) {
 		// Wine does not follow a relative link through another link.
 		t.Skipf("a link through a link does not resolve here: %v", err)
 	}
-	ch := startPolicyWatcher(t, path, PolicyWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
+	ch := startPolicyWatcher(t, path, spec.FileWatchOptions{Interval: time.Hour, Debounce: 10 * time.Millisecond})
 	if err := os.Symlink("v2", filepath.Join(dir, "..data_tmp")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
 		t.Fatal(err)
 	}
-	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
-		t.Fatalf("after the swap got %s, %v", ports(u.Policy), u.Err)
+	if u := nextUpdate(t, ch); u.Err != nil || ports(u.Value) != "8080/tcp,9090/tcp" {
+		t.Fatalf("after the swap got %s, %v", ports(u.Value), u.Err)
 	}
 }
 
-// TestPolicyWatcherPollTiming pins when a polling watcher notices a change
+// TestFileWatcherPollTiming pins when a polling watcher notices a change
 // and that an unchanged or repeatedly invalid file is reported once, in a
 // synctest bubble so the interval is exact.
-func TestPolicyWatcherPollTiming(t *testing.T) {
+func TestFileWatcherPollTiming(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "policy.yaml")
 		saveFile(t, path, policyA)
-		ch := startPolicyWatcher(t, path, PolicyWatchOptions{Poll: true, Interval: 30 * time.Second})
-		pending := func() (PolicyUpdate, bool) {
+		ch := startPolicyWatcher(t, path, spec.FileWatchOptions{Poll: true, Interval: 30 * time.Second})
+		pending := func() (spec.FileUpdate[*policy.Policy], bool) {
 			synctest.Wait()
 			select {
 			case u := <-ch:
 				return u, true
 			default:
-				return PolicyUpdate{}, false
+				return spec.FileUpdate[*policy.Policy]{}, false
 			}
 		}
 		if u, ok := pending(); ok {
-			t.Fatalf("an unchanged file was reported at start: %s, %v", ports(u.Policy), u.Err)
+			t.Fatalf("an unchanged file was reported at start: %s, %v", ports(u.Value), u.Err)
 		}
 		saveFile(t, path, policyB)
 		time.Sleep(29 * time.Second)
 		if u, ok := pending(); ok {
-			t.Fatalf("update before the interval: %s, %v", ports(u.Policy), u.Err)
+			t.Fatalf("update before the interval: %s, %v", ports(u.Value), u.Err)
 		}
 		time.Sleep(time.Second)
-		if u, ok := pending(); !ok || ports(u.Policy) != "8080/tcp,9090/tcp" {
-			t.Fatalf("at the interval got %v %s", ok, ports(u.Policy))
+		if u, ok := pending(); !ok || ports(u.Value) != "8080/tcp,9090/tcp" {
+			t.Fatalf("at the interval got %v %s", ok, ports(u.Value))
 		}
 		time.Sleep(30 * time.Second)
 		if _, ok := pending(); ok {
@@ -198,22 +204,22 @@ func TestPolicyWatcherPollTiming(t *testing.T) {
 	})
 }
 
-// TestPolicyWatcherSeesAChangeBeforeItStarted covers the gap between the
+// TestFileWatcherSeesAChangeBeforeItStarted covers the gap between the
 // agent loading the policy and the watch being set up.
-func TestPolicyWatcherSeesAChangeBeforeItStarted(t *testing.T) {
+func TestFileWatcherSeesAChangeBeforeItStarted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
 	saveFile(t, path, policyA)
-	p, err := LoadPolicy(path)
+	p, err := policy.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	saveFile(t, path, policyB)
-	w := NewPolicyWatcher(path, p, PolicyWatchOptions{Interval: time.Hour})
+	w := spec.NewFileWatcher(path, p, policy.Load, spec.FileWatchOptions{Interval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- w.Run(ctx) }()
-	if u := nextUpdate(t, w.Updates()); u.Err != nil || ports(u.Policy) != "8080/tcp,9090/tcp" {
-		t.Errorf("got %s, %v", ports(u.Policy), u.Err)
+	if u := nextUpdate(t, w.Updates()); u.Err != nil || ports(u.Value) != "8080/tcp,9090/tcp" {
+		t.Errorf("got %s, %v", ports(u.Value), u.Err)
 	}
 	cancel()
 	if err := <-done; err != nil {

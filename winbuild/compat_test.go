@@ -1,14 +1,14 @@
-package driver
+package winbuild
 
 import "testing"
 
-func v(build uint16) OSVersion { return OSVersion{Major: 10, Minor: 0, Build: build} }
+func v(build uint16) Version { return Version{Major: 10, Minor: 0, Build: build} }
 
 // The vectors are hcsshim's platform_compat_windows_test.go, plus our own.
 func TestProcessCompatible(t *testing.T) {
 	tests := []struct {
 		name        string
-		host, image OSVersion
+		host, image Version
 		want        bool
 	}{
 		{"2019 runs 2019", v(17763), v(17763), true},
@@ -24,10 +24,10 @@ func TestProcessCompatible(t *testing.T) {
 		// Our own.
 		{"2016 runs only 2016", v(14393), v(14393), true},
 		{"1809 refuses 1803", v(17763), v(17134), false},
-		{"revision does not matter", OSVersion{10, 0, 20348, 2700}, OSVersion{10, 0, 20348, 1}, true},
+		{"revision does not matter", Version{10, 0, 20348, 2700}, Version{10, 0, 20348, 1}, true},
 		{"newer than 2025 host floors at 2025", v(26200), v(20348), false},
 		{"newer than 2025 host runs 2025", v(26200), v(26100), true},
-		{"major differs", OSVersion{Major: 6, Minor: 3, Build: 20348}, v(20348), false},
+		{"major differs", Version{Major: 6, Minor: 3, Build: 20348}, v(20348), false},
 		{"image newer than win11 host", v(22000), v(22621), false},
 	}
 	for _, tt := range tests {
@@ -42,14 +42,14 @@ func TestProcessCompatible(t *testing.T) {
 func TestHyperVCompatible(t *testing.T) {
 	tests := []struct {
 		name        string
-		host, image OSVersion
+		host, image Version
 		want        bool
 	}{
 		{"older image", v(20348), v(17763), true},
 		{"same build", v(20348), v(20348), true},
 		{"newer image", v(17763), v(20348), false},
 		{"2022 refuses 2025", v(20348), v(26100), false},
-		{"older major", OSVersion{Major: 10, Build: 100}, OSVersion{Major: 6, Minor: 3, Build: 9600}, true},
+		{"older major", Version{Major: 10, Build: 100}, Version{Major: 6, Minor: 3, Build: 9600}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,27 +60,27 @@ func TestHyperVCompatible(t *testing.T) {
 	}
 }
 
-func TestParseOSVersion(t *testing.T) {
+func TestParseVersion(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    OSVersion
+		want    Version
 		wantErr bool
 	}{
 		{"10.0.20348", v(20348), false},
-		{"10.0.17763.6189", OSVersion{10, 0, 17763, 6189}, false},
-		{"10.0", OSVersion{}, true},
-		{"10.0.x", OSVersion{}, true},
-		{"10.0.0", OSVersion{}, true},
-		{"10.0.70000", OSVersion{}, true},
-		{"", OSVersion{}, true},
+		{"10.0.17763.6189", Version{10, 0, 17763, 6189}, false},
+		{"10.0", Version{}, true},
+		{"10.0.x", Version{}, true},
+		{"10.0.0", Version{}, true},
+		{"10.0.70000", Version{}, true},
+		{"", Version{}, true},
 	}
 	for _, tt := range tests {
-		got, err := ParseOSVersion(tt.in)
+		got, err := ParseVersion(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseOSVersion(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
-	if s := (OSVersion{10, 0, 17763, 6189}).String(); s != "10.0.17763.6189" {
+	if s := (Version{10, 0, 17763, 6189}).String(); s != "10.0.17763.6189" {
 		t.Errorf("String = %q", s)
 	}
 }

@@ -1,16 +1,27 @@
-package spec
+// Package imageref parses container image references
+// ([registry/]repository[:tag][@digest]) into Ref, the typed value that
+// admission, planning and the drivers carry once a spec is validated, and
+// holds the ways isoagent names an image: as written (String), in one
+// canonical spelling for the boundary policy (Canonical), under the keys of
+// Docker's local image store (DockerKeys), and by the Windows build its tag
+// names (Build).
+//
+// It keeps the reference exactly as written: String gives back the text
+// Parse read, so configs, hashes and state files see the same text they
+// saw before it was typed. Everything here is pure and cross-platform.
+package imageref
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/Microsoft/hcsshim/osversion"
+	"github.com/isoagent/isoagent/winbuild"
 )
 
-// ImageRef is a parsed container image reference,
-// [registry/]repository[:tag][@digest].
-type ImageRef struct {
+// Ref is a container image reference, [registry/]repository[:tag][@digest],
+// as Parse split it. The zero Ref is no reference at all.
+type Ref struct {
 	// Registry is the host[:port] the image comes from, or "" when the
 	// reference names none (Docker Hub).
 	Registry string
@@ -22,12 +33,14 @@ type ImageRef struct {
 	Digest string
 }
 
-// ParseImageRef parses s as [registry/]repository[:tag][@digest]. As in
-// Docker, the first path component is a registry when it contains a '.' or
-// a ':' or is "localhost". Nothing is defaulted: a reference without a
-// registry has Registry "", one without a tag has Tag "".
-func ParseImageRef(s string) (ImageRef, error) {
-	var r ImageRef
+// Parse parses s as [registry/]repository[:tag][@digest]. As in Docker, the
+// first path component is a registry when it contains a '.' or a ':' or is
+// "localhost". Nothing is defaulted: a reference without a registry has
+// Registry "", one without a tag has Tag "". Its errors say what is wrong
+// and how to write it instead; they are the messages spec validation
+// reports for spec.image.
+func Parse(s string) (Ref, error) {
+	var r Ref
 	if s == "" {
 		return r, fmt.Errorf("image reference is empty; give one such as mcr.microsoft.com/windows/servercore:ltsc2022")
 	}
@@ -39,7 +52,7 @@ func ParseImageRef(s string) (ImageRef, error) {
 		r.Digest = rest[i+1:]
 		rest = rest[:i]
 		if err := checkDigest(r.Digest); err != nil {
-			return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+			return Ref{}, fmt.Errorf("image reference %q: %w", s, err)
 		}
 	}
 	// The tag follows the last ':' that comes after the last '/'; a ':'
@@ -48,7 +61,7 @@ func ParseImageRef(s string) (ImageRef, error) {
 		r.Tag = rest[i+1:]
 		rest = rest[:i]
 		if err := checkTag(r.Tag); err != nil {
-			return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+			return Ref{}, fmt.Errorf("image reference %q: %w", s, err)
 		}
 	}
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
@@ -57,121 +70,111 @@ func ParseImageRef(s string) (ImageRef, error) {
 			r.Registry = first
 			rest = rest[i+1:]
 			if err := checkRegistry(r.Registry); err != nil {
-				return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+				return Ref{}, fmt.Errorf("image reference %q: %w", s, err)
 			}
 		}
 	}
 	r.Repository = rest
 	if err := checkRepository(r.Repository); err != nil {
-		return ImageRef{}, fmt.Errorf("image reference %q: %w", s, err)
+		return Ref{}, fmt.Errorf("image reference %q: %w", s, err)
 	}
 	return r, nil
 }
 
+// MustParse is like Parse but panics on error; for tests and constants.
+func MustParse(s string) Ref {
+	r, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
 // String formats r as [registry/]repository[:tag][@digest]; for a parsed
 // reference it gives back the text it was parsed from.
-func (r ImageRef) String() string {
-	var b strings.Builder
+func (r Ref) String() string {
+	b, _ := r.AppendText(make([]byte, 0, len(r.Registry)+len(r.Repository)+len(r.Tag)+len(r.Digest)+3))
+	return string(b)
+}
+
+// IsZero reports whether r is the zero Ref, no reference.
+func (r Ref) IsZero() bool { return r == Ref{} }
+
+// MarshalText returns the reference as String writes it; the zero Ref is
+// empty text.
+func (r Ref) MarshalText() ([]byte, error) { return r.AppendText(nil) }
+
+// AppendText appends the reference to b as String writes it.
+func (r Ref) AppendText(b []byte) ([]byte, error) {
 	if r.Registry != "" {
-		b.WriteString(r.Registry)
-		b.WriteByte('/')
+		b = append(append(b, r.Registry...), '/')
 	}
-	b.WriteString(r.Repository)
+	b = append(b, r.Repository...)
 	if r.Tag != "" {
-		b.WriteByte(':')
-		b.WriteString(r.Tag)
+		b = append(append(b, ':'), r.Tag...)
 	}
 	if r.Digest != "" {
-		b.WriteByte('@')
-		b.WriteString(r.Digest)
+		b = append(append(b, '@'), r.Digest...)
 	}
-	return b.String()
+	return b, nil
 }
 
-// releaseBuilds maps the release tokens Microsoft uses in Windows image tags
-// to OS builds. Only tokens that name exactly one build are listed.
-var releaseBuilds = map[string]uint16{
-	"ltsc2016": osversion.LTSC2016,
-	"1709":     osversion.V1709,
-	"1803":     osversion.V1803,
-	"ltsc2019": osversion.LTSC2019,
-	"1809":     osversion.V1809,
-	"1903":     osversion.V1903,
-	"1909":     osversion.V1909,
-	"2004":     osversion.V2004,
-	"20h2":     osversion.V20H2,
-	"ltsc2022": osversion.LTSC2022,
-	"ltsc2025": osversion.LTSC2025,
-}
-
-// releaseNames is the name used in messages for each build of releaseBuilds.
-var releaseNames = map[uint16]string{
-	osversion.LTSC2016: "ltsc2016",
-	osversion.V1709:    "1709",
-	osversion.V1803:    "1803",
-	osversion.LTSC2019: "ltsc2019",
-	osversion.V1903:    "1903",
-	osversion.V1909:    "1909",
-	osversion.V2004:    "2004",
-	osversion.V20H2:    "20H2",
-	osversion.LTSC2022: "ltsc2022",
-	osversion.LTSC2025: "ltsc2025",
+// UnmarshalText parses text with Parse. Empty text is the zero Ref, so that
+// a zero Ref written by MarshalText reads back.
+func (r *Ref) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*r = Ref{}
+		return nil
+	}
+	v, err := Parse(string(text))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
 }
 
 // Build returns the Windows OS build the image's tag says it is for, or 0
-// when the tag does not say. The tag is split into tokens at '-' and '_'
-// and each token is matched whole, case-insensitively, against the release
-// names (ltsc2016, 1709, 1803, ltsc2019, 1809, 1903, 1909, 2004, 20H2,
-// ltsc2022, ltsc2025) and against full versions 10.0.<build>[.<rev>]; so
-// windowsservercore-ltsc2022, 6.0-nanoserver-1809 and ltsc2019-amd64 are
-// known, while latest, v1809 or ltsc2022x are not. A tag whose tokens name
-// two different builds is unknown too: Build never guesses.
-func (r ImageRef) Build() uint16 {
-	var build uint16
-	for _, tok := range strings.FieldsFunc(r.Tag, func(c rune) bool { return c == '-' || c == '_' }) {
-		b, ok := releaseBuilds[strings.ToLower(tok)]
-		if !ok {
-			b, ok = fullVersionBuild(tok)
-		}
-		if !ok {
-			continue
-		}
-		if build != 0 && build != b {
-			return 0
-		}
-		build = b
+// when the tag does not say (see winbuild.FromTag).
+func (r Ref) Build() uint16 { return winbuild.FromTag(r.Tag) }
+
+// Canonical returns the reference r names, spelled one way only, so that a
+// pattern cannot be dodged by spelling the same image differently: the
+// registry is always present (docker.io for Docker Hub, also when written
+// index.docker.io), Docker Hub's official images carry library/, and the
+// registry is lower case. Tag and digest are kept as written.
+func (r Ref) Canonical() string {
+	reg := strings.ToLower(r.Registry)
+	if reg == "" || reg == "index.docker.io" || reg == "registry-1.docker.io" {
+		reg = "docker.io"
 	}
-	return build
+	repo := r.Repository
+	if reg == "docker.io" && !strings.Contains(repo, "/") {
+		repo = "library/" + repo
+	}
+	return Ref{Registry: reg, Repository: repo, Tag: r.Tag, Digest: r.Digest}.String()
 }
 
-// fullVersionBuild returns the build of a token 10.0.<build>[.<rev>].
-func fullVersionBuild(tok string) (uint16, bool) {
-	rest, ok := strings.CutPrefix(tok, "10.0.")
-	if !ok {
-		return 0, false
+// DockerKeys returns the keys Docker's reference store
+// (image/windowsfilter/repositories.json) files r under: Docker's familiar
+// name (docker.io/library/ dropped) and the familiar reference with its
+// digest, else its tag, else latest.
+func (r Ref) DockerKeys() (name, key string) {
+	switch r.Registry {
+	case "", "docker.io", "index.docker.io", "registry-1.docker.io":
+		name = strings.TrimPrefix(r.Repository, "library/")
+	default:
+		name = r.Registry + "/" + r.Repository
 	}
-	parts := strings.Split(rest, ".")
-	if len(parts) > 2 {
-		return 0, false
+	switch {
+	case r.Digest != "":
+		key = name + "@" + r.Digest
+	case r.Tag != "":
+		key = name + ":" + r.Tag
+	default:
+		key = name + ":latest"
 	}
-	for _, p := range parts {
-		if p == "" || strings.Trim(p, "0123456789") != "" {
-			return 0, false
-		}
-	}
-	b, err := strconv.ParseUint(parts[0], 10, 16)
-	if err != nil || b == 0 {
-		return 0, false
-	}
-	return uint16(b), true
-}
-
-// ReleaseName returns the name of the Windows release with the given build,
-// as image tags spell it ("ltsc2019", "ltsc2022", "20H2", ...), or "" when
-// the build is not one of the releases Build knows. It is meant for
-// messages: "image build 17763 (ltsc2019)".
-func ReleaseName(build uint16) string {
-	return releaseNames[build]
+	return name, key
 }
 
 func checkDigest(d string) error {

@@ -1,5 +1,8 @@
 // Package winpath parses Windows file paths and named-pipe names, giving
-// the same answers on every operating system.
+// the same answers on every operating system. It sits below both the spec
+// format and the drivers: a path is parsed once, where it enters the agent
+// (spec and policy validation, a driver's answer from the host), and
+// travels as a Path or Pipe from there, so no layer parses it again.
 //
 // Spec files are validated on Linux build machines and applied on Windows
 // hosts, so path/filepath, whose rules depend on the OS it runs on, cannot
@@ -250,10 +253,18 @@ func (p Path) Elems() []string {
 }
 
 // MarshalText returns the normalised path.
-func (p Path) MarshalText() ([]byte, error) { return []byte(p.s), nil }
+func (p Path) MarshalText() ([]byte, error) { return p.AppendText(nil) }
 
-// UnmarshalText parses text with Parse.
+// AppendText appends the normalised path to b.
+func (p Path) AppendText(b []byte) ([]byte, error) { return append(b, p.s...), nil }
+
+// UnmarshalText parses text with Parse. Empty text is the zero Path, so
+// that a zero Path written by MarshalText reads back.
 func (p *Path) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*p = Path{}
+		return nil
+	}
 	v, err := Parse(string(text))
 	if err != nil {
 		return err
