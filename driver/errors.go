@@ -29,10 +29,14 @@ var (
 	ErrNotSupported = errors.New("not supported")
 	// ErrUnavailable: the host service cannot be reached; retry later.
 	ErrUnavailable = errors.New("host unavailable")
+	// ErrInvalidConfig: the host refuses the config as it is (HCS finds
+	// its document invalid, the command is not in the image, a mapped host
+	// path is a file); the config must change.
+	ErrInvalidConfig = errors.New("config refused by the host")
 )
 
 // IsPermanent reports whether err is a class of error that retrying the same
 // operation with the same config cannot fix.
 func IsPermanent(err error) bool {
-	return errors.Is(err, ErrVersionMismatch) || errors.Is(err, ErrNotSupported)
+	return errors.Is(err, ErrVersionMismatch) || errors.Is(err, ErrNotSupported) || errors.Is(err, ErrInvalidConfig)
 }

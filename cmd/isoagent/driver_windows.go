@@ -4,6 +4,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/hcs"
@@ -19,9 +22,25 @@ func openHCS(o driverOptions) (driver.Driver, error) {
 	if err := hcs.Preflight(); err != nil {
 		return nil, fmt.Errorf("--driver hcs: this host cannot run containers yet:\n%w", err)
 	}
-	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir}
-	if o.dockerRoot != "" {
-		opts.Images = hcs.DockerStore{Root: o.dockerRoot}
+	if o.hcsScratchGB < 0 {
+		return nil, fmt.Errorf("--hcs-scratch-size %d: want a size in GB, or 0 to keep the size HCS makes", o.hcsScratchGB)
 	}
+	// hcsshim logs through logrus's standard logger.
+	if o.logger != nil {
+		hcs.RouteLogrus(logrus.StandardLogger(), o.logger.With("component", "hcsshim"))
+	}
+	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir, ScratchSize: int64(o.hcsScratchGB) << 30}
+	if o.hcsScratchGB == 0 {
+		opts.ScratchSize = -1
+	}
+	programData := os.Getenv("ProgramData")
+	if programData == "" {
+		programData = `C:\ProgramData`
+	}
+	store := hcs.DockerStoreFor(programData)
+	if o.dockerRoot != "" {
+		store.Root = o.dockerRoot
+	}
+	opts.Images = store
 	return hcs.New(opts), nil
 }

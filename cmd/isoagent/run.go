@@ -304,7 +304,10 @@ type driverOptions struct {
 	// means %ProgramData%\isoagent and Docker's data root.
 	hcsStateDir string
 	dockerRoot  string
-	logger      *slog.Logger
+	// hcsScratchGB is the size, in GB, each container's scratch disk
+	// grows to; 0 keeps the size HCS makes.
+	hcsScratchGB int
+	logger       *slog.Logger
 	// simHostSet reports that --sim-host or --sim-sku was given, so it
 	// overrides the host a state folder was created with.
 	simHostSet bool
@@ -318,6 +321,7 @@ func (o *driverOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.owner, "owner", "isoagent", "owner tag of the containers this agent manages")
 	fs.StringVar(&o.hcsStateDir, "hcs-state-dir", "", `hcs driver: folder of the agent's container records and scratch layers (default %ProgramData%\isoagent)`)
 	fs.StringVar(&o.dockerRoot, "docker-root", "", "hcs driver: Docker's data root, where images are read from (default: Docker's own setting)")
+	fs.IntVar(&o.hcsScratchGB, "hcs-scratch-size", 127, "hcs driver: size in GB each container's C: drive (its scratch layer) grows to, as Docker's 127; 0 keeps the 20 GB HCS makes")
 }
 
 // parsed notes which flags were given; call it after fs.Parse.

@@ -21,7 +21,7 @@ import (
 const (
 	serviceName        = "isoagent"
 	serviceDisplayName = "isoagent container agent"
-	serviceDescription = "Keeps this host's Windows containers in line with a folder of isoagent specs. Stopping it leaves the containers running."
+	serviceDescription = "Keeps this host's Windows containers in line with a folder of isoagent specs. Stopping it leaves the containers running; a system shutdown stops them, each with its stopTimeout."
 )
 
 const serviceUsage = `usage: isoagent service <command> [flags]
@@ -38,6 +38,8 @@ commands:
   start [--timeout D]     start the service and wait until it is running
   stop [--timeout D]      stop the service and wait until it has stopped;
                           containers keep running and are adopted at next start
+                          (a system shutdown stops them, each with its
+                          stopTimeout, within 3 minutes)
   status                  show the service's state, process, start type and command
 
 example:

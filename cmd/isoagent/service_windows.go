@@ -26,10 +26,16 @@ const (
 	// and describe the host before it reports Running.
 	serviceStartHint = 30 * time.Second
 	// serviceStopBound is how long a stopping agent waits for in-flight
-	// driver operations before it exits anyway. Containers are never
-	// stopped on the way out, so an abandoned operation is redone by the
-	// next start's reconcile.
+	// driver operations before it exits anyway. A plain stop leaves the
+	// containers running, so an abandoned operation is redone by the next
+	// start's reconcile.
 	serviceStopBound = 30 * time.Second
+	// servicePreShutdownTimeout is how long Windows waits, when it shuts
+	// down, for the service to stop its containers (install registers it;
+	// Windows' own default is shorter); serviceShutdownBound is how long
+	// the service gives them, inside that, after the agent has stopped.
+	servicePreShutdownTimeout = 3 * time.Minute
+	serviceShutdownBound      = servicePreShutdownTimeout - serviceStopBound - 15*time.Second
 	// serviceStopTick is how often StopPending's CheckPoint advances while
 	// the agent finishes; the wait hint says how long until the next one.
 	serviceStopTick = 2 * time.Second
@@ -66,9 +72,10 @@ func runAsService(cfg agentConfig, logs logFlags) (handled bool, code int) {
 	logger, closeLogs := serviceLogger(logs)
 	defer closeLogs()
 	h := &serviceHandler{
-		start: func(ctx context.Context) (runner, error) { return newAgent(ctx, cfg, logger) },
-		log:   logger,
-		stop:  serviceStopBound,
+		start:    func(ctx context.Context) (runner, error) { return newAgent(ctx, cfg, logger) },
+		log:      logger,
+		stop:     serviceStopBound,
+		shutdown: serviceShutdownBound,
 	}
 	if err := svc.Run(serviceName, h); err != nil {
 		logger.Error("cannot run as a Windows service", "err", err)
@@ -112,13 +119,25 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
+// containerStopper is a runner that can stop its containers once it has
+// stopped, for a system shutdown.
+type containerStopper interface {
+	StopContainers(ctx context.Context) error
+}
+
 // serviceHandler runs the agent under the Service Control Manager: it
 // reports StartPending while the agent opens its driver, Running while it
 // runs, and StopPending with advancing checkpoints while it finishes.
+//
+// A stop (an upgrade, an operator) leaves the containers running, for the
+// next start to adopt. A system shutdown (pre-shutdown, then shutdown)
+// stops them, each with its stopTimeout, once the agent has stopped:
+// otherwise Windows ends them without their grace.
 type serviceHandler struct {
-	start func(ctx context.Context) (runner, error)
-	log   *slog.Logger
-	stop  time.Duration // bound on finishing in-flight work after a stop
+	start    func(ctx context.Context) (runner, error)
+	log      *slog.Logger
+	stop     time.Duration // bound on finishing in-flight work after a stop
+	shutdown time.Duration // bound on stopping the containers at a system shutdown
 }
 
 var _ svc.Handler = (*serviceHandler)(nil)
@@ -141,7 +160,7 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPreShutdown}
 	status <- running
 	h.log.Info("running as the Windows service " + serviceName)
 
@@ -154,8 +173,8 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 			switch r.Cmd {
 			case svc.Interrogate:
 				status <- r.CurrentStatus
-			case svc.Stop, svc.Shutdown:
-				h.finish(r.Cmd, cancel, done, reqs, status)
+			case svc.Stop, svc.Shutdown, svc.PreShutdown:
+				h.finish(r.Cmd, a, cancel, done, reqs, status)
 				// A stop that was asked for is never a failure, whatever
 				// the agent said on the way out: a non-zero code would
 				// make the service manager restart it.
@@ -167,40 +186,68 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 
 // finish stops the agent: it reports StopPending, cancels the agent and
 // waits, bounded by h.stop, for it to finish in-flight driver operations,
-// advancing the checkpoint so the service manager knows it is alive.
-func (h *serviceHandler) finish(cmd svc.Cmd, cancel context.CancelFunc, done <-chan error, reqs <-chan svc.ChangeRequest, status chan<- svc.Status) {
-	reason := "stop"
-	if cmd == svc.Shutdown {
-		reason = "system shutdown"
+// advancing the checkpoint so the service manager knows it is alive. At a
+// system shutdown it then stops the containers, bounded by h.shutdown.
+func (h *serviceHandler) finish(cmd svc.Cmd, a runner, cancel context.CancelFunc, done <-chan error, reqs <-chan svc.ChangeRequest, status chan<- svc.Status) {
+	shutdown := cmd == svc.Shutdown || cmd == svc.PreShutdown
+	stopper, canStop := a.(containerStopper)
+	reason, after := "stop", "containers are left running"
+	if shutdown {
+		reason, after = "system shutdown", "its containers are stopped next"
+		if !canStop {
+			after = "containers are left running"
+		}
 	}
 	pending := svc.Status{State: svc.StopPending, CheckPoint: 1, WaitHint: uint32(serviceStopHint.Milliseconds())}
 	status <- pending
-	h.log.Info("stopping; containers are left running", "reason", reason)
+	h.log.Info("stopping; "+after, "reason", reason)
 	cancel()
-	bound := time.NewTimer(h.stop)
-	defer bound.Stop()
-	tick := time.NewTicker(serviceStopTick)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				h.log.Error("stopped with an error", "err", err)
-				return
-			}
-			h.log.Info("isoagent stopped; containers are left running")
-			return
-		case <-bound.C:
-			h.log.Warn("in-flight driver operations did not finish in time; exiting anyway, the next start picks them up", "bound", h.stop)
-			return
-		case <-tick.C:
-			pending.CheckPoint++
-			status <- pending
-		case r := <-reqs:
-			if r.Cmd == svc.Interrogate {
+	// wait waits for c, bounded by d, advancing the checkpoint.
+	wait := func(c <-chan error, d time.Duration) (bool, error) {
+		bound := time.NewTimer(d)
+		defer bound.Stop()
+		tick := time.NewTicker(serviceStopTick)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-c:
+				return true, err
+			case <-bound.C:
+				return false, nil
+			case <-tick.C:
+				pending.CheckPoint++
 				status <- pending
+			case r := <-reqs:
+				if r.Cmd == svc.Interrogate {
+					status <- pending
+				}
 			}
 		}
+	}
+	switch ok, err := wait(done, h.stop); {
+	case !ok:
+		h.log.Warn("in-flight driver operations did not finish in time; exiting anyway, the next start picks them up", "bound", h.stop)
+	case err != nil:
+		h.log.Error("stopped with an error", "err", err)
+	case !shutdown || !canStop:
+		h.log.Info("isoagent stopped; containers are left running")
+	}
+	if !shutdown || !canStop {
+		return
+	}
+	// The engine has stopped, so nothing starts a container again.
+	ctx, stopCancel := context.WithTimeout(context.Background(), h.shutdown)
+	defer stopCancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stopper.StopContainers(ctx) }()
+	switch ok, err := wait(stopped, h.shutdown); {
+	case !ok:
+		stopCancel()
+		h.log.Warn("the containers did not all stop in time; Windows ends the rest", "bound", h.shutdown)
+	case err != nil:
+		h.log.Error("stopping the containers for the system shutdown", "err", err)
+	default:
+		h.log.Info("isoagent stopped; its containers are stopped for the system shutdown")
 	}
 }
 
@@ -279,6 +326,12 @@ func (m *scManager) Install(sp serviceSpec) error {
 	} else if err != nil {
 		return undo(serviceError("set delayed automatic start", err))
 	}
+	// Windows waits this long for the containers at a system shutdown.
+	if err := setPreShutdownTimeout(s, servicePreShutdownTimeout); errors.Is(err, windows.ERROR_INVALID_LEVEL) {
+		m.warnf("this system's service manager has no pre-shutdown timeout; at a system shutdown the containers may get less than their stopTimeout")
+	} else if err != nil {
+		return undo(serviceError("set the pre-shutdown timeout", err))
+	}
 	if err := s.SetRecoveryActions(recoveryActions(), recoveryResetSeconds); err != nil {
 		return undo(serviceError("set the recovery actions", err))
 	}
@@ -301,6 +354,14 @@ func (m *scManager) Install(sp serviceSpec) error {
 		ds.Close()
 	}
 	return nil
+}
+
+// setPreShutdownTimeout sets how long Windows waits for the service at a
+// system shutdown (SERVICE_PRESHUTDOWN_INFO; x/sys/windows does not
+// define it).
+func setPreShutdownTimeout(s *mgr.Service, d time.Duration) error {
+	info := struct{ PreshutdownTimeout uint32 }{uint32(d.Milliseconds())}
+	return windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_PRESHUTDOWN_INFO, (*byte)(unsafe.Pointer(&info)))
 }
 
 func setDelayedAutoStart(s *mgr.Service) error {

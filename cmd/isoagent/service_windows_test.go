@@ -44,6 +44,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -123,7 +124,7 @@ func TestServiceHandlerReportsStatesAndStopsTheAgent(t *testing.T) {
 					stop: serviceStopBound,
 				}
 				reqs, status, done := execute(h)
-				running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+				running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPreShutdown}
 				reqs <- svc.ChangeRequest{Cmd: svc.Interrogate, CurrentStatus: running}
 				reqs <- svc.ChangeRequest{Cmd: cmd, CurrentStatus: running}
 				res := <-done
@@ -146,6 +147,109 @@ func TestServiceHandlerReportsStatesAndStopsTheAgent(t *testing.T) {
 			})
 		})
 	}
+}
+
+// stoppingRunner is an agent that can stop its containers; it notes what
+// happened, in order.
+type stoppingRunner struct {
+	mu     sync.Mutex
+	events []string
+	stop   func(ctx context.Context) error
+}
+
+func (r *stoppingRunner) note(e string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *stoppingRunner) Run(ctx context.Context) error {
+	<-ctx.Done()
+	r.note("agent stopped")
+	return nil
+}
+
+func (r *stoppingRunner) StopContainers(ctx context.Context) error {
+	r.note("containers stopped")
+	if r.stop != nil {
+		return r.stop(ctx)
+	}
+	return nil
+}
+
+// A plain stop (an upgrade) leaves the containers running for the next
+// start to adopt; a system shutdown stops them, after the agent, so that
+// Windows does not end them without their grace.
+func TestServiceHandlerStopsContainersAtSystemShutdownOnly(t *testing.T) {
+	tests := []struct {
+		cmd  svc.Cmd
+		want []string
+	}{
+		{svc.Stop, []string{"agent stopped"}},
+		{svc.PreShutdown, []string{"agent stopped", "containers stopped"}},
+		{svc.Shutdown, []string{"agent stopped", "containers stopped"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.cmd), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := &stoppingRunner{}
+				h := &serviceHandler{
+					start:    func(context.Context) (runner, error) { return r, nil },
+					log:      discardLogger,
+					stop:     serviceStopBound,
+					shutdown: serviceShutdownBound,
+				}
+				reqs, _, done := execute(h)
+				reqs <- svc.ChangeRequest{Cmd: tt.cmd}
+				if res := <-done; res != (executeResult{false, 0}) {
+					t.Errorf("Execute = %+v, want a clean exit", res)
+				}
+				if !slices.Equal(r.events, tt.want) {
+					t.Errorf("events %q, want %q", r.events, tt.want)
+				}
+			})
+		})
+	}
+}
+
+func TestServiceHandlerBoundsTheContainersStopAtShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cancelled bool
+		r := &stoppingRunner{stop: func(ctx context.Context) error {
+			<-ctx.Done()
+			cancelled = true
+			return ctx.Err()
+		}}
+		h := &serviceHandler{
+			start:    func(context.Context) (runner, error) { return r, nil },
+			log:      discardLogger,
+			stop:     serviceStopBound,
+			shutdown: serviceShutdownBound,
+		}
+		reqs, status, done := execute(h)
+		reqs <- svc.ChangeRequest{Cmd: svc.PreShutdown}
+		start := time.Now()
+		<-done
+		if took := time.Since(start); took != serviceShutdownBound {
+			t.Errorf("Execute returned %s after the pre-shutdown, want the bound %s", took, serviceShutdownBound)
+		}
+		synctest.Wait()
+		if !cancelled {
+			t.Error("the containers' stop was not told to give up")
+		}
+		if serviceStopBound+serviceShutdownBound >= servicePreShutdownTimeout {
+			t.Errorf("the agent's %s and the containers' %s do not fit in the %s Windows waits", serviceStopBound, serviceShutdownBound, servicePreShutdownTimeout)
+		}
+		var last uint32
+		for _, s := range drain(status) {
+			if s.State == svc.StopPending {
+				last = s.CheckPoint
+			}
+		}
+		if min := uint32(serviceShutdownBound / serviceStopTick); last < min {
+			t.Errorf("last checkpoint %d, want at least %d: the service manager must see it alive while containers stop", last, min)
+		}
+	})
 }
 
 func TestServiceHandlerBoundsTheWaitForInFlightWork(t *testing.T) {

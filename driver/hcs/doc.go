@@ -3,21 +3,31 @@
 // It speaks to HCS through hcsshim's public schema-v1 API (the path
 // dockerd takes): compute systems are listed by their Owner tag, created
 // from read-only image layers and a scratch layer, and started with the
-// spec's command as init process; NAT port mappings are endpoints made
-// through hcn. HCS errors come back as the driver package's sentinel
-// errors. The driver resolves junctions and symbolic links in mapped host
-// folders (ResolvePath, which the boundary policy checks too) and hands
-// HCS the resolved folder.
+// spec's command as init process, in the working folder, environment and
+// as the user the spec and the image give (merged as moby merges them).
+// NAT port mappings are HNS endpoints made with HNS's v1 API, as dockerd
+// makes them; an endpoint lasts one run of a container, since dockerd,
+// HNS and reboots delete endpoints behind the agent's back. HCS errors,
+// which hcsshim wraps in types without Unwrap, come back as the driver
+// package's sentinel errors. The driver resolves junctions and symbolic
+// links in mapped host folders (ResolvePath, which the boundary policy
+// checks too) and hands HCS the resolved folder.
 //
 // HCS v1 keeps an Owner and a Name for a compute system but no labels, and
 // forgets a system once it has stopped and its last handle is closed. The
 // driver therefore keeps one small JSON record per container in its state
-// folder (the spec name, config hash, image, isolation, init PID, exit code,
-// endpoint IDs and scratch folder); records are what let a new agent
-// process adopt running containers (OpenContainer, OpenProcess on the
-// recorded init PID) and report the exit code of one that stopped while no
-// agent ran. The HCS Name carries the spec name too, so a container whose
-// record is lost can still be told apart and pruned.
+// folder (the spec name, config hash, image layers, the init process's
+// command line and settings, isolation, init PID, exit code, endpoint IDs
+// and scratch folder); records are what let a new agent process adopt
+// running containers (OpenContainer, OpenProcess on the recorded init PID)
+// and know which containers it has. The exit code of an init process that
+// ended while no agent ran is lost, since HCS cannot open a process that
+// has exited: it is reported as -1, unknown. The HCS Name carries the spec
+// name too, so a container whose record is lost can still be told apart
+// and pruned.
+//
+// hcsshim logs through logrus's standard logger; RouteLogrus hands its
+// warnings and errors to the agent's logger.
 //
 // The driver itself builds only on Windows. The image store (DockerStore)
 // and the record store build everywhere, so their tests run on Linux too.

@@ -4,20 +4,19 @@ package hcs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Microsoft/hcsshim"
-	"github.com/Microsoft/hcsshim/hcn"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
@@ -48,6 +47,10 @@ type Options struct {
 	Images ImageStore
 	// Network is the name of the HNS NAT network for port mappings.
 	Network string
+	// ScratchSize is the size, in bytes, each container's scratch disk
+	// (its C: drive) grows to; the default is DefaultScratchSize, and a
+	// negative size keeps the 20 GB HCS makes.
+	ScratchSize int64
 	// Logger receives what the driver does; nil discards it.
 	Logger *slog.Logger
 }
@@ -55,15 +58,18 @@ type Options struct {
 // Driver is a driver.Driver for the Host Compute Service. Create it with
 // New; call Close when done with it. It is safe for concurrent use.
 type Driver struct {
-	owner    string
-	stateDir string
-	images   ImageStore
-	network  string
-	log      *slog.Logger
-	records  records
-	version  hostVersion
+	owner       string
+	stateDir    string
+	images      ImageStore
+	network     string
+	scratchSize uint64
+	log         *slog.Logger
+	records     records
+	version     hostVersion
 	// workerPID finds a utility VM's worker process; tests replace it.
 	workerPID func(vmID string) int
+	// hostCPUs tells how many processors the host has.
+	hostCPUs func() int
 
 	// recMu serialises read-modify-write of records between operations and
 	// exit trackers.
@@ -72,6 +78,7 @@ type Driver struct {
 	mu     sync.Mutex
 	locks  map[string]*sync.Mutex // per container ID, held by operations
 	live   map[string]*live       // open HCS handles, per container ID
+	drift  map[string]bool        // running containers whose network is gone, as last logged
 	closed bool
 	wg     sync.WaitGroup // exit trackers
 }
@@ -99,8 +106,16 @@ func New(opts Options) *Driver {
 		log:       opts.Logger,
 		version:   windowsVersion,
 		workerPID: workerPID,
+		hostCPUs:  runtime.NumCPU,
 		locks:     map[string]*sync.Mutex{},
 		live:      map[string]*live{},
+		drift:     map[string]bool{},
+	}
+	switch {
+	case opts.ScratchSize == 0:
+		d.scratchSize = DefaultScratchSize
+	case opts.ScratchSize > 0:
+		d.scratchSize = uint64(opts.ScratchSize)
 	}
 	if d.owner == "" {
 		d.owner = DefaultOwner
@@ -116,7 +131,7 @@ func New(opts Options) *Driver {
 		if pd == "" {
 			pd = `C:\ProgramData`
 		}
-		d.images = DockerStore{Root: DockerRoot(pd)}
+		d.images = DockerStoreFor(pd)
 	}
 	if d.network == "" {
 		d.network = DefaultNetwork
@@ -147,7 +162,7 @@ func (d *Driver) Close() error {
 	}
 	d.wg.Wait()
 	for id, l := range lives {
-		if err := l.c.Close(); err != nil && !hcsshim.IsAlreadyClosed(err) {
+		if err := l.c.Close(); err != nil && !closed(err) {
 			errs = append(errs, hcsError("close", id, err))
 		}
 	}
@@ -246,6 +261,11 @@ func (d *Driver) systems(ids ...string) (map[string]hcsshim.ContainerProperties,
 
 // List implements driver.Driver. It adopts the running containers of a
 // previous agent process as it finds them.
+//
+// A running container whose network endpoints HNS no longer has (dockerd
+// started and deleted them, HNS restarted) has no network any more; List
+// reports it with an empty Hash, a container that does not match its
+// config, so the engine replaces it.
 func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 	ids, err := d.records.list()
 	if err != nil {
@@ -263,7 +283,12 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 			unlock()
 		}
 	}
-	d.collectGarbage(ids)
+	eps, eperr := listEndpoints()
+	if eperr != nil {
+		d.log.Warn("cannot tell whether the containers' network endpoints are there", "err", eperr)
+	} else {
+		d.collectGarbage(ids, eps)
+	}
 	sys, err := d.systems()
 	if err != nil {
 		return nil, err
@@ -277,7 +302,11 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 		}
 		p, ok := sys[id]
 		seen[id] = true
-		out = append(out, d.container(rec, p, ok))
+		c := d.container(rec, p, ok)
+		if c.State == driver.StateRunning && eperr == nil && d.networkGone(rec, eps) {
+			c.Hash = ""
+		}
+		out = append(out, c)
 	}
 	// Systems of this owner without a record (lost, or left by a crash
 	// mid-create) are listed with what HCS knows, so the engine prunes them.
@@ -306,11 +335,37 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 	return out, nil
 }
 
-// collectGarbage releases what a crash part-way through a Create left:
-// endpoints named for a container and scratch folders that no record
-// claims. ids are the containers with a record. A container whose lock is
-// held may be in the middle of its Create and is left alone.
-func (d *Driver) collectGarbage(ids []string) {
+// networkGone reports whether a running container has lost an endpoint of
+// its network, and logs it once.
+func (d *Driver) networkGone(rec *record, eps map[string]hcsshim.HNSEndpoint) bool {
+	var gone []string
+	for _, ep := range append(slices.Clone(rec.Endpoints), rec.SharedEndpoints...) {
+		if _, ok := eps[endpointKey(ep)]; !ok {
+			gone = append(gone, ep)
+		}
+	}
+	id := rec.Config.ID
+	d.mu.Lock()
+	logged := d.drift[id]
+	if len(gone) == 0 {
+		delete(d.drift, id)
+	} else {
+		d.drift[id] = true
+	}
+	d.mu.Unlock()
+	if len(gone) > 0 && !logged {
+		d.log.Warn("HNS no longer has the container's network endpoints (dockerd started, HNS restarted, or the network was made again), so it has no network; reporting it as not matching its config so that it is replaced",
+			"id", id, "endpoints", gone)
+	}
+	return len(gone) > 0
+}
+
+// collectGarbage releases what a crash part-way through a Create or Start
+// left: endpoints named for a container that it does not hold, and scratch
+// folders that no record claims. ids are the containers with a record; eps
+// HNS's endpoints. A container whose lock is held may be in the middle of
+// an operation and is left alone.
+func (d *Driver) collectGarbage(ids []string, eps map[string]hcsshim.HNSEndpoint) {
 	known := map[string]bool{}
 	for _, id := range ids {
 		known[id] = true
@@ -324,25 +379,42 @@ func (d *Driver) collectGarbage(ids []string) {
 			return nil, false
 		}
 		// Another owner sharing the state folder has records too.
-		if _, err := d.records.get(id); err == nil {
+		d.recMu.Lock()
+		_, err := d.records.get(id)
+		d.recMu.Unlock()
+		if err == nil {
 			unlock()
 			return nil, false
 		}
 		return unlock, true
 	}
-	if eps, err := hcn.ListEndpoints(); err == nil {
-		for _, ep := range eps {
-			id, ok := strings.CutPrefix(ep.Name, endpointName(""))
+	for _, ep := range eps {
+		id, ok := strings.CutPrefix(ep.Name, endpointName(""))
+		if !ok {
+			continue
+		}
+		if known[id] {
+			// An endpoint of a known container that its record does not
+			// name was made by a start that crashed before saving it.
+			unlock, ok := d.tryLock(id)
 			if !ok {
 				continue
 			}
-			if unlock, ok := stale(id); ok {
-				d.log.Info("deleting endpoint left by an interrupted create", "id", id, "endpoint", ep.Id)
+			if rec, err := d.getRecord(id); err == nil && rec != nil && !slices.ContainsFunc(rec.Endpoints, func(e string) bool { return endpointKey(e) == endpointKey(ep.Id) }) {
+				d.log.Info("deleting an endpoint left by an interrupted start", "id", id, "endpoint", ep.Id)
 				if err := deleteEndpoint(ep.Id); err != nil {
 					d.log.Warn("delete stale endpoint", "id", id, "err", err)
 				}
-				unlock()
 			}
+			unlock()
+			continue
+		}
+		if unlock, ok := stale(id); ok {
+			d.log.Info("deleting an endpoint left by an interrupted create", "id", id, "endpoint", ep.Id)
+			if err := deleteEndpoint(ep.Id); err != nil {
+				d.log.Warn("delete stale endpoint", "id", id, "err", err)
+			}
+			unlock()
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Join(d.stateDir, "layers"))
@@ -371,6 +443,11 @@ func stateOf(hcsState string) driver.State {
 	return driver.StateCreated
 }
 
+// exitUnknown is the exit code reported for an init process whose end no
+// one saw: HCS keeps no exit code for a process that ended while no agent
+// held a handle to it (and none across a restart of the host).
+const exitUnknown = -1
+
 // container describes rec; p is its compute system when exists is set.
 func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bool) driver.Container {
 	cfg := rec.Config
@@ -385,7 +462,7 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 	case !exists && rec.Started:
 		// Gone without a recorded exit: the host restarted, or the system
 		// was removed behind the driver's back.
-		c.State, c.ExitCode = driver.StateExited, -1
+		c.State, c.ExitCode = driver.StateExited, exitUnknown
 	case !exists:
 		c.State = driver.StateCreated
 	default:
@@ -408,7 +485,9 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 }
 
 // adopt opens the compute system of id, left by a previous driver, and
-// tracks its init process. The caller holds id's lock.
+// tracks its init process. The caller holds id's lock. An init process
+// that ended while no driver held it cannot be opened again, and its exit
+// code is lost: it is recorded as unknown.
 func (d *Driver) adopt(id string) error {
 	if d.getLive(id) != nil {
 		return nil
@@ -422,7 +501,8 @@ func (d *Driver) adopt(id string) error {
 	}
 	c, err := hcsshim.OpenContainer(id)
 	if hcsshim.IsNotExist(err) {
-		return d.recordExit(id, -1)
+		d.log.Warn("compute system gone (the host restarted, or it was removed behind the agent's back); its exit code is unknown", "id", id)
+		return errors.Join(d.recordExit(id, exitUnknown), d.release(id))
 	}
 	if err != nil {
 		return hcsError("open", id, err)
@@ -430,10 +510,10 @@ func (d *Driver) adopt(id string) error {
 	l := &live{c: c}
 	p, err := c.OpenProcess(rec.InitPID)
 	if err != nil {
-		d.log.Warn("init process gone; stopping container", "id", id, "pid", rec.InitPID, "err", err)
+		d.log.Warn("init process ended while no agent watched it; its exit code is unknown; stopping the container", "id", id, "pid", rec.InitPID, "err", err)
 		err := d.stopSystem(c, exitStopTimeout)
 		c.Close()
-		return errors.Join(err, d.recordExit(id, -1), d.unmount(id))
+		return errors.Join(err, d.recordExit(id, exitUnknown), d.release(id))
 	}
 	l.p = p
 	d.track(id, l)
@@ -456,19 +536,42 @@ func (d *Driver) recordExit(id string, code int) error {
 	return err
 }
 
+// release lets go of what a run of container id held once its compute
+// system is gone: the mounted scratch and its endpoints. The record keeps
+// the ones it could not release, for the next start or Remove.
+func (d *Driver) release(id string) error {
+	errs := []error{d.unmount(id)}
+	rec, err := d.getRecord(id)
+	if err != nil || rec == nil {
+		return errors.Join(append(errs, err)...)
+	}
+	var kept []string
+	for _, ep := range rec.Endpoints {
+		if err := deleteEndpoint(ep); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, ep)
+		}
+	}
+	if len(kept) != len(rec.Endpoints) {
+		errs = append(errs, d.update(id, func(r *record) { r.Endpoints = kept }))
+	}
+	return errors.Join(errs...)
+}
+
 // track starts the exit tracker of a started container: when the init
 // process exits it records the exit code and shuts the compute system down,
-// because a v1 container outlives its init process.
+// because a v1 container outlives its init process, and deletes the run's
+// endpoints.
 func (d *Driver) track(id string, l *live) {
 	l.done = make(chan struct{})
 	d.mu.Lock()
-	closed := d.closed
-	if !closed {
+	closing := d.closed
+	if !closing {
 		d.live[id] = l
 		d.wg.Add(1)
 	}
 	d.mu.Unlock()
-	if closed {
+	if closing {
 		close(l.done)
 		return
 	}
@@ -478,11 +581,15 @@ func (d *Driver) track(id string, l *live) {
 		err := l.p.Wait()
 		d.mu.Lock()
 		closing := d.closed
+		if !closing && closed(err) && d.live[id] == l {
+			// Not by Close: let the next List adopt the container again.
+			delete(d.live, id)
+		}
 		d.mu.Unlock()
-		if closing || hcsshim.IsAlreadyClosed(err) || errors.Is(err, hcsshim.ErrHandleClose) {
+		if closing || closed(err) {
 			return // the driver is closing; the container keeps running
 		}
-		code := -1
+		code := exitUnknown
 		if err == nil {
 			if c, err := l.p.ExitCode(); err == nil {
 				code = c
@@ -500,8 +607,8 @@ func (d *Driver) track(id string, l *live) {
 			log.Error("shut down exited container", "err", err)
 		}
 		l.c.Close()
-		if err := d.unmount(id); err != nil {
-			log.Error("unmount scratch", "err", err)
+		if err := d.release(id); err != nil {
+			log.Error("release what the run held", "err", err)
 		}
 		d.mu.Lock()
 		if d.live[id] == l {
@@ -511,13 +618,15 @@ func (d *Driver) track(id string, l *live) {
 	}()
 }
 
-// stopSystem shuts c down, waiting up to timeout, then terminates it.
+// stopSystem shuts c down, waiting up to timeout, then terminates it. HCS
+// refuses to shut down a system that was never started (an invalid
+// state); that goes straight to the terminate.
 func (d *Driver) stopSystem(c hcsshim.Container, timeout time.Duration) error {
 	err := c.Shutdown()
 	switch {
-	case hcsshim.IsPending(err):
+	case pending(err):
 		err = c.WaitTimeout(timeout)
-	case hcsshim.IsAlreadyStopped(err), hcsshim.IsNotExist(err):
+	case stopped(err):
 		return nil
 	}
 	if err == nil {
@@ -526,12 +635,26 @@ func (d *Driver) stopSystem(c hcsshim.Container, timeout time.Duration) error {
 	d.log.Debug("shutdown did not finish; terminating", "err", err)
 	err = c.Terminate()
 	switch {
-	case hcsshim.IsPending(err):
+	case pending(err):
 		err = c.WaitTimeout(terminateTimeout)
-	case hcsshim.IsAlreadyStopped(err), hcsshim.IsNotExist(err):
+	case stopped(err):
 		return nil
 	}
 	return err
+}
+
+// discard ends and closes a compute system the driver no longer wants
+// (one whose start failed, one left created with stale endpoints). One
+// that has stopped already is only closed: after a failed start HCS may
+// have delivered its exit to the start, and waiting for it would last
+// until the timeout.
+func (d *Driver) discard(id string, c hcsshim.Container) {
+	if sys, err := d.systems(id); err != nil || sys[id].State != "Stopped" {
+		if err := d.stopSystem(c, exitStopTimeout); err != nil {
+			d.log.Warn("stop a compute system the driver gave up", "id", id, "err", err)
+		}
+	}
+	c.Close()
 }
 
 // Create implements driver.Driver. On any failure it undoes what it did,
@@ -562,25 +685,13 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) (err error) {
 			return fmt.Errorf("create %s: sharing another container's network needs process isolation: %w", cfg.ID, driver.ErrNotSupported)
 		}
 	}
-	im, err := d.images.Resolve(ctx, cfg.Image)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", cfg.ID, err)
-	}
-	cmdline, err := initCommandLine(cfg, im)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", cfg.ID, err)
-	}
 	rec := &record{
-		Config:      cfg,
-		Layers:      im.Layers,
-		CommandLine: cmdline,
-		Scratch:     filepath.Join(d.stateDir, "layers", cfg.ID),
-		CreatedAt:   time.Now().UTC(),
+		Config:    cfg,
+		Scratch:   filepath.Join(d.stateDir, "layers", cfg.ID),
+		CreatedAt: time.Now().UTC(),
 	}
-	if cfg.Isolation == driver.HyperV {
-		if _, err := utilityVMPath(rec.Layers); err != nil {
-			return fmt.Errorf("create %s: image %s: %w", cfg.ID, cfg.Image, err)
-		}
+	if err := d.resolveImage(ctx, rec); err != nil {
+		return fmt.Errorf("create %s: %w", cfg.ID, err)
 	}
 
 	var undo []func() error
@@ -595,30 +706,16 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) (err error) {
 		}
 	}()
 
-	if err := os.MkdirAll(filepath.Dir(rec.Scratch), 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", cfg.ID, err)
+	if err := d.createScratch(rec); err != nil {
+		return err
 	}
-	// A scratch left by a crash part-way through an earlier create goes.
-	if _, err := os.Stat(rec.Scratch); err == nil {
-		if err := hcsshim.DestroyLayer(hcsshim.DriverInfo{}, rec.Scratch); err != nil {
-			return hcsError("create: remove stale scratch of", cfg.ID, err)
-		}
-	}
-	if err := hcsshim.CreateScratchLayer(hcsshim.DriverInfo{}, rec.Scratch, "", rec.Layers); err != nil {
-		return hcsError("create scratch layer of", cfg.ID, err)
-	}
-	undo = append(undo, func() error { return hcsshim.DestroyLayer(hcsshim.DriverInfo{}, rec.Scratch) })
+	undo = append(undo, func() error { return destroyScratch(rec) })
 
 	switch {
 	case cfg.NetworkSharedWith != "":
-		other, err := d.getRecord(cfg.NetworkSharedWith)
-		if err != nil {
+		if rec.SharedEndpoints, err = d.sharedEndpoints(cfg); err != nil {
 			return fmt.Errorf("create %s: %w", cfg.ID, err)
 		}
-		if other == nil {
-			return fmt.Errorf("create %s: container %s whose network it shares: %w", cfg.ID, cfg.NetworkSharedWith, driver.ErrNotFound)
-		}
-		rec.SharedEndpoints = other.Endpoints
 	case cfg.Network == "none":
 	default:
 		ep, err := d.createEndpoint(cfg)
@@ -634,13 +731,52 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) (err error) {
 	}
 	undo = append(undo, func() error { return d.records.delete(cfg.ID) })
 
-	c, err := d.createSystem(rec)
+	c, err := d.createSystem(ctx, rec, true)
 	if err != nil {
 		return err
 	}
 	d.setLive(cfg.ID, &live{c: c})
 	d.log.Info("created container", "id", cfg.ID, "name", cfg.Name, "isolation", cfg.Isolation)
 	return nil
+}
+
+// resolveImage resolves rec's image and fixes in rec what comes of it:
+// the layer folders, the init command line and the process settings.
+func (d *Driver) resolveImage(ctx context.Context, rec *record) error {
+	cfg := rec.Config
+	im, err := d.images.Resolve(ctx, cfg.Image)
+	if err != nil {
+		return err
+	}
+	cmdline, err := initCommandLine(cfg, im)
+	if err != nil {
+		return err
+	}
+	if cfg.Isolation == driver.HyperV {
+		if _, err := utilityVMPath(im.Layers); err != nil {
+			return fmt.Errorf("image %s: %w", cfg.Image, err)
+		}
+	}
+	p := mergeProcess(cfg, im)
+	rec.Layers, rec.CommandLine, rec.Process = im.Layers, cmdline, &p
+	return nil
+}
+
+// sharedEndpoints returns the endpoints of the container whose network
+// cfg's shares, as they are now: they change with every start of that
+// container.
+func (d *Driver) sharedEndpoints(cfg driver.Config) ([]string, error) {
+	other, err := d.getRecord(cfg.NetworkSharedWith)
+	if err != nil {
+		return nil, err
+	}
+	if other == nil {
+		return nil, fmt.Errorf("container %s whose network it shares: %w", cfg.NetworkSharedWith, driver.ErrNotFound)
+	}
+	if !other.Started || other.Exited || len(other.Endpoints) == 0 {
+		return nil, fmt.Errorf("container %s whose network it shares is not running: %w", cfg.NetworkSharedWith, driver.ErrInvalidState)
+	}
+	return slices.Clone(other.Endpoints), nil
 }
 
 func (d *Driver) putRecord(rec *record) error {
@@ -650,8 +786,9 @@ func (d *Driver) putRecord(rec *record) error {
 }
 
 // createSystem mounts the scratch (process isolation) and creates the
-// compute system of rec, undoing the mount when the create fails.
-func (d *Driver) createSystem(rec *record) (c hcsshim.Container, err error) {
+// compute system of rec, undoing the mount when the create fails. warn
+// logs what the driver changed from the config (once, at Create).
+func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hcsshim.Container, err error) {
 	id := rec.Config.ID
 	layerIDs := make([]string, len(rec.Layers))
 	for i, l := range rec.Layers {
@@ -661,9 +798,12 @@ func (d *Driver) createSystem(rec *record) (c hcsshim.Container, err error) {
 		}
 		layerIDs[i] = g.ToString()
 	}
+	if err := d.checkMappedDirs(rec.Config.Mounts); err != nil {
+		return nil, fmt.Errorf("create %s: %w", id, err)
+	}
 	var volume string
 	if rec.Config.Isolation == driver.Process {
-		if volume, err = d.mount(rec); err != nil {
+		if volume, err = d.mount(ctx, rec); err != nil {
 			return nil, err
 		}
 		defer func() {
@@ -674,119 +814,43 @@ func (d *Driver) createSystem(rec *record) (c hcsshim.Container, err error) {
 			}
 		}()
 	}
-	doc, err := containerConfig(rec, volume, layerIDs)
+	doc, warnings, err := containerConfig(rec, volume, layerIDs, d.hostCPUs())
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
+	}
+	if warn {
+		for _, w := range warnings {
+			d.log.Warn(w, "id", id, "name", rec.Config.Name)
+		}
 	}
 	if err := d.resolveMappedDirs(doc, rec.Config.Mounts); err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
 	c, err = hcsshim.CreateContainer(id, doc)
 	if err != nil {
-		return nil, hcsError("create", id, err)
+		err = callError(opCreate, "create", id, err)
+		if errors.Is(err, driver.ErrInvalidConfig) {
+			err = fmt.Errorf("%w; HCS refused the document %s", err, documentOf(doc))
+		}
+		return nil, err
 	}
 	return c, nil
 }
 
-// mount activates and prepares the scratch layer of rec and returns its
-// volume path.
-func (d *Driver) mount(rec *record) (string, error) {
-	id, di := rec.Config.ID, hcsshim.DriverInfo{}
-	if err := hcsshim.ActivateLayer(di, rec.Scratch); err != nil {
-		return "", hcsError("activate scratch of", id, err)
-	}
-	if err := d.update(id, func(r *record) { r.Mounted = true }); err != nil {
-		hcsshim.DeactivateLayer(di, rec.Scratch)
-		return "", err
-	}
-	if err := hcsshim.PrepareLayer(di, rec.Scratch, rec.Layers); err != nil {
-		return "", errors.Join(hcsError("prepare scratch of", id, err), d.unmount(id))
-	}
-	vol, err := hcsshim.GetLayerMountPath(di, rec.Scratch)
-	if err != nil {
-		return "", errors.Join(hcsError("mount path of scratch of", id, err), d.unmount(id))
-	}
-	return vol, nil
-}
-
-// unmount undoes mount, if the record says the scratch is mounted.
-func (d *Driver) unmount(id string) error {
-	d.recMu.Lock()
-	defer d.recMu.Unlock()
-	rec, err := d.records.get(id)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !rec.Mounted {
-		return nil
-	}
-	di := hcsshim.DriverInfo{}
-	if err := hcsshim.UnprepareLayer(di, rec.Scratch); err != nil && !hcsshim.IsNotExist(err) {
-		return hcsError("unprepare scratch of", id, err)
-	}
-	if err := hcsshim.DeactivateLayer(di, rec.Scratch); err != nil && !hcsshim.IsNotExist(err) {
-		return hcsError("deactivate scratch of", id, err)
-	}
-	rec.Mounted = false
-	return d.records.put(rec)
-}
-
-// endpointName is the deterministic name of a container's endpoint, so an
-// endpoint left by a crash is found again.
-func endpointName(id string) string { return "isoagent-" + id }
-
-// createEndpoint creates the NAT endpoint of cfg with its port mappings.
-func (d *Driver) createEndpoint(cfg driver.Config) (string, error) {
-	network, err := hcn.GetNetworkByName(d.network)
-	if err != nil {
-		var nf hcn.NetworkNotFoundError
-		if errors.As(err, &nf) {
-			return "", fmt.Errorf("create %s: HNS network %q not found (Docker creates it; without Docker create a NAT network named %q): %w", cfg.ID, d.network, d.network, driver.ErrUnavailable)
+// checkMappedDirs refuses a mapped host path that is a file: HCS maps
+// folders only (moby's windows mount parser: "source path must be a
+// directory"). A path that does not exist is HCS's to report.
+func (d *Driver) checkMappedDirs(mounts []driver.Mount) error {
+	for _, m := range mounts {
+		p := m.ResolvedPath
+		if p.IsZero() {
+			p = m.HostPath
 		}
-		return "", hcsError("create endpoint for", cfg.ID, err)
-	}
-	// An endpoint left by a crash part-way through an earlier create goes.
-	if old, err := hcn.GetEndpointByName(endpointName(cfg.ID)); err == nil {
-		if err := old.Delete(); err != nil && !hcsshim.IsNotExist(err) && !hcn.IsElementNotFoundError(err) {
-			return "", hcsError("delete stale endpoint of", cfg.ID, err)
+		if fi, err := os.Stat(p.String()); err == nil && !fi.IsDir() {
+			return fmt.Errorf("mapped host path %s is a file; HCS maps folders only: map the folder that holds it: %w", m.HostPath, driver.ErrInvalidConfig)
 		}
 	}
-	ep := &hcn.HostComputeEndpoint{
-		Name:          endpointName(cfg.ID),
-		SchemaVersion: hcn.V2SchemaVersion(),
-	}
-	for _, p := range cfg.Ports {
-		proto := hcn.ProtocolTypeTCP
-		if p.Protocol == "udp" {
-			proto = hcn.ProtocolTypeUDP
-		}
-		settings, err := json.Marshal(hcn.PortMappingPolicySetting{
-			Protocol:     uint32(proto),
-			InternalPort: uint16(p.ContainerPort),
-			ExternalPort: uint16(p.HostPort),
-		})
-		if err != nil {
-			return "", err
-		}
-		ep.Policies = append(ep.Policies, hcn.EndpointPolicy{Type: hcn.PortMapping, Settings: settings})
-	}
-	created, err := network.CreateEndpoint(ep)
-	if err != nil {
-		return "", hcsError("create endpoint for", cfg.ID, err)
-	}
-	return created.Id, nil
-}
-
-// deleteEndpoint deletes an endpoint; one already gone is no error.
-func deleteEndpoint(id string) error {
-	err := (&hcn.HostComputeEndpoint{Id: id}).Delete()
-	if err == nil || hcsshim.IsNotExist(err) || hcn.IsElementNotFoundError(err) {
-		return nil
-	}
-	return hcsError("delete endpoint", id, err)
+	return nil
 }
 
 // settled returns what the driver holds of id once an exit already
@@ -817,7 +881,10 @@ func (d *Driver) settled(ctx context.Context, id string) (*live, error) {
 
 // Start implements driver.Driver. A container whose init process exited
 // gets a new compute system with the same ID and scratch layer: HCS cannot
-// start a stopped system again.
+// start a stopped system again. Every start has endpoints of its own: a
+// compute system left created by Create keeps the one made then only if
+// HNS still has it. Image layers that went since the create (a `docker
+// image prune`) are resolved again, with a new scratch layer.
 func (d *Driver) Start(ctx context.Context, id string) error {
 	defer d.lock(id)()
 	rec, err := d.getRecord(id)
@@ -839,46 +906,76 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	}
 	if l != nil && rec.Started {
 		// Exited while this driver held the handle but tracked nothing.
-		d.stopSystem(l.c, exitStopTimeout)
-		l.c.Close()
+		d.discard(id, l.c)
 		d.setLive(id, nil)
 		l = nil
 	}
 	if l == nil {
-		// Left created by another process, or exited: make a system.
+		// Left created by another driver process?
 		if c, err := hcsshim.OpenContainer(id); err == nil {
 			props, perr := d.systems(id)
-			if perr == nil && props[id].State == "Created" {
+			if perr == nil && props[id].State == "Created" && !rec.Started {
 				l = &live{c: c}
 			} else {
-				d.stopSystem(c, exitStopTimeout)
-				c.Close()
+				d.discard(id, c)
 			}
 		}
-		if l == nil {
-			if err := d.unmount(id); err != nil {
-				return err
-			}
-			c, err := d.createSystem(rec)
-			if err != nil {
-				return err
-			}
-			l = &live{c: c}
+	}
+	if !layersPresent(rec) {
+		if l != nil {
+			d.discard(id, l.c)
+			d.setLive(id, nil)
+			l = nil
 		}
+		if rec, err = d.renewLayers(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if l != nil && !d.endpointsHeld(rec) {
+		d.log.Info("the endpoints of the created compute system are gone; making new ones", "id", id)
+		d.discard(id, l.c)
+		d.setLive(id, nil)
+		l = nil
+	}
+	if l == nil {
+		if err := d.release(id); err != nil {
+			return err
+		}
+		if rec, err = d.prepareNetwork(rec); err != nil {
+			return err
+		}
+		c, err := d.createSystem(ctx, rec, false)
+		if err != nil {
+			return errors.Join(err, d.release(id))
+		}
+		l = &live{c: c}
 		d.setLive(id, l)
 	}
 	fail := func(err error) error {
-		d.stopSystem(l.c, exitStopTimeout)
-		l.c.Close()
+		d.discard(id, l.c)
 		d.setLive(id, nil)
-		return errors.Join(err, d.unmount(id))
+		return errors.Join(err, d.release(id))
 	}
 	if err := l.c.Start(); err != nil {
-		return fail(hcsError("start", id, err))
+		werr := hcsError("start", id, err)
+		if hasCode(err, hcsFeatureMissing) {
+			werr = fmt.Errorf("%w; Hyper-V isolation needs Hyper-V on the host (Install-WindowsFeature Hyper-V, then restart; in a VM, nested virtualisation), or use isolation: process", werr)
+		}
+		return fail(werr)
 	}
-	p, err := l.c.CreateProcess(processConfig(rec))
+	pc := processConfig(rec)
+	p, err := l.c.CreateProcess(pc)
 	if err != nil {
-		return fail(hcsError("start init process of", id, err))
+		werr := callError(opProcess, "start init process of", id, err)
+		switch {
+		case hasCode(err, errFileNotFound, errPathNotFound):
+			werr = fmt.Errorf("%w; the command %s is not in the image or a mapped folder (check spec.command, or the image's entrypoint and working folder %s)", werr, rec.CommandLine, pc.WorkingDirectory)
+		case hasCode(err, errDirectory):
+			werr = fmt.Errorf("%w; the working folder %s is not in the image or a mapped folder", werr, pc.WorkingDirectory)
+		case errors.Is(werr, driver.ErrInvalidConfig):
+			werr = fmt.Errorf("%w; HCS refused the process document %s", werr, documentOf(pc))
+		}
+		return fail(werr)
 	}
 	err = d.update(id, func(r *record) {
 		r.Started, r.InitPID = true, p.Pid()
@@ -892,6 +989,86 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	d.track(id, l)
 	d.log.Info("started container", "id", id, "pid", p.Pid())
 	return nil
+}
+
+// endpointsHeld reports whether HNS still has every endpoint rec's network
+// uses, and the container whose network it shares has not moved on to
+// others.
+func (d *Driver) endpointsHeld(rec *record) bool {
+	eps, err := listEndpoints()
+	if err != nil {
+		return false
+	}
+	for _, ep := range append(slices.Clone(rec.Endpoints), rec.SharedEndpoints...) {
+		if _, ok := eps[endpointKey(ep)]; !ok {
+			return false
+		}
+	}
+	if rec.Config.NetworkSharedWith != "" {
+		now, err := d.sharedEndpoints(rec.Config)
+		return err == nil && slices.Equal(now, rec.SharedEndpoints)
+	}
+	return true
+}
+
+// prepareNetwork gives a run of rec the endpoints it needs: its own new
+// one on nat, or the current ones of the container whose network it
+// shares. It returns the updated record.
+func (d *Driver) prepareNetwork(rec *record) (*record, error) {
+	cfg := rec.Config
+	var own, shared []string
+	switch {
+	case cfg.NetworkSharedWith != "":
+		var err error
+		if shared, err = d.sharedEndpoints(cfg); err != nil {
+			return nil, fmt.Errorf("start %s: %w", cfg.ID, err)
+		}
+	case cfg.Network == "none":
+	default:
+		ep, err := d.createEndpoint(cfg)
+		if err != nil {
+			return nil, err
+		}
+		own = []string{ep}
+	}
+	err := d.update(cfg.ID, func(r *record) { r.Endpoints, r.SharedEndpoints = own, shared })
+	if err != nil {
+		for _, ep := range own {
+			deleteEndpoint(ep)
+		}
+		return nil, err
+	}
+	rec.Endpoints, rec.SharedEndpoints = own, shared
+	return rec, nil
+}
+
+// renewLayers handles image layers that went since rec was created: the
+// image is resolved again and the container gets a new scratch layer over
+// the layers it has now (what the container wrote is lost with the old
+// one, which belonged to the layers that went).
+func (d *Driver) renewLayers(ctx context.Context, rec *record) (*record, error) {
+	id := rec.Config.ID
+	old := slices.Clone(rec.Layers)
+	next := *rec
+	if err := d.resolveImage(ctx, &next); err != nil {
+		return nil, fmt.Errorf("start %s: the layer folders of image %s it was created from are gone (was the image removed, or pruned?): %w", id, rec.Config.Image, err)
+	}
+	if err := d.unmount(id); err != nil {
+		return nil, err
+	}
+	if err := destroyScratch(rec); err != nil {
+		return nil, err
+	}
+	next.Mounted = false
+	if err := d.createScratch(&next); err != nil {
+		return nil, err
+	}
+	if err := d.putRecord(&next); err != nil {
+		return nil, err
+	}
+	d.log.Warn("the image layers the container was created from are gone (docker image prune or rmi, and a new pull); resolved the image again and made a new scratch layer: what the container wrote to its C: drive is lost",
+		"id", id, "image", rec.Config.Image, "old_layers", old, "layers", next.Layers)
+	return &next, nil
 }
 
 // Stop implements driver.Driver.
@@ -937,13 +1114,14 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 		}
 		return nil
 	}
-	// Never started: nothing tracks it, so release it here.
+	// Never started, or no one tracked it: release it here.
 	l.c.Close()
 	d.setLive(id, nil)
 	if rec != nil && rec.Started {
-		if err := d.recordExit(id, -1); err != nil {
+		if err := d.recordExit(id, exitUnknown); err != nil {
 			return err
 		}
+		return d.release(id)
 	}
 	return d.unmount(id)
 }
@@ -1012,19 +1190,15 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	if rec == nil {
 		return nil
 	}
-	var errs []error
-	errs = append(errs, d.unmount(id))
-	for _, ep := range rec.Endpoints {
-		errs = append(errs, deleteEndpoint(ep))
-	}
-	if err := hcsshim.DestroyLayer(hcsshim.DriverInfo{}, rec.Scratch); err != nil && !errors.Is(err, fs.ErrNotExist) && !hcsshim.IsNotExist(err) {
-		errs = append(errs, hcsError("destroy scratch of", id, err))
-	}
+	errs := []error{d.release(id), destroyScratch(rec)}
 	if err := errors.Join(errs...); err != nil {
 		// Keep the record so a retry finds what is left to release.
 		return fmt.Errorf("remove %s: %w", id, err)
 	}
 	d.recMu.Lock()
 	defer d.recMu.Unlock()
+	d.mu.Lock()
+	delete(d.drift, id)
+	d.mu.Unlock()
 	return d.records.delete(id)
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,20 +47,34 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 			if strings.Contains(m[1], "ltsc2019") {
 				v.Build = winbuild.LTSC2019
 			}
-			h.addImage(t, m[1], v)
+			// The programs the examples run, where their images keep
+			// them.
+			h.putImage(t, testImage{
+				Ref: m[1], OSVersion: v.String(), UtilityVM: true,
+				Cmd: []string{`C:\ServiceMonitor.exe`, "w3svc"},
+				Env: []string{`PATH=C:\Windows\system32;C:\Windows;C:\Program Files\PowerShell;C:\Program Files\dotnet`},
+				Files: []string{
+					`C:\ServiceMonitor.exe`, `C:\Program Files\PowerShell\pwsh.exe`, `C:\Program Files\dotnet\dotnet.exe`,
+				},
+			})
 		}
 	}
-	cmd := exec.CommandContext(t.Context(), bin, "run", "--once", "--timeout", "60s",
-		"--dir", specs, "--policy", filepath.Join(specs, "..", "policy.yaml"), "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
-		"--hcs-state-dir", h.agent, "--docker-root", h.docker)
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("isoagent run --once: %v\n%s", err, out)
+	runOnce := func() string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), bin, "run", "--once", "--timeout", "60s",
+			"--dir", specs, "--policy", filepath.Join(specs, "..", "policy.yaml"), "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
+			"--hcs-state-dir", h.agent, "--docker-root", h.docker)
+		cmd.WaitDelay = 10 * time.Second
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("isoagent run --once: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), ": converged") {
+			t.Errorf("isoagent did not report convergence:\n%s", out)
+		}
+		return string(out)
 	}
-	if !strings.Contains(string(out), ": converged") {
-		t.Errorf("isoagent did not report convergence:\n%s", out)
-	}
+	out := runOnce()
 	cs, err := h.model.Containers(testOwner)
 	if err != nil {
 		t.Fatal(err)
@@ -74,4 +89,20 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 		t.Errorf("the fake host runs none of the examples' containers: %+v", cs)
 	}
 	t.Logf("%d containers running on the fake host\n%s", running, out)
+
+	// dockerd starts while no agent runs and deletes the endpoints on nat:
+	// the next agent finds the containers without their network and
+	// replaces them, and every nat container has an endpoint again.
+	endpoints := h.endpoints(t)
+	if len(endpoints) == 0 {
+		t.Fatal("no container of the examples has an endpoint")
+	}
+	h.drill(t, "dockerd-start")
+	out = runOnce()
+	if got := h.endpoints(t); !slices.Equal(got, endpoints) {
+		t.Errorf("endpoints after dockerd deleted them and the agent ran again: %v, want %v\n%s", got, endpoints, out)
+	}
+	if !strings.Contains(out, "no longer has the container's network endpoints") {
+		t.Errorf("the agent did not say why it replaced the containers:\n%s", out)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/Microsoft/hcsshim"
 	"github.com/sirupsen/logrus"
@@ -23,6 +25,7 @@ import (
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/winbuild"
 	"github.com/isoagent/isoagent/winpath"
 )
 
@@ -89,21 +92,69 @@ func newFakeHost(t *testing.T) *fakeHost {
 
 const testImageRef = "mcr.microsoft.com/windows/servercore:ltsc2022"
 
+// exitControlC is the exit code of a process that a graceful shutdown of
+// its container ended: STATUS_CONTROL_C_EXIT, as Docker shows it.
+const exitControlC = 0xC000013A
+
 // addImage puts ref, built for v, into the Docker store and tells the sim
-// (which decides what HCS accepts) the same version.
+// (which decides what HCS accepts) the same version. Its default command
+// runs until stopped; the base images' own default, cmd.exe, exits at once
+// without a stdin (see TestShellWithoutStdinExitsAtOnce).
 func (h *fakeHost) addImage(t *testing.T, ref string, v driver.OSVersion) {
 	t.Helper()
-	writeDockerImage(t, h.docker, testImage{
+	h.putImage(t, testImage{
 		Ref: ref, OSVersion: v.String(), UtilityVM: true,
-		Cmd: []string{`c:\windows\system32\cmd.exe`},
+		Cmd:   []string{`C:\ServiceMonitor.exe`, "w3svc"},
+		Files: []string{`C:\ServiceMonitor.exe`, `C:\inetpub\wwwroot\iisstart.htm`},
 	})
-	if err := h.model.SetImage(ref, v); err != nil {
+}
+
+// putImage puts im into the Docker store and tells the sim its version.
+func (h *fakeHost) putImage(t *testing.T, im testImage) []string {
+	t.Helper()
+	layers := writeDockerImage(t, h.docker, im)
+	v, err := winbuild.ParseVersion(im.OSVersion)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := h.model.SetImage(im.Ref, v); err != nil {
+		t.Fatal(err)
+	}
+	return layers
+}
+
+// drill acts something out on the fake host behind the driver's back
+// (see driver/hcs/fakehcs/drill.go): "reboot", "dockerd-start",
+// "hns-restart", "hyperv off", "fail start 0xc0370101 1", ...
+func (h *fakeHost) drill(t *testing.T, command string) {
+	t.Helper()
+	p, err := windows.UTF16PtrFromString(command)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, _, _ := windows.NewLazySystemDLL("vmcompute.dll").NewProc("FakeHcsDrill").Call(uintptr(unsafe.Pointer(p)))
+	if hr != 0 {
+		t.Fatalf("drill %q: HRESULT 0x%08x", command, hr)
 	}
 }
 
 func (h *fakeHost) client(t *testing.T, owner string) *Driver {
-	d := New(Options{Owner: owner, StateDir: h.agent, Images: DockerStore{Root: h.docker}})
+	return h.clientWith(t, Options{Owner: owner})
+}
+
+// clientWith is client with opts; the host's folders and a logger into
+// the test's output are filled in where opts leaves them out.
+func (h *fakeHost) clientWith(t *testing.T, opts Options) *Driver {
+	if opts.StateDir == "" {
+		opts.StateDir = h.agent
+	}
+	if opts.Images == nil {
+		opts.Images = DockerStore{Root: h.docker}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	d := New(opts)
 	// The fake's utility VMs have no vmwp.exe to find; the sim knows
 	// their PIDs.
 	d.workerPID = func(vmID string) int {
@@ -154,6 +205,18 @@ type fakeState struct {
 func (h *fakeHost) state(t *testing.T) fakeState {
 	t.Helper()
 	var st fakeState
+	// Under the fake's lock: a read while the fake replaces the file
+	// would make its rename fail.
+	lock, err := os.OpenFile(filepath.Join(h.hcs, "fakehcs.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	ol := new(windows.Overlapped)
+	if err := windows.LockFileEx(windows.Handle(lock.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
+		t.Fatal(err)
+	}
+	defer windows.UnlockFileEx(windows.Handle(lock.Fd()), 0, 1, 0, ol)
 	b, err := os.ReadFile(filepath.Join(h.hcs, "fakehcs.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return st
@@ -175,7 +238,8 @@ func (h *fakeHost) assertClean(t *testing.T) {
 	t.Helper()
 	st := h.state(t)
 	if len(st.Systems)+len(st.Layers)+len(st.Endpoints) != 0 {
-		t.Errorf("left on the host: systems %v, layers %v, endpoints %v", keys(st.Systems), keys(st.Layers), keys(st.Endpoints))
+		b, _ := json.Marshal(st)
+		t.Errorf("left on the host: systems %v, layers %v, endpoints %v\n%s", keys(st.Systems), keys(st.Layers), keys(st.Endpoints), b)
 	}
 	if cs, _ := h.model.Containers(""); len(cs) != 0 {
 		t.Errorf("the sim still has %d containers", len(cs))
@@ -262,7 +326,7 @@ func TestDocuments(t *testing.T) {
 			}},
 		{name: "device", config: func(c *driver.Config) { c.Devices = []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"} }},
 		{name: "resources", config: func(c *driver.Config) {
-			c.Resources = driver.Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048}
+			c.Resources = driver.Resources{CPUCount: 1, CPUMaximumPercent: 50, MemoryMB: 2048}
 		}},
 		{name: "dns", config: func(c *driver.Config) { c.DNSSearch = []string{"corp.example", "example.com"} }},
 		{name: "command", config: func(c *driver.Config) {
@@ -491,8 +555,9 @@ func TestChildAgent(t *testing.T) {
 }
 
 // TestAdoptionAfterRestart: a new agent process finds the containers an
-// earlier one started, keeps them running, and learns the exit code of one
-// that ended while no agent ran.
+// earlier one started and keeps them running. The exit code of one that
+// ended while no agent ran is lost (HCS cannot open a process that has
+// exited) and is reported as unknown, never as a made-up 0.
 func TestAdoptionAfterRestart(t *testing.T) {
 	h := newFakeHost(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChildAgent$", "-test.count=1")
@@ -522,15 +587,16 @@ func TestAdoptionAfterRestart(t *testing.T) {
 	if c.InitPID != survivorPID || c.Hash != "h-survivor" || c.Name != "survivor" {
 		t.Errorf("adopted survivor = %+v, want PID %d, its name and hash", c, survivorPID)
 	}
-	if k := waitState(t, d, "killed-while-down", driver.StateExited); k.ExitCode != 42 {
-		t.Errorf("exit code of the container killed while no agent ran = %d, want 42", k.ExitCode)
+	if k := waitState(t, d, "killed-while-down", driver.StateExited); k.ExitCode != exitUnknown {
+		t.Errorf("exit code of the container killed while no agent ran = %d, want %d (unknown)", k.ExitCode, exitUnknown)
 	}
-	// The adopted container is tracked: stopping it records its exit.
+	// The adopted container is tracked: stopping it records its exit, the
+	// code a graceful shutdown gives (STATUS_CONTROL_C_EXIT).
 	if err := d.Stop(t.Context(), "survivor", 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if c := waitState(t, d, "survivor", driver.StateExited); c.ExitCode != 0 {
-		t.Errorf("survivor exit code after Stop = %d, want 0", c.ExitCode)
+	if c := waitState(t, d, "survivor", driver.StateExited); c.ExitCode != exitControlC {
+		t.Errorf("survivor exit code after Stop = %d, want %d", c.ExitCode, exitControlC)
 	}
 	for _, id := range []string{"survivor", "killed-while-down"} {
 		if err := d.Remove(t.Context(), id); err != nil {

@@ -38,10 +38,15 @@ type ResolvedImage struct {
 	// Entrypoint and Cmd are the image's default command.
 	Entrypoint []string
 	Cmd        []string
-	// ArgsEscaped reports that the last element of Cmd (or Entrypoint) is
-	// a whole command line rather than one argument, as Windows images
-	// built by Docker often record.
+	// ArgsEscaped reports that the first element of the command is a
+	// command line as it is, not one argument, as Windows images built by
+	// Docker from a shell-form CMD or ENTRYPOINT record.
 	ArgsEscaped bool
+	// WorkingDir, Env (NAME=value) and User are the image config's; the
+	// driver merges them with the container's config (mergeProcess).
+	WorkingDir string
+	Env        []string
+	User       string
 }
 
 // Command is the image's default command: Entrypoint followed by Cmd.
@@ -57,26 +62,39 @@ const DefaultDockerRoot = `C:\ProgramData\docker`
 // DockerRoot returns Docker's data root: data-root from
 // <programData>\docker\config\daemon.json when it sets one, else
 // <programData>\docker.
-func DockerRoot(programData string) string {
-	root := filepath.Join(programData, "docker")
-	b, err := os.ReadFile(filepath.Join(root, "config", "daemon.json"))
+func DockerRoot(programData string) string { return DockerStoreFor(programData).Root }
+
+// DockerStoreFor returns the store of the Docker engine configured by
+// <programData>\docker\config\daemon.json: its data root, and whether
+// the engine keeps its images in its containerd image store instead of
+// the windowsfilter one (moby's determineImageStoreChoice: the
+// containerd-snapshotter feature, or a storage driver other than
+// windowsfilter).
+func DockerStoreFor(programData string) DockerStore {
+	s := DockerStore{Root: filepath.Join(programData, "docker")}
+	s.daemonJSON = filepath.Join(s.Root, "config", "daemon.json")
+	b, err := os.ReadFile(s.daemonJSON)
 	if err != nil {
-		return root
+		return s
 	}
 	var cfg struct {
-		DataRoot string `json:"data-root"`
-		Graph    string `json:"graph"` // the pre-2017 name of data-root
+		DataRoot      string          `json:"data-root"`
+		Graph         string          `json:"graph"` // the pre-2017 name of data-root
+		StorageDriver string          `json:"storage-driver"`
+		Features      map[string]bool `json:"features"`
 	}
 	if json.Unmarshal(b, &cfg) != nil {
-		return root
+		return s
 	}
 	switch {
 	case cfg.DataRoot != "":
-		return cfg.DataRoot
+		s.Root = cfg.DataRoot
 	case cfg.Graph != "":
-		return cfg.Graph
+		s.Root = cfg.Graph
 	}
-	return root
+	s.ContainerdStore = cfg.Features["containerd-snapshotter"] ||
+		(cfg.StorageDriver != "" && cfg.StorageDriver != "windowsfilter")
+	return s
 }
 
 // DockerStore reads images from the local image store of a Docker engine
@@ -94,6 +112,12 @@ func DockerRoot(programData string) string {
 type DockerStore struct {
 	// Root is Docker's data root, e.g. C:\ProgramData\docker.
 	Root string
+	// ContainerdStore reports that Docker keeps its images in its
+	// containerd image store, which this store cannot read: an image it
+	// does not find is reported with that reason, not as one to pull.
+	ContainerdStore bool
+	// daemonJSON is the daemon.json that said so.
+	daemonJSON string
 }
 
 var _ ImageStore = DockerStore{}
@@ -104,6 +128,9 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 		return ResolvedImage{}, err
 	}
 	notFound := func() error {
+		if s.ContainerdStore {
+			return fmt.Errorf("image %s: %w in Docker's windowsfilter image store %s: Docker keeps its images in its containerd image store (%s turns on the containerd-snapshotter feature or another storage driver), which isoagent cannot read; turn the feature off and pull the image again", ref, driver.ErrNotFound, s.Root, s.configName())
+		}
 		return fmt.Errorf("image %s: %w in Docker's image store %s; pull it with `docker pull %s`", ref, driver.ErrNotFound, s.Root, ref)
 	}
 	if ref.IsZero() {
@@ -134,6 +161,9 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 			Entrypoint  []string
 			Cmd         []string
 			ArgsEscaped bool
+			WorkingDir  string
+			Env         []string
+			User        string
 		} `json:"config"`
 		RootFS struct {
 			DiffIDs []string `json:"diff_ids"`
@@ -150,6 +180,9 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 		Entrypoint:  cfg.Config.Entrypoint,
 		Cmd:         cfg.Config.Cmd,
 		ArgsEscaped: cfg.Config.ArgsEscaped,
+		WorkingDir:  cfg.Config.WorkingDir,
+		Env:         cfg.Config.Env,
+		User:        cfg.Config.User,
 	}
 	if cfg.OSVersion != "" {
 		v, err := winbuild.ParseVersion(cfg.OSVersion)
@@ -158,23 +191,32 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 		}
 		im.OSVersion = v
 	}
-	chain := chainID(cfg.RootFS.DiffIDs)
-	cacheID, err := os.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
-	if err != nil {
-		return ResolvedImage{}, fmt.Errorf("image %s: top layer %s: %w", ref, chain, err)
+	// Each layer's folder is <root>\windowsfilter\<cache-id>, its cache ID
+	// kept in layerdb under the chain ID of the layers up to it. The
+	// folders are found under the data root in force: the absolute paths
+	// in a layer's layerchain.json are where the root was when the layer
+	// was pulled, and a moved data root leaves them pointing at nothing.
+	for i := len(cfg.RootFS.DiffIDs); i > 0; i-- {
+		chain := chainID(cfg.RootFS.DiffIDs[:i])
+		cacheID, err := os.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
+		if err != nil {
+			return ResolvedImage{}, fmt.Errorf("image %s: layer %d of %d (%s) is not in Docker's layer store (was the image removed? pull it again with `docker pull %s`): %w", ref, i, len(cfg.RootFS.DiffIDs), chain, ref, err)
+		}
+		im.Layers = append(im.Layers, filepath.Join(s.Root, "windowsfilter", strings.TrimSpace(string(cacheID))))
 	}
-	top := filepath.Join(s.Root, "windowsfilter", strings.TrimSpace(string(cacheID)))
-	var parents []string
-	if err := readJSON(filepath.Join(top, "layerchain.json"), &parents); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return ResolvedImage{}, fmt.Errorf("image %s: %w", ref, err)
-	}
-	im.Layers = append([]string{top}, parents...)
 	for _, l := range im.Layers {
 		if _, err := os.Stat(l); err != nil {
-			return ResolvedImage{}, fmt.Errorf("image %s: layer folder missing (was the image removed? pull it again with `docker pull %s`): %w", ref, ref, err)
+			return ResolvedImage{}, fmt.Errorf("image %s: %w: its layer folder %s is gone (was the image removed? pull it again with `docker pull %s`)", ref, driver.ErrNotFound, l, ref)
 		}
 	}
 	return im, nil
+}
+
+func (s DockerStore) configName() string {
+	if s.daemonJSON != "" {
+		return s.daemonJSON
+	}
+	return "daemon.json"
 }
 
 // chainID is the OCI chain ID of the layer stack given by diffIDs (base

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,5 +129,108 @@ func TestChainIDMatchesOCI(t *testing.T) {
 	}
 	if got, want := chainID([]string{a, b}), "sha256:"+fmt.Sprintf("%x", sha256.Sum256([]byte(a+" "+b))); got != want {
 		t.Errorf("chainID = %s, want %s", got, want)
+	}
+}
+
+// A moved data root (a new data-root in daemon.json, the folder moved
+// with it) leaves the absolute paths in each layer's layerchain.json
+// pointing at the old place; the layers are found under the root in force.
+func TestDockerStoreFindsLayersUnderTheMovedRoot(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "docker")
+	writeDockerImage(t, old, testImage{Ref: "app:1", OSVersion: "10.0.20348"})
+	moved := filepath.Join(t.TempDir(), "D-docker")
+	if err := os.Rename(old, moved); err != nil {
+		t.Fatal(err)
+	}
+	im, err := DockerStore{Root: moved}.Resolve(context.Background(), imageref.MustParse("app:1"))
+	if err != nil {
+		t.Fatalf("Resolve after moving the data root: %v", err)
+	}
+	if len(im.Layers) != 2 {
+		t.Fatalf("Layers = %q, want two", im.Layers)
+	}
+	for _, l := range im.Layers {
+		if !strings.HasPrefix(l, moved) {
+			t.Errorf("layer %s is not under the data root in force %s", l, moved)
+		}
+		if fi, err := os.Stat(l); err != nil || !fi.IsDir() {
+			t.Errorf("layer folder %s: %v", l, err)
+		}
+	}
+}
+
+func TestDockerStoreReadsTheProcessSettings(t *testing.T) {
+	root := t.TempDir()
+	writeDockerImage(t, root, testImage{
+		Ref: "orders:1", WorkingDir: `C:\app`, User: "ContainerUser", ArgsEscaped: true,
+		Env: []string{`PATH=C:\Windows\system32;C:\Windows`, "DOTNET_RUNNING_IN_CONTAINER=true"},
+		Cmd: []string{`cmd /S /C Orders.Api.exe`},
+	})
+	im, err := DockerStore{Root: root}.Resolve(context.Background(), imageref.MustParse("orders:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.WorkingDir != `C:\app` || im.User != "ContainerUser" || !im.ArgsEscaped ||
+		!slices.Equal(im.Env, []string{`PATH=C:\Windows\system32;C:\Windows`, "DOTNET_RUNNING_IN_CONTAINER=true"}) {
+		t.Errorf("Resolve = %+v, want the config's WorkingDir, User, Env and ArgsEscaped", im)
+	}
+}
+
+func TestDockerStoreSaysWhenDockerUsesContainerdStore(t *testing.T) {
+	tests := []struct {
+		name, daemonJSON string
+		containerd       bool
+	}{
+		{"windowsfilter", `{}`, false},
+		{"containerd-snapshotter", `{"features": {"containerd-snapshotter": true}}`, true},
+		{"snapshotter off", `{"features": {"containerd-snapshotter": false}}`, false},
+		{"the windows snapshotter", `{"storage-driver": "windows"}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pd := t.TempDir()
+			writeFile(t, filepath.Join(pd, "docker", "config", "daemon.json"), tt.daemonJSON)
+			s := DockerStoreFor(pd)
+			if s.ContainerdStore != tt.containerd {
+				t.Fatalf("ContainerdStore = %v, want %v", s.ContainerdStore, tt.containerd)
+			}
+			_, err := s.Resolve(context.Background(), imageref.MustParse("app:1"))
+			if !errors.Is(err, driver.ErrNotFound) {
+				t.Fatalf("Resolve = %v, want ErrNotFound", err)
+			}
+			pull := strings.Contains(err.Error(), "docker pull app:1")
+			store := strings.Contains(err.Error(), "containerd image store")
+			if tt.containerd && (pull || !store) || !tt.containerd && (!pull || store) {
+				t.Errorf("message %q: with the containerd store %v it must say so (and not to pull), else how to pull", err, tt.containerd)
+			}
+		})
+	}
+}
+
+func TestMergeProcessAsMoby(t *testing.T) {
+	im := ResolvedImage{
+		WorkingDir: `C:\app`, User: "ContainerUser",
+		Env: []string{`Path=C:\Windows\system32`, "ASPNETCORE_URLS=http://+:80", "MODE=image", "EMPTY="},
+	}
+	tests := []struct {
+		name string
+		cfg  driver.Config
+		want processSpec
+	}{
+		{"the image fills in", driver.Config{},
+			processSpec{WorkingDir: `C:\app`, User: "ContainerUser", Env: map[string]string{"Path": `C:\Windows\system32`, "ASPNETCORE_URLS": "http://+:80", "MODE": "image", "EMPTY": ""}}},
+		{"the config wins, names compare without case", driver.Config{WorkingDir: `D:\work`, User: "ContainerAdministrator", Env: map[string]string{"mode": "spec", "PATH": `C:\tools`}},
+			processSpec{WorkingDir: `D:\work`, User: "ContainerAdministrator", Env: map[string]string{"PATH": `C:\tools`, "ASPNETCORE_URLS": "http://+:80", "mode": "spec", "EMPTY": ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mergeProcess(tt.cfg, im)
+			if got.WorkingDir != tt.want.WorkingDir || got.User != tt.want.User || !maps.Equal(got.Env, tt.want.Env) {
+				t.Errorf("mergeProcess = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if got := mergeProcess(driver.Config{}, ResolvedImage{}); got.WorkingDir != `C:\` || got.Env != nil || got.User != "" {
+		t.Errorf("mergeProcess with nothing set = %+v, want C:\\ and nothing else", got)
 	}
 }

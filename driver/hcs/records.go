@@ -24,18 +24,23 @@ type record struct {
 	Config driver.Config `json:"config"`
 	// Layers are the image's read-only layer folders, topmost first.
 	Layers []string `json:"layers"`
-	// CommandLine is the init process's command line, fixed at create so a
-	// restart runs what the first start ran.
-	CommandLine string `json:"commandLine"`
+	// CommandLine is the init process's command line and Process its
+	// working folder, environment and user, the config's merged with the
+	// image's, fixed at create so a restart runs what the first start ran
+	// (a record from before Process was kept has none).
+	CommandLine string       `json:"commandLine"`
+	Process     *processSpec `json:"process,omitempty"`
 	// Scratch is the container's scratch (read-write) layer folder.
 	Scratch string `json:"scratch"`
 	// Mounted reports that the scratch layer is activated and prepared
 	// (process isolation, while a compute system uses it).
 	Mounted bool `json:"mounted,omitempty"`
-	// Endpoints are the HCN endpoints the driver created for the container.
+	// Endpoints are the HNS endpoints the driver made for the container's
+	// current compute system; one lasts a run.
 	Endpoints []string `json:"endpoints,omitempty"`
 	// SharedEndpoints are endpoints of the container whose network this one
-	// shares; they are not this container's to delete.
+	// shares, as they were at its last start; they are not this
+	// container's to delete.
 	SharedEndpoints []string `json:"sharedEndpoints,omitempty"`
 	// Started reports that the current compute system has been started,
 	// so its disappearance means the container exited.

@@ -54,6 +54,7 @@ var errorClasses = map[string]error{
 	"host-path-not-found": driver.ErrHostPathNotFound,
 	"not-supported":       driver.ErrNotSupported,
 	"unavailable":         driver.ErrUnavailable,
+	"invalid-config":      driver.ErrInvalidConfig,
 }
 
 // ErrorClass returns the driver error class named name ("not-found",

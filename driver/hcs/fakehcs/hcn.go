@@ -48,7 +48,7 @@ func closeHCNHandle(h uintptr) uintptr {
 	hcnMu.Lock()
 	defer hcnMu.Unlock()
 	if _, ok := hcnHandles[h]; !ok {
-		return result(fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid handle"), nil)
+		return result(fail(eInvalidHandle, "invalid handle"), nil)
 	}
 	delete(hcnHandles, h)
 	return sOK
@@ -65,19 +65,37 @@ func filterOf(query string) map[string]string {
 	return f
 }
 
-func networkJSON() map[string]any {
+func networkJSON(id string) map[string]any {
 	return map[string]any{
-		"ID": natNetworkID, "Name": "nat", "Type": "NAT",
+		"ID": id, "Name": natNetworkName, "Type": "NAT",
 		"SchemaVersion": map[string]int{"Major": 2, "Minor": 0},
 	}
 }
 
+// natNetwork returns the ID the nat network has now.
+func natNetwork() (string, error) {
+	h, err := currentHost()
+	if err != nil {
+		return "", err
+	}
+	var id string
+	err = h.view(func(st *fstate) error {
+		id = st.Network
+		return nil
+	})
+	return id, err
+}
+
 //export HcnEnumerateNetworks
 func HcnEnumerateNetworks(query *uint16, networks **uint16, res **uint16) uintptr {
+	nat, err := natNetwork()
+	if err != nil {
+		return result(err, res)
+	}
 	f := filterOf(str(query))
 	ids := []string{}
-	if (f["Name"] == "" || strings.EqualFold(f["Name"], "nat")) && (f["ID"] == "" || strings.EqualFold(f["ID"], natNetworkID)) {
-		ids = append(ids, natNetworkID)
+	if (f["Name"] == "" || strings.EqualFold(f["Name"], natNetworkName)) && (f["ID"] == "" || strings.EqualFold(f["ID"], nat)) {
+		ids = append(ids, nat)
 	}
 	b, _ := json.Marshal(ids)
 	*networks = coTaskString(string(b))
@@ -86,19 +104,24 @@ func HcnEnumerateNetworks(query *uint16, networks **uint16, res **uint16) uintpt
 
 //export HcnOpenNetwork
 func HcnOpenNetwork(idPtr unsafe.Pointer, network *uintptr, res **uint16) uintptr {
-	if guidString(idPtr) != natNetworkID {
+	nat, err := natNetwork()
+	if err != nil {
+		return result(err, res)
+	}
+	if guidString(idPtr) != nat {
 		return result(fail(eElementNotFound, "Element not found. (network %s)", guidString(idPtr)), res)
 	}
-	*network = newHCNHandle(natNetworkID)
+	*network = newHCNHandle(nat)
 	return sOK
 }
 
 //export HcnQueryNetworkProperties
 func HcnQueryNetworkProperties(network uintptr, query *uint16, props **uint16, res **uint16) uintptr {
-	if _, ok := hcnHandle(network); !ok {
-		return result(fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid handle"), res)
+	id, ok := hcnHandle(network)
+	if !ok {
+		return result(fail(eInvalidHandle, "invalid handle"), res)
 	}
-	b, _ := json.Marshal(networkJSON())
+	b, _ := json.Marshal(networkJSON(id))
 	*props = coTaskString(string(b))
 	return sOK
 }
@@ -114,7 +137,7 @@ func HcnCreateEndpoint(network uintptr, idPtr unsafe.Pointer, settings *uint16, 
 	}
 	netID, ok := hcnHandle(network)
 	if !ok {
-		return result(fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid network handle"), res)
+		return result(fail(eInvalidHandle, "invalid network handle"), res)
 	}
 	doc := str(settings)
 	h.record("HcnCreateEndpoint", "", doc)
@@ -142,21 +165,21 @@ func HcnCreateEndpoint(network uintptr, idPtr unsafe.Pointer, settings *uint16, 
 		e.Ports = append(e.Ports, fport{Protocol: pm.Protocol, External: pm.ExternalPort})
 	}
 	e.ID = guidString(idPtr)
-	if e.ID == "00000000-0000-0000-0000-000000000000" {
-		e.ID = nameGUID("endpoint:" + ep.Name)
-	}
 	err = h.update(func(st *fstate) error {
+		if !strings.EqualFold(netID, st.Network) {
+			return fail(eElementNotFound, "Element not found. (network %s)", netID)
+		}
+		if e.ID == "00000000-0000-0000-0000-000000000000" {
+			e.ID = st.newEndpointID()
+		}
 		if st.Endpoints[e.ID] != nil {
 			return fail(0x803B0001, "An endpoint with this ID exists.")
 		}
-		for _, other := range st.Endpoints {
-			for _, p := range other.Ports {
-				for _, q := range e.Ports {
-					if p == q {
-						return fail(ePortExists, "The specified port already exists. (host port %d, protocol %d, endpoint %s)", q.External, q.Protocol, other.Name)
-					}
-				}
-			}
+		if other, q := st.portTaken(e.Ports); other != nil {
+			return fail(ePortExists, "The specified port already exists. (host port %d, protocol %d, endpoint %s)", q.External, q.Protocol, other.Name)
+		}
+		if q, held := hostHolds(e.Ports); held {
+			return fail(eSharingViolation, "%s (host port %d, protocol %d)", textPortHeld, q.External, q.Protocol)
 		}
 		st.Endpoints[e.ID] = e
 		return nil
@@ -204,7 +227,7 @@ func HcnQueryEndpointProperties(endpoint uintptr, query *uint16, props **uint16,
 	}
 	eid, ok := hcnHandle(endpoint)
 	if !ok {
-		return result(fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid endpoint handle"), res)
+		return result(fail(eInvalidHandle, "invalid endpoint handle"), res)
 	}
 	var out map[string]any
 	err = h.view(func(st *fstate) error {

@@ -18,6 +18,24 @@
 // CoTaskMemAlloc. Every JSON document it receives is appended to
 // requests.jsonl in the state folder, for the tests' golden files.
 //
+// It is as unkind as HCS, since a fake is only as good as what it refuses:
+// documents are decoded strictly (an unknown field is invalid JSON);
+// CreateComputeSystem wants layer folders that exist, a UtilityVM folder
+// of one of them for Hyper-V, local folders (not UNC paths, not files) to
+// map, at most the host's processors and, for process isolation, one
+// processor limit; the endpoints of a system must still exist when it
+// starts; Shutdown of a system that never started is an invalid state, and
+// a graceful shutdown ends the init process with STATUS_CONTROL_C_EXIT;
+// an exited process cannot be opened again; CreateProcess wants its
+// program and working folder in the image's layers or a mapped folder,
+// and cmd or PowerShell without a stdin exit at once; the storage filter
+// refuses to unprepare or deactivate a layer it does not hold; a host port
+// held by another endpoint, or by a process listening on it, cannot be
+// mapped. HNS is there twice, as HCN (computenetwork.dll) and as the v1
+// HNSCall. Drills (drill.go) act out what happens behind the agent's back:
+// a reboot, dockerd starting, an HNS restart, a host without Hyper-V, and
+// failures of single calls.
+//
 // Build: CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc GOOS=windows go build
 // -buildmode=c-shared -o vmcompute.dll ./driver/hcs/fakehcs (scripts/hcs-test
 // does this and builds computenetwork.dll).
@@ -39,6 +57,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -56,17 +75,39 @@ func main() {}
 
 // HRESULTs.
 const (
-	sOK              = 0
-	ePending         = 0xC0370103 // HCS_E_OPERATION_PENDING
-	eInvalidState    = 0xC0370105 // HCS_E_INVALID_STATE
-	eInvalidJSON     = 0xC037010D // HCS_E_INVALID_JSON
-	eNotExist        = 0xC037010E // HCS_E_SYSTEM_NOT_FOUND
-	eAlreadyExists   = 0xC037010F // HCS_E_SYSTEM_ALREADY_EXISTS
-	eElementNotFound = 0x80070490 // ERROR_NOT_FOUND
-	ePortExists      = 0x803B0013 // HCN_E_PORT_ALREADY_EXISTS
-	eInvalidArg      = 0x80070057 // E_INVALIDARG
-	eFail            = 0x80004005 // E_FAIL
-	eFileNotFound    = 0x80070002 // ERROR_FILE_NOT_FOUND
+	sOK                 = 0
+	eOSMismatch         = 0xC0370101 // HCS_E_CONTAINER_OS_MISMATCH (at create, and at start)
+	eFeatureMissing     = 0xC0370102 // HCS_E_FEATURE_MISSING: Hyper-V is not there
+	ePending            = 0xC0370103 // HCS_E_OPERATION_PENDING
+	eInvalidState       = 0xC0370105 // HCS_E_INVALID_STATE
+	eUnexpectedExit     = 0xC0370106 // HCS_E_UNEXPECTED_EXIT
+	eInvalidJSON        = 0xC037010D // HCS_E_INVALID_JSON
+	eNotExist           = 0xC037010E // HCS_E_SYSTEM_NOT_FOUND
+	eAlreadyExists      = 0xC037010F // HCS_E_SYSTEM_ALREADY_EXISTS
+	eAlreadyStopped     = 0xC0370110 // HCS_E_SYSTEM_ALREADY_STOPPED
+	eProcessStopped     = 0x8037011F // HCS_E_PROCESS_ALREADY_STOPPED
+	eElementNotFound    = 0x80070490 // ERROR_NOT_FOUND
+	ePortExists         = 0x803B0013 // HCN_E_PORT_ALREADY_EXISTS
+	eInvalidArg         = 0x80070057 // E_INVALIDARG
+	eFail               = 0x80004005 // E_FAIL
+	eFileNotFound       = 0x80070002 // ERROR_FILE_NOT_FOUND
+	ePathNotFound       = 0x80070003 // ERROR_PATH_NOT_FOUND
+	eInvalidHandle      = 0x80070006 // ERROR_INVALID_HANDLE
+	eNotReady           = 0x80070015 // ERROR_NOT_READY (RS5's storage filter)
+	eSharingViolation   = 0x80070020 // ERROR_SHARING_VIOLATION
+	eNotSupported       = 0x80070032 // ERROR_NOT_SUPPORTED
+	eDirectory          = 0x8007010B // ERROR_DIRECTORY: the directory name is invalid
+	eDeviceNotConnected = 0x8007048F // ERROR_DEVICE_NOT_CONNECTED (RS5's storage filter)
+)
+
+// Exit codes Windows gives a container's processes.
+const (
+	// exitShutdown is what a process ends with when a graceful shutdown
+	// of its container ends it: STATUS_CONTROL_C_EXIT, 3221225786 as
+	// Docker reports it.
+	exitShutdown = 0xC000013A
+	// exitTerminated is what a terminated container's processes end with.
+	exitTerminated = 1
 )
 
 // Notifications (hcsshim internal/hcs/callback.go).
@@ -166,8 +207,9 @@ type sysHandle struct {
 	mu       sync.Mutex
 	callback uintptr
 	context  uintptr
-	queued   []uint32 // completions raised before a callback was registered
-	exited   bool     // "system exited" delivered
+	queued   []notification // completions raised before a callback was registered
+	exited   bool           // "system exited" delivered
+	boot     int            // the host's boot the handle was opened in
 }
 
 type procHandle struct {
@@ -201,7 +243,7 @@ func sysOf(h uintptr) (*sysHandle, error) {
 	defer handlesMu.Unlock()
 	s := systems[h]
 	if s == nil {
-		return nil, fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid compute system handle")
+		return nil, fail(eInvalidHandle, "invalid compute system handle")
 	}
 	return s, nil
 }
@@ -211,27 +253,38 @@ func procOf(h uintptr) (*procHandle, error) {
 	defer handlesMu.Unlock()
 	p := processes[h]
 	if p == nil {
-		return nil, fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid process handle")
+		return nil, fail(eInvalidHandle, "invalid process handle")
 	}
 	return p, nil
 }
 
 // notify calls a registered callback on its own goroutine, as HCS calls
-// back on its own threads.
-func notify(callback, context uintptr, typ uint32) {
-	go C.call_callback(C.uintptr_t(callback), C.uint32_t(typ), C.uintptr_t(context), 0)
+// back on its own threads; status is the HRESULT the notification
+// carries.
+func notify(callback, context uintptr, n notification) {
+	go C.call_callback(C.uintptr_t(callback), C.uint32_t(n.typ), C.uintptr_t(context), C.int32_t(int32(n.status)))
+}
+
+// notification is a notification and its status.
+type notification struct {
+	typ    uint32
+	status uint32
 }
 
 // complete raises the completion of an asynchronous operation on s: now
 // when a callback is registered, else when one is.
-func (s *sysHandle) complete(typ uint32) {
+func (s *sysHandle) complete(typ, status uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n := notification{typ, status}
+	if typ == notifySystemExited {
+		s.exited = true
+	}
 	if s.callback == 0 {
-		s.queued = append(s.queued, typ)
+		s.queued = append(s.queued, n)
 		return
 	}
-	notify(s.callback, s.context, typ)
+	notify(s.callback, s.context, n)
 }
 
 // poll watches, for as long as the process lives, the systems and
@@ -258,7 +311,7 @@ func poll() {
 				s.mu.Lock()
 				if s.callback != 0 && !s.exited {
 					s.exited = true
-					notify(s.callback, s.context, notifySystemExited)
+					notify(s.callback, s.context, notification{typ: notifySystemExited})
 				}
 				s.mu.Unlock()
 			}
@@ -274,7 +327,7 @@ func poll() {
 				p.mu.Lock()
 				if p.callback != 0 && !p.exited {
 					p.exited = true
-					notify(p.callback, p.context, notifyProcessExited)
+					notify(p.callback, p.context, notification{typ: notifyProcessExited})
 				}
 				p.mu.Unlock()
 			}
@@ -349,7 +402,10 @@ func HcsEnumerateComputeSystems(query *uint16, systemsOut **uint16, res **uint16
 		return false
 	}
 	list := []map[string]any{}
-	err = h.view(func(st *fstate) error {
+	err = h.update(func(st *fstate) error {
+		if err := h.forget(st); err != nil {
+			return err
+		}
 		for _, s := range st.Systems {
 			if !in(s.ID, q.IDs) || !in("Container", q.Types) || !in(s.Name, q.Names) || !in(s.Owner, q.Owners) {
 				continue
@@ -381,32 +437,132 @@ func properties(h *host, s *fsys) map[string]any {
 	return p
 }
 
-// v1Config is the part of the schema-v1 ContainerConfig the fake reads.
+// v1Config is the schema-v1 ContainerConfig (hcsshim's schema1), every
+// field HCS knows: the fake decodes documents strictly, as HCS refuses a
+// field it does not know.
 type v1Config struct {
-	SystemType        string
-	Name              string
-	Owner             string
-	VolumePath        string
-	LayerFolderPath   string
-	Layers            []struct{ ID, Path string }
-	HvPartition       bool
-	HvRuntime         *struct{ ImagePath string }
-	MappedDirectories []struct {
-		HostPath, ContainerPath string
-		ReadOnly                bool
+	SystemType              string
+	Name                    string
+	Owner                   string
+	VolumePath              string
+	IgnoreFlushesDuringBoot bool
+	LayerFolderPath         string
+	Layers                  []struct{ ID, Path string }
+	Credentials             string
+	ProcessorCount          uint32
+	ProcessorWeight         uint64
+	ProcessorMaximum        int64
+	StorageIOPSMaximum      uint64
+	StorageBandwidthMaximum uint64
+	StorageSandboxSize      uint64
+	MemoryMaximumInMB       int64
+	HostName                string
+	MappedDirectories       []struct {
+		HostPath, ContainerPath          string
+		ReadOnly                         bool
+		BandwidthMaximum, IOPSMaximum    uint64
+		CreateInUtilityVM, LinuxMetadata bool
 	}
-	MappedPipes                []struct{ HostPath, ContainerPipeName string }
-	NetworkSharedContainerName string
-	EndpointList               []string
-	AssignedDevices            []struct {
+	MappedPipes []struct{ HostPath, ContainerPipeName string }
+	HvPartition bool
+	HvRuntime   *struct {
+		ImagePath, LinuxInitrdFile, LinuxKernelFile, LinuxBootParameters, BootSource string
+		SkipTemplate, WritableBootSource                                             bool
+	}
+	NetworkSharedContainerName  string
+	EndpointList                []string
+	Servicing                   bool
+	AllowUnqualifiedDNSQuery    bool
+	DNSSearchList               string
+	ContainerType               string
+	TerminateOnLastHandleClosed bool
+	MappedVirtualDisks          []json.RawMessage
+	AssignedDevices             []struct {
 		InterfaceClassGUID string `json:"InterfaceClassGuid"`
 	}
+}
+
+// decodeStrict decodes doc into v, refusing fields v does not have, as
+// HCS's schema parser does.
+func decodeStrict(doc string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fail(eInvalidJSON, "The JSON document is invalid: %v", err)
+	}
+	return nil
 }
 
 // imageMarker is the file in an image's top layer folder that names the
 // image for the fake (real HCS reads the base layer's registry hives): the
 // sim's image catalog then gives its OS version.
 const imageMarker = "fakehcs-image.txt"
+
+// checkConfig applies the rules HCS applies to a document before it makes
+// a compute system of it.
+func checkConfig(c *v1Config) error {
+	if c.SystemType != "Container" {
+		return fail(eInvalidArg, "SystemType %q is not supported", c.SystemType)
+	}
+	if len(c.Layers) == 0 {
+		return fail(eInvalidArg, "Layers is empty")
+	}
+	for _, l := range c.Layers {
+		if fi, err := os.Stat(l.Path); err != nil || !fi.IsDir() {
+			return fail(ePathNotFound, "The system cannot find the path specified. (layer %s)", l.Path)
+		}
+	}
+	if c.HvPartition {
+		if c.HvRuntime == nil || c.HvRuntime.ImagePath == "" {
+			return fail(eInvalidArg, "HvRuntime.ImagePath is required for a Hyper-V container")
+		}
+		// The utility VM image is the UtilityVM folder of one of the
+		// container's layers.
+		ok := false
+		for _, l := range c.Layers {
+			if strings.EqualFold(filepath.Clean(c.HvRuntime.ImagePath), filepath.Join(l.Path, "UtilityVM")) {
+				ok = true
+			}
+		}
+		if fi, err := os.Stat(c.HvRuntime.ImagePath); !ok || err != nil || !fi.IsDir() {
+			return fail(ePathNotFound, "The system cannot find the path specified. (utility VM image %s is not the UtilityVM folder of a layer)", c.HvRuntime.ImagePath)
+		}
+	} else {
+		if c.VolumePath == "" || strings.HasSuffix(c.VolumePath, `\`) {
+			return fail(eInvalidArg, "VolumePath %q must be a volume path without a trailing backslash", c.VolumePath)
+		}
+		// For Windows Server containers the processor controls are
+		// mutually exclusive (moby's verifyPlatformContainerResources).
+		set := 0
+		for _, v := range []bool{c.ProcessorCount > 0, c.ProcessorWeight > 0, c.ProcessorMaximum > 0} {
+			if v {
+				set++
+			}
+		}
+		if set > 1 {
+			return fail(eInvalidArg, "The parameter is incorrect. (ProcessorCount, ProcessorWeight and ProcessorMaximum are mutually exclusive for process isolation)")
+		}
+	}
+	if n := runtime.NumCPU(); c.ProcessorCount > uint32(n) {
+		return fail(eInvalidArg, "The parameter is incorrect. (ProcessorCount %d is more than the host's %d processors)", c.ProcessorCount, n)
+	}
+	if c.ProcessorMaximum < 0 || c.ProcessorMaximum > 10000 || c.ProcessorWeight > 10000 {
+		return fail(eInvalidArg, "The parameter is incorrect. (ProcessorMaximum and ProcessorWeight range from 1 to 10000)")
+	}
+	for _, m := range c.MappedDirectories {
+		switch {
+		case strings.HasPrefix(m.HostPath, `\\`):
+			// Mapped folders are local folders only (moby#27100).
+			return fail(eNotSupported, "The request is not supported. (mapped folder %s is not on a local drive)", m.HostPath)
+		case !filepath.IsAbs(m.HostPath):
+			return fail(eInvalidArg, "The parameter is incorrect. (mapped folder %s is not an absolute path)", m.HostPath)
+		}
+		if fi, err := os.Stat(m.HostPath); err == nil && !fi.IsDir() {
+			return fail(eInvalidArg, "The parameter is incorrect. (mapped folder %s is a file)", m.HostPath)
+		}
+	}
+	return nil
+}
 
 //export HcsCreateComputeSystem
 func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr, system *uintptr, res **uint16) uintptr {
@@ -417,23 +573,15 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 	sid, doc := str(id), str(configuration)
 	h.record("HcsCreateComputeSystem", sid, doc)
 	var c v1Config
-	if err := json.Unmarshal([]byte(doc), &c); err != nil {
-		return result(fail(eInvalidJSON, "The JSON document is invalid: %v", err), res)
+	if err := decodeStrict(doc, &c); err != nil {
+		return result(err, res)
 	}
-	if c.SystemType != "Container" {
-		return result(fail(eInvalidArg, "SystemType %q is not supported", c.SystemType), res)
+	if err := checkConfig(&c); err != nil {
+		return result(err, res)
 	}
 	cfg := driver.Config{ID: sid, Name: c.Name, Owner: c.Owner, Isolation: driver.Process, NetworkSharedWith: c.NetworkSharedContainerName}
 	if c.HvPartition {
 		cfg.Isolation = driver.HyperV
-		if c.HvRuntime == nil || c.HvRuntime.ImagePath == "" {
-			return result(fail(eInvalidArg, "HvRuntime.ImagePath is required for a Hyper-V container"), res)
-		}
-	} else if c.VolumePath == "" || strings.HasSuffix(c.VolumePath, `\`) {
-		return result(fail(eInvalidArg, "VolumePath %q must be a volume path without a trailing backslash", c.VolumePath), res)
-	}
-	if len(c.Layers) == 0 {
-		return result(fail(eInvalidArg, "Layers is empty"), res)
 	}
 	if b, err := os.ReadFile(filepath.Join(c.Layers[0].Path, imageMarker)); err == nil {
 		ref, err := imageref.Parse(strings.TrimSpace(string(b)))
@@ -441,6 +589,11 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 			return result(fail(eInvalidArg, "the image marker of layer %s: %v", c.Layers[0].Path, err), res)
 		}
 		cfg.Image = ref
+	}
+	fs := &fsys{ID: sid, Name: c.Name, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Endpoints: c.EndpointList}
+	fs.open()
+	for _, l := range c.Layers {
+		fs.Layers = append(fs.Layers, l.Path)
 	}
 	for _, m := range c.MappedDirectories {
 		host, err := winpath.Parse(m.HostPath)
@@ -452,6 +605,7 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 			return result(fail(eInvalidArg, "MappedDirectories: ContainerPath: %v", err), res)
 		}
 		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: host, ContainerPath: target, ReadOnly: m.ReadOnly})
+		fs.Mapped = append(fs.Mapped, m.ContainerPath)
 	}
 	for _, p := range c.MappedPipes {
 		host, err := winpath.ParsePipe(p.HostPath)
@@ -467,7 +621,15 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 	for _, d := range c.AssignedDevices {
 		cfg.Devices = append(cfg.Devices, d.InterfaceClassGUID)
 	}
+	if f := h.fault("create"); f != nil {
+		return result(f, res)
+	}
+	var boot int
 	err = h.update(func(st *fstate) error {
+		boot = st.Boot
+		if err := h.forget(st); err != nil {
+			return err
+		}
 		if old := st.Systems[sid]; old != nil {
 			return fail(eAlreadyExists, "A virtual machine or container with the specified identifier already exists.")
 		}
@@ -479,26 +641,26 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 		}
 		for _, ep := range c.EndpointList {
 			if st.Endpoints[strings.ToUpper(ep)] == nil {
-				return fail(eElementNotFound, "endpoint %s not found", ep)
+				return fail(eElementNotFound, "Element not found. (endpoint %s)", ep)
 			}
 		}
 		if err := h.model.Create(cfg); err != nil {
 			return err
 		}
-		st.Systems[sid] = &fsys{ID: sid, Name: c.Name, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Handles: 1}
+		st.Systems[sid] = fs
 		return nil
 	})
 	if err != nil {
 		return result(err, res)
 	}
-	s := &sysHandle{h: h, id: sid}
+	s := &sysHandle{h: h, id: sid, boot: boot}
 	handlesMu.Lock()
 	hd := newHandle()
 	systems[hd] = s
 	handlesMu.Unlock()
 	*system = hd
 	if pending() {
-		s.complete(notifySystemCreateCompleted)
+		s.complete(notifySystemCreateCompleted, 0)
 		return ePending
 	}
 	return sOK
@@ -511,12 +673,17 @@ func HcsOpenComputeSystem(id *uint16, system *uintptr, res **uint16) uintptr {
 		return result(err, res)
 	}
 	sid := str(id)
+	var boot int
 	err = h.update(func(st *fstate) error {
+		boot = st.Boot
+		if err := h.forget(st); err != nil {
+			return err
+		}
 		s := st.Systems[sid]
 		if s == nil {
 			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
 		}
-		s.Handles++
+		s.open()
 		return nil
 	})
 	if err != nil {
@@ -524,10 +691,23 @@ func HcsOpenComputeSystem(id *uint16, system *uintptr, res **uint16) uintptr {
 	}
 	handlesMu.Lock()
 	hd := newHandle()
-	systems[hd] = &sysHandle{h: h, id: sid}
+	systems[hd] = &sysHandle{h: h, id: sid, boot: boot}
 	handlesMu.Unlock()
 	*system = hd
 	return sOK
+}
+
+// system returns the state of the compute system s is a handle of. A
+// handle from before a reboot is invalid.
+func (s *sysHandle) system(st *fstate) (*fsys, error) {
+	if s.boot != st.Boot {
+		return nil, fail(eInvalidHandle, "The handle is invalid.")
+	}
+	fs := st.Systems[s.id]
+	if fs == nil {
+		return nil, fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+	}
+	return fs, nil
 }
 
 //export HcsCloseComputeSystem
@@ -540,19 +720,13 @@ func HcsCloseComputeSystem(system uintptr) uintptr {
 	delete(systems, system)
 	handlesMu.Unlock()
 	err = s.h.update(func(st *fstate) error {
-		fs := st.Systems[s.id]
-		if fs == nil {
-			return nil
+		fs, err := s.system(st)
+		if err != nil {
+			return nil // gone with the reboot, or already forgotten
 		}
-		fs.Handles--
-		if fs.Handles <= 0 && fs.State == "Stopped" {
-			// HCS forgets a stopped system with its last handle.
-			delete(st.Systems, s.id)
-			if err := s.h.model.Remove("", s.id); err != nil && !errors.Is(err, driver.ErrNotFound) {
-				return err
-			}
-		}
-		return nil
+		fs.close()
+		// HCS forgets a stopped system with its last handle.
+		return s.h.forget(st)
 	})
 	return result(err, nil)
 }
@@ -563,13 +737,37 @@ func HcsStartComputeSystem(system uintptr, options *uint16, res **uint16) uintpt
 	if err != nil {
 		return result(err, res)
 	}
+	var exited *hcsErr
+	f := s.h.fault("start")
 	err = s.h.update(func(st *fstate) error {
-		fs := st.Systems[s.id]
-		switch {
-		case fs == nil:
-			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
-		case fs.State != "Created":
+		fs, err := s.system(st)
+		if err != nil {
+			return err
+		}
+		if fs.State != "Created" {
 			return fail(eInvalidState, "A virtual machine or container is not in a valid state (%s) to start.", fs.State)
+		}
+		if fs.HvPartition && st.NoHyperV {
+			return fail(eFeatureMissing, faultMessage(eFeatureMissing))
+		}
+		// Endpoints are attached at start: one HNS dropped since the
+		// create fails it.
+		for _, ep := range fs.Endpoints {
+			if st.Endpoints[strings.ToUpper(ep)] == nil {
+				return fail(eElementNotFound, "Element not found. (endpoint %s)", ep)
+			}
+		}
+		if f != nil {
+			if f.code != eUnexpectedExit {
+				return f
+			}
+			// The system dies while it boots.
+			fs.State = "Stopped"
+			if !pending() {
+				return f
+			}
+			exited = f
+			return nil
 		}
 		fs.State = "Running"
 		return nil
@@ -577,32 +775,43 @@ func HcsStartComputeSystem(system uintptr, options *uint16, res **uint16) uintpt
 	if err != nil {
 		return result(err, res)
 	}
+	if exited != nil {
+		// The start completes with the failure, and the system exits.
+		s.complete(notifySystemStartCompleted, exited.code)
+		s.complete(notifySystemExited, exited.code)
+		return ePending
+	}
 	if pending() {
-		s.complete(notifySystemStartCompleted)
+		s.complete(notifySystemStartCompleted, 0)
 		return ePending
 	}
 	return sOK
 }
 
-// stop ends system id: the sim stops (shutdown) or kills (terminate) its
-// init process, and HCS's system is stopped.
+// stop ends system id: a graceful shutdown ends its init process with the
+// code Windows gives (STATUS_CONTROL_C_EXIT), a terminate with 1, and
+// HCS's system is stopped. Only a running system can be shut down; a
+// created one can be terminated.
 func stop(s *sysHandle, terminate bool) error {
 	return s.h.update(func(st *fstate) error {
-		fs := st.Systems[s.id]
-		if fs == nil {
-			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		fs, err := s.system(st)
+		if err != nil {
+			return err
 		}
-		if fs.State == "Stopped" {
-			return fail(0xC0370110, "The operation could not be started because the system is already stopped.")
+		switch fs.State {
+		case "Stopped":
+			return fail(eAlreadyStopped, "The operation could not be started because the system is already stopped.")
+		case "Created":
+			if !terminate {
+				return fail(eInvalidState, "A virtual machine or container is not in a valid state (Created) to shut down.")
+			}
 		}
 		if c, ok := simContainer(s.h, s.id); ok && c.State == driver.StateRunning {
-			var err error
+			code := exitShutdown
 			if terminate {
-				err = s.h.model.Kill(s.id, 1)
-			} else {
-				err = s.h.model.Stop("", s.id)
+				code = exitTerminated
 			}
-			if err != nil {
+			if err := s.h.model.Kill(s.id, code); err != nil {
 				return err
 			}
 		}
@@ -643,9 +852,9 @@ func HcsGetComputeSystemProperties(system uintptr, query *uint16, props **uint16
 	}
 	var p map[string]any
 	err = s.h.view(func(st *fstate) error {
-		fs := st.Systems[s.id]
-		if fs == nil {
-			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		fs, err := s.system(st)
+		if err != nil {
+			return err
 		}
 		p = properties(s.h, fs)
 		if strings.Contains(str(query), "ProcessList") && fs.Proc != nil {
@@ -682,8 +891,8 @@ func HcsRegisterComputeSystemCallback(system uintptr, callback uintptr, context 
 	pollOnce.Do(func() { go poll() })
 	s.mu.Lock()
 	s.callback, s.context = callback, context
-	for _, typ := range s.queued {
-		notify(callback, context, typ)
+	for _, n := range s.queued {
+		notify(callback, context, n)
 	}
 	s.queued = nil
 	s.mu.Unlock()
@@ -717,6 +926,23 @@ type hcsProcessInformation struct {
 	StdInput, StdOutput, StdError uintptr
 }
 
+// v1Process is the schema-v1 ProcessConfig, every field HCS knows.
+type v1Process struct {
+	ApplicationName   string
+	CommandLine       string
+	CommandArgs       []string
+	User              string
+	WorkingDirectory  string
+	Environment       map[string]string
+	EmulateConsole    bool
+	CreateStdInPipe   bool
+	CreateStdOutPipe  bool
+	CreateStdErrPipe  bool
+	ConsoleSize       [2]uint
+	CreateInUtilityVm bool
+	OCISpecification  json.RawMessage
+}
+
 //export HcsCreateProcess
 func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, process *uintptr, res **uint16) uintptr {
 	s, err := sysOf(system)
@@ -725,25 +951,44 @@ func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, pr
 	}
 	doc := str(params)
 	s.h.record("HcsCreateProcess", s.id, doc)
-	var pc struct{ CommandLine string }
-	if err := json.Unmarshal([]byte(doc), &pc); err != nil {
-		return result(fail(eInvalidJSON, "The JSON document is invalid: %v", err), res)
+	var pc v1Process
+	if err := decodeStrict(doc, &pc); err != nil {
+		return result(err, res)
 	}
 	argv, err := windows.DecomposeCommandLine(pc.CommandLine)
 	if err != nil || len(argv) == 0 {
-		return result(fail(eInvalidArg, "command line %q: %v", pc.CommandLine, err), res)
+		return result(fail(eInvalidArg, "The parameter is incorrect. (command line %q: %v)", pc.CommandLine, err), res)
+	}
+	if f := s.h.fault("createprocess"); f != nil {
+		return result(f, res)
 	}
 	var p *fproc
 	err = s.h.update(func(st *fstate) error {
-		fs := st.Systems[s.id]
+		fs, err := s.system(st)
 		switch {
-		case fs == nil:
-			return fail(eNotExist, "A virtual machine or container with the specified identifier does not exist.")
+		case err != nil:
+			return err
 		case fs.State != "Running":
 			return fail(eInvalidState, "A virtual machine or container is not in a valid state (%s) to create a process.", fs.State)
 		case fs.Proc != nil:
 			// The fake models one process per container: its init process.
 			return fail(eInvalidState, "the fake HCS runs one process per container")
+		}
+		ctr := containerFS{layers: fs.Layers, mapped: fs.Mapped}
+		wd := pc.WorkingDirectory
+		if wd == "" {
+			wd = `C:\Windows\System32`
+		}
+		if !ctr.isDir(wd) {
+			return fail(eDirectory, "The directory name is invalid. (working directory %s)", wd)
+		}
+		if _, ok := ctr.findProgram(argv[0], wd, pc.Environment); !ok {
+			return fail(eFileNotFound, "The system cannot find the file specified. (%s)", argv[0])
+		}
+		if exitsWithoutStdin(argv) && !pc.CreateStdInPipe {
+			// A shell reading commands from a stdin it does not have reads
+			// the end of its input at once.
+			argv = []string{"cmd", "/c", "exit", "0"} // what the sim acts out as exiting at once
 		}
 		if err := s.h.model.StartProcess("", s.id, argv); err != nil {
 			return err
@@ -781,9 +1026,17 @@ func HcsOpenProcess(system uintptr, pid uint32, process *uintptr, res **uint16) 
 	}
 	var p *fproc
 	err = s.h.view(func(st *fstate) error {
-		fs := st.Systems[s.id]
-		if fs == nil || fs.Proc == nil || fs.Proc.PID != int(pid) {
+		fs, err := s.system(st)
+		if err != nil {
+			return err
+		}
+		if fs.Proc == nil || fs.Proc.PID != int(pid) {
 			return fail(eElementNotFound, "Element not found. (process %d)", pid)
+		}
+		// A process that has exited cannot be opened: HCS keeps no exit
+		// code for whoever did not hold a handle when it ended.
+		if exited, _ := processExited(s.h, s.id, fs.Proc.PID, fs.Proc.StartedAt); exited {
+			return fail(eElementNotFound, "Element not found. (process %d has exited)", pid)
 		}
 		p = fs.Proc
 		return nil
@@ -804,7 +1057,7 @@ func HcsCloseProcess(process uintptr) uintptr {
 	handlesMu.Lock()
 	defer handlesMu.Unlock()
 	if processes[process] == nil {
-		return result(fail(uint32(windows.ERROR_INVALID_HANDLE)|0x80070000, "invalid process handle"), nil)
+		return result(fail(eInvalidHandle, "invalid process handle"), nil)
 	}
 	delete(processes, process)
 	return sOK
@@ -962,7 +1215,7 @@ func CreateSandboxLayer(info unsafe.Pointer, id *uint16, parent uintptr, descs u
 		if err := os.WriteFile(filepath.Join(path, "sandbox.vhdx"), nil, 0o644); err != nil {
 			return err
 		}
-		st.Layers[layerKey(path)] = &flayer{Path: path}
+		st.Layers[layerKey(path)] = &flayer{Path: path, Size: defaultScratchSize}
 		return nil
 	})
 	return result(err, nil)
@@ -970,12 +1223,30 @@ func CreateSandboxLayer(info unsafe.Pointer, id *uint16, parent uintptr, descs u
 
 //export ExpandSandboxSize
 func ExpandSandboxSize(info unsafe.Pointer, id *uint16, size uint64) uintptr {
-	return layerCall("ExpandSandboxSize", str(id), func(*fstate, *flayer) error { return nil })
+	if h, err := currentHost(); err == nil {
+		b, _ := json.Marshal(map[string]any{"path": str(id), "size": size})
+		h.record("ExpandSandboxSize", "", string(b))
+	}
+	return layerCall("ExpandSandboxSize", str(id), func(_ *fstate, l *flayer) error {
+		switch {
+		case l.Activated:
+			return fail(eSharingViolation, "The process cannot access the file because it is being used by another process. (the scratch disk is attached)")
+		case size < l.Size:
+			return fail(eInvalidArg, "The parameter is incorrect. (a disk of %d bytes cannot shrink to %d)", l.Size, size)
+		}
+		l.Size = size
+		return nil
+	})
 }
 
 //export ActivateLayer
 func ActivateLayer(info unsafe.Pointer, id *uint16) uintptr {
-	return layerCall("ActivateLayer", str(id), func(_ *fstate, l *flayer) error {
+	if h, err := currentHost(); err == nil {
+		if f := h.fault("activate"); f != nil {
+			return result(f, nil)
+		}
+	}
+	return layerCall("ActivateLayer", str(id), func(st *fstate, l *flayer) error {
 		l.Activated = true
 		return nil
 	})
@@ -983,12 +1254,26 @@ func ActivateLayer(info unsafe.Pointer, id *uint16) uintptr {
 
 //export PrepareLayer
 func PrepareLayer(info unsafe.Pointer, id *uint16, descs unsafe.Pointer, n uint32) uintptr {
-	return layerCall("PrepareLayer", str(id), func(_ *fstate, l *flayer) error {
-		if !l.Activated {
-			return fail(0x80070015, "The device is not ready. (layer not activated)")
+	parents := descriptorPaths(descs, n)
+	if h, err := currentHost(); err == nil {
+		if f := h.fault("prepare"); f != nil {
+			return result(f, nil)
 		}
-		if len(descriptorPaths(descs, n)) == 0 {
+	}
+	return layerCall("PrepareLayer", str(id), func(st *fstate, l *flayer) error {
+		if !l.Activated {
+			return fail(eNotReady, "The device is not ready. (layer not activated)")
+		}
+		if len(parents) == 0 {
 			return fail(eInvalidArg, "PrepareLayer needs the parent layers")
+		}
+		for _, p := range parents {
+			if _, err := os.Stat(p); err != nil {
+				return fail(ePathNotFound, "The system cannot find the path specified. (parent layer %s)", p)
+			}
+		}
+		if l.Prepared {
+			return fail(eInvalidState, "the layer is already prepared")
 		}
 		l.Prepared = true
 		return nil
@@ -998,6 +1283,9 @@ func PrepareLayer(info unsafe.Pointer, id *uint16, descs unsafe.Pointer, n uint3
 //export UnprepareLayer
 func UnprepareLayer(info unsafe.Pointer, id *uint16) uintptr {
 	return layerCall("UnprepareLayer", str(id), func(_ *fstate, l *flayer) error {
+		if !l.Prepared {
+			return fail(eNotReady, "The device is not ready. (the layer is not prepared)")
+		}
 		l.Prepared = false
 		return nil
 	})
@@ -1006,8 +1294,11 @@ func UnprepareLayer(info unsafe.Pointer, id *uint16) uintptr {
 //export DeactivateLayer
 func DeactivateLayer(info unsafe.Pointer, id *uint16) uintptr {
 	return layerCall("DeactivateLayer", str(id), func(_ *fstate, l *flayer) error {
-		if l.Prepared {
+		switch {
+		case l.Prepared:
 			return fail(eInvalidState, "the layer is still prepared")
+		case !l.Activated:
+			return fail(eNotReady, "The device is not ready. (the layer is not activated)")
 		}
 		l.Activated = false
 		return nil

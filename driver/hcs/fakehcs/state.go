@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/windows"
 
+	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 
 	"github.com/isoagent/isoagent/internal/atomicfile"
@@ -29,6 +31,64 @@ type fstate struct {
 	Systems   map[string]*fsys      `json:"systems,omitempty"`
 	Layers    map[string]*flayer    `json:"layers,omitempty"`
 	Endpoints map[string]*fendpoint `json:"endpoints,omitempty"`
+	// Network is the ID of HNS's "nat" network. A reboot gives it a new
+	// one: Windows Server 2019 does not keep NAT networks across reboots
+	// (moby#38358), and dockerd makes the network again.
+	Network string `json:"network,omitempty"`
+	// Boot counts the host's reboots; a handle from an earlier boot is
+	// invalid.
+	Boot int `json:"boot,omitempty"`
+	// NoHyperV says the host cannot run Hyper-V isolated containers (the
+	// role is not installed, or the VM has no nested virtualisation).
+	NoHyperV bool `json:"noHyperV,omitempty"`
+	// Faults are failures the drills armed, taken by the calls they name.
+	Faults []ffault `json:"faults,omitempty"`
+	// Serial numbers the endpoints HNS makes, so that an ID is never
+	// given twice.
+	Serial int `json:"serial,omitempty"`
+}
+
+// newEndpointID returns the ID of a new endpoint.
+func (st *fstate) newEndpointID() string {
+	st.Serial++
+	return nameGUID(fmt.Sprintf("endpoint %d", st.Serial))
+}
+
+// ffault makes the next Count calls of Call fail with HRESULT Code.
+type ffault struct {
+	Call  string `json:"call"`
+	Code  uint32 `json:"code"`
+	Count int    `json:"count"`
+}
+
+// fault uses up one call of the first fault armed for call and returns
+// its error, or nil when none is armed. It saves the state on its own: a
+// call that fails with the fault saves nothing.
+func (h *host) fault(call string) *hcsErr {
+	var f *hcsErr
+	h.update(func(st *fstate) error {
+		f = st.takeFault(call)
+		return nil
+	})
+	return f
+}
+
+// takeFault uses up one call of the first fault armed for call and
+// returns its error, or nil when none is armed.
+func (st *fstate) takeFault(call string) *hcsErr {
+	for i := range st.Faults {
+		f := &st.Faults[i]
+		if f.Call != call || f.Count <= 0 {
+			continue
+		}
+		f.Count--
+		code := f.Code
+		if f.Count == 0 {
+			st.Faults = append(st.Faults[:i], st.Faults[i+1:]...)
+		}
+		return &hcsErr{code: code, msg: faultMessage(code)}
+	}
+	return nil
 }
 
 type fsys struct {
@@ -38,11 +98,18 @@ type fsys struct {
 	HvPartition bool   `json:"hvPartition"`
 	// State is HCS's: Created, Running or Stopped.
 	State string `json:"state"`
-	// Handles counts the open handles of every process; a stopped system
-	// goes away when the last one closes.
-	Handles int `json:"handles"`
+	// Handles counts the open handles of each process (by PID); a
+	// process's handles close when it exits, and a stopped system goes
+	// away when the last one closes.
+	Handles map[string]int `json:"handles"`
 	// Proc is the init process, once created.
 	Proc *fproc `json:"proc,omitempty"`
+	// Endpoints are the EndpointList the system was created with; Layers
+	// its read-only layer folders, topmost first; Mapped the container
+	// paths of its mapped folders.
+	Endpoints []string `json:"endpoints,omitempty"`
+	Layers    []string `json:"layers,omitempty"`
+	Mapped    []string `json:"mapped,omitempty"`
 }
 
 type fproc struct {
@@ -52,11 +119,68 @@ type fproc struct {
 	StartedAt time.Time `json:"startedAt"`
 }
 
+// open counts a handle of this process on s.
+func (s *fsys) open() {
+	if s.Handles == nil {
+		s.Handles = map[string]int{}
+	}
+	s.Handles[strconv.Itoa(os.Getpid())]++
+}
+
+// close counts a handle of this process on s as closed.
+func (s *fsys) close() {
+	k := strconv.Itoa(os.Getpid())
+	if s.Handles[k]--; s.Handles[k] <= 0 {
+		delete(s.Handles, k)
+	}
+}
+
+// held reports whether a live process holds a handle on s; the handles
+// of a process that has exited are forgotten.
+func (s *fsys) held() bool {
+	for pid := range s.Handles {
+		if n, err := strconv.Atoi(pid); err != nil || !alive(uint32(n)) {
+			delete(s.Handles, pid)
+		}
+	}
+	return len(s.Handles) > 0
+}
+
+// alive reports whether process pid runs.
+func alive(pid uint32) bool {
+	if pid == uint32(os.Getpid()) {
+		return true
+	}
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return false
+	}
+	defer windows.CloseHandle(h)
+	var code uint32
+	return windows.GetExitCodeProcess(h, &code) == nil && code == 259 // STILL_ACTIVE
+}
+
+// forget drops the stopped systems no live process holds a handle on, as
+// HCS forgets them, and the sim's containers with them.
+func (h *host) forget(st *fstate) error {
+	for id, s := range st.Systems {
+		if s.State == "Stopped" && !s.held() {
+			delete(st.Systems, id)
+			if err := h.model.Remove("", id); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // flayer is a layer folder the storage filter knows.
 type flayer struct {
 	Path      string `json:"path"`
 	Activated bool   `json:"activated,omitempty"`
 	Prepared  bool   `json:"prepared,omitempty"`
+	// Size is the scratch disk's size in bytes.
+	Size uint64 `json:"size,omitempty"`
 }
 
 type fendpoint struct {
@@ -65,6 +189,10 @@ type fendpoint struct {
 	Network  string          `json:"network"`
 	Policies json.RawMessage `json:"policies,omitempty"`
 	Ports    []fport         `json:"ports,omitempty"`
+	// V1 reports that HNS's v1 API made it; InternalDNS is its
+	// EnableInternalDNS.
+	V1          bool `json:"v1,omitempty"`
+	InternalDNS bool `json:"internalDNS,omitempty"`
 }
 
 type fport struct {
@@ -73,8 +201,12 @@ type fport struct {
 }
 
 // natNetworkID is the ID of the one HNS network the fake has, named "nat"
-// as Docker's default network is.
+// as Docker's default network is, until the first reboot.
 const natNetworkID = "B1F5F0C6-2B52-4C9A-9B48-7C4C6B1B1A01"
+
+// defaultScratchSize is the size of a new scratch disk: 20 GB, as
+// CreateSandboxLayer makes it.
+const defaultScratchSize = 20 << 30
 
 // host is one state folder: the sim model and the fake's own state.
 type host struct {
@@ -149,6 +281,9 @@ func (h *host) do(fn func(*fstate) error, save bool) error {
 	}
 	if st.Endpoints == nil {
 		st.Endpoints = map[string]*fendpoint{}
+	}
+	if st.Network == "" {
+		st.Network = natNetworkID
 	}
 	if err := fn(st); err != nil || !save {
 		return err

@@ -58,7 +58,10 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("image %s: %w", ref, err)
 		}
-		im := dockerfixture.Image{Ref: ref, OSVersion: v.String(), UtilityVM: true, Cmd: []string{`c:\windows\system32\cmd.exe`}}
+		// A default command that runs until stopped: the base images'
+		// own, cmd.exe, exits at once without a stdin, as on a real host.
+		im := dockerfixture.Image{Ref: ref, OSVersion: v.String(), UtilityVM: true,
+			Cmd: []string{`C:\ServiceMonitor.exe`, "w3svc"}, Files: []string{`C:\ServiceMonitor.exe`}}
 		if _, err := dockerfixture.Write(*docker, im); err != nil {
 			return fmt.Errorf("image %s: %w", ref, err)
 		}

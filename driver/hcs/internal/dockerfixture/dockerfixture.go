@@ -22,9 +22,33 @@ type Image struct {
 	OSVersion  string // the config's os.version; empty leaves it out
 	Entrypoint []string
 	Cmd        []string
+	// ArgsEscaped, WorkingDir, Env and User are the config's.
+	ArgsEscaped bool
+	WorkingDir  string
+	Env         []string
+	User        string
 	// UtilityVM gives the base layer a UtilityVM folder, as Windows base
 	// images have.
 	UtilityVM bool
+	// Files are files (container paths such as C:\app\app.exe) the top
+	// layer holds, besides the base layer's BaseFiles; they are laid out,
+	// empty, under the layer's Files folder as Windows layers keep them.
+	Files []string
+	// Pull tells one pull of Ref from another: a different Pull gives
+	// other layer folders, as pulling an image again after `docker image
+	// prune` does.
+	Pull string
+}
+
+// BaseFiles returns the files every image's base layer holds: the
+// programs of a Windows base image the tests run.
+func BaseFiles() []string {
+	return []string{
+		`C:\Windows\System32\cmd.exe`,
+		`C:\Windows\System32\ping.exe`,
+		`C:\Windows\System32\timeout.exe`,
+		`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+	}
 }
 
 // MarkerFile is the file in an image's top layer folder that names the
@@ -55,20 +79,24 @@ func Write(root string, im Image) ([]string, error) {
 	}
 	familiar, key := ref.DockerKeys()
 	meta := filepath.Join(root, "image", "windowsfilter")
-	diffs := []string{"sha256:" + hexOf("base-diff:"+im.Ref), "sha256:" + hexOf("top-diff:"+im.Ref)}
-	baseCache, topCache := hexOf("base-cache:"+im.Ref), hexOf("top-cache:"+im.Ref)
+	salt := im.Ref + im.Pull
+	diffs := []string{"sha256:" + hexOf("base-diff:"+salt), "sha256:" + hexOf("top-diff:"+salt)}
+	baseCache, topCache := hexOf("base-cache:"+salt), hexOf("top-cache:"+salt)
 	base := filepath.Join(root, "windowsfilter", baseCache)
 	top := filepath.Join(root, "windowsfilter", topCache)
 
 	cfg := map[string]any{
 		"architecture": "amd64", "os": "windows",
-		"config": map[string]any{"Entrypoint": im.Entrypoint, "Cmd": im.Cmd},
+		"config": map[string]any{
+			"Entrypoint": im.Entrypoint, "Cmd": im.Cmd, "ArgsEscaped": im.ArgsEscaped,
+			"WorkingDir": im.WorkingDir, "Env": im.Env, "User": im.User,
+		},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffs},
 	}
 	if im.OSVersion != "" {
 		cfg["os.version"] = im.OSVersion
 	}
-	imageID := hexOf("image:" + im.Ref)
+	imageID := hexOf("image:" + salt)
 	files := map[string]any{
 		filepath.Join(meta, "imagedb", "content", "sha256", imageID):                                            cfg,
 		filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chainID(diffs[:1]), "sha256:"), "cache-id"): baseCache,
@@ -79,6 +107,16 @@ func Write(root string, im Image) ([]string, error) {
 	}
 	for path, v := range files {
 		if err := writeFile(path, v); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range BaseFiles() {
+		if err := layerFile(base, f); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range im.Files {
+		if err := layerFile(top, f); err != nil {
 			return nil, err
 		}
 	}
@@ -105,6 +143,16 @@ func Write(root string, im Image) ([]string, error) {
 		return nil, err
 	}
 	return []string{top, base}, nil
+}
+
+// layerFile creates the (empty) file of container path p, a drive path
+// such as C:\app\app.exe, in layer folder layer.
+func layerFile(layer, p string) error {
+	_, rest, ok := strings.Cut(p, `:\`)
+	if !ok {
+		return fmt.Errorf("layer file %q: want a drive path such as C:\\app\\app.exe", p)
+	}
+	return writeFile(filepath.Join(layer, "Files", filepath.FromSlash(strings.ReplaceAll(rest, `\`, "/"))), "")
 }
 
 // writeFile writes a string as it is and anything else as JSON.
