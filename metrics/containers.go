@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/isoagent/isoagent/reconcile"
 )
 
 // ContainerInfo is what the per-container metrics need to know of one
@@ -13,16 +15,16 @@ type ContainerInfo struct {
 	// Name is the spec name. It is the only label whose values are not
 	// from a fixed set.
 	Name string
-	// Isolation is the effective isolation (IsolationProcess or
-	// IsolationHyperV), or, for a spec admission refused before choosing
-	// one, the isolation it asked for (which may be IsolationDefault).
-	// Anything else is reported as Other.
+	// Isolation is the effective isolation (one of driver.Isolations),
+	// or, for a spec admission refused before choosing one, the isolation
+	// it asked for (which may be spec.IsolationDefault). Anything else is
+	// reported as Other.
 	Isolation string
 	// Image is the image reference from the spec.
 	Image string
-	// State is one of the State constants; anything else is reported as
-	// Other.
-	State string
+	// State is the state the engine reports; a value outside
+	// reconcile.States is reported as Other.
+	State reconcile.State
 	// Desired reports that the agent wants the container running: it was
 	// admitted and its restart policy does not leave it exited.
 	Desired bool
@@ -35,14 +37,16 @@ type ContainerInfo struct {
 // series always describe the same moment.
 type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
+	labels                                  labelSets
 
 	mu           sync.Mutex
 	source       func() []ContainerInfo
 	restartCount map[string]float64
 }
 
-func newContainerCollector() *containerCollector {
+func newContainerCollector(labels labelSets) *containerCollector {
 	return &containerCollector{
+		labels: labels,
 		desired: prometheus.NewDesc(namespace+"_containers_desired",
 			"Containers the agent wants running, by effective isolation.",
 			[]string{"isolation"}, nil),
@@ -99,18 +103,18 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	desired := make(map[string]int)
 	running := make(map[string]int)
 	byState := make(map[string]int)
-	for _, iso := range isolations {
+	for _, iso := range c.labels.isolations {
 		desired[iso], running[iso] = 0, 0
 	}
-	for _, s := range states {
+	for _, s := range c.labels.states {
 		byState[s] = 0
 	}
 	type infoKey struct{ name, isolation, image, state string }
 	infos := make(map[infoKey]bool)
 	var names []string
 	for _, ci := range snapshot {
-		iso := known(isolations, ci.Isolation)
-		state := known(states, ci.State)
+		iso := known(c.labels.isolations, ci.Isolation)
+		state := known(c.labels.states, ci.State)
 		if ci.Desired {
 			desired[iso]++
 		}
@@ -120,7 +124,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		byState[state]++
 		// A name appears twice when a conflicting spec is reported next
 		// to the one that won; identical label sets are one series.
-		infos[infoKey{ci.Name, known(infoIsolations, ci.Isolation), ci.Image, state}] = true
+		infos[infoKey{ci.Name, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
 		names = append(names, ci.Name)
 	}
 

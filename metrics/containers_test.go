@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/isoagent/isoagent/reconcile"
 )
 
 var containerMetrics = []string{
@@ -29,14 +31,14 @@ const containerHelp = `
 
 // stateLines returns the isoagent_containers lines with the given non-zero
 // counts and every other state at zero.
-func stateLines(counts map[string]int) string {
+func stateLines(counts map[reconcile.State]int) string {
 	var b strings.Builder
-	for _, s := range append(States(), Other) {
+	for _, s := range append(reconcile.States(), Other) {
 		n, ok := counts[s]
 		if !ok && s == Other {
 			continue
 		}
-		b.WriteString("isoagent_containers{state=\"" + s + "\"} " + strconv.Itoa(n) + "\n")
+		b.WriteString("isoagent_containers{state=\"" + string(s) + "\"} " + strconv.Itoa(n) + "\n")
 	}
 	return b.String()
 }
@@ -60,10 +62,10 @@ isoagent_containers_running{isolation="process"} 0
 		{
 			name: "desired and running by isolation",
 			snapshot: []ContainerInfo{
-				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: StateRunning, Desired: true, Running: true},
-				{Name: "api", Isolation: "process", Image: "api:ltsc2022", State: StatePending, Desired: true},
-				{Name: "vm", Isolation: "hyperv", Image: "app:ltsc2019", State: StateRunning, Desired: true, Running: true},
-				{Name: "batch", Isolation: "hyperv", Image: "job:ltsc2022", State: StateExited},
+				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
+				{Name: "api", Isolation: "process", Image: "api:ltsc2022", State: reconcile.StatePending, Desired: true},
+				{Name: "vm", Isolation: "hyperv", Image: "app:ltsc2019", State: reconcile.StateRunning, Desired: true, Running: true},
+				{Name: "batch", Isolation: "hyperv", Image: "job:ltsc2022", State: reconcile.StateExited},
 			},
 			restarts: []string{"web", "web"},
 			want: `
@@ -79,13 +81,13 @@ isoagent_container_restarts_total{name="api"} 0
 isoagent_container_restarts_total{name="batch"} 0
 isoagent_container_restarts_total{name="vm"} 0
 isoagent_container_restarts_total{name="web"} 2
-` + stateLines(map[string]int{StateRunning: 2, StatePending: 1, StateExited: 1}),
+` + stateLines(map[reconcile.State]int{reconcile.StateRunning: 2, reconcile.StatePending: 1, reconcile.StateExited: 1}),
 		},
 		{
 			name: "refused specs are counted by state, not as desired",
 			snapshot: []ContainerInfo{
-				{Name: "old", Isolation: "process", Image: "old:ltsc2019", State: StateRejected},
-				{Name: "bad", Isolation: "hyperv", Image: "", State: StateInvalid},
+				{Name: "old", Isolation: "process", Image: "old:ltsc2019", State: reconcile.StateRejected},
+				{Name: "bad", Isolation: "hyperv", Image: "", State: reconcile.StateInvalid},
 			},
 			want: `
 isoagent_containers_desired{isolation="hyperv"} 0
@@ -96,13 +98,13 @@ isoagent_container_info{image="old:ltsc2019",isolation="process",name="old",stat
 isoagent_container_info{image="",isolation="hyperv",name="bad",state="invalid"} 1
 isoagent_container_restarts_total{name="bad"} 0
 isoagent_container_restarts_total{name="old"} 0
-` + stateLines(map[string]int{StateRejected: 1, StateInvalid: 1}),
+` + stateLines(map[reconcile.State]int{reconcile.StateRejected: 1, reconcile.StateInvalid: 1}),
 		},
 		{
 			name: "a conflicting spec shares its name with the winner",
 			snapshot: []ContainerInfo{
-				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: StateRunning, Desired: true, Running: true},
-				{Name: "web", Isolation: "process", Image: "iis:ltsc2025", State: StateConflict},
+				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
+				{Name: "web", Isolation: "process", Image: "iis:ltsc2025", State: reconcile.StateConflict},
 			},
 			restarts: []string{"web"},
 			want: `
@@ -113,12 +115,12 @@ isoagent_containers_running{isolation="process"} 1
 isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
 isoagent_container_info{image="iis:ltsc2025",isolation="process",name="web",state="conflict"} 1
 isoagent_container_restarts_total{name="web"} 1
-` + stateLines(map[string]int{StateRunning: 1, StateConflict: 1}),
+` + stateLines(map[reconcile.State]int{reconcile.StateRunning: 1, reconcile.StateConflict: 1}),
 		},
 		{
 			name: "a refused spec that asked for the default isolation says so in its info",
 			snapshot: []ContainerInfo{
-				{Name: "legacy", Isolation: "default", Image: "old:ltsc2016", State: StateRejected},
+				{Name: "legacy", Isolation: "default", Image: "old:ltsc2016", State: reconcile.StateRejected},
 			},
 			want: `
 isoagent_containers_desired{isolation="hyperv"} 0
@@ -127,13 +129,13 @@ isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 0
 isoagent_container_info{image="old:ltsc2016",isolation="default",name="legacy",state="rejected"} 1
 isoagent_container_restarts_total{name="legacy"} 0
-` + stateLines(map[string]int{StateRejected: 1}),
+` + stateLines(map[reconcile.State]int{reconcile.StateRejected: 1}),
 		},
 		{
 			name: "values outside the fixed sets are other",
 			snapshot: []ContainerInfo{
 				{Name: "odd", Isolation: "Hyper-V", Image: "x:1", State: "stopping", Desired: true, Running: true},
-				{Name: "odd2", Isolation: "default", Image: "x:1", State: StatePending, Desired: true},
+				{Name: "odd2", Isolation: "default", Image: "x:1", State: reconcile.StatePending, Desired: true},
 			},
 			want: `
 isoagent_containers_desired{isolation="hyperv"} 0
@@ -146,7 +148,7 @@ isoagent_container_info{image="x:1",isolation="other",name="odd",state="other"} 
 isoagent_container_info{image="x:1",isolation="default",name="odd2",state="pending"} 1
 isoagent_container_restarts_total{name="odd"} 0
 isoagent_container_restarts_total{name="odd2"} 0
-` + stateLines(map[string]int{Other: 1, StatePending: 1}),
+` + stateLines(map[reconcile.State]int{Other: 1, reconcile.StatePending: 1}),
 		},
 	}
 	for _, tt := range tests {
@@ -169,8 +171,8 @@ func TestRemovedContainersLeaveNoSeries(t *testing.T) {
 	m, reg := newTest(t)
 	var mu sync.Mutex
 	current := []ContainerInfo{
-		{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: StateRunning, Desired: true, Running: true},
-		{Name: "old", Isolation: "hyperv", Image: "old:ltsc2019", State: StateRunning, Desired: true, Running: true},
+		{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
+		{Name: "old", Isolation: "hyperv", Image: "old:ltsc2019", State: reconcile.StateRunning, Desired: true, Running: true},
 	}
 	m.SetContainerSource(func() []ContainerInfo {
 		mu.Lock()
@@ -192,7 +194,7 @@ isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 1
 isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
 isoagent_container_restarts_total{name="web"} 0
-` + stateLines(map[string]int{StateRunning: 1})
+` + stateLines(map[reconcile.State]int{reconcile.StateRunning: 1})
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(containerHelp+want), containerMetrics...); err != nil {
 		t.Error(err)
 	}
@@ -208,7 +210,7 @@ func TestRestartCountSurvivesAnAbsence(t *testing.T) {
 		if !present {
 			return nil
 		}
-		return []ContainerInfo{{Name: "web", Isolation: "process", State: StateRunning}}
+		return []ContainerInfo{{Name: "web", Isolation: "process", State: reconcile.StateRunning}}
 	})
 	m.IncRestart("web")
 	m.IncRestart("web")
@@ -232,10 +234,10 @@ isoagent_container_restarts_total{name="web"} 3
 func TestSetContainerSourceReplacesTheEarlierOne(t *testing.T) {
 	m, reg := newTest(t)
 	m.SetContainerSource(func() []ContainerInfo {
-		return []ContainerInfo{{Name: "a", Isolation: "process", State: StateRunning}, {Name: "b", Isolation: "process", State: StateRunning}}
+		return []ContainerInfo{{Name: "a", Isolation: "process", State: reconcile.StateRunning}, {Name: "b", Isolation: "process", State: reconcile.StateRunning}}
 	})
 	m.SetContainerSource(func() []ContainerInfo {
-		return []ContainerInfo{{Name: "c", Isolation: "hyperv", State: StatePending}}
+		return []ContainerInfo{{Name: "c", Isolation: "hyperv", State: reconcile.StatePending}}
 	})
 	if n, _ := testutil.GatherAndCount(reg, "isoagent_container_info"); n != 1 {
 		t.Errorf("%d info series, want 1 (from the second source)", n)

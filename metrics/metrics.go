@@ -4,15 +4,16 @@
 //
 // A Metrics registers every collector on the registry it is given, never on
 // the global one, so tests and embedders each get their own. Every labelled
-// series whose label values come from a fixed set (see the constants in
-// this package) exists, at zero, from the moment New returns, so that rate()
+// series whose label values come from a fixed set (the owners' lists, see
+// Other) exists, at zero, from the moment New returns, so that rate()
 // and absent() work from the first scrape. The per-container metrics are
 // produced at scrape time from one snapshot of the containers (see
 // SetContainerSource), so they always agree with each other and a removed
 // container leaves no stale series behind.
 //
-// The package knows nothing of the reconcile engine: the code that wires
-// the agent together calls the methods of Metrics from the engine's
+// The package takes its label values from the packages that own them (see
+// Other) and knows nothing else of the reconcile engine: the code that
+// wires the agent together calls the methods of Metrics from the engine's
 // observer hooks and hands the engine's status to Handler.
 //
 // All methods of Metrics are safe for concurrent use.
@@ -28,6 +29,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
 )
 
 const namespace = "isoagent"
@@ -51,6 +54,7 @@ type BuildInfo struct {
 
 // Metrics holds isoagent's collectors. Create it with New.
 type Metrics struct {
+	labels            labelSets
 	reconciles        *prometheus.CounterVec
 	reconcileDuration *prometheus.HistogramVec
 	actions           *prometheus.CounterVec
@@ -86,7 +90,9 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	if info.GoVersion == "" {
 		info.GoVersion = runtime.Version()
 	}
+	labels := newLabelSets()
 	m := &Metrics{
+		labels: labels,
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "reconcile_total",
@@ -153,7 +159,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			namespace+"_config_revision_info",
 			"The git revision of the spec folder's content the agent works from, when it can be told. Always 1.",
 			[]string{"revision"}, nil)),
-		containers: newContainerCollector(),
+		containers: newContainerCollector(labels),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -162,25 +168,25 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	build.set(info.Version, info.GoVersion)
 
 	m.policyValid.Set(1)
-	for _, r := range reconcileResults {
+	for _, r := range labels.reconcileResults {
 		m.reconciles.WithLabelValues(r)
 		m.reconcileDuration.WithLabelValues(r)
 	}
-	for _, a := range actions {
-		for _, r := range actionResults {
+	for _, a := range labels.actions {
+		for _, r := range labels.actionResults {
 			m.actions.WithLabelValues(a, r)
 		}
 	}
-	for _, op := range operations {
+	for _, op := range labels.operations {
 		m.driverOps.WithLabelValues(op)
 	}
-	for _, r := range reasons {
+	for _, r := range labels.reasons {
 		m.rejections.WithLabelValues(r)
 	}
-	for _, s := range fileStates {
+	for _, s := range labels.fileStates {
 		m.specFiles.WithLabelValues(s)
 	}
-	for _, t := range triggers {
+	for _, t := range labels.triggers {
 		m.watchEvents.WithLabelValues(t)
 		m.rescans.WithLabelValues(t)
 	}
@@ -204,26 +210,26 @@ func (m *Metrics) SetPolicyValid(valid bool) {
 	m.policyValid.Set(v)
 }
 
-// ObserveReconcile records one reconcile of one container name: its result
-// (ResultSuccess, ResultError or ResultRequeue) and how long it took.
-func (m *Metrics) ObserveReconcile(result string, d time.Duration) {
-	result = known(reconcileResults, result)
+// ObserveReconcile records one reconcile of one container name: its
+// outcome and how long it took.
+func (m *Metrics) ObserveReconcile(o reconcile.Outcome, d time.Duration) {
+	result := known(m.labels.reconcileResults, o)
 	m.reconciles.WithLabelValues(result).Inc()
 	m.reconcileDuration.WithLabelValues(result).Observe(d.Seconds())
 }
 
-// IncAction counts one action taken on a container (ActionCreate,
-// ActionStart, ActionStop or ActionRemove) with its result (ResultSuccess
-// or ResultError). How long the action took is recorded by the driver
-// operation it consists of; see ObserveDriverOp.
-func (m *Metrics) IncAction(action, result string) {
-	m.actions.WithLabelValues(known(actions, action), known(actionResults, result)).Inc()
+// IncAction counts one step taken on a container (one of
+// reconcile.StepKinds) with its result (reconcile.OutcomeSuccess or
+// reconcile.OutcomeError). How long the step took is recorded by the
+// driver operation it consists of; see ObserveDriverOp.
+func (m *Metrics) IncAction(step reconcile.ActionKind, result reconcile.Outcome) {
+	m.actions.WithLabelValues(known(m.labels.actions, step), known(m.labels.actionResults, result)).Inc()
 }
 
-// ObserveDriverOp records how long one driver call (OpHost, OpImage, ...)
-// took, whether it succeeded or not.
-func (m *Metrics) ObserveDriverOp(op string, d time.Duration) {
-	m.driverOps.WithLabelValues(known(operations, op)).Observe(d.Seconds())
+// ObserveDriverOp records how long one driver call took, whether it
+// succeeded or not.
+func (m *Metrics) ObserveDriverOp(op driver.Op, d time.Duration) {
+	m.driverOps.WithLabelValues(known(m.labels.operations, op)).Observe(d.Seconds())
 }
 
 // IncRestart counts one restart of the named container by its restart
@@ -233,22 +239,21 @@ func (m *Metrics) IncRestart(name string) {
 	m.containers.incRestart(name)
 }
 
-// IncRejection counts a spec admission newly refuses, with the reason
-// (ReasonInvalid, ReasonVersionMismatch, ...). Call it when a spec becomes
-// refused, not again at every resync while it stays so.
-func (m *Metrics) IncRejection(reason string) {
-	m.rejections.WithLabelValues(known(reasons, reason)).Inc()
+// IncRejection counts a spec admission newly refuses, with the reason.
+// Call it when a spec becomes refused, not again at every resync while it
+// stays so.
+func (m *Metrics) IncRejection(reason reconcile.Reason) {
+	m.rejections.WithLabelValues(known(m.labels.reasons, reason)).Inc()
 }
 
-// IncWatchEvent counts one signal that the spec folder may have changed
-// (TriggerEvent, TriggerResync or TriggerOverflow).
-func (m *Metrics) IncWatchEvent(trigger string) {
-	m.watchEvents.WithLabelValues(known(triggers, trigger)).Inc()
+// IncWatchEvent counts one signal that the spec folder may have changed.
+func (m *Metrics) IncWatchEvent(t spec.Trigger) {
+	m.watchEvents.WithLabelValues(known(m.labels.triggers, t)).Inc()
 }
 
 // IncRescan counts one scan of the spec folder and what triggered it.
-func (m *Metrics) IncRescan(trigger string) {
-	m.rescans.WithLabelValues(known(triggers, trigger)).Inc()
+func (m *Metrics) IncRescan(t spec.Trigger) {
+	m.rescans.WithLabelValues(known(m.labels.triggers, t)).Inc()
 }
 
 // ObserveConvergence records the time from a change being seen (or the
@@ -269,8 +274,8 @@ func (m *Metrics) SetHostInfo(h driver.Host) {
 	m.hostInfo.set(
 		h.OSVersion.String(),
 		strconv.FormatUint(uint64(h.OSVersion.Build), 10),
-		known(skus, string(h.SKU)),
-		known(drivers, h.Driver),
+		known(m.labels.skus, h.SKU),
+		known(m.labels.drivers, h.Driver),
 	)
 }
 

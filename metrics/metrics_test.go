@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -49,7 +51,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_policy_valid", 1},
 		{"isoagent_containers_desired", 2},
 		{"isoagent_containers_running", 2},
-		{"isoagent_containers", len(States())},
+		{"isoagent_containers", len(reconcile.States())},
 		{"isoagent_build_info", 1},
 		// Not known until the agent says: no series rather than a made-up one.
 		{"isoagent_host_info", 0},
@@ -85,6 +87,57 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 	}
 }
 
+// TestSeriesFollowTheOwnersLists pins that the pre-initialised series are
+// exactly the values the owning packages list, so a value added there gets
+// its series here without a second list to keep in step.
+func TestSeriesFollowTheOwnersLists(t *testing.T) {
+	_, reg := newTest(t)
+	tests := []struct {
+		metric, label string
+		want          []string
+	}{
+		{"isoagent_reconcile_total", "result", values(reconcile.Outcomes())},
+		{"isoagent_reconcile_duration_seconds", "result", values(reconcile.Outcomes())},
+		{"isoagent_actions_total", "action", values(reconcile.StepKinds())},
+		{"isoagent_driver_operation_duration_seconds", "operation", values(driver.Ops())},
+		{"isoagent_admission_rejections_total", "reason", values(reconcile.Reasons())},
+		{"isoagent_watch_events_total", "trigger", values(spec.Triggers())},
+		{"isoagent_rescans_total", "trigger", values(spec.Triggers())},
+		{"isoagent_containers", "state", values(reconcile.States())},
+		{"isoagent_containers_desired", "isolation", values(driver.Isolations())},
+		{"isoagent_containers_running", "isolation", values(driver.Isolations())},
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.metric, func(t *testing.T) {
+			got := map[string]bool{}
+			for _, mf := range mfs {
+				if mf.GetName() != tt.metric {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == tt.label {
+							got[l.GetValue()] = true
+						}
+					}
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("label %s has values %v, want %v", tt.label, got, tt.want)
+			}
+			for _, v := range tt.want {
+				if !got[v] {
+					t.Errorf("no series with %s=%q", tt.label, v)
+				}
+			}
+		})
+	}
+}
+
 func TestMethodsCountUnderTheirLabels(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -93,36 +146,36 @@ func TestMethodsCountUnderTheirLabels(t *testing.T) {
 		want   float64
 	}{
 		{"reconcile success",
-			func(m *Metrics) { m.ObserveReconcile(ResultSuccess, time.Millisecond) },
+			func(m *Metrics) { m.ObserveReconcile(reconcile.OutcomeSuccess, time.Millisecond) },
 			func(m *Metrics) prometheus.Collector { return m.reconciles.WithLabelValues("success") }, 1},
 		{"reconcile requeue twice",
 			func(m *Metrics) {
-				m.ObserveReconcile(ResultRequeue, 0)
-				m.ObserveReconcile(ResultRequeue, 0)
+				m.ObserveReconcile(reconcile.OutcomeRequeue, 0)
+				m.ObserveReconcile(reconcile.OutcomeRequeue, 0)
 			},
 			func(m *Metrics) prometheus.Collector { return m.reconciles.WithLabelValues("requeue") }, 2},
 		{"reconcile with an unknown result counts as other",
 			func(m *Metrics) { m.ObserveReconcile("done", 0) },
 			func(m *Metrics) prometheus.Collector { return m.reconciles.WithLabelValues(Other) }, 1},
 		{"action",
-			func(m *Metrics) { m.IncAction(ActionCreate, ResultError) },
+			func(m *Metrics) { m.IncAction(reconcile.ActionCreate, reconcile.OutcomeError) },
 			func(m *Metrics) prometheus.Collector { return m.actions.WithLabelValues("create", "error") }, 1},
 		{"action with an unknown kind counts as other",
-			func(m *Metrics) { m.IncAction("recreate", ResultSuccess) },
+			func(m *Metrics) { m.IncAction("recreate", reconcile.OutcomeSuccess) },
 			func(m *Metrics) prometheus.Collector { return m.actions.WithLabelValues(Other, "success") }, 1},
 		{"requeue is not an action result",
-			func(m *Metrics) { m.IncAction(ActionStart, ResultRequeue) },
+			func(m *Metrics) { m.IncAction(reconcile.ActionStart, reconcile.OutcomeRequeue) },
 			func(m *Metrics) prometheus.Collector { return m.actions.WithLabelValues("start", Other) }, 1},
 		{"rejection",
-			func(m *Metrics) { m.IncRejection(ReasonVersionMismatch) },
+			func(m *Metrics) { m.IncRejection(reconcile.ReasonVersionMismatch) },
 			func(m *Metrics) prometheus.Collector {
 				return m.rejections.WithLabelValues("version-mismatch")
 			}, 1},
 		{"watch event",
-			func(m *Metrics) { m.IncWatchEvent(TriggerOverflow) },
+			func(m *Metrics) { m.IncWatchEvent(spec.TriggerOverflow) },
 			func(m *Metrics) prometheus.Collector { return m.watchEvents.WithLabelValues("overflow") }, 1},
 		{"rescan",
-			func(m *Metrics) { m.IncRescan(TriggerResync) },
+			func(m *Metrics) { m.IncRescan(spec.TriggerResync) },
 			func(m *Metrics) prometheus.Collector { return m.rescans.WithLabelValues("resync") }, 1},
 		{"spec files valid",
 			func(m *Metrics) { m.SetSpecFiles(4, 1) },
@@ -150,9 +203,9 @@ func TestMethodsCountUnderTheirLabels(t *testing.T) {
 
 func TestHistogramsObserveSeconds(t *testing.T) {
 	m, reg := newTest(t)
-	m.ObserveReconcile(ResultSuccess, 30*time.Millisecond)
-	m.ObserveReconcile(ResultError, 2*time.Second)
-	m.ObserveDriverOp(OpCreate, 3*time.Second)
+	m.ObserveReconcile(reconcile.OutcomeSuccess, 30*time.Millisecond)
+	m.ObserveReconcile(reconcile.OutcomeError, 2*time.Second)
+	m.ObserveDriverOp(driver.OpCreate, 3*time.Second)
 	m.ObserveDriverOp("pull", time.Second)
 	m.ObserveConvergence(90 * time.Second)
 
@@ -369,29 +422,29 @@ func drive(m *Metrics) {
 	m.SetHostInfo(driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: 20348, Revision: 587}, SKU: driver.SKUServer, Driver: driver.NameSim})
 	m.SetConfigRevision("9f1c2e7")
 	m.SetSpecFiles(3, 1)
-	m.IncWatchEvent(TriggerEvent)
-	m.IncWatchEvent(TriggerEvent)
-	m.IncRescan(TriggerEvent)
-	m.IncRescan(TriggerResync)
-	m.IncRejection(ReasonVersionMismatch)
-	m.ObserveReconcile(ResultSuccess, 12*time.Millisecond)
-	m.ObserveReconcile(ResultSuccess, 40*time.Millisecond)
-	m.ObserveReconcile(ResultError, 300*time.Millisecond)
-	m.ObserveReconcile(ResultRequeue, time.Millisecond)
-	m.IncAction(ActionCreate, ResultSuccess)
-	m.IncAction(ActionStart, ResultSuccess)
-	m.IncAction(ActionStart, ResultError)
-	m.ObserveDriverOp(OpList, 2*time.Millisecond)
-	m.ObserveDriverOp(OpCreate, 700*time.Millisecond)
-	m.ObserveDriverOp(OpStart, 1500*time.Millisecond)
+	m.IncWatchEvent(spec.TriggerEvent)
+	m.IncWatchEvent(spec.TriggerEvent)
+	m.IncRescan(spec.TriggerEvent)
+	m.IncRescan(spec.TriggerResync)
+	m.IncRejection(reconcile.ReasonVersionMismatch)
+	m.ObserveReconcile(reconcile.OutcomeSuccess, 12*time.Millisecond)
+	m.ObserveReconcile(reconcile.OutcomeSuccess, 40*time.Millisecond)
+	m.ObserveReconcile(reconcile.OutcomeError, 300*time.Millisecond)
+	m.ObserveReconcile(reconcile.OutcomeRequeue, time.Millisecond)
+	m.IncAction(reconcile.ActionCreate, reconcile.OutcomeSuccess)
+	m.IncAction(reconcile.ActionStart, reconcile.OutcomeSuccess)
+	m.IncAction(reconcile.ActionStart, reconcile.OutcomeError)
+	m.ObserveDriverOp(driver.OpList, 2*time.Millisecond)
+	m.ObserveDriverOp(driver.OpCreate, 700*time.Millisecond)
+	m.ObserveDriverOp(driver.OpStart, 1500*time.Millisecond)
 	m.IncRestart("worker")
 	m.ObserveConvergence(2 * time.Second)
 	m.SetLastSuccessfulReconcile(time.Unix(1767225600, 0))
 	m.SetContainerSource(func() []ContainerInfo {
 		return []ContainerInfo{
-			{Name: "web", Isolation: IsolationProcess, Image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022", State: StateRunning, Desired: true, Running: true},
-			{Name: "worker", Isolation: IsolationHyperV, Image: "example.com/worker:ltsc2022", State: StateExited, Desired: true},
-			{Name: "legacy", Isolation: IsolationProcess, Image: "example.com/legacy:ltsc2019", State: StateRejected},
+			{Name: "web", Isolation: string(driver.Process), Image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
+			{Name: "worker", Isolation: string(driver.HyperV), Image: "example.com/worker:ltsc2022", State: reconcile.StateExited, Desired: true},
+			{Name: "legacy", Isolation: string(driver.Process), Image: "example.com/legacy:ltsc2019", State: reconcile.StateRejected},
 		}
 	})
 }
@@ -416,7 +469,7 @@ func TestMethodsAreSafeForConcurrentUse(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	if got := testutil.ToFloat64(m.reconciles.WithLabelValues(ResultSuccess)); got != 4*100*2 {
+	if got := testutil.ToFloat64(m.reconciles.WithLabelValues(string(reconcile.OutcomeSuccess))); got != 4*100*2 {
 		t.Errorf("success reconciles = %v, want %d", got, 4*100*2)
 	}
 }

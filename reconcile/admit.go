@@ -38,8 +38,10 @@ const (
 	ReasonNotForThisHost Reason = "not-for-this-host"
 )
 
-// Reasons lists every Reason, for pre-initialising metric series.
-var Reasons = []Reason{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost}
+// Reasons returns every Reason, for pre-initialising metric series.
+func Reasons() []Reason {
+	return []Reason{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost}
+}
 
 // Rejection says why a spec does not run on this host.
 type Rejection struct {

@@ -8,30 +8,30 @@ import (
 	"github.com/isoagent/isoagent/imageref"
 )
 
-// Result is the outcome of one reconcile of a key, as a metric label value.
-type Result string
+// Outcome is what came of one reconcile of a key, as a metric label value
+// (isoagent_reconcile_total's result).
+type Outcome string
 
-// Reconcile results.
+// Reconcile outcomes.
 const (
-	ResultSuccess Result = "success" // the key is done until something changes
-	ResultError   Result = "error"   // it failed; retried with backoff unless terminal
-	ResultRequeue Result = "requeue" // it waits (crash backoff) and comes back
+	OutcomeSuccess Outcome = "success" // the key is done until something changes
+	OutcomeError   Outcome = "error"   // it failed; retried with backoff unless terminal
+	OutcomeRequeue Outcome = "requeue" // it waits (crash backoff, a network to share) and comes back
 )
 
-// Results lists every Result, for pre-initialising metric series.
-var Results = []Result{ResultSuccess, ResultError, ResultRequeue}
+// Outcomes returns every Outcome.
+func Outcomes() []Outcome { return []Outcome{OutcomeSuccess, OutcomeError, OutcomeRequeue} }
 
 // Observer is told what the engine does, for metrics. Its methods are called
 // from several goroutines and must not block.
 type Observer interface {
 	// Reconciled is called after each reconcile of a key.
-	Reconciled(r Result, d time.Duration)
+	Reconciled(o Outcome, d time.Duration)
 	// Action is called after each driver step the engine takes for a
-	// plan (create, start, stop, remove; a recreate is a stop, remove,
-	// create and start), err nil on success.
+	// plan (one of StepKinds), err nil on success.
 	Action(kind ActionKind, err error, d time.Duration)
-	// DriverOp is called after every driver call ("list", "create", ...).
-	DriverOp(op string, err error, d time.Duration)
+	// DriverOp is called after every driver call.
+	DriverOp(op driver.Op, err error, d time.Duration)
 	// Restarted is called when a container is restarted by its restart
 	// policy.
 	Restarted(name string)
@@ -46,12 +46,12 @@ type Observer interface {
 // NopObserver ignores everything.
 type NopObserver struct{}
 
-func (NopObserver) Reconciled(Result, time.Duration)        {}
-func (NopObserver) Action(ActionKind, error, time.Duration) {}
-func (NopObserver) DriverOp(string, error, time.Duration)   {}
-func (NopObserver) Restarted(string)                        {}
-func (NopObserver) Rejected(string, Reason)                 {}
-func (NopObserver) Converged(time.Duration)                 {}
+func (NopObserver) Reconciled(Outcome, time.Duration)        {}
+func (NopObserver) Action(ActionKind, error, time.Duration)  {}
+func (NopObserver) DriverOp(driver.Op, error, time.Duration) {}
+func (NopObserver) Restarted(string)                         {}
+func (NopObserver) Rejected(string, Reason)                  {}
+func (NopObserver) Converged(time.Duration)                  {}
 
 var _ Observer = NopObserver{}
 
@@ -63,55 +63,55 @@ type observedDriver struct {
 
 var _ driver.Driver = observedDriver{}
 
-func (o observedDriver) done(op string, start time.Time, err error) {
+func (o observedDriver) done(op driver.Op, start time.Time, err error) {
 	o.obs.DriverOp(op, err, time.Since(start))
 }
 
 func (o observedDriver) Host(ctx context.Context) (driver.Host, error) {
 	start := time.Now()
 	h, err := o.d.Host(ctx)
-	o.done("host", start, err)
+	o.done(driver.OpHost, start, err)
 	return h, err
 }
 
 func (o observedDriver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
 	start := time.Now()
 	img, err := o.d.Image(ctx, ref)
-	o.done("image", start, err)
+	o.done(driver.OpImage, start, err)
 	return img, err
 }
 
 func (o observedDriver) List(ctx context.Context) ([]driver.Container, error) {
 	start := time.Now()
 	cs, err := o.d.List(ctx)
-	o.done("list", start, err)
+	o.done(driver.OpList, start, err)
 	return cs, err
 }
 
 func (o observedDriver) Create(ctx context.Context, cfg driver.Config) error {
 	start := time.Now()
 	err := o.d.Create(ctx, cfg)
-	o.done("create", start, err)
+	o.done(driver.OpCreate, start, err)
 	return err
 }
 
 func (o observedDriver) Start(ctx context.Context, id string) error {
 	start := time.Now()
 	err := o.d.Start(ctx, id)
-	o.done("start", start, err)
+	o.done(driver.OpStart, start, err)
 	return err
 }
 
 func (o observedDriver) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	start := time.Now()
 	err := o.d.Stop(ctx, id, timeout)
-	o.done("stop", start, err)
+	o.done(driver.OpStop, start, err)
 	return err
 }
 
 func (o observedDriver) Remove(ctx context.Context, id string) error {
 	start := time.Now()
 	err := o.d.Remove(ctx, id)
-	o.done("remove", start, err)
+	o.done(driver.OpRemove, start, err)
 	return err
 }

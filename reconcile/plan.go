@@ -20,6 +20,18 @@ const (
 	ActionRemove   ActionKind = "remove"   // remove a stopped container
 )
 
+// ActionKinds returns every ActionKind, as Plan reports them.
+func ActionKinds() []ActionKind {
+	return []ActionKind{ActionCreate, ActionRecreate, ActionStart, ActionStop, ActionRemove}
+}
+
+// StepKinds returns the kinds of the driver steps an action consists of,
+// as Observer.Action reports them: a recreate is a stop, a remove, a create
+// and a start, and a create includes its start.
+func StepKinds() []ActionKind {
+	return []ActionKind{ActionCreate, ActionStart, ActionStop, ActionRemove}
+}
+
 // Action is one step that brings a container name closer to its spec.
 type Action struct {
 	Kind ActionKind `json:"kind"`

@@ -122,7 +122,7 @@ func (f *flippingResolver) set(p, real string) {
 
 // A junction under an allowed mount source that is redirected outside the
 // policy is caught at the next resync, though the folder did not change:
-// the agent feeds snapshots with Update only (no Source), as `run` does.
+// the agent feeds snapshots with Update only, as `run` does.
 // The running container is kept, and the refusal names the target.
 func TestEngineReadmitsAtResyncWhenAMountIsRedirected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -140,9 +140,7 @@ func TestEngineReadmitsAtResyncWhenAMountIsRedirected(t *testing.T) {
 		r := start(t, openSim(t, ""), snap, func(o *EngineOptions) {
 			o.Admit.Policy = pc
 			o.Admit.Resolver = res
-			o.Source = nil
 		})
-		r.eng.Update(snap)
 		r.waitConverged()
 		before := r.requireRunning("web")
 

@@ -33,49 +33,69 @@ type Status struct {
 // Condition is a named fact about the engine or a container, present while
 // it holds.
 type Condition struct {
-	Type    string `json:"type"`
-	Message string `json:"message"`
+	Type    ConditionType `json:"type"`
+	Message string        `json:"message"`
 }
+
+// ConditionType names a Condition.
+type ConditionType string
 
 // Condition types.
 const (
 	// CondEmptyIgnored: the folder declares no specs and --allow-empty is
 	// off, so the previous desired state stays and nothing is pruned.
-	CondEmptyIgnored = "EmptyFolderIgnored"
+	CondEmptyIgnored ConditionType = "EmptyFolderIgnored"
 	// CondPruneSuspended: a spec file is invalid and its names are unknown,
 	// so containers without a spec are kept.
-	CondPruneSuspended = "PruneSuspended"
+	CondPruneSuspended ConditionType = "PruneSuspended"
 	// CondLoadFailed: the folder could not be read; the previous desired
 	// state stays.
-	CondLoadFailed = "LoadFailed"
+	CondLoadFailed ConditionType = "LoadFailed"
 	// CondDriverUnavailable: listing the host's containers failed.
-	CondDriverUnavailable = "DriverUnavailable"
-	// CondInvalid: the spec's file is invalid now; its last-known-good spec
-	// stays in force.
-	CondInvalid = "Invalid"
-	// CondConflict: another file declares the same name and lost.
-	CondConflict = "Conflict"
-	// CondCrashLoop: the container keeps exiting; the next restart waits.
-	CondCrashLoop = "CrashLoopBackOff"
-	// CondKeptRunning: the spec is rejected now, but the container it ran
-	// before is left alone.
-	CondKeptRunning = "KeptRunning"
+	CondDriverUnavailable ConditionType = "DriverUnavailable"
 	// CondPolicyInvalid: the policy file is unreadable or invalid now; the
 	// last good policy stays in force.
-	CondPolicyInvalid = "PolicyInvalid"
+	CondPolicyInvalid ConditionType = "PolicyInvalid"
+	// CondInvalid: the spec's file is invalid now; its last-known-good spec
+	// stays in force.
+	CondInvalid ConditionType = "Invalid"
+	// CondConflict: another file declares the same name and lost.
+	CondConflict ConditionType = "Conflict"
+	// CondCrashLoop: the container keeps exiting; the next restart waits.
+	CondCrashLoop ConditionType = "CrashLoopBackOff"
+	// CondKeptRunning: the spec is rejected now, but the container it ran
+	// before is left alone.
+	CondKeptRunning ConditionType = "KeptRunning"
 )
 
-// Container states reported in status.
+// ConditionTypes returns every ConditionType: first the engine-wide ones
+// (Status.Conditions), then those of a container.
+func ConditionTypes() []ConditionType {
+	return []ConditionType{
+		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid,
+		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning,
+	}
+}
+
+// State is the state of a container name in status, a metric label value.
+type State string
+
+// Container states.
 const (
-	StatePending  = "pending"  // being created, started or replaced
-	StateRunning  = "running"  //
-	StateExited   = "exited"   // exited and left so by its restart policy, or waiting to restart
-	StateRejected = "rejected" // admission rejected the spec
-	StateConflict = "conflict" // rejected: a host port is taken by another spec
-	StateInvalid  = "invalid"  // rejected: the spec cannot be a container
-	StateOrphaned = "orphaned" // no spec, kept because pruning is suspended
-	StateRemoving = "removing" // no spec (or not for this host), being removed
+	StatePending  State = "pending"  // being created, started or replaced
+	StateRunning  State = "running"  // running on the host
+	StateExited   State = "exited"   // exited and left so by its restart policy, or waiting to restart
+	StateRejected State = "rejected" // admission rejected the spec
+	StateConflict State = "conflict" // rejected: a host port is taken by another spec
+	StateInvalid  State = "invalid"  // rejected: the spec cannot be a container
+	StateOrphaned State = "orphaned" // no spec, kept because pruning is suspended
+	StateRemoving State = "removing" // no spec (or not for this host), being removed
 )
+
+// States returns every State.
+func States() []State {
+	return []State{StatePending, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateRemoving}
+}
 
 // ContainerStatus is the status of one container name.
 type ContainerStatus struct {
@@ -87,7 +107,7 @@ type ContainerStatus struct {
 	EffectiveIsolation driver.Isolation `json:"effectiveIsolation,omitempty"`
 	Image              string           `json:"image,omitempty"`
 	ImageOSVersion     driver.OSVersion `json:"imageOSVersion,omitzero"`
-	State              string           `json:"state"`
+	State              State            `json:"state"`
 	Conditions         []Condition      `json:"conditions,omitempty"`
 	Warnings           []string         `json:"warnings,omitempty"`
 	Rejection          *Rejection       `json:"rejection,omitempty"`

@@ -95,9 +95,18 @@ type WatchOptions struct {
 	OnRescan func(Trigger)
 }
 
-// Update is a snapshot delivered by a Watcher.
+// Update is a snapshot, or a failure to read the folder, delivered by a
+// Watcher.
 type Update struct {
+	// Snapshot is the folder's content; nil when Err reports a failure and
+	// no snapshot read before it is still waiting to be taken.
 	Snapshot *Snapshot
+	// Err, when set, says the folder could not be read (it is missing, not
+	// a folder, or unreadable): the consumer keeps the desired state it has
+	// and can show why. It is delivered once per distinct error; the next
+	// successful read is delivered, with Err nil, even when its snapshot
+	// declares what the last one did.
+	Err error
 	// Trigger is what made the Watcher read the folder.
 	Trigger Trigger
 	// SeenAt is when the first change that this snapshot reflects was
@@ -114,8 +123,8 @@ type Update struct {
 // followed. Bursts of changes are debounced; while a git operation is in
 // progress in the folder (.git/index.lock exists) the Watcher waits for it
 // to finish; a periodic resync re-reads every file anyway. A missing folder, or a
-// failing Load, is logged and waited out: nothing is delivered for it, so
-// the consumer keeps what it had.
+// failing Load, is logged, delivered as an Update with Err and waited out:
+// no snapshot is delivered for it, so the consumer keeps what it had.
 //
 // Names of editor leftovers (ending in "~", ".swp", ".swx", ".tmp", ".bak",
 // or "#...#") do not cause rescans. Subfolders whose names start with "."
@@ -163,12 +172,13 @@ func NewWatcher(dir string, loader SnapshotLoader, opts WatchOptions) *Watcher {
 	}
 }
 
-// Updates returns the channel on which Run delivers snapshots. The first
-// snapshot is the folder as found at start (an empty folder included);
-// after that, only snapshots that differ from the previous one are sent.
-// Delivery never blocks the Watcher: when the consumer has not taken the
-// previous update yet, the newer one replaces it, keeping the earlier
-// SeenAt. The channel is closed when Run returns.
+// Updates returns the channel on which Run delivers snapshots, and
+// failures to read the folder (Update.Err). The first snapshot is the
+// folder as found at start (an empty folder included); after that, only
+// snapshots that differ from the previous one are sent. Delivery never
+// blocks the Watcher: when the consumer has not taken the previous update
+// yet, the newer one replaces it, keeping the earlier SeenAt. The channel
+// is closed when Run returns.
 func (w *Watcher) Updates() <-chan Update { return w.updates }
 
 // Run watches the folder until ctx is done, then returns nil after every
@@ -584,6 +594,10 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 		if msg := err.Error(); msg != r.lastErr {
 			r.w.log.Warn("cannot read the spec folder; keeping the last snapshot", "trigger", t, "err", err)
 			r.lastErr = msg
+			// The consumer is told, and the next good read goes out even
+			// if it matches the last snapshot, to clear the failure.
+			r.last = nil
+			r.deliver(Update{Err: err, Trigger: t, SeenAt: seenAt})
 		} else {
 			r.w.log.Debug("cannot read the spec folder; keeping the last snapshot", "trigger", t, "err", err)
 		}
@@ -607,11 +621,17 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 }
 
 // deliver hands u to the consumer without blocking: an update not yet
-// taken is replaced, since a snapshot is the whole desired state.
+// taken is replaced, since a snapshot is the whole desired state; a
+// failure does not replace a snapshot not taken yet, but goes with it.
 func (r *watchRun) deliver(u Update) {
 	select {
 	case old := <-r.w.updates:
-		if old.SeenAt.Before(u.SeenAt) {
+		switch {
+		case old.Snapshot == nil:
+			// A failure only: the newer update says all there is.
+		case u.Snapshot == nil:
+			u.Snapshot, u.SeenAt = old.Snapshot, old.SeenAt
+		case old.SeenAt.Before(u.SeenAt):
 			u.SeenAt = old.SeenAt
 		}
 	default:

@@ -2,7 +2,9 @@ package spec
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -78,6 +80,13 @@ func (h *watchHarness) waitFor(what string, keep []string, done func(*Snapshot) 
 		case u, ok := <-h.w.Updates():
 			if !ok {
 				h.t.Fatalf("waiting for %s: updates closed", what)
+			}
+			if u.Snapshot == nil {
+				// A failure to read the folder (it is gone for a while).
+				if u.Err == nil {
+					h.t.Errorf("waiting for %s: an update with neither a snapshot nor an error", what)
+				}
+				continue
 			}
 			s := u.Snapshot
 			h.last = s
@@ -364,11 +373,16 @@ func testWatchMissingAtStart(t *testing.T, opts WatchOptions) {
 	dir := filepath.Join(t.TempDir(), "specs")
 	sw := newSpecWriter(t)
 	h := startWatch(t, dir, opts, sw.images)
-	time.Sleep(2 * max(opts.Debounce, DefaultDebounce)) // let the first read fail
 	select {
 	case u := <-h.w.Updates():
-		t.Fatalf("a snapshot was delivered for a missing folder: %+v", u.Snapshot)
-	default:
+		if u.Snapshot != nil {
+			t.Fatalf("a snapshot was delivered for a missing folder: %+v", u.Snapshot)
+		}
+		if !errors.Is(u.Err, fs.ErrNotExist) {
+			t.Fatalf("the failure delivered for a missing folder is %v, want one that wraps fs.ErrNotExist", u.Err)
+		}
+	case <-time.After(watchWait):
+		t.Fatal("the failure to read the missing folder was not delivered")
 	}
 	sw.write(filepath.Join(dir, "web.yaml"), "web", image("v1"))
 	h.waitImages("the created folder", nil, map[string]string{"web": image("v1")})

@@ -210,7 +210,7 @@ func TestWatcherTiming(t *testing.T) {
 			wantUpdates: []string{" resync 0s", "r2 event 1s"},
 		},
 		{
-			name: "a failing load delivers nothing and the next change is read",
+			name: "a failing load not taken yet is replaced by the next change, which is read",
 			act: func(t *testing.T, e env, start time.Time) {
 				sleepUntil(start, time.Second)
 				e.loader.set("r2", errors.New("folder missing"))
@@ -222,6 +222,24 @@ func TestWatcherTiming(t *testing.T) {
 			},
 			wantCalls:   []string{"0s reload", "1.1s load", "2.1s load"},
 			wantUpdates: []string{" resync 0s", "r3 event 2s"},
+		},
+		{
+			name: "a failing load is delivered once, and the next good read clears it though nothing changed",
+			act: func(t *testing.T, e env, start time.Time) {
+				sleepUntil(start, time.Second)
+				e.loader.set("", errors.New("folder missing"))
+				e.events <- fsnotify.Event{Name: e.dir, Op: fsnotify.Remove}
+				sleepUntil(start, 2*time.Second)
+				e.collect()
+				e.events <- fsnotify.Event{Name: e.dir, Op: fsnotify.Remove}
+				sleepUntil(start, 3*time.Second)
+				e.collect()
+				e.loader.set("", nil)
+				e.events <- fsnotify.Event{Name: e.dir, Op: fsnotify.Create}
+				sleepUntil(start, 4*time.Second)
+			},
+			wantCalls:   []string{"0s reload", "1.1s load", "2.1s load", "3.1s load"},
+			wantUpdates: []string{" resync 0s", "!folder missing event 1s", " event 3s"},
 		},
 	}
 	for _, tt := range tests {
@@ -248,7 +266,11 @@ func TestWatcherTiming(t *testing.T) {
 					for {
 						select {
 						case u := <-w.Updates():
-							updates = append(updates, fmt.Sprintf("%s %s %v", u.Snapshot.Revision, u.Trigger, u.SeenAt.Sub(start)))
+							what := "!" + fmt.Sprint(u.Err) // a failure, with no snapshot
+							if u.Snapshot != nil {
+								what = u.Snapshot.Revision
+							}
+							updates = append(updates, fmt.Sprintf("%s %s %v", what, u.Trigger, u.SeenAt.Sub(start)))
 						default:
 							return
 						}
@@ -278,6 +300,46 @@ func TestWatcherTiming(t *testing.T) {
 					t.Errorf("OnRescan called %d times (%v), want once per load (%d)", rescans, counts, len(tt.wantCalls))
 				}
 			})
+		})
+	}
+}
+
+// TestWatcherDeliveryKeepsASnapshotAcrossAFailure pins that a failure to
+// read the folder does not drop a snapshot the consumer has not taken yet,
+// and that a good read after a failure replaces it.
+func TestWatcherDeliveryKeepsASnapshotAcrossAFailure(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	missing := errors.New("spec folder: no such file or directory")
+	snap := &Snapshot{Revision: "a"}
+	tests := []struct {
+		name    string
+		deliver []Update
+		want    Update
+	}{
+		{"a failure after a snapshot", []Update{
+			{Snapshot: snap, Trigger: TriggerEvent, SeenAt: t0},
+			{Err: missing, Trigger: TriggerResync, SeenAt: t0.Add(time.Second)},
+		}, Update{Snapshot: snap, Err: missing, Trigger: TriggerResync, SeenAt: t0}},
+		{"a snapshot after a failure", []Update{
+			{Err: missing, Trigger: TriggerEvent, SeenAt: t0},
+			{Snapshot: snap, Trigger: TriggerEvent, SeenAt: t0.Add(time.Second)},
+		}, Update{Snapshot: snap, Trigger: TriggerEvent, SeenAt: t0.Add(time.Second)}},
+		{"a failure after a failure", []Update{
+			{Err: errors.New("older"), Trigger: TriggerEvent, SeenAt: t0},
+			{Err: missing, Trigger: TriggerEvent, SeenAt: t0.Add(time.Second)},
+		}, Update{Err: missing, Trigger: TriggerEvent, SeenAt: t0.Add(time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := NewWatcher("d", &timingLoader{}, WatchOptions{})
+			r := &watchRun{w: w}
+			for _, u := range tt.deliver {
+				r.deliver(u)
+			}
+			got := <-w.Updates()
+			if got.Snapshot != tt.want.Snapshot || got.Err != tt.want.Err || got.Trigger != tt.want.Trigger || !got.SeenAt.Equal(tt.want.SeenAt) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
 		})
 	}
 }

@@ -76,8 +76,8 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 		Debounce: cfg.debounce,
 		Resync:   cfg.resync,
 		Logger:   logger,
-		OnEvent:  func(t spec.Trigger) { m.IncWatchEvent(string(t)) },
-		OnRescan: func(t spec.Trigger) { m.IncRescan(string(t)) },
+		OnEvent:  m.IncWatchEvent,
+		OnRescan: m.IncRescan,
 	}
 	switch cfg.watch {
 	case "notify", "":
@@ -156,10 +156,15 @@ func (a *agent) Run(ctx context.Context) error {
 	}
 	wg.Go(func() {
 		// The watcher reads the folder at start, on changes and on its
-		// resync, and hands every new snapshot to the engine.
+		// resync, and hands every new snapshot to the engine, and every
+		// failure to read the folder, which status shows while the
+		// previous desired state stays in force.
 		for u := range a.watcher.Updates() {
-			a.observeSnapshot(u.Snapshot)
-			a.eng.UpdateSeen(u.Snapshot, u.SeenAt)
+			if u.Snapshot != nil {
+				a.observeSnapshot(u.Snapshot)
+				a.eng.UpdateSeen(u.Snapshot, u.SeenAt)
+			}
+			a.eng.SetLoadError(u.Err)
 		}
 	})
 	wg.Wait()
@@ -184,25 +189,25 @@ type observer struct{ m *metrics.Metrics }
 
 var _ reconcile.Observer = observer{}
 
-func (o observer) Reconciled(r reconcile.Result, d time.Duration) {
-	o.m.ObserveReconcile(string(r), d)
-	if r == reconcile.ResultSuccess {
+func (o observer) Reconciled(r reconcile.Outcome, d time.Duration) {
+	o.m.ObserveReconcile(r, d)
+	if r == reconcile.OutcomeSuccess {
 		o.m.SetLastSuccessfulReconcile(time.Now())
 	}
 }
 
 func (o observer) Action(k reconcile.ActionKind, err error, _ time.Duration) {
-	result := metrics.ResultSuccess
+	result := reconcile.OutcomeSuccess
 	if err != nil {
-		result = metrics.ResultError
+		result = reconcile.OutcomeError
 	}
-	o.m.IncAction(string(k), result)
+	o.m.IncAction(k, result)
 }
 
-func (o observer) DriverOp(op string, _ error, d time.Duration) { o.m.ObserveDriverOp(op, d) }
-func (o observer) Restarted(name string)                        { o.m.IncRestart(name) }
-func (o observer) Rejected(_ string, r reconcile.Reason)        { o.m.IncRejection(string(r)) }
-func (o observer) Converged(d time.Duration)                    { o.m.ObserveConvergence(d) }
+func (o observer) DriverOp(op driver.Op, _ error, d time.Duration) { o.m.ObserveDriverOp(op, d) }
+func (o observer) Restarted(name string)                           { o.m.IncRestart(name) }
+func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
+func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
 
 // containerInfos is the metrics' view of the engine's status.
 func containerInfos(st reconcile.Status) []metrics.ContainerInfo {

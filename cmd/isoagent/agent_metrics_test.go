@@ -57,10 +57,10 @@ func TestMetricsOfARealEngineRun(t *testing.T) {
 		eng := reconcile.NewEngine(reconcile.EngineOptions{
 			Driver:   drv,
 			Workers:  2,
-			Source:   reconcile.SourceFunc(func() (*spec.Snapshot, error) { return snap, nil }),
 			Observer: observer{m},
 			Logger:   slog.New(slog.DiscardHandler),
 		})
+		eng.Update(snap)
 		m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(eng.Status()) })
 		h := metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,

@@ -19,11 +19,11 @@ func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 		{Name: "moved", State: reconcile.StateRemoving, EffectiveIsolation: "process",
 			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonNotForThisHost}},
 	}}
-	got := map[string]string{}
+	got := map[string]reconcile.State{}
 	for _, ci := range containerInfos(st) {
 		got[ci.Name] = ci.State
 	}
-	want := map[string]string{"legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
+	want := map[string]reconcile.State{"legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
 	if len(got) != len(want) {
 		t.Fatalf("containerInfos reported %v, want %v", got, want)
 	}

@@ -153,29 +153,16 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 }
 
 // waitConverged waits until the engine has converged (exitOK), or the
-// timeout or ctx ends (exitProblem). Convergence is confirmed by a fresh
-// look at the driver, so a container that exited at once is not missed and
-// the status shows the driver's view.
+// timeout or ctx ends (exitProblem). The engine confirms convergence with a
+// fresh look at the driver, so a container that exited at once is not
+// missed and the status shows the driver's view.
 func waitConverged(ctx context.Context, eng *reconcile.Engine, timeout time.Duration) int {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if eng.Converged() {
-			eng.Refresh(ctx)
-			if eng.Converged() {
-				return exitOK
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return exitProblem
-		case <-deadline.C:
-			return exitProblem
-		case <-tick.C:
-		}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := eng.WaitConverged(ctx); err != nil {
+		return exitProblem
 	}
+	return exitOK
 }
 
 // printStatus prints the engine's status as a table; ages are relative to
@@ -212,7 +199,7 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 			if note != "" {
 				note += "; "
 			}
-			note += cond.Type
+			note += string(cond.Type)
 		}
 		if c.ExitCode != nil && note == "" {
 			note = fmt.Sprintf("exit code %d", *c.ExitCode)

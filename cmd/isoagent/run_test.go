@@ -165,3 +165,14 @@ func TestRunRejectsHCSOffWindows(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
 }
+
+// A spec folder that cannot be read shows in the agent's status as the
+// condition LoadFailed, with the reason: `run --once` over a missing folder
+// does not converge and prints it.
+func TestRunShowsAMissingFolder(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "specs")
+	stdout, stderr, code := runAgentBinary(t, "run", "--dir", missing, "--sim-dir", t.TempDir(), "--once", "--timeout", "3s")
+	if code != 1 || !strings.Contains(stdout, "LoadFailed: spec folder: stat "+missing+": no such file or directory; the previous desired state stays in force") {
+		t.Errorf("exit %d, want 1 and the condition LoadFailed\n%s%s", code, stdout, stderr)
+	}
+}

@@ -120,7 +120,7 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 		}},
 		{[]string{"fault", "start", "--count", "2", "--error", "unavailable", "--delay", "1s"}, func(t *testing.T, out string) {
 			fs, _ := m.Faults()
-			if len(fs) != 1 || fs[0].Op != sim.OpStart || fs[0].Count != 2 || !errors.Is(fs[0].Err, driver.ErrUnavailable) || fs[0].Delay != time.Second {
+			if len(fs) != 1 || fs[0].Op != driver.OpStart || fs[0].Count != 2 || !errors.Is(fs[0].Err, driver.ErrUnavailable) || fs[0].Delay != time.Second {
 				t.Errorf("faults after fault start: %+v", fs)
 			}
 		}},

@@ -112,7 +112,7 @@ func (d *Driver) InjectFault(f Fault) error {
 	return nil
 }
 
-func (d *Driver) takeFault(op Op) (Fault, bool, error) {
+func (d *Driver) takeFault(op driver.Op) (Fault, bool, error) {
 	d.mu.Lock()
 	for i := range d.faults {
 		f := &d.faults[i]
@@ -133,7 +133,7 @@ func (d *Driver) takeFault(op Op) (Fault, bool, error) {
 
 // do runs one operation: it applies an injected fault first, waiting out
 // its delay unless ctx ends, then calls fn.
-func (d *Driver) do(ctx context.Context, op Op, id string, fn func() error) error {
+func (d *Driver) do(ctx context.Context, op driver.Op, id string, fn func() error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
@@ -164,7 +164,7 @@ func (d *Driver) do(ctx context.Context, op Op, id string, fn func() error) erro
 // Host describes the simulated host.
 func (d *Driver) Host(ctx context.Context) (driver.Host, error) {
 	var h driver.Host
-	err := d.do(ctx, OpHost, "", func() (err error) {
+	err := d.do(ctx, driver.OpHost, "", func() (err error) {
 		h, err = d.model.Host()
 		return err
 	})
@@ -174,7 +174,7 @@ func (d *Driver) Host(ctx context.Context) (driver.Host, error) {
 // Image returns what the simulated host knows of ref.
 func (d *Driver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
 	var img driver.Image
-	err := d.do(ctx, OpImage, ref.String(), func() (err error) {
+	err := d.do(ctx, driver.OpImage, ref.String(), func() (err error) {
 		img, err = d.model.image(ref.String(), ref)
 		return err
 	})
@@ -184,7 +184,7 @@ func (d *Driver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, err
 // List returns the containers of the driver's owner.
 func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 	var cs []driver.Container
-	err := d.do(ctx, OpList, "", func() (err error) {
+	err := d.do(ctx, driver.OpList, "", func() (err error) {
 		cs, err = d.model.Containers(d.owner)
 		return err
 	})
@@ -194,7 +194,7 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 // Create creates a container of the driver's owner; cfg.Owner must be
 // empty or that owner. See Model.Create for the errors.
 func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
-	return d.do(ctx, OpCreate, cfg.ID, func() error {
+	return d.do(ctx, driver.OpCreate, cfg.ID, func() error {
 		if cfg.Owner == "" {
 			cfg.Owner = d.owner
 		}
@@ -208,17 +208,17 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 // Start starts a container of the driver's owner, or starts it again after
 // it exited.
 func (d *Driver) Start(ctx context.Context, id string) error {
-	return d.do(ctx, OpStart, id, func() error { return d.model.Start(d.owner, id) })
+	return d.do(ctx, driver.OpStart, id, func() error { return d.model.Start(d.owner, id) })
 }
 
 // Stop shuts a container of the driver's owner down. The sim's processes
 // always honour a graceful shutdown at once (exit code 0), so timeout is
 // never reached.
 func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) error {
-	return d.do(ctx, OpStop, id, func() error { return d.model.Stop(d.owner, id) })
+	return d.do(ctx, driver.OpStop, id, func() error { return d.model.Stop(d.owner, id) })
 }
 
 // Remove removes a container of the driver's owner that is not running.
 func (d *Driver) Remove(ctx context.Context, id string) error {
-	return d.do(ctx, OpRemove, id, func() error { return d.model.Remove(d.owner, id) })
+	return d.do(ctx, driver.OpRemove, id, func() error { return d.model.Remove(d.owner, id) })
 }

@@ -5,33 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/isoagent/isoagent/driver"
 )
 
-// Op is a driver operation that faults can be injected into.
-type Op string
-
-// Operations, one per driver.Driver method.
-const (
-	OpHost   Op = "host"
-	OpImage  Op = "image"
-	OpList   Op = "list"
-	OpCreate Op = "create"
-	OpStart  Op = "start"
-	OpStop   Op = "stop"
-	OpRemove Op = "remove"
-)
-
-var allOps = []Op{OpHost, OpImage, OpList, OpCreate, OpStart, OpStop, OpRemove}
-
-// Ops returns every Op, in the order of the driver.Driver methods.
-func Ops() []Op { return slices.Clone(allOps) }
-
-// ParseOp parses an Op's name.
-func ParseOp(s string) (Op, error) {
-	if slices.Contains(allOps, Op(s)) {
-		return Op(s), nil
+// ParseOp parses the name of a driver operation, as faults are given on
+// the command line.
+func ParseOp(s string) (driver.Op, error) {
+	if slices.Contains(driver.Ops(), driver.Op(s)) {
+		return driver.Op(s), nil
 	}
-	return "", fmt.Errorf("unknown operation %q (want one of %v)", s, allOps)
+	return "", fmt.Errorf("unknown operation %q (want one of %v)", s, driver.Ops())
 }
 
 // Fault makes the next Count calls of Op wait Delay (cut short when the
@@ -43,7 +27,7 @@ func ParseOp(s string) (Op, error) {
 // (see ErrorClass); a fault given to one Driver (Driver.InjectFault) may
 // carry any error.
 type Fault struct {
-	Op    Op
+	Op    driver.Op
 	Count int
 	Err   error
 	Delay time.Duration
@@ -80,10 +64,10 @@ func (f Fault) validate(persisted bool) error {
 }
 
 type faultJSON struct {
-	Op    Op     `json:"op"`
-	Count int    `json:"count"`
-	Error string `json:"error,omitempty"`
-	Delay string `json:"delay,omitempty"`
+	Op    driver.Op `json:"op"`
+	Count int       `json:"count"`
+	Error string    `json:"error,omitempty"`
+	Delay string    `json:"delay,omitempty"`
 }
 
 // MarshalJSON stores Err by its class name.

@@ -310,7 +310,7 @@ func (m *Model) ClearFaults() error {
 
 // TakeFault uses up one call of the first fault kept in the store for op,
 // and returns it; ok is false when there is none.
-func (m *Model) TakeFault(op Op) (f Fault, ok bool, err error) {
+func (m *Model) TakeFault(op driver.Op) (f Fault, ok bool, err error) {
 	// Look before taking, so that the common case (no fault) does not
 	// write the state.
 	err = m.store.view(func(s *state) error {

@@ -424,7 +424,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := t.Context()
-		if err := a.Model().InjectFault(sim.Fault{Op: sim.OpList, Count: 2, Err: driver.ErrUnavailable}); err != nil {
+		if err := a.Model().InjectFault(sim.Fault{Op: driver.OpList, Count: 2, Err: driver.ErrUnavailable}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.List(ctx); !errors.Is(err, driver.ErrUnavailable) {
@@ -443,7 +443,7 @@ func TestFaults(t *testing.T) {
 	t.Run("failed create changes nothing", func(t *testing.T) {
 		d := newDriver(t, sim.Options{})
 		ctx := t.Context()
-		if err := d.InjectFault(sim.Fault{Op: sim.OpCreate, Count: 1, Err: driver.ErrPortInUse}); err != nil {
+		if err := d.InjectFault(sim.Fault{Op: driver.OpCreate, Count: 1, Err: driver.ErrPortInUse}); err != nil {
 			t.Fatal(err)
 		}
 		cfg := driver.Config{ID: "c1", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}
@@ -461,7 +461,7 @@ func TestFaults(t *testing.T) {
 		dir := t.TempDir()
 		a, _ := sim.Open(dir, sim.Options{})
 		b, _ := sim.Open(dir, sim.Options{})
-		if err := a.InjectFault(sim.Fault{Op: sim.OpHost, Count: 1, Err: errors.New("boom")}); err != nil {
+		if err := a.InjectFault(sim.Fault{Op: driver.OpHost, Count: 1, Err: errors.New("boom")}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.Host(t.Context()); err != nil {
@@ -475,14 +475,14 @@ func TestFaults(t *testing.T) {
 		d := newDriver(t, sim.Options{})
 		for _, f := range []sim.Fault{
 			{Op: "jump", Count: 1, Err: driver.ErrNotFound},
-			{Op: sim.OpStart, Count: 0, Err: driver.ErrNotFound},
-			{Op: sim.OpStart, Count: 1},
+			{Op: driver.OpStart, Count: 0, Err: driver.ErrNotFound},
+			{Op: driver.OpStart, Count: 1},
 		} {
 			if err := d.InjectFault(f); err == nil {
 				t.Errorf("InjectFault(%+v) succeeded, want an error", f)
 			}
 		}
-		if err := d.Model().InjectFault(sim.Fault{Op: sim.OpStart, Count: 1, Err: errors.New("not a class")}); err == nil {
+		if err := d.Model().InjectFault(sim.Fault{Op: driver.OpStart, Count: 1, Err: errors.New("not a class")}); err == nil {
 			t.Error("persisting a fault with an unclassed error succeeded, want an error")
 		}
 	})
@@ -495,7 +495,7 @@ func TestFaultDelay(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := sim.NewDriver(m, "", nil)
-		if err := m.InjectFault(sim.Fault{Op: sim.OpList, Count: 2, Delay: 5 * time.Second}); err != nil {
+		if err := m.InjectFault(sim.Fault{Op: driver.OpList, Count: 2, Delay: 5 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()

@@ -524,7 +524,7 @@ func (s *state) forceRemove(ref string) error {
 }
 
 // takeFault uses up one call of the first fault injected for op.
-func (s *state) takeFault(op Op) (Fault, bool) {
+func (s *state) takeFault(op driver.Op) (Fault, bool) {
 	for i := range s.Faults {
 		f := &s.Faults[i]
 		if f.Op != op || f.Count <= 0 {
@@ -540,7 +540,7 @@ func (s *state) takeFault(op Op) (Fault, bool) {
 	return Fault{}, false
 }
 
-func (s *state) hasFault(op Op) bool {
+func (s *state) hasFault(op driver.Op) bool {
 	return slices.ContainsFunc(s.Faults, func(f Fault) bool { return f.Op == op && f.Count > 0 })
 }
 

@@ -1,0 +1,122 @@
+package reconcile
+
+import (
+	"slices"
+
+	"github.com/isoagent/isoagent/spec"
+)
+
+// desiredState is the desired state in force: the snapshot admitted last,
+// the decision for each name it declares, and whether owned containers
+// without a spec may be pruned. Once published it is never changed; a nil
+// *desiredState is the state before the first admission (nothing desired,
+// nothing pruned).
+type desiredState struct {
+	snap      *spec.Snapshot
+	decisions map[string]*Decision
+	prune     bool
+}
+
+func (s *desiredState) decision(name string) *Decision {
+	if s == nil {
+		return nil
+	}
+	return s.decisions[name]
+}
+
+func (s *desiredState) pruning() bool { return s != nil && s.prune }
+
+// desiredChange is what admitting a snapshot does to the desired state.
+type desiredChange struct {
+	next *desiredState
+	// changed lists the names whose desired state changed.
+	changed []string
+	// rejected lists the decisions newly rejected, or rejected for a new
+	// reason, to be reported once.
+	rejected []*Decision
+	// cond says why pruning is off, when it is (see Prunable).
+	cond Condition
+}
+
+// nextDesired applies the decisions admission made for snap to the desired
+// state prev. A snapshot without specs leaves the previous decisions in
+// force unless allowEmpty is set, and prunes nothing. When pruning is
+// turned on or off, every name cached lists (cached is called only then)
+// changes too. It is pure.
+func nextDesired(prev *desiredState, snap *spec.Snapshot, ds []Decision, allowEmpty bool, cached func() []string) desiredChange {
+	prune, cond := Prunable(snap, allowEmpty)
+	if len(snap.Specs) == 0 && !allowEmpty {
+		var decisions map[string]*Decision
+		if prev != nil {
+			decisions = prev.decisions
+		}
+		return desiredChange{next: &desiredState{snap: snap, decisions: decisions}, cond: cond}
+	}
+	var old map[string]*Decision
+	if prev != nil {
+		old = prev.decisions
+	}
+	ch := desiredChange{cond: cond}
+	next := make(map[string]*Decision, len(ds))
+	for i := range ds {
+		d := &ds[i]
+		name := d.Name()
+		next[name] = d
+		was := old[name]
+		if sameDecision(was, d) {
+			continue
+		}
+		ch.changed = append(ch.changed, name)
+		if !d.Admitted() && (was == nil || was.Admitted() || was.Rejection.Message != d.Rejection.Message) {
+			ch.rejected = append(ch.rejected, d)
+		}
+	}
+	for name := range old {
+		if next[name] == nil {
+			ch.changed = append(ch.changed, name)
+		}
+	}
+	if prune != prev.pruning() {
+		ch.changed = append(ch.changed, cached()...)
+	}
+	ch.next = &desiredState{snap: snap, decisions: next, prune: prune}
+	return ch
+}
+
+// sameDecision reports whether two decisions for a name ask the same of
+// the host: the same rejection, or the same config hash, restart policy
+// and stop timeout.
+func sameDecision(a, b *Decision) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Admitted() != b.Admitted() {
+		return false
+	}
+	if !a.Admitted() {
+		return *a.Rejection == *b.Rejection
+	}
+	return a.Config.Hash == b.Config.Hash &&
+		a.Spec.Spec.RestartPolicy == b.Spec.Spec.RestartPolicy &&
+		a.Spec.Spec.StopTimeout == b.Spec.Spec.StopTimeout
+}
+
+// allKeys returns every name with a decision or with cached containers,
+// sorted.
+func allKeys(s *desiredState, cached []string) []string {
+	var decisions map[string]*Decision
+	if s != nil {
+		decisions = s.decisions
+	}
+	keys := make([]string, 0, len(decisions)+len(cached))
+	for n := range decisions {
+		keys = append(keys, n)
+	}
+	for _, n := range cached {
+		if decisions[n] == nil {
+			keys = append(keys, n)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}

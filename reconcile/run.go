@@ -1,0 +1,211 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+// Run reconciles until ctx is done and returns after every goroutine it
+// started has exited. Containers are left as they are when it returns. It
+// returns an error only when the host cannot be described before ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	host, err := e.describeHost(ctx)
+	if err != nil {
+		return err
+	}
+	e.host.Store(&host)
+	e.log.Info("engine started", "driver", host.Driver, "host", host.Name,
+		"os_version", host.OSVersion.String(), "sku", host.SKU, "owner", e.opts.Owner,
+		"workers", e.opts.Workers, "resync", e.opts.Resync)
+
+	ctrlDone := make(chan struct{})
+	go func() {
+		defer close(ctrlDone)
+		e.ctrl.Run(ctx)
+	}()
+	defer func() { <-ctrlDone }()
+
+	e.resync(ctx)
+	ticker := time.NewTicker(e.opts.Resync)
+	defer ticker.Stop()
+	var relistTimer *time.Timer
+	var relistC <-chan time.Time
+	lastRelist := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			if relistTimer != nil {
+				relistTimer.Stop()
+			}
+			return nil
+		case <-ticker.C:
+			e.resync(ctx)
+			lastRelist = time.Now()
+		case <-e.update:
+			e.ctrl.Add(e.apply(ctx, false)...)
+		case <-e.relistC:
+			if relistC == nil {
+				relistTimer = time.NewTimer(max(0, e.opts.RelistInterval-time.Since(lastRelist)))
+				relistC = relistTimer.C
+			}
+		case <-relistC:
+			relistC = nil
+			e.relist(ctx, false)
+			lastRelist = time.Now()
+		}
+	}
+}
+
+// describeHost asks the driver for the host, retrying with backoff.
+func (e *Engine) describeHost(ctx context.Context) (driver.Host, error) {
+	retry := newExponentialLimiter(e.opts.BackoffBase, e.opts.BackoffMax)
+	for {
+		h, err := e.drv.Host(ctx)
+		if err == nil {
+			return h, nil
+		}
+		d := retry.When("host")
+		e.log.Error("cannot describe the host; retrying", "err", err, "retry_in", d)
+		select {
+		case <-ctx.Done():
+			return driver.Host{}, fmt.Errorf("describe host: %w", err)
+		case <-time.After(d):
+		}
+	}
+}
+
+// resync relists the driver, admits the snapshot in force again (what
+// admission reads from the host can change without the folder changing:
+// an image pulled, a junction under a mount source redirected) and
+// enqueues every key.
+func (e *Engine) resync(ctx context.Context) {
+	e.relist(ctx, true)
+	changed := e.apply(ctx, true)
+	// One enqueue for the whole pass: a key added twice could be
+	// reconciled twice, the second time just after the first failed,
+	// retrying a terminal error at once.
+	keys := append(e.allKeys(), changed...)
+	slices.Sort(keys)
+	e.enqueue(slices.Compact(keys))
+}
+
+// apply admits the latest snapshot, when there is a new one (or again
+// anyway), and makes it the desired state in force. It returns the keys
+// whose desired state changed, unsettled already, for the caller to
+// enqueue.
+func (e *Engine) apply(ctx context.Context, again bool) []string {
+	adm, ok := e.intake.next(again)
+	if !ok {
+		return nil
+	}
+	admit := e.opts.Admit
+	admit.Policy = adm.policy
+	ds := Admit(ctx, e.hostInfo(), e.drv, adm.snap.Specs, admit)
+	prev := e.desired.Load()
+	if prev == nil || prev.snap.Revision != adm.snap.Revision {
+		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
+	}
+	ch := nextDesired(prev, adm.snap, ds, e.opts.AllowEmpty, e.cache.Names)
+	for _, d := range ch.rejected {
+		e.obs.Rejected(d.Name(), d.Rejection.Reason)
+		e.log.Warn("spec rejected", "spec", d.Name(), "reason", d.Rejection.Reason, "field", d.Rejection.Field, "msg", d.Rejection.Message)
+	}
+	hadEmpty := e.conds.clear(CondEmptyIgnored)
+	e.conds.clear(CondPruneSuspended)
+	if ch.cond.Type != "" {
+		if !hadEmpty && ch.cond.Type == CondEmptyIgnored {
+			e.log.Warn("the spec folder declares no containers; ignoring it and pruning nothing (use --allow-empty to apply an empty folder)", "dir", adm.snap.Dir)
+		}
+		e.conds.set(ch.cond.Type, ch.cond.Message)
+	}
+	// The changed keys are unsettled before the new desired state is
+	// published, and again with the generation it applies, so that
+	// convergence is not reported for a change whose keys wait.
+	e.track.unsettle(ch.changed)
+	e.desired.Store(ch.next)
+	e.intake.done(adm.gen)
+	e.track.admitted(adm.gen, ch.changed, adm.seenAt)
+	return ch.changed
+}
+
+// relist refreshes the host cache from the driver. Names whose containers
+// changed are enqueued, unless all is set (the caller enqueues every key).
+func (e *Engine) relist(ctx context.Context, all bool) {
+	v := e.cache.Begin()
+	cs, err := e.drv.List(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if !e.conds.set(CondDriverUnavailable, err.Error()) {
+			e.log.Error("cannot list containers", "err", err)
+		}
+		return
+	}
+	e.conds.clear(CondDriverUnavailable)
+	fresh := groupByName(cs, e.opts.Owner)
+	var changed []string
+	for _, n := range e.cache.Names() {
+		if _, ok := fresh[n]; !ok {
+			if _, ch := e.cache.Write(v, n, replaceWith(nil)); ch {
+				changed = append(changed, n)
+			}
+		}
+	}
+	for n, list := range fresh {
+		if _, ch := e.cache.Write(v, n, replaceWith(list)); ch {
+			changed = append(changed, n)
+		}
+	}
+	e.track.relistDone()
+	if !all {
+		e.enqueue(changed)
+	}
+}
+
+func (e *Engine) requestRelist() {
+	select {
+	case e.relistC <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue marks keys unsettled and hands them to the controller, in that
+// order, so convergence is never reported for a key that waits.
+func (e *Engine) enqueue(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	e.track.unsettle(keys)
+	e.ctrl.Add(keys...)
+}
+
+// allKeys returns every name with a decision or cached containers, sorted.
+func (e *Engine) allKeys() []string { return allKeys(e.desired.Load(), e.cache.Names()) }
+
+// settled reports whether planning has nothing to do for key now.
+func (e *Engine) settled(key string) bool {
+	ds := e.desired.Load()
+	return len(planKey(key, ds.decision(key), e.cache.Get(key), ds.pruning())) == 0
+}
+
+// reportConverged logs and reports one convergence.
+func (e *Engine) reportConverged(d time.Duration) {
+	var rev string
+	if ds := e.desired.Load(); ds != nil {
+		rev = ds.snap.Revision
+	}
+	e.obs.Converged(d)
+	e.log.Info("host matches the spec folder", "after", d.Round(time.Millisecond), "revision", rev)
+}
+
+func (e *Engine) hostInfo() driver.Host {
+	if h := e.host.Load(); h != nil {
+		return *h
+	}
+	return driver.Host{}
+}

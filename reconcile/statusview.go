@@ -1,0 +1,148 @@
+package reconcile
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// statusInput is everything a Status is built from, read from the engine's
+// parts at one moment.
+type statusInput struct {
+	host    driver.Host
+	tracker trackerView
+	conds   []Condition
+	desired *desiredState
+	cache   map[string][]driver.Container
+	// restarts holds, by name, the restart counts and held-back restarts.
+	restarts map[string]restartView
+	now      time.Time
+}
+
+// buildStatus builds the status of the engine from in. It is pure.
+func buildStatus(in statusInput) Status {
+	st := Status{
+		Host:          in.host,
+		Ready:         in.tracker.ready,
+		Converged:     in.tracker.converged,
+		LastReconcile: in.tracker.lastOK,
+		Conditions:    in.conds,
+		Containers:    []ContainerStatus{},
+	}
+	stale := make(map[string]string)
+	losers := make(map[string][]spec.Conflict)
+	if in.desired != nil {
+		s := in.desired.snap
+		st.Dir, st.Revision, st.LoadedAt, st.Conflicts = s.Dir, s.Revision, s.LoadedAt, s.Conflicts
+		for _, f := range s.Files {
+			if f.Valid() {
+				continue
+			}
+			st.Files = append(st.Files, FileStatus{Path: f.Path, Errors: fileErrors(f.Err), Stale: f.Stale, Names: f.Names})
+			for _, n := range f.Names {
+				stale[n] = f.Path
+			}
+		}
+		for _, c := range s.Conflicts {
+			losers[c.Name] = append(losers[c.Name], c)
+		}
+	}
+	cached := make([]string, 0, len(in.cache))
+	for n := range in.cache {
+		cached = append(cached, n)
+	}
+	for _, name := range allKeys(in.desired, cached) {
+		st.Containers = append(st.Containers, containerStatus(in, name, stale[name], losers[name]))
+	}
+	return st
+}
+
+// containerStatus is the status of one name; staleFile is the invalid file
+// whose last-known-good spec it runs, losers the specs that lost it.
+func containerStatus(in statusInput, name, staleFile string, losers []spec.Conflict) ContainerStatus {
+	cs := ContainerStatus{Name: name, LastError: in.tracker.lastErr[name]}
+	d := in.desired.decision(name)
+	actual := in.cache[name]
+	rs := in.restarts[name]
+	cs.RestartCount = rs.count
+	var current *driver.Container
+	if d != nil {
+		cs.Source = d.Spec.Source
+		cs.RequestedIsolation = string(d.Spec.Spec.Isolation)
+		if cs.RequestedIsolation == "" {
+			cs.RequestedIsolation = string(spec.IsolationDefault)
+		}
+		cs.Image = d.Spec.Spec.Image.String()
+		cs.ImageOSVersion = d.ImageOS
+		cs.Warnings = d.Warnings
+		if d.Admitted() {
+			cs.EffectiveIsolation = d.Config.Isolation
+			for i := range actual {
+				if actual[i].Hash == d.Config.Hash {
+					current = &actual[i]
+				}
+			}
+		} else {
+			cs.Rejection = d.Rejection
+		}
+	}
+	if staleFile != "" {
+		cs.Conditions = append(cs.Conditions, Condition{Type: CondInvalid, Message: staleFile + " is invalid now; its last-known-good spec stays in force"})
+	}
+	for _, l := range losers {
+		cs.Conditions = append(cs.Conditions, Condition{Type: CondConflict, Message: fmt.Sprintf("%s:%d also declares %s and is ignored; %s:%d wins", l.Loser.File, l.Loser.Line, name, l.Winner.File, l.Winner.Line)})
+	}
+	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted()) {
+		current = &actual[0]
+	}
+	if current != nil {
+		cs.ContainerID = current.ID
+		cs.InitPID = current.InitPID
+		cs.UtilityVM = current.UtilityVM
+		if cs.EffectiveIsolation == "" {
+			cs.EffectiveIsolation = current.Isolation
+		}
+	}
+	switch {
+	case d != nil && !d.Admitted():
+		switch d.Rejection.Reason {
+		case ReasonConflict:
+			cs.State = StateConflict
+		case ReasonInvalid:
+			cs.State = StateInvalid
+		case ReasonNotForThisHost:
+			cs.State = StateRejected
+			if len(actual) > 0 {
+				cs.State = StateRemoving
+			}
+		default:
+			cs.State = StateRejected
+		}
+		if current != nil && cs.State != StateRemoving {
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)})
+		}
+	case d == nil && in.desired.pruning():
+		cs.State = StateRemoving
+	case d == nil:
+		cs.State = StateOrphaned
+	case current == nil:
+		cs.State = StatePending
+	case current.State == driver.StateRunning:
+		cs.State = StateRunning
+		cs.Since = current.StartedAt
+	case current.State == driver.StateExited:
+		cs.State = StateExited
+		cs.Since = current.FinishedAt
+		code := current.ExitCode
+		cs.ExitCode = &code
+		if rs.waiting.After(in.now) {
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondCrashLoop, Message: fmt.Sprintf("restarted %d times; next restart at %s", rs.count, rs.waiting.Format(time.RFC3339))})
+		}
+	default:
+		cs.State = StatePending
+		cs.Since = current.CreatedAt
+	}
+	return cs
+}

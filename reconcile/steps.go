@@ -1,0 +1,125 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// do performs one planned action against the driver, keeps the cache up to
+// date and logs one line.
+func (r *containerReconciler) do(ctx context.Context, d *Decision, a Action) error {
+	start := time.Now()
+	err := r.steps(ctx, a)
+	took := time.Since(start)
+	log := r.log.With("spec", a.Name, "action", string(a.Kind), "id", a.ID, "reason", a.Reason, "duration", took.Round(time.Millisecond))
+	if a.Config != nil {
+		log = log.With("isolation", a.Config.Isolation, "image", a.Config.Image)
+	} else if d != nil && d.Admitted() {
+		log = log.With("isolation", d.Config.Isolation, "image", d.Config.Image)
+	}
+	if a.Old != "" {
+		log = log.With("old", a.Old)
+	}
+	if err != nil {
+		log.Error("action failed", "result", "error", "err", err)
+		return fmt.Errorf("%s %s: %w", a.Kind, a.Name, err)
+	}
+	log.Info("action done", "result", "success")
+	return nil
+}
+
+func (r *containerReconciler) timeout(t spec.Duration) time.Duration {
+	if t > 0 {
+		return time.Duration(t)
+	}
+	return r.stopTimeout
+}
+
+// steps breaks an action into driver calls, each reported to the observer.
+func (r *containerReconciler) steps(ctx context.Context, a Action) error {
+	switch a.Kind {
+	case ActionCreate:
+		return r.createAndStart(ctx, a.Name, *a.Config)
+	case ActionRecreate:
+		if err := r.stop(ctx, a.Name, a.Old, r.timeout(a.StopTimeout)); err != nil {
+			return err
+		}
+		if err := r.remove(ctx, a.Name, a.Old); err != nil {
+			return err
+		}
+		return r.createAndStart(ctx, a.Name, *a.Config)
+	case ActionStart:
+		return r.start(ctx, a.Name, a.ID)
+	case ActionStop:
+		return r.stop(ctx, a.Name, a.ID, r.timeout(a.StopTimeout))
+	case ActionRemove:
+		return r.remove(ctx, a.Name, a.ID)
+	}
+	return fmt.Errorf("unknown action %q", a.Kind)
+}
+
+func (r *containerReconciler) step(kind ActionKind, f func() error) error {
+	start := time.Now()
+	err := f()
+	r.obs.Action(kind, err, time.Since(start))
+	return err
+}
+
+// write records in the cache what a step just did to the host: the newest
+// look there is.
+func (r *containerReconciler) write(name string, f func([]driver.Container) []driver.Container) {
+	r.cache.Write(r.cache.Begin(), name, f)
+}
+
+func (r *containerReconciler) createAndStart(ctx context.Context, name string, cfg driver.Config) error {
+	err := r.step(ActionCreate, func() error { return r.drv.Create(ctx, cfg) })
+	if err != nil && !errors.Is(err, driver.ErrAlreadyExists) {
+		return err
+	}
+	r.write(name, withContainer(driver.Container{
+		ID: cfg.ID, Name: cfg.Name, Owner: cfg.Owner, Hash: cfg.Hash, Isolation: cfg.Isolation,
+		Image: cfg.Image, State: driver.StateCreated, CreatedAt: time.Now(),
+	}))
+	return r.start(ctx, name, cfg.ID)
+}
+
+func (r *containerReconciler) start(ctx context.Context, name, id string) error {
+	if err := r.step(ActionStart, func() error { return r.drv.Start(ctx, id) }); err != nil {
+		return err
+	}
+	r.write(name, withChange(id, func(c *driver.Container) {
+		c.State, c.StartedAt, c.FinishedAt, c.ExitCode = driver.StateRunning, time.Now(), time.Time{}, 0
+	}))
+	// The driver knows the init PID or utility VM; relist soon to learn them
+	// and to see a container that exits at once.
+	r.relist()
+	return nil
+}
+
+func (r *containerReconciler) stop(ctx context.Context, name, id string, timeout time.Duration) error {
+	err := r.step(ActionStop, func() error { return r.drv.Stop(ctx, id, timeout) })
+	if err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return err
+	}
+	r.write(name, withChange(id, func(c *driver.Container) {
+		if c.State != driver.StateExited {
+			c.State, c.FinishedAt = driver.StateExited, time.Now()
+		}
+		c.InitPID, c.UtilityVM = 0, nil
+	}))
+	return nil
+}
+
+func (r *containerReconciler) remove(ctx context.Context, name, id string) error {
+	err := r.step(ActionRemove, func() error { return r.drv.Remove(ctx, id) })
+	if err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return err
+	}
+	r.write(name, without(id))
+	return nil
+}
