@@ -13,15 +13,24 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxNodesPerDocument bounds the work one document can cause, so alias
-// bombs ("billion laughs") fail fast instead of exhausting memory.
-const maxNodesPerDocument = 100_000
+// Bounds of the work one file can cause. Alias bombs ("billion laughs")
+// fail fast instead of exhausting memory; a file of many small documents
+// is refused past a number that no host runs; the problems reported of
+// one file are capped, so that a status stays readable.
+const (
+	maxNodesPerDocument = 100_000
+	maxNodesPerFile     = 1_000_000
+	maxDocumentsPerFile = 1_000
+	maxErrorsPerFile    = 100
+)
 
 // document is one decoded YAML document of a spec file.
 type document struct {
 	c     *Container
 	nodes map[string]*yaml.Node // field path → node of its value
 	root  *yaml.Node
+	// errs are the problems decoding found in this document.
+	errs []*Error
 	// suggested holds the field paths an unknown key was taken to be a
 	// misspelling of.
 	suggested map[string]bool
@@ -39,7 +48,8 @@ type decoder struct {
 	errs      []*Error
 	nodes     map[string]*yaml.Node
 	suggested map[string]bool
-	budget    int
+	budget    int // values the document may still expand to
+	limit     int // what budget started at
 }
 
 // decodeFile splits data into documents and decodes each non-empty one.
@@ -49,7 +59,7 @@ func decodeFile(file string, data []byte) ([]document, []*Error) {
 		c := &Container{}
 		c.Source = Source{File: file, Line: body.Line, Column: body.Column}
 		decoded := d.decodeDocument(body, c)
-		docs = append(docs, document{c: c, nodes: d.nodes, root: body, suggested: d.suggested, decoded: decoded})
+		docs = append(docs, document{c: c, nodes: d.nodes, root: body, errs: d.errs, suggested: d.suggested, decoded: decoded})
 	})
 	return docs, errs
 }
@@ -62,7 +72,8 @@ func decodeFile(file string, data []byte) ([]document, []*Error) {
 func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)) []*Error {
 	var errs []*Error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
+	left := maxNodesPerFile
+	for n := 0; ; n++ {
 		var root yaml.Node
 		err := dec.Decode(&root)
 		if errors.Is(err, io.EOF) {
@@ -72,16 +83,28 @@ func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)
 			errs = append(errs, syntaxError(file, err))
 			break
 		}
+		if n == maxDocumentsPerFile {
+			errs = append(errs, &Error{File: file, Line: root.Line, Column: root.Column,
+				Message: fmt.Sprintf("more than %d documents in one file; split it into several files", maxDocumentsPerFile), limit: true})
+			break
+		}
 		if isEmptyDocument(&root) {
 			continue
 		}
-		d := &decoder{file: file, nodes: map[string]*yaml.Node{}, suggested: map[string]bool{}, budget: maxNodesPerDocument}
+		if left == 0 {
+			errs = append(errs, &Error{File: file, Line: root.Line, Column: root.Column,
+				Message: fmt.Sprintf("the file expands more than %d values in all; split it into several files", maxNodesPerFile), limit: true})
+			break
+		}
+		budget := min(maxNodesPerDocument, left)
+		d := &decoder{file: file, nodes: map[string]*yaml.Node{}, suggested: map[string]bool{}, budget: budget, limit: budget}
 		body := &root
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			body = root.Content[0]
 		}
 		fn(body, d)
 		errs = append(errs, d.errs...)
+		left -= budget - max(d.budget, 0)
 	}
 	return errs
 }
@@ -172,7 +195,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	}
 	d.budget--
 	if d.budget == 0 {
-		d.errorf(n, "", "document is too large or expands too many aliases (more than %d values); split it", maxNodesPerDocument)
+		d.errorf(n, "", "document is too large or expands too many aliases (more than %d values); split it", d.limit)
 		return nil
 	}
 	return n

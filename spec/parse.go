@@ -20,7 +20,7 @@ func Parse(file string, data []byte) ([]*Container, error) {
 	docs, errs := decodeFile(file, data)
 	for _, d := range docs {
 		if d.decoded {
-			errs = append(errs, d.positioned(file, validate(d.c), errs)...)
+			errs = append(errs, d.positioned(file, validate(d.c), d.errs)...)
 		}
 	}
 	if len(errs) > 0 {
@@ -42,9 +42,18 @@ func Parse(file string, data []byte) ([]*Container, error) {
 // its spelling ("hostpath; did you mean hostPath?" makes "hostPath is
 // required" noise).
 func (d document) positioned(file string, fes []fieldError, decodeErrs []*Error) []*Error {
+	if len(fes) == 0 {
+		return nil
+	}
+	reported := make(map[string]bool, len(decodeErrs))
+	for _, e := range decodeErrs {
+		if e.Field != "" {
+			reported[e.Field] = true
+		}
+	}
 	var out []*Error
 	for _, fe := range fes {
-		if d.reported(fe.path, decodeErrs) {
+		if d.reported(fe.path, reported) {
 			continue
 		}
 		n := d.nodeFor(fe.path)
@@ -53,15 +62,15 @@ func (d document) positioned(file string, fes []fieldError, decodeErrs []*Error)
 	return out
 }
 
-func (d document) reported(path string, decodeErrs []*Error) bool {
+// reported reports whether path, or a parent of it, is among the fields
+// decoding reported, or was suggested as a misspelling. It costs the depth
+// of path, so that reporting stays linear in the number of problems.
+func (d document) reported(path string, fields map[string]bool) bool {
 	if d.suggested[path] {
 		return true
 	}
-	for _, e := range decodeErrs {
-		if e.Field == "" {
-			continue
-		}
-		if path == e.Field || strings.HasPrefix(path, e.Field+".") || strings.HasPrefix(path, e.Field+"[") {
+	for p := path; p != ""; p = parentPath(p) {
+		if fields[p] {
 			return true
 		}
 	}
