@@ -91,6 +91,11 @@ func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)
 		if isEmptyDocument(&root) {
 			continue
 		}
+		if tagged := explicitTags(file, &root); len(tagged) > 0 {
+			// Not decoded: a tag changes what a value means.
+			errs = append(errs, tagged...)
+			continue
+		}
 		if left == 0 {
 			errs = append(errs, &Error{File: file, Line: root.Line, Column: root.Column,
 				Message: fmt.Sprintf("the file expands more than %d values in all; split it into several files", maxNodesPerFile), limit: true})
@@ -105,6 +110,27 @@ func eachDocument(file string, data []byte, fn func(body *yaml.Node, d *decoder)
 		fn(body, d)
 		errs = append(errs, d.errs...)
 		left -= budget - max(d.budget, 0)
+	}
+	return errs
+}
+
+// explicitTags reports every node of the tree at root written with an
+// explicit tag (!!int abc, !foo, !!python/object:...): isoagent gives
+// every field one type, and a tag would only make a value mean something
+// else than it reads as.
+func explicitTags(file string, root *yaml.Node) []*Error {
+	var errs []*Error
+	stack := []*yaml.Node{root}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n.Style&yaml.TaggedStyle != 0 {
+			errs = append(errs, &Error{File: file, Line: n.Line, Column: n.Column,
+				Message: fmt.Sprintf("explicit YAML tags are not allowed (%s); remove it and write the value plainly, or quoted for a string", n.Tag)})
+		}
+		if n.Kind != yaml.AliasNode {
+			stack = append(stack, n.Content...)
+		}
 	}
 	return errs
 }
