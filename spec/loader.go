@@ -1,24 +1,36 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
-// DefaultMaxFileSize is the largest spec file a Loader reads by default.
-const DefaultMaxFileSize = 1 << 20
+// Defaults of LoaderOptions.
+const (
+	// DefaultMaxFileSize is the largest spec file a Loader reads.
+	DefaultMaxFileSize = 1 << 20
+	// DefaultMaxReadTime bounds how long reading one file may wait.
+	DefaultMaxReadTime = 5 * time.Second
+)
 
 // LoaderOptions tune a Loader. The zero value gives the defaults.
 type LoaderOptions struct {
 	// MaxFileSize is the largest file read, in bytes; a larger file is
 	// invalid with an error saying so. Zero means DefaultMaxFileSize.
 	MaxFileSize int64
+	// MaxReadTime bounds a read that waits for data, which only special
+	// files do (a regular file on disk never waits). Zero means
+	// DefaultMaxReadTime.
+	MaxReadTime time.Duration
 	// Now returns the time stamped on snapshots as LoadedAt; nil means
 	// time.Now.
 	Now func() time.Time
@@ -39,11 +51,15 @@ type LoadStats struct {
 // its last-known-good specs in force, marked Stale, while it is invalid.
 //
 // Which files are read: every file ending in .yaml or .yml (any case) in
-// the folder and its subfolders, except names starting with '.' (files
-// and folders: .git, ..data) and editor leftovers (ending in '~', .swp,
-// .swx, .tmp, .bak, or named #...#). The folder may be a symlink, and
-// symlinked files are followed (ConfigMap volumes are made of them);
-// symlinked subfolders are not, so links cannot make the walk loop.
+// the folder and its subfolders, except names Ignored skips. Only regular
+// files are read. The folder may be a symlink; symbolic links to files
+// are followed while they stay inside the folder (a ConfigMap volume's
+// links through ..data do), and symlinked subfolders are not followed, so
+// links cannot make the walk loop. A spec-named entry that is anything
+// else (a link that leads out of the folder, a named pipe, a device, a
+// socket, a link to a folder) is reported as skipped, by name; nothing of
+// it is read. No read can block the Loader: files are opened without
+// waiting, and a read that waits gives up after MaxReadTime.
 //
 // A Loader is not safe for concurrent use.
 type Loader struct {
@@ -66,6 +82,9 @@ type cachedFile struct {
 func NewLoader(dir string, opts LoaderOptions) *Loader {
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.MaxReadTime <= 0 {
+		opts.MaxReadTime = DefaultMaxReadTime
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -97,7 +116,8 @@ func Load(dir string) (*Snapshot, error) {
 // duplicate names among them are resolved as in a folder (first path in
 // sort order wins). Every problem, unreadable files included, is reported
 // in the snapshot's Files; Dir is empty and no revision is read. It is for
-// tools that check files named on their command line.
+// tools that check files named on their command line: links are followed
+// wherever they lead, and only regular files are read.
 func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 	l := NewLoader("", opts)
 	sorted := slices.Clone(paths)
@@ -105,7 +125,7 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 	sorted = slices.Compact(sorted)
 	var files []fileResult
 	for _, p := range sorted {
-		files = append(files, l.readFile(filepath.ToSlash(p), p, false))
+		files = append(files, l.readFile(entry{rel: filepath.ToSlash(p), path: p, open: func() (*os.File, error) { return safefile.Open(p) }}, false))
 	}
 	snap := &Snapshot{LoadedAt: l.opts.Now()}
 	snap.Specs, snap.Conflicts = resolveNames(files)
@@ -116,24 +136,22 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 }
 
 func (l *Loader) load(force bool) (*Snapshot, error) {
-	fi, err := os.Stat(l.dir)
+	root, err := safefile.OpenRoot(l.dir)
 	if err != nil {
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("spec folder %s is not a folder", l.dir)
-	}
-	w := walker{root: l.dir}
-	if err := w.walk(""); err != nil {
+	defer root.Close()
+	w := walker{root: root}
+	if err := w.walk(); err != nil {
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
 	l.stats = LoadStats{}
 	snap := &Snapshot{Dir: l.dir, LoadedAt: l.opts.Now()}
 	seen := map[string]bool{}
 	var files []fileResult
-	for _, rel := range w.files {
-		seen[rel] = true
-		files = append(files, l.readFile(rel, l.path(rel), force))
+	for _, e := range w.files {
+		seen[e.rel] = true
+		files = append(files, l.readFile(e, force))
 	}
 	// A subfolder that cannot be read keeps the last-known-good specs of
 	// the files the Loader saw under it: it may be back on the next Load.
@@ -143,8 +161,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 			if !seen[rel] && strings.HasPrefix(rel, bad.rel+"/") {
 				seen[rel] = true
 				kept = true
-				cf.err = bad.err
-				cf.specs = nil
+				cf.err, cf.specs = bad.err, nil
 				files = append(files, l.result(rel, l.path(rel), cf))
 			}
 		}
@@ -175,64 +192,91 @@ type fileResult struct {
 
 func (l *Loader) path(rel string) string { return filepath.Join(l.dir, filepath.FromSlash(rel)) }
 
-// readFile reads and parses the file at path, cached under rel, or takes
-// it from the cache when it has not changed.
-func (l *Loader) readFile(rel, path string, force bool) fileResult {
-	cf := l.cache[rel]
+// readFile reads and parses the file of e, cached under e.rel, or takes it
+// from the cache when it has not changed.
+func (l *Loader) readFile(e entry, force bool) fileResult {
+	cf := l.cache[e.rel]
 	if cf == nil {
-		cf = &cachedFile{}
-		l.cache[rel] = cf
+		cf = &cachedFile{size: -1}
+		l.cache[e.rel] = cf
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		cf.size, cf.modTime = -1, time.Time{}
-		cf.specs, cf.err = nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+	switch {
+	case e.skip != nil:
 		l.stats.Parsed++
-		return l.result(rel, path, cf)
-	}
-	if !force && !cf.modTime.IsZero() && cf.size == fi.Size() && cf.modTime.Equal(fi.ModTime()) {
+		cf.size, cf.modTime = -1, time.Time{}
+		cf.specs, cf.err = nil, e.skip
+	case !force && l.unchanged(e, cf):
 		l.stats.Reused++
-		return l.result(rel, path, cf)
+	default:
+		l.stats.Parsed++
+		l.read(e, cf)
 	}
-	l.stats.Parsed++
-	cf.size, cf.modTime = fi.Size(), fi.ModTime()
-	data, err := l.readCapped(path, fi.Size())
-	if err == nil {
-		var specs []*Container
-		specs, err = Parse(path, data)
-		if err == nil {
-			cf.specs, cf.err, cf.lkg = specs, nil, specs
-			return l.result(rel, path, cf)
-		}
-	}
-	cf.specs, cf.err = nil, err
-	return l.result(rel, path, cf)
+	return l.result(e.rel, e.path, cf)
 }
 
-// readCapped reads a file of at most MaxFileSize bytes. The limit is
-// checked again while reading, as the file may grow after the stat.
-func (l *Loader) readCapped(path string, size int64) ([]byte, error) {
-	max := l.opts.MaxFileSize
-	tooBig := func(n int64) error {
-		return &Error{File: path, Message: fmt.Sprintf("file is %s, larger than the limit of %s; split it into several files (or raise --max-file-size)",
-			byteSize(n), byteSize(max))}
+// unchanged reports whether e has the size and modification time the
+// cache has for it. It only looks; the read, if any, checks what it opens.
+func (l *Loader) unchanged(e entry, cf *cachedFile) bool {
+	if cf.modTime.IsZero() || e.stat == nil {
+		return false
 	}
-	if size > max {
-		return nil, tooBig(size)
-	}
-	f, err := os.Open(path)
+	fi, err := e.stat()
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == cf.size && fi.ModTime().Equal(cf.modTime)
+}
+
+// read reads and parses e's file into cf.
+func (l *Loader) read(e entry, cf *cachedFile) {
+	cf.size, cf.modTime = -1, time.Time{}
+	data, fi, err := l.readCapped(e)
 	if err != nil {
-		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+		cf.specs, cf.err = nil, err
+		return
+	}
+	cf.size, cf.modTime = fi.Size(), fi.ModTime()
+	specs, err := Parse(e.path, data)
+	if err != nil {
+		cf.specs, cf.err = nil, err
+		return
+	}
+	cf.specs, cf.err, cf.lkg = specs, nil, specs
+}
+
+// readCapped reads e's file, at most MaxFileSize bytes, and returns it with
+// what the opened file said of itself.
+func (l *Loader) readCapped(e entry) ([]byte, fs.FileInfo, error) {
+	f, err := e.open()
+	if err != nil {
+		return nil, nil, openError(e.path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 	}
-	if int64(len(data)) > max {
-		return nil, tooBig(int64(len(data)))
+	data, err := safefile.ReadAll(f, l.opts.MaxFileSize, l.opts.MaxReadTime)
+	var tl *safefile.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("file is %s, larger than the limit of %s; split it into several files (or raise --max-file-size)",
+			byteSize(tl.Size), byteSize(tl.Limit))}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("skipped: reading it waited longer than %v; it is not a regular file on disk", l.opts.MaxReadTime)}
+	case err != nil:
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 	}
-	return data, nil
+	return data, fi, nil
+}
+
+// openError says why a spec file could not be opened, without a word of
+// what it holds or where a link out of the folder leads.
+func openError(path string, err error) *Error {
+	switch {
+	case errors.Is(err, safefile.ErrOutside):
+		return &Error{File: path, Message: "skipped: a symbolic link that leads outside the spec folder; links are followed only within it (copy the file into the folder, or link to one inside it)"}
+	case errors.Is(err, safefile.ErrNotRegular):
+		return &Error{File: path, Message: fmt.Sprintf("skipped: %v; only regular files are read as specs", errors.Unwrap(err))}
+	}
+	return &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 }
 
 func byteSize(n int64) string {
@@ -250,10 +294,7 @@ func byteSize(n int64) string {
 // result turns a cache entry into the file's outcome: its current specs
 // when valid, else its last-known-good ones, marked stale.
 func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
-	r := fileResult{rel: rel, File: File{Path: path, Size: cf.size, ModTime: cf.modTime, Err: cf.err}}
-	if r.Size < 0 {
-		r.Size = 0
-	}
+	r := fileResult{rel: rel, File: File{Path: path, Size: max(cf.size, 0), ModTime: cf.modTime, Err: cf.err}}
 	switch {
 	case cf.err == nil:
 		r.specs = cf.specs
@@ -289,9 +330,19 @@ func resolveNames(files []fileResult) ([]*Container, []Conflict) {
 
 // walker lists the spec files under root.
 type walker struct {
-	root    string
-	files   []string // slash-separated, relative to root
+	root    *safefile.Root
+	files   []entry
 	badDirs []badDir
+}
+
+// entry is one spec file to read: its path relative to the folder
+// (slash-separated) and as given, and how to look at and open it. skip,
+// when set, is why it is not read at all.
+type entry struct {
+	rel, path string
+	stat      func() (fs.FileInfo, error)
+	open      func() (*os.File, error)
+	skip      *Error
 }
 
 type badDir struct {
@@ -299,70 +350,34 @@ type badDir struct {
 	err error
 }
 
-// walk lists the folder rel (relative to root). Only the root folder's
-// failure is returned; a subfolder's is recorded in badDirs.
-func (w *walker) walk(rel string) error {
-	dir := filepath.Join(w.root, filepath.FromSlash(rel))
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if rel == "" {
-			return err
-		}
-		w.badDirs = append(w.badDirs, badDir{rel, &Error{File: dir, Message: fmt.Sprintf("cannot read the folder: %v", err)}})
-		return nil
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if Ignored(name) {
-			continue
-		}
-		child := name
-		if rel != "" {
-			child = rel + "/" + name
-		}
-		switch mode := e.Type(); {
-		case mode.IsDir():
-			if err := w.walk(child); err != nil {
-				return err
-			}
-		case mode.IsRegular():
-			if isSpecFile(name) {
-				w.files = append(w.files, child)
-			}
-		case mode&os.ModeSymlink != 0:
-			// Follow links to files only; the target is checked when read.
-			if !isSpecFile(name) {
-				continue
-			}
-			fi, err := os.Stat(filepath.Join(dir, name))
-			if err != nil || fi.Mode().IsRegular() {
-				w.files = append(w.files, child) // a dangling link is reported as unreadable
-			}
-		}
-	}
-	return nil
+// walk lists the spec files of the folder. Only the folder's own failure
+// is returned; a subfolder's is recorded in badDirs.
+func (w *walker) walk() error {
+	return walkFolder(w.root, w.visit, func(rel string, err error) {
+		w.badDirs = append(w.badDirs, badDir{rel, &Error{File: w.path(rel), Message: fmt.Sprintf("cannot read the folder: %v", err)}})
+	})
 }
 
-// Ignored reports whether a file or folder name is skipped when a spec
-// folder is read: dot names (.git, ..data) and editor leftovers (name~,
-// .swp, .swx, .tmp, .bak, #name#). The Watcher uses the same rule.
-func Ignored(name string) bool {
-	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
-		len(name) >= 2 && strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#") {
-		return true
+func (w *walker) visit(rel string, d fs.DirEntry) {
+	if d.IsDir() || !isSpecFile(d.Name()) {
+		return
 	}
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".swp", ".swx", ".tmp", ".bak":
-		return true
+	e := entry{rel: rel, path: w.path(rel)}
+	switch mode := d.Type(); {
+	case mode.IsRegular():
+		// The walk saw a regular file: a plain stat of its path (no
+		// link to follow) is enough to tell it unchanged.
+		e.stat = func() (fs.FileInfo, error) { return os.Lstat(e.path) }
+	case mode&fs.ModeSymlink != 0:
+		e.stat = func() (fs.FileInfo, error) { return w.root.Stat(rel) }
+	default:
+		// Not even opened: a pipe or device may act on an open.
+		e.skip = &Error{File: e.path, Message: fmt.Sprintf("skipped: %s, not a regular file; only regular files are read as specs", safefile.Describe(mode))}
 	}
-	return false
+	e.open = func() (*os.File, error) { return w.root.Open(rel) }
+	w.files = append(w.files, e)
 }
 
-// isSpecFile reports whether name is a spec file by its extension.
-func isSpecFile(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".yaml", ".yml":
-		return true
-	}
-	return false
+func (w *walker) path(rel string) string {
+	return filepath.Join(w.root.Name(), filepath.FromSlash(rel))
 }

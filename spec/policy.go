@@ -1,15 +1,15 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/isoagent/isoagent/internal/safefile"
 	"github.com/isoagent/isoagent/spec/winpath"
 )
 
@@ -166,19 +166,20 @@ func QuoteYAML(s string) string {
 }
 
 // LoadPolicy reads and parses the policy file at path; see ParsePolicy.
-// Files larger than MaxPolicySize are refused.
+// Only a regular file is read (links are followed), never blocking on one
+// that is not; files larger than MaxPolicySize are refused.
 func LoadPolicy(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPolicySize+1))
+	data, err := safefile.ReadAll(f, MaxPolicySize, DefaultMaxReadTime)
+	if tl := (*safefile.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, &Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxPolicySize)}
+	}
 	if err != nil {
 		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
-	}
-	if len(data) > MaxPolicySize {
-		return nil, &Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxPolicySize)}
 	}
 	return ParsePolicy(path, data)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // Trigger says what made a Watcher rescan its folder. The values are used
@@ -118,7 +120,7 @@ type Update struct {
 // the consumer keeps what it had.
 //
 // Names of editor leftovers (ending in "~", ".swp", ".swx", ".tmp", ".bak",
-// or "#...#") do not cause rescans. Subfolders whose names start with "."
+// or "#...#") do not cause rescans. Subfolders with names Ignored skips
 // (.git, a ConfigMap's ..data) are not watched; the spec loader ignores
 // them too. Symlinked subfolders are not followed.
 type Watcher struct {
@@ -315,10 +317,10 @@ func (r *watchRun) fsEvent(ev fsnotify.Event) {
 		// another symlink target: follow it now, so that writes into
 		// the new tree extend the quiet period.
 		r.syncWatches()
-	} else if watchIgnoredName(filepath.Base(ev.Name)) {
+	} else if editorLeftover(filepath.Base(ev.Name)) {
 		return
 	} else if ev.Has(fsnotify.Create) {
-		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !strings.HasPrefix(fi.Name(), ".") {
+		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !Ignored(fi.Name()) {
 			r.addTree(ev.Name)
 		}
 	} else if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
@@ -327,17 +329,6 @@ func (r *watchRun) fsEvent(ev fsnotify.Event) {
 		}
 	}
 	r.event(TriggerEvent, time.Now())
-}
-
-// watchIgnoredName reports whether a change to a file of this name cannot
-// change the folder's specs: editor swap, backup and temporary files.
-func watchIgnoredName(name string) bool {
-	for _, suffix := range []string{"~", ".swp", ".swx", ".tmp", ".bak"} {
-		if strings.HasSuffix(name, suffix) {
-			return true
-		}
-	}
-	return len(name) > 1 && name[0] == '#' && name[len(name)-1] == '#'
 }
 
 // syncWatches makes the watched set match the folder as it is now: the
@@ -435,27 +426,21 @@ func (r *watchRun) add(dir string) {
 	r.watched[dir] = true
 }
 
-// watchTree lists root and its subfolders, leaving out those whose names
-// start with "." and not following symlinks.
+// watchTree lists root and its subfolders (absolute paths), leaving out
+// those with Ignored names and not following symlinks.
 func watchTree(root string) []string {
-	var dirs []string
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// Unreadable or vanished: watch what can be watched.
-			if d != nil && d.IsDir() && path != root {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		if path != root && strings.HasPrefix(d.Name(), ".") {
-			return fs.SkipDir
-		}
-		dirs = append(dirs, path)
+	fr, err := safefile.OpenRoot(root)
+	if err != nil {
 		return nil
-	})
+	}
+	defer fr.Close()
+	dirs := []string{root}
+	// Unreadable or vanished subfolders: watch what can be watched.
+	_ = walkFolder(fr, func(rel string, d fs.DirEntry) {
+		if d.IsDir() {
+			dirs = append(dirs, filepath.Join(root, filepath.FromSlash(rel)))
+		}
+	}, func(string, error) {})
 	return dirs
 }
 
@@ -471,36 +456,30 @@ func (r *watchRun) poll(now time.Time) {
 
 // fingerprint hashes what a rescan depends on: where the folder resolves
 // to, and the name, size, modification time and mode of every entry in it
-// (symlinks followed for files, so a ConfigMap's ..data swap shows).
+// that is not Ignored (links inside the folder followed for files, so a
+// ConfigMap's ..data swap shows).
 func (r *watchRun) fingerprint() uint64 {
 	h := fnv.New64a()
 	root, err := filepath.EvalSymlinks(r.dir)
+	var fr *safefile.Root
+	if err == nil {
+		fr, err = safefile.OpenRoot(root)
+	}
 	if err != nil {
 		fmt.Fprintf(h, "missing\x00")
 		return h.Sum64()
 	}
+	defer fr.Close()
 	fmt.Fprintf(h, "%s\x00", root)
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	_ = walkFolder(fr, func(rel string, d fs.DirEntry) {
+		fi, err := fr.Stat(rel)
 		if err != nil {
-			fmt.Fprintf(h, "%s\x00error\x00", path)
-			if d != nil && d.IsDir() && path != root {
-				return fs.SkipDir
-			}
-			return nil
+			fmt.Fprintf(h, "%s\x00gone\x00", rel)
+			return
 		}
-		if path != root && d.IsDir() && strings.HasPrefix(d.Name(), ".") {
-			return fs.SkipDir
-		}
-		if watchIgnoredName(d.Name()) {
-			return nil
-		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			fmt.Fprintf(h, "%s\x00gone\x00", path)
-			return nil
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", path, fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
-		return nil
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", rel, fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
+	}, func(rel string, _ error) {
+		fmt.Fprintf(h, "%s\x00error\x00", rel)
 	})
 	return h.Sum64()
 }
@@ -539,7 +518,7 @@ func (r *watchRun) gitIndexLock() string {
 	}
 	gitDir := gitPath
 	if !fi.IsDir() {
-		b, err := os.ReadFile(gitPath)
+		b, err := safefile.ReadFile(gitPath)
 		if err != nil {
 			return ""
 		}
