@@ -1,8 +1,10 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +22,9 @@ const (
 	DefaultMaxFileSize = 1 << 20
 	// DefaultMaxReadTime bounds how long reading one file may wait.
 	DefaultMaxReadTime = 5 * time.Second
+	// DefaultSettle is how long a change that would take specs away must
+	// stay as it is before it applies: the debounce's cap.
+	DefaultSettle = DefaultMaxDelay
 )
 
 // LoaderOptions tune a Loader. The zero value gives the defaults.
@@ -31,8 +36,12 @@ type LoaderOptions struct {
 	// files do (a regular file on disk never waits). Zero means
 	// DefaultMaxReadTime.
 	MaxReadTime time.Duration
-	// Now returns the time stamped on snapshots as LoadedAt; nil means
-	// time.Now.
+	// Settle is how long a change that would take specs away (see
+	// File.Pending) must stay unchanged, across two reads, before it
+	// applies. Zero means DefaultSettle.
+	Settle time.Duration
+	// Now returns the current time: stamped on snapshots as LoadedAt, and
+	// the clock of Settle. nil means time.Now.
 	Now func() time.Time
 }
 
@@ -61,6 +70,17 @@ type LoadStats struct {
 // it is read. No read can block the Loader: files are opened without
 // waiting, and a read that waits gives up after MaxReadTime.
 //
+// A half-written file never takes specs away. A change that would (the
+// file emptied; cut short, so that it is a beginning of its last good
+// content or ends inside a line; or no longer declaring a name it
+// declared) leaves the last-known-good specs in force and marks the file
+// Pending. An emptied file stays so until it is written again or removed;
+// the other changes apply once a read at least Settle after the first
+// finds the file unchanged. A removed file's specs go only when a second
+// read, at least Settle after the first that missed the file, misses it
+// too. Snapshot.SettleAt says when to read again. Load and Reload apply
+// these rules alike.
+//
 // A Loader is not safe for concurrent use.
 type Loader struct {
 	dir   string
@@ -73,9 +93,19 @@ type Loader struct {
 type cachedFile struct {
 	size    int64
 	modTime time.Time
+	sum     uint64       // hash of the content last read
 	specs   []*Container // from the last read, nil when it was invalid
 	err     error        // of the last read
 	lkg     []*Container // last-known-good specs
+	lkgData []byte       // the content lkg was read from
+
+	// A valid read whose specs wait (see Loader): why, since when, and
+	// its content, for when it applies.
+	hold      holdReason
+	holdSince time.Time
+	holdData  []byte
+
+	goneSince time.Time // when a read first missed the file; zero while it is there
 }
 
 // NewLoader returns a Loader of dir. It reads nothing until Load.
@@ -85,6 +115,9 @@ func NewLoader(dir string, opts LoaderOptions) *Loader {
 	}
 	if opts.MaxReadTime <= 0 {
 		opts.MaxReadTime = DefaultMaxReadTime
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -146,7 +179,8 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
 	l.stats = LoadStats{}
-	snap := &Snapshot{Dir: l.dir, LoadedAt: l.opts.Now()}
+	now := l.opts.Now()
+	snap := &Snapshot{Dir: l.dir, LoadedAt: now}
 	seen := map[string]bool{}
 	var files []fileResult
 	for _, e := range w.files {
@@ -161,7 +195,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 			if !seen[rel] && strings.HasPrefix(rel, bad.rel+"/") {
 				seen[rel] = true
 				kept = true
-				cf.err, cf.specs = bad.err, nil
+				cf.err, cf.specs, cf.hold, cf.goneSince = bad.err, nil, holdNone, time.Time{}
 				files = append(files, l.result(rel, l.path(rel), cf))
 			}
 		}
@@ -169,15 +203,32 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 			files = append(files, fileResult{File: File{Path: l.path(bad.rel), Err: bad.err}, rel: bad.rel})
 		}
 	}
-	for rel := range l.cache {
-		if !seen[rel] {
-			delete(l.cache, rel) // vanished: its specs go with it
+	for rel, cf := range l.cache {
+		if seen[rel] {
+			continue
 		}
+		if cf.lkg == nil {
+			delete(l.cache, rel) // nothing of it in force
+			continue
+		}
+		if cf.goneSince.IsZero() {
+			cf.goneSince = now
+		}
+		if !now.Before(cf.goneSince.Add(l.opts.Settle)) {
+			delete(l.cache, rel) // missed twice, Settle apart: its specs go with it
+			continue
+		}
+		r := l.result(rel, l.path(rel), cf)
+		r.gone = true
+		files = append(files, r)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
 	snap.Specs, snap.Conflicts = resolveNames(files)
 	for _, f := range files {
 		snap.Files = append(snap.Files, f.File)
+		if !f.settleAt.IsZero() && (snap.SettleAt.IsZero() || f.settleAt.Before(snap.SettleAt)) {
+			snap.SettleAt = f.settleAt
+		}
 	}
 	snap.Revision = gitRevision(l.dir)
 	return snap, nil
@@ -186,30 +237,38 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 // fileResult is one file's outcome and the specs it offers.
 type fileResult struct {
 	File
-	rel   string
-	specs []*Container
+	rel      string
+	specs    []*Container
+	gone     bool      // removed, its specs kept until that is confirmed
+	settleAt time.Time // when a pending change may apply; zero if none waits for time
 }
 
 func (l *Loader) path(rel string) string { return filepath.Join(l.dir, filepath.FromSlash(rel)) }
 
 // readFile reads and parses the file of e, cached under e.rel, or takes it
-// from the cache when it has not changed.
+// from the cache when it has not changed, and decides which specs are in
+// force.
 func (l *Loader) readFile(e entry, force bool) fileResult {
 	cf := l.cache[e.rel]
 	if cf == nil {
 		cf = &cachedFile{size: -1}
 		l.cache[e.rel] = cf
 	}
+	cf.goneSince = time.Time{}
+	now := l.opts.Now()
 	switch {
 	case e.skip != nil:
 		l.stats.Parsed++
 		cf.size, cf.modTime = -1, time.Time{}
-		cf.specs, cf.err = nil, e.skip
+		cf.specs, cf.err, cf.hold = nil, e.skip, holdNone
 	case !force && l.unchanged(e, cf):
 		l.stats.Reused++
 	default:
 		l.stats.Parsed++
-		l.read(e, cf)
+		l.read(e, cf, now)
+	}
+	if cf.hold != holdNone && cf.hold != holdEmpty && !now.Before(cf.holdSince.Add(l.opts.Settle)) {
+		cf.accept(cf.specs, cf.holdData)
 	}
 	return l.result(e.rel, e.path, cf)
 }
@@ -225,20 +284,87 @@ func (l *Loader) unchanged(e entry, cf *cachedFile) bool {
 }
 
 // read reads and parses e's file into cf.
-func (l *Loader) read(e entry, cf *cachedFile) {
+func (l *Loader) read(e entry, cf *cachedFile, now time.Time) {
 	cf.size, cf.modTime = -1, time.Time{}
 	data, fi, err := l.readCapped(e)
 	if err != nil {
-		cf.specs, cf.err = nil, err
+		cf.specs, cf.err, cf.hold = nil, err, holdNone
 		return
 	}
 	cf.size, cf.modTime = fi.Size(), fi.ModTime()
+	sum := fnv64(data)
 	specs, err := Parse(e.path, data)
 	if err != nil {
-		cf.specs, cf.err = nil, err
+		cf.sum, cf.specs, cf.err, cf.hold = sum, nil, err, holdNone
 		return
 	}
-	cf.specs, cf.err, cf.lkg = specs, nil, specs
+	reason := cf.holdReason(data, specs)
+	if reason == holdNone {
+		cf.sum = sum
+		cf.accept(specs, data)
+		return
+	}
+	if cf.hold == holdNone || cf.sum != sum {
+		cf.holdSince = now // a new version to wait for; the same one read again keeps its time
+	}
+	cf.sum, cf.specs, cf.err, cf.hold, cf.holdData = sum, specs, nil, reason, data
+}
+
+// accept puts specs, read from data, in force.
+func (cf *cachedFile) accept(specs []*Container, data []byte) {
+	cf.specs, cf.err, cf.lkg, cf.lkgData = specs, nil, specs, data
+	cf.hold, cf.holdData = holdNone, nil
+}
+
+// holdReason says why specs, read from data, must not take the place of
+// the file's last-known-good specs yet, or holdNone.
+func (cf *cachedFile) holdReason(data []byte, specs []*Container) holdReason {
+	if len(cf.lkg) == 0 {
+		return holdNone // nothing to take away
+	}
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return holdEmpty
+	case len(data) < len(cf.lkgData) && bytes.HasPrefix(cf.lkgData, data):
+		return holdPrefix
+	case data[len(data)-1] != '\n':
+		return holdCutLine
+	}
+	declared := make(map[string]bool, len(specs))
+	for _, c := range specs {
+		declared[c.Name()] = true
+	}
+	for _, c := range cf.lkg {
+		if !declared[c.Name()] {
+			return holdLost
+		}
+	}
+	return holdNone
+}
+
+// holdReason is why a valid read of a file is not in force yet.
+type holdReason int
+
+const (
+	holdNone    holdReason = iota
+	holdEmpty              // emptied: waits until written again or removed
+	holdPrefix             // the beginning of its last good content
+	holdCutLine            // ends inside a line
+	holdLost               // no longer declares a name it declared
+)
+
+func (r holdReason) String() string {
+	switch r {
+	case holdEmpty:
+		return "it is empty"
+	case holdPrefix:
+		return "it is a beginning of its last good content, as while it is being written"
+	case holdCutLine:
+		return "it ends inside a line, as while it is being written"
+	case holdLost:
+		return "it no longer declares every spec it did"
+	}
+	return ""
 }
 
 // readCapped reads e's file, at most MaxFileSize bytes, and returns it with
@@ -279,6 +405,12 @@ func openError(path string, err error) *Error {
 	return &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 }
 
+func fnv64(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
+
 func byteSize(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
@@ -292,10 +424,21 @@ func byteSize(n int64) string {
 }
 
 // result turns a cache entry into the file's outcome: its current specs
-// when valid, else its last-known-good ones, marked stale.
+// when valid and in force, else its last-known-good ones, marked stale.
 func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
 	r := fileResult{rel: rel, File: File{Path: path, Size: max(cf.size, 0), ModTime: cf.modTime, Err: cf.err}}
 	switch {
+	case !cf.goneSince.IsZero():
+		r.specs, r.Stale, r.Pending = cf.lkg, true, true
+		r.settleAt = cf.goneSince.Add(l.opts.Settle)
+		r.Err = &Error{File: path, Message: fmt.Sprintf("removed; its last-known-good specs stay in force until a second read, %v after the first, misses it too", l.opts.Settle)}
+	case cf.hold == holdEmpty:
+		r.specs, r.Stale, r.Pending = cf.lkg, true, true
+		r.Err = &Error{File: path, Message: "it is empty; its last-known-good specs stay in force until it is written again, or removed"}
+	case cf.hold != holdNone:
+		r.specs, r.Stale, r.Pending = cf.lkg, true, true
+		r.settleAt = cf.holdSince.Add(l.opts.Settle)
+		r.Err = &Error{File: path, Message: fmt.Sprintf("changed, but %s; its last-known-good specs stay in force until it has not changed for %v", cf.hold, l.opts.Settle)}
 	case cf.err == nil:
 		r.specs = cf.specs
 	case cf.lkg != nil:
@@ -307,21 +450,31 @@ func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
 
 // resolveNames picks one spec per name: the first in file order (files
 // sorted by path, documents in file order). The others become conflicts
-// naming the winner. It fills in each file's Names.
+// naming the winner. A removed file whose removal is not confirmed yet
+// comes after every file that is there, and loses without a conflict: a
+// spec moved to another file is declared there already. It fills in each
+// file's Names.
 func resolveNames(files []fileResult) ([]*Container, []Conflict) {
 	winners := map[string]*Container{}
 	var specs []*Container
 	var conflicts []Conflict
-	for i := range files {
-		f := &files[i]
-		for _, c := range f.specs {
-			if w, ok := winners[c.Name()]; ok {
-				conflicts = append(conflicts, Conflict{Name: c.Name(), Loser: c.Source, Winner: w.Source})
+	for _, gone := range []bool{false, true} {
+		for i := range files {
+			f := &files[i]
+			if f.gone != gone {
 				continue
 			}
-			winners[c.Name()] = c
-			specs = append(specs, c)
-			f.Names = append(f.Names, c.Name())
+			for _, c := range f.specs {
+				if w, ok := winners[c.Name()]; ok {
+					if !gone {
+						conflicts = append(conflicts, Conflict{Name: c.Name(), Loser: c.Source, Winner: w.Source})
+					}
+					continue
+				}
+				winners[c.Name()] = c
+				specs = append(specs, c)
+				f.Names = append(f.Names, c.Name())
+			}
 		}
 	}
 	sort.Slice(specs, func(i, j int) bool { return specs[i].Name() < specs[j].Name() })

@@ -161,11 +161,20 @@ func TestLoadSizeLimit(t *testing.T) {
 	}
 }
 
+// fakeClock is a Loader's clock that moves only when told.
+type fakeClock struct{ t time.Time }
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time          { return c.t }
+func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
 func TestLoaderKeepsLastKnownGood(t *testing.T) {
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web.yaml")
 	writeFile(t, web, specYAML("web")+"---\n"+specYAML("web2"))
-	l := NewLoader(dir, LoaderOptions{})
+	clock := newFakeClock()
+	l := NewLoader(dir, LoaderOptions{Now: clock.Now})
 	s := mustLoad(t, l)
 	if got := specNames(s); got != "web,web2" {
 		t.Fatalf("specs = %s", got)
@@ -190,7 +199,14 @@ func TestLoaderKeepsLastKnownGood(t *testing.T) {
 		t.Errorf("Stats = %+v, want reused", st)
 	}
 
+	// The fix drops web2: a spec taken away applies once the file has
+	// stayed so for the settle time.
 	rewrite(t, web, specYAML("web3"))
+	s = mustLoad(t, l)
+	if f := fileByName(t, s, "web.yaml"); !f.Pending || specNames(s) != "web,web2" {
+		t.Errorf("right after fixing without web and web2: specs %s, file %+v; want the last-known-good, pending", specNames(s), f)
+	}
+	clock.Advance(DefaultSettle)
 	s = mustLoad(t, l)
 	if got := specNames(s); got != "web3" {
 		t.Errorf("after fixing: specs = %s, want web3", got)
@@ -202,6 +218,11 @@ func TestLoaderKeepsLastKnownGood(t *testing.T) {
 	if err := os.Remove(web); err != nil {
 		t.Fatal(err)
 	}
+	s = mustLoad(t, l)
+	if f := fileByName(t, s, "web.yaml"); !f.Pending || specNames(s) != "web3" {
+		t.Errorf("right after removing: specs %s, file %+v; want web3 kept, pending", specNames(s), f)
+	}
+	clock.Advance(DefaultSettle)
 	s = mustLoad(t, l)
 	if len(s.Specs) != 0 || len(s.Files) != 0 {
 		t.Errorf("after removing: %+v, want nothing", s)

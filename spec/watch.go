@@ -119,6 +119,10 @@ type Update struct {
 // failing Load, is logged and waited out: nothing is delivered for it, so
 // the consumer keeps what it had.
 //
+// A change that the loader holds back until it settles (a file emptied,
+// cut short or removed; see Loader) is read again once it may have: the
+// snapshot's SettleAt.
+//
 // Names of editor leftovers (ending in "~", ".swp", ".swx", ".tmp", ".bak",
 // or "#...#") do not cause rescans. Subfolders with names Ignored skips
 // (.git, a ConfigMap's ..data) are not watched; the spec loader ignores
@@ -217,6 +221,12 @@ type watchRun struct {
 	lockSince time.Time // when the current wait for .git/index.lock began
 	last      *Snapshot // last snapshot delivered
 	lastErr   string    // last Load error logged, to log a repeat quietly
+
+	// A read again once held-back changes may have settled: when, and
+	// the trigger and SeenAt of the rescan that found them.
+	settleAt      time.Time
+	settleTrigger Trigger
+	settleSeenAt  time.Time
 }
 
 func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) error {
@@ -246,6 +256,15 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 				nextPoll = now.Add(min(o.Poll, max(o.Debounce/2, time.Millisecond)))
 			}
 		}
+		if !r.settleAt.IsZero() && !now.Before(r.settleAt) && !r.deb.pending() {
+			if r.gitBusy(now) {
+				r.settleAt = now.Add(o.GitLockPoll)
+			} else {
+				t, seenAt := r.settleTrigger, r.settleSeenAt
+				r.settleAt = time.Time{}
+				r.rescan(t, seenAt)
+			}
+		}
 		wake := nextResync
 		if o.Poll > 0 && nextPoll.Before(wake) {
 			wake = nextPoll
@@ -263,6 +282,10 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 			if r.deb.pending() {
 				wake = earlier(wake, due)
 			}
+		}
+		if !r.settleAt.IsZero() {
+			// Set by a rescan just now, possibly.
+			wake = earlier(wake, r.settleAt)
 		}
 		timer.Reset(max(time.Until(wake), 0))
 
@@ -569,6 +592,15 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 		return
 	}
 	r.lastErr = ""
+	switch {
+	case snap == nil || snap.SettleAt.IsZero():
+		r.settleAt = time.Time{}
+	default:
+		if r.settleAt.IsZero() || seenAt.Before(r.settleSeenAt) {
+			r.settleTrigger, r.settleSeenAt = t, seenAt
+		}
+		r.settleAt = snap.SettleAt
+	}
 	if snap == nil || (r.last != nil && sameSnapshot(r.last, snap)) {
 		return
 	}
@@ -610,7 +642,7 @@ func sameSnapshot(a, b *Snapshot) bool {
 	for i, fa := range a.Files {
 		fb := b.Files[i]
 		if fa.Path != fb.Path || fa.Size != fb.Size || !fa.ModTime.Equal(fb.ModTime) ||
-			fa.Stale != fb.Stale || !equalStrings(fa.Names, fb.Names) || errString(fa.Err) != errString(fb.Err) {
+			fa.Stale != fb.Stale || fa.Pending != fb.Pending || !equalStrings(fa.Names, fb.Names) || errString(fa.Err) != errString(fb.Err) {
 			return false
 		}
 	}
