@@ -190,16 +190,4 @@ func samePolicy(a, b *Policy) bool {
 }
 
 // send delivers u, replacing an update not taken yet.
-func (w *PolicyWatcher) send(u PolicyUpdate) {
-	for {
-		select {
-		case w.updates <- u:
-			return
-		default:
-		}
-		select {
-		case <-w.updates:
-		default:
-		}
-	}
-}
+func (w *PolicyWatcher) send(u PolicyUpdate) { sendLatest(w.updates, u, nil) }

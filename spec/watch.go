@@ -618,17 +618,36 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 }
 
 // deliver hands u to the consumer without blocking: an update not yet
-// taken is replaced, since a snapshot is the whole desired state.
+// taken is replaced, since a snapshot is the whole desired state, and its
+// earlier SeenAt is kept.
 func (r *watchRun) deliver(u Update) {
-	select {
-	case old := <-r.w.updates:
+	sendLatest(r.w.updates, u, func(old, u Update) Update {
 		if old.SeenAt.Before(u.SeenAt) {
 			u.SeenAt = old.SeenAt
 		}
-	default:
+		return u
+	})
+}
+
+// sendLatest sends v on ch, a channel with a buffer of one, without
+// blocking: a value the receiver has not taken yet is replaced by v, or
+// by what merge makes of the two (nil merge: v). Each watcher keeps its
+// consumer on the latest state this way.
+func sendLatest[T any](ch chan T, v T, merge func(old, v T) T) {
+	for {
+		select {
+		case ch <- v:
+			return
+		default:
+		}
+		select {
+		case old := <-ch:
+			if merge != nil {
+				v = merge(old, v)
+			}
+		default:
+		}
 	}
-	// Run's goroutine is the only sender and the buffer is empty now.
-	r.w.updates <- u
 }
 
 // sameSnapshot reports whether b declares what a declares: the same
