@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -95,6 +96,10 @@ type WatchOptions struct {
 	// OnRescan, if set, is called for every rescan of the folder, with the
 	// trigger it is reported under. Same rules as OnEvent.
 	OnRescan func(Trigger)
+	// StallAfter is how long a read of the folder may run, and how long
+	// may pass without one finishing, before Health reports the Watcher
+	// stalled. Default: three resync intervals, at least two minutes.
+	StallAfter time.Duration
 }
 
 // Update is a snapshot delivered by a Watcher.
@@ -133,6 +138,12 @@ type Watcher struct {
 	opts    WatchOptions
 	log     *slog.Logger
 	updates chan Update
+
+	// Progress, for Health: Unix nanoseconds of the start of the read
+	// in progress (0 when none is) and of the end of the last one (or
+	// of NewWatcher).
+	readingSince atomic.Int64
+	lastRead     atomic.Int64
 }
 
 // NewWatcher returns a Watcher that reads dir with loader. It starts
@@ -156,17 +167,42 @@ func NewWatcher(dir string, loader SnapshotLoader, opts WatchOptions) *Watcher {
 	if opts.GitLockMaxWait <= 0 {
 		opts.GitLockMaxWait = DefaultGitLockMaxWait
 	}
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = max(3*opts.Resync, 2*time.Minute)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{
+	w := &Watcher{
 		dir:     dir,
 		loader:  loader,
 		opts:    opts,
 		log:     log.With("dir", dir),
 		updates: make(chan Update, 1),
 	}
+	w.lastRead.Store(time.Now().UnixNano())
+	return w
+}
+
+// Health returns nil while the Watcher keeps reading its folder, and an
+// error saying why not once a read has been running, or none has
+// finished, for longer than WatchOptions.StallAfter: a read that cannot
+// finish (a file system that hangs) stops the agent from following its
+// folder, which a liveness probe should see. It is safe to call from any
+// goroutine.
+func (w *Watcher) Health() error {
+	now := time.Now()
+	if since := w.readingSince.Load(); since != 0 {
+		if d := now.Sub(time.Unix(0, since)); d > w.opts.StallAfter {
+			return fmt.Errorf("the spec folder reader has been reading %s for %v, longer than %v: a file or the file system does not answer", w.dir, d.Round(time.Second), w.opts.StallAfter)
+		}
+		return nil
+	}
+	if d := now.Sub(time.Unix(0, w.lastRead.Load())); d > w.opts.StallAfter {
+		return fmt.Errorf("the spec folder reader has not finished a read of %s for %v, longer than %v", w.dir, d.Round(time.Second), w.opts.StallAfter)
+	}
+	return nil
 }
 
 // Updates returns the channel on which Run delivers snapshots. The first
@@ -579,7 +615,10 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 	if full, ok := r.w.loader.(FullReloader); ok && (t == TriggerOverflow || t == TriggerResync) {
 		load = full.Reload
 	}
+	r.w.readingSince.Store(time.Now().UnixNano())
 	snap, err := load()
+	r.w.lastRead.Store(time.Now().UnixNano())
+	r.w.readingSince.Store(0)
 	if err != nil {
 		// The consumer keeps what it had; the next event or resync
 		// tries again.

@@ -104,6 +104,7 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 	if cfg.listen != "" {
 		a.server = metrics.NewServer(cfg.listen, metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,
+			Health:   a.watcher.Health,
 			Ready:    a.ready,
 			Status:   func(context.Context) (any, error) { return a.eng.Status(), nil },
 			Logger:   logger,
