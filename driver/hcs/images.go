@@ -14,6 +14,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/hcs/internal/dockerref"
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // ImageStore resolves image references to what HCS needs to run them. The
@@ -58,7 +59,7 @@ const DefaultDockerRoot = `C:\ProgramData\docker`
 // <programData>\docker.
 func DockerRoot(programData string) string {
 	root := filepath.Join(programData, "docker")
-	b, err := os.ReadFile(filepath.Join(root, "config", "daemon.json"))
+	b, err := safefile.ReadFile(filepath.Join(root, "config", "daemon.json"))
 	if err != nil {
 		return root
 	}
@@ -158,7 +159,7 @@ func (s DockerStore) Resolve(ctx context.Context, ref string) (ResolvedImage, er
 		im.OSVersion = v
 	}
 	chain := chainID(cfg.RootFS.DiffIDs)
-	cacheID, err := os.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
+	cacheID, err := safefile.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
 	if err != nil {
 		return ResolvedImage{}, fmt.Errorf("image %s: top layer %s: %w", ref, chain, err)
 	}
@@ -191,7 +192,7 @@ func chainID(diffIDs []string) string {
 }
 
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path)
 	if err != nil {
 		return err
 	}
