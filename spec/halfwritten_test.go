@@ -190,6 +190,15 @@ func TestHalfWrittenFilesKeepTheirSpecs(t *testing.T) {
 				t.Fatalf("specs %s, file %+v; want the file's specs, settled", specNames(s), s.Files[0])
 			}
 		}},
+		{"a file whose every spec moved elsewhere goes at once", func(t *testing.T) {
+			h := newHalfHarness(t, specYAML("web"))
+			writeFile(t, filepath.Join(filepath.Dir(h.path), "moved.yaml"), specYAML("web"))
+			mustDo(t, os.Remove(h.path))
+			s := h.read(false)
+			if specNames(s) != "web" || len(s.Files) != 1 || filepath.Base(s.Files[0].Path) != "moved.yaml" || !s.SettleAt.IsZero() {
+				t.Fatalf("specs %s, files %+v, settle at %v; want web from moved.yaml alone", specNames(s), s.Files, s.SettleAt)
+			}
+		}},
 		{"an emptied file keeps its specs until it is removed", func(t *testing.T) {
 			h := newHalfHarness(t, threeDocs("v1"))
 			h.write("\n  \n")
@@ -213,6 +222,9 @@ func TestHalfWrittenFilesKeepTheirSpecs(t *testing.T) {
 			s := h.read(false)
 			if got := specNames(s); got != "api,db,web" || len(s.Conflicts) != 0 {
 				t.Fatalf("specs %s, conflicts %v; want all three, no conflict", got, s.Conflicts)
+			}
+			if f := fileByName(t, s, "specs.yaml"); !f.Pending || strings.Join(f.Names, ",") != "web,api" {
+				t.Errorf("the removed file = %+v; want it pending with the specs it alone declares", f)
 			}
 			for _, c := range s.Specs {
 				if c.Name() == "db" && c.Source.File != other {

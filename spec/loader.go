@@ -207,7 +207,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 		if seen[rel] {
 			continue
 		}
-		if cf.lkg == nil {
+		if len(cf.lkg) == 0 {
 			delete(l.cache, rel) // nothing of it in force
 			continue
 		}
@@ -225,6 +225,9 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
 	snap.Specs, snap.Conflicts = resolveNames(files)
 	for _, f := range files {
+		if f.gone && len(f.Names) == 0 {
+			continue // every spec it had is declared elsewhere now
+		}
 		snap.Files = append(snap.Files, f.File)
 		if !f.settleAt.IsZero() && (snap.SettleAt.IsZero() || f.settleAt.Before(snap.SettleAt)) {
 			snap.SettleAt = f.settleAt
