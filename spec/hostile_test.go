@@ -116,6 +116,14 @@ func TestLoadReadsOnlyRegularFilesInside(t *testing.T) {
 			cases[how+stem+".yaml"] = want{}
 		}
 	}
+	// From a subfolder, across its boundary but not the folder's.
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link(filepath.Join("sub", "up-target.yaml"), filepath.Join("..", ".data", "target.yaml"))
+	link(filepath.Join("sub", "up-out-target.yaml"), filepath.Join("..", "..", "outside", "target.yaml"))
+	cases["up-target.yaml"] = want{read: true}
+	cases["up-out-target.yaml"] = want{}
 	link("dangling.yaml", "nothing-here.yaml")
 	cases["dangling.yaml"] = want{}
 	link("linked-folder", ".data")

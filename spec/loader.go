@@ -158,7 +158,7 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 	sorted = slices.Compact(sorted)
 	var files []fileResult
 	for _, p := range sorted {
-		files = append(files, l.readFile(entry{rel: filepath.ToSlash(p), path: p, open: func() (*os.File, error) { return safefile.Open(p) }}, false))
+		files = append(files, l.readFile(entry{rel: filepath.ToSlash(p), path: p}, false, l.opts.Now()))
 	}
 	snap := &Snapshot{LoadedAt: l.opts.Now()}
 	snap.Specs, snap.Conflicts = resolveNames(files)
@@ -174,18 +174,18 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
 	defer root.Close()
-	w := walker{root: root}
-	if err := w.walk(); err != nil {
-		return nil, fmt.Errorf("spec folder: %w", err)
-	}
 	l.stats = LoadStats{}
 	now := l.opts.Now()
 	snap := &Snapshot{Dir: l.dir, LoadedAt: now}
 	seen := map[string]bool{}
 	var files []fileResult
-	for _, e := range w.files {
+	// Files are read as the walk finds them, while their folder is open.
+	w := walker{root: root, read: func(e entry) {
 		seen[e.rel] = true
-		files = append(files, l.readFile(e, force))
+		files = append(files, l.readFile(e, force, now))
+	}}
+	if err := w.walk(); err != nil {
+		return nil, fmt.Errorf("spec folder: %w", err)
 	}
 	// A subfolder that cannot be read keeps the last-known-good specs of
 	// the files the Loader saw under it: it may be back on the next Load.
@@ -251,14 +251,13 @@ func (l *Loader) path(rel string) string { return filepath.Join(l.dir, filepath.
 // readFile reads and parses the file of e, cached under e.rel, or takes it
 // from the cache when it has not changed, and decides which specs are in
 // force.
-func (l *Loader) readFile(e entry, force bool) fileResult {
+func (l *Loader) readFile(e entry, force bool, now time.Time) fileResult {
 	cf := l.cache[e.rel]
 	if cf == nil {
 		cf = &cachedFile{size: -1}
 		l.cache[e.rel] = cf
 	}
 	cf.goneSince = time.Time{}
-	now := l.opts.Now()
 	switch {
 	case e.skip != nil:
 		l.stats.Parsed++
@@ -279,7 +278,7 @@ func (l *Loader) readFile(e entry, force bool) fileResult {
 // unchanged reports whether e has the size and modification time the
 // cache has for it. It only looks; the read, if any, checks what it opens.
 func (l *Loader) unchanged(e entry, cf *cachedFile) bool {
-	if cf.modTime.IsZero() || e.stat == nil {
+	if cf.modTime.IsZero() || e.d == nil {
 		return false
 	}
 	fi, err := e.stat()
@@ -461,7 +460,14 @@ func resolveNames(files []fileResult) ([]*Container, []Conflict) {
 	winners := map[string]*Container{}
 	var specs []*Container
 	var conflicts []Conflict
-	for _, gone := range []bool{false, true} {
+	passes := []bool{false}
+	for _, f := range files {
+		if f.gone {
+			passes = append(passes, true)
+			break
+		}
+	}
+	for _, gone := range passes {
 		for i := range files {
 			f := &files[i]
 			if f.gone != gone {
@@ -484,21 +490,49 @@ func resolveNames(files []fileResult) ([]*Container, []Conflict) {
 	return specs, conflicts
 }
 
-// walker lists the spec files under root.
+// walker hands the spec files under root to read, one by one.
 type walker struct {
 	root    *safefile.Root
-	files   []entry
+	read    func(entry)
 	badDirs []badDir
 }
 
 // entry is one spec file to read: its path relative to the folder
-// (slash-separated) and as given, and how to look at and open it. skip,
-// when set, is why it is not read at all.
+// (slash-separated) and as given, and, when a walk found it, the folder,
+// the subfolder it is in (open only while the walk is there) and what the
+// listing said of it. skip, when set, is why it is not read at all.
 type entry struct {
 	rel, path string
-	stat      func() (fs.FileInfo, error)
-	open      func() (*os.File, error)
+	root, dir *safefile.Root
+	d         fs.DirEntry
 	skip      *Error
+}
+
+// stat describes e's file for telling it unchanged. It only looks; the
+// read, if any, checks what it opens. For a regular file what the listing
+// says is enough (no link to follow; a listing in a Root has it already).
+func (e entry) stat() (fs.FileInfo, error) {
+	if e.d.Type()&fs.ModeSymlink == 0 {
+		return e.d.Info()
+	}
+	fi, err := e.dir.Stat(e.d.Name())
+	if errors.Is(err, safefile.ErrOutside) && e.dir != e.root {
+		return e.root.Stat(e.rel) // out of the subfolder, maybe not out of the folder
+	}
+	return fi, err
+}
+
+// open opens e's file for reading: inside the folder, or, for a file named
+// on its own, wherever its links lead.
+func (e entry) open() (*os.File, error) {
+	if e.root == nil {
+		return safefile.Open(e.path)
+	}
+	f, err := e.dir.Open(e.d.Name())
+	if errors.Is(err, safefile.ErrOutside) && e.dir != e.root {
+		return e.root.Open(e.rel) // out of the subfolder, maybe not out of the folder
+	}
+	return f, err
 }
 
 type badDir struct {
@@ -514,24 +548,16 @@ func (w *walker) walk() error {
 	})
 }
 
-func (w *walker) visit(rel string, d fs.DirEntry) {
+func (w *walker) visit(rel string, d fs.DirEntry, dir *safefile.Root) {
 	if d.IsDir() || !isSpecFile(d.Name()) {
 		return
 	}
-	e := entry{rel: rel, path: w.path(rel)}
-	switch mode := d.Type(); {
-	case mode.IsRegular():
-		// The walk saw a regular file: a plain stat of its path (no
-		// link to follow) is enough to tell it unchanged.
-		e.stat = func() (fs.FileInfo, error) { return os.Lstat(e.path) }
-	case mode&fs.ModeSymlink != 0:
-		e.stat = func() (fs.FileInfo, error) { return w.root.Stat(rel) }
-	default:
+	e := entry{rel: rel, path: w.path(rel), root: w.root, dir: dir, d: d}
+	if mode := d.Type(); !mode.IsRegular() && mode&fs.ModeSymlink == 0 {
 		// Not even opened: a pipe or device may act on an open.
 		e.skip = &Error{File: e.path, Message: fmt.Sprintf("skipped: %s, not a regular file; only regular files are read as specs", safefile.Describe(mode))}
 	}
-	e.open = func() (*os.File, error) { return w.root.Open(rel) }
-	w.files = append(w.files, e)
+	w.read(e)
 }
 
 func (w *walker) path(rel string) string {

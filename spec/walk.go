@@ -17,19 +17,16 @@ const maxDepth = 64
 // walkFolder lists the folder of root and its subfolders, depth first in
 // name order, leaving out Ignored names and not following links to
 // folders. visit is called for every other entry, folders included (rel is
-// slash-separated, relative to root), and bad for each subfolder that
+// slash-separated, relative to root), with the Root of the folder the
+// entry is in, open for the call; bad is called for each subfolder that
 // cannot be read. Only the root folder's own failure is returned. Nothing
 // is opened but folders, and those without waiting (see safefile).
-func walkFolder(root *safefile.Root, visit func(rel string, d fs.DirEntry), bad func(rel string, err error)) error {
+func walkFolder(root *safefile.Root, visit func(rel string, d fs.DirEntry, dir *safefile.Root), bad func(rel string, err error)) error {
 	return walkIn(root, "", 0, visit, bad)
 }
 
-func walkIn(root *safefile.Root, rel string, depth int, visit func(string, fs.DirEntry), bad func(string, error)) error {
-	name := rel
-	if name == "" {
-		name = "."
-	}
-	entries, err := root.ReadDir(name)
+func walkIn(dir *safefile.Root, rel string, depth int, visit func(string, fs.DirEntry, *safefile.Root), bad func(string, error)) error {
+	entries, err := dir.ReadDir(".")
 	if err == nil && depth > maxDepth {
 		err = errors.New("folders nested too deep")
 	}
@@ -49,11 +46,19 @@ func walkIn(root *safefile.Root, rel string, depth int, visit func(string, fs.Di
 		if rel != "" {
 			child = rel + "/" + child
 		}
-		visit(child, d)
-		if d.IsDir() {
-			if err := walkIn(root, child, depth+1, visit, bad); err != nil {
-				return err
-			}
+		visit(child, d, dir)
+		if !d.IsDir() {
+			continue
+		}
+		sub, err := dir.OpenRoot(d.Name())
+		if err != nil {
+			bad(child, err)
+			continue
+		}
+		err = walkIn(sub, child, depth+1, visit, bad)
+		sub.Close()
+		if err != nil {
+			return err
 		}
 	}
 	return nil

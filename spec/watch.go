@@ -495,7 +495,7 @@ func watchTree(root string) []string {
 	defer fr.Close()
 	dirs := []string{root}
 	// Unreadable or vanished subfolders: watch what can be watched.
-	_ = walkFolder(fr, func(rel string, d fs.DirEntry) {
+	_ = walkFolder(fr, func(rel string, d fs.DirEntry, _ *safefile.Root) {
 		if d.IsDir() {
 			dirs = append(dirs, filepath.Join(root, filepath.FromSlash(rel)))
 		}
@@ -530,8 +530,12 @@ func (r *watchRun) fingerprint() uint64 {
 	}
 	defer fr.Close()
 	fmt.Fprintf(h, "%s\x00", root)
-	_ = walkFolder(fr, func(rel string, d fs.DirEntry) {
-		fi, err := fr.Stat(rel)
+	_ = walkFolder(fr, func(rel string, d fs.DirEntry, _ *safefile.Root) {
+		info := d.Info // what the listing says, unless a link is to follow
+		if d.Type()&fs.ModeSymlink != 0 {
+			info = func() (fs.FileInfo, error) { return fr.Stat(rel) }
+		}
+		fi, err := info()
 		if err != nil {
 			fmt.Fprintf(h, "%s\x00gone\x00", rel)
 			return

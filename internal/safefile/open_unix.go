@@ -74,6 +74,25 @@ func OpenRoot(dir string) (*Root, error) {
 	return r, nil
 }
 
+// OpenRoot opens the folder name inside the folder as a Root of its own,
+// for opening many files in it with fewer system calls. A link in it that
+// leads out of it is ErrOutside there even when it stays inside r: ask r
+// again then.
+func (r *Root) OpenRoot(name string) (*Root, error) {
+	sub, err := r.root.OpenRoot(name)
+	if err != nil {
+		return nil, r.explain(name, name, err)
+	}
+	s := &Root{name: r.path(name), root: sub}
+	if r.abs != "" {
+		s.abs = filepath.Join(r.abs, name)
+	}
+	if r.real != "" {
+		s.real = filepath.Join(r.real, name)
+	}
+	return s, nil
+}
+
 // Name returns the folder's name as given to OpenRoot.
 func (r *Root) Name() string { return r.name }
 

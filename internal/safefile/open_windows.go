@@ -73,6 +73,25 @@ func OpenRoot(dir string) (*Root, error) {
 	return &Root{name: dir, final: strings.TrimRight(final, `\`)}, nil
 }
 
+// OpenRoot opens the folder name inside the folder as a Root of its own,
+// for opening many files in it with fewer system calls. A link in it that
+// leads out of it is ErrOutside there even when it stays inside r: ask r
+// again then. (On Windows links are checked against r's folder still.)
+func (r *Root) OpenRoot(name string) (*Root, error) {
+	f, err := r.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = errors.New("not a folder")
+		}
+		return nil, &fs.PathError{Op: "open", Path: r.path(name), Err: cause(err)}
+	}
+	return &Root{name: r.path(name), final: r.final}, nil
+}
+
 // Name returns the folder's name as given to OpenRoot.
 func (r *Root) Name() string { return r.name }
 

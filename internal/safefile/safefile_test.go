@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -206,6 +207,59 @@ func TestRootReadDirAndStat(t *testing.T) {
 	}
 	if _, err := r.Stat("out/b.yaml"); !errors.Is(err, ErrOutside) {
 		t.Errorf("Stat through a link out = %v, want ErrOutside", err)
+	}
+}
+
+// TestRootOpenRoot opens a subfolder as a Root of its own: a link out of
+// it is ErrOutside there, and the folder's Root still answers for it.
+func TestRootOpenRoot(t *testing.T) {
+	needSymlinks(t)
+	base := t.TempDir()
+	dir := filepath.Join(base, "specs")
+	mustWrite(t, filepath.Join(dir, "shared", "a.yaml"), "inside\n")
+	mustWrite(t, filepath.Join(dir, "sub", "plain.yaml"), "inside\n")
+	mustWrite(t, filepath.Join(base, "outside.yaml"), "SECRET\n")
+	for name, to := range map[string]string{"up.yaml": filepath.Join("..", "shared", "a.yaml"), "out.yaml": filepath.Join("..", "..", "outside.yaml")} {
+		if err := os.Symlink(to, filepath.Join(dir, "sub", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sub, err := r.OpenRoot("sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if sub.Name() != filepath.Join(dir, "sub") {
+		t.Errorf("Name = %q", sub.Name())
+	}
+	tests := []struct{ name, sub, root string }{
+		{"plain.yaml", "ok", "ok"},
+		{"up.yaml", "outside", "ok"},
+		{"out.yaml", "outside", "outside"},
+	}
+	for _, tt := range tests {
+		f, err := sub.Open(tt.name)
+		if got := outcome(err); got != tt.sub && !(runtime.GOOS == "windows" && got == tt.root) {
+			t.Errorf("sub.Open(%s) = %s (%v), want %s", tt.name, got, err, tt.sub)
+		}
+		if err == nil {
+			f.Close()
+		}
+		f, err = r.Open(filepath.Join("sub", tt.name))
+		if got := outcome(err); got != tt.root {
+			t.Errorf("Open(sub/%s) = %s (%v), want %s", tt.name, got, err, tt.root)
+		}
+		if err == nil {
+			f.Close()
+		}
+	}
+	if _, err := r.OpenRoot("shared/a.yaml"); err == nil {
+		t.Error("OpenRoot of a file succeeded")
 	}
 }
 
