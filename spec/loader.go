@@ -300,7 +300,7 @@ func (l *Loader) read(e entry, cf *cachedFile, now time.Time) {
 		cf.sum, cf.specs, cf.err, cf.hold = sum, nil, err, holdNone
 		return
 	}
-	reason := cf.holdReason(data, specs)
+	reason := cf.heldBack(data, specs)
 	if reason == holdNone {
 		cf.sum = sum
 		cf.accept(specs, data)
@@ -318,9 +318,9 @@ func (cf *cachedFile) accept(specs []*Container, data []byte) {
 	cf.hold, cf.holdData = holdNone, nil
 }
 
-// holdReason says why specs, read from data, must not take the place of
+// heldBack says why specs, read from data, must not take the place of
 // the file's last-known-good specs yet, or holdNone.
-func (cf *cachedFile) holdReason(data []byte, specs []*Container) holdReason {
+func (cf *cachedFile) heldBack(data []byte, specs []*Container) holdReason {
 	if len(cf.lkg) == 0 {
 		return holdNone // nothing to take away
 	}
