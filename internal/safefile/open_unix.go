@@ -57,6 +57,9 @@ type Root struct {
 
 // OpenRoot opens the folder dir, following symbolic links.
 func OpenRoot(dir string) (*Root, error) {
+	if dir == "" {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: syscall.ENOENT}
+	}
 	// The trailing slash makes the kernel refuse anything but a folder
 	// before opening it: os.OpenRoot would wait on a named pipe.
 	slashed := strings.TrimRight(dir, "/") + "/"

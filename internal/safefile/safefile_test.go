@@ -267,7 +267,7 @@ func TestOpenRootRefusesWhatIsNotAFolder(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "f")
 	mustWrite(t, file, "x")
-	paths := []string{file, filepath.Join(dir, "missing")}
+	paths := []string{file, filepath.Join(dir, "missing"), ""}
 	for _, k := range specialKinds(t, dir, t.TempDir()) {
 		paths = append(paths, filepath.Join(dir, k))
 	}
@@ -275,7 +275,7 @@ func TestOpenRootRefusesWhatIsNotAFolder(t *testing.T) {
 		r, err := bounded(t, "OpenRoot", func() (*Root, error) { return OpenRoot(p) })
 		if err == nil {
 			r.Close()
-			t.Errorf("OpenRoot(%s) succeeded", filepath.Base(p))
+			t.Errorf("OpenRoot(%q) succeeded", p)
 		}
 	}
 }
