@@ -377,11 +377,7 @@ func (l *Loader) readCapped(e entry) ([]byte, fs.FileInfo, error) {
 		return nil, nil, openError(e.path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("cannot read the file: %v", err)}
-	}
-	data, err := safefile.ReadAll(f, l.opts.MaxFileSize, l.opts.MaxReadTime)
+	data, fi, err := safefile.ReadAll(f, l.opts.MaxFileSize, l.opts.MaxReadTime)
 	var tl *safefile.TooLargeError
 	switch {
 	case errors.As(err, &tl):

@@ -174,7 +174,7 @@ func LoadPolicy(path string) (*Policy, error) {
 		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
 	}
 	defer f.Close()
-	data, err := safefile.ReadAll(f, MaxPolicySize, DefaultMaxReadTime)
+	data, _, err := safefile.ReadAll(f, MaxPolicySize, DefaultMaxReadTime)
 	if tl := (*safefile.TooLargeError)(nil); errors.As(err, &tl) {
 		return nil, &Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxPolicySize)}
 	}

@@ -55,19 +55,21 @@ func ReadFile(name string) ([]byte, error) {
 	return io.ReadAll(f)
 }
 
-// ReadAll reads f, a file from Open or Root.Open, to its end. It refuses a
-// file larger than limit bytes with a *TooLargeError, before reading when
-// the file's size says so, and while reading when the file grows. A read
-// that waits for data (only special files such as the kernel's message
-// log do, and only where they can be polled) fails with
-// os.ErrDeadlineExceeded after timeout; zero means no bound.
-func ReadAll(f *os.File, limit int64, timeout time.Duration) ([]byte, error) {
+// ReadAll reads f, a file from Open or Root.Open, to its end, and returns
+// it with what f said of itself before the read (its size and
+// modification time tell what was read). It refuses a file larger than
+// limit bytes with a *TooLargeError, before reading when the file's size
+// says so, and while reading when the file grows. A read that waits for
+// data (only special files such as the kernel's message log do, and only
+// where they can be polled) fails with os.ErrDeadlineExceeded after
+// timeout; zero means no bound.
+func ReadAll(f *os.File, limit int64, timeout time.Duration) ([]byte, fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if fi.Size() > limit {
-		return nil, &TooLargeError{Size: fi.Size(), Limit: limit}
+		return nil, nil, &TooLargeError{Size: fi.Size(), Limit: limit}
 	}
 	if timeout > 0 {
 		// Regular files on disk cannot be polled and ignore this
@@ -76,12 +78,12 @@ func ReadAll(f *os.File, limit int64, timeout time.Duration) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, &TooLargeError{Size: int64(len(data)), Limit: limit}
+		return nil, nil, &TooLargeError{Size: int64(len(data)), Limit: limit}
 	}
-	return data, nil
+	return data, fi, nil
 }
 
 // checkRegular closes f and returns an error naming path unless the file f

@@ -167,7 +167,7 @@ func TestRootOpen(t *testing.T) {
 				return
 			}
 			defer f.Close()
-			b, err := ReadAll(f, 1<<10, time.Second)
+			b, _, err := ReadAll(f, 1<<10, time.Second)
 			if err != nil || string(b) != "inside\n" {
 				t.Errorf("read %q, %v; want the file inside", b, err)
 			}
@@ -382,7 +382,10 @@ func TestReadAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := ReadAll(f, tt.limit, time.Second)
+		b, fi, err := ReadAll(f, tt.limit, time.Second)
+		if err == nil && fi.Size() != 10 {
+			t.Errorf("ReadAll(limit %d) says the file is %d bytes, want 10", tt.limit, fi.Size())
+		}
 		f.Close()
 		got := string(b)
 		if tl := (*TooLargeError)(nil); errors.As(err, &tl) {

@@ -60,7 +60,7 @@ func TestReadAllBoundsAWait(t *testing.T) {
 	defer pr.Close()
 	defer pw.Close()
 	start := time.Now()
-	_, err = bounded(t, "ReadAll", func() ([]byte, error) { return ReadAll(pr, 1<<10, 50*time.Millisecond) })
+	_, err = bounded(t, "ReadAll", func() ([]byte, error) { b, _, err := ReadAll(pr, 1<<10, 50*time.Millisecond); return b, err })
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("ReadAll of a silent pipe = %v, want a deadline error", err)
 	}
@@ -68,7 +68,7 @@ func TestReadAllBoundsAWait(t *testing.T) {
 		t.Errorf("gave up after %v, before its timeout", took)
 	}
 	go pw.Write(make([]byte, 4<<10))
-	_, err = bounded(t, "ReadAll", func() ([]byte, error) { return ReadAll(pr, 1<<10, time.Minute) })
+	_, err = bounded(t, "ReadAll", func() ([]byte, error) { b, _, err := ReadAll(pr, 1<<10, time.Minute); return b, err })
 	if tl := (*TooLargeError)(nil); !errors.As(err, &tl) || tl.Size != 1<<10+1 {
 		t.Errorf("ReadAll of a growing stream = %v, want too large after the limit", err)
 	}
