@@ -93,17 +93,18 @@ type Loader struct {
 type cachedFile struct {
 	size    int64
 	modTime time.Time
-	sum     uint64       // hash of the content last read
 	specs   []*Container // from the last read, nil when it was invalid
 	err     error        // of the last read
 	lkg     []*Container // last-known-good specs
 	lkgData []byte       // the content lkg was read from
 
-	// A valid read whose specs wait (see Loader): why, since when, and
-	// its content, for when it applies.
+	// A valid read whose specs wait (see Loader): why, since when, its
+	// content, for when it applies, and the content's hash, to tell the
+	// same version read again.
 	hold      holdReason
 	holdSince time.Time
 	holdData  []byte
+	sum       uint64
 
 	goneSince time.Time // when a read first missed the file; zero while it is there
 }
@@ -294,22 +295,21 @@ func (l *Loader) read(e entry, cf *cachedFile, now time.Time) {
 		return
 	}
 	cf.size, cf.modTime = fi.Size(), fi.ModTime()
-	sum := fnv64(data)
 	specs, err := Parse(e.path, data)
 	if err != nil {
-		cf.sum, cf.specs, cf.err, cf.hold = sum, nil, err, holdNone
+		cf.specs, cf.err, cf.hold = nil, err, holdNone
 		return
 	}
 	reason := cf.heldBack(data, specs)
 	if reason == holdNone {
-		cf.sum = sum
 		cf.accept(specs, data)
 		return
 	}
-	if cf.hold == holdNone || cf.sum != sum {
-		cf.holdSince = now // a new version to wait for; the same one read again keeps its time
+	// A new version to wait for; the same one read again keeps its time.
+	if sum := fnv64(data); cf.hold == holdNone || cf.sum != sum {
+		cf.holdSince, cf.sum = now, sum
 	}
-	cf.sum, cf.specs, cf.err, cf.hold, cf.holdData = sum, specs, nil, reason, data
+	cf.specs, cf.err, cf.hold, cf.holdData = specs, nil, reason, data
 }
 
 // accept puts specs, read from data, in force.
@@ -332,12 +332,19 @@ func (cf *cachedFile) heldBack(data []byte, specs []*Container) holdReason {
 	case data[len(data)-1] != '\n':
 		return holdCutLine
 	}
-	declared := make(map[string]bool, len(specs))
-	for _, c := range specs {
-		declared[c.Name()] = true
+	declares := func(name string) bool {
+		return slices.ContainsFunc(specs, func(c *Container) bool { return c.Name() == name })
+	}
+	if len(specs) > 16 {
+		// Many documents: one pass, not one per name.
+		names := make(map[string]bool, len(specs))
+		for _, c := range specs {
+			names[c.Name()] = true
+		}
+		declares = func(name string) bool { return names[name] }
 	}
 	for _, c := range cf.lkg {
-		if !declared[c.Name()] {
+		if !declares(c.Name()) {
 			return holdLost
 		}
 	}
