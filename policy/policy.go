@@ -1,13 +1,13 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/isoagent/isoagent/internal/safefile"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -148,20 +148,21 @@ func quoteYAML(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// Load reads and parses the policy file at path; see Parse. Files larger
-// than MaxSize are refused.
+// Load reads and parses the policy file at path; see Parse. Only a regular
+// file is read (links are followed), never blocking on one that is not;
+// files larger than MaxSize are refused.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, _, err := safefile.ReadAll(f, MaxSize, spec.DefaultMaxReadTime)
+	if tl := (*safefile.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, &spec.Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxSize)}
+	}
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
-	}
-	if len(data) > MaxSize {
-		return nil, &spec.Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxSize)}
 	}
 	return Parse(path, data)
 }

@@ -86,7 +86,7 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 	default:
 		return nil, fmt.Errorf("--watch %q: want notify or poll", cfg.watch)
 	}
-	a.watcher = spec.NewWatcher(cfg.dir, spec.NewLoader(cfg.dir, spec.LoaderOptions{}), wopts)
+	a.watcher = spec.NewWatcher(cfg.dir, spec.NewLoader(cfg.dir, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}), wopts)
 	a.eng = reconcile.NewEngine(reconcile.EngineOptions{
 		Driver:     drv,
 		Owner:      cfg.drv.owner,
@@ -105,6 +105,7 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 	if cfg.listen != "" {
 		a.server = metrics.NewServer(cfg.listen, metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,
+			Health:   a.watcher.Health,
 			Ready:    a.ready,
 			Status:   func(context.Context) (any, error) { return a.eng.Status(), nil },
 			Logger:   logger,

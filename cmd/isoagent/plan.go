@@ -76,7 +76,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 // same per-container decisions as the engine.
 func plan(ctx context.Context, a agentFlags) (planOutput, error) {
 	out := planOutput{Actions: []reconcile.Action{}, Rejections: []planRejection{}, Warnings: []planWarning{}, Conditions: []reconcile.Condition{}}
-	snap, err := spec.NewLoader(a.dir, spec.LoaderOptions{}).Load()
+	snap, err := spec.NewLoader(a.dir, spec.LoaderOptions{MaxFileSize: a.maxFileSize}).Load()
 	if err != nil {
 		return out, fmt.Errorf("load %s: %w", a.dir, err)
 	}

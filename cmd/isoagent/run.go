@@ -58,6 +58,9 @@ type agentFlags struct {
 	hostname   string
 	allowEmpty bool
 	policy     string // --policy file; "" allows nothing that pierces isolation
+	// maxFileSize is the largest spec file read, as validate's flag: so
+	// that a file validate was told to accept is read by the agent too.
+	maxFileSize int64
 }
 
 func (a *agentFlags) register(fs *flag.FlagSet) {
@@ -68,12 +71,16 @@ func (a *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.hostname, "hostname", "", "host name matched by spec hosts globs (default: the host's name)")
 	fs.BoolVar(&a.allowEmpty, "allow-empty", false, "apply a folder without specs: prune every container this agent owns")
 	fs.StringVar(&a.policy, "policy", "", policyFlagUsage)
+	fs.Int64Var(&a.maxFileSize, "max-file-size", spec.DefaultMaxFileSize, "largest spec file read, in `bytes`; a larger file is invalid")
 }
 
 func (a *agentFlags) check(fs *flag.FlagSet) error {
 	a.drv.parsed(fs)
 	if a.dir == "" {
 		return errors.New("--dir is required")
+	}
+	if a.maxFileSize <= 0 {
+		return fmt.Errorf("--max-file-size %d: want a positive number of bytes", a.maxFileSize)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

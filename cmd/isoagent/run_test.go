@@ -172,7 +172,27 @@ func TestRunRejectsHCSOffWindows(t *testing.T) {
 func TestRunShowsAMissingFolder(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "specs")
 	stdout, stderr, code := runAgentBinary(t, "run", "--dir", missing, "--sim-dir", t.TempDir(), "--once", "--timeout", "3s")
-	if code != 1 || !strings.Contains(stdout, "LoadFailed: spec folder: stat "+missing+": no such file or directory; the previous desired state stays in force") {
+	if code != 1 || !strings.Contains(stdout, "LoadFailed: spec folder: ") || !strings.Contains(stdout, missing+": no such file or directory; the previous desired state stays in force") {
 		t.Errorf("exit %d, want 1 and the condition LoadFailed\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestRunAndPlanHonourMaxFileSize pins --max-file-size on run and plan, as
+// docs/spec.md documents it: a file over the limit is invalid there too.
+func TestRunAndPlanHonourMaxFileSize(t *testing.T) {
+	dir, simDir := t.TempDir(), t.TempDir()
+	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	writeSpec(t, dir, "big.yaml", "big", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {PADDING: '"+strings.Repeat("x", 300)+"'}")
+	sim := []string{"--dir", dir, "--sim-dir", simDir, "--max-file-size", "200"}
+	stdout, stderr, code := runAgentBinary(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...)
+	if code != 0 || !strings.Contains(stdout, "invalid file "+filepath.Join(dir, "big.yaml")) || !strings.Contains(stdout, "larger than the limit of 200 bytes") || strings.Contains(stdout, "big ") {
+		t.Errorf("run: exit %d, want 0 with big.yaml invalid\n%s%s", code, stdout, stderr)
+	}
+	writeSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	if stdout, _, _ := runAgentBinary(t, append([]string{"plan"}, sim...)...); !strings.Contains(stdout, "api-") || strings.Contains(stdout, "big-") {
+		t.Errorf("plan: want api created and nothing of the file over the limit:\n%s", stdout)
+	}
+	if _, stderr, code := runAgentBinary(t, "run", "--dir", dir, "--sim-dir", simDir, "--max-file-size", "0", "--once"); code != 2 || !strings.Contains(stderr, "--max-file-size") {
+		t.Errorf("run --max-file-size 0: exit %d, want 2\n%s", code, stderr)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 
@@ -93,10 +94,9 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	// Paths that cannot be read are problems of the report too, in both
+	// formats, so that JSON never says valid of what it could not read.
 	rep, ioErrs := validatePaths(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}, checks)
-	for _, err := range ioErrs {
-		fmt.Fprintf(stderr, "isoagent validate: %v\n", err)
-	}
 	if cfg.format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -168,15 +168,24 @@ type validateSummary struct {
 
 // validatePaths loads every path, folders each on their own and the files
 // named directly together, runs the checks, and reports. Paths that cannot
-// be read at all are returned as errors.
+// be read at all are returned as errors, and reported as problems too.
 func validatePaths(paths []string, opts spec.LoaderOptions, checks []validateCheck) (*validateReport, []error) {
 	var snaps []*spec.Snapshot
 	var files []string
 	var ioErrs []error
+	rep := &validateReport{Files: []validateFile{}, Conflicts: []validateConflict{}, Errors: []validateError{}}
+	unreadable := func(p string, err error) {
+		ioErrs = append(ioErrs, err)
+		cause := err
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			cause = pe.Err // the report names the path already
+		}
+		rep.Errors = append(rep.Errors, validateError{File: p, Message: fmt.Sprintf("cannot read it: %v", cause)})
+	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			ioErrs = append(ioErrs, err)
+			unreadable(p, err)
 			continue
 		}
 		if !fi.IsDir() {
@@ -185,7 +194,7 @@ func validatePaths(paths []string, opts spec.LoaderOptions, checks []validateChe
 		}
 		snap, err := spec.NewLoader(p, opts).Load()
 		if err != nil {
-			ioErrs = append(ioErrs, err)
+			unreadable(p, err)
 			continue
 		}
 		snaps = append(snaps, snap)
@@ -194,7 +203,6 @@ func validatePaths(paths []string, opts spec.LoaderOptions, checks []validateChe
 		snaps = append(snaps, spec.LoadFiles(files, opts))
 	}
 
-	rep := &validateReport{Files: []validateFile{}, Conflicts: []validateConflict{}, Errors: []validateError{}}
 	for _, snap := range snaps {
 		rep.add(snap, checks)
 	}

@@ -174,3 +174,28 @@ func TestValidateRunsExtraChecks(t *testing.T) {
 		t.Errorf("valid %v, output:\n%s\nwant:\n%s", rep.Valid, out.String(), want)
 	}
 }
+
+// TestValidateJSONNeverCallsUnreadPathsValid pins that a path validate
+// could not read makes the report invalid, names the path, and counts.
+func TestValidateJSONNeverCallsUnreadPathsValid(t *testing.T) {
+	for _, args := range [][]string{{"examples/nope"}, {"examples/specs", "examples/nope"}, {"examples/specs/iis-web.yaml", "examples/nope.yaml"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, _, code := runValidateIn(t, append([]string{"--format", "json"}, args...)...)
+			var rep validateReport
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("%v\n%s", err, stdout)
+			}
+			missing := args[len(args)-1]
+			if code != exitUsage || rep.Valid || rep.Summary.Problems < 1 || len(rep.Errors) != 1 ||
+				rep.Errors[0].File != missing || !strings.Contains(rep.Errors[0].Message, "cannot read it") {
+				t.Errorf("exit %d, report %+v; want exit 2, invalid, the missing path among the errors", code, rep)
+			}
+		})
+	}
+	t.Run("text", func(t *testing.T) {
+		stdout, _, _ := runValidateIn(t, "examples/nope")
+		if !strings.HasPrefix(stdout, "examples/nope: cannot read it: ") || strings.Count(stdout, "\n") != 1 {
+			t.Errorf("text output = %q", stdout)
+		}
+	})
+}

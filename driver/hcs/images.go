@@ -14,6 +14,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/safefile"
 	"github.com/isoagent/isoagent/winbuild"
 )
 
@@ -73,7 +74,7 @@ func DockerRoot(programData string) string { return DockerStoreFor(programData).
 func DockerStoreFor(programData string) DockerStore {
 	s := DockerStore{Root: filepath.Join(programData, "docker")}
 	s.daemonJSON = filepath.Join(s.Root, "config", "daemon.json")
-	b, err := os.ReadFile(s.daemonJSON)
+	b, err := safefile.ReadFile(s.daemonJSON)
 	if err != nil {
 		return s
 	}
@@ -198,7 +199,7 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 	// was pulled, and a moved data root leaves them pointing at nothing.
 	for i := len(cfg.RootFS.DiffIDs); i > 0; i-- {
 		chain := chainID(cfg.RootFS.DiffIDs[:i])
-		cacheID, err := os.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
+		cacheID, err := safefile.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
 		if err != nil {
 			return ResolvedImage{}, fmt.Errorf("image %s: layer %d of %d (%s) is not in Docker's layer store (was the image removed? pull it again with `docker pull %s`): %w", ref, i, len(cfg.RootFS.DiffIDs), chain, ref, err)
 		}
@@ -231,7 +232,7 @@ func chainID(diffIDs []string) string {
 }
 
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path)
 	if err != nil {
 		return err
 	}
