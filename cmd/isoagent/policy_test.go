@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/reconcile"
 )
 
@@ -43,7 +44,7 @@ func TestValidatePolicyGolden(t *testing.T) {
 	if code != exitProblem {
 		t.Errorf("exit = %d, want %d\n%s", code, exitProblem, stderr)
 	}
-	checkGolden(t, golden, stdout)
+	testutil.Golden(t, golden, []byte(stdout), *update)
 }
 
 func TestValidateWithPolicy(t *testing.T) {

@@ -11,34 +11,28 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// builtAgent is the isoagent binary, built once per test binary.
+var builtAgent = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "isoagent-bin-")
+	if err != nil {
+		return "", err
+	}
+	return testutil.BuildAgent(dir)
+})
 
 // agentBinary builds isoagent once per test binary, so tests can run it as
 // separate processes, as an operator would.
 func agentBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "isoagent-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "isoagent")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build isoagent: %v", buildErr)
+	bin, err := builtAgent()
+	if err != nil {
+		t.Fatalf("build isoagent: %v", err)
 	}
-	return binPath
+	return bin
 }
 
 func writeSpec(t *testing.T, dir, file, name, image string, extra ...string) {

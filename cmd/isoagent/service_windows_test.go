@@ -57,6 +57,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -415,7 +416,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if !strings.Contains(out, "installed the isoagent service") {
 		t.Errorf("install says:\n%s", out)
 	}
-	if underWine() && !strings.Contains(errOut, "warning: this system's service manager has no delayed automatic start") {
+	if testutil.UnderWine() && !strings.Contains(errOut, "warning: this system's service manager has no delayed automatic start") {
 		t.Errorf("install does not warn that Wine lacks delayed start:\n%s", errOut)
 	}
 	out, _, _ = isoagent("service", "status")
@@ -430,7 +431,7 @@ func TestServiceLifecycle(t *testing.T) {
 			t.Errorf("status does not say %q:\n%s", want, out)
 		}
 	}
-	if want := "depends on: vmcompute, hns"; !underWine() && !strings.Contains(out, want) {
+	if want := "depends on: vmcompute, hns"; !testutil.UnderWine() && !strings.Contains(out, want) {
 		t.Errorf("status does not say %q:\n%s", want, out)
 	}
 	if deps := registeredDependencies(t); !slices.Equal(deps, []string{"vmcompute", "hns"}) {
@@ -439,7 +440,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if _, errOut, code := isoagent("service", "install", "--dir", specs); code != exitUsage || !strings.Contains(errOut, "already installed") {
 		t.Errorf("second install: exit %d, stderr:\n%s", code, errOut)
 	}
-	if underWine() {
+	if testutil.UnderWine() {
 		// There is no HCS here: the agent cannot start, and start says so.
 		_, errOut, code = isoagent("service", "start", "--timeout", "2m")
 		if want := fmt.Sprintf("stopped instead of running (exit code %d)", serviceExitStartFailed); code != exitUsage || !strings.Contains(errOut, want) || !strings.Contains(errOut, "Get-WinEvent") {
@@ -597,7 +598,7 @@ func waitForContainer(t *testing.T, d driver.Driver, name string, want driver.St
 // disposable one. Under Wine it removes what a killed earlier run left.
 func requireServiceSandbox(t *testing.T) {
 	t.Helper()
-	if !underWine() && os.Getenv("ISOAGENT_TEST_SERVICE") != "1" {
+	if !testutil.UnderWine() && os.Getenv("ISOAGENT_TEST_SERVICE") != "1" {
 		t.Skip("registers the isoagent Windows service: runs under Wine, or on a disposable Windows machine with ISOAGENT_TEST_SERVICE=1")
 	}
 	removeTestService(t)
@@ -626,8 +627,4 @@ func removeTestService(t *testing.T) {
 	if err := eventlog.Remove(serviceName); err != nil && !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
 		t.Errorf("remove the leftover event source: %v", err)
 	}
-}
-
-func underWine() bool {
-	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -33,7 +34,7 @@ func TestValidateBadExamplesGolden(t *testing.T) {
 	if code != exitProblem {
 		t.Errorf("exit = %d, want %d", code, exitProblem)
 	}
-	checkGolden(t, golden, stdout)
+	testutil.Golden(t, golden, []byte(stdout), *update)
 	if stderr != "7 files, 1 spec, 26 problems\n" {
 		t.Errorf("summary = %q", stderr)
 	}
