@@ -25,6 +25,7 @@ import (
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/jsonstore"
 	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/winbuild"
 	"github.com/isoagent/isoagent/winpath"
@@ -205,27 +206,14 @@ type fakeState struct {
 
 func (h *fakeHost) state(t *testing.T) fakeState {
 	t.Helper()
+	// Under the fake's lock, as the fake reads it: a read while the fake
+	// replaces the file would make its rename fail.
+	store, err := jsonstore.Open[fakeState](h.hcs, "fakehcs.json", jsonstore.Options{Lock: "fakehcs.lock"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var st fakeState
-	// Under the fake's lock: a read while the fake replaces the file
-	// would make its rename fail.
-	lock, err := os.OpenFile(filepath.Join(h.hcs, "fakehcs.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	ol := new(windows.Overlapped)
-	if err := windows.LockFileEx(windows.Handle(lock.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
-		t.Fatal(err)
-	}
-	defer windows.UnlockFileEx(windows.Handle(lock.Fd()), 0, 1, 0, ol)
-	b, err := os.ReadFile(filepath.Join(h.hcs, "fakehcs.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return st
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
+	if err := store.View(func(v *fakeState) error { st = *v; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return st
