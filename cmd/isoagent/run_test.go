@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/isoagent/isoagent/internal/testutil"
+	"github.com/isoagent/isoagent/reconcile"
 )
 
 // builtAgent is the isoagent binary, built once per test binary.
@@ -129,7 +130,7 @@ func TestPlanExitCodes(t *testing.T) {
 
 	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
 	stdout, _, code = runAgentBinary(t, append([]string{"plan", "--json"}, sim...)...)
-	var out planOutput
+	var out reconcile.RunPlan
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("plan --json: %v\n%s", err, stdout)
 	}
@@ -168,5 +169,17 @@ func TestRunShowsAMissingFolder(t *testing.T) {
 	stdout, stderr, code := runAgentBinary(t, "run", "--dir", missing, "--sim-dir", t.TempDir(), "--once", "--timeout", "3s")
 	if code != 1 || !strings.Contains(stdout, "LoadFailed: spec folder: stat "+missing+": no such file or directory; the previous desired state stays in force") {
 		t.Errorf("exit %d, want 1 and the condition LoadFailed\n%s%s", code, stdout, stderr)
+	}
+}
+
+// plan follows run's rule for a folder that cannot be read: nothing
+// changes, the LoadFailed condition says why, and, since the folder is not
+// what the caller named, plan exits 2.
+func TestPlanShowsAMissingFolder(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "specs")
+	stdout, stderr, code := runAgentBinary(t, "plan", "--dir", missing, "--sim-dir", t.TempDir())
+	if code != 2 || !strings.Contains(stdout, "no changes") || !strings.Contains(stdout, "LoadFailed: load "+missing+": ") ||
+		!strings.Contains(stderr, "isoagent plan: load "+missing+": ") {
+		t.Errorf("exit %d, want 2 with no changes and LoadFailed\n%s%s", code, stdout, stderr)
 	}
 }
