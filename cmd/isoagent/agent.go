@@ -62,7 +62,7 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 
 	// Without --policy the policy allows nothing that pierces isolation;
 	// a policy file that does not parse stops the agent here.
-	pol, pc, err := loadPolicy(cfg.policy)
+	pol, pc, err := policy.Open(cfg.policy)
 	if err != nil {
 		return nil, policyStartError(logger, cfg.policy, err)
 	}

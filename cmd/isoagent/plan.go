@@ -7,6 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -71,7 +72,7 @@ func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err 
 	if err != nil {
 		return p, loadErr, err
 	}
-	_, pc, err := loadPolicy(a.policy)
+	_, pc, err := policy.Open(a.policy)
 	if err != nil {
 		return p, loadErr, err
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/isoagent/isoagent/internal/testutil"
-	"github.com/isoagent/isoagent/spec"
 )
 
 // runValidateIn runs validate with the repository root as the working
@@ -150,28 +149,5 @@ func TestValidateJSONShape(t *testing.T) {
 	}
 	if rep.Errors == nil {
 		t.Error("errors is null, want [] so consumers need no null check")
-	}
-}
-
-// TestValidateRunsExtraChecks pins the hook that admission and policy
-// checks plug into: their problems land with the file they name.
-func TestValidateRunsExtraChecks(t *testing.T) {
-	t.Chdir(filepath.Join("..", ".."))
-	check := func(snap *spec.Snapshot) []*spec.Error {
-		var errs []*spec.Error
-		for _, c := range snap.Specs {
-			errs = append(errs, &spec.Error{File: c.Source.File, Line: c.Source.Line, Column: c.Source.Column, Field: "spec.isolation", Message: "not on this host"})
-		}
-		return append(errs, &spec.Error{File: "policy.yaml", Line: 1, Message: "policy problem"})
-	}
-	rep, ioErrs := validatePaths([]string{"examples/specs/iis-web.yaml"}, spec.LoaderOptions{}, []validateCheck{check})
-	if len(ioErrs) != 0 {
-		t.Fatal(ioErrs)
-	}
-	var out bytes.Buffer
-	rep.writeText(&out)
-	want := "examples/specs/iis-web.yaml:4:1: spec.isolation: not on this host\npolicy.yaml:1: policy problem\n"
-	if rep.Valid || out.String() != want {
-		t.Errorf("valid %v, output:\n%s\nwant:\n%s", rep.Valid, out.String(), want)
 	}
 }
