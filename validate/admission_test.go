@@ -1,26 +1,15 @@
 package validate
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
-
-func writeSpec(t *testing.T, dir, name, image string, extra ...string) {
-	t.Helper()
-	y := "apiVersion: isoagent/v1\nkind: Container\nmetadata:\n  name: " + name + "\nspec:\n  image: " + image + "\n"
-	for _, e := range extra {
-		y += "  " + e + "\n"
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func checker(t *testing.T, yaml string) *policy.Checker {
 	t.Helper()
@@ -60,7 +49,7 @@ func TestAdmission(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeSpec(t, dir, "web", tt.spec[0], tt.spec[1:]...)
+			testutil.WriteSpec(t, dir, "web.yaml", "web", tt.spec[0], tt.spec[1:]...)
 			var pc *policy.Checker
 			if tt.pc != "-" {
 				pc = checker(t, tt.pc)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -72,12 +73,13 @@ func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err 
 	if err != nil {
 		return p, loadErr, err
 	}
+	defer func() { err = errors.Join(err, closeDriver(drv)) }()
 	_, pc, err := policy.Open(a.policy)
 	if err != nil {
 		return p, loadErr, err
 	}
 	p, err = reconcile.PlanRun(ctx, drv, snap, loadErr, reconcile.RunPlanOptions{
-		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: resolverOf(drv)},
+		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: policy.ResolverOf(drv)},
 		AllowEmpty: a.allowEmpty,
 	})
 	return p, loadErr, err

@@ -36,17 +36,6 @@ func agentBinary(t *testing.T) string {
 	return bin
 }
 
-func writeSpec(t *testing.T, dir, file, name, image string, extra ...string) {
-	t.Helper()
-	y := "apiVersion: isoagent/v1\nkind: Container\nmetadata:\n  name: " + name + "\nspec:\n  image: " + image + "\n"
-	for _, e := range extra {
-		y += "  " + e + "\n"
-	}
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runAgentBinary runs the isoagent binary and returns its stdout, stderr and exit
 // code.
 func runAgentBinary(t *testing.T, args ...string) (string, string, int) {
@@ -82,8 +71,8 @@ func actionLines(t *testing.T, log string) []map[string]any {
 // adopts what the first created and changes nothing.
 func TestRunOnceTwiceAdopts(t *testing.T) {
 	dir, simDir := t.TempDir(), t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
-	writeSpec(t, dir, "db.yaml", "db", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: hyperv")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	testutil.WriteSpec(t, dir, "db.yaml", "db", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: hyperv")
 	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
 
 	stdout, stderr, code := runAgentBinary(t, args...)
@@ -113,8 +102,8 @@ func TestRunOnceTwiceAdopts(t *testing.T) {
 
 func TestPlanExitCodes(t *testing.T) {
 	dir, simDir := t.TempDir(), t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
-	writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	testutil.WriteSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019")
 	sim := []string{"--dir", dir, "--sim-dir", simDir}
 
 	stdout, stderr, code := runAgentBinary(t, append([]string{"plan"}, sim...)...)
@@ -128,7 +117,7 @@ func TestPlanExitCodes(t *testing.T) {
 		t.Fatalf("plan after run: exit %d\n%s", code, stdout)
 	}
 
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
 	stdout, _, code = runAgentBinary(t, append([]string{"plan", "--json"}, sim...)...)
 	var out reconcile.RunPlan
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {

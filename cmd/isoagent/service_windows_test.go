@@ -213,6 +213,68 @@ func TestServiceHandlerStopsContainersAtSystemShutdownOnly(t *testing.T) {
 	}
 }
 
+// closingRunner is a stoppingRunner that is an io.Closer, as the agent is
+// (its driver's handles).
+type closingRunner struct{ stoppingRunner }
+
+func (r *closingRunner) Close() error {
+	r.note("closed")
+	return nil
+}
+
+// The agent is closed once it has stopped, and its containers too when a
+// system shutdown stops them; an agent that does not stop in time, or
+// whose containers do not, is left alone, since it may still use its
+// driver.
+func TestServiceHandlerClosesTheAgentOnceItHasStopped(t *testing.T) {
+	tests := []struct {
+		name     string
+		cmd      svc.Cmd
+		runStuck bool
+		stop     func(ctx context.Context) error
+		want     []string
+	}{
+		{"stop", svc.Stop, false, nil, []string{"agent stopped", "closed"}},
+		{"shutdown", svc.Shutdown, false, nil, []string{"agent stopped", "containers stopped", "closed"}},
+		{"containers that do not stop in time", svc.PreShutdown, false, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, []string{"agent stopped", "containers stopped"}},
+		{"an agent that does not stop in time", svc.Stop, true, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				defer close(release)
+				r := &closingRunner{stoppingRunner{stop: tt.stop}}
+				var a runner = r
+				if tt.runStuck {
+					a = &stuckCloser{closingRunner: r, release: release}
+				}
+				h := &serviceHandler{
+					start:    func(context.Context) (runner, error) { return a, nil },
+					log:      discardLogger,
+					stop:     serviceStopBound,
+					shutdown: serviceShutdownBound,
+				}
+				reqs, _, done := execute(h)
+				reqs <- svc.ChangeRequest{Cmd: tt.cmd}
+				<-done
+				if !slices.Equal(r.events, tt.want) {
+					t.Errorf("events %q, want %q", r.events, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// stuckCloser is a closingRunner stuck in a driver call that ignores
+// cancellation, until release is closed.
+type stuckCloser struct {
+	*closingRunner
+	release chan struct{}
+}
+
+func (r *stuckCloser) Run(context.Context) error { <-r.release; return nil }
+
 func TestServiceHandlerBoundsTheContainersStopAtShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var cancelled bool
@@ -401,7 +463,7 @@ func TestServiceLifecycle(t *testing.T) {
 	requireServiceSandbox(t)
 	specs, simDir, logDir := t.TempDir(), t.TempDir(), t.TempDir()
 	logFile := filepath.Join(logDir, "isoagent.log")
-	writeSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+	testutil.WriteSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
 		`command: ["C:\\ServiceMonitor.exe", "w3svc"]`)
 	// Registered after the temporary folders, so it runs before their
 	// removal: the service process must be gone first.

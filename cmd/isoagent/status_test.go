@@ -20,8 +20,8 @@ func startAgent(t *testing.T, args ...string) {
 // `isoagent status`, against a real agent process over HTTP.
 func TestWaitThenStatus(t *testing.T) {
 	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
-	writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	testutil.WriteSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process")
 	startAgent(t, "--dir", dir, "--sim-dir", simDir, "--listen", addr, "--resync", "1s")
 
 	stdout, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s")
@@ -53,13 +53,13 @@ func TestWaitThenStatus(t *testing.T) {
 // the state from before the change.
 func TestWaitSeesAChangeWrittenJustBefore(t *testing.T) {
 	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
 	startAgent(t, "--dir", dir, "--sim-dir", simDir, "--listen", addr)
 	if _, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s"); code != exitOK {
 		t.Fatalf("first wait exited %d: %s", code, stderr)
 	}
 
-	writeSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/nanoserver:ltsc2022")
+	testutil.WriteSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/nanoserver:ltsc2022")
 	if _, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s"); code != exitOK {
 		t.Fatalf("second wait exited %d: %s", code, stderr)
 	}
@@ -71,7 +71,7 @@ func TestWaitSeesAChangeWrittenJustBefore(t *testing.T) {
 
 func TestWaitTimesOutWhileNotConverged(t *testing.T) {
 	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
 	// Every create fails, so the host never matches the folder.
 	if _, stderr, code := runAgentBinary(t, "sim", "--sim-dir", simDir, "fault", "create", "--count", "1000", "--error", "unavailable"); code != exitOK {
 		t.Fatalf("sim fault: %s", stderr)

@@ -136,3 +136,22 @@ func TestProcessStopsAtTheEndOfTheTest(t *testing.T) {
 		t.Fatal("the helper still runs after its test ended")
 	}
 }
+
+func TestWriteSpecAndWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	WriteSpec(t, dir, "web.yaml", "web", "example.com/web:ltsc2022", "isolation: process")
+	b, err := os.ReadFile(filepath.Join(dir, "web.yaml"))
+	want := "apiVersion: isoagent/v1\nkind: Container\nmetadata:\n  name: web\nspec:\n  image: example.com/web:ltsc2022\n  isolation: process\n"
+	if err != nil || string(b) != want {
+		t.Errorf("spec file %q, %v; want %q", b, err, want)
+	}
+	path := filepath.Join(dir, "policy.yaml")
+	WriteFile(t, path, "a")
+	WriteFile(t, path, "b")
+	if b, err := os.ReadFile(path); err != nil || string(b) != "b" {
+		t.Errorf("file %q, %v; want the second content", b, err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("the temporary file is left: %v", err)
+	}
+}

@@ -1,29 +1,15 @@
-package main
+package agent
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 
-	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
-
-// policyFlagUsage is the help of --policy, the same for run, plan and
-// validate.
-const policyFlagUsage = "boundary policy `file`: the mounts, pipes, ports, devices and isolation specs may use; without it nothing that pierces isolation is allowed"
-
-// resolverOf returns drv's ability to tell where a mount really leads
-// (the hcs driver on Windows), or nil when it has none.
-func resolverOf(drv driver.Driver) policy.Resolver {
-	if r, ok := drv.(policy.Resolver); ok {
-		return r
-	}
-	return nil
-}
 
 // policyStartError logs each problem of a policy file the agent cannot
 // start with on its own line, and returns the error that stops it.
