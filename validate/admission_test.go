@@ -11,13 +11,12 @@ import (
 	"github.com/isoagent/isoagent/spec"
 )
 
-func checker(t *testing.T, yaml string) *policy.Checker {
+// checker compiles a policy file of entries as the validate command does.
+func checker(t *testing.T, entries string) *policy.Checker {
 	t.Helper()
-	p, err := policy.Parse("policy.yaml", []byte("apiVersion: isoagent/v1\nkind: Policy\n"+yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := policy.NewChecker(p)
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	testutil.WriteFile(t, path, "apiVersion: isoagent/v1\nkind: Policy\n"+entries)
+	_, pc, err := policy.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
