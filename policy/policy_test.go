@@ -209,3 +209,25 @@ func TestMountRuleStringIsValidPolicyYAML(t *testing.T) {
 		}
 	}
 }
+
+func TestOpen(t *testing.T) {
+	t.Run("no file allows nothing", func(t *testing.T) {
+		p, pc, err := Open("")
+		if err != nil || p != nil || pc == nil {
+			t.Fatalf("Open(\"\") = %v, %v, %v; want no policy and a deny-all checker", p, pc, err)
+		}
+		if pc.File() != "" {
+			t.Errorf("checker of no file names %q", pc.File())
+		}
+	})
+	t.Run("a file that does not load", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(path, []byte("apiVersion: isoagent/v1\nkind: Policy\nmount: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Open(path)
+		if err == nil || !strings.HasPrefix(err.Error(), "policy file "+path+" is not usable:\n") || len(spec.Errors(err)) != 1 {
+			t.Errorf("Open = %v, want an error naming the file with its one problem", err)
+		}
+	})
+}

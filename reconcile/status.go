@@ -124,6 +124,15 @@ type ContainerStatus struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
+// ForOtherHosts reports that the name is a spec meant for other hosts
+// (its hosts or selector leave this host out) with nothing of it here: not
+// this host's container, and no problem on this host, where a shared spec
+// repository would otherwise count it as a refusal. A container being
+// removed because its spec no longer applies here is still this host's.
+func (c ContainerStatus) ForOtherHosts() bool {
+	return c.State == StateRejected && c.Rejection != nil && c.Rejection.Reason == ReasonNotForThisHost
+}
+
 // FileStatus is an invalid spec file.
 type FileStatus struct {
 	Path   string   `json:"path"`

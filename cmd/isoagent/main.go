@@ -1,6 +1,11 @@
 // Command isoagent keeps a Windows container host in line with a folder of
-// YAML container specs. See the README and DESIGN for the whole story; this
-// package only parses flags and wires the other packages together.
+// YAML container specs. See the README for the whole story.
+//
+// This package only wires: each subcommand parses its flags, builds the
+// options of the library that does the work (package agent for run and
+// the Windows service, validate for validate, reconcile.PlanRun for plan,
+// the simulated host's Model for sim) and formats what comes back, with
+// the exit codes below.
 package main
 
 import (

@@ -12,6 +12,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // newSimFolder makes a state folder with a few containers, created at fixed
@@ -59,7 +60,7 @@ func TestSimLsPrintsTable(t *testing.T) {
 		t.Fatalf("sim ls exited %d: %s", code, errOut)
 	}
 	golden := filepath.Join("testdata", "sim-ls.golden")
-	checkGolden(t, golden, out)
+	testutil.Golden(t, golden, []byte(out), *update)
 
 	out, _, _ = runSimArgs(t, "ls", "--owner", "docker", "--sim-dir", dir)
 	if !strings.Contains(out, "legacy") || strings.Contains(out, "web-1") {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,14 +64,18 @@ const waitFor = 30 * time.Second
 
 // Run runs the conformance suite against the hosts h makes.
 func Run(t *testing.T, h Harness) {
-	tests := []struct {
+	type test struct {
 		name string
 		fn   func(*testing.T, *env)
-	}{
+	}
+	tests := []test{
 		{"HostReportsVersionAndSKU", testHost},
 		{"ImageReportsOSVersion", testImage},
-		{"LifecycleProcess", func(t *testing.T, e *env) { testLifecycle(t, e, driver.Process) }},
-		{"LifecycleHyperV", func(t *testing.T, e *env) { testLifecycle(t, e, driver.HyperV) }},
+	}
+	for _, iso := range driver.Isolations() {
+		tests = append(tests, test{"Lifecycle-" + string(iso), func(t *testing.T, e *env) { testLifecycle(t, e, iso) }})
+	}
+	tests = append(tests, []test{
 		{"ProcessIsolationShowsHostPIDs", testProcessPIDs},
 		{"HyperVShowsOnlyUtilityVM", testHyperVUtilityVM},
 		{"ForeignContainersAreInvisible", testOwnerFiltering},
@@ -83,7 +88,7 @@ func Run(t *testing.T, h Harness) {
 		{"KilledBehindTheBack", testKilled},
 		{"StartAgainAfterExit", testRestart},
 		{"AdoptionBySecondClient", testAdoption},
-	}
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newEnv(t, h))
@@ -214,8 +219,8 @@ func testHost(t *testing.T, e *env) {
 	if !h.OSVersion.Known() || h.OSVersion.Major != 10 {
 		t.Errorf("Host OS version = %s, want 10.0.x", h.OSVersion)
 	}
-	if h.SKU != driver.SKUServer && h.SKU != driver.SKUClient {
-		t.Errorf("Host SKU = %q, want server or client", h.SKU)
+	if !slices.Contains(driver.SKUs(), h.SKU) {
+		t.Errorf("Host SKU = %q, want one of %q", h.SKU, driver.SKUs())
 	}
 	if h.Name == "" || h.Driver == "" {
 		t.Errorf("Host = %+v, want a name and a driver", h)
@@ -414,7 +419,7 @@ func testPortInUse(t *testing.T, e *env) {
 }
 
 func testExitCode(t *testing.T, e *env) {
-	for _, iso := range []driver.Isolation{driver.Process, driver.HyperV} {
+	for _, iso := range driver.Isolations() {
 		cfg := e.config(fmt.Sprintf("exit3-%s", iso), iso, "cmd", "/c", "exit 3")
 		e.create(t, cfg)
 		e.start(t, cfg.ID)

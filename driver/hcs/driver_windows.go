@@ -20,6 +20,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/hresult"
 )
 
 // Defaults of Options.
@@ -958,7 +959,7 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	}
 	if err := l.c.Start(); err != nil {
 		werr := hcsError("start", id, err)
-		if hasCode(err, hcsFeatureMissing) {
+		if hasCode(err, hresult.FeatureMissing) {
 			werr = fmt.Errorf("%w; Hyper-V isolation needs Hyper-V on the host (Install-WindowsFeature Hyper-V, then restart; in a VM, nested virtualisation), or use isolation: process", werr)
 		}
 		return fail(werr)
@@ -968,9 +969,9 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	if err != nil {
 		werr := callError(opProcess, "start init process of", id, err)
 		switch {
-		case hasCode(err, errFileNotFound, errPathNotFound):
+		case hasCode(err, hresult.FileNotFound, hresult.PathNotFound):
 			werr = fmt.Errorf("%w; the command %s is not in the image or a mapped folder (check spec.command, or the image's entrypoint and working folder %s)", werr, rec.CommandLine, pc.WorkingDirectory)
-		case hasCode(err, errDirectory):
+		case hasCode(err, hresult.Directory):
 			werr = fmt.Errorf("%w; the working folder %s is not in the image or a mapped folder", werr, pc.WorkingDirectory)
 		case errors.Is(werr, driver.ErrInvalidConfig):
 			werr = fmt.Errorf("%w; HCS refused the process document %s", werr, documentOf(pc))

@@ -25,6 +25,8 @@ import (
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/jsonstore"
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/winbuild"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -54,7 +56,7 @@ type fakeHost struct {
 // system32.
 func requireFake(t *testing.T) {
 	t.Helper()
-	if windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() != nil {
+	if !testutil.UnderWine() {
 		t.Skip("not under Wine: these tests need the fake HCS (run scripts/hcs-test)")
 	}
 	dir := os.Getenv("SystemRoot")
@@ -204,27 +206,14 @@ type fakeState struct {
 
 func (h *fakeHost) state(t *testing.T) fakeState {
 	t.Helper()
+	// Under the fake's lock, as the fake reads it: a read while the fake
+	// replaces the file would make its rename fail.
+	store, err := jsonstore.Open[fakeState](h.hcs, "fakehcs.json", jsonstore.Options{Lock: "fakehcs.lock"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var st fakeState
-	// Under the fake's lock: a read while the fake replaces the file
-	// would make its rename fail.
-	lock, err := os.OpenFile(filepath.Join(h.hcs, "fakehcs.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	ol := new(windows.Overlapped)
-	if err := windows.LockFileEx(windows.Handle(lock.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
-		t.Fatal(err)
-	}
-	defer windows.UnlockFileEx(windows.Handle(lock.Fd()), 0, 1, 0, ol)
-	b, err := os.ReadFile(filepath.Join(h.hcs, "fakehcs.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return st
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
+	if err := store.View(func(v *fakeState) error { st = *v; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -360,7 +349,7 @@ func TestDocuments(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := normalise(string(b), h.root)
-			compareGolden(t, filepath.Join("testdata", "documents", tt.name+".golden"), got)
+			testutil.Golden(t, filepath.Join("testdata", "documents", tt.name+".golden"), []byte(got), *update)
 		})
 	}
 }
@@ -386,26 +375,6 @@ func normalise(s, root string) string {
 		out.Write(append(b, '\n'))
 	}
 	return out.String()
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run scripts/hcs-test -run %s -update to create it)", err, t.Name())
-	}
-	if got != strings.ReplaceAll(string(want), "\r\n", "\n") {
-		t.Errorf("documents sent differ from %s (rerun with -update after checking):\n--- got\n%s", path, got)
-	}
 }
 
 // TestErrorsAreTyped pins the HCS and HNS errors the driver turns into the

@@ -12,8 +12,10 @@
 // host and `isoagent sim kill` can act behind the agent's back. Driver
 // adapts a Model to driver.Driver for one owner.
 //
-// The package depends on nothing but package driver (and spec for image
-// tags), so that other fakes of HCS can be built on the Model.
+// The package depends on nothing above package driver (imageref and
+// winbuild for images, internal/hresult for HCS's codes, internal/jsonstore
+// for the shared folder), so that other fakes of HCS can be built on the
+// Model, as driver/hcs/fakehcs is.
 package sim
 
 import (

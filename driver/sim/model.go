@@ -65,8 +65,8 @@ func (m *Model) InitHost(h driver.Host, override bool) error {
 	if h.SKU == "" {
 		h.SKU = driver.SKUServer
 	}
-	if h.SKU != driver.SKUServer && h.SKU != driver.SKUClient {
-		return fmt.Errorf("sim host: SKU %q: want %s or %s", h.SKU, driver.SKUServer, driver.SKUClient)
+	if _, err := driver.ParseSKU(string(h.SKU)); err != nil {
+		return fmt.Errorf("sim host: %w", err)
 	}
 	if h.Name == "" {
 		h.Name = defaultHostName()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/isoagent/isoagent/internal/hresult"
 )
 
 // Drills: what happens to a real host behind the agent's back, acted out
@@ -96,19 +98,8 @@ func parseFault(args []string) (ffault, error) {
 
 // faultMessage is the text HCS gives with code.
 func faultMessage(code uint32) string {
-	switch code {
-	case eOSMismatch:
-		return "The container operating system does not match the host operating system."
-	case eFeatureMissing:
-		return "The virtual machine could not be started because a required feature is not installed."
-	case eUnexpectedExit:
-		return "The compute system exited unexpectedly."
-	case eNotReady:
-		return "The device is not ready."
-	case eDeviceNotConnected:
-		return "The device is not connected."
-	case eInvalidArg:
-		return "The parameter is incorrect."
+	if text := hresult.Code(code).Text(); text != "" {
+		return text
 	}
 	return fmt.Sprintf("HRESULT 0x%08x", code)
 }

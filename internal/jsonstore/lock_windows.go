@@ -1,6 +1,6 @@
 //go:build windows
 
-package sim
+package jsonstore
 
 import (
 	"os"

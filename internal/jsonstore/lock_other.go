@@ -1,6 +1,6 @@
 //go:build !(aix || darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd || windows)
 
-package sim
+package jsonstore
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"runtime"
 )
 
-// lock is not available here: a state folder could not be shared safely.
+// lock is not available here: a store could not be shared safely.
 func lock(name string) (unlock func() error, err error) {
 	return nil, fmt.Errorf("locking %s on %s: %w", name, runtime.GOOS, errors.ErrUnsupported)
 }

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/testutil"
+	"github.com/isoagent/isoagent/spec"
 )
 
 // stopRecorder is a driver that notes the timeout of each Stop.
@@ -29,8 +31,8 @@ func (r *stopRecorder) Stop(ctx context.Context, id string, timeout time.Duratio
 
 func TestStopForShutdownGivesEachContainerItsGrace(t *testing.T) {
 	specs := t.TempDir()
-	writeSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "stopTimeout: 45s")
-	writeSpec(t, specs, "api.yaml", "api", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	testutil.WriteSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "stopTimeout: 45s")
+	testutil.WriteSpec(t, specs, "api.yaml", "api", "mcr.microsoft.com/windows/servercore:ltsc2022")
 	d, err := sim.Open(t.TempDir(), sim.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +61,7 @@ func TestStopForShutdownGivesEachContainerItsGrace(t *testing.T) {
 	}
 
 	rec := &stopRecorder{Driver: d, stops: map[string]time.Duration{}}
-	if err := stopForShutdown(ctx, rec, sim.DefaultOwner, specs, slog.New(slog.DiscardHandler)); err != nil {
+	if err := stopForShutdown(ctx, rec, sim.DefaultOwner, specs, spec.LoaderOptions{}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]time.Duration{

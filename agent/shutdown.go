@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -15,19 +15,19 @@ import (
 // StopContainers stops the agent's running containers for a system
 // shutdown (see stopForShutdown). Call it after Run has returned, so that
 // the engine no longer starts them again.
-func (a *agent) StopContainers(ctx context.Context) error {
-	return stopForShutdown(ctx, a.drv, a.cfg.drv.owner, a.cfg.dir, a.log)
+func (a *Agent) StopContainers(ctx context.Context) error {
+	return stopForShutdown(ctx, a.drv, a.cfg.Owner, a.cfg.Dir, a.cfg.Loader, a.log)
 }
 
 // stopForShutdown stops every running container of owner on drv, all at
-// once, each with the stopTimeout of its spec in folder dir (the default
-// where the folder has none for it, or cannot be read). moby stops every
+// once, each with the stopTimeout of its spec in folder dir, read with
+// opts (the default where the folder has none for it, or cannot be read). moby stops every
 // container when its daemon shuts down (Windows has no live restore); the
 // agent does so only when the system shuts down, since Windows would end
 // the containers then without their grace.
-func stopForShutdown(ctx context.Context, drv driver.Driver, owner, dir string, log *slog.Logger) error {
+func stopForShutdown(ctx context.Context, drv driver.Driver, owner, dir string, opts spec.LoaderOptions, log *slog.Logger) error {
 	graces := map[string]time.Duration{}
-	if snap, err := spec.Load(dir); err != nil {
+	if snap, err := spec.NewLoader(dir, opts).Load(); err != nil {
 		log.Warn("cannot read the spec folder for the containers' stop timeouts; each gets the default", "dir", dir, "default", time.Duration(spec.DefaultStopTimeout), "err", err)
 	} else {
 		for _, c := range snap.Specs {

@@ -1,8 +1,8 @@
-package main
+package agent
 
 // These tests run the real reconcile engine against the simulated host
-// through the agent's glue (observer, containerInfos) and check what the
-// metrics say about it.
+// through the agent's adapter to the metrics (observer, containerInfos)
+// and check what the metrics say about it.
 
 import (
 	"context"
@@ -86,8 +86,10 @@ func TestMetricsOfARealEngineRun(t *testing.T) {
 				t.Errorf("Run: %v", err)
 			}
 		}()
-		for !eng.Converged() {
-			time.Sleep(100 * time.Millisecond) // fake time in the bubble
+		waitCtx, waitCancel := context.WithTimeout(ctx, 10*time.Minute) // fake time in the bubble
+		defer waitCancel()
+		if err := eng.WaitConverged(waitCtx); err != nil {
+			t.Fatalf("not converged in 10 minutes: %v; status %+v", err, eng.Status())
 		}
 		st := eng.Status()
 		m.SetHostInfo(st.Host)
