@@ -64,7 +64,29 @@ type Host struct {
 	SKU       SKU       `json:"sku"`
 	Name      string    `json:"name"`
 	Driver    string    `json:"driver"`
+	// HyperV tells whether the host can run Hyper-V isolated containers;
+	// HyperVDetail says how the driver knows, when it does.
+	HyperV       Availability `json:"hyperV,omitempty"`
+	HyperVDetail string       `json:"hyperVDetail,omitempty"`
+	// UNCMounts reports that the host can map a folder on a network share,
+	// named by its UNC path (\\server\share\...), into a container. HCS
+	// cannot: it maps folders on local drives only (moby#27100); a share
+	// is mapped to a drive letter for the whole host with an SMB global
+	// mapping (New-SmbGlobalMapping), and a folder on that drive is
+	// mounted.
+	UNCMounts bool `json:"uncMounts,omitempty"`
 }
+
+// Availability says whether a host has what a kind of container needs.
+type Availability string
+
+// Availabilities. A driver that cannot tell says AvailabilityUnknown, and
+// the host itself refuses the containers it cannot run when they start.
+const (
+	AvailabilityUnknown Availability = ""
+	Available           Availability = "available"
+	Unavailable         Availability = "unavailable"
+)
 
 // Isolation is the isolation a container actually runs with; it is never
 // "default" at the driver.

@@ -13,6 +13,7 @@ import (
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winbuild"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Reason is why admission rejected a spec. The set is fixed: the values are
@@ -278,13 +279,48 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		return d
 	}
 	d.Config = config(c, iso, a.opts.Owner)
+	var leads policy.Leads
 	if a.opts.Policy != nil {
-		leads := policy.ResolveMounts(a.opts.Resolver, &d.Config)
+		leads = policy.ResolveMounts(a.opts.Resolver, &d.Config)
+	}
+	if r := a.localMounts(d.Config); r != nil {
+		d.Rejection = r
+		return d
+	}
+	if a.opts.Policy != nil {
 		if vs := a.opts.Policy.Check(c, d.Config, leads); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
 		}
 	}
 	return d
+}
+
+// localMounts refuses a mount of a folder on a network share, named as
+// such or led to through a junction or link, on a host that maps local
+// folders only (HCS: moby#27100), and says how such a host maps a share.
+func (a *admitter) localMounts(cfg driver.Config) *Rejection {
+	if a.host.UNCMounts {
+		return nil
+	}
+	for i, m := range cfg.Mounts {
+		share, how := m.HostPath, ""
+		if !share.IsUNC() {
+			if share = m.ResolvedPath; !share.IsUNC() {
+				continue
+			}
+			how = fmt.Sprintf(" through a junction or symbolic link (host folder %s)", winpath.Quote(m.HostPath.String()))
+		}
+		onDrive := `G:\`
+		if elems := share.Elems(); len(elems) > 0 {
+			onDrive += strings.Join(elems, `\`)
+		}
+		return reject(ReasonUnsupported, fmt.Sprintf("spec.mounts[%d].hostPath", i),
+			"host folder %s is on a network share (%s)%s, and this host maps folders on local drives only (HCS cannot map a UNC path into a container); "+
+				"map the share to a drive letter for the whole host with an SMB global mapping, such as New-SmbGlobalMapping -RemotePath '%s' -LocalPath G: -Persistent $true -Credential (Get-Credential), "+
+				"then mount the folder on that drive (hostPath: '%s') and allow it in the policy",
+			winpath.Quote(share.String()), share.Volume(), how, share.Volume(), onDrive)
+	}
+	return nil
 }
 
 // forThisHost checks spec.hosts and spec.selector.
@@ -353,10 +389,35 @@ func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolati
 			}
 		}
 	}
+	if iso == driver.HyperV && a.host.HyperV == driver.Unavailable {
+		return "", warnings, a.noHyperV(s, requested == spec.IsolationProcess)
+	}
 	if iso == driver.HyperV && img.Known() && !winbuild.HyperVCompatible(host, img) {
 		return "", warnings, reject(ReasonVersionMismatch, "spec.image", "image build %s is newer than host build %s; Hyper-V isolation cannot run it; use %s or older", buildName(img.Build), buildName(hb), fixImage(hb))
 	}
 	return iso, warnings, nil
+}
+
+// noHyperV is the rejection of a spec that would run with Hyper-V
+// isolation on a host without Hyper-V; fellBack says it asked for process
+// isolation and onVersionMismatch: hyperv chose Hyper-V.
+func (a *admitter) noHyperV(s *spec.Spec, fellBack bool) *Rejection {
+	install := "Install-WindowsFeature Hyper-V, then restart the host"
+	if a.host.SKU == driver.SKUClient {
+		install = "Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V -All, then restart the computer"
+	}
+	why := "this host cannot run Hyper-V isolated containers"
+	if a.host.HyperVDetail != "" {
+		why += " (" + a.host.HyperVDetail + ")"
+	}
+	fix := fmt.Sprintf("install Hyper-V: %s (in a virtual machine, enable nested virtualisation first)", install)
+	if fellBack {
+		return reject(ReasonUnsupported, "spec.onVersionMismatch",
+			"image %s cannot run with process isolation on this host, and the onVersionMismatch: hyperv fallback needs Hyper-V, but %s; %s, or use %s",
+			s.Image, why, fix, fixImage(a.host.OSVersion.Build))
+	}
+	return reject(ReasonUnsupported, "spec.isolation", "Hyper-V isolation needs Hyper-V, but %s; %s, or use isolation: process with %s",
+		why, fix, fixImage(a.host.OSVersion.Build))
 }
 
 func releaseOrBuild(b uint16) string {

@@ -200,7 +200,11 @@ func TestPolicyEscapes(t *testing.T) {
 			}
 			db := ctr("db", img2022, isolation(spec.IsolationProcess))
 			web := ctr("web", image, tt.edit...)
-			ds := Admit(context.Background(), server(20348), nil, []*spec.Container{db, web}, AdmitOptions{Owner: "isoagent", Policy: pc})
+			// A host that maps shares, so that the policy alone decides
+			// them; on one that does not (HCS), see TestAdmitUNCMounts.
+			host := server(20348)
+			host.UNCMounts = true
+			ds := Admit(context.Background(), host, nil, []*spec.Container{db, web}, AdmitOptions{Owner: "isoagent", Policy: pc})
 			d := ds[1]
 			if tt.reason == "" {
 				if !d.Admitted() {

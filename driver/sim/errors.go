@@ -11,6 +11,7 @@ import (
 // HRESULTs the simulated host reports, as HCS and HNS do.
 const (
 	codeVersionMismatch = 0xc0370101 // HCS_E_INVALID_OS_VERSION... as moby reports it
+	codeFeatureMissing  = 0xc0370102 // HCS_E_HYPERV_NOT_INSTALLED: a required feature is not installed
 	codeAlreadyExists   = 0xc037010f // HCS_E_SYSTEM_ALREADY_EXISTS
 	codeInvalidState    = 0xc0370105 // ErrVmcomputeOperationInvalidState
 	codeNotExist        = 0xc037010e // ErrComputeSystemDoesNotExist

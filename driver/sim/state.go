@@ -382,6 +382,11 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 		return err
 	}
 	for _, m := range cfg.Mounts {
+		if !s.Host.UNCMounts && (m.HostPath.IsUNC() || m.ResolvedPath.IsUNC()) {
+			// HCS maps folders on local drives only.
+			return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported,
+				"The request is not supported. (mapped folder %s is not on a local drive)", m.HostPath)
+		}
 		if s.pathMissing(m.HostPath.String()) {
 			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", m.HostPath)
@@ -446,6 +451,12 @@ func (s *state) start(owner, id string, now time.Time) error {
 	}
 	if err := s.checkSharedNetwork(op, r.Config); err != nil {
 		return err
+	}
+	if r.Config.Isolation == driver.HyperV && s.Host.HyperV == driver.Unavailable {
+		// HCS creates a Hyper-V container on a host without Hyper-V and
+		// refuses to start it.
+		return hcsError(op, id, codeFeatureMissing, driver.ErrNotSupported,
+			"The virtual machine could not be started because a required feature is not installed.")
 	}
 	r.State = driver.StateRunning
 	r.ExitCode = 0
