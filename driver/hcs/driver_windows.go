@@ -65,7 +65,10 @@ type Driver struct {
 	scratchSize uint64
 	log         *slog.Logger
 	records     records
-	version     hostVersion
+	probe       hostProbe
+	// hyperVService is the service whose absence on Windows Server says
+	// the Hyper-V role is not installed (vmms); tests name others.
+	hyperVService string
 	// workerPID finds a utility VM's worker process; tests replace it.
 	workerPID func(vmID string) int
 	// hostCPUs tells how many processors the host has.
@@ -75,12 +78,15 @@ type Driver struct {
 	// exit trackers.
 	recMu sync.Mutex
 
-	mu     sync.Mutex
-	locks  map[string]*sync.Mutex // per container ID, held by operations
-	live   map[string]*live       // open HCS handles, per container ID
-	drift  map[string]bool        // running containers whose network is gone, as last logged
-	closed bool
-	wg     sync.WaitGroup // exit trackers
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per container ID, held by operations
+	live  map[string]*live       // open HCS handles, per container ID
+	drift map[string]bool        // running containers whose network is gone, as last logged
+	// noHyperV says why HCS cannot run Hyper-V isolated containers here,
+	// once a start told (learnNoHyperV); "" until then.
+	noHyperV string
+	closed   bool
+	wg       sync.WaitGroup // exit trackers
 }
 
 // live is a compute system the driver holds a handle to.
@@ -99,17 +105,18 @@ var _ driver.Driver = (*Driver)(nil)
 // first List adopts the containers a previous agent process left running.
 func New(opts Options) *Driver {
 	d := &Driver{
-		owner:     opts.Owner,
-		stateDir:  opts.StateDir,
-		images:    opts.Images,
-		network:   opts.Network,
-		log:       opts.Logger,
-		version:   windowsVersion,
-		workerPID: workerPID,
-		hostCPUs:  runtime.NumCPU,
-		locks:     map[string]*sync.Mutex{},
-		live:      map[string]*live{},
-		drift:     map[string]bool{},
+		owner:         opts.Owner,
+		stateDir:      opts.StateDir,
+		images:        opts.Images,
+		network:       opts.Network,
+		log:           opts.Logger,
+		probe:         windowsProbe(),
+		hyperVService: serviceHyperV,
+		workerPID:     workerPID,
+		hostCPUs:      runtime.NumCPU,
+		locks:         map[string]*sync.Mutex{},
+		live:          map[string]*live{},
+		drift:         map[string]bool{},
 	}
 	switch {
 	case opts.ScratchSize == 0:
@@ -960,6 +967,9 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		werr := hcsError("start", id, err)
 		if hasCode(err, hcsFeatureMissing) {
 			werr = fmt.Errorf("%w; Hyper-V isolation needs Hyper-V on the host (Install-WindowsFeature Hyper-V, then restart; in a VM, nested virtualisation), or use isolation: process", werr)
+			if rec.Config.Isolation == driver.HyperV {
+				d.learnNoHyperV(id)
+			}
 		}
 		return fail(werr)
 	}

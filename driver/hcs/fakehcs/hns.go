@@ -98,6 +98,9 @@ func (h *host) hnsCall(method, path, request string) (any, string) {
 	var msg string
 	err := h.update(func(st *fstate) error {
 		switch {
+		case kind == "globals" && method == "GET" && id == "version":
+			// hcn.GetGlobals: HCN v2 begins at 9.2 (hcn.V2ApiSupport).
+			out = st.hnsVersion()
 		case kind == "networks" && method == "GET" && id == "":
 			out = []map[string]any{networkV1(st)}
 		case kind == "networks" && method == "GET":
