@@ -55,7 +55,7 @@ spec:
   stopTimeout: 30s
   hosts: ["WEB-*"]
   selector: {role: web}
-  resources: {cpuCount: 2, cpuMaximumPercent: 50, memoryMB: 2048}
+  resources: {cpuCount: 2, memoryMB: 2048}
   mounts:
     - {hostPath: 'd:/sites/web/', containerPath: '\\?\C:\inetpub\wwwroot', readOnly: true}
   pipes:
@@ -83,7 +83,7 @@ spec:
 			StopTimeout:       Duration(30 * time.Second),
 			Hosts:             []string{"WEB-*"},
 			Selector:          map[string]string{"role": "web"},
-			Resources:         Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048},
+			Resources:         Resources{CPUCount: 2, MemoryMB: 2048},
 			Mounts:            []Mount{{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true}},
 			Pipes:             []Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}},
 			Ports:             []Port{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}},
@@ -222,6 +222,9 @@ func TestParseRejects(t *testing.T) {
 		{"cpuCount negative", doc("resources: {cpuCount: -1}"), "spec.resources.cpuCount", "negative"},
 		{"cpuMaximumPercent over", doc("resources: {cpuMaximumPercent: 101}"), "spec.resources.cpuMaximumPercent", "from 1 to 100"},
 		{"memoryMB negative", doc("resources: {memoryMB: -2}"), "spec.resources.memoryMB", "negative"},
+		{"both CPU limits with process isolation", doc("isolation: process", "resources: {cpuCount: 2, cpuMaximumPercent: 50}"), "spec.resources.cpuMaximumPercent", "with isolation: process a container gets one processor limit"},
+		{"both CPU limits with the default isolation", doc("resources: {cpuCount: 2, cpuMaximumPercent: 50}"), "spec.resources.cpuMaximumPercent", "set isolation: hyperv"},
+		{"both CPU limits with the version fallback", doc("isolation: process", "onVersionMismatch: hyperv", "resources: {cpuCount: 1, cpuMaximumPercent: 10}"), "spec.resources.cpuMaximumPercent", "remove one of them"},
 		// Mounts.
 		{"hostPath missing", doc(`mounts: [{containerPath: 'C:\x'}]`), "spec.mounts[0].hostPath", "is required"},
 		{"containerPath missing", doc(`mounts: [{hostPath: 'D:\x'}]`), "spec.mounts[0].containerPath", "is required"},
@@ -317,6 +320,10 @@ func TestParseAccepts(t *testing.T) {
 		{"merge keys with own value winning", "apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\n" +
 			"spec:\n  <<: [{image: 'nanoserver:1809', user: a}]\n  user: b\n",
 			func(c *Container) bool { return c.Spec.User == "b" && c.Spec.Image.String() == "nanoserver:1809" }},
+		{"both CPU limits with Hyper-V isolation", doc("isolation: hyperv", "resources: {cpuCount: 2, cpuMaximumPercent: 50}"),
+			func(c *Container) bool {
+				return c.Spec.Resources.CPUCount == 2 && c.Spec.Resources.CPUMaximumPercent == 50
+			}},
 		{"cpuMaximumPercent 100", doc("resources: {cpuMaximumPercent: 100}"),
 			func(c *Container) bool { return c.Spec.Resources.CPUMaximumPercent == 100 }},
 		{"hex int", doc("ports: [{hostPort: 0x1F90, containerPort: 80}]"),

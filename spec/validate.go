@@ -134,7 +134,7 @@ func (v *validator) spec(name string, s *Spec) {
 		}
 	}
 	v.stringKeys("spec.selector", s.Selector, "selector label")
-	v.resources(&s.Resources)
+	v.resources(&s.Resources, s.Isolation)
 	v.mounts(s.Mounts)
 	v.pipes(s.Pipes)
 	v.network(name, &s.Network, len(s.Ports) > 0)
@@ -142,7 +142,7 @@ func (v *validator) spec(name string, s *Spec) {
 	v.devices(s.Devices)
 }
 
-func (v *validator) resources(r *Resources) {
+func (v *validator) resources(r *Resources, iso Isolation) {
 	if r.CPUCount < 0 {
 		v.errorf("spec.resources.cpuCount", "%d is negative; give a number of CPUs, or leave it out for no limit", r.CPUCount)
 	}
@@ -151,6 +151,17 @@ func (v *validator) resources(r *Resources) {
 	}
 	if r.MemoryMB < 0 {
 		v.errorf("spec.resources.memoryMB", "%d is negative; give a memory limit in MB, or leave it out for no limit", r.MemoryMB)
+	}
+	if r.CPUCount > 0 && r.CPUMaximumPercent > 0 && iso != IsolationHyperV {
+		// HCS refuses the pair for process isolation; moby keeps the
+		// count and drops the percentage with a warning. A spec that
+		// silently loses a limit on one host and keeps it on another
+		// (isolation: default) is a trap, so the spec says which.
+		how := "isolation: process"
+		if iso != IsolationProcess {
+			how = "isolation: default (process isolation on Windows Server)"
+		}
+		v.errorf("spec.resources.cpuMaximumPercent", "with %s a container gets one processor limit, and HCS takes cpuCount or cpuMaximumPercent, not both; remove one of them (Docker would keep cpuCount), or set isolation: hyperv, where cpuMaximumPercent is a share of the utility VM's cpuCount processors", how)
 	}
 }
 
