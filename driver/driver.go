@@ -11,6 +11,7 @@ package driver
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/isoagent/isoagent/imageref"
@@ -133,6 +134,16 @@ type Config struct {
 	NetworkSharedWith string   `json:"networkSharedWith,omitempty"`
 	DNSSearch         []string `json:"dnsSearch,omitempty"`
 	Devices           []string `json:"devices,omitempty"` // device interface class GUIDs
+	// HostName is the container's host name; empty means Name.
+	HostName string `json:"hostName,omitempty"`
+	// DNS are the DNS servers of the container's own network endpoint, in
+	// order; none means the network's.
+	DNS []netip.Addr `json:"dns,omitempty"`
+	// CredentialSpec names the gMSA credential spec, a file in the
+	// driver's credential-spec folder (package credspec), that the
+	// container runs with; the driver reads its content when it makes the
+	// container.
+	CredentialSpec string `json:"credentialSpec,omitempty"`
 }
 
 // Resources limits a container; zero means unlimited.

@@ -279,6 +279,9 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		return d
 	}
 	d.Config = config(c, iso, a.opts.Owner)
+	if w := hostNameWarning(c); w != "" {
+		d.Warnings = append(d.Warnings, w)
+	}
 	var leads policy.Leads
 	if a.opts.Policy != nil {
 		leads = policy.ResolveMounts(a.opts.Resolver, &d.Config)
@@ -293,6 +296,24 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		}
 	}
 	return d
+}
+
+// maxNetBIOSName is the longest computer name NetBIOS keeps.
+const maxNetBIOSName = 15
+
+// hostNameWarning warns about a container host name, given or its name,
+// that NetBIOS cuts: Windows takes the first 15 characters for the
+// container's NetBIOS name, and programs that use it see that one.
+func hostNameWarning(c *spec.Container) string {
+	name, from := c.Spec.Hostname, "spec.hostname"
+	if name == "" {
+		name, from = c.Name(), "its host name, metadata.name,"
+	}
+	if len(name) <= maxNetBIOSName {
+		return ""
+	}
+	return fmt.Sprintf("%s %q is longer than the %d characters NetBIOS keeps: programs that use NetBIOS names see %q; set hostname: to %d characters or fewer if that matters",
+		from, name, maxNetBIOSName, name[:maxNetBIOSName], maxNetBIOSName)
 }
 
 // localMounts refuses a mount of a folder on a network share, named as
@@ -446,7 +467,10 @@ func config(c *spec.Container, iso driver.Isolation, owner string) driver.Config
 			CPUMaximumPercent: s.Resources.CPUMaximumPercent,
 			MemoryMB:          s.Resources.MemoryMB,
 		},
-		DNSSearch: s.Network.DNSSearch,
+		DNSSearch:      s.Network.DNSSearch,
+		DNS:            s.Network.DNS,
+		HostName:       s.Hostname,
+		CredentialSpec: s.CredentialSpec,
 	}
 	for _, m := range s.Mounts {
 		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly})

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -409,6 +411,46 @@ func TestAdmitUNCMounts(t *testing.T) {
 			checkDecision(t, d, driver.Process, tt.reason, tt.msg)
 			if tt.reason != "" && d.Rejection.Field != "spec.mounts[0].hostPath" {
 				t.Errorf("field = %s, want spec.mounts[0].hostPath", d.Rejection.Field)
+			}
+		})
+	}
+}
+
+// TestAdmitCarriesIdentityAndDNS: the host name, DNS servers and credential
+// spec of a spec reach its config as written (zero when left out, so that
+// existing configs hash as before), and a host name NetBIOS would cut,
+// given or taken from the name, is admitted with a warning.
+func TestAdmitCarriesIdentityAndDNS(t *testing.T) {
+	pc := checker(t, "apiVersion: isoagent/v1\nkind: Policy\ncredentialSpecs: [webapp01.json]\n")
+	dns := []netip.Addr{netip.MustParseAddr("10.0.0.53")}
+	tests := []struct {
+		name    string
+		spec    *spec.Container
+		want    driver.Config
+		warning string
+	}{
+		{name: "none of them", spec: ctr("web", img2022)},
+		{name: "all of them", spec: ctr("web", img2022, func(s *spec.Spec) {
+			s.Hostname, s.CredentialSpec, s.Network.DNS = "web-01", "webapp01.json", dns
+		}), want: driver.Config{HostName: "web-01", CredentialSpec: "webapp01.json", DNS: dns}},
+		{name: "a long host name", spec: ctr("web", img2022, func(s *spec.Spec) { s.Hostname = "payments-gateway-01" }),
+			want: driver.Config{HostName: "payments-gateway-01"}, warning: `spec.hostname "payments-gateway-01" is longer than the 15 characters NetBIOS keeps: programs that use NetBIOS names see "payments-gatewa"`},
+		{name: "a long name", spec: ctr("payments-gateway", img2022), warning: `its host name, metadata.name, "payments-gateway" is longer than the 15 characters`},
+		{name: "fifteen characters", spec: ctr("payments-gatewa", img2022)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Admit(context.Background(), server(20348), nil, []*spec.Container{tt.spec}, AdmitOptions{Owner: "isoagent", Policy: pc})[0]
+			if !d.Admitted() {
+				t.Fatalf("rejected: %v", d.Rejection)
+			}
+			got := driver.Config{HostName: d.Config.HostName, CredentialSpec: d.Config.CredentialSpec, DNS: d.Config.DNS}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("config %+v, want %+v", got, tt.want)
+			}
+			warned := strings.Join(d.Warnings, "\n")
+			if tt.warning == "" && strings.Contains(warned, "NetBIOS") || !strings.Contains(warned, tt.warning) {
+				t.Errorf("warnings %q, want %q", d.Warnings, tt.warning)
 			}
 		})
 	}

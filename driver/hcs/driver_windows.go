@@ -3,6 +3,7 @@
 package hcs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/Microsoft/hcsshim"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
 )
@@ -51,6 +53,10 @@ type Options struct {
 	// (its C: drive) grows to; the default is DefaultScratchSize, and a
 	// negative size keeps the 20 GB HCS makes.
 	ScratchSize int64
+	// CredentialSpecDir is the folder of the gMSA credential specs that
+	// configs name (driver.Config.CredentialSpec); the default is
+	// CredentialSpecs in StateDir. Only administrators may write it.
+	CredentialSpecDir string
 	// Logger receives what the driver does; nil discards it.
 	Logger *slog.Logger
 }
@@ -60,6 +66,7 @@ type Options struct {
 type Driver struct {
 	owner       string
 	stateDir    string
+	credSpecDir string
 	images      ImageStore
 	network     string
 	scratchSize uint64
@@ -147,6 +154,9 @@ func New(opts Options) *Driver {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.records = records{dir: filepath.Join(d.stateDir, "containers")}
+	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" {
+		d.credSpecDir = filepath.Join(d.stateDir, credspec.DirName)
+	}
 	return d
 }
 
@@ -684,6 +694,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) (err error) {
 	} else if len(sys) > 0 {
 		return fmt.Errorf("create %s: a compute system with this ID exists (owner %q): %w", cfg.ID, sys[0].Owner, driver.ErrAlreadyExists)
 	}
+	if len(cfg.DNS) > 0 && (cfg.Network == "none" || cfg.NetworkSharedWith != "") {
+		return fmt.Errorf("create %s: DNS servers go on the container's own network endpoint, and it has none (network %q): %w", cfg.ID, cmp.Or(cfg.Network, "container:"+cfg.NetworkSharedWith), driver.ErrInvalidConfig)
+	}
 	if cfg.Isolation == driver.HyperV {
 		if len(cfg.Devices) > 0 {
 			return fmt.Errorf("create %s: device assignment needs process isolation: %w", cfg.ID, driver.ErrNotSupported)
@@ -825,6 +838,13 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
+	if name := rec.Config.CredentialSpec; name != "" {
+		// Read at every create of the compute system, as moby reads it at
+		// every start: an edited credential spec applies from the next.
+		if doc.Credentials, err = d.credentialSpec(name); err != nil {
+			return nil, fmt.Errorf("create %s: %w", id, err)
+		}
+	}
 	if warn {
 		for _, w := range warnings {
 			d.log.Warn(w, "id", id, "name", rec.Config.Name)
@@ -842,6 +862,20 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 		return nil, err
 	}
 	return c, nil
+}
+
+// credentialSpec reads credential spec name from the driver's folder. A
+// missing file may yet come (retried, like a missing mapped folder); one
+// that is not a credential spec is refused.
+func (d *Driver) credentialSpec(name string) (string, error) {
+	content, err := credspec.Read(d.credSpecDir, name)
+	switch {
+	case errors.Is(err, credspec.ErrNotFound):
+		return "", fmt.Errorf("%w: %w", err, driver.ErrHostPathNotFound)
+	case err != nil:
+		return "", fmt.Errorf("%w: %w", err, driver.ErrInvalidConfig)
+	}
+	return content, nil
 }
 
 // checkMappedDirs refuses a mapped host path that is a file: HCS maps

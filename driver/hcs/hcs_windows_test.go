@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -330,6 +331,12 @@ func TestDocuments(t *testing.T) {
 			c.Resources = driver.Resources{CPUCount: 1, CPUMaximumPercent: 50, MemoryMB: 2048}
 		}},
 		{name: "dns", config: func(c *driver.Config) { c.DNSSearch = []string{"corp.example", "example.com"} }},
+		{name: "dns-servers", config: func(c *driver.Config) {
+			c.DNS = []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("10.0.1.53")}
+		}},
+		{name: "hostname", config: func(c *driver.Config) { c.HostName = "web-01" }},
+		{name: "credential-spec", config: func(c *driver.Config) { c.CredentialSpec = "webapp01.json" },
+			before: func(t *testing.T, h *fakeHost, d *Driver) { h.writeCredentialSpec(t, "webapp01.json", gmsa) }},
 		{name: "command", config: func(c *driver.Config) {
 			c.Command = []string{`C:\ServiceMonitor.exe`, "w3svc", "two words", `quote"d`}
 			c.WorkingDir = `C:\inetpub`

@@ -12,18 +12,22 @@
 // host and `isoagent sim kill` can act behind the agent's back. Driver
 // adapts a Model to driver.Driver for one owner.
 //
-// The package depends on nothing but package driver (and spec for image
-// tags), so that other fakes of HCS can be built on the Model.
+// The package depends on nothing but package driver and the small
+// packages below it (image references, Windows builds, credential specs),
+// so that other fakes of HCS can be built on the Model.
 package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
 )
@@ -42,6 +46,12 @@ type Options struct {
 	// name).
 	Host         driver.Host
 	OverrideHost bool
+	// CredentialSpecDir is the folder of the gMSA credential specs that
+	// configs name; the default is CredentialSpecs in the state folder
+	// (none for a host kept in memory). The sim reads a config's as the
+	// hcs driver does, at create and at every start, and fails as it
+	// fails when the file is missing or no credential spec.
+	CredentialSpecDir string
 	// Clock tells the time (time.Now when nil).
 	Clock func() time.Time
 	// Logger receives a debug record per operation (none when nil).
@@ -55,6 +65,8 @@ type Driver struct {
 	model *Model
 	owner string
 	log   *slog.Logger
+	// credSpecDir is Options.CredentialSpecDir; "" when there is none.
+	credSpecDir string
 
 	mu     sync.Mutex
 	faults []Fault // injected into this driver only
@@ -77,7 +89,11 @@ func Open(dir string, opts Options) (*Driver, error) {
 	if err := m.InitHost(opts.Host, opts.OverrideHost); err != nil {
 		return nil, err
 	}
-	return NewDriver(m, opts.Owner, opts.Logger), nil
+	d := NewDriver(m, opts.Owner, opts.Logger)
+	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" && dir != "" {
+		d.credSpecDir = filepath.Join(dir, credspec.DirName)
+	}
+	return d, nil
 }
 
 // NewDriver returns a driver over m for owner (DefaultOwner when empty).
@@ -201,6 +217,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 		if cfg.Owner != d.owner {
 			return fmt.Errorf("create %s: owner %q is not the driver's owner %q", cfg.ID, cfg.Owner, d.owner)
 		}
+		if err := d.credentialSpec(cfg); err != nil {
+			return fmt.Errorf("create %s: %w", cfg.ID, err)
+		}
 		return d.model.Create(cfg)
 	})
 }
@@ -208,7 +227,34 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 // Start starts a container of the driver's owner, or starts it again after
 // it exited.
 func (d *Driver) Start(ctx context.Context, id string) error {
-	return d.do(ctx, driver.OpStart, id, func() error { return d.model.Start(d.owner, id) })
+	return d.do(ctx, driver.OpStart, id, func() error {
+		if cfg, ok := d.model.config(d.owner, id); ok {
+			if err := d.credentialSpec(cfg); err != nil {
+				return fmt.Errorf("start %s: %w", id, err)
+			}
+		}
+		return d.model.Start(d.owner, id)
+	})
+}
+
+// credentialSpec reads the credential spec cfg names, as the hcs driver
+// does, and fails as it fails: a missing file may yet come, one that is
+// not a credential spec is refused.
+func (d *Driver) credentialSpec(cfg driver.Config) error {
+	if cfg.CredentialSpec == "" {
+		return nil
+	}
+	if d.credSpecDir == "" {
+		return fmt.Errorf("credential spec %s: the simulated host has no credential-spec folder: %w", cfg.CredentialSpec, driver.ErrNotSupported)
+	}
+	_, err := credspec.Read(d.credSpecDir, cfg.CredentialSpec)
+	switch {
+	case errors.Is(err, credspec.ErrNotFound):
+		return fmt.Errorf("%w: %w", err, driver.ErrHostPathNotFound)
+	case err != nil:
+		return fmt.Errorf("%w: %w", err, driver.ErrInvalidConfig)
+	}
+	return nil
 }
 
 // Stop shuts a container of the driver's owner down. The sim's processes

@@ -20,6 +20,7 @@ const (
 	codePortInUse       = 0x803b0013 // HCN_E_PORT_ALREADY_EXISTS
 	codeFileNotFound    = 0x80070002 // ERROR_FILE_NOT_FOUND: image layers absent
 	codeUnavailable     = 0x80070422 // ERROR_SERVICE_DISABLED: vmcompute not running
+	codeInvalidArg      = 0x80070057 // E_INVALIDARG: a document HCS or HNS refuses
 )
 
 // HCSError is an error as the host reports it: the failing call, the

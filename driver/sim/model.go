@@ -267,6 +267,19 @@ func (m *Model) Create(cfg driver.Config) error {
 	return m.update(func(s *state, now time.Time) error { return s.create(cfg, now) })
 }
 
+// config returns the config container id of owner was created with.
+func (m *Model) config(owner, id string) (driver.Config, bool) {
+	var cfg driver.Config
+	ok := false
+	m.view(func(s *state) error {
+		if r, err := s.lookup("GetProperties", owner, id); err == nil {
+			cfg, ok = r.Config, true
+		}
+		return nil
+	})
+	return cfg, ok
+}
+
 // Start starts container id of owner ("" for any owner), or starts it
 // again after it exited: a new init process with a new host PID, or for
 // Hyper-V a new utility VM and vmwp process, and the exit code cleared.

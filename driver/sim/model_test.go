@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -735,5 +737,44 @@ func TestUNCMountsAreRefusedUnlessTheHostCan(t *testing.T) {
 				t.Errorf("Create = %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestCredentialSpecsAreReadAsTheHCSDriverReadsThem: the sim reads a
+// config's credential spec from its folder at create and at every start,
+// and fails as the hcs driver fails.
+func TestCredentialSpecsAreReadAsTheHCSDriverReadsThem(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	d, err := sim.Open(dir, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "CredentialSpecs")
+	write := func(content string) {
+		t.Helper()
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(folder, "webapp01.json"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := driver.Config{ID: "web", Name: "web", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), CredentialSpec: "webapp01.json",
+		Command: []string{"cmd", "/c", "exit 0"}}
+	if err := d.Create(ctx, cfg); !errors.Is(err, driver.ErrHostPathNotFound) || driver.IsPermanent(err) {
+		t.Fatalf("Create without the file = %v, want a retryable ErrHostPathNotFound", err)
+	}
+	write(`{"CmsPlugins":["ActiveDirectory"],"DomainJoinConfig":{"DnsName":"corp.example"}}`)
+	if err := d.Create(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx, cfg.ID); err != nil {
+		t.Fatal(err)
+	}
+	write(`{"Password": "hunter2"}`)
+	err = d.Start(ctx, cfg.ID)
+	if !errors.Is(err, driver.ErrInvalidConfig) || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Start with a file that is no credential spec = %v, want ErrInvalidConfig that does not quote it", err)
 	}
 }

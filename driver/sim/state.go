@@ -381,6 +381,17 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 	if err := s.checkSharedNetwork(op, cfg); err != nil {
 		return err
 	}
+	if len(cfg.DNS) > 0 && (cfg.Network == "none" || cfg.NetworkSharedWith != "") {
+		// DNS servers are set on an HNS endpoint, and the container has
+		// none of its own.
+		return hcsError(op, cfg.ID, codeInvalidArg, driver.ErrInvalidConfig,
+			"The parameter is incorrect. (DNS servers without a network endpoint of the container's own)")
+	}
+	for _, a := range cfg.DNS {
+		if !a.IsValid() || a.IsUnspecified() {
+			return hcsError("CreateEndpoint", cfg.ID, codeInvalidArg, driver.ErrInvalidConfig, "The parameter is incorrect. (DNS server %q)", a)
+		}
+	}
 	for _, m := range cfg.Mounts {
 		if !s.Host.UNCMounts && (m.HostPath.IsUNC() || m.ResolvedPath.IsUNC()) {
 			// HCS maps folders on local drives only.

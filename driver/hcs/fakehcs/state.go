@@ -214,6 +214,8 @@ type fendpoint struct {
 	// EnableInternalDNS.
 	V1          bool `json:"v1,omitempty"`
 	InternalDNS bool `json:"internalDNS,omitempty"`
+	// DNSServers is the adapter's DNS server list, as given.
+	DNSServers string `json:"dnsServers,omitempty"`
 }
 
 type fport struct {
