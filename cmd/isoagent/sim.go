@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,12 +18,7 @@ import (
 // defaultSimDir is where the simulated host keeps its state unless
 // --sim-dir says otherwise: a per-user cache folder, so that the agent and
 // `isoagent sim` find the same host without being told.
-func defaultSimDir() string {
-	if dir, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(dir, "isoagent", "sim")
-	}
-	return filepath.Join(os.TempDir(), "isoagent-sim")
-}
+func defaultSimDir() string { return sim.DefaultDir() }
 
 const simUsage = `usage: isoagent sim [--sim-dir DIR] <command> [flags]
 

@@ -160,6 +160,12 @@ func New(opts Options) *Driver {
 	return d
 }
 
+// StateDir returns the folder of the driver's records and scratch layers.
+func (d *Driver) StateDir() string { return d.stateDir }
+
+// CredentialSpecDir returns the folder credential specs are read from.
+func (d *Driver) CredentialSpecDir() string { return d.credSpecDir }
+
 // Close releases the driver's HCS handles and waits for its exit trackers.
 // Containers keep running; a new driver adopts them.
 func (d *Driver) Close() error {

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -34,6 +35,16 @@ import (
 
 // DefaultOwner is the owner tag a Driver uses when Options.Owner is empty.
 const DefaultOwner = "isoagent"
+
+// DefaultDir is where the simulated host keeps its state unless told
+// otherwise: a per-user cache folder, so that the agent, isoagent sim and
+// isoagent doctor find the same host without being told.
+func DefaultDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "isoagent", "sim")
+	}
+	return filepath.Join(os.TempDir(), "isoagent-sim")
+}
 
 // Options configure Open.
 type Options struct {
@@ -115,6 +126,33 @@ func (d *Driver) Model() *Model { return d.model }
 
 // Owner returns the driver's owner tag.
 func (d *Driver) Owner() string { return d.owner }
+
+// CredentialSpecDir returns the folder credential specs are read from, ""
+// when the driver has none.
+func (d *Driver) CredentialSpecDir() string { return d.credSpecDir }
+
+// Diagnose checks the simulated host for isoagent doctor: that it is
+// described, and whether it can run Hyper-V isolated containers and map
+// network shares.
+func (d *Driver) Diagnose(ctx context.Context) []driver.Check {
+	h, err := d.Host(ctx)
+	if err != nil {
+		return []driver.Check{{Name: "simulated host", Status: driver.CheckFail, Detail: err.Error(), Fix: "isoagent sim host shows the host; run the agent once to make one"}}
+	}
+	cs := []driver.Check{{Name: "simulated host", Status: driver.CheckPass, Detail: fmt.Sprintf("%s, %s %s", h.Name, h.OSVersion, h.SKU)}}
+	hv := driver.Check{Name: "Hyper-V", Status: driver.CheckPass, Detail: "the simulated host runs Hyper-V isolated containers"}
+	if h.HyperV == driver.Unavailable {
+		hv.Status, hv.Detail, hv.Fix = driver.CheckWarn, h.HyperVDetail+"; specs that need Hyper-V isolation are refused", "isoagent sim host --hyperv on"
+		if h.SKU == driver.SKUClient {
+			hv.Status = driver.CheckFail // Hyper-V is the client's default isolation
+		}
+	}
+	unc := driver.Check{Name: "UNC mounts", Status: driver.CheckPass, Detail: "local folders only, as HCS; a share is mapped to a drive letter first"}
+	if h.UNCMounts {
+		unc.Detail = "the simulated host maps folders on network shares, which HCS cannot (isoagent sim host --unc-mounts off models it)"
+	}
+	return append(cs, hv, unc)
+}
 
 // InjectFault applies f to the next f.Count calls of f.Op through this
 // driver only. Faults of the driver apply before those kept in the store.
