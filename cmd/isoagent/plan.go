@@ -26,6 +26,9 @@ type planOutput struct {
 	Rejections []planRejection       `json:"rejections"`
 	Warnings   []planWarning         `json:"warnings"`
 	Conditions []reconcile.Condition `json:"conditions"`
+	// Invalid are the spec files that do not validate, with their
+	// problems (file:line:col: field: message): run leaves them out.
+	Invalid []string `json:"invalid"`
 }
 
 type planRejection struct {
@@ -75,10 +78,15 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 // plan computes what run would do now, with the same admission and the
 // same per-container decisions as the engine.
 func plan(ctx context.Context, a agentFlags) (planOutput, error) {
-	out := planOutput{Actions: []reconcile.Action{}, Rejections: []planRejection{}, Warnings: []planWarning{}, Conditions: []reconcile.Condition{}}
+	out := planOutput{Actions: []reconcile.Action{}, Rejections: []planRejection{}, Warnings: []planWarning{}, Conditions: []reconcile.Condition{}, Invalid: []string{}}
 	snap, err := spec.NewLoader(a.dir, spec.LoaderOptions{}).Load()
 	if err != nil {
 		return out, fmt.Errorf("load %s: %w", a.dir, err)
+	}
+	for _, f := range snap.Files {
+		for _, e := range spec.Errors(f.Err) {
+			out.Invalid = append(out.Invalid, e.Error())
+		}
 	}
 	drv, _, err := openDriver(a.drv)
 	if err != nil {
@@ -140,5 +148,8 @@ func printPlan(w io.Writer, out planOutput) {
 	}
 	for _, c := range out.Conditions {
 		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
+	}
+	for _, e := range out.Invalid {
+		fmt.Fprintf(w, "invalid %s\n", e)
 	}
 }
