@@ -5,8 +5,8 @@
 // content to HCS (ContainerConfig.Credentials, as moby does for schema v1).
 //
 // A name is one file name, never a path: nothing a spec says can reach a
-// file outside the folder, which only administrators may write (isoagent
-// doctor checks it). A credential spec names an account and its domain but
+// file outside the folder, and Read refuses a folder or file that others
+// than administrators can change (isoagent doctor checks the folder too). A credential spec names an account and its domain but
 // holds no password; still, its content is never logged or reported whole.
 package credspec
 
@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/isoagent/isoagent/internal/adminonly"
 	"github.com/isoagent/isoagent/winpath"
 )
 
@@ -60,11 +61,17 @@ var ErrNotFound = errors.New("credential spec not found")
 // ErrInvalid is wrapped by Read when the file is not a credential spec.
 var ErrInvalid = errors.New("not a credential spec")
 
+// ErrNotProtected is wrapped by Read when others than administrators can
+// change the folder or the file: what is in it decides which account a
+// container acts as on the network.
+var ErrNotProtected = errors.New("credential spec not protected")
+
 // Read returns the content of credential spec name in folder dir. It
-// wraps ErrNotFound when there is no such file and ErrInvalid when it is
-// not a JSON object with the domain-join configuration a credential spec
-// has (CmsPlugins, DomainJoinConfig), or larger than MaxSize. Its errors
-// never quote the content.
+// wraps ErrNotFound when there is no such file, ErrNotProtected when
+// others than administrators can change the folder or the file, and
+// ErrInvalid when it is not a JSON object with the domain-join
+// configuration a credential spec has (CmsPlugins, DomainJoinConfig), or
+// larger than MaxSize. Its errors never quote the content.
 func Read(dir, name string) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", fmt.Errorf("credential spec %q: %w", name, err)
@@ -78,6 +85,19 @@ func Read(dir, name string) (string, error) {
 		return "", fmt.Errorf("credential spec %s: %w", name, err)
 	}
 	defer f.Close()
+	for _, p := range []struct {
+		path string
+		dir  bool
+	}{{dir, true}, {path, false}} {
+		others, err := adminonly.Writers(p.path)
+		if err != nil {
+			return "", fmt.Errorf("credential spec %s: %w: cannot tell who may change %s: %v", name, ErrNotProtected, p.path, err)
+		}
+		if len(others) > 0 {
+			return "", fmt.Errorf("credential spec %s: %w: %s can be changed by %s, and credential specs are read only where administrators alone can change them; %s",
+				name, ErrNotProtected, p.path, strings.Join(others, ", "), adminonly.RestrictFix(p.path, p.dir))
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
 		return "", fmt.Errorf("credential spec %s: %w", name, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,18 @@ func TestRead(t *testing.T) {
 	write("big.json", `{"CmsPlugins":["ActiveDirectory"],"DomainJoinConfig":{},"Pad":"`+strings.Repeat("x", MaxSize)+`"}`)
 	if err := os.Mkdir(filepath.Join(filepath.Dir(dir), "outside"), 0o755); err != nil && !os.IsExist(err) {
 		t.Fatal(err)
+	}
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(open, "webapp01.json"), []byte(webapp01), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" { // Windows' permissions: driver/hcs's tests under Wine
+		if _, err := Read(open, "webapp01.json"); !errors.Is(err, ErrNotProtected) || !strings.Contains(err.Error(), "chmod go-w") {
+			t.Errorf("Read from a folder everyone may write = %v, want ErrNotProtected with the fix", err)
+		}
 	}
 	tests := []struct {
 		name  string

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/internal/adminonly"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -38,9 +39,9 @@ func (f folder) check() driver.Check {
 			c.Status, c.Detail = driver.CheckPass, fmt.Sprintf("%s does not exist (nothing uses it until it is made)", f.path)
 		case missingMade:
 			c.Status, c.Detail = driver.CheckWarn, fmt.Sprintf("%s does not exist yet; the agent makes it, writable by whoever may write where it is made", f.path)
-			c.Fix = "make it first, " + onlyAdmins + ": " + createFix(f.path)
+			c.Fix = "make it first, " + adminonly.Wording + ": " + adminonly.CreateFix(f.path)
 		default:
-			c.Status, c.Detail, c.Fix = driver.CheckFail, fmt.Sprintf("%s does not exist", f.path), "make it, "+onlyAdmins+": "+createFix(f.path)
+			c.Status, c.Detail, c.Fix = driver.CheckFail, fmt.Sprintf("%s does not exist", f.path), "make it, "+adminonly.Wording+": "+adminonly.CreateFix(f.path)
 		}
 		return c
 	case err != nil:
@@ -56,16 +57,16 @@ func (f folder) check() driver.Check {
 // writers checks that only administrators can change path and says so in
 // c.
 func writers(c driver.Check, path string, dir bool) driver.Check {
-	others, err := nonAdminWriters(path)
+	others, err := adminonly.Writers(path)
 	switch {
 	case err != nil:
 		c.Status, c.Detail, c.Fix = driver.CheckFail, fmt.Sprintf("cannot read who may write %s: %v", path, err), "run isoagent doctor as an administrator"
 	case len(others) > 0:
 		c.Status = driver.CheckFail
 		c.Detail = fmt.Sprintf("%s can be changed by %s; whoever can change it controls what the agent runs, with the agent's rights", path, joinAnd(others))
-		c.Fix = restrictFix(path, dir)
+		c.Fix = adminonly.RestrictFix(path, dir)
 	default:
-		c.Status, c.Detail = driver.CheckPass, fmt.Sprintf("%s, %s", path, onlyAdmins)
+		c.Status, c.Detail = driver.CheckPass, fmt.Sprintf("%s, %s", path, adminonly.Wording)
 	}
 	return c
 }
@@ -138,7 +139,7 @@ func policyFile(path string) []driver.Check {
 	}
 	c = writers(c, path, false)
 	if c.Status == driver.CheckPass {
-		c.Detail = fmt.Sprintf("%s parses, %s", path, onlyAdmins)
+		c.Detail = fmt.Sprintf("%s parses, %s", path, adminonly.Wording)
 	}
 	dir := folder{name: "policy folder", path: filepath.Dir(path)}.check()
 	return []driver.Check{c, dir}

@@ -98,6 +98,26 @@ func TestCredentialSpecRefusals(t *testing.T) {
 	}
 }
 
+// TestCredentialSpecsOnlyFromAFolderAdministratorsKeep: a credential spec
+// in a folder others may change is refused, whatever its content (Wine
+// gives Z:\tmp the permissions of /tmp, which everyone may write).
+func TestCredentialSpecsOnlyFromAFolderAdministratorsKeep(t *testing.T) {
+	h := newFakeHost(t)
+	d := h.clientWith(t, Options{Owner: testOwner, CredentialSpecDir: `Z:\tmp`})
+	name := "isoagent-test-" + filepath.Base(h.root) + ".json"
+	if err := os.WriteFile(filepath.Join(`Z:\tmp`, name), []byte(gmsa), 0o644); err != nil {
+		t.Skipf("cannot write to Z:\tmp: %v", err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(`Z:\tmp`, name)) })
+	cfg := config("web", driver.Process)
+	cfg.CredentialSpec = name
+	err := d.Create(t.Context(), cfg)
+	if !errors.Is(err, driver.ErrInvalidConfig) || !errors.Is(err, credspec.ErrNotProtected) || !strings.Contains(err.Error(), `icacls "Z:\tmp"`) {
+		t.Fatalf("Create with a credential spec from Z:\tmp = %v, want it refused as not protected, with the fix", err)
+	}
+	h.assertClean(t)
+}
+
 // TestHostNameAndDNSServers: a config's host name goes to HCS (its name
 // does when it has none), and its DNS servers to its endpoint, as dockerd
 // gives a container's --dns to its HNS endpoint; a container with no

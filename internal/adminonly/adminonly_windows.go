@@ -1,6 +1,6 @@
 //go:build windows
 
-package doctor
+package adminonly
 
 import (
 	"fmt"
@@ -9,14 +9,19 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// trustedSIDs may write the agent's folders: LocalSystem, Administrators,
-// TrustedInstaller and CREATOR OWNER (which stands for whoever creates an
-// item in the folder, and only an administrator can).
-var trustedSIDs = []string{
-	"S-1-5-18",     // LocalSystem
-	"S-1-5-32-544", // BUILTIN\Administrators
-	"S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464", // NT SERVICE\TrustedInstaller
-	"S-1-3-0", // CREATOR OWNER
+// trustedSID reports the accounts that may write the agent's folders:
+// LocalSystem, Administrators, TrustedInstaller and CREATOR OWNER (which
+// stands for whoever creates an item in the folder, and only an
+// administrator can).
+func trustedSID(sid string) bool {
+	switch sid {
+	case "S-1-5-18", // LocalSystem
+		"S-1-5-32-544", // BUILTIN\Administrators
+		"S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464", // NT SERVICE\TrustedInstaller
+		"S-1-3-0": // CREATOR OWNER
+		return true
+	}
+	return false
 }
 
 // ACE types and a right x/sys/windows does not name (winnt.h).
@@ -37,30 +42,27 @@ const (
 const writeRights = windows.FILE_WRITE_DATA | windows.FILE_APPEND_DATA | fileDeleteChild |
 	windows.DELETE | windows.WRITE_DAC | windows.WRITE_OWNER | windows.GENERIC_WRITE | windows.GENERIC_ALL
 
-// nonAdminWriters returns who, other than administrators, may change path:
+// Writers returns who, other than administrators, may change path:
 // its owner when that is not an administrator (an owner can always change
 // the permissions) and every account an allow entry of its DACL gives a
 // write right, the entries that only its children inherit included. The
 // user running doctor counts as an administrator when it is elevated.
-func nonAdminWriters(path string) ([]string, error) {
+func Writers(path string) ([]string, error) {
 	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
 		return nil, err
 	}
-	trusted := map[string]bool{}
-	for _, s := range trustedSIDs {
-		trusted[s] = true
-	}
+	self := ""
 	if tok := windows.GetCurrentProcessToken(); tok.IsElevated() {
 		if u, err := tok.GetTokenUser(); err == nil {
-			trusted[u.User.Sid.String()] = true
+			self = u.User.Sid.String()
 		}
 	}
 	var others []string
 	seen := map[string]bool{}
 	add := func(sid *windows.SID, what string) {
 		s := sid.String()
-		if trusted[s] || seen[s] {
+		if trustedSID(s) || s == self || seen[s] {
 			return
 		}
 		seen[s] = true
@@ -116,17 +118,17 @@ func accountName(sid *windows.SID) string {
 	return domain + `\` + account
 }
 
-// onlyAdmins says who may write the agent's folders.
-const onlyAdmins = "writable by administrators only"
+// Wording says who may write the agent's folders, for messages.
+const Wording = "writable by administrators only"
 
-// createFix is the command that makes folder path, writable by
+// CreateFix is the command that makes folder path, writable by
 // administrators only.
-func createFix(path string) string {
-	return fmt.Sprintf(`New-Item -ItemType Directory -Force "%s"; `, path) + restrictFix(path, true)
+func CreateFix(path string) string {
+	return fmt.Sprintf(`New-Item -ItemType Directory -Force "%s"; `, path) + RestrictFix(path, true)
 }
 
-// restrictFix is the command that leaves path to administrators.
-func restrictFix(path string, dir bool) string {
+// RestrictFix is the command that leaves path to administrators.
+func RestrictFix(path string, dir bool) string {
 	grant := `"SYSTEM:(OI)(CI)F" "Administrators:(OI)(CI)F"`
 	if !dir {
 		grant = `"SYSTEM:F" "Administrators:F"`

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package doctor
+package adminonly
 
 import (
 	"fmt"
@@ -10,10 +10,10 @@ import (
 	"syscall"
 )
 
-// nonAdminWriters returns who, other than root and the user doctor runs
+// Writers returns who, other than root and the user doctor runs
 // as (the agent's user, for the sim), may change path: an owner that is
 // neither, its group when it may write, and everyone when they may.
-func nonAdminWriters(path string) ([]string, error) {
+func Writers(path string) ([]string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -50,15 +50,15 @@ func groupName(gid uint32) string {
 	return "gid " + strconv.Itoa(int(gid))
 }
 
-// onlyAdmins says who may write the agent's folders.
-const onlyAdmins = "writable by root or the agent's user only"
+// Wording says who may write the agent's folders, for messages.
+const Wording = "writable by root or the agent's user only"
 
-// createFix is the command that makes folder path, writable by its owner
+// CreateFix is the command that makes folder path, writable by its owner
 // only.
-func createFix(path string) string { return fmt.Sprintf("mkdir -p -m 0755 '%s'", path) }
+func CreateFix(path string) string { return fmt.Sprintf("mkdir -p -m 0755 '%s'", path) }
 
-// restrictFix is the command that leaves path to its owner (root or the
+// RestrictFix is the command that leaves path to its owner (root or the
 // agent's user).
-func restrictFix(path string, dir bool) string {
+func RestrictFix(path string, dir bool) string {
 	return fmt.Sprintf("chmod go-w '%s' (and chown it to root or the agent's user when another user owns it)", path)
 }
