@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/internal/safefile"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
@@ -24,7 +25,8 @@ const MaxSize = 1 << 20
 // write specs must not decide what the host exposes.
 //
 // Everything a field leaves out is denied: the zero Policy allows no
-// mount, pipe, port, device or network sharing, and both isolation modes.
+// mount, pipe, port, device, network sharing or credential spec, and both
+// isolation modes.
 // A Policy from Parse is decoded and validated, with paths, pipes, ports
 // and GUIDs normalised; NewChecker compiles it into the rules that apply
 // it.
@@ -50,6 +52,9 @@ type Policy struct {
 	Devices []string `yaml:"devices,omitempty" json:"devices,omitempty"`
 	// NetworkSharing allows network: {mode: container:<name>}.
 	NetworkSharing bool `yaml:"networkSharing,omitempty" json:"networkSharing,omitempty"`
+	// CredentialSpecs are the gMSA credential specs (file names in the
+	// agent's credential-spec folder) that specs may run with.
+	CredentialSpecs []string `yaml:"credentialSpecs,omitempty" json:"credentialSpecs,omitempty"`
 
 	// File is where the policy was read from; it is not part of the YAML
 	// format.
@@ -267,6 +272,14 @@ func validate(doc *spec.Document, p *Policy) {
 			continue
 		}
 		p.Devices[i] = g
+	}
+	for i, name := range p.CredentialSpecs {
+		cp := fmt.Sprintf("credentialSpecs[%d]", i)
+		if isGlob(name) {
+			doc.Errorf(cp, "%q: credential specs are listed by name, not by pattern; list each one a spec may use", name)
+		} else if err := credspec.CheckName(name); err != nil {
+			doc.Errorf(cp, "%v", err)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winbuild"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Reason is why admission rejected a spec. The set is fixed: the values are
@@ -240,13 +241,69 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		return d
 	}
 	d.Config = config(c, iso, a.opts.Owner)
+	if w := hostNameWarning(c); w != "" {
+		d.Warnings = append(d.Warnings, w)
+	}
+	var leads policy.Leads
 	if a.opts.Policy != nil {
-		leads := policy.ResolveMounts(a.opts.Resolver, &d.Config)
+		leads = policy.ResolveMounts(a.opts.Resolver, &d.Config)
+	}
+	if r := a.localMounts(d.Config); r != nil {
+		d.Rejection = r
+		return d
+	}
+	if a.opts.Policy != nil {
 		if vs := a.opts.Policy.Check(c, d.Config, leads); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
 		}
 	}
 	return d
+}
+
+// maxNetBIOSName is the longest computer name NetBIOS keeps.
+const maxNetBIOSName = 15
+
+// hostNameWarning warns about a container host name, given or its name,
+// that NetBIOS cuts: Windows takes the first 15 characters for the
+// container's NetBIOS name, and programs that use it see that one.
+func hostNameWarning(c *spec.Container) string {
+	name, from := c.Spec.Hostname, "spec.hostname"
+	if name == "" {
+		name, from = c.Name(), "its host name, metadata.name,"
+	}
+	if len(name) <= maxNetBIOSName {
+		return ""
+	}
+	return fmt.Sprintf("%s %q is longer than the %d characters NetBIOS keeps: programs that use NetBIOS names see %q; set hostname: to %d characters or fewer if that matters",
+		from, name, maxNetBIOSName, name[:maxNetBIOSName], maxNetBIOSName)
+}
+
+// localMounts refuses a mount of a folder on a network share, named as
+// such or led to through a junction or link, on a host that maps local
+// folders only (HCS: moby#27100), and says how such a host maps a share.
+func (a *admitter) localMounts(cfg driver.Config) *Rejection {
+	if a.host.UNCMounts {
+		return nil
+	}
+	for i, m := range cfg.Mounts {
+		share, how := m.HostPath, ""
+		if !share.IsUNC() {
+			if share = m.ResolvedPath; !share.IsUNC() {
+				continue
+			}
+			how = fmt.Sprintf(" through a junction or symbolic link (host folder %s)", winpath.Quote(m.HostPath.String()))
+		}
+		onDrive := `G:\`
+		if elems := share.Elems(); len(elems) > 0 {
+			onDrive += strings.Join(elems, `\`)
+		}
+		return reject(ReasonUnsupported, fmt.Sprintf("spec.mounts[%d].hostPath", i),
+			"host folder %s is on a network share (%s)%s, and this host maps folders on local drives only (HCS cannot map a UNC path into a container); "+
+				"map the share to a drive letter for the whole host with an SMB global mapping, such as New-SmbGlobalMapping -RemotePath '%s' -LocalPath G: -Persistent $true -Credential (Get-Credential), "+
+				"then mount the folder on that drive (hostPath: '%s') and allow it in the policy",
+			winpath.Quote(share.String()), share.Volume(), how, share.Volume(), onDrive)
+	}
+	return nil
 }
 
 // forThisHost checks spec.hosts and spec.selector.
@@ -299,7 +356,10 @@ func config(c *spec.Container, iso driver.Isolation, owner string) driver.Config
 			CPUMaximumPercent: s.Resources.CPUMaximumPercent,
 			MemoryMB:          s.Resources.MemoryMB,
 		},
-		DNSSearch: s.Network.DNSSearch,
+		DNSSearch:      s.Network.DNSSearch,
+		DNS:            s.Network.DNS,
+		HostName:       s.Hostname,
+		CredentialSpec: s.CredentialSpec,
 	}
 	for _, m := range s.Mounts {
 		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly})

@@ -44,6 +44,9 @@ func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolati
 			}
 		}
 	}
+	if iso == driver.HyperV && a.host.HyperV == driver.Unavailable {
+		return "", warnings, a.noHyperV(s, requested == spec.IsolationProcess)
+	}
 	if iso == driver.HyperV && img.Known() && !winbuild.HyperVCompatible(host, img) {
 		return "", warnings, reject(ReasonVersionMismatch, "spec.image", "image build %s is newer than host build %s; Hyper-V isolation cannot run it; use %s or older", buildName(img.Build), buildName(hb), fixImage(hb))
 	}
@@ -76,4 +79,26 @@ func fixImage(b uint16) string {
 		return fmt.Sprintf("%s %s image", art, n)
 	}
 	return fmt.Sprintf("an image for build %d", b)
+}
+
+// noHyperV is the rejection of a spec that would run with Hyper-V
+// isolation on a host without Hyper-V; fellBack says it asked for process
+// isolation and onVersionMismatch: hyperv chose Hyper-V.
+func (a *admitter) noHyperV(s *spec.Spec, fellBack bool) *Rejection {
+	install := "Install-WindowsFeature Hyper-V, then restart the host"
+	if a.host.SKU == driver.SKUClient {
+		install = "Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V -All, then restart the computer"
+	}
+	why := "this host cannot run Hyper-V isolated containers"
+	if a.host.HyperVDetail != "" {
+		why += " (" + a.host.HyperVDetail + ")"
+	}
+	fix := fmt.Sprintf("install Hyper-V: %s (in a virtual machine, enable nested virtualisation first)", install)
+	if fellBack {
+		return reject(ReasonUnsupported, "spec.onVersionMismatch",
+			"image %s cannot run with process isolation on this host, and the onVersionMismatch: hyperv fallback needs Hyper-V, but %s; %s, or use %s",
+			s.Image, why, fix, fixImage(a.host.OSVersion.Build))
+	}
+	return reject(ReasonUnsupported, "spec.isolation", "Hyper-V isolation needs Hyper-V, but %s; %s, or use isolation: process with %s",
+		why, fix, fixImage(a.host.OSVersion.Build))
 }

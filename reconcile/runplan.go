@@ -22,6 +22,9 @@ type RunPlan struct {
 	// Conditions say why a run would apply or prune less than the folder
 	// asks (EmptyFolderIgnored, PruneSuspended, LoadFailed).
 	Conditions []Condition `json:"conditions"`
+	// Invalid are the problems of the spec files that do not validate
+	// (file:line:col: field: message): a run leaves their new content out.
+	Invalid []string `json:"invalid"`
 }
 
 // PlanRejection is a spec admission refuses, and where it is.
@@ -54,7 +57,7 @@ type RunPlanOptions struct {
 // the actions are those a run would take (crash backoff aside, which only
 // delays a restart). Errors are the driver's.
 func PlanRun(ctx context.Context, drv driver.Driver, snap *spec.Snapshot, loadErr error, opts RunPlanOptions) (RunPlan, error) {
-	p := RunPlan{Actions: []Action{}, Rejections: []PlanRejection{}, Warnings: []PlanWarning{}, Conditions: []Condition{}}
+	p := RunPlan{Actions: []Action{}, Rejections: []PlanRejection{}, Warnings: []PlanWarning{}, Conditions: []Condition{}, Invalid: []string{}}
 	host, err := drv.Host(ctx)
 	if err != nil {
 		return p, fmt.Errorf("describe host: %w", err)
@@ -69,6 +72,11 @@ func PlanRun(ctx context.Context, drv driver.Driver, snap *spec.Snapshot, loadEr
 	if loadErr != nil {
 		p.Conditions = append(p.Conditions, loadFailed(loadErr))
 	} else {
+		for _, f := range snap.Files {
+			for _, e := range spec.Errors(f.Err) {
+				p.Invalid = append(p.Invalid, e.Error())
+			}
+		}
 		ds = Admit(ctx, host, drv, snap.Specs, opts.Admit)
 		ch := nextDesired(nil, snap, ds, opts.AllowEmpty, func() []string { return nil })
 		desired = ch.next

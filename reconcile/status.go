@@ -107,13 +107,16 @@ type ContainerStatus struct {
 	EffectiveIsolation driver.Isolation `json:"effectiveIsolation,omitempty"`
 	Image              string           `json:"image,omitempty"`
 	ImageOSVersion     driver.OSVersion `json:"imageOSVersion,omitzero"`
-	State              State            `json:"state"`
-	Conditions         []Condition      `json:"conditions,omitempty"`
-	Warnings           []string         `json:"warnings,omitempty"`
-	Rejection          *Rejection       `json:"rejection,omitempty"`
-	LastError          string           `json:"lastError,omitempty"`
-	RestartCount       int              `json:"restartCount"`
-	ContainerID        string           `json:"containerID,omitempty"`
+	// CredentialSpec names the gMSA credential spec the spec asks for
+	// (its name only, never its content).
+	CredentialSpec string      `json:"credentialSpec,omitempty"`
+	State          State       `json:"state"`
+	Conditions     []Condition `json:"conditions,omitempty"`
+	Warnings       []string    `json:"warnings,omitempty"`
+	Rejection      *Rejection  `json:"rejection,omitempty"`
+	LastError      string      `json:"lastError,omitempty"`
+	RestartCount   int         `json:"restartCount"`
+	ContainerID    string      `json:"containerID,omitempty"`
 	// ExitCode is set for an exited container.
 	ExitCode *int `json:"exitCode,omitempty"`
 	// InitPID is the host PID of a process-isolated container's init

@@ -26,7 +26,10 @@ type driverOptions struct {
 	// hcsScratchGB is the size, in GB, each container's scratch disk
 	// grows to; 0 keeps the size HCS makes.
 	hcsScratchGB int
-	logger       *slog.Logger
+	// credSpecDir is the gMSA credential-spec folder; empty means
+	// CredentialSpecs in the driver's state folder.
+	credSpecDir string
+	logger      *slog.Logger
 	// simHostSet reports that --sim-host or --sim-sku was given, so it
 	// overrides the host a state folder was created with.
 	simHostSet bool
@@ -41,6 +44,7 @@ func (o *driverOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.hcsStateDir, "hcs-state-dir", "", `hcs driver: folder of the agent's container records and scratch layers (default %ProgramData%\isoagent)`)
 	fs.StringVar(&o.dockerRoot, "docker-root", "", "hcs driver: Docker's data root, where images are read from (default: Docker's own setting)")
 	fs.IntVar(&o.hcsScratchGB, "hcs-scratch-size", 127, "hcs driver: size in GB each container's C: drive (its scratch layer) grows to, as Docker's 127; 0 keeps the 20 GB HCS makes")
+	fs.StringVar(&o.credSpecDir, "credential-spec-dir", "", `folder of the gMSA credential specs specs name in credentialSpec, writable by administrators only (default CredentialSpecs in the driver's state folder: %ProgramData%\isoagent\CredentialSpecs, or the sim's)`)
 }
 
 // parsed notes which flags were given; call it after fs.Parse.
@@ -70,10 +74,11 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 			return nil, "", fmt.Errorf("--sim-sku: %w", err)
 		}
 		d, err := sim.Open(o.simDir, sim.Options{
-			Owner:        o.owner,
-			Host:         driver.Host{OSVersion: v, SKU: sku},
-			OverrideHost: o.simHostSet,
-			Logger:       o.logger,
+			Owner:             o.owner,
+			Host:              driver.Host{OSVersion: v, SKU: sku},
+			OverrideHost:      o.simHostSet,
+			CredentialSpecDir: o.credSpecDir,
+			Logger:            o.logger,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("open simulated host %s: %w", o.simDir, err)

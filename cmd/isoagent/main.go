@@ -16,6 +16,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/isoagent/isoagent/doctor"
 )
 
 // Exit codes shared by the subcommands.
@@ -42,6 +44,7 @@ func commands() []command {
 		{"wait", "wait until a running agent has converged", runWait},
 		{"service", "install and control the Windows service (Windows)", runService},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
+		{"doctor", "check what the agent needs on this host, with the fixes", doctor.Main},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -109,4 +109,7 @@ func printPlan(w io.Writer, out reconcile.RunPlan) {
 	for _, c := range out.Conditions {
 		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
 	}
+	for _, e := range out.Invalid {
+		fmt.Fprintf(w, "invalid %s\n", e)
+	}
 }

@@ -97,6 +97,15 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 				t.Errorf("host printed %q, want the new version", out)
 			}
 		}},
+		{[]string{"host", "--hyperv", "off", "--unc-mounts", "on"}, func(t *testing.T, out string) {
+			h, _ := d.Host(ctx)
+			if h.HyperV != driver.Unavailable || !h.UNCMounts {
+				t.Errorf("host after --hyperv off --unc-mounts on: %+v", h)
+			}
+			if !strings.Contains(out, "unavailable") {
+				t.Errorf("host printed %q, want Hyper-V unavailable", out)
+			}
+		}},
 		{[]string{"image", "example.com/app:v1", "--build", "17763"}, func(t *testing.T, out string) {
 			img, _ := d.Image(ctx, imageref.MustParse("example.com/app:v1"))
 			if img.OSVersion.Build != 17763 || !strings.Contains(out, "10.0.17763") {
@@ -155,6 +164,7 @@ func TestSimReportsMistakes(t *testing.T) {
 		{[]string{"kill", "vm"}, exitProblem, "invalid state"},
 		{[]string{"host", "--set", "ten"}, exitUsage, "OS version"},
 		{[]string{"host", "--sku", "desktop"}, exitProblem, "SKU"},
+		{[]string{"host", "--hyperv", "maybe"}, exitUsage, "want on or off"},
 		{[]string{"fault", "jump", "--error", "unavailable"}, exitUsage, "unknown operation"},
 		{[]string{"fault", "start", "--error", "oops"}, exitUsage, "unknown error class"},
 		{[]string{"image", "x:1", "--build", "1", "--missing"}, exitUsage, "at most one"},

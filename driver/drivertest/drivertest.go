@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -84,6 +85,7 @@ func Run(t *testing.T, h Harness) {
 		{"HyperVImageNewerThanHost", testHyperVMismatch},
 		{"DevicesWithHyperVNotSupported", testDevicesHyperV},
 		{"HostPortUsedOnce", testPortInUse},
+		{"DNSServersNeedAnEndpointOfTheirOwn", testDNSServers},
 		{"ExitCodeOfCommand", testExitCode},
 		{"KilledBehindTheBack", testKilled},
 		{"StartAgainAfterExit", testRestart},
@@ -416,6 +418,27 @@ func testPortInUse(t *testing.T, e *env) {
 	c := e.config("port-c", driver.Process)
 	c.Ports = []driver.Port{{HostPort: 18080, ContainerPort: 53, Protocol: "udp"}}
 	e.run(t, c)
+}
+
+// testDNSServers: DNS servers and a host name of a config's own run, in
+// both isolations; DNS servers without a network endpoint of the
+// container's own are a config the host refuses.
+func testDNSServers(t *testing.T, e *env) {
+	servers := []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("fd00::53")}
+	for _, iso := range []driver.Isolation{driver.Process, driver.HyperV} {
+		cfg := e.config("dns-"+string(iso), iso)
+		cfg.DNS, cfg.HostName = servers, "web-01"
+		if c := e.run(t, cfg); c.State != driver.StateRunning {
+			t.Errorf("%s with DNS servers and a host name: %s, want running", iso, c.State)
+		}
+	}
+	none := e.config("dns-none", driver.Process)
+	none.Network, none.DNS = "none", servers
+	err := e.d.Create(e.ctx, none)
+	wantErr(t, "Create with DNS servers and network none", err, driver.ErrInvalidConfig)
+	if !driver.IsPermanent(err) {
+		t.Errorf("Create with DNS servers and network none = %v, want a permanent error", err)
+	}
 }
 
 func testExitCode(t *testing.T, e *env) {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/Microsoft/hcsshim"
+	"github.com/Microsoft/hcsshim/hcn"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/windows"
 
@@ -318,6 +320,12 @@ func TestDocuments(t *testing.T) {
 			c.Resources = driver.Resources{CPUCount: 1, CPUMaximumPercent: 50, MemoryMB: 2048}
 		}},
 		{name: "dns", config: func(c *driver.Config) { c.DNSSearch = []string{"corp.example", "example.com"} }},
+		{name: "dns-servers", config: func(c *driver.Config) {
+			c.DNS = []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("10.0.1.53")}
+		}},
+		{name: "hostname", config: func(c *driver.Config) { c.HostName = "web-01" }},
+		{name: "credential-spec", config: func(c *driver.Config) { c.CredentialSpec = "webapp01.json" },
+			before: func(t *testing.T, h *fakeHost, d *Driver) { h.writeCredentialSpec(t, "webapp01.json", gmsa) }},
 		{name: "command", config: func(c *driver.Config) {
 			c.Command = []string{`C:\ServiceMonitor.exe`, "w3svc", "two words", `quote"d`}
 			c.WorkingDir = `C:\inetpub`
@@ -588,26 +596,66 @@ func TestHostReportsWindowsVersion(t *testing.T) {
 	}
 }
 
+// readyProbe acts out a Windows Server 2022 host ready for the driver;
+// the tests change one part of it at a time.
+func readyProbe() hostProbe {
+	return hostProbe{
+		version: func() (driver.OSVersion, driver.SKU) {
+			return driver.OSVersion{Major: 10, Build: 20348}, driver.SKUServer
+		},
+		vmcompute: func() error { return nil },
+		elevated:  func() bool { return true },
+		service: func(string) (serviceState, error) {
+			return serviceState{Installed: true, StartType: windows.SERVICE_DEMAND_START, State: windows.SERVICE_RUNNING}, nil
+		},
+		hns: func() (hcn.Version, error) { return hcn.Version{Major: 13, Minor: 2}, nil },
+	}
+}
+
 func TestPreflight(t *testing.T) {
-	ok := func() error { return nil }
-	ws2022 := driver.OSVersion{Major: 10, Build: 20348}
+	notFound := func() error { return errors.New("module not found") }
+	oldBuild := func(v driver.OSVersion) func() (driver.OSVersion, driver.SKU) {
+		return func() (driver.OSVersion, driver.SKU) { return v, driver.SKUServer }
+	}
+	service := func(broken string, st serviceState, err error) func(string) (serviceState, error) {
+		return func(name string) (serviceState, error) {
+			if name == broken {
+				return st, err
+			}
+			return serviceState{Installed: true, StartType: windows.SERVICE_DEMAND_START, State: windows.SERVICE_STOPPED}, nil
+		}
+	}
 	tests := []struct {
-		name     string
-		v        driver.OSVersion
-		load     func() error
-		elevated bool
-		want     []string // fragments of the message; none means no error
+		name string
+		edit func(*hostProbe)
+		want []string // fragments of the message; none means no error
 	}{
-		{"ready", ws2022, ok, true, nil},
-		{"old build", driver.OSVersion{Major: 10, Build: 14393}, ok, true, []string{"17763"}},
-		{"no containers feature", ws2022, func() error { return errors.New("module not found") }, true, []string{"Install-WindowsFeature Containers"}},
-		{"not administrator", ws2022, ok, false, []string{"administrator"}},
-		{"everything wrong", driver.OSVersion{Major: 6, Minor: 1, Build: 7601}, func() error { return errors.New("module not found") }, false,
-			[]string{"17763", "Install-WindowsFeature Containers", "administrator"}},
+		{"ready", func(*hostProbe) {}, nil},
+		{"old build", func(p *hostProbe) { p.version = oldBuild(driver.OSVersion{Major: 10, Build: 14393}) }, []string{"17763"}},
+		{"no containers feature", func(p *hostProbe) { p.vmcompute = notFound }, []string{"Install-WindowsFeature Containers"}},
+		{"not administrator", func(p *hostProbe) { p.elevated = func() bool { return false } }, []string{"administrator"}},
+		{"no vmcompute service", func(p *hostProbe) { p.service = service("vmcompute", serviceState{}, nil) }, []string{"vmcompute service", "not installed", "Install-WindowsFeature Containers"}},
+		{"hns disabled", func(p *hostProbe) {
+			p.service = service("hns", serviceState{Installed: true, StartType: windows.SERVICE_DISABLED, State: windows.SERVICE_STOPPED}, nil)
+		}, []string{"hns service", "disabled", "Set-Service hns -StartupType Manual"}},
+		{"a service control manager that cannot be asked only warns", func(p *hostProbe) { p.service = service("hns", serviceState{}, windows.ERROR_ACCESS_DENIED) }, nil},
+		{"HNS without HCN v2", func(p *hostProbe) {
+			p.hns = func() (hcn.Version, error) { return hcn.Version{Major: 7, Minor: 2}, nil }
+		}, []string{"HNS 7.2", "HCN v2", "update Windows"}},
+		{"HNS does not answer", func(p *hostProbe) {
+			p.hns = func() (hcn.Version, error) { return hcn.Version{}, errors.New("RPC server unavailable") }
+		}, []string{"Start-Service hns"}},
+		{"everything wrong", func(p *hostProbe) {
+			p.version = oldBuild(driver.OSVersion{Major: 6, Minor: 1, Build: 7601})
+			p.vmcompute = notFound
+			p.elevated = func() bool { return false }
+		}, []string{"17763", "Install-WindowsFeature Containers", "administrator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := preflight(tt.v, tt.load, func() bool { return tt.elevated })
+			p := readyProbe()
+			tt.edit(&p)
+			err := p.preflight()
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Errorf("preflight = %v, want nil", err)

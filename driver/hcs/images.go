@@ -241,3 +241,38 @@ func readJSON(path string, v any) error {
 	}
 	return nil
 }
+
+// Check checks that the store can be read, for isoagent doctor: Docker's
+// windowsfilter image store is there under Root and Docker does not keep
+// its images elsewhere (its containerd image store).
+func (s DockerStore) Check() driver.Check {
+	c := driver.Check{Name: "Docker's image store"}
+	if s.ContainerdStore {
+		c.Status = driver.CheckFail
+		c.Detail = fmt.Sprintf("Docker keeps its images in its containerd image store (%s turns on the containerd-snapshotter feature or another storage driver), which isoagent cannot read", s.configName())
+		c.Fix = fmt.Sprintf(`remove the containerd-snapshotter feature (and storage-driver) from %s, restart Docker (Restart-Service docker) and pull the images again`, s.configName())
+		return c
+	}
+	var repos struct {
+		Repositories map[string]map[string]string
+	}
+	err := readJSON(filepath.Join(s.Root, "image", "windowsfilter", "repositories.json"), &repos)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.Status = driver.CheckFail
+		c.Detail = fmt.Sprintf("no windowsfilter image store under %s", s.Root)
+		c.Fix = "install Docker (the agent runs the images it pulled) and pull the images the specs name (docker pull IMAGE); give --docker-root when Docker's data root is elsewhere"
+	case err != nil:
+		c.Status = driver.CheckFail
+		c.Detail = fmt.Sprintf("cannot read Docker's image store: %v", err)
+		c.Fix = "run isoagent as an administrator; if the file is damaged, restart Docker (Restart-Service docker)"
+	default:
+		n := 0
+		for _, tags := range repos.Repositories {
+			n += len(tags)
+		}
+		c.Status = driver.CheckPass
+		c.Detail = fmt.Sprintf("%s, %d image references", s.Root, n)
+	}
+	return c
+}

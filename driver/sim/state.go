@@ -382,7 +382,23 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 	if err := s.checkSharedNetwork(op, cfg); err != nil {
 		return err
 	}
+	if len(cfg.DNS) > 0 && (cfg.Network == "none" || cfg.NetworkSharedWith != "") {
+		// DNS servers are set on an HNS endpoint, and the container has
+		// none of its own.
+		return hcsError(op, cfg.ID, hresult.InvalidArg, driver.ErrInvalidConfig,
+			"The parameter is incorrect. (DNS servers without a network endpoint of the container's own)")
+	}
+	for _, a := range cfg.DNS {
+		if !a.IsValid() || a.IsUnspecified() {
+			return hcsError("CreateEndpoint", cfg.ID, hresult.InvalidArg, driver.ErrInvalidConfig, "The parameter is incorrect. (DNS server %q)", a)
+		}
+	}
 	for _, m := range cfg.Mounts {
+		if !s.Host.UNCMounts && (m.HostPath.IsUNC() || m.ResolvedPath.IsUNC()) {
+			// HCS maps folders on local drives only.
+			return hcsError(op, cfg.ID, hresult.NotSupported, driver.ErrNotSupported,
+				"The request is not supported. (mapped folder %s is not on a local drive)", m.HostPath)
+		}
 		if s.pathMissing(m.HostPath.String()) {
 			return hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", m.HostPath)
@@ -447,6 +463,12 @@ func (s *state) start(owner, id string, now time.Time) error {
 	}
 	if err := s.checkSharedNetwork(op, r.Config); err != nil {
 		return err
+	}
+	if r.Config.Isolation == driver.HyperV && s.Host.HyperV == driver.Unavailable {
+		// HCS creates a Hyper-V container on a host without Hyper-V and
+		// refuses to start it.
+		return hcsError(op, id, hresult.FeatureMissing, driver.ErrNotSupported,
+			"The virtual machine could not be started because a required feature is not installed.")
 	}
 	r.State = driver.StateRunning
 	r.ExitCode = 0

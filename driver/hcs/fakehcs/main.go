@@ -551,6 +551,17 @@ func checkConfig(c *v1Config) error {
 	if c.ProcessorMaximum < 0 || c.ProcessorMaximum > 10000 || c.ProcessorWeight > 10000 {
 		return fail(eInvalidArg, "The parameter is incorrect. (ProcessorMaximum and ProcessorWeight range from 1 to 10000)")
 	}
+	if c.Credentials != "" {
+		// A credential spec is the JSON New-CredentialSpec writes: the
+		// domain to join and the gMSA to act as.
+		var cs struct {
+			CmsPlugins       []string
+			DomainJoinConfig *struct{ DnsName, NetBiosName string }
+		}
+		if err := json.Unmarshal([]byte(c.Credentials), &cs); err != nil || len(cs.CmsPlugins) == 0 || cs.DomainJoinConfig == nil {
+			return fail(eInvalidArg, "The parameter is incorrect. (Credentials is not a credential spec)")
+		}
+	}
 	for _, m := range c.MappedDirectories {
 		switch {
 		case strings.HasPrefix(m.HostPath, `\\`):

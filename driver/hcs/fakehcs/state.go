@@ -39,11 +39,32 @@ type fstate struct {
 	// NoHyperV says the host cannot run Hyper-V isolated containers (the
 	// role is not installed, or the VM has no nested virtualisation).
 	NoHyperV bool `json:"noHyperV,omitempty"`
+	// HNSVersion is the version HNS reports, the one a drill set; nil for
+	// defaultHNSVersion.
+	HNSVersion *fversion `json:"hnsVersion,omitempty"`
 	// Faults are failures the drills armed, taken by the calls they name.
 	Faults []ffault `json:"faults,omitempty"`
 	// Serial numbers the endpoints HNS makes, so that an ID is never
 	// given twice.
 	Serial int `json:"serial,omitempty"`
+}
+
+// fversion is an HNS version (hcn.Version).
+type fversion struct {
+	Major int `json:"Major"`
+	Minor int `json:"Minor"`
+}
+
+// defaultHNSVersion is the version the fake's HNS reports unless a drill
+// says otherwise: one that speaks HCN v2, as every HNS from build 17763 on
+// does.
+var defaultHNSVersion = fversion{Major: 13, Minor: 2}
+
+func (st *fstate) hnsVersion() fversion {
+	if st.HNSVersion != nil {
+		return *st.HNSVersion
+	}
+	return defaultHNSVersion
 }
 
 // newEndpointID returns the ID of a new endpoint.
@@ -191,6 +212,8 @@ type fendpoint struct {
 	// EnableInternalDNS.
 	V1          bool `json:"v1,omitempty"`
 	InternalDNS bool `json:"internalDNS,omitempty"`
+	// DNSServers is the adapter's DNS server list, as given.
+	DNSServers string `json:"dnsServers,omitempty"`
 }
 
 type fport struct {
