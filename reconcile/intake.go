@@ -64,6 +64,22 @@ func (in *intake) setPolicy(p Policy) (uint64, bool) {
 	return in.gen, true
 }
 
+// readmit asks for the snapshot in force to be admitted again, under a
+// new generation, because what admission reads changed (a registry
+// answered). It returns false before the first snapshot.
+func (in *intake) readmit() (uint64, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.snap == nil {
+		return in.gen, false
+	}
+	in.gen++
+	if in.seenAt.IsZero() {
+		in.seenAt = time.Now()
+	}
+	return in.gen, true
+}
+
 // next returns the admission to run: the latest snapshot when it, or the
 // policy, changed since the last admission; with again, also when nothing
 // changed (what admission reads from the host may have). It returns false
