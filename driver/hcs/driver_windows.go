@@ -453,7 +453,7 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 	cfg := rec.Config
 	c := driver.Container{
 		ID: cfg.ID, Name: cfg.Name, Owner: cfg.Owner, Hash: cfg.Hash,
-		Isolation: cfg.Isolation, Image: cfg.Image,
+		Isolation: cfg.Isolation, Image: cfg.Image, KeepOnPrune: cfg.KeepOnPrune,
 		CreatedAt: rec.CreatedAt, StartedAt: rec.StartedAt, FinishedAt: rec.FinishedAt,
 	}
 	switch {
