@@ -50,6 +50,7 @@ type Checker struct {
 	ports          []PortRange
 	devices        []string
 	networkSharing bool
+	secrets        []SecretRule
 }
 
 type imageRule struct {
@@ -75,6 +76,7 @@ func NewChecker(p *Policy) (*Checker, error) {
 		pc.file = "(unnamed)"
 	}
 	pc.networkSharing = p.NetworkSharing
+	pc.secrets = p.Secrets
 	var err error
 	if pc.isolation, err = isolationsOf(p.Isolation); err != nil {
 		return nil, fmt.Errorf("policy isolation: %w", err)
@@ -173,7 +175,30 @@ func (pc *Checker) Check(c *spec.Container, cfg driver.Config, leads Leads) []Vi
 			add(fmt.Sprintf("spec.devices[%d].classGUID", i), "%s", msg)
 		}
 	}
+	for i, r := range cfg.SecretEnv {
+		if msg := pc.checkSecret(cfg.Name, r.Name, &explained); msg != "" {
+			add(fmt.Sprintf("spec.envFrom[%d].secret", i), "%s", msg)
+		}
+	}
+	for i, m := range cfg.SecretMounts {
+		if msg := pc.checkSecret(cfg.Name, m.Name, &explained); msg != "" {
+			add(fmt.Sprintf("spec.secretMounts[%d].secret", i), "%s", msg)
+		}
+	}
 	return vs
+}
+
+// checkSecret says why spec name may not use secret, or "" when a rule
+// lets it.
+func (pc *Checker) checkSecret(name, secret string, ex *bool) string {
+	for _, r := range pc.secrets {
+		if slices.ContainsFunc(r.Secrets, func(p string) bool { return globMatch(p, secret) }) &&
+			slices.ContainsFunc(r.Specs, func(p string) bool { return globMatch(p, name) }) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("secret %s is not allowed for spec %s by the policy; %s", secret, name,
+		pc.toAllow(fmt.Sprintf("secrets: [{secrets: [%s], specs: [%s]}]", secret, name), ex))
 }
 
 // toAllow says how to allow something: the policy entry to add, and where.
