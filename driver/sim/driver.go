@@ -46,15 +46,20 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives a debug record per operation (none when nil).
 	Logger *slog.Logger
+	// Secrets is where the driver reads the secrets a config names, at
+	// create and at every start, as the hcs driver does; without it a
+	// config naming secrets is refused.
+	Secrets driver.SecretSource
 }
 
 // Driver is a driver.Driver over a Model, for one owner: List returns only
 // that owner's containers, and Start, Stop and Remove treat the containers
 // of other owners as absent, so an agent can never touch them.
 type Driver struct {
-	model *Model
-	owner string
-	log   *slog.Logger
+	model   *Model
+	owner   string
+	log     *slog.Logger
+	secrets driver.SecretSource
 
 	mu     sync.Mutex
 	faults []Fault // injected into this driver only
@@ -77,7 +82,9 @@ func Open(dir string, opts Options) (*Driver, error) {
 	if err := m.InitHost(opts.Host, opts.OverrideHost); err != nil {
 		return nil, err
 	}
-	return NewDriver(m, opts.Owner, opts.Logger), nil
+	d := NewDriver(m, opts.Owner, opts.Logger)
+	d.secrets = opts.Secrets
+	return d, nil
 }
 
 // NewDriver returns a driver over m for owner (DefaultOwner when empty).
@@ -201,6 +208,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 		if cfg.Owner != d.owner {
 			return fmt.Errorf("create %s: owner %q is not the driver's owner %q", cfg.ID, cfg.Owner, d.owner)
 		}
+		if err := d.checkSecrets("create", cfg); err != nil {
+			return err
+		}
 		return d.model.Create(cfg)
 	})
 }
@@ -208,7 +218,14 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 // Start starts a container of the driver's owner, or starts it again after
 // it exited.
 func (d *Driver) Start(ctx context.Context, id string) error {
-	return d.do(ctx, driver.OpStart, id, func() error { return d.model.Start(d.owner, id) })
+	return d.do(ctx, driver.OpStart, id, func() error {
+		if cfg, err := d.model.Config(d.owner, id); err == nil {
+			if err := d.checkSecrets("start", cfg); err != nil {
+				return err
+			}
+		}
+		return d.model.Start(d.owner, id)
+	})
 }
 
 // Stop shuts a container of the driver's owner down. The sim's processes
