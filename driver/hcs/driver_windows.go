@@ -53,6 +53,9 @@ type Options struct {
 	ScratchSize int64
 	// Logger receives what the driver does; nil discards it.
 	Logger *slog.Logger
+	// Secrets is where the driver reads the secrets a config names (see
+	// secrets_windows.go); without it a config naming secrets is refused.
+	Secrets driver.SecretSource
 }
 
 // Driver is a driver.Driver for the Host Compute Service. Create it with
@@ -64,6 +67,7 @@ type Driver struct {
 	network     string
 	scratchSize uint64
 	log         *slog.Logger
+	secrets     driver.SecretSource
 	records     records
 	version     hostVersion
 	// workerPID finds a utility VM's worker process; tests replace it.
@@ -104,6 +108,7 @@ func New(opts Options) *Driver {
 		images:    opts.Images,
 		network:   opts.Network,
 		log:       opts.Logger,
+		secrets:   opts.Secrets,
 		version:   windowsVersion,
 		workerPID: workerPID,
 		hostCPUs:  runtime.NumCPU,
@@ -826,6 +831,18 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 	if err := d.resolveMappedDirs(doc, rec.Config.Mounts); err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
+	secretDirs, err := d.materialiseSecrets(rec)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("create %s: %w", id, err), d.removeSecrets(id))
+	}
+	doc.MappedDirectories = append(doc.MappedDirectories, secretDirs...)
+	defer func() {
+		if err != nil {
+			if rerr := d.removeSecrets(id); rerr != nil {
+				d.log.Error("remove secrets after failed create", "id", id, "err", rerr)
+			}
+		}
+	}()
 	c, err = hcsshim.CreateContainer(id, doc)
 	if err != nil {
 		err = callError(opCreate, "create", id, err)
@@ -964,6 +981,9 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		return fail(werr)
 	}
 	pc := processConfig(rec)
+	if pc.Environment, err = d.secretEnv(rec, pc.Environment); err != nil {
+		return fail(fmt.Errorf("start %s: %w", id, err))
+	}
 	p, err := l.c.CreateProcess(pc)
 	if err != nil {
 		werr := callError(opProcess, "start init process of", id, err)
@@ -1190,7 +1210,7 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	if rec == nil {
 		return nil
 	}
-	errs := []error{d.release(id), destroyScratch(rec)}
+	errs := []error{d.release(id), destroyScratch(rec), d.removeSecrets(id)}
 	if err := errors.Join(errs...); err != nil {
 		// Keep the record so a retry finds what is left to release.
 		return fmt.Errorf("remove %s: %w", id, err)
