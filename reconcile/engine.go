@@ -183,6 +183,19 @@ func (e *Engine) SetLoadError(err error) {
 	e.conds.set(CondLoadFailed, err.Error()+"; the previous desired state stays in force")
 }
 
+// SetRevisionRefused reports in status (condition RevisionRefused) that
+// the checkout is at a revision that is not applied because its signature
+// is missing or untrusted, while the last verified revision stays in
+// force; nil clears it. The engine does not log it: whoever refused the
+// revision has, once.
+func (e *Engine) SetRevisionRefused(err error) {
+	if err == nil {
+		e.conds.clear(CondRevisionRefused)
+		return
+	}
+	e.conds.set(CondRevisionRefused, err.Error()+"; the last verified revision stays in force")
+}
+
 func (e *Engine) wake() {
 	select {
 	case e.update <- struct{}{}:
