@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/gitverify"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
@@ -46,6 +47,11 @@ type agent struct {
 
 func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent, error) {
 	cfg.drv.logger = logger
+	g, err := cfg.gitops.open(cfg.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.drv.secrets = g.secretSource()
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s driver: %w", cfg.drv.name, err)
@@ -86,28 +92,43 @@ func newAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent
 	default:
 		return nil, fmt.Errorf("--watch %q: want notify or poll", cfg.watch)
 	}
-	a.watcher = spec.NewWatcher(cfg.dir, spec.NewLoader(cfg.dir, spec.LoaderOptions{}), wopts)
+	refused := func(r *gitverify.RefusalError) { a.revisionRefused(r) }
+	a.watcher = spec.NewWatcher(cfg.dir, g.loader(cfg.dir, spec.LoaderOptions{}, logger, refused), wopts)
+	hold, saveDir, err := pruneHold(ctx, cfg.gitops, cfg.drv, cfg.dir, drv)
+	if err != nil {
+		return nil, err
+	}
+	if hold == "" {
+		saveDir()
+	}
 	a.eng = reconcile.NewEngine(reconcile.EngineOptions{
-		Driver:     drv,
-		Owner:      cfg.drv.owner,
-		Workers:    cfg.workers,
-		Resync:     cfg.resync,
-		AllowEmpty: cfg.allowEmpty,
-		Admit:      reconcile.AdmitOptions{HostName: cfg.hostname, Labels: cfg.labels, Policy: pc, Resolver: resolverOf(drv)},
-		Logger:     logger,
-		Observer:   observer{m},
+		MaxPrune:        g.budget,
+		HoldPrune:       hold,
+		OnPruneReleased: saveDir,
+		Driver:          drv,
+		Owner:           cfg.drv.owner,
+		Workers:         cfg.workers,
+		Resync:          cfg.resync,
+		AllowEmpty:      cfg.allowEmpty,
+		Admit:           reconcile.AdmitOptions{HostName: cfg.hostname, Labels: cfg.labels, Policy: pc, Resolver: resolverOf(drv), Secrets: g.secretSource()},
+		Logger:          logger,
+		Observer:        observer{m},
 	})
 	if pol != nil {
 		a.policy = &policyFollower{eng: a.eng, metrics: m,
 			watcher: spec.NewFileWatcher(cfg.policy, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.debounce, Interval: cfg.resync, Poll: cfg.watch == "poll", Logger: logger})}
 	}
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
+	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
 	if cfg.listen != "" {
 		a.server = metrics.NewServer(cfg.listen, metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,
 			Ready:    a.ready,
 			Status:   func(context.Context) (any, error) { return a.eng.Status(), nil },
-			Logger:   logger,
+			ConfirmPrune: func(_ context.Context, id string) (any, error) {
+				return a.eng.ConfirmPrune(id)
+			},
+			Logger: logger,
 		}), logger)
 	}
 	return a, nil

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/isoagent/isoagent/reconcile"
@@ -76,10 +78,15 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 // same per-container decisions as the engine.
 func plan(ctx context.Context, a agentFlags) (planOutput, error) {
 	out := planOutput{Actions: []reconcile.Action{}, Rejections: []planRejection{}, Warnings: []planWarning{}, Conditions: []reconcile.Condition{}}
-	snap, err := spec.NewLoader(a.dir, spec.LoaderOptions{}).Load()
+	g, err := a.gitops.open(a.dir)
+	if err != nil {
+		return out, err
+	}
+	snap, err := g.loader(a.dir, spec.LoaderOptions{}, slog.New(slog.DiscardHandler), nil).Load()
 	if err != nil {
 		return out, fmt.Errorf("load %s: %w", a.dir, err)
 	}
+	a.drv.secrets = g.secretSource()
 	drv, _, err := openDriver(a.drv)
 	if err != nil {
 		return out, err
@@ -97,7 +104,7 @@ func plan(ctx context.Context, a agentFlags) (planOutput, error) {
 	if err != nil {
 		return out, err
 	}
-	ds := reconcile.Admit(ctx, host, drv, snap.Specs, reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: resolverOf(drv)})
+	ds := reconcile.Admit(ctx, host, drv, snap.Specs, reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: resolverOf(drv), Secrets: g.secretSource()})
 	prune, cond := reconcile.Prunable(snap, a.allowEmpty)
 	if !prune {
 		out.Conditions = append(out.Conditions, cond)
@@ -105,7 +112,12 @@ func plan(ctx context.Context, a agentFlags) (planOutput, error) {
 	if len(snap.Specs) == 0 && !a.allowEmpty {
 		ds = nil // run ignores such a snapshot
 	}
-	out.Actions = append(out.Actions, reconcile.Plan(ds, actual, reconcile.PlanOptions{Owner: a.drv.owner, Prune: prune})...)
+	popts := reconcile.PlanOptions{Owner: a.drv.owner, Prune: prune, MaxPrune: g.budget}
+	out.Actions = append(out.Actions, reconcile.Plan(ds, actual, popts)...)
+	if p := reconcile.HeldPrune(ds, actual, popts); p != nil {
+		out.Conditions = append(out.Conditions, reconcile.Condition{Type: reconcile.CondPruneHeld,
+			Message: fmt.Sprintf("%s; run would prune nothing (would remove: %s) until 'isoagent prune --confirm'", p.Reason, strings.Join(p.Names, ", "))})
+	}
 	for _, d := range ds {
 		if !d.Admitted() {
 			out.Rejections = append(out.Rejections, planRejection{Name: d.Name(), Source: d.Spec.Source, Rejection: *d.Rejection})

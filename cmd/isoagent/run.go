@@ -58,6 +58,7 @@ type agentFlags struct {
 	hostname   string
 	allowEmpty bool
 	policy     string // --policy file; "" allows nothing that pierces isolation
+	gitops     gitopsFlags
 }
 
 func (a *agentFlags) register(fs *flag.FlagSet) {
@@ -68,6 +69,7 @@ func (a *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.hostname, "hostname", "", "host name matched by spec hosts globs (default: the host's name)")
 	fs.BoolVar(&a.allowEmpty, "allow-empty", false, "apply a folder without specs: prune every container this agent owns")
 	fs.StringVar(&a.policy, "policy", "", policyFlagUsage)
+	a.gitops.register(fs)
 }
 
 func (a *agentFlags) check(fs *flag.FlagSet) error {
@@ -308,6 +310,7 @@ type driverOptions struct {
 	// grows to; 0 keeps the size HCS makes.
 	hcsScratchGB int
 	logger       *slog.Logger
+	secrets      driver.SecretSource // where the driver reads secrets; nil: none
 	// simHostSet reports that --sim-host or --sim-sku was given, so it
 	// overrides the host a state folder was created with.
 	simHostSet bool
@@ -355,6 +358,7 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 			Host:         driver.Host{OSVersion: v, SKU: sku},
 			OverrideHost: o.simHostSet,
 			Logger:       o.logger,
+			Secrets:      o.secrets,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("open simulated host %s: %w", o.simDir, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/isoagent/isoagent/gitverify"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -26,6 +27,7 @@ type validateConfig struct {
 	format      string
 	maxFileSize int64
 	host        hostFlags // admission and policy checks (policy.go)
+	verifyKeys  string    // --verify-signatures: folders are read from their verified commit
 }
 
 func (c *validateConfig) register(fs *flag.FlagSet) {
@@ -34,6 +36,7 @@ func (c *validateConfig) register(fs *flag.FlagSet) {
 	fs.UintVar(&c.host.build, "host-build", 0, "check admission on a host of this Windows `build` (such as 20348); with --policy alone, 20348")
 	fs.StringVar(&c.host.sku, "host-sku", "server", "`SKU` of that host: server or client")
 	fs.StringVar(&c.host.policy, "policy", "", "check the specs against this boundary policy `file` too, as admitted on --host-build")
+	fs.StringVar(&c.verifyKeys, "verify-signatures", "", "folders must be git checkouts at a commit signed by a key in this `file` of OpenPGP and SSH public keys; their specs are read from that commit")
 }
 
 // checks returns the extra checks the flags ask for.
@@ -93,7 +96,12 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	rep, ioErrs := validatePaths(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}, checks)
+	loadDir, err := cfg.folderLoader(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent validate: %v\n", err)
+		return exitUsage
+	}
+	rep, ioErrs := validatePathsWith(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}, checks, loadDir)
 	for _, err := range ioErrs {
 		fmt.Fprintf(stderr, "isoagent validate: %v\n", err)
 	}
@@ -170,9 +178,17 @@ type validateSummary struct {
 // named directly together, runs the checks, and reports. Paths that cannot
 // be read at all are returned as errors.
 func validatePaths(paths []string, opts spec.LoaderOptions, checks []validateCheck) (*validateReport, []error) {
+	return validatePathsWith(paths, opts, checks, nil)
+}
+
+// validatePathsWith is validatePaths reading folders with loadDir (nil:
+// as plain folders); a revision loadDir refuses is a problem of the
+// folder.
+func validatePathsWith(paths []string, opts spec.LoaderOptions, checks []validateCheck, loadDir folderLoader) (*validateReport, []error) {
 	var snaps []*spec.Snapshot
 	var files []string
 	var ioErrs []error
+	var refused []validateError
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -183,7 +199,17 @@ func validatePaths(paths []string, opts spec.LoaderOptions, checks []validateChe
 			files = append(files, p)
 			continue
 		}
-		snap, err := spec.NewLoader(p, opts).Load()
+		var snap *spec.Snapshot
+		if loadDir != nil {
+			snap, err = loadDir(p, opts)
+		} else {
+			snap, err = spec.NewLoader(p, opts).Load()
+		}
+		var refusal *gitverify.RefusalError
+		if errors.As(err, &refusal) {
+			refused = append(refused, validateError{File: p, Message: refusal.Error()})
+			continue
+		}
 		if err != nil {
 			ioErrs = append(ioErrs, err)
 			continue
@@ -194,7 +220,10 @@ func validatePaths(paths []string, opts spec.LoaderOptions, checks []validateChe
 		snaps = append(snaps, spec.LoadFiles(files, opts))
 	}
 
-	rep := &validateReport{Files: []validateFile{}, Conflicts: []validateConflict{}, Errors: []validateError{}}
+	rep := &validateReport{Files: []validateFile{}, Conflicts: []validateConflict{}, Errors: refused}
+	if rep.Errors == nil {
+		rep.Errors = []validateError{}
+	}
 	for _, snap := range snaps {
 		rep.add(snap, checks)
 	}
