@@ -264,6 +264,7 @@ func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
 			}
 			m := string(scrapeMetrics(t, addr))
 			if !strings.Contains(m, fmt.Sprintf(`isoagent_revision_refused_info{reason=%q,revision=%q} 1`, rc.reason, rc.hash)) ||
+				!strings.Contains(m, "isoagent_revision_refused 1\n") ||
 				!strings.Contains(m, fmt.Sprintf(`isoagent_revision_refusals_total{reason=%q} 1`, rc.reason)) {
 				t.Errorf("metrics do not name the refused revision:\n%s", grepLines(m, "revision_refus"))
 			}
@@ -279,7 +280,7 @@ func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
 		if msg := st.condition("RevisionRefused"); msg != "" {
 			t.Errorf("RevisionRefused still holds: %s", msg)
 		}
-		if m := string(scrapeMetrics(t, addr)); strings.Contains(m, "isoagent_revision_refused_info{") {
+		if m := string(scrapeMetrics(t, addr)); strings.Contains(m, "isoagent_revision_refused_info{") || !strings.Contains(m, "isoagent_revision_refused 0\n") {
 			t.Errorf("a refused revision is still exported:\n%s", grepLines(m, "revision_refused_info"))
 		}
 	})

@@ -12,6 +12,7 @@ import (
 // revisions and held prunes.
 type guardMetrics struct {
 	refusals *prometheus.CounterVec
+	refusing prometheus.Gauge
 	refused  *infoCollector
 	prune    *pruneCollector
 }
@@ -23,6 +24,11 @@ func newGuardMetrics(labels labelSets) guardMetrics {
 			Name:      "revision_refusals_total",
 			Help:      "Revisions of the spec checkout refused with --verify-signatures, by reason (unsigned, untrusted, invalid); each revision is counted once.",
 		}, []string{"reason"}),
+		refusing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "revision_refused",
+			Help:      "1 while the spec checkout is at a revision refused with --verify-signatures (isoagent_revision_refused_info names it), else 0.",
+		}),
 		refused: newInfoCollector(prometheus.NewDesc(
 			namespace+"_revision_refused_info",
 			"The revision the spec checkout is at while it is refused (not signed by a trusted key), with the reason; absent while the checkout's revision is verified. Always 1.",
@@ -42,7 +48,7 @@ func newGuardMetrics(labels labelSets) guardMetrics {
 }
 
 func (g guardMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{g.refusals, g.refused, g.prune}
+	return []prometheus.Collector{g.refusals, g.refusing, g.refused, g.prune}
 }
 
 // SetRevisionRefused records that the checkout is at revision rev, refused
@@ -51,8 +57,10 @@ func (g guardMetrics) collectors() []prometheus.Collector {
 func (m *Metrics) SetRevisionRefused(rev string, reason gitverify.Reason) {
 	if rev == "" {
 		m.guard.refused.set()
+		m.guard.refusing.Set(0)
 		return
 	}
+	m.guard.refusing.Set(1)
 	r := known(m.labels.refusalReasons, reason)
 	m.guard.refusals.WithLabelValues(r).Inc()
 	m.guard.refused.set(rev, r)

@@ -26,12 +26,19 @@ isoagent_revision_refusals_total{reason="invalid"} 0
 isoagent_revision_refusals_total{reason="unsigned"} 1
 isoagent_revision_refusals_total{reason="untrusted"} 0
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isoagent_prune_pending_containers", "isoagent_revision_refused_info", "isoagent_revision_refusals_total"); err != nil {
+	want += `# HELP isoagent_revision_refused 1 while the spec checkout is at a revision refused with --verify-signatures (isoagent_revision_refused_info names it), else 0.
+# TYPE isoagent_revision_refused gauge
+isoagent_revision_refused 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isoagent_prune_pending_containers", "isoagent_revision_refused_info", "isoagent_revision_refusals_total", "isoagent_revision_refused"); err != nil {
 		t.Fatal(err)
 	}
 	m.SetRevisionRefused("", "")
 	if n, _ := testutil.GatherAndCount(reg, "isoagent_revision_refused_info"); n != 0 {
 		t.Fatalf("%d refused series after the revision was verified again", n)
+	}
+	if v := testutil.ToFloat64(m.guard.refusing); v != 0 {
+		t.Fatalf("isoagent_revision_refused = %v after the revision was verified again", v)
 	}
 	if n, _ := testutil.GatherAndCount(reg, "isoagent_revision_refusals_total"); n != 3 {
 		t.Fatalf("the counter lost series: %d", n)

@@ -46,6 +46,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_revision_refusals_total", 3},
 		{"isoagent_prune_pending_containers", 1},
 		{"isoagent_prune_budget_containers", 1},
+		{"isoagent_revision_refused", 1},
 		{"isoagent_spec_files", 2},
 		{"isoagent_watch_events_total", 3},
 		{"isoagent_rescans_total", 3},
