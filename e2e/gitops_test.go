@@ -242,7 +242,7 @@ func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
 	for _, rc := range []struct{ name, hash, reason string }{{"unsigned", unsigned, "unsigned"}, {"untrusted", foreign, "untrusted"}} {
 		t.Run(rc.name+" revision refused", func(t *testing.T) {
 			repo.publish(rc.hash, link)
-			st := waitFor("the refusal of "+rc.hash, func(st agentStatus) bool {
+			waitFor("the refusal of "+rc.hash, func(st agentStatus) bool {
 				return strings.Contains(st.condition("RevisionRefused"), rc.hash[:12])
 			})
 			if out, code := run(t, bin, "validate", "--verify-signatures", keys, dir); code != 1 || !strings.Contains(out, rc.hash[:12]) {
@@ -251,7 +251,7 @@ func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
 			// Several resyncs later: still the verified revision, one log
 			// entry for the refused one, and metrics that say which.
 			time.Sleep(3 * time.Second)
-			st, _ = getStatus(t, addr)
+			st, _ := getStatus(t, addr)
 			state, image, _ := st.container("web")
 			if st.Revision != good || state != "running" || image != nanoserver {
 				t.Fatalf("revision %s, web %s %s; want %s in force", st.Revision, state, image, good)

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +31,9 @@ func (s secretSource) Secret(name string) (map[string][]byte, string, error) {
 	}
 	out := map[string][]byte{}
 	h := sha256.New()
-	for k, v := range keys {
-		out[k] = []byte(v)
-		fmt.Fprintf(h, "%s=%s;", k, v)
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		out[k] = []byte(keys[k])
+		fmt.Fprintf(h, "%s=%s;", k, keys[k])
 	}
 	return out, fmt.Sprintf("sha256:%x", h.Sum(nil)), nil
 }
