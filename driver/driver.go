@@ -11,6 +11,7 @@ package driver
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/isoagent/isoagent/imageref"
@@ -75,7 +76,29 @@ type Host struct {
 	SKU       SKU       `json:"sku"`
 	Name      string    `json:"name"`
 	Driver    string    `json:"driver"`
+	// HyperV tells whether the host can run Hyper-V isolated containers;
+	// HyperVDetail says how the driver knows, when it does.
+	HyperV       Availability `json:"hyperV,omitempty"`
+	HyperVDetail string       `json:"hyperVDetail,omitempty"`
+	// UNCMounts reports that the host can map a folder on a network share,
+	// named by its UNC path (\\server\share\...), into a container. HCS
+	// cannot: it maps folders on local drives only (moby#27100); a share
+	// is mapped to a drive letter for the whole host with an SMB global
+	// mapping (New-SmbGlobalMapping), and a folder on that drive is
+	// mounted.
+	UNCMounts bool `json:"uncMounts,omitempty"`
 }
+
+// Availability says whether a host has what a kind of container needs.
+type Availability string
+
+// Availabilities. A driver that cannot tell says AvailabilityUnknown, and
+// the host itself refuses the containers it cannot run when they start.
+const (
+	AvailabilityUnknown Availability = ""
+	Available           Availability = "available"
+	Unavailable         Availability = "unavailable"
+)
 
 // Isolation is the isolation a container actually runs with; it is never
 // "default" at the driver.
@@ -122,6 +145,16 @@ type Config struct {
 	NetworkSharedWith string   `json:"networkSharedWith,omitempty"`
 	DNSSearch         []string `json:"dnsSearch,omitempty"`
 	Devices           []string `json:"devices,omitempty"` // device interface class GUIDs
+	// HostName is the container's host name; empty means Name.
+	HostName string `json:"hostName,omitempty"`
+	// DNS are the DNS servers of the container's own network endpoint, in
+	// order; none means the network's.
+	DNS []netip.Addr `json:"dns,omitempty"`
+	// CredentialSpec names the gMSA credential spec, a file in the
+	// driver's credential-spec folder (package credspec), that the
+	// container runs with; the driver reads its content when it makes the
+	// container.
+	CredentialSpec string `json:"credentialSpec,omitempty"`
 	// SecretEnv are secrets whose keys become environment variables of
 	// the init process (a spec's envFrom), and SecretMounts secrets whose
 	// keys become read-only files in a container folder. They name the

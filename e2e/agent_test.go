@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // mismatchSpec asks for a Windows Server 2019 image with process isolation
@@ -56,13 +58,16 @@ func TestAgentUnderPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := buildAgent(t, root)
+	bin, err := testutil.BuildAgent(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	specs := filepath.Join(t.TempDir(), "specs")
 	copyDir(t, filepath.Join(root, "examples", "specs"), specs)
 	// Operators keep the folder in git; the agent reports the revision it
 	// works from.
 	revision := gitCommitAll(t, specs)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	agent := startAgent(t, addr, bin, "run",
 		"--dir", specs,
 		"--policy", policy,
@@ -84,8 +89,8 @@ scrape_configs:
 `, rules, addr))
 	instance := fmt.Sprintf(`{job="isoagent", instance=%q}`, addr)
 	poll(t, startTimeout, "Prometheus to scrape the agent", func() (bool, error) {
-		if agent.exited() {
-			t.Fatalf("agent exited: %v", agent.err)
+		if agent.Exited() {
+			t.Fatalf("agent exited: %v", agent.Err())
 		}
 		v, err := prom.query(t.Context(), "up"+instance+" == 1")
 		return len(v) > 0, err
@@ -156,8 +161,8 @@ scrape_configs:
 
 		writeFileAtomic(t, filepath.Join(specs, "e2e-version-mismatch.yaml"), mismatchSpec)
 		poll(t, 60*time.Second, rejectionAlert+"'s expression to return data", func() (bool, error) {
-			if agent.exited() {
-				t.Fatalf("agent exited: %v", agent.err)
+			if agent.Exited() {
+				t.Fatalf("agent exited: %v", agent.Err())
 			}
 			v, err := prom.query(t.Context(), expr)
 			if err != nil {
@@ -197,20 +202,6 @@ scrape_configs:
 	})
 }
 
-// buildAgent builds cmd/isoagent into a temporary folder.
-func buildAgent(t *testing.T, root string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "isoagent")
-	// go test puts its own GOROOT/bin first on PATH, so this is the same
-	// toolchain.
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/isoagent")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/isoagent: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // gitCommitAll makes dir a git checkout with its content committed and
 // returns the commit's hash.
 func gitCommitAll(t *testing.T, dir string) string {
@@ -236,16 +227,16 @@ func gitCommitAll(t *testing.T, dir string) string {
 // startAgent runs the agent and waits until /readyz says it has done its
 // first full reconcile. The test is skipped only when the agent says one of
 // the flags it was given does not exist yet; any other failure fails it.
-func startAgent(t *testing.T, addr, bin string, args ...string) *process {
+func startAgent(t *testing.T, addr, bin string, args ...string) *testutil.Process {
 	t.Helper()
-	p := startProcess(t, "isoagent", exec.Command(bin, args...))
+	p := testutil.StartAgent(t, bin, args...)
 	poll(t, startTimeout, "the agent to be ready", func() (bool, error) {
-		if p.exited() {
-			out := p.output(4096)
+		if p.Exited() {
+			out := p.Output(4096)
 			if line := unknownFlag(out); line != "" {
 				t.Skipf("isoagent %s does not support a flag this test needs yet: %s", args[0], line)
 			}
-			t.Fatalf("agent exited before it was ready: %v\n%s", p.err, out)
+			t.Fatalf("agent exited before it was ready: %v\n%s", p.Err(), out)
 		}
 		code, body, err := httpGet(t.Context(), "http://"+addr+"/readyz")
 		if err != nil {

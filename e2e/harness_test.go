@@ -6,10 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,13 +16,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // Bounds on waiting. They are deadlines, not expectations: the tests poll
-// and go on as soon as the condition holds.
+// and go on as soon as the condition holds. (A process the tests start
+// gets testutil.StopTimeout to exit after SIGINT before it is killed.)
 const (
 	startTimeout = 60 * time.Second // a process is up and answering
-	stopTimeout  = 10 * time.Second // a process exits after SIGINT before it is killed
 	pollInterval = 200 * time.Millisecond
 )
 
@@ -44,18 +44,6 @@ func tool(t *testing.T, env, name string) string {
 	}
 	t.Fatalf("%s not found (set %s, or install the Debian package prometheus)", name, env)
 	return ""
-}
-
-// freeAddr returns a loopback address with a port nothing listens on right
-// now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // poll calls cond until it reports true and fails the test with cond's last
@@ -82,93 +70,6 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, e
 	}
 }
 
-// process is a program started by a test. It is stopped when the test ends:
-// SIGINT, then SIGKILL after stopTimeout. When the test has failed, the
-// tail of its output is logged.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  string        // file with the program's stdout and stderr
-	done chan struct{} // closed once the program has exited
-	err  error         // what Wait returned; read after done
-}
-
-func startProcess(t *testing.T, name string, cmd *exec.Cmd) *process {
-	t.Helper()
-	p := &process{name: name, cmd: cmd, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
-	f, err := os.Create(p.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	t.Logf("started %s (pid %d): %s", name, cmd.Process.Pid, strings.Join(cmd.Args, " "))
-	t.Cleanup(func() {
-		if err := p.stop(); err != nil {
-			t.Errorf("stop %s: %v", name, err)
-		}
-		if t.Failed() {
-			t.Logf("%s output (last 4 KiB):\n%s", name, p.output(4096))
-		}
-	})
-	return p
-}
-
-// exited reports whether the program has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop interrupts the program and waits for it to exit, killing it if it
-// does not within stopTimeout.
-func (p *process) stop() error {
-	if p.exited() {
-		return nil
-	}
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	select {
-	case <-p.done:
-		return fmt.Errorf("did not exit within %v of SIGINT; killed", stopTimeout)
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("still running %v after SIGKILL", stopTimeout)
-	}
-}
-
-// output returns up to the last n bytes the program wrote.
-func (p *process) output(n int) string {
-	data, err := os.ReadFile(p.log)
-	if err != nil {
-		return err.Error()
-	}
-	if len(data) > n {
-		data = data[len(data)-n:]
-	}
-	return string(data)
-}
-
 // httpGet fetches url and returns the status code and body.
 func httpGet(ctx context.Context, u string) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -189,7 +90,7 @@ func httpGet(ctx context.Context, u string) (int, []byte, error) {
 // promServer is a Prometheus server run by a test on loopback.
 type promServer struct {
 	url  string
-	proc *process
+	proc *testutil.Process
 }
 
 // startPrometheus runs Prometheus with config (a prometheus.yml body) on a
@@ -203,16 +104,16 @@ func startPrometheus(t *testing.T, config string) *promServer {
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	cmd := exec.Command(bin,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
 	)
-	s := &promServer{url: "http://" + addr, proc: startProcess(t, "prometheus", cmd)}
+	s := &promServer{url: "http://" + addr, proc: testutil.Start(t, "prometheus", cmd)}
 	poll(t, startTimeout, "Prometheus to be ready", func() (bool, error) {
-		if s.proc.exited() {
-			t.Fatalf("prometheus exited before it was ready: %v\n%s", s.proc.err, s.proc.output(4096))
+		if s.proc.Exited() {
+			t.Fatalf("prometheus exited before it was ready: %v\n%s", s.proc.Err(), s.proc.Output(4096))
 		}
 		code, _, err := httpGet(t.Context(), s.url+"/-/ready")
 		if err != nil {

@@ -20,6 +20,11 @@ import (
 type Endpoints struct {
 	// Gatherer is served on /metrics; usually the registry given to New.
 	Gatherer prometheus.Gatherer
+	// Health returns nil while the agent is alive and keeping up, and
+	// otherwise an error saying why not (the spec folder reader has not
+	// finished a read for too long). It must not block. A nil Health
+	// means alive while the process answers.
+	Health func() error
 	// Ready returns nil when the agent is ready (its first full reconcile
 	// is done and the driver answers) and otherwise an error saying why
 	// not. A nil Ready means never ready.
@@ -45,7 +50,8 @@ type Endpoints struct {
 //
 //	/metrics  the Prometheus exposition of e.Gatherer; a collector that
 //	          fails is logged and left out, the rest is still served
-//	/healthz  200 "ok" while the process can answer at all
+//	/healthz  200 "ok" while e.Health returns nil, else 503 with the
+//	          reason (a liveness probe restarts the agent)
 //	/readyz   200 "ok" when e.Ready returns nil, else 503 with the reason
 //	/status   200 with e.Status's value as JSON, else 500 with
 //	          {"error": "..."}
@@ -66,6 +72,12 @@ func Handler(e Endpoints) http.Handler {
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if e.Health != nil {
+			if err := e.Health(); err != nil {
+				writeText(w, http.StatusServiceUnavailable, "unhealthy: "+err.Error())
+				return
+			}
+		}
 		writeText(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

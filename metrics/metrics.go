@@ -12,9 +12,9 @@
 // container leaves no stale series behind.
 //
 // The package takes its label values from the packages that own them (see
-// Other) and knows nothing else of the reconcile engine: the code that
-// wires the agent together calls the methods of Metrics from the engine's
-// observer hooks and hands the engine's status to Handler.
+// Other) and knows nothing else of the reconcile engine: package agent
+// calls the methods of Metrics from the engine's observer hooks and hands
+// the engine's status to Handler.
 //
 // All methods of Metrics are safe for concurrent use.
 package metrics

@@ -3,7 +3,6 @@ package metrics
 import (
 	"bytes"
 	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/isoagent/isoagent/driver"
+	isotest "github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -407,15 +407,7 @@ func TestExpositionGolden(t *testing.T) {
 		}
 	}
 	golden := filepath.Join("testdata", "exposition.golden.prom")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := isotest.ReadGolden(t, golden, buf.Bytes(), *update)
 	// Comparing as exposition rather than bytes gives a readable diff.
 	if err := testutil.GatherAndCompare(reg, bytes.NewReader(want)); err != nil {
 		t.Errorf("exposition differs from %s (run go test -update after a deliberate change):\n%v", golden, err)

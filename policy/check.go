@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
@@ -22,7 +23,8 @@ type Violation struct {
 // Checker applies a boundary policy (DESIGN §4) to the effective configs
 // admission builds. It denies by default: whatever the policy does not
 // list is refused, and a checker made from a nil policy refuses every
-// mount, pipe, port, device and network sharing. It is safe for
+// mount, pipe, port, device, network sharing and credential spec. It is
+// safe for
 // concurrent use (it is not changed after NewChecker), and Check is pure:
 // it reads its arguments and nothing else, the host's file system
 // included (see ResolveMounts).
@@ -50,6 +52,7 @@ type Checker struct {
 	ports          []PortRange
 	devices        []string
 	networkSharing bool
+	credSpecs      []string
 	secrets        []SecretRule
 }
 
@@ -114,6 +117,12 @@ func NewChecker(p *Policy) (*Checker, error) {
 		}
 		pc.devices = append(pc.devices, g)
 	}
+	for i, name := range p.CredentialSpecs {
+		if err := credspec.CheckName(name); err != nil {
+			return nil, fmt.Errorf("policy credentialSpecs[%d]: %w", i, err)
+		}
+		pc.credSpecs = append(pc.credSpecs, name)
+	}
 	return pc, nil
 }
 
@@ -174,6 +183,10 @@ func (pc *Checker) Check(c *spec.Container, cfg driver.Config, leads Leads) []Vi
 		if msg := pc.checkDevice(d, &explained); msg != "" {
 			add(fmt.Sprintf("spec.devices[%d].classGUID", i), "%s", msg)
 		}
+	}
+	if name := cfg.CredentialSpec; name != "" && !slices.ContainsFunc(pc.credSpecs, func(s string) bool { return equalFold(s, name) }) {
+		add("spec.credentialSpec", "credential spec %s (a gMSA the container acts as on the network) is not allowed by the policy; %s",
+			quoteYAML(name), pc.toAllow("credentialSpecs: ["+quoteYAML(name)+"]", &explained))
 	}
 	for i, r := range cfg.SecretEnv {
 		if msg := pc.checkSecret(cfg.Name, r.Name, &explained); msg != "" {

@@ -7,7 +7,8 @@
 // host and the rule apart:
 //
 //   - Parse and Load decode the policy file, as strictly as spec files (with
-//     spec.DecodeFile), validate it and normalise its entries into a Policy.
+//     spec.DecodeFile), validate it and normalise its entries into a Policy;
+//     Open loads and compiles the file a command is given in one step.
 //   - ResolveMounts asks a Resolver (the hcs driver on Windows) where each
 //     mount of an effective config really leads through junctions and
 //     links, and records it in the config (driver.Mount.ResolvedPath), so
@@ -20,6 +21,6 @@
 // It denies by default: a nil Policy allows nothing that pierces
 // isolation, and some folders and pipes are allowed only when an entry
 // names them exactly (see Checker). Following the file as it changes is
-// spec.FileWatcher's job; applying a policy to specs is admission's
-// (package reconcile).
+// spec.FileWatcher's job, and handing each change to the engine package
+// agent's; applying a policy to specs is admission's (package reconcile).
 package policy

@@ -1,13 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/isoagent/isoagent/credspec"
+	"github.com/isoagent/isoagent/internal/safefile"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -24,7 +25,8 @@ const MaxSize = 1 << 20
 // write specs must not decide what the host exposes.
 //
 // Everything a field leaves out is denied: the zero Policy allows no
-// mount, pipe, port, device or network sharing, and both isolation modes.
+// mount, pipe, port, device, network sharing or credential spec, and both
+// isolation modes.
 // A Policy from Parse is decoded and validated, with paths, pipes, ports
 // and GUIDs normalised; NewChecker compiles it into the rules that apply
 // it.
@@ -50,6 +52,9 @@ type Policy struct {
 	Devices []string `yaml:"devices,omitempty" json:"devices,omitempty"`
 	// NetworkSharing allows network: {mode: container:<name>}.
 	NetworkSharing bool `yaml:"networkSharing,omitempty" json:"networkSharing,omitempty"`
+	// CredentialSpecs are the gMSA credential specs (file names in the
+	// agent's credential-spec folder) that specs may run with.
+	CredentialSpecs []string `yaml:"credentialSpecs,omitempty" json:"credentialSpecs,omitempty"`
 	// Secrets say which specs may use which secrets of the agent's
 	// secrets folder (envFrom, secretMounts); a secret no rule names for
 	// a spec is denied to it.
@@ -160,20 +165,21 @@ func quoteYAML(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// Load reads and parses the policy file at path; see Parse. Files larger
-// than MaxSize are refused.
+// Load reads and parses the policy file at path; see Parse. Only a regular
+// file is read (links are followed), never blocking on one that is not;
+// files larger than MaxSize are refused.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, _, err := safefile.ReadAll(f, MaxSize, spec.DefaultMaxReadTime)
+	if tl := (*safefile.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, &spec.Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxSize)}
+	}
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
-	}
-	if len(data) > MaxSize {
-		return nil, &spec.Error{File: path, Message: fmt.Sprintf("the policy file is larger than %d bytes", MaxSize)}
 	}
 	return Parse(path, data)
 }
@@ -293,6 +299,14 @@ func validate(doc *spec.Document, p *Policy) {
 			continue
 		}
 		p.Devices[i] = g
+	}
+	for i, name := range p.CredentialSpecs {
+		cp := fmt.Sprintf("credentialSpecs[%d]", i)
+		if isGlob(name) {
+			doc.Errorf(cp, "%q: credential specs are listed by name, not by pattern; list each one a spec may use", name)
+		} else if err := credspec.CheckName(name); err != nil {
+			doc.Errorf(cp, "%v", err)
+		}
 	}
 }
 

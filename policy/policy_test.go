@@ -25,22 +25,24 @@ pipes: ['//./PIPE/metrics-*']
 ports: ['8000-8999/tcp', '53/UDP', ' 9000 / tcp']
 devices: ['{5b45201d-f2f2-4f3b-85bb-30ff1f953599}']
 networkSharing: true
+credentialSpecs: [webapp01.json, 'CORP_batch.json']
 `
 	p, err := Parse("policy.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &Policy{
-		APIVersion:     spec.APIVersion,
-		Kind:           Kind,
-		Isolation:      []spec.Isolation{spec.IsolationProcess, spec.IsolationHyperV},
-		ImageIsolation: []ImageIsolation{{Images: []string{"docker.io/*"}, Isolation: []spec.Isolation{spec.IsolationHyperV}}},
-		Mounts:         []MountRule{{Path: winpath.MustParse(`D:\data`), ReadOnly: true}, {Path: winpath.MustParse(`\\fs01\share\web`)}},
-		Pipes:          []winpath.Pipe{winpath.MustParsePipe(`\\.\pipe\metrics-*`)},
-		Ports:          []string{"8000-8999/tcp", "53/udp", "9000/tcp"},
-		Devices:        []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"},
-		NetworkSharing: true,
-		File:           "policy.yaml",
+		APIVersion:      spec.APIVersion,
+		Kind:            Kind,
+		Isolation:       []spec.Isolation{spec.IsolationProcess, spec.IsolationHyperV},
+		ImageIsolation:  []ImageIsolation{{Images: []string{"docker.io/*"}, Isolation: []spec.Isolation{spec.IsolationHyperV}}},
+		Mounts:          []MountRule{{Path: winpath.MustParse(`D:\data`), ReadOnly: true}, {Path: winpath.MustParse(`\\fs01\share\web`)}},
+		Pipes:           []winpath.Pipe{winpath.MustParsePipe(`\\.\pipe\metrics-*`)},
+		Ports:           []string{"8000-8999/tcp", "53/udp", "9000/tcp"},
+		Devices:         []string{"5B45201D-F2F2-4F3B-85BB-30FF1F953599"},
+		NetworkSharing:  true,
+		CredentialSpecs: []string{"webapp01.json", "CORP_batch.json"},
+		File:            "policy.yaml",
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("got  %+v\nwant %+v", p, want)
@@ -52,7 +54,7 @@ func TestParseMinimalAllowsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Isolation != nil || p.Mounts != nil || p.Pipes != nil || p.Ports != nil || p.Devices != nil || p.NetworkSharing {
+	if p.Isolation != nil || p.Mounts != nil || p.Pipes != nil || p.Ports != nil || p.Devices != nil || p.NetworkSharing || p.CredentialSpecs != nil {
 		t.Errorf("a policy that lists nothing has entries: %+v", p)
 	}
 }
@@ -115,6 +117,9 @@ func TestParseErrors(t *testing.T) {
 		{"image rule without isolation", head + "imageIsolation: [{images: ['x/*']}]\n", []string{`imageIsolation[0].isolation: is required`}},
 		{"image pattern with a class", head + "imageIsolation: [{images: ['x/[ab]'], isolation: [hyperv]}]\n", []string{`only * and ? are wildcards here`}},
 		{"networkSharing not a bool", head + "networkSharing: 1\n", []string{`networkSharing: must be true or false, not the number 1`}},
+		{"credential spec by path", head + "credentialSpecs: ['..\\x.json']\n", []string{`p.yaml:3:19: credentialSpecs[0]: '..\x.json' is a path`}},
+		{"credential spec glob", head + "credentialSpecs: ['*.json']\n", []string{`credentialSpecs[0]: "*.json": credential specs are listed by name, not by pattern`}},
+		{"credential specs as a string", head + "credentialSpecs: webapp01.json\n", []string{`credentialSpecs: must be a list`}},
 		{"wrong apiVersion", "apiVersion: v1\nkind: Policy\n", []string{`p.yaml:1:13: apiVersion: "v1" is not supported; write apiVersion: isoagent/v1`}},
 	}
 	for _, tt := range tests {
@@ -208,4 +213,26 @@ func TestMountRuleStringIsValidPolicyYAML(t *testing.T) {
 			t.Errorf("%s read back as %+v", r, p.Mounts)
 		}
 	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("no file allows nothing", func(t *testing.T) {
+		p, pc, err := Open("")
+		if err != nil || p != nil || pc == nil {
+			t.Fatalf("Open(\"\") = %v, %v, %v; want no policy and a deny-all checker", p, pc, err)
+		}
+		if pc.File() != "" {
+			t.Errorf("checker of no file names %q", pc.File())
+		}
+	})
+	t.Run("a file that does not load", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(path, []byte("apiVersion: isoagent/v1\nkind: Policy\nmount: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Open(path)
+		if err == nil || !strings.HasPrefix(err.Error(), "policy file "+path+" is not usable:\n") || len(spec.Errors(err)) != 1 {
+			t.Errorf("Open = %v, want an error naming the file with its one problem", err)
+		}
+	})
 }

@@ -20,6 +20,15 @@ type Resolver interface {
 	ResolvePath(p winpath.Path) (string, error)
 }
 
+// ResolverOf returns drv's ability to tell where a mount really leads, or
+// nil when it has none (the sim).
+func ResolverOf(drv driver.Driver) Resolver {
+	if r, ok := drv.(Resolver); ok {
+		return r
+	}
+	return nil
+}
+
 // Leads holds where the host folders of one config's mounts really lead,
 // as ResolveMounts found out, for Check. The zero Leads knows nothing:
 // Check then compares host folders as written, as it must where nothing

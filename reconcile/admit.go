@@ -14,6 +14,7 @@ import (
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winbuild"
+	"github.com/isoagent/isoagent/winpath"
 )
 
 // Reason is why admission rejected a spec. The set is fixed: the values are
@@ -33,7 +34,8 @@ const (
 	ReasonVersionMismatch Reason = "version-mismatch"
 	// ReasonPolicy: the agent's boundary policy does not allow the spec.
 	ReasonPolicy Reason = "policy"
-	// ReasonConflict: another spec already claims the name or a host port.
+	// ReasonConflict: a host port the spec maps is taken by another spec,
+	// the one first in source order.
 	ReasonConflict Reason = "conflict"
 	// ReasonNotForThisHost: the spec's hosts or selector exclude this host.
 	ReasonNotForThisHost Reason = "not-for-this-host"
@@ -151,27 +153,9 @@ func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*s
 		}
 		return si.Line < sj.Line
 	})
-	a.claimPorts(ds, order)
-	a.shareNetworks(ds)
-	// Targets are hashed before sharers: a sharer's config holds the
-	// target's container ID, which comes from the target's hash.
-	byName := make(map[string]*Decision, len(ds))
-	for i := range ds {
-		d := &ds[i]
-		byName[d.Name()] = d
-		if d.Admitted() && d.Config.NetworkSharedWith == "" {
-			d.Config.Hash = Hash(d.Config)
-			d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
-		}
-	}
-	for i := range ds {
-		d := &ds[i]
-		if d.Admitted() && d.Config.NetworkSharedWith != "" {
-			d.Config.NetworkSharedWith = byName[d.Config.NetworkSharedWith].Config.ID
-			d.Config.Hash = Hash(d.Config)
-			d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
-		}
-	}
+	claimPorts(ds, order)
+	shareNetworks(ds)
+	identify(ds)
 	return ds
 }
 
@@ -203,27 +187,6 @@ func policyRejection(vs []policy.Violation) *Rejection {
 		}
 	}
 	return &Rejection{Reason: ReasonPolicy, Field: vs[0].Field, Message: strings.Join(msgs, "; ")}
-}
-
-// buildName formats a build for messages: "17763 (ltsc2019)".
-func buildName(b uint16) string {
-	if n := winbuild.ReleaseName(b); n != "" {
-		return fmt.Sprintf("%d (%s)", b, n)
-	}
-	return fmt.Sprint(b)
-}
-
-// fixImage names the image to use instead: "an ltsc2022 image" or "an image
-// for build 22621".
-func fixImage(b uint16) string {
-	if n := winbuild.ReleaseName(b); n != "" {
-		art := "a"
-		if strings.HasPrefix(n, "ltsc") || strings.HasPrefix(n, "18") {
-			art = "an" // "an ltsc2022", "an 1809" (eighteen-oh-nine)
-		}
-		return fmt.Sprintf("%s %s image", art, n)
-	}
-	return fmt.Sprintf("an image for build %d", b)
 }
 
 func (a *admitter) image(ref imageref.Ref) imageInfo {
@@ -287,8 +250,18 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		return d
 	}
 	d.Config = config(c, iso, a.opts.Owner)
+	if w := hostNameWarning(c); w != "" {
+		d.Warnings = append(d.Warnings, w)
+	}
+	var leads policy.Leads
 	if a.opts.Policy != nil {
-		leads := policy.ResolveMounts(a.opts.Resolver, &d.Config)
+		leads = policy.ResolveMounts(a.opts.Resolver, &d.Config)
+	}
+	if r := a.localMounts(d.Config); r != nil {
+		d.Rejection = r
+		return d
+	}
+	if a.opts.Policy != nil {
 		if vs := a.opts.Policy.Check(c, d.Config, leads); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
 			return d
@@ -298,6 +271,52 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 	// a spec learns nothing of a secret it may not use.
 	d.Rejection = a.secrets(&d.Config)
 	return d
+}
+
+// maxNetBIOSName is the longest computer name NetBIOS keeps.
+const maxNetBIOSName = 15
+
+// hostNameWarning warns about a container host name, given or its name,
+// that NetBIOS cuts: Windows takes the first 15 characters for the
+// container's NetBIOS name, and programs that use it see that one.
+func hostNameWarning(c *spec.Container) string {
+	name, from := c.Spec.Hostname, "spec.hostname"
+	if name == "" {
+		name, from = c.Name(), "its host name, metadata.name,"
+	}
+	if len(name) <= maxNetBIOSName {
+		return ""
+	}
+	return fmt.Sprintf("%s %q is longer than the %d characters NetBIOS keeps: programs that use NetBIOS names see %q; set hostname: to %d characters or fewer if that matters",
+		from, name, maxNetBIOSName, name[:maxNetBIOSName], maxNetBIOSName)
+}
+
+// localMounts refuses a mount of a folder on a network share, named as
+// such or led to through a junction or link, on a host that maps local
+// folders only (HCS: moby#27100), and says how such a host maps a share.
+func (a *admitter) localMounts(cfg driver.Config) *Rejection {
+	if a.host.UNCMounts {
+		return nil
+	}
+	for i, m := range cfg.Mounts {
+		share, how := m.HostPath, ""
+		if !share.IsUNC() {
+			if share = m.ResolvedPath; !share.IsUNC() {
+				continue
+			}
+			how = fmt.Sprintf(" through a junction or symbolic link (host folder %s)", winpath.Quote(m.HostPath.String()))
+		}
+		onDrive := `G:\`
+		if elems := share.Elems(); len(elems) > 0 {
+			onDrive += strings.Join(elems, `\`)
+		}
+		return reject(ReasonUnsupported, fmt.Sprintf("spec.mounts[%d].hostPath", i),
+			"host folder %s is on a network share (%s)%s, and this host maps folders on local drives only (HCS cannot map a UNC path into a container); "+
+				"map the share to a drive letter for the whole host with an SMB global mapping, such as New-SmbGlobalMapping -RemotePath '%s' -LocalPath G: -Persistent $true -Credential (Get-Credential), "+
+				"then mount the folder on that drive (hostPath: '%s') and allow it in the policy",
+			winpath.Quote(share.String()), share.Volume(), how, share.Volume(), onDrive)
+	}
+	return nil
 }
 
 // secrets fills in the digest of every secret cfg names.
@@ -362,54 +381,6 @@ func (a *admitter) forThisHost(s *spec.Spec) *Rejection {
 	return nil
 }
 
-// isolation decides the effective isolation for a spec and image.
-func (a *admitter) isolation(s *spec.Spec, img driver.OSVersion) (driver.Isolation, []string, *Rejection) {
-	var warnings []string
-	host := a.host.OSVersion
-	hb := host.Build
-	requested := s.Isolation
-	if requested == "" || requested == spec.IsolationDefault {
-		requested = spec.IsolationProcess
-		if a.host.SKU == driver.SKUClient {
-			requested = spec.IsolationHyperV
-		}
-	}
-	fallback := s.OnVersionMismatch == spec.MismatchHyperV
-	iso := driver.HyperV
-	if requested == spec.IsolationProcess {
-		switch {
-		case a.host.SKU == driver.SKUClient && hb < winbuild.LTSC2019:
-			return "", nil, reject(ReasonUnsupported, "spec.isolation", "process isolation on Windows client needs build %s or later; host build is %s; use isolation: hyperv", buildName(winbuild.LTSC2019), buildName(hb))
-		case !img.Known():
-			if !fallback {
-				return "", nil, reject(ReasonVersionMismatch, "spec.image", "the OS build of image %s is unknown, so process isolation on host build %s cannot be checked; use a tag naming the release (for example %s) or isolation: hyperv", s.Image, buildName(hb), releaseOrBuild(hb))
-			}
-			warnings = append(warnings, fmt.Sprintf("the OS build of image %s is unknown; running it with Hyper-V isolation (onVersionMismatch: hyperv)", s.Image))
-		case !winbuild.ProcessCompatible(host, img):
-			if !fallback {
-				return "", nil, reject(ReasonVersionMismatch, "spec.image", "image build %s cannot run with process isolation on host build %s; use isolation: hyperv or %s", buildName(img.Build), buildName(hb), fixImage(hb))
-			}
-			warnings = append(warnings, fmt.Sprintf("image build %s cannot run with process isolation on host build %s; running it with Hyper-V isolation (onVersionMismatch: hyperv)", buildName(img.Build), buildName(hb)))
-		default:
-			iso = driver.Process
-			if a.host.SKU == driver.SKUClient {
-				warnings = append(warnings, "process isolation on Windows client is for development and testing only")
-			}
-		}
-	}
-	if iso == driver.HyperV && img.Known() && !winbuild.HyperVCompatible(host, img) {
-		return "", warnings, reject(ReasonVersionMismatch, "spec.image", "image build %s is newer than host build %s; Hyper-V isolation cannot run it; use %s or older", buildName(img.Build), buildName(hb), fixImage(hb))
-	}
-	return iso, warnings, nil
-}
-
-func releaseOrBuild(b uint16) string {
-	if n := winbuild.ReleaseName(b); n != "" {
-		return n
-	}
-	return fmt.Sprintf("10.0.%d", b)
-}
-
 // config builds the effective driver config of an admitted spec. Hash and ID
 // are filled in later, once network sharing is resolved.
 func config(c *spec.Container, iso driver.Isolation, owner string) driver.Config {
@@ -429,8 +400,11 @@ func config(c *spec.Container, iso driver.Isolation, owner string) driver.Config
 			CPUMaximumPercent: s.Resources.CPUMaximumPercent,
 			MemoryMB:          s.Resources.MemoryMB,
 		},
-		DNSSearch:   s.Network.DNSSearch,
-		KeepOnPrune: c.Metadata.KeepOnPrune(),
+		DNSSearch:      s.Network.DNSSearch,
+		DNS:            s.Network.DNS,
+		HostName:       s.Hostname,
+		CredentialSpec: s.CredentialSpec,
+		KeepOnPrune:    c.Metadata.KeepOnPrune(),
 	}
 	for _, e := range s.EnvFrom {
 		cfg.SecretEnv = append(cfg.SecretEnv, driver.SecretRef{Name: e.Secret})
@@ -467,64 +441,4 @@ func protocol(p string) string {
 		return "tcp"
 	}
 	return strings.ToLower(p)
-}
-
-// claimPorts rejects, in source order, every admitted spec that wants a host
-// port an earlier admitted spec holds.
-func (a *admitter) claimPorts(ds []Decision, order []int) {
-	type owner struct {
-		name string
-		src  spec.Source
-	}
-	claimed := make(map[string]owner)
-	for _, i := range order {
-		d := &ds[i]
-		if !d.Admitted() {
-			continue
-		}
-		var mine []string
-		for j, p := range d.Config.Ports {
-			key := fmt.Sprintf("%d/%s", p.HostPort, p.Protocol)
-			if w, ok := claimed[key]; ok {
-				d.Rejection = reject(ReasonConflict, fmt.Sprintf("spec.ports[%d].hostPort", j), "host port %s is already used by %s (%s:%d)", key, w.name, w.src.File, w.src.Line)
-				break
-			}
-			mine = append(mine, key)
-		}
-		if d.Admitted() {
-			for _, k := range mine {
-				claimed[k] = owner{d.Name(), d.Spec.Source}
-			}
-		}
-	}
-}
-
-// shareNetworks checks every "container:<name>" target: it must be another
-// admitted, process-isolated spec that does not share a network itself.
-func (a *admitter) shareNetworks(ds []Decision) {
-	byName := make(map[string]*Decision, len(ds))
-	for i := range ds {
-		byName[ds[i].Name()] = &ds[i]
-	}
-	for i := range ds {
-		d := &ds[i]
-		target := d.Config.NetworkSharedWith
-		if !d.Admitted() || target == "" {
-			continue
-		}
-		const field = "spec.network.mode"
-		t, ok := byName[target]
-		switch {
-		case target == d.Name():
-			d.Rejection = reject(ReasonInvalid, field, "a container cannot share its own network")
-		case !ok:
-			d.Rejection = reject(ReasonInvalid, field, "no spec named %q to share the network of", target)
-		case !t.Admitted():
-			d.Rejection = reject(ReasonUnsupported, field, "cannot share the network of %s: it does not run on this host (%s)", target, t.Rejection.Reason)
-		case t.Config.Isolation != driver.Process:
-			d.Rejection = reject(ReasonUnsupported, field, "cannot share the network of %s: it runs with %s isolation; network sharing needs process isolation on both sides", target, t.Config.Isolation)
-		case t.Config.NetworkSharedWith != "":
-			d.Rejection = reject(ReasonUnsupported, field, "cannot share the network of %s: it shares the network of %s itself; share with %s directly", target, t.Config.NetworkSharedWith, t.Config.NetworkSharedWith)
-		}
-	}
 }

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -330,5 +332,126 @@ func TestAdmitLooksUpEachImageOnce(t *testing.T) {
 	Admit(context.Background(), server(20348), images, specs, AdmitOptions{})
 	if images.calls[img2022] != 1 {
 		t.Errorf("image looked up %d times, want 1", images.calls[img2022])
+	}
+}
+
+func noHyperV(h driver.Host) driver.Host {
+	h.HyperV, h.HyperVDetail = driver.Unavailable, "the vmms service is not installed"
+	return h
+}
+
+// TestAdmitWithoutHyperV: on a host that says it cannot run Hyper-V,
+// every spec whose effective isolation would be Hyper-V is refused with
+// the fix, whichever way it came to Hyper-V; a host that cannot tell
+// admits them as before (the host refuses them at start).
+func TestAdmitWithoutHyperV(t *testing.T) {
+	tests := []struct {
+		name   string
+		host   driver.Host
+		spec   *spec.Container
+		want   driver.Isolation
+		field  string
+		msg    []string
+		reason Reason
+	}{
+		{name: "hyperv asked for", host: noHyperV(server(20348)), spec: ctr("a", img2022, isolation(spec.IsolationHyperV)),
+			reason: ReasonUnsupported, field: "spec.isolation", msg: []string{"needs Hyper-V", "the vmms service is not installed", "Install-WindowsFeature Hyper-V", "restart", "isolation: process"}},
+		{name: "the client default", host: noHyperV(client(22621)), spec: ctr("a", img2022),
+			reason: ReasonUnsupported, field: "spec.isolation", msg: []string{"Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V"}},
+		{name: "the onVersionMismatch fallback", host: noHyperV(server(20348)), spec: ctr("a", img2019, fallback),
+			reason: ReasonUnsupported, field: "spec.onVersionMismatch", msg: []string{"onVersionMismatch: hyperv fallback needs Hyper-V", "Install-WindowsFeature Hyper-V", "an ltsc2022 image"}},
+		{name: "process isolation is not concerned", host: noHyperV(server(20348)), spec: ctr("a", img2022), want: driver.Process},
+		{name: "a host that cannot tell", host: server(20348), spec: ctr("a", img2022, isolation(spec.IsolationHyperV)), want: driver.HyperV},
+		{name: "a host that has it", host: func() driver.Host { h := server(20348); h.HyperV = driver.Available; return h }(),
+			spec: ctr("a", img2019, fallback), want: driver.HyperV},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Admit(context.Background(), tt.host, nil, []*spec.Container{tt.spec}, AdmitOptions{Owner: "isoagent"})[0]
+			checkDecision(t, d, tt.want, tt.reason, tt.msg)
+			if tt.field != "" && d.Rejection.Field != tt.field {
+				t.Errorf("field = %s, want %s", d.Rejection.Field, tt.field)
+			}
+		})
+	}
+}
+
+// TestAdmitUNCMounts: a host that maps local folders only (HCS, and the
+// sim modelling it) refuses a mount of a share, named or led to through a
+// link, before the policy is asked, and says how to map a share there.
+func TestAdmitUNCMounts(t *testing.T) {
+	pc := checker(t, broadPolicy)
+	tests := []struct {
+		name     string
+		hostPath string
+		leads    string // where the resolver says hostPath leads
+		unc      bool   // the host maps shares
+		reason   Reason
+		msg      []string
+	}{
+		{name: "a share", hostPath: `\\fs01\share\web`, reason: ReasonUnsupported,
+			msg: []string{`host folder '\\fs01\share\web' is on a network share (\\fs01\share)`, "local drives only", `New-SmbGlobalMapping -RemotePath '\\fs01\share' -LocalPath G:`, `hostPath: 'G:\web'`}},
+		{name: "a share in the long form", hostPath: `\\?\UNC\fs01\share`, reason: ReasonUnsupported, msg: []string{`'\\fs01\share'`, `hostPath: 'G:\'`}},
+		{name: "a local folder that leads to a share", hostPath: `D:\scratch\link`, leads: `\\fs01\share\x`, reason: ReasonUnsupported,
+			msg: []string{`'\\fs01\share\x' is on a network share (\\fs01\share) through a junction or symbolic link (host folder 'D:\scratch\link')`}},
+		{name: "a share the policy does not list is still the host's refusal", hostPath: `\\fs02\other`, reason: ReasonUnsupported, msg: []string{"New-SmbGlobalMapping"}},
+		{name: "a share on a host that maps them", hostPath: `\\fs01\share\web`, unc: true},
+		{name: "a local folder", hostPath: `D:\scratch\web`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host := server(20348)
+			host.UNCMounts = tt.unc
+			r := resolver{}
+			if tt.leads != "" {
+				r[tt.hostPath] = tt.leads
+			}
+			c := ctr("web", img2022, mount(tt.hostPath, false))
+			d := Admit(context.Background(), host, nil, []*spec.Container{c}, AdmitOptions{Owner: "isoagent", Policy: pc, Resolver: r})[0]
+			checkDecision(t, d, driver.Process, tt.reason, tt.msg)
+			if tt.reason != "" && d.Rejection.Field != "spec.mounts[0].hostPath" {
+				t.Errorf("field = %s, want spec.mounts[0].hostPath", d.Rejection.Field)
+			}
+		})
+	}
+}
+
+// TestAdmitCarriesIdentityAndDNS: the host name, DNS servers and credential
+// spec of a spec reach its config as written (zero when left out, so that
+// existing configs hash as before), and a host name NetBIOS would cut,
+// given or taken from the name, is admitted with a warning.
+func TestAdmitCarriesIdentityAndDNS(t *testing.T) {
+	pc := checker(t, "apiVersion: isoagent/v1\nkind: Policy\ncredentialSpecs: [webapp01.json]\n")
+	dns := []netip.Addr{netip.MustParseAddr("10.0.0.53")}
+	tests := []struct {
+		name    string
+		spec    *spec.Container
+		want    driver.Config
+		warning string
+	}{
+		{name: "none of them", spec: ctr("web", img2022)},
+		{name: "all of them", spec: ctr("web", img2022, func(s *spec.Spec) {
+			s.Hostname, s.CredentialSpec, s.Network.DNS = "web-01", "webapp01.json", dns
+		}), want: driver.Config{HostName: "web-01", CredentialSpec: "webapp01.json", DNS: dns}},
+		{name: "a long host name", spec: ctr("web", img2022, func(s *spec.Spec) { s.Hostname = "payments-gateway-01" }),
+			want: driver.Config{HostName: "payments-gateway-01"}, warning: `spec.hostname "payments-gateway-01" is longer than the 15 characters NetBIOS keeps: programs that use NetBIOS names see "payments-gatewa"`},
+		{name: "a long name", spec: ctr("payments-gateway", img2022), warning: `its host name, metadata.name, "payments-gateway" is longer than the 15 characters`},
+		{name: "fifteen characters", spec: ctr("payments-gatewa", img2022)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Admit(context.Background(), server(20348), nil, []*spec.Container{tt.spec}, AdmitOptions{Owner: "isoagent", Policy: pc})[0]
+			if !d.Admitted() {
+				t.Fatalf("rejected: %v", d.Rejection)
+			}
+			got := driver.Config{HostName: d.Config.HostName, CredentialSpec: d.Config.CredentialSpec, DNS: d.Config.DNS}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("config %+v, want %+v", got, tt.want)
+			}
+			warned := strings.Join(d.Warnings, "\n")
+			if tt.warning == "" && strings.Contains(warned, "NetBIOS") || !strings.Contains(warned, tt.warning) {
+				t.Errorf("warnings %q, want %q", d.Warnings, tt.warning)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/isoagent/isoagent/driver"
@@ -48,18 +49,19 @@ type desiredChange struct {
 	// rejected lists the decisions newly rejected, or rejected for a new
 	// reason, to be reported once.
 	rejected []*Decision
-	// cond says why pruning is off, when it is (see Prunable).
+	// cond says why the snapshot is not applied or pruning is off, when
+	// it is so (see folderRule).
 	cond Condition
 }
 
 // nextDesired applies the decisions admission made for snap to the desired
-// state prev. A snapshot without specs leaves the previous decisions in
-// force unless allowEmpty is set, and prunes nothing. When pruning is
-// turned on or off, every name cached lists (cached is called only then)
-// changes too. It is pure.
+// state prev, as folderRule says: a snapshot it does not apply leaves the
+// previous decisions in force and prunes nothing. When pruning is turned
+// on or off, every name cached lists (cached is called only then) changes
+// too. It is pure.
 func nextDesired(prev *desiredState, snap *spec.Snapshot, ds []Decision, allowEmpty bool, cached func() []string) desiredChange {
-	prune, cond := Prunable(snap, allowEmpty)
-	if len(snap.Specs) == 0 && !allowEmpty {
+	apply, prune, cond := folderRule(snap, allowEmpty)
+	if !apply {
 		var decisions map[string]*Decision
 		if prev != nil {
 			decisions = prev.decisions
@@ -133,4 +135,37 @@ func allKeys(s *desiredState, cached []string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// folderRule is the one rule for what a snapshot of the spec folder does to
+// the desired state in force; the engine and PlanRun both follow it (and
+// loadFailed for a folder that could not be read at all).
+//
+// A snapshot that declares no specs is not applied unless allowEmpty is
+// set: the previous decisions stay and nothing is pruned, since a missing
+// or wiped folder must not take the host down. A snapshot with an invalid
+// file whose names are unknown is applied but prunes nothing: its specs
+// may be the containers without one. cond says why, when apply or prune is
+// off.
+func folderRule(snap *spec.Snapshot, allowEmpty bool) (apply, prune bool, cond Condition) {
+	if len(snap.Specs) == 0 && !allowEmpty {
+		return false, false, Condition{Type: CondEmptyIgnored, Message: fmt.Sprintf("%s declares no containers; nothing is pruned (--allow-empty applies an empty folder)", snap.Dir)}
+	}
+	var unknown []string
+	for _, f := range snap.Files {
+		if !f.Valid() && len(f.Names) == 0 {
+			unknown = append(unknown, f.Path)
+		}
+	}
+	if len(unknown) > 0 {
+		return true, false, Condition{Type: CondPruneSuspended, Message: fmt.Sprintf("the specs of invalid files %q are unknown; containers without a spec are kept until they load", unknown)}
+	}
+	return true, true, Condition{}
+}
+
+// loadFailed is the condition of a spec folder that cannot be read (it is
+// missing, or not a folder): nothing is applied, and the desired state in
+// force stays.
+func loadFailed(err error) Condition {
+	return Condition{Type: CondLoadFailed, Message: err.Error() + "; the previous desired state stays in force"}
 }

@@ -12,7 +12,10 @@
 //     container whose config did not change is adopted, never recreated,
 //     across agent restarts and upgrades.
 //   - Plan compares decisions with the containers the driver lists and says
-//     what to do: create, recreate, start, stop, remove.
+//     what to do: create, recreate, start, stop, remove. PlanRun does all
+//     of a run's part for `isoagent plan`: admission, the rule for an
+//     empty, partly unknown or unreadable folder that the engine follows
+//     too, and Plan.
 //   - Engine runs Plan key by key (one key per container name) and reports
 //     Status.
 //

@@ -180,7 +180,8 @@ func (e *Engine) SetLoadError(err error) {
 		e.conds.clear(CondLoadFailed)
 		return
 	}
-	e.conds.set(CondLoadFailed, err.Error()+"; the previous desired state stays in force")
+	c := loadFailed(err)
+	e.conds.set(c.Type, c.Message)
 }
 
 // SetRevisionRefused reports in status (condition RevisionRefused) that

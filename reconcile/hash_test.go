@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -153,6 +154,9 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 		"dns search":       func(c *driver.Config) { c.DNSSearch = []string{"other.example"} },
 		"device":           func(c *driver.Config) { c.Devices = []string{"00000000-0000-0000-0000-000000000000"} },
 		"device removed":   func(c *driver.Config) { c.Devices = nil },
+		"host name":        func(c *driver.Config) { c.HostName = "web-01" },
+		"dns servers":      func(c *driver.Config) { c.DNS = []netip.Addr{netip.MustParseAddr("10.0.0.53")} },
+		"credential spec":  func(c *driver.Config) { c.CredentialSpec = "webapp01.json" },
 		"name":             func(c *driver.Config) { c.Name = "web2" },
 		"empty string env": func(c *driver.Config) { c.Env["C"] = "" },
 		"secret rotated":   func(c *driver.Config) { c.SecretEnv[0].Digest = "sha256:ab" },
@@ -177,7 +181,10 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 // kind it accepts. This catches a field of a kind the encoder cannot hash.
 func TestHashAcceptsEveryConfigField(t *testing.T) {
 	c := fullConfig()
+	// Fields added since the pinned config (TestHashIsStableAcrossReleases).
 	c.NetworkSharedWith = "x"
+	c.HostName, c.CredentialSpec = "web-01", "webapp01.json"
+	c.DNS = []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("fd00::53")}
 	v := reflect.ValueOf(c)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {

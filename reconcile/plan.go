@@ -212,24 +212,3 @@ func removeAll(name string, cs []driver.Container, why string, timeout spec.Dura
 	}
 	return acts
 }
-
-// Prunable reports whether owned containers without a spec in snap may be
-// removed. They may not when snap declares no specs at all and allowEmpty is
-// off (a missing or wiped folder must not take the host down), nor when a
-// file is invalid and its names are unknown (its specs may be those
-// containers'). cond says why when they may not.
-func Prunable(snap *spec.Snapshot, allowEmpty bool) (ok bool, cond Condition) {
-	if len(snap.Specs) == 0 && !allowEmpty {
-		return false, Condition{Type: CondEmptyIgnored, Message: fmt.Sprintf("%s declares no containers; nothing is pruned (--allow-empty applies an empty folder)", snap.Dir)}
-	}
-	var unknown []string
-	for _, f := range snap.Files {
-		if !f.Valid() && len(f.Names) == 0 {
-			unknown = append(unknown, f.Path)
-		}
-	}
-	if len(unknown) > 0 {
-		return false, Condition{Type: CondPruneSuspended, Message: fmt.Sprintf("the specs of invalid files %q are unknown; containers without a spec are kept until they load", unknown)}
-	}
-	return true, Condition{}
-}

@@ -8,7 +8,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/policy"
+	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
 )
 
@@ -155,6 +157,32 @@ func TestEngineReadmitsAtResyncWhenAMountIsRedirected(t *testing.T) {
 		}
 		if after := r.requireRunning("web"); after["web"].ID != before["web"].ID {
 			t.Error("the running container was replaced")
+		}
+	})
+}
+
+// TestEngineReadmitsAtResyncWhenHyperVGoes: the host is described again at
+// every resync, so a host found without Hyper-V (the hcs driver learns it
+// from HCS; here a drill) rejects Hyper-V specs from then on, with the fix,
+// and a container that runs already is kept.
+func TestEngineReadmitsAtResyncWhenHyperVGoes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		drv := openSim(t, "")
+		r := start(t, drv, snapshot(ctr("legacy", img2019, isolation(spec.IsolationHyperV)), ctr("new", img2022, isolation(spec.IsolationHyperV))))
+		r.waitConverged()
+		before := r.requireRunning("legacy", "new")
+		if err := drv.Model().SetHyperV(driver.Unavailable, "HCS said a required feature is not installed"); err != nil {
+			t.Fatal(err)
+		}
+		r.settle(testResync + time.Second)
+		for _, name := range []string{"legacy", "new"} {
+			st := r.status(name)
+			if st.State != StateRejected || st.Rejection == nil || st.Rejection.Reason != ReasonUnsupported || !strings.Contains(st.Rejection.Message, "Install-WindowsFeature Hyper-V") {
+				t.Errorf("%s after Hyper-V went and a resync: %s %+v", name, st.State, st.Rejection)
+			}
+		}
+		if after := r.requireRunning("legacy", "new"); after["new"].ID != before["new"].ID {
+			t.Error("the running container of a rejected spec was replaced")
 		}
 	})
 }

@@ -74,6 +74,8 @@ func device(g string) func(*spec.Spec) {
 
 func shareNetwork(s *spec.Spec) { s.Network.Mode = "container:db" }
 
+func credSpec(name string) func(*spec.Spec) { return func(s *spec.Spec) { s.CredentialSpec = name } }
+
 // TestPolicyEscapes is the table of attempted escapes of DESIGN §4: every
 // spelling that names something the policy does not allow is denied, with
 // the field at fault and a message that says why; and the spellings of
@@ -182,6 +184,12 @@ func TestPolicyEscapes(t *testing.T) {
 		{name: "the Docker engine pipe named exactly", policy: "apiVersion: isoagent/v1\nkind: Policy\npipes: ['\\\\.\\pipe\\docker_engine']\n", edit: fns(pipe(`//./PIPE/Docker_Engine`))},
 		{name: "an exact engine pipe allows no other", policy: "apiVersion: isoagent/v1\nkind: Policy\npipes: ['\\\\.\\pipe\\docker_engine']\n", edit: fns(pipe(`\\.\pipe\docker_engine_windows`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "network sharing when allowed", policy: "apiVersion: isoagent/v1\nkind: Policy\nnetworkSharing: true\n", edit: fns(shareNetwork)},
+		// Credential specs: by name only, deny by default.
+		{name: "a credential spec the policy does not list", edit: fns(credSpec("webapp01.json")), reason: ReasonPolicy, field: "spec.credentialSpec",
+			msg: []string{"credential spec 'webapp01.json' (a gMSA the container acts as on the network) " + notAllow, `"credentialSpecs: ['webapp01.json']"`}},
+		{name: "a credential spec without a policy file", policy: "none", edit: fns(credSpec("webapp01.json")), reason: ReasonPolicy, field: "spec.credentialSpec", msg: []string{"no --policy file"}},
+		{name: "another credential spec than the listed one", policy: "apiVersion: isoagent/v1\nkind: Policy\ncredentialSpecs: [webapp01.json]\n", edit: fns(credSpec("webapp02.json")), reason: ReasonPolicy, field: "spec.credentialSpec", msg: []string{"'webapp02.json'"}},
+		{name: "a listed credential spec in another case", policy: "apiVersion: isoagent/v1\nkind: Policy\ncredentialSpecs: [WebApp01.json]\n", edit: fns(credSpec("webapp01.JSON"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,7 +208,11 @@ func TestPolicyEscapes(t *testing.T) {
 			}
 			db := ctr("db", img2022, isolation(spec.IsolationProcess))
 			web := ctr("web", image, tt.edit...)
-			ds := Admit(context.Background(), server(20348), nil, []*spec.Container{db, web}, AdmitOptions{Owner: "isoagent", Policy: pc})
+			// A host that maps shares, so that the policy alone decides
+			// them; on one that does not (HCS), see TestAdmitUNCMounts.
+			host := server(20348)
+			host.UNCMounts = true
+			ds := Admit(context.Background(), host, nil, []*spec.Container{db, web}, AdmitOptions{Owner: "isoagent", Policy: pc})
 			d := ds[1]
 			if tt.reason == "" {
 				if !d.Admitted() {

@@ -78,11 +78,15 @@ func (e *Engine) describeHost(ctx context.Context) (driver.Host, error) {
 	}
 }
 
-// resync relists the driver, admits the snapshot in force again (what
-// admission reads from the host can change without the folder changing:
-// an image pulled, a junction under a mount source redirected) and
-// enqueues every key.
+// resync describes the host and relists the driver again, admits the
+// snapshot in force again (what admission reads from the host can change
+// without the folder changing: an image pulled, a junction under a mount
+// source redirected, Hyper-V found missing) and enqueues every key. A host
+// that cannot be described now keeps its last description.
 func (e *Engine) resync(ctx context.Context) {
+	if h, err := e.drv.Host(ctx); err == nil {
+		e.host.Store(&h)
+	}
 	e.relist(ctx, true)
 	changed := e.apply(ctx, true)
 	// One enqueue for the whole pass: a key added twice could be

@@ -124,13 +124,16 @@ type ContainerStatus struct {
 	EffectiveIsolation driver.Isolation `json:"effectiveIsolation,omitempty"`
 	Image              string           `json:"image,omitempty"`
 	ImageOSVersion     driver.OSVersion `json:"imageOSVersion,omitzero"`
-	State              State            `json:"state"`
-	Conditions         []Condition      `json:"conditions,omitempty"`
-	Warnings           []string         `json:"warnings,omitempty"`
-	Rejection          *Rejection       `json:"rejection,omitempty"`
-	LastError          string           `json:"lastError,omitempty"`
-	RestartCount       int              `json:"restartCount"`
-	ContainerID        string           `json:"containerID,omitempty"`
+	// CredentialSpec names the gMSA credential spec the spec asks for
+	// (its name only, never its content).
+	CredentialSpec string      `json:"credentialSpec,omitempty"`
+	State          State       `json:"state"`
+	Conditions     []Condition `json:"conditions,omitempty"`
+	Warnings       []string    `json:"warnings,omitempty"`
+	Rejection      *Rejection  `json:"rejection,omitempty"`
+	LastError      string      `json:"lastError,omitempty"`
+	RestartCount   int         `json:"restartCount"`
+	ContainerID    string      `json:"containerID,omitempty"`
 	// ExitCode is set for an exited container.
 	ExitCode *int `json:"exitCode,omitempty"`
 	// InitPID is the host PID of a process-isolated container's init
@@ -139,6 +142,15 @@ type ContainerStatus struct {
 	UtilityVM *driver.UtilityVM `json:"utilityVM,omitempty"`
 	// Since is when the container entered its state.
 	Since time.Time `json:"since,omitzero"`
+}
+
+// ForOtherHosts reports that the name is a spec meant for other hosts
+// (its hosts or selector leave this host out) with nothing of it here: not
+// this host's container, and no problem on this host, where a shared spec
+// repository would otherwise count it as a refusal. A container being
+// removed because its spec no longer applies here is still this host's.
+func (c ContainerStatus) ForOtherHosts() bool {
+	return c.State == StateRejected && c.Rejection != nil && c.Rejection.Reason == ReasonNotForThisHost
 }
 
 // FileStatus is an invalid spec file.

@@ -155,3 +155,18 @@ func TestBuildStatusOfTheFolder(t *testing.T) {
 		t.Errorf("before anything is known: %+v; want an empty, non-nil container list", empty)
 	}
 }
+
+// Status names the credential spec a spec runs with, and shows nothing of
+// its content, which the spec does not hold anyway.
+func TestStatusShowsTheCredentialSpec(t *testing.T) {
+	web := ctr("web", img2022, func(s *spec.Spec) { s.CredentialSpec = "webapp01.json" })
+	d := Admit(t.Context(), server(20348), nil, []*spec.Container{web}, AdmitOptions{Owner: "isoagent", Policy: checker(t, "")})[0]
+	ds := &desiredState{snap: snapshot(web), decisions: map[string]*Decision{"web": &d}}
+	st := buildStatus(statusInput{desired: ds, now: time.Now(), cache: map[string][]driver.Container{}, restarts: map[string]restartView{}, tracker: trackerView{lastErr: map[string]string{}}})
+	if len(st.Containers) != 1 || st.Containers[0].CredentialSpec != "webapp01.json" {
+		t.Errorf("status %+v, want web with its credential spec webapp01.json", st.Containers)
+	}
+	if st.Containers[0].Rejection == nil || st.Containers[0].Rejection.Field != "spec.credentialSpec" {
+		t.Errorf("rejection %+v, want the policy's, at spec.credentialSpec (no policy lists it)", st.Containers[0].Rejection)
+	}
+}

@@ -15,9 +15,16 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxNodesPerDocument bounds the work one document can cause, so alias
-// bombs ("billion laughs") fail fast instead of exhausting memory.
-const maxNodesPerDocument = 100_000
+// Bounds of the work one file can cause. Alias bombs ("billion laughs")
+// fail fast instead of exhausting memory; a file of many small documents
+// is refused past a number that no host runs; the problems reported of
+// one file are capped, so that a status stays readable.
+const (
+	maxNodesPerDocument = 100_000
+	maxNodesPerFile     = 1_000_000
+	maxDocumentsPerFile = 1_000
+	maxErrorsPerFile    = 100
+)
 
 // decoder walks the yaml.Node tree of one document into a Go value,
 // checking keys and types strictly and remembering where every field was
@@ -34,7 +41,8 @@ type decoder struct {
 	suggested map[string]bool
 	// shortForms are the Kind's hints for list entries written as scalars.
 	shortForms map[reflect.Type]func(string) string
-	budget     int
+	budget     int // values the document may still expand to
+	limit      int // what budget started at
 }
 
 // A Document is one non-empty YAML document of a file in the agent's YAML
@@ -69,7 +77,8 @@ func DecodeFile(file string, data []byte, fn func(*Document)) error {
 	var docs []*Document
 	var syntax *Error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
+	left := maxNodesPerFile
+	for n := 0; ; n++ {
 		var root yaml.Node
 		err := dec.Decode(&root)
 		if errors.Is(err, io.EOF) {
@@ -79,29 +88,66 @@ func DecodeFile(file string, data []byte, fn func(*Document)) error {
 			syntax = syntaxError(file, err)
 			break
 		}
+		if n == maxDocumentsPerFile {
+			errs = append(errs, &Error{File: file, Line: root.Line, Column: root.Column,
+				Message: fmt.Sprintf("more than %d documents in one file; split it into several files", maxDocumentsPerFile), limit: true})
+			break
+		}
 		if isEmptyDocument(&root) {
 			continue
 		}
+		if tagged := explicitTags(file, &root); len(tagged) > 0 {
+			// Not decoded: a tag changes what a value means.
+			errs = append(errs, tagged...)
+			continue
+		}
+		if left == 0 {
+			errs = append(errs, &Error{File: file, Line: root.Line, Column: root.Column,
+				Message: fmt.Sprintf("the file expands more than %d values in all; split it into several files", maxNodesPerFile), limit: true})
+			break
+		}
+		budget := min(maxNodesPerDocument, left)
 		body := &root
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			body = root.Content[0]
 		}
 		doc := &Document{
-			d:    &decoder{file: file, nodes: map[string]*yaml.Node{}, texts: map[string]string{}, suggested: map[string]bool{}, budget: maxNodesPerDocument},
+			d:    &decoder{file: file, nodes: map[string]*yaml.Node{}, texts: map[string]string{}, suggested: map[string]bool{}, budget: budget, limit: budget},
 			body: body,
 		}
 		fn(doc)
 		docs = append(docs, doc)
 		errs = append(errs, doc.d.errs...)
+		left -= budget - max(doc.d.budget, 0)
 	}
 	if syntax != nil {
 		errs = append(errs, syntax)
 	}
-	decodeErrs := len(errs)
 	for _, doc := range docs {
-		errs = append(errs, doc.positioned(errs[:decodeErrs])...)
+		errs = append(errs, doc.positioned()...)
 	}
 	return JoinErrors(errs)
+}
+
+// explicitTags reports every node of the tree at root written with an
+// explicit tag (!!int abc, !foo, !!python/object:...): isoagent gives
+// every field one type, and a tag would only make a value mean something
+// else than it reads as.
+func explicitTags(file string, root *yaml.Node) []*Error {
+	var errs []*Error
+	stack := []*yaml.Node{root}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n.Style&yaml.TaggedStyle != 0 {
+			errs = append(errs, &Error{File: file, Line: n.Line, Column: n.Column,
+				Message: fmt.Sprintf("explicit YAML tags are not allowed (%s); remove it and write the value plainly, or quoted for a string", n.Tag)})
+		}
+		if n.Kind != yaml.AliasNode {
+			stack = append(stack, n.Content...)
+		}
+	}
+	return errs
 }
 
 // A Kind says which kind of document a file holds, for Document.Decode.
@@ -220,10 +266,19 @@ func (doc *Document) CheckEnum(path, value string, allowed ...string) bool {
 // positioned gives the document's validation problems the position of the
 // field they are about, dropping those Errorf says it drops; decodeErrs
 // are the file's decoding problems.
-func (doc *Document) positioned(decodeErrs []*Error) []*Error {
+func (doc *Document) positioned() []*Error {
+	if len(doc.problems) == 0 {
+		return nil
+	}
+	reported := make(map[string]bool, len(doc.d.errs))
+	for _, e := range doc.d.errs {
+		if e.Field != "" {
+			reported[e.Field] = true
+		}
+	}
 	var out []*Error
 	for _, fe := range doc.problems {
-		if doc.reported(fe.path, decodeErrs) {
+		if doc.reported(fe.path, reported) {
 			continue
 		}
 		n := doc.nodeFor(fe.path)
@@ -232,15 +287,15 @@ func (doc *Document) positioned(decodeErrs []*Error) []*Error {
 	return out
 }
 
-func (doc *Document) reported(path string, decodeErrs []*Error) bool {
+// reported reports whether path, or a parent of it, is among the fields
+// decoding reported, or was suggested as a misspelling. It costs the depth
+// of path, so that reporting stays linear in the number of problems.
+func (doc *Document) reported(path string, fields map[string]bool) bool {
 	if doc.d.suggested[path] {
 		return true
 	}
-	for _, e := range decodeErrs {
-		if e.Field == "" {
-			continue
-		}
-		if path == e.Field || strings.HasPrefix(path, e.Field+".") || strings.HasPrefix(path, e.Field+"[") {
+	for p := path; p != ""; p = parentPath(p) {
+		if fields[p] {
 			return true
 		}
 	}
@@ -332,7 +387,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	}
 	d.budget--
 	if d.budget == 0 {
-		d.errorf(n, "", "document is too large or expands too many aliases (more than %d values); split it", maxNodesPerDocument)
+		d.errorf(n, "", "document is too large or expands too many aliases (more than %d values); split it", d.limit)
 		return nil
 	}
 	return n

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,10 @@ type Error struct {
 	Field string
 	// Message says what is wrong and how to fix it.
 	Message string
+
+	// limit marks a bound the file hit (too many documents or values):
+	// always reported, even past maxErrorsPerFile problems.
+	limit bool
 }
 
 // Error formats e as "file:line:col: field.path: message", the form
@@ -87,7 +92,8 @@ func Errors(err error) []*Error {
 // JoinErrors sorts errs by position (file, line, column; stable) and
 // returns them as one *multierror.Error formatted by FormatErrors, the form
 // in which Parse and DecodeFile return problems, or nil when there are
-// none.
+// none. Past maxErrorsPerFile problems, the rest are counted in one last
+// problem.
 func JoinErrors(errs []*Error) error {
 	if len(errs) == 0 {
 		return nil
@@ -102,6 +108,19 @@ func JoinErrors(errs []*Error) error {
 		}
 		return a.Column < b.Column
 	})
+	if len(errs) > maxErrorsPerFile {
+		var limits []*Error
+		for _, e := range errs[maxErrorsPerFile:] {
+			if e.limit {
+				limits = append(limits, e)
+			}
+		}
+		more := errs[maxErrorsPerFile]
+		n := len(errs) - maxErrorsPerFile - len(limits)
+		errs = append(errs[:maxErrorsPerFile:maxErrorsPerFile], &Error{File: more.File, Line: more.Line, Column: more.Column,
+			Message: fmt.Sprintf("and %d more problems from here on; fix these first", n)})
+		errs = append(errs, limits...)
+	}
 	me := &multierror.Error{ErrorFormat: FormatErrors}
 	for _, e := range errs {
 		me.Errors = append(me.Errors, e)

@@ -194,16 +194,4 @@ func (w *FileWatcher[T]) check(lastErr string) string {
 }
 
 // send delivers u, replacing an update not taken yet.
-func (w *FileWatcher[T]) send(u FileUpdate[T]) {
-	for {
-		select {
-		case w.updates <- u:
-			return
-		default:
-		}
-		select {
-		case <-w.updates:
-		default:
-		}
-	}
-}
+func (w *FileWatcher[T]) send(u FileUpdate[T]) { sendLatest(w.updates, u, nil) }

@@ -2,8 +2,11 @@ package spec_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -24,14 +27,30 @@ const (
 
 // saveFile replaces path the way editors do: write a temporary file, then
 // rename it over the old one.
+//
+// On Windows a rename over a file that another process has open fails
+// with "Access denied" unless the renamer asks for POSIX semantics, which
+// os.Rename (MoveFileEx) does not, whatever share mode the reader used;
+// Wine refuses it always. Editors and git for Windows retry such a rename
+// for a while, and so does this editor: the watcher holds the file open
+// only while it reads it, so a retry a few milliseconds later succeeds.
+// A rename that keeps failing still fails the test.
 func saveFile(t *testing.T, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		err := os.Rename(tmp, path)
+		if err == nil {
+			return
+		}
+		if runtime.GOOS != "windows" || !errors.Is(err, fs.ErrPermission) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

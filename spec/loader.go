@@ -1,26 +1,47 @@
 package spec
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
-	"io"
+	"hash/fnv"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
-// DefaultMaxFileSize is the largest spec file a Loader reads by default.
-const DefaultMaxFileSize = 1 << 20
+// Defaults of LoaderOptions.
+const (
+	// DefaultMaxFileSize is the largest spec file a Loader reads.
+	DefaultMaxFileSize = 1 << 20
+	// DefaultMaxReadTime bounds how long reading one file may wait.
+	DefaultMaxReadTime = 5 * time.Second
+	// DefaultSettle is how long a change that would take specs away must
+	// stay as it is before it applies: the debounce's cap.
+	DefaultSettle = DefaultMaxDelay
+)
 
 // LoaderOptions tune a Loader. The zero value gives the defaults.
 type LoaderOptions struct {
 	// MaxFileSize is the largest file read, in bytes; a larger file is
 	// invalid with an error saying so. Zero means DefaultMaxFileSize.
 	MaxFileSize int64
-	// Now returns the time stamped on snapshots as LoadedAt; nil means
-	// time.Now.
+	// MaxReadTime bounds a read that waits for data, which only special
+	// files do (a regular file on disk never waits). Zero means
+	// DefaultMaxReadTime.
+	MaxReadTime time.Duration
+	// Settle is how long a change that would take specs away (see
+	// File.Pending) must stay unchanged, across two reads, before it
+	// applies. Zero means DefaultSettle.
+	Settle time.Duration
+	// Now returns the current time: stamped on snapshots as LoadedAt, and
+	// the clock of Settle. nil means time.Now.
 	Now func() time.Time
 }
 
@@ -39,11 +60,26 @@ type LoadStats struct {
 // its last-known-good specs in force, marked Stale, while it is invalid.
 //
 // Which files are read: every file ending in .yaml or .yml (any case) in
-// the folder and its subfolders, except names starting with '.' (files
-// and folders: .git, ..data) and editor leftovers (ending in '~', .swp,
-// .swx, .tmp, .bak, or named #...#). The folder may be a symlink, and
-// symlinked files are followed (ConfigMap volumes are made of them);
-// symlinked subfolders are not, so links cannot make the walk loop.
+// the folder and its subfolders, except names Ignored skips. Only regular
+// files are read. The folder may be a symlink; symbolic links to files
+// are followed while they stay inside the folder (a ConfigMap volume's
+// links through ..data do), and symlinked subfolders are not followed, so
+// links cannot make the walk loop. A spec-named entry that is anything
+// else (a link that leads out of the folder, a named pipe, a device, a
+// socket, a link to a folder) is reported as skipped, by name; nothing of
+// it is read. No read can block the Loader: files are opened without
+// waiting, and a read that waits gives up after MaxReadTime.
+//
+// A half-written file never takes specs away. A change that would (the
+// file emptied; cut short, so that it is a beginning of its last good
+// content or ends inside a line; or no longer declaring a name it
+// declared) leaves the last-known-good specs in force and marks the file
+// Pending. An emptied file stays so until it is written again or removed;
+// the other changes apply once a read at least Settle after the first
+// finds the file unchanged. A removed file's specs go only when a second
+// read, at least Settle after the first that missed the file, misses it
+// too. Snapshot.SettleAt says when to read again. Load and Reload apply
+// these rules alike.
 //
 // A Loader is not safe for concurrent use.
 type Loader struct {
@@ -60,12 +96,29 @@ type cachedFile struct {
 	specs   []*Container // from the last read, nil when it was invalid
 	err     error        // of the last read
 	lkg     []*Container // last-known-good specs
+	lkgData []byte       // the content lkg was read from
+
+	// A valid read whose specs wait (see Loader): why, since when, its
+	// content, for when it applies, and the content's hash, to tell the
+	// same version read again.
+	hold      holdReason
+	holdSince time.Time
+	holdData  []byte
+	sum       uint64
+
+	goneSince time.Time // when a read first missed the file; zero while it is there
 }
 
 // NewLoader returns a Loader of dir. It reads nothing until Load.
 func NewLoader(dir string, opts LoaderOptions) *Loader {
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.MaxReadTime <= 0 {
+		opts.MaxReadTime = DefaultMaxReadTime
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -97,7 +150,8 @@ func Load(dir string) (*Snapshot, error) {
 // duplicate names among them are resolved as in a folder (first path in
 // sort order wins). Every problem, unreadable files included, is reported
 // in the snapshot's Files; Dir is empty and no revision is read. It is for
-// tools that check files named on their command line.
+// tools that check files named on their command line: links are followed
+// wherever they lead, and only regular files are read.
 func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 	l := NewLoader("", opts)
 	sorted := slices.Clone(paths)
@@ -105,7 +159,7 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 	sorted = slices.Compact(sorted)
 	var files []fileResult
 	for _, p := range sorted {
-		files = append(files, l.readFile(filepath.ToSlash(p), p, false))
+		files = append(files, l.readFile(entry{rel: filepath.ToSlash(p), path: p}, false, l.opts.Now()))
 	}
 	snap := &Snapshot{LoadedAt: l.opts.Now()}
 	snap.Specs, snap.Conflicts = resolveNames(files)
@@ -116,24 +170,26 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 }
 
 func (l *Loader) load(force bool) (*Snapshot, error) {
-	fi, err := os.Stat(l.dir)
+	root, err := safefile.OpenRoot(l.dir)
 	if err != nil {
+		if fi, serr := os.Stat(l.dir); serr == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("spec folder %s is not a folder", l.dir)
+		}
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("spec folder %s is not a folder", l.dir)
-	}
-	w := walker{root: l.dir}
-	if err := w.walk(""); err != nil {
-		return nil, fmt.Errorf("spec folder: %w", err)
-	}
+	defer root.Close()
 	l.stats = LoadStats{}
-	snap := &Snapshot{Dir: l.dir, LoadedAt: l.opts.Now()}
+	now := l.opts.Now()
+	snap := &Snapshot{Dir: l.dir, LoadedAt: now}
 	seen := map[string]bool{}
 	var files []fileResult
-	for _, rel := range w.files {
-		seen[rel] = true
-		files = append(files, l.readFile(rel, l.path(rel), force))
+	// Files are read as the walk finds them, while their folder is open.
+	w := walker{root: root, read: func(e entry) {
+		seen[e.rel] = true
+		files = append(files, l.readFile(e, force, now))
+	}}
+	if err := w.walk(); err != nil {
+		return nil, fmt.Errorf("spec folder: %w", err)
 	}
 	// A subfolder that cannot be read keeps the last-known-good specs of
 	// the files the Loader saw under it: it may be back on the next Load.
@@ -143,8 +199,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 			if !seen[rel] && strings.HasPrefix(rel, bad.rel+"/") {
 				seen[rel] = true
 				kept = true
-				cf.err = bad.err
-				cf.specs = nil
+				cf.err, cf.specs, cf.hold, cf.goneSince = bad.err, nil, holdNone, time.Time{}
 				files = append(files, l.result(rel, l.path(rel), cf))
 			}
 		}
@@ -152,15 +207,35 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 			files = append(files, fileResult{File: File{Path: l.path(bad.rel), Err: bad.err}, rel: bad.rel})
 		}
 	}
-	for rel := range l.cache {
-		if !seen[rel] {
-			delete(l.cache, rel) // vanished: its specs go with it
+	for rel, cf := range l.cache {
+		if seen[rel] {
+			continue
 		}
+		if len(cf.lkg) == 0 {
+			delete(l.cache, rel) // nothing of it in force
+			continue
+		}
+		if cf.goneSince.IsZero() {
+			cf.goneSince = now
+		}
+		if !now.Before(cf.goneSince.Add(l.opts.Settle)) {
+			delete(l.cache, rel) // missed twice, Settle apart: its specs go with it
+			continue
+		}
+		r := l.result(rel, l.path(rel), cf)
+		r.gone = true
+		files = append(files, r)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
 	snap.Specs, snap.Conflicts = resolveNames(files)
 	for _, f := range files {
+		if f.gone && len(f.Names) == 0 {
+			continue // every spec it had is declared elsewhere now
+		}
 		snap.Files = append(snap.Files, f.File)
+		if !f.settleAt.IsZero() && (snap.SettleAt.IsZero() || f.settleAt.Before(snap.SettleAt)) {
+			snap.SettleAt = f.settleAt
+		}
 	}
 	snap.Revision = gitRevision(l.dir)
 	return snap, nil
@@ -169,70 +244,179 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 // fileResult is one file's outcome and the specs it offers.
 type fileResult struct {
 	File
-	rel   string
-	specs []*Container
+	rel      string
+	specs    []*Container
+	gone     bool      // removed, its specs kept until that is confirmed
+	settleAt time.Time // when a pending change may apply; zero if none waits for time
 }
 
 func (l *Loader) path(rel string) string { return filepath.Join(l.dir, filepath.FromSlash(rel)) }
 
-// readFile reads and parses the file at path, cached under rel, or takes
-// it from the cache when it has not changed.
-func (l *Loader) readFile(rel, path string, force bool) fileResult {
-	cf := l.cache[rel]
+// readFile reads and parses the file of e, cached under e.rel, or takes it
+// from the cache when it has not changed, and decides which specs are in
+// force.
+func (l *Loader) readFile(e entry, force bool, now time.Time) fileResult {
+	cf := l.cache[e.rel]
 	if cf == nil {
-		cf = &cachedFile{}
-		l.cache[rel] = cf
+		cf = &cachedFile{size: -1}
+		l.cache[e.rel] = cf
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		cf.size, cf.modTime = -1, time.Time{}
-		cf.specs, cf.err = nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+	cf.goneSince = time.Time{}
+	switch {
+	case e.skip != nil:
 		l.stats.Parsed++
-		return l.result(rel, path, cf)
-	}
-	if !force && !cf.modTime.IsZero() && cf.size == fi.Size() && cf.modTime.Equal(fi.ModTime()) {
+		cf.size, cf.modTime = -1, time.Time{}
+		cf.specs, cf.err, cf.hold = nil, e.skip, holdNone
+	case !force && l.unchanged(e, cf):
 		l.stats.Reused++
-		return l.result(rel, path, cf)
+	default:
+		l.stats.Parsed++
+		l.read(e, cf, now)
 	}
-	l.stats.Parsed++
-	cf.size, cf.modTime = fi.Size(), fi.ModTime()
-	data, err := l.readCapped(path, fi.Size())
-	if err == nil {
-		var specs []*Container
-		specs, err = Parse(path, data)
-		if err == nil {
-			cf.specs, cf.err, cf.lkg = specs, nil, specs
-			return l.result(rel, path, cf)
-		}
+	if cf.hold != holdNone && cf.hold != holdEmpty && !now.Before(cf.holdSince.Add(l.opts.Settle)) {
+		cf.accept(cf.specs, cf.holdData)
 	}
-	cf.specs, cf.err = nil, err
-	return l.result(rel, path, cf)
+	return l.result(e.rel, e.path, cf)
 }
 
-// readCapped reads a file of at most MaxFileSize bytes. The limit is
-// checked again while reading, as the file may grow after the stat.
-func (l *Loader) readCapped(path string, size int64) ([]byte, error) {
-	max := l.opts.MaxFileSize
-	tooBig := func(n int64) error {
-		return &Error{File: path, Message: fmt.Sprintf("file is %s, larger than the limit of %s; split it into several files (or raise --max-file-size)",
-			byteSize(n), byteSize(max))}
+// unchanged reports whether e has the size and modification time the
+// cache has for it. It only looks; the read, if any, checks what it opens.
+func (l *Loader) unchanged(e entry, cf *cachedFile) bool {
+	if cf.modTime.IsZero() || e.d == nil {
+		return false
 	}
-	if size > max {
-		return nil, tooBig(size)
-	}
-	f, err := os.Open(path)
+	fi, err := e.stat()
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == cf.size && fi.ModTime().Equal(cf.modTime)
+}
+
+// read reads and parses e's file into cf.
+func (l *Loader) read(e entry, cf *cachedFile, now time.Time) {
+	cf.size, cf.modTime = -1, time.Time{}
+	data, fi, err := l.readCapped(e)
 	if err != nil {
-		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+		cf.specs, cf.err, cf.hold = nil, err, holdNone
+		return
+	}
+	cf.size, cf.modTime = fi.Size(), fi.ModTime()
+	specs, err := Parse(e.path, data)
+	if err != nil {
+		cf.specs, cf.err, cf.hold = nil, err, holdNone
+		return
+	}
+	reason := cf.heldBack(data, specs)
+	if reason == holdNone {
+		cf.accept(specs, data)
+		return
+	}
+	// A new version to wait for; the same one read again keeps its time.
+	if sum := fnv64(data); cf.hold == holdNone || cf.sum != sum {
+		cf.holdSince, cf.sum = now, sum
+	}
+	cf.specs, cf.err, cf.hold, cf.holdData = specs, nil, reason, data
+}
+
+// accept puts specs, read from data, in force.
+func (cf *cachedFile) accept(specs []*Container, data []byte) {
+	cf.specs, cf.err, cf.lkg, cf.lkgData = specs, nil, specs, data
+	cf.hold, cf.holdData = holdNone, nil
+}
+
+// heldBack says why specs, read from data, must not take the place of
+// the file's last-known-good specs yet, or holdNone.
+func (cf *cachedFile) heldBack(data []byte, specs []*Container) holdReason {
+	if len(cf.lkg) == 0 {
+		return holdNone // nothing to take away
+	}
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return holdEmpty
+	case len(data) < len(cf.lkgData) && bytes.HasPrefix(cf.lkgData, data):
+		return holdPrefix
+	case data[len(data)-1] != '\n':
+		return holdCutLine
+	}
+	declares := func(name string) bool {
+		return slices.ContainsFunc(specs, func(c *Container) bool { return c.Name() == name })
+	}
+	if len(specs) > 16 {
+		// Many documents: one pass, not one per name.
+		names := make(map[string]bool, len(specs))
+		for _, c := range specs {
+			names[c.Name()] = true
+		}
+		declares = func(name string) bool { return names[name] }
+	}
+	for _, c := range cf.lkg {
+		if !declares(c.Name()) {
+			return holdLost
+		}
+	}
+	return holdNone
+}
+
+// holdReason is why a valid read of a file is not in force yet.
+type holdReason int
+
+const (
+	holdNone    holdReason = iota
+	holdEmpty              // emptied: waits until written again or removed
+	holdPrefix             // the beginning of its last good content
+	holdCutLine            // ends inside a line
+	holdLost               // no longer declares a name it declared
+)
+
+func (r holdReason) String() string {
+	switch r {
+	case holdEmpty:
+		return "it is empty"
+	case holdPrefix:
+		return "it is a beginning of its last good content, as while it is being written"
+	case holdCutLine:
+		return "it ends inside a line, as while it is being written"
+	case holdLost:
+		return "it no longer declares every spec it did"
+	}
+	return ""
+}
+
+// readCapped reads e's file, at most MaxFileSize bytes, and returns it with
+// what the opened file said of itself.
+func (l *Loader) readCapped(e entry) ([]byte, fs.FileInfo, error) {
+	f, err := e.open()
+	if err != nil {
+		return nil, nil, openError(e.path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+	data, fi, err := safefile.ReadAll(f, l.opts.MaxFileSize, l.opts.MaxReadTime)
+	var tl *safefile.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("file is %s, larger than the limit of %s; split it into several files (or raise --max-file-size)",
+			byteSize(tl.Size), byteSize(tl.Limit))}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("skipped: reading it waited longer than %v; it is not a regular file on disk", l.opts.MaxReadTime)}
+	case err != nil:
+		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 	}
-	if int64(len(data)) > max {
-		return nil, tooBig(int64(len(data)))
+	return data, fi, nil
+}
+
+// openError says why a spec file could not be opened, without a word of
+// what it holds or where a link out of the folder leads.
+func openError(path string, err error) *Error {
+	switch {
+	case errors.Is(err, safefile.ErrOutside):
+		return &Error{File: path, Message: "skipped: a symbolic link that leads outside the spec folder; links are followed only within it (copy the file into the folder, or link to one inside it)"}
+	case errors.Is(err, safefile.ErrNotRegular):
+		return &Error{File: path, Message: fmt.Sprintf("skipped: %v; only regular files are read as specs", errors.Unwrap(err))}
 	}
-	return data, nil
+	return &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+}
+
+func fnv64(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 func byteSize(n int64) string {
@@ -248,13 +432,21 @@ func byteSize(n int64) string {
 }
 
 // result turns a cache entry into the file's outcome: its current specs
-// when valid, else its last-known-good ones, marked stale.
+// when valid and in force, else its last-known-good ones, marked stale.
 func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
-	r := fileResult{rel: rel, File: File{Path: path, Size: cf.size, ModTime: cf.modTime, Err: cf.err}}
-	if r.Size < 0 {
-		r.Size = 0
-	}
+	r := fileResult{rel: rel, File: File{Path: path, Size: max(cf.size, 0), ModTime: cf.modTime, Err: cf.err}}
 	switch {
+	case !cf.goneSince.IsZero():
+		r.specs, r.Stale, r.Pending = cf.lkg, true, true
+		r.settleAt = cf.goneSince.Add(l.opts.Settle)
+		r.Err = &Error{File: path, Message: fmt.Sprintf("removed; its last-known-good specs stay in force until a second read, %v after the first, misses it too", l.opts.Settle)}
+	case cf.hold == holdEmpty:
+		r.specs, r.Stale, r.Pending = cf.lkg, true, true
+		r.Err = &Error{File: path, Message: "it is empty; its last-known-good specs stay in force until it is written again, or removed"}
+	case cf.hold != holdNone:
+		r.specs, r.Stale, r.Pending = cf.lkg, true, true
+		r.settleAt = cf.holdSince.Add(l.opts.Settle)
+		r.Err = &Error{File: path, Message: fmt.Sprintf("changed, but %s; its last-known-good specs stay in force until it has not changed for %v", cf.hold, l.opts.Settle)}
 	case cf.err == nil:
 		r.specs = cf.specs
 	case cf.lkg != nil:
@@ -266,32 +458,87 @@ func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
 
 // resolveNames picks one spec per name: the first in file order (files
 // sorted by path, documents in file order). The others become conflicts
-// naming the winner. It fills in each file's Names.
+// naming the winner. A removed file whose removal is not confirmed yet
+// comes after every file that is there, and loses without a conflict: a
+// spec moved to another file is declared there already. It fills in each
+// file's Names.
 func resolveNames(files []fileResult) ([]*Container, []Conflict) {
 	winners := map[string]*Container{}
 	var specs []*Container
 	var conflicts []Conflict
-	for i := range files {
-		f := &files[i]
-		for _, c := range f.specs {
-			if w, ok := winners[c.Name()]; ok {
-				conflicts = append(conflicts, Conflict{Name: c.Name(), Loser: c.Source, Winner: w.Source})
+	passes := []bool{false}
+	for _, f := range files {
+		if f.gone {
+			passes = append(passes, true)
+			break
+		}
+	}
+	for _, gone := range passes {
+		for i := range files {
+			f := &files[i]
+			if f.gone != gone {
 				continue
 			}
-			winners[c.Name()] = c
-			specs = append(specs, c)
-			f.Names = append(f.Names, c.Name())
+			for _, c := range f.specs {
+				if w, ok := winners[c.Name()]; ok {
+					if !gone {
+						conflicts = append(conflicts, Conflict{Name: c.Name(), Loser: c.Source, Winner: w.Source})
+					}
+					continue
+				}
+				winners[c.Name()] = c
+				specs = append(specs, c)
+				f.Names = append(f.Names, c.Name())
+			}
 		}
 	}
 	sort.Slice(specs, func(i, j int) bool { return specs[i].Name() < specs[j].Name() })
 	return specs, conflicts
 }
 
-// walker lists the spec files under root.
+// walker hands the spec files under root to read, one by one.
 type walker struct {
-	root    string
-	files   []string // slash-separated, relative to root
+	root    *safefile.Root
+	read    func(entry)
 	badDirs []badDir
+}
+
+// entry is one spec file to read: its path relative to the folder
+// (slash-separated) and as given, and, when a walk found it, the folder,
+// the subfolder it is in (open only while the walk is there) and what the
+// listing said of it. skip, when set, is why it is not read at all.
+type entry struct {
+	rel, path string
+	root, dir *safefile.Root
+	d         fs.DirEntry
+	skip      *Error
+}
+
+// stat describes e's file for telling it unchanged. It only looks; the
+// read, if any, checks what it opens. For a regular file what the listing
+// says is enough (no link to follow; a listing in a Root has it already).
+func (e entry) stat() (fs.FileInfo, error) {
+	if e.d.Type()&fs.ModeSymlink == 0 {
+		return e.d.Info()
+	}
+	fi, err := e.dir.Stat(e.d.Name())
+	if errors.Is(err, safefile.ErrOutside) && e.dir != e.root {
+		return e.root.Stat(e.rel) // out of the subfolder, maybe not out of the folder
+	}
+	return fi, err
+}
+
+// open opens e's file for reading: inside the folder, or, for a file named
+// on its own, wherever its links lead.
+func (e entry) open() (*os.File, error) {
+	if e.root == nil {
+		return safefile.Open(e.path)
+	}
+	f, err := e.dir.Open(e.d.Name())
+	if errors.Is(err, safefile.ErrOutside) && e.dir != e.root {
+		return e.root.Open(e.rel) // out of the subfolder, maybe not out of the folder
+	}
+	return f, err
 }
 
 type badDir struct {
@@ -299,70 +546,26 @@ type badDir struct {
 	err error
 }
 
-// walk lists the folder rel (relative to root). Only the root folder's
-// failure is returned; a subfolder's is recorded in badDirs.
-func (w *walker) walk(rel string) error {
-	dir := filepath.Join(w.root, filepath.FromSlash(rel))
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if rel == "" {
-			return err
-		}
-		w.badDirs = append(w.badDirs, badDir{rel, &Error{File: dir, Message: fmt.Sprintf("cannot read the folder: %v", err)}})
-		return nil
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if Ignored(name) {
-			continue
-		}
-		child := name
-		if rel != "" {
-			child = rel + "/" + name
-		}
-		switch mode := e.Type(); {
-		case mode.IsDir():
-			if err := w.walk(child); err != nil {
-				return err
-			}
-		case mode.IsRegular():
-			if isSpecFile(name) {
-				w.files = append(w.files, child)
-			}
-		case mode&os.ModeSymlink != 0:
-			// Follow links to files only; the target is checked when read.
-			if !isSpecFile(name) {
-				continue
-			}
-			fi, err := os.Stat(filepath.Join(dir, name))
-			if err != nil || fi.Mode().IsRegular() {
-				w.files = append(w.files, child) // a dangling link is reported as unreadable
-			}
-		}
-	}
-	return nil
+// walk lists the spec files of the folder. Only the folder's own failure
+// is returned; a subfolder's is recorded in badDirs.
+func (w *walker) walk() error {
+	return walkFolder(w.root, w.visit, func(rel string, err error) {
+		w.badDirs = append(w.badDirs, badDir{rel, &Error{File: w.path(rel), Message: fmt.Sprintf("cannot read the folder: %v", err)}})
+	})
 }
 
-// Ignored reports whether a file or folder name is skipped when a spec
-// folder is read: dot names (.git, ..data) and editor leftovers (name~,
-// .swp, .swx, .tmp, .bak, #name#). The Watcher uses the same rule.
-func Ignored(name string) bool {
-	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
-		len(name) >= 2 && strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#") {
-		return true
+func (w *walker) visit(rel string, d fs.DirEntry, dir *safefile.Root) {
+	if d.IsDir() || !isSpecFile(d.Name()) {
+		return
 	}
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".swp", ".swx", ".tmp", ".bak":
-		return true
+	e := entry{rel: rel, path: w.path(rel), root: w.root, dir: dir, d: d}
+	if mode := d.Type(); !mode.IsRegular() && mode&fs.ModeSymlink == 0 {
+		// Not even opened: a pipe or device may act on an open.
+		e.skip = &Error{File: e.path, Message: fmt.Sprintf("skipped: %s, not a regular file; only regular files are read as specs", safefile.Describe(mode))}
 	}
-	return false
+	w.read(e)
 }
 
-// isSpecFile reports whether name is a spec file by its extension.
-func isSpecFile(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".yaml", ".yml":
-		return true
-	}
-	return false
+func (w *walker) path(rel string) string {
+	return filepath.Join(w.root.Name(), filepath.FromSlash(rel))
 }

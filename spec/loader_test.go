@@ -161,11 +161,20 @@ func TestLoadSizeLimit(t *testing.T) {
 	}
 }
 
+// fakeClock is a Loader's clock that moves only when told.
+type fakeClock struct{ t time.Time }
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time          { return c.t }
+func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
 func TestLoaderKeepsLastKnownGood(t *testing.T) {
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web.yaml")
 	writeFile(t, web, specYAML("web")+"---\n"+specYAML("web2"))
-	l := NewLoader(dir, LoaderOptions{})
+	clock := newFakeClock()
+	l := NewLoader(dir, LoaderOptions{Now: clock.Now})
 	s := mustLoad(t, l)
 	if got := specNames(s); got != "web,web2" {
 		t.Fatalf("specs = %s", got)
@@ -190,7 +199,14 @@ func TestLoaderKeepsLastKnownGood(t *testing.T) {
 		t.Errorf("Stats = %+v, want reused", st)
 	}
 
+	// The fix drops web2: a spec taken away applies once the file has
+	// stayed so for the settle time.
 	rewrite(t, web, specYAML("web3"))
+	s = mustLoad(t, l)
+	if f := fileByName(t, s, "web.yaml"); !f.Pending || specNames(s) != "web,web2" {
+		t.Errorf("right after fixing without web and web2: specs %s, file %+v; want the last-known-good, pending", specNames(s), f)
+	}
+	clock.Advance(DefaultSettle)
 	s = mustLoad(t, l)
 	if got := specNames(s); got != "web3" {
 		t.Errorf("after fixing: specs = %s, want web3", got)
@@ -202,6 +218,11 @@ func TestLoaderKeepsLastKnownGood(t *testing.T) {
 	if err := os.Remove(web); err != nil {
 		t.Fatal(err)
 	}
+	s = mustLoad(t, l)
+	if f := fileByName(t, s, "web.yaml"); !f.Pending || specNames(s) != "web3" {
+		t.Errorf("right after removing: specs %s, file %+v; want web3 kept, pending", specNames(s), f)
+	}
+	clock.Advance(DefaultSettle)
 	s = mustLoad(t, l)
 	if len(s.Specs) != 0 || len(s.Files) != 0 {
 		t.Errorf("after removing: %+v, want nothing", s)
@@ -327,10 +348,12 @@ func TestLoadFollowsSymlinkedFolderAndFiles(t *testing.T) {
 	const commit = "0123456789abcdef0123456789abcdef01234567"
 	worktree := filepath.Join(root, ".worktrees", commit)
 	writeFile(t, filepath.Join(worktree, "web.yaml"), specYAML("web"))
-	writeFile(t, filepath.Join(root, "elsewhere", "api.yaml"), specYAML("api"))
+	writeFile(t, filepath.Join(worktree, ".shared", "api.yaml"), specYAML("api"))
 	link := filepath.Join(root, "current")
 	symlinkOrSkip(t, worktree, link)
-	symlinkOrSkip(t, filepath.Join(root, "elsewhere", "api.yaml"), filepath.Join(worktree, "api.yaml"))
+	// A link to a file inside the folder is followed; one out of it is
+	// not (TestLoadReadsOnlyRegularFilesInside).
+	symlinkOrSkip(t, filepath.Join(".shared", "api.yaml"), filepath.Join(worktree, "api.yaml"))
 	// A symlinked subfolder is not followed: links must not make the walk loop.
 	symlinkOrSkip(t, worktree, filepath.Join(worktree, "loop"))
 

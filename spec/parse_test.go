@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -55,16 +56,18 @@ spec:
   stopTimeout: 30s
   hosts: ["WEB-*"]
   selector: {role: web}
-  resources: {cpuCount: 2, cpuMaximumPercent: 50, memoryMB: 2048}
+  resources: {cpuCount: 2, memoryMB: 2048}
   mounts:
     - {hostPath: 'd:/sites/web/', containerPath: '\\?\C:\inetpub\wwwroot', readOnly: true}
   pipes:
     - {hostPipe: '//./pipe/metrics', containerPipe: '\\.\PIPE\metrics'}
   ports:
     - {hostPort: 8080, containerPort: 80, protocol: udp}
-  network: {mode: nat, dnsSearch: [corp.example]}
+  network: {mode: nat, dnsSearch: [corp.example], dns: [10.0.0.53, '::ffff:10.0.0.54', 'FD00::53']}
   devices:
     - {classGUID: '{5b45201d-f2f2-4f3b-85bb-30ff1f953599}'}
+  hostname: WEB-01
+  credentialSpec: webapp01.json
 `
 	got := parseOne(t, src)
 	want := &Container{
@@ -83,12 +86,15 @@ spec:
 			StopTimeout:       Duration(30 * time.Second),
 			Hosts:             []string{"WEB-*"},
 			Selector:          map[string]string{"role": "web"},
-			Resources:         Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 2048},
+			Resources:         Resources{CPUCount: 2, MemoryMB: 2048},
 			Mounts:            []Mount{{HostPath: winpath.MustParse(`D:\sites\web`), ContainerPath: winpath.MustParse(`C:\inetpub\wwwroot`), ReadOnly: true}},
 			Pipes:             []Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}},
 			Ports:             []Port{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}},
-			Network:           Network{Mode: NetworkNAT, DNSSearch: []string{"corp.example"}},
-			Devices:           []Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
+			Network: Network{Mode: NetworkNAT, DNSSearch: []string{"corp.example"},
+				DNS: []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("10.0.0.54"), netip.MustParseAddr("fd00::53")}},
+			Devices:        []Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
+			Hostname:       "WEB-01",
+			CredentialSpec: "webapp01.json",
 		},
 		Source: Source{File: "web.yaml", Line: 1, Column: 1},
 	}
@@ -155,7 +161,7 @@ func TestParseRejects(t *testing.T) {
 		{"tab indentation", "apiVersion: isoagent/v1\n\tkind: Container\n", "", "invalid YAML"},
 		// Strict keys.
 		{"unknown top-level key", doc() + "metdata: {}\n", "metdata", "did you mean metadata?"},
-		{"unknown spec key", doc("imagePullPolicy: Always"), "spec.imagePullPolicy", `known fields here are command, devices`},
+		{"unknown spec key", doc("imagePullPolicy: Always"), "spec.imagePullPolicy", `known fields here are command, credentialSpec, devices`},
 		{"misspelt spec key", doc("restartPolicyy: always"), "spec.restartPolicyy", "did you mean restartPolicy?"},
 		{"wrong case key", doc("workingdir: C:\\app"), "spec.workingdir", "did you mean workingDir?"},
 		{"misspelt mount key", doc(`mounts: [{hostPath: 'D:\x', containerpath: 'C:\x'}]`), "spec.mounts[0].containerpath", "did you mean containerPath?"},
@@ -222,6 +228,23 @@ func TestParseRejects(t *testing.T) {
 		{"cpuCount negative", doc("resources: {cpuCount: -1}"), "spec.resources.cpuCount", "negative"},
 		{"cpuMaximumPercent over", doc("resources: {cpuMaximumPercent: 101}"), "spec.resources.cpuMaximumPercent", "from 1 to 100"},
 		{"memoryMB negative", doc("resources: {memoryMB: -2}"), "spec.resources.memoryMB", "negative"},
+		{"both CPU limits with process isolation", doc("isolation: process", "resources: {cpuCount: 2, cpuMaximumPercent: 50}"), "spec.resources.cpuMaximumPercent", "with isolation: process a container gets one processor limit"},
+		{"both CPU limits with the default isolation", doc("resources: {cpuCount: 2, cpuMaximumPercent: 50}"), "spec.resources.cpuMaximumPercent", "set isolation: hyperv"},
+		{"both CPU limits with the version fallback", doc("isolation: process", "onVersionMismatch: hyperv", "resources: {cpuCount: 1, cpuMaximumPercent: 10}"), "spec.resources.cpuMaximumPercent", "remove one of them"},
+		// Host name.
+		{"hostname with a dot", doc("hostname: web.corp.example"), "spec.hostname", "without dots"},
+		{"hostname with an underscore", doc("hostname: web_01"), "spec.hostname", `(such as "web-01")`},
+		{"hostname too long", doc("hostname: " + strings.Repeat("w", 64)), "spec.hostname", "1 to 63"},
+		{"hostname only digits", doc("hostname: '1234'"), "spec.hostname", "only digits"},
+		{"hostname not a string", doc("hostname: [web]"), "spec.hostname", "must be a string"},
+		{"compose hostname spelling", doc("host_name: web"), "spec.host_name", "did you mean hostname?"},
+		// Credential spec.
+		{"credentialSpec a path", doc(`credentialSpec: '..\..\secrets\x.json'`), "spec.credentialSpec", "is a path"},
+		{"credentialSpec an absolute path", doc(`credentialSpec: 'C:\ProgramData\docker\CredentialSpecs\x.json'`), "spec.credentialSpec", `such as 'x.json'`},
+		{"credentialSpec a device", doc(`credentialSpec: con.json`), "spec.credentialSpec", "reserved device name"},
+		{"credentialSpec Docker's form", doc(`credentialSpec: 'file://x.json'`), "spec.credentialSpec", "is a path"},
+		{"compose credential_spec", doc(`credential_spec: {file: x.json}`), "spec.credential_spec", "did you mean credentialSpec?"},
+		{"docker security_opt", doc(`security_opt: ['credentialspec=file://x.json']`), "spec.security_opt", "did you mean credentialSpec?"},
 		// Mounts.
 		{"hostPath missing", doc(`mounts: [{containerPath: 'C:\x'}]`), "spec.mounts[0].hostPath", "is required"},
 		{"containerPath missing", doc(`mounts: [{hostPath: 'D:\x'}]`), "spec.mounts[0].containerPath", "is required"},
@@ -258,6 +281,17 @@ func TestParseRejects(t *testing.T) {
 		{"network container with ports", doc("network: {mode: 'container:db'}", "ports: [{hostPort: 80, containerPort: 80}]"), "spec.network.mode", `publish them in "db"'s spec`},
 		{"network none with ports", doc("network: {mode: none}", "ports: [{hostPort: 80, containerPort: 80}]"), "spec.network.mode", "remove ports or use mode: nat"},
 		{"dnsSearch invalid", doc("network: {dnsSearch: ['corp..example']}"), "spec.network.dnsSearch[0]", "not a DNS domain"},
+		{"dns a name", doc("network: {dns: [dns01.corp.example]}"), "spec.network.dns[0]", "is a name; give the DNS server's IP address"},
+		{"dns not an address", doc("network: {dns: ['10.0.0.300']}"), "spec.network.dns[0]", "not an IP address"},
+		{"dns with a port", doc("network: {dns: ['10.0.0.53:53']}"), "spec.network.dns[0]", "not an IP address"},
+		{"dns with a zone", doc("network: {dns: ['fe80::1%eth0']}"), "spec.network.dns[0]", "has a zone"},
+		{"dns unspecified", doc("network: {dns: [0.0.0.0]}"), "spec.network.dns[0]", "cannot be a DNS server"},
+		{"dns empty", doc("network: {dns: ['']}"), "spec.network.dns[0]", "is empty"},
+		{"dns twice", doc("network: {dns: [10.0.0.53, '::ffff:10.0.0.53']}"), "spec.network.dns[1]", "already spec.network.dns[0]"},
+		{"dns not a list", doc("network: {dns: 10.0.0.53}"), "spec.network.dns", "must be a list"},
+		{"dns without a network", doc("network: {mode: none, dns: [10.0.0.53]}"), "spec.network.dns", "mode: none"},
+		{"dns of a shared network", doc("network: {mode: 'container:db', dns: [10.0.0.53]}"), "spec.network.dns", `set dns in "db"'s spec`},
+		{"compose dns at the spec level", doc("dns: [10.0.0.53]"), "spec.dns", "did you mean network.dns?"},
 		// Devices.
 		{"device GUID invalid", doc("devices: [{classGUID: 5B45201D-F2F2-4F3B-85BB}]"), "spec.devices[0].classGUID", "is not a GUID"},
 		{"device GUID missing", doc("devices: [{}]"), "spec.devices[0].classGUID", "is required"},
@@ -317,6 +351,18 @@ func TestParseAccepts(t *testing.T) {
 		{"merge keys with own value winning", "apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\n" +
 			"spec:\n  <<: [{image: 'nanoserver:1809', user: a}]\n  user: b\n",
 			func(c *Container) bool { return c.Spec.User == "b" && c.Spec.Image.String() == "nanoserver:1809" }},
+		{"both CPU limits with Hyper-V isolation", doc("isolation: hyperv", "resources: {cpuCount: 2, cpuMaximumPercent: 50}"),
+			func(c *Container) bool {
+				return c.Spec.Resources.CPUCount == 2 && c.Spec.Resources.CPUMaximumPercent == 50
+			}},
+		{"a host name longer than NetBIOS keeps", doc("hostname: payments-gateway-01"),
+			func(c *Container) bool { return c.Spec.Hostname == "payments-gateway-01" }},
+		{"a credential spec by name", doc("credentialSpec: webapp01.json"),
+			func(c *Container) bool { return c.Spec.CredentialSpec == "webapp01.json" }},
+		{"an IPv6 DNS server", doc("network: {dns: ['FD00::0053', 10.1.1.1]}"),
+			func(c *Container) bool {
+				return len(c.Spec.Network.DNS) == 2 && c.Spec.Network.DNS[0].String() == "fd00::53" && c.Spec.Network.DNS[1].String() == "10.1.1.1"
+			}},
 		{"cpuMaximumPercent 100", doc("resources: {cpuMaximumPercent: 100}"),
 			func(c *Container) bool { return c.Spec.Resources.CPUMaximumPercent == 100 }},
 		{"hex int", doc("ports: [{hostPort: 0x1F90, containerPort: 80}]"),

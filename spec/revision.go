@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // gitRevision tells which git commit the content of dir comes from, or ""
@@ -17,7 +19,8 @@ import (
 //     the loose refs or packed-refs (a .git file, as in worktrees and
 //     submodules, is followed).
 //
-// It reads only a handful of small files and never runs git.
+// It reads only a handful of small files, never blocking on one that is
+// not a regular file (see safefile), and never runs git.
 func gitRevision(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -72,7 +75,7 @@ func checkoutRevision(dir string) (rev string, ok bool) {
 	gitDir := gitPath
 	if !fi.IsDir() {
 		// A .git file: "gitdir: <path>", relative to dir or absolute.
-		b, err := os.ReadFile(gitPath)
+		b, err := safefile.ReadFile(gitPath)
 		if err != nil {
 			return "", true
 		}
@@ -85,7 +88,7 @@ func checkoutRevision(dir string) (rev string, ok bool) {
 			gitDir = filepath.Join(dir, gitDir)
 		}
 	}
-	head, err := os.ReadFile(filepath.Join(gitDir, "HEAD"))
+	head, err := safefile.ReadFile(filepath.Join(gitDir, "HEAD"))
 	if err != nil {
 		return "", true
 	}
@@ -100,7 +103,7 @@ func checkoutRevision(dir string) (rev string, ok bool) {
 	ref = strings.TrimSpace(ref)
 	// Refs of a linked worktree live in the common git folder.
 	common := gitDir
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+	if b, err := safefile.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimSpace(string(b))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)
@@ -119,12 +122,12 @@ func resolveRef(gitDir, ref string) string {
 	if strings.Contains(ref, "..") {
 		return ""
 	}
-	if b, err := os.ReadFile(filepath.Join(gitDir, filepath.FromSlash(ref))); err == nil {
+	if b, err := safefile.ReadFile(filepath.Join(gitDir, filepath.FromSlash(ref))); err == nil {
 		if h := strings.TrimSpace(string(b)); isCommit(h) {
 			return h
 		}
 	}
-	f, err := os.Open(filepath.Join(gitDir, "packed-refs"))
+	f, err := safefile.Open(filepath.Join(gitDir, "packed-refs"))
 	if err != nil {
 		return ""
 	}

@@ -22,6 +22,10 @@ type Snapshot struct {
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 	// LoadedAt is when the folder was read.
 	LoadedAt time.Time `json:"loadedAt"`
+	// SettleAt, when not zero, is when a pending change (see File.Pending)
+	// will have been quiet long enough to apply, if a read then finds it
+	// unchanged. A Watcher reads the folder again at that time.
+	SettleAt time.Time `json:"-"`
 }
 
 // File is the outcome of reading one spec file.
@@ -35,9 +39,15 @@ type File struct {
 	// Err is nil for a valid file; otherwise every problem found, as a
 	// *multierror.Error of *Error (or a single *Error for I/O problems).
 	Err error `json:"-"`
-	// Stale reports that the file is invalid now and its specs in force
-	// are the last-known-good ones from an earlier read.
+	// Stale reports that the file's specs in force are the last-known-good
+	// ones from an earlier read: it is invalid, unreadable or Pending now.
 	Stale bool `json:"stale,omitempty"`
+	// Pending reports a change that would take specs away and may be a
+	// half-written file or a file in the middle of a replacement: the
+	// file was emptied, cut short or lost a name it declared, or it was
+	// removed. Its last-known-good specs stay in force until the change
+	// settles (see Loader); Err says why and until when.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Valid reports whether the file decoded and validated without error.

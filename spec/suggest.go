@@ -72,6 +72,12 @@ var aliasKeys = map[string][]string{
 	"mountPath":                     {"containerPath"},
 	"read_only":                     {"readOnly"},
 	"dns_search":                    {"network.dnsSearch", "dnsSearch"},
+	"dns":                           {"network.dns"},
+	"dnsConfig":                     {"network.dns"},
+	"credential_spec":               {"credentialSpec"},
+	"security_opt":                  {"credentialSpec"},
+	"securityOpt":                   {"credentialSpec"},
+	"host_name":                     {"hostname"},
 	"name":                          {"metadata.name"},
 }
 

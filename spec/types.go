@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/isoagent/isoagent/imageref"
@@ -116,6 +117,13 @@ type Spec struct {
 	Ports             []Port            `yaml:"ports,omitempty" json:"ports,omitempty"`
 	Network           Network           `yaml:"network,omitempty" json:"network,omitempty"`
 	Devices           []Device          `yaml:"devices,omitempty" json:"devices,omitempty"`
+	// Hostname is the container's host name; empty means its name
+	// (metadata.name).
+	Hostname string `yaml:"hostname,omitempty" json:"hostname,omitempty"`
+	// CredentialSpec names a file in the agent's credential-spec folder
+	// whose gMSA credential spec the container runs with (package
+	// credspec); the policy must list it.
+	CredentialSpec string `yaml:"credentialSpec,omitempty" json:"credentialSpec,omitempty"`
 	// EnvFrom makes every key of each secret an environment variable of
 	// the container; Env wins over it for a name both set.
 	EnvFrom []EnvFrom `yaml:"envFrom,omitempty" json:"envFrom,omitempty"`
@@ -170,6 +178,9 @@ type Port struct {
 type Network struct {
 	Mode      string   `yaml:"mode,omitempty" json:"mode,omitempty"` // nat (default), none, container:<name>
 	DNSSearch []string `yaml:"dnsSearch,omitempty" json:"dnsSearch,omitempty"`
+	// DNS are the DNS servers of the container's network adapter, in
+	// order; none means the network's own. Validation parses them.
+	DNS []netip.Addr `yaml:"dns,omitempty" json:"dns,omitempty"`
 }
 
 // SharedWith returns the name of the container whose network namespace this

@@ -2,11 +2,13 @@ package spec
 
 import (
 	"fmt"
+	"net/netip"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/secrets"
 	"github.com/isoagent/isoagent/winpath"
@@ -136,12 +138,20 @@ func (v *validator) spec(name string, s *Spec) {
 		}
 	}
 	v.stringKeys("spec.selector", s.Selector, "selector label")
-	v.resources(&s.Resources)
+	v.resources(&s.Resources, s.Isolation)
 	v.mounts(s.Mounts)
 	v.pipes(s.Pipes)
 	v.network(name, &s.Network, len(s.Ports) > 0)
 	v.ports(s.Ports)
 	v.devices(s.Devices)
+	if s.Hostname != "" {
+		v.hostname("spec.hostname", s.Hostname)
+	}
+	if s.CredentialSpec != "" {
+		if err := credspec.CheckName(s.CredentialSpec); err != nil {
+			v.errorf("spec.credentialSpec", "%v", err)
+		}
+	}
 	v.envFrom(s.EnvFrom)
 	v.secretMounts(s.SecretMounts, s.Mounts)
 }
@@ -217,7 +227,21 @@ func (v *validator) secretMounts(sms []SecretMount, mounts []Mount) {
 	}
 }
 
-func (v *validator) resources(r *Resources) {
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$`)
+
+// hostname checks a container host name: a DNS label, which Windows
+// takes as the computer name (and cuts to 15 characters for NetBIOS:
+// admission warns about that).
+func (v *validator) hostname(path, h string) {
+	switch {
+	case !hostnameRE.MatchString(h):
+		v.errorf(path, "%q is not a host name: use 1 to 63 letters, digits and '-', starting and ending with a letter or digit, without dots (such as web-01)%s", h, suggestLabel(h))
+	case strings.Trim(h, "0123456789") == "":
+		v.errorf(path, "%q is only digits, which Windows does not take as a computer name; add a letter (such as web-%s)", h, h)
+	}
+}
+
+func (v *validator) resources(r *Resources, iso Isolation) {
 	if r.CPUCount < 0 {
 		v.errorf("spec.resources.cpuCount", "%d is negative; give a number of CPUs, or leave it out for no limit", r.CPUCount)
 	}
@@ -226,6 +250,17 @@ func (v *validator) resources(r *Resources) {
 	}
 	if r.MemoryMB < 0 {
 		v.errorf("spec.resources.memoryMB", "%d is negative; give a memory limit in MB, or leave it out for no limit", r.MemoryMB)
+	}
+	if r.CPUCount > 0 && r.CPUMaximumPercent > 0 && iso != IsolationHyperV {
+		// HCS refuses the pair for process isolation; moby keeps the
+		// count and drops the percentage with a warning. A spec that
+		// silently loses a limit on one host and keeps it on another
+		// (isolation: default) is a trap, so the spec says which.
+		how := "isolation: process"
+		if iso != IsolationProcess {
+			how = "isolation: default (process isolation on Windows Server)"
+		}
+		v.errorf("spec.resources.cpuMaximumPercent", "with %s a container gets one processor limit, and HCS takes cpuCount or cpuMaximumPercent, not both; remove one of them (Docker would keep cpuCount), or set isolation: hyperv, where cpuMaximumPercent is a share of the utility VM's cpuCount processors", how)
 	}
 }
 
@@ -334,6 +369,51 @@ func (v *validator) network(self string, n *Network, hasPorts bool) {
 		if !validDomain(d) {
 			v.errorf(fmt.Sprintf("spec.network.dnsSearch[%d]", i), "%q is not a DNS domain such as corp.example", d)
 		}
+	}
+	v.dnsServers(n)
+}
+
+// dnsServers parses network.dns: IP addresses of DNS servers, each once,
+// on a network of the container's own.
+func (v *validator) dnsServers(n *Network) {
+	seen := map[netip.Addr]int{}
+	for i := range n.DNS {
+		dp := fmt.Sprintf("spec.network.dns[%d]", i)
+		text := v.doc.Text(dp)
+		a, err := netip.ParseAddr(text)
+		switch {
+		case text == "":
+			v.errorf(dp, "is empty; give the IP address of a DNS server, such as 10.0.0.53")
+			continue
+		case err != nil && validDomain(text) && strings.Trim(text[strings.LastIndexByte(text, '.')+1:], "0123456789") != "":
+			v.errorf(dp, "%q is a name; give the DNS server's IP address, such as 10.0.0.53", text)
+			continue
+		case err != nil:
+			v.errorf(dp, "%q is not an IP address; give the DNS server's address, such as 10.0.0.53 or fd00::53", text)
+			continue
+		case a.Zone() != "":
+			v.errorf(dp, "%q has a zone (%%%s); give the address without it", text, a.Zone())
+			continue
+		case a.IsUnspecified() || a.IsMulticast():
+			v.errorf(dp, "%s cannot be a DNS server; give the address of one, such as 10.0.0.53", a)
+			continue
+		}
+		a = a.Unmap()
+		if j, dup := seen[a]; dup {
+			v.errorf(dp, "%s is already spec.network.dns[%d]; list a DNS server once", a, j)
+			continue
+		}
+		seen[a] = i
+		n.DNS[i] = a
+	}
+	if len(n.DNS) == 0 {
+		return
+	}
+	switch {
+	case n.Mode == NetworkNone:
+		v.errorf("spec.network.dns", "a container without a network (mode: none) has no DNS servers; remove dns or use mode: nat")
+	case n.SharedWith() != "":
+		v.errorf("spec.network.dns", "a container that shares %q's network uses its network adapter and DNS servers; set dns in %q's spec", n.SharedWith(), n.SharedWith())
 	}
 }
 

@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // Trigger says what made a Watcher rescan its folder. The values are used
@@ -93,6 +96,10 @@ type WatchOptions struct {
 	// OnRescan, if set, is called for every rescan of the folder, with the
 	// trigger it is reported under. Same rules as OnEvent.
 	OnRescan func(Trigger)
+	// StallAfter is how long a read of the folder may run, and how long
+	// may pass without one finishing, before Health reports the Watcher
+	// stalled. Default: three resync intervals, at least two minutes.
+	StallAfter time.Duration
 }
 
 // Update is a snapshot, or a failure to read the folder, delivered by a
@@ -126,8 +133,12 @@ type Update struct {
 // failing Load, is logged, delivered as an Update with Err and waited out:
 // no snapshot is delivered for it, so the consumer keeps what it had.
 //
+// A change that the loader holds back until it settles (a file emptied,
+// cut short or removed; see Loader) is read again once it may have: the
+// snapshot's SettleAt.
+//
 // Names of editor leftovers (ending in "~", ".swp", ".swx", ".tmp", ".bak",
-// or "#...#") do not cause rescans. Subfolders whose names start with "."
+// or "#...#") do not cause rescans. Subfolders with names Ignored skips
 // (.git, a ConfigMap's ..data) are not watched; the spec loader ignores
 // them too. Symlinked subfolders are not followed.
 type Watcher struct {
@@ -136,6 +147,12 @@ type Watcher struct {
 	opts    WatchOptions
 	log     *slog.Logger
 	updates chan Update
+
+	// Progress, for Health: Unix nanoseconds of the start of the read
+	// in progress (0 when none is) and of the end of the last one (or
+	// of NewWatcher).
+	readingSince atomic.Int64
+	lastRead     atomic.Int64
 }
 
 // NewWatcher returns a Watcher that reads dir with loader. It starts
@@ -159,17 +176,42 @@ func NewWatcher(dir string, loader SnapshotLoader, opts WatchOptions) *Watcher {
 	if opts.GitLockMaxWait <= 0 {
 		opts.GitLockMaxWait = DefaultGitLockMaxWait
 	}
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = max(3*opts.Resync, 2*time.Minute)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{
+	w := &Watcher{
 		dir:     dir,
 		loader:  loader,
 		opts:    opts,
 		log:     log.With("dir", dir),
 		updates: make(chan Update, 1),
 	}
+	w.lastRead.Store(time.Now().UnixNano())
+	return w
+}
+
+// Health returns nil while the Watcher keeps reading its folder, and an
+// error saying why not once a read has been running, or none has
+// finished, for longer than WatchOptions.StallAfter: a read that cannot
+// finish (a file system that hangs) stops the agent from following its
+// folder, which a liveness probe should see. It is safe to call from any
+// goroutine.
+func (w *Watcher) Health() error {
+	now := time.Now()
+	if since := w.readingSince.Load(); since != 0 {
+		if d := now.Sub(time.Unix(0, since)); d > w.opts.StallAfter {
+			return fmt.Errorf("the spec folder reader has been reading %s for %v, longer than %v: a file or the file system does not answer", w.dir, d.Round(time.Second), w.opts.StallAfter)
+		}
+		return nil
+	}
+	if d := now.Sub(time.Unix(0, w.lastRead.Load())); d > w.opts.StallAfter {
+		return fmt.Errorf("the spec folder reader has not finished a read of %s for %v, longer than %v", w.dir, d.Round(time.Second), w.opts.StallAfter)
+	}
+	return nil
 }
 
 // Updates returns the channel on which Run delivers snapshots, and
@@ -225,6 +267,12 @@ type watchRun struct {
 	lockSince time.Time // when the current wait for .git/index.lock began
 	last      *Snapshot // last snapshot delivered
 	lastErr   string    // last Load error logged, to log a repeat quietly
+
+	// A read again once held-back changes may have settled: when, and
+	// the trigger and SeenAt of the rescan that found them.
+	settleAt      time.Time
+	settleTrigger Trigger
+	settleSeenAt  time.Time
 }
 
 func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) error {
@@ -254,6 +302,15 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 				nextPoll = now.Add(min(o.Poll, max(o.Debounce/2, time.Millisecond)))
 			}
 		}
+		if !r.settleAt.IsZero() && !now.Before(r.settleAt) && !r.deb.pending() {
+			if r.gitBusy(now) {
+				r.settleAt = now.Add(o.GitLockPoll)
+			} else {
+				t, seenAt := r.settleTrigger, r.settleSeenAt
+				r.settleAt = time.Time{}
+				r.rescan(t, seenAt)
+			}
+		}
 		wake := nextResync
 		if o.Poll > 0 && nextPoll.Before(wake) {
 			wake = nextPoll
@@ -271,6 +328,10 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 			if r.deb.pending() {
 				wake = earlier(wake, due)
 			}
+		}
+		if !r.settleAt.IsZero() {
+			// Set by a rescan just now, possibly.
+			wake = earlier(wake, r.settleAt)
 		}
 		timer.Reset(max(time.Until(wake), 0))
 
@@ -325,10 +386,10 @@ func (r *watchRun) fsEvent(ev fsnotify.Event) {
 		// another symlink target: follow it now, so that writes into
 		// the new tree extend the quiet period.
 		r.syncWatches()
-	} else if watchIgnoredName(filepath.Base(ev.Name)) {
+	} else if editorLeftover(filepath.Base(ev.Name)) {
 		return
 	} else if ev.Has(fsnotify.Create) {
-		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !strings.HasPrefix(fi.Name(), ".") {
+		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !Ignored(fi.Name()) {
 			r.addTree(ev.Name)
 		}
 	} else if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
@@ -337,17 +398,6 @@ func (r *watchRun) fsEvent(ev fsnotify.Event) {
 		}
 	}
 	r.event(TriggerEvent, time.Now())
-}
-
-// watchIgnoredName reports whether a change to a file of this name cannot
-// change the folder's specs: editor swap, backup and temporary files.
-func watchIgnoredName(name string) bool {
-	for _, suffix := range []string{"~", ".swp", ".swx", ".tmp", ".bak"} {
-		if strings.HasSuffix(name, suffix) {
-			return true
-		}
-	}
-	return len(name) > 1 && name[0] == '#' && name[len(name)-1] == '#'
 }
 
 // syncWatches makes the watched set match the folder as it is now: the
@@ -445,27 +495,21 @@ func (r *watchRun) add(dir string) {
 	r.watched[dir] = true
 }
 
-// watchTree lists root and its subfolders, leaving out those whose names
-// start with "." and not following symlinks.
+// watchTree lists root and its subfolders (absolute paths), leaving out
+// those with Ignored names and not following symlinks.
 func watchTree(root string) []string {
-	var dirs []string
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// Unreadable or vanished: watch what can be watched.
-			if d != nil && d.IsDir() && path != root {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		if path != root && strings.HasPrefix(d.Name(), ".") {
-			return fs.SkipDir
-		}
-		dirs = append(dirs, path)
+	fr, err := safefile.OpenRoot(root)
+	if err != nil {
 		return nil
-	})
+	}
+	defer fr.Close()
+	dirs := []string{root}
+	// Unreadable or vanished subfolders: watch what can be watched.
+	_ = walkFolder(fr, func(rel string, d fs.DirEntry, _ *safefile.Root) {
+		if d.IsDir() {
+			dirs = append(dirs, filepath.Join(root, filepath.FromSlash(rel)))
+		}
+	}, func(string, error) {})
 	return dirs
 }
 
@@ -481,36 +525,34 @@ func (r *watchRun) poll(now time.Time) {
 
 // fingerprint hashes what a rescan depends on: where the folder resolves
 // to, and the name, size, modification time and mode of every entry in it
-// (symlinks followed for files, so a ConfigMap's ..data swap shows).
+// that is not Ignored (links inside the folder followed for files, so a
+// ConfigMap's ..data swap shows).
 func (r *watchRun) fingerprint() uint64 {
 	h := fnv.New64a()
 	root, err := filepath.EvalSymlinks(r.dir)
+	var fr *safefile.Root
+	if err == nil {
+		fr, err = safefile.OpenRoot(root)
+	}
 	if err != nil {
 		fmt.Fprintf(h, "missing\x00")
 		return h.Sum64()
 	}
+	defer fr.Close()
 	fmt.Fprintf(h, "%s\x00", root)
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	_ = walkFolder(fr, func(rel string, d fs.DirEntry, _ *safefile.Root) {
+		info := d.Info // what the listing says, unless a link is to follow
+		if d.Type()&fs.ModeSymlink != 0 {
+			info = func() (fs.FileInfo, error) { return fr.Stat(rel) }
+		}
+		fi, err := info()
 		if err != nil {
-			fmt.Fprintf(h, "%s\x00error\x00", path)
-			if d != nil && d.IsDir() && path != root {
-				return fs.SkipDir
-			}
-			return nil
+			fmt.Fprintf(h, "%s\x00gone\x00", rel)
+			return
 		}
-		if path != root && d.IsDir() && strings.HasPrefix(d.Name(), ".") {
-			return fs.SkipDir
-		}
-		if watchIgnoredName(d.Name()) {
-			return nil
-		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			fmt.Fprintf(h, "%s\x00gone\x00", path)
-			return nil
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", path, fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
-		return nil
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", rel, fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
+	}, func(rel string, _ error) {
+		fmt.Fprintf(h, "%s\x00error\x00", rel)
 	})
 	return h.Sum64()
 }
@@ -549,7 +591,7 @@ func (r *watchRun) gitIndexLock() string {
 	}
 	gitDir := gitPath
 	if !fi.IsDir() {
-		b, err := os.ReadFile(gitPath)
+		b, err := safefile.ReadFile(gitPath)
 		if err != nil {
 			return ""
 		}
@@ -587,7 +629,10 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 	if full, ok := r.w.loader.(FullReloader); ok && (t == TriggerOverflow || t == TriggerResync) {
 		load = full.Reload
 	}
+	r.w.readingSince.Store(time.Now().UnixNano())
 	snap, err := load()
+	r.w.lastRead.Store(time.Now().UnixNano())
+	r.w.readingSince.Store(0)
 	if err != nil {
 		// The consumer keeps what it had; the next event or resync
 		// tries again.
@@ -604,6 +649,15 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 		return
 	}
 	r.lastErr = ""
+	switch {
+	case snap == nil || snap.SettleAt.IsZero():
+		r.settleAt = time.Time{}
+	default:
+		if r.settleAt.IsZero() || seenAt.Before(r.settleSeenAt) {
+			r.settleTrigger, r.settleSeenAt = t, seenAt
+		}
+		r.settleAt = snap.SettleAt
+	}
 	if snap == nil || (r.last != nil && sameSnapshot(r.last, snap)) {
 		return
 	}
@@ -621,11 +675,11 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 }
 
 // deliver hands u to the consumer without blocking: an update not yet
-// taken is replaced, since a snapshot is the whole desired state; a
-// failure does not replace a snapshot not taken yet, but goes with it.
+// taken is replaced, since a snapshot is the whole desired state (its
+// earlier SeenAt is kept); a failure does not replace a snapshot not taken
+// yet, but goes with it.
 func (r *watchRun) deliver(u Update) {
-	select {
-	case old := <-r.w.updates:
+	sendLatest(r.w.updates, u, func(old, u Update) Update {
 		switch {
 		case old.Snapshot == nil:
 			// A failure only: the newer update says all there is.
@@ -634,10 +688,29 @@ func (r *watchRun) deliver(u Update) {
 		case old.SeenAt.Before(u.SeenAt):
 			u.SeenAt = old.SeenAt
 		}
-	default:
+		return u
+	})
+}
+
+// sendLatest sends v on ch, a channel with a buffer of one, without
+// blocking: a value the receiver has not taken yet is replaced by v, or
+// by what merge makes of the two (nil merge: v). Each watcher keeps its
+// consumer on the latest state this way.
+func sendLatest[T any](ch chan T, v T, merge func(old, v T) T) {
+	for {
+		select {
+		case ch <- v:
+			return
+		default:
+		}
+		select {
+		case old := <-ch:
+			if merge != nil {
+				v = merge(old, v)
+			}
+		default:
+		}
 	}
-	// Run's goroutine is the only sender and the buffer is empty now.
-	r.w.updates <- u
 }
 
 // sameSnapshot reports whether b declares what a declares: the same
@@ -651,7 +724,7 @@ func sameSnapshot(a, b *Snapshot) bool {
 	for i, fa := range a.Files {
 		fb := b.Files[i]
 		if fa.Path != fb.Path || fa.Size != fb.Size || !fa.ModTime.Equal(fb.ModTime) ||
-			fa.Stale != fb.Stale || !equalStrings(fa.Names, fb.Names) || errString(fa.Err) != errString(fb.Err) {
+			fa.Stale != fb.Stale || fa.Pending != fb.Pending || !equalStrings(fa.Names, fb.Names) || errString(fa.Err) != errString(fb.Err) {
 			return false
 		}
 	}

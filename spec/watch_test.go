@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // These tests change real folders the way operators and tools do and check
@@ -193,7 +195,7 @@ func needSymlinks(t *testing.T) {
 func removeAll(t *testing.T, dir string) {
 	t.Helper()
 	err := os.RemoveAll(dir)
-	if err != nil && underWine() {
+	if err != nil && testutil.UnderWine() {
 		// Windows deletes a folder with POSIX semantics even while a
 		// watch handle on it is open (Go asks for them, NTFS has them
 		// since 1709). Wine 8 does not: the folder stays pending until

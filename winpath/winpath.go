@@ -187,6 +187,19 @@ var reserved = func() map[string]bool {
 	return m
 }()
 
+// CheckName checks that name is one file or folder name Windows allows in
+// a path: no separators, not "." or "..", none of <>:"|?* or control
+// characters, no trailing dot or space, not a reserved device name.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("the name is empty")
+	case strings.ContainsAny(name, `\/`):
+		return fmt.Errorf("%s is a path, not a single name", Quote(name))
+	}
+	return checkElem(name, name)
+}
+
 func checkElem(orig, e string) error {
 	switch e {
 	case ".":

@@ -1,19 +1,17 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/gitverify"
-	"github.com/isoagent/isoagent/internal/agentstate"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/secrets"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/validate"
 )
 
 // gitopsFlags are the guard rails of a spec folder many people push to:
@@ -91,79 +89,19 @@ func (gd guards) secretSource() driver.SecretSource {
 	return gd.secrets
 }
 
-// loader returns how the spec folder is read: from verified commits with
-// --verify-signatures, else as a plain folder. onRefused is told of each
-// refused revision, and nil once the checkout is at a verified one.
-func (gd guards) loader(dir string, opts spec.LoaderOptions, log *slog.Logger, onRefused func(*gitverify.RefusalError)) spec.SnapshotLoader {
+// loader returns how plan reads the spec folder: from its verified commit
+// with --verify-signatures, else as a plain folder.
+func (gd guards) loader(dir string, opts spec.LoaderOptions) spec.SnapshotLoader {
 	if gd.keys == nil {
 		return spec.NewLoader(dir, opts)
 	}
-	return gitverify.NewLoader(dir, gitverify.LoaderOptions{Keys: gd.keys, Spec: opts, Logger: log, OnRefused: onRefused})
+	return gitverify.NewLoader(dir, gitverify.LoaderOptions{Keys: gd.keys, Spec: opts})
 }
-
-// pruneHold says, from the agent's state, whether prunes must be held
-// from the start: the agent runs on another folder than last time and its
-// owner has containers. save records dir as the folder in force; call it
-// at once when hold is empty, else when the hold is released.
-func pruneHold(ctx context.Context, g gitopsFlags, o driverOptions, dir string, drv driver.Driver) (hold string, save func(), err error) {
-	owner := o.owner
-	f := agentstate.Open(g.stateDirFor(o), owner)
-	st, err := f.Load()
-	if err != nil {
-		return "", nil, err
-	}
-	abs := agentstate.Abs(dir)
-	save = func() {
-		if err := f.Save(agentstate.State{Dir: abs}); err != nil {
-			slog.Default().Error("cannot remember the spec folder", "err", err)
-		}
-	}
-	if st.Dir == "" || agentstate.SameDir(st.Dir, abs) {
-		return "", save, nil
-	}
-	cs, err := drv.List(ctx)
-	if err != nil {
-		return "", nil, fmt.Errorf("list the containers of owner %s: %w", owner, err)
-	}
-	if len(cs) == 0 {
-		return "", save, nil
-	}
-	return fmt.Sprintf("the agent runs on spec folder %s, not on %s as last time, and owner %s has %d containers", abs, st.Dir, owner, len(cs)), save, nil
-}
-
-// refusalError turns a refusal into the engine's error, keeping nil nil.
-func refusalError(r *gitverify.RefusalError) error {
-	if r == nil {
-		return nil
-	}
-	return r
-}
-
-// revisionRefused reports a refused revision (nil: verified again) in
-// status and metrics; the loader has logged it, once.
-func (a *agent) revisionRefused(r *gitverify.RefusalError) {
-	a.eng.SetRevisionRefused(refusalError(r))
-	if r == nil {
-		a.metrics.SetRevisionRefused("", "")
-		return
-	}
-	a.metrics.SetRevisionRefused(r.Revision, r.Reason)
-}
-
-func pendingCount(p *reconcile.PendingPrune) int {
-	if p == nil {
-		return 0
-	}
-	return len(p.Names)
-}
-
-// folderLoader reads a spec folder for validate.
-type folderLoader func(dir string, opts spec.LoaderOptions) (*spec.Snapshot, error)
 
 // folderLoader returns how validate reads folders: from their verified
 // commit with --verify-signatures (nil: as plain folders). The keys file
 // must lie outside every folder named.
-func (c *validateConfig) folderLoader(paths []string) (folderLoader, error) {
+func (c *validateConfig) folderLoader(paths []string) (validate.FolderLoader, error) {
 	if c.verifyKeys == "" {
 		return nil, nil
 	}

@@ -1,6 +1,11 @@
 // Command isoagent keeps a Windows container host in line with a folder of
-// YAML container specs. See the README and DESIGN for the whole story; this
-// package only parses flags and wires the other packages together.
+// YAML container specs. See the README for the whole story.
+//
+// This package only wires: each subcommand parses its flags, builds the
+// options of the library that does the work (package agent for run and
+// the Windows service, validate for validate, reconcile.PlanRun for plan,
+// the simulated host's Model for sim) and formats what comes back, with
+// the exit codes below.
 package main
 
 import (
@@ -11,6 +16,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/isoagent/isoagent/doctor"
 )
 
 // Exit codes shared by the subcommands.
@@ -38,6 +45,7 @@ func commands() []command {
 		{"prune", "show, and with --confirm let go on, a prune the running agent holds", runPrune},
 		{"service", "install and control the Windows service (Windows)", runService},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
+		{"doctor", "check what the agent needs on this host, with the fixes", doctor.Main},
 		{"version", "print the version", runVersion},
 	}
 }

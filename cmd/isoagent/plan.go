@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
 	"text/tabwriter"
 
+	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -20,26 +20,6 @@ recreate, start, stop or remove, with the reason, and the specs admission
 rejects (those are not changes). Exit status: 0 no changes, 1 changes,
 2 errors.
 `
-
-// planOutput is what plan --json prints.
-type planOutput struct {
-	Host       string                `json:"host"`
-	Actions    []reconcile.Action    `json:"actions"`
-	Rejections []planRejection       `json:"rejections"`
-	Warnings   []planWarning         `json:"warnings"`
-	Conditions []reconcile.Condition `json:"conditions"`
-}
-
-type planRejection struct {
-	Name   string      `json:"name"`
-	Source spec.Source `json:"source"`
-	reconcile.Rejection
-}
-
-type planWarning struct {
-	Name    string `json:"name"`
-	Message string `json:"message"`
-}
 
 func runPlan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("plan", planUsage, stderr)
@@ -53,7 +33,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
 		return exitUsage
 	}
-	out, err := plan(context.Background(), a)
+	out, loadErr, err := plan(context.Background(), a)
 	if err != nil {
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
 		return exitUsage
@@ -68,68 +48,50 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	} else {
 		printPlan(stdout, out)
 	}
-	if len(out.Actions) > 0 {
+	switch {
+	case loadErr != nil:
+		// The plan says what a run would do meanwhile; the folder is
+		// still not what the caller meant.
+		fmt.Fprintf(stderr, "isoagent plan: %v\n", loadErr)
+		return exitUsage
+	case len(out.Actions) > 0:
 		return exitProblem
 	}
 	return exitOK
 }
 
-// plan computes what run would do now, with the same admission and the
-// same per-container decisions as the engine.
-func plan(ctx context.Context, a agentFlags) (planOutput, error) {
-	out := planOutput{Actions: []reconcile.Action{}, Rejections: []planRejection{}, Warnings: []planWarning{}, Conditions: []reconcile.Condition{}}
+// plan computes what run would do now, with the same admission, the same
+// per-container decisions and the same rule for an empty or unreadable
+// folder as the engine (reconcile.PlanRun). loadErr says why the folder
+// could not be read; the plan is still made, as a run would go on.
+func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err error) {
 	g, err := a.gitops.open(a.dir)
 	if err != nil {
-		return out, err
+		return p, nil, err
 	}
-	snap, err := g.loader(a.dir, spec.LoaderOptions{}, slog.New(slog.DiscardHandler), nil).Load()
-	if err != nil {
-		return out, fmt.Errorf("load %s: %w", a.dir, err)
+	snap, loadErr := g.loader(a.dir, spec.LoaderOptions{MaxFileSize: a.maxFileSize}).Load()
+	if loadErr != nil {
+		loadErr = fmt.Errorf("load %s: %w", a.dir, loadErr)
 	}
 	a.drv.secrets = g.secretSource()
 	drv, _, err := openDriver(a.drv)
 	if err != nil {
-		return out, err
+		return p, loadErr, err
 	}
-	host, err := drv.Host(ctx)
+	defer func() { err = errors.Join(err, closeDriver(drv)) }()
+	_, pc, err := policy.Open(a.policy)
 	if err != nil {
-		return out, fmt.Errorf("describe host: %w", err)
+		return p, loadErr, err
 	}
-	out.Host = fmt.Sprintf("%s %s (%s)", host.Name, host.OSVersion, host.SKU)
-	actual, err := drv.List(ctx)
-	if err != nil {
-		return out, fmt.Errorf("list containers: %w", err)
-	}
-	_, pc, err := loadPolicy(a.policy)
-	if err != nil {
-		return out, err
-	}
-	ds := reconcile.Admit(ctx, host, drv, snap.Specs, reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: resolverOf(drv), Secrets: g.secretSource()})
-	prune, cond := reconcile.Prunable(snap, a.allowEmpty)
-	if !prune {
-		out.Conditions = append(out.Conditions, cond)
-	}
-	if len(snap.Specs) == 0 && !a.allowEmpty {
-		ds = nil // run ignores such a snapshot
-	}
-	popts := reconcile.PlanOptions{Owner: a.drv.owner, Prune: prune, MaxPrune: g.budget}
-	out.Actions = append(out.Actions, reconcile.Plan(ds, actual, popts)...)
-	if p := reconcile.HeldPrune(ds, actual, popts); p != nil {
-		out.Conditions = append(out.Conditions, reconcile.Condition{Type: reconcile.CondPruneHeld,
-			Message: fmt.Sprintf("%s; run would prune nothing (would remove: %s) until 'isoagent prune --confirm'", p.Reason, strings.Join(p.Names, ", "))})
-	}
-	for _, d := range ds {
-		if !d.Admitted() {
-			out.Rejections = append(out.Rejections, planRejection{Name: d.Name(), Source: d.Spec.Source, Rejection: *d.Rejection})
-		}
-		for _, w := range d.Warnings {
-			out.Warnings = append(out.Warnings, planWarning{Name: d.Name(), Message: w})
-		}
-	}
-	return out, nil
+	p, err = reconcile.PlanRun(ctx, drv, snap, loadErr, reconcile.RunPlanOptions{
+		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: g.secretSource()},
+		AllowEmpty: a.allowEmpty,
+		MaxPrune:   g.budget,
+	})
+	return p, loadErr, err
 }
 
-func printPlan(w io.Writer, out planOutput) {
+func printPlan(w io.Writer, out reconcile.RunPlan) {
 	fmt.Fprintf(w, "host %s\n", out.Host)
 	if len(out.Actions) == 0 {
 		fmt.Fprintln(w, "no changes")
@@ -152,5 +114,8 @@ func printPlan(w io.Writer, out planOutput) {
 	}
 	for _, c := range out.Conditions {
 		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
+	}
+	for _, e := range out.Invalid {
+		fmt.Fprintf(w, "invalid %s\n", e)
 	}
 }

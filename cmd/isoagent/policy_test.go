@@ -1,34 +1,15 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 const denyAllPolicy = "apiVersion: isoagent/v1\nkind: Policy\n"
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestValidatePolicyGolden pins what validate prints for specs that pierce
 // isolation every way a spec can, under a policy that allows nothing: one line per field at fault, each
@@ -43,7 +24,7 @@ func TestValidatePolicyGolden(t *testing.T) {
 	if code != exitProblem {
 		t.Errorf("exit = %d, want %d\n%s", code, exitProblem, stderr)
 	}
-	checkGolden(t, golden, stdout)
+	testutil.Golden(t, golden, []byte(stdout), *update)
 }
 
 func TestValidateWithPolicy(t *testing.T) {
@@ -55,7 +36,7 @@ func TestValidateWithPolicy(t *testing.T) {
 	})
 	t.Run("an invalid policy is a usage error with located problems", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "policy.yaml")
-		writeFile(t, bad, denyAllPolicy+"mount: []\nports: ['80']\n")
+		testutil.WriteFile(t, bad, denyAllPolicy+"mount: []\nports: ['80']\n")
 		_, stderr, code := runValidateIn(t, "--policy", bad, "examples/specs")
 		if code != exitUsage {
 			t.Errorf("exit %d, want %d", code, exitUsage)
@@ -68,7 +49,7 @@ func TestValidateWithPolicy(t *testing.T) {
 	})
 	t.Run("admission alone reports version mismatches", func(t *testing.T) {
 		dir := t.TempDir()
-		writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process", "mounts: [{hostPath: 'C:\\Windows', containerPath: 'C:\\w'}]")
+		testutil.WriteSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process", "mounts: [{hostPath: 'C:\\Windows', containerPath: 'C:\\w'}]")
 		stdout, _, code := runValidateIn(t, "--host-build", "20348", dir)
 		if code != exitProblem || !strings.Contains(stdout, "old is rejected on host build 20348 (version-mismatch): image build 17763 (ltsc2019)") {
 			t.Errorf("exit %d\n%s", code, stdout)
@@ -79,13 +60,13 @@ func TestValidateWithPolicy(t *testing.T) {
 	})
 	t.Run("a spec for other hosts is checked on its image's build", func(t *testing.T) {
 		dir := t.TempDir()
-		writeSpec(t, dir, "gpu.yaml", "gpu", "mcr.microsoft.com/windows:ltsc2019", "isolation: process", "hosts: ['GPU-*']", "devices: [{classGUID: 5B45201D-F2F2-4F3B-85BB-30FF1F953599}]")
+		testutil.WriteSpec(t, dir, "gpu.yaml", "gpu", "mcr.microsoft.com/windows:ltsc2019", "isolation: process", "hosts: ['GPU-*']", "devices: [{classGUID: 5B45201D-F2F2-4F3B-85BB-30FF1F953599}]")
 		stdout, _, code := runValidateIn(t, "--policy", "examples/policy.yaml", "--host-build", "20348", dir)
 		if code != exitOK {
 			t.Errorf("exit %d\n%s", code, stdout)
 		}
 		policy := filepath.Join(t.TempDir(), "p.yaml")
-		writeFile(t, policy, denyAllPolicy)
+		testutil.WriteFile(t, policy, denyAllPolicy)
 		stdout, _, code = runValidateIn(t, "--policy", policy, dir)
 		if code != exitProblem || !strings.Contains(stdout, "spec.devices[0].classGUID: gpu is rejected (policy): device class 5B45201D-F2F2-4F3B-85BB-30FF1F953599 is not allowed") {
 			t.Errorf("exit %d\n%s", code, stdout)
@@ -106,7 +87,7 @@ var suggestedRE = regexp.MustCompile(`(?:holding|needs|add) "([a-zA-Z]+: [^"]+)"
 // the messages suggest into a policy file, and see the container run.
 func TestRunAsANewUser(t *testing.T) {
 	dir, simDir := t.TempDir(), t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
 		`mounts: [{hostPath: 'D:\sites\web', containerPath: 'C:\inetpub\wwwroot', readOnly: true}]`,
 		"ports: [{hostPort: 8080, containerPort: 80}]")
 	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
@@ -129,7 +110,7 @@ func TestRunAsANewUser(t *testing.T) {
 		policy += m[1] + "\n"
 	}
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	writeFile(t, path, policy)
+	testutil.WriteFile(t, path, policy)
 	stdout, stderr, code = runAgentBinary(t, append(args, "--policy", path)...)
 	if code != exitOK || !regexp.MustCompile(`(?m)^web +running`).MatchString(stdout) {
 		t.Fatalf("run with the suggested policy\n%s: exit %d\n%s%s", policy, code, stdout, stderr)
@@ -147,7 +128,7 @@ func TestRunAsANewUser(t *testing.T) {
 
 func TestRunStopsOnAnInvalidPolicy(t *testing.T) {
 	dir := t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
 	for name, content := range map[string]string{
 		"invalid": denyAllPolicy + "ports: ['8080']\n",
 		"missing": "",
@@ -155,7 +136,7 @@ func TestRunStopsOnAnInvalidPolicy(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "policy.yaml")
 			if content != "" {
-				writeFile(t, path, content)
+				testutil.WriteFile(t, path, content)
 			}
 			_, stderr, code := runAgentBinary(t, "run", "--dir", dir, "--sim-dir", t.TempDir(), "--once", "--log-format", "text", "--policy", path)
 			if code != exitUsage || !strings.Contains(stderr, "policy file "+path+" is not usable") {
@@ -163,113 +144,4 @@ func TestRunStopsOnAnInvalidPolicy(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestAgentFollowsThePolicyFile runs the whole agent in process and edits
-// its policy file: a policy that allows the spec's port creates it, an
-// invalid edit keeps it and is reported, and a stricter policy leaves the
-// running container alone but shows the rejection.
-func TestAgentFollowsThePolicyFile(t *testing.T) {
-	dir := t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "ports: [{hostPort: 8080, containerPort: 80}]")
-	policy := filepath.Join(t.TempDir(), "policy.yaml")
-	writeFile(t, policy, denyAllPolicy)
-
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var cfg agentConfig
-	cfg.register(fs)
-	if err := fs.Parse([]string{"--dir", dir, "--sim-dir", t.TempDir(), "--listen", "", "--policy", policy, "--debounce", "10ms"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.check(fs); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newAgent(ctx, cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-
-	// waitFor polls the agent's status until cond holds or 20s pass.
-	waitFor := func(what string, cond func(reconcile.Status, reconcile.ContainerStatus) bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			st := a.eng.Status()
-			var web reconcile.ContainerStatus
-			for _, c := range st.Containers {
-				if c.Name == "web" {
-					web = c
-				}
-			}
-			if cond(st, web) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 20s; status %+v", what, st)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	rejectedBy := func(web reconcile.ContainerStatus, reason reconcile.Reason) bool {
-		return web.State == reconcile.StateRejected && web.Rejection != nil && web.Rejection.Reason == reason
-	}
-	policyInvalid := func(st reconcile.Status) bool {
-		for _, c := range st.Conditions {
-			if c.Type == reconcile.CondPolicyInvalid {
-				return true
-			}
-		}
-		return false
-	}
-
-	waitFor("web refused by the deny-all policy", func(_ reconcile.Status, web reconcile.ContainerStatus) bool {
-		return rejectedBy(web, reconcile.ReasonPolicy)
-	})
-	writeFile(t, policy, denyAllPolicy+"ports: ['8000-8999/tcp']\n")
-	waitFor("web running under the new policy", func(_ reconcile.Status, web reconcile.ContainerStatus) bool {
-		return web.State == reconcile.StateRunning
-	})
-	id := a.eng.Status().Containers[0].ContainerID
-
-	writeFile(t, policy, denyAllPolicy+"ports: [8080]\n")
-	waitFor("the invalid edit reported", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
-		return policyInvalid(st) && web.State == reconcile.StateRunning
-	})
-	if v := gaugeValue(t, a.registry, "isoagent_policy_valid"); v != 0 {
-		t.Errorf("isoagent_policy_valid = %v while the file is invalid", v)
-	}
-
-	writeFile(t, policy, denyAllPolicy)
-	waitFor("web refused again, its container kept", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
-		return !policyInvalid(st) && rejectedBy(web, reconcile.ReasonPolicy) && web.ContainerID == id
-	})
-	if v := gaugeValue(t, a.registry, "isoagent_policy_valid"); v != 1 {
-		t.Errorf("isoagent_policy_valid = %v after the repair", v)
-	}
-}
-
-// gaugeValue gathers reg and returns the value of the unlabelled gauge name.
-func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no gauge %s in the registry", name)
-	return 0
 }

@@ -15,11 +15,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/isoagent/isoagent/agent"
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
-	"github.com/isoagent/isoagent/winbuild"
 )
 
 const runUsage = `usage: isoagent run --dir DIR [flags]
@@ -50,6 +49,9 @@ func (l labelFlags) Set(v string) error {
 	return nil
 }
 
+// policyFlagUsage is the help of --policy for run and plan.
+const policyFlagUsage = "boundary policy `file`: the mounts, pipes, ports, devices and isolation specs may use; without it nothing that pierces isolation is allowed"
+
 // agentFlags are the flags run and plan share.
 type agentFlags struct {
 	dir        string
@@ -59,6 +61,9 @@ type agentFlags struct {
 	allowEmpty bool
 	policy     string // --policy file; "" allows nothing that pierces isolation
 	gitops     gitopsFlags
+	// maxFileSize is the largest spec file read, as validate's flag: so
+	// that a file validate was told to accept is read by the agent too.
+	maxFileSize int64
 }
 
 func (a *agentFlags) register(fs *flag.FlagSet) {
@@ -70,12 +75,16 @@ func (a *agentFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.allowEmpty, "allow-empty", false, "apply a folder without specs: prune every container this agent owns")
 	fs.StringVar(&a.policy, "policy", "", policyFlagUsage)
 	a.gitops.register(fs)
+	fs.Int64Var(&a.maxFileSize, "max-file-size", spec.DefaultMaxFileSize, "largest spec file read, in `bytes`; a larger file is invalid")
 }
 
 func (a *agentFlags) check(fs *flag.FlagSet) error {
 	a.drv.parsed(fs)
 	if a.dir == "" {
 		return errors.New("--dir is required")
+	}
+	if a.maxFileSize <= 0 {
+		return fmt.Errorf("--max-file-size %d: want a positive number of bytes", a.maxFileSize)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -115,11 +124,16 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := newAgent(ctx, cfg, logger)
+	a, err := openAgent(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return exitUsage
 	}
+	defer func() {
+		if err := a.Close(); err != nil {
+			logger.Warn("cannot release the driver; the containers keep running", "err", err)
+		}
+	}()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -128,7 +142,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 
 	code := exitOK
 	if *once {
-		code = waitConverged(runCtx, a.eng, *timeout)
+		code = waitConverged(runCtx, a, *timeout)
 		cancel()
 	}
 	if err := <-done; err != nil {
@@ -136,11 +150,90 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		code = exitUsage
 	}
 	if *once {
-		printStatus(stdout, a.eng.Status(), time.Now())
+		printStatus(stdout, a.Status(), time.Now())
 	} else {
 		logger.Info("isoagent stopped; containers are left running")
 	}
 	return code
+}
+
+// openAgent opens the driver cfg names and builds the agent over it; the
+// agent owns the driver from then on.
+func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent.Agent, error) {
+	cfg.drv.logger = logger
+	g, err := cfg.gitops.open(cfg.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.drv.secrets = g.secretSource()
+	drv, name, err := openDriver(cfg.drv)
+	if err != nil {
+		return nil, fmt.Errorf("open the %s driver: %w", cfg.drv.name, err)
+	}
+	var startAttrs []any
+	if name == driver.NameSim {
+		startAttrs = []any{"simulated", true, "sim_dir", cfg.drv.simDir}
+	}
+	a, err := agent.New(ctx, agent.Config{
+		Dir:        cfg.dir,
+		Driver:     drv,
+		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize},
+		Owner:      cfg.drv.owner,
+		HostName:   cfg.hostname,
+		Labels:     cfg.labels,
+		AllowEmpty: cfg.allowEmpty,
+		PolicyFile: cfg.policy,
+		Workers:    cfg.workers,
+		Resync:     cfg.resync,
+		Debounce:   cfg.debounce,
+		Poll:       cfg.pollInterval(),
+		Listen:     cfg.listen,
+		Version:    agentVersion(),
+		StartAttrs: startAttrs,
+		Logger:     logger,
+		GitOps:     agent.GitOps{Keys: g.keys, Secrets: g.secretSource(), MaxPrune: g.budget, StateDir: cfg.gitops.stateDirFor(cfg.drv)},
+	})
+	if err != nil {
+		return nil, errors.Join(err, closeDriver(drv))
+	}
+	return a, nil
+}
+
+// agentConfig is what `isoagent run` (and the Windows service) is told.
+type agentConfig struct {
+	agentFlags
+	workers  int
+	resync   time.Duration
+	debounce time.Duration
+	watch    string        // notify or poll
+	poll     time.Duration // polling interval with watch=poll
+	listen   string        // metrics and status address; "" serves nothing
+}
+
+// check checks the flags of `isoagent run`; call it after fs.Parse.
+func (c *agentConfig) check(fs *flag.FlagSet) error {
+	if err := c.agentFlags.check(fs); err != nil {
+		return err
+	}
+	switch c.watch {
+	case "notify", "":
+	case "poll":
+		if c.poll <= 0 {
+			return fmt.Errorf("--poll-interval %s: want a positive interval with --watch poll", c.poll)
+		}
+	default:
+		return fmt.Errorf("--watch %q: want notify or poll", c.watch)
+	}
+	return nil
+}
+
+// pollInterval is the agent's Poll: how often the folder is compared with
+// --watch=poll, 0 with change notifications.
+func (c *agentConfig) pollInterval() time.Duration {
+	if c.watch == "poll" {
+		return c.poll
+	}
+	return 0
 }
 
 // register adds the flags of `isoagent run` that shape the agent.
@@ -158,10 +251,10 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 // timeout or ctx ends (exitProblem). The engine confirms convergence with a
 // fresh look at the driver, so a container that exited at once is not
 // missed and the status shows the driver's view.
-func waitConverged(ctx context.Context, eng *reconcile.Engine, timeout time.Duration) int {
+func waitConverged(ctx context.Context, a *agent.Agent, timeout time.Duration) int {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := eng.WaitConverged(ctx); err != nil {
+	if err := a.WaitConverged(ctx); err != nil {
 		return exitProblem
 	}
 	return exitOK
@@ -262,111 +355,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// newLogger returns a logger writing to w in the given format and level.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "auto":
-		if isTerminal(w) {
-			return slog.New(slog.NewTextHandler(w, opts)), nil
-		}
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// driverOptions are the flags that choose and shape the driver, shared by
-// run and plan.
-type driverOptions struct {
-	name    string // auto, sim or hcs
-	simDir  string
-	simHost string
-	simSKU  string
-	owner   string
-	// hcsStateDir and dockerRoot move the hcs driver's folders; empty
-	// means %ProgramData%\isoagent and Docker's data root.
-	hcsStateDir string
-	dockerRoot  string
-	// hcsScratchGB is the size, in GB, each container's scratch disk
-	// grows to; 0 keeps the size HCS makes.
-	hcsScratchGB int
-	logger       *slog.Logger
-	secrets      driver.SecretSource // where the driver reads secrets; nil: none
-	// simHostSet reports that --sim-host or --sim-sku was given, so it
-	// overrides the host a state folder was created with.
-	simHostSet bool
-}
-
-func (o *driverOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.name, "driver", "auto", "container host: auto (hcs on Windows, sim elsewhere), sim or hcs")
-	fs.StringVar(&o.simDir, "sim-dir", defaultSimDir(), "state folder of the simulated host")
-	fs.StringVar(&o.simHost, "sim-host", "10.0.20348", "OS version of the simulated host (when its folder is new, or when given)")
-	fs.StringVar(&o.simSKU, "sim-sku", "server", "SKU of the simulated host: server or client")
-	fs.StringVar(&o.owner, "owner", "isoagent", "owner tag of the containers this agent manages")
-	fs.StringVar(&o.hcsStateDir, "hcs-state-dir", "", `hcs driver: folder of the agent's container records and scratch layers (default %ProgramData%\isoagent)`)
-	fs.StringVar(&o.dockerRoot, "docker-root", "", "hcs driver: Docker's data root, where images are read from (default: Docker's own setting)")
-	fs.IntVar(&o.hcsScratchGB, "hcs-scratch-size", 127, "hcs driver: size in GB each container's C: drive (its scratch layer) grows to, as Docker's 127; 0 keeps the 20 GB HCS makes")
-}
-
-// parsed notes which flags were given; call it after fs.Parse.
-func (o *driverOptions) parsed(fs *flag.FlagSet) {
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "sim-host" || f.Name == "sim-sku" {
-			o.simHostSet = true
-		}
-	})
-}
-
-// openDriver opens the driver the options name and returns it with its
-// name.
-func openDriver(o driverOptions) (driver.Driver, string, error) {
-	name := o.name
-	if name == "auto" {
-		name = autoDriver
-	}
-	switch name {
-	case driver.NameSim:
-		v, err := winbuild.ParseVersion(o.simHost)
-		if err != nil {
-			return nil, "", fmt.Errorf("--sim-host: %w", err)
-		}
-		sku := driver.SKU(o.simSKU)
-		if sku != driver.SKUServer && sku != driver.SKUClient {
-			return nil, "", fmt.Errorf("--sim-sku %q: want server or client", o.simSKU)
-		}
-		d, err := sim.Open(o.simDir, sim.Options{
-			Owner:        o.owner,
-			Host:         driver.Host{OSVersion: v, SKU: sku},
-			OverrideHost: o.simHostSet,
-			Logger:       o.logger,
-			Secrets:      o.secrets,
-		})
-		if err != nil {
-			return nil, "", fmt.Errorf("open simulated host %s: %w", o.simDir, err)
-		}
-		return d, name, nil
-	case driver.NameHCS:
-		d, err := openHCS(o)
-		return d, name, err
-	}
-	return nil, "", fmt.Errorf("--driver %q: want auto, sim or hcs", o.name)
 }

@@ -11,45 +11,29 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/isoagent/isoagent/internal/testutil"
+	"github.com/isoagent/isoagent/reconcile"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// builtAgent is the isoagent binary, built once per test binary.
+var builtAgent = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "isoagent-bin-")
+	if err != nil {
+		return "", err
+	}
+	return testutil.BuildAgent(dir)
+})
 
 // agentBinary builds isoagent once per test binary, so tests can run it as
 // separate processes, as an operator would.
 func agentBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "isoagent-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "isoagent")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build isoagent: %v", buildErr)
+	bin, err := builtAgent()
+	if err != nil {
+		t.Fatalf("build isoagent: %v", err)
 	}
-	return binPath
-}
-
-func writeSpec(t *testing.T, dir, file, name, image string, extra ...string) {
-	t.Helper()
-	y := "apiVersion: isoagent/v1\nkind: Container\nmetadata:\n  name: " + name + "\nspec:\n  image: " + image + "\n"
-	for _, e := range extra {
-		y += "  " + e + "\n"
-	}
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return bin
 }
 
 // runAgentBinary runs the isoagent binary and returns its stdout, stderr and exit
@@ -87,8 +71,8 @@ func actionLines(t *testing.T, log string) []map[string]any {
 // adopts what the first created and changes nothing.
 func TestRunOnceTwiceAdopts(t *testing.T) {
 	dir, simDir := t.TempDir(), t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
-	writeSpec(t, dir, "db.yaml", "db", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: hyperv")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	testutil.WriteSpec(t, dir, "db.yaml", "db", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: hyperv")
 	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
 
 	stdout, stderr, code := runAgentBinary(t, args...)
@@ -118,8 +102,8 @@ func TestRunOnceTwiceAdopts(t *testing.T) {
 
 func TestPlanExitCodes(t *testing.T) {
 	dir, simDir := t.TempDir(), t.TempDir()
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
-	writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	testutil.WriteSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019")
 	sim := []string{"--dir", dir, "--sim-dir", simDir}
 
 	stdout, stderr, code := runAgentBinary(t, append([]string{"plan"}, sim...)...)
@@ -133,9 +117,9 @@ func TestPlanExitCodes(t *testing.T) {
 		t.Fatalf("plan after run: exit %d\n%s", code, stdout)
 	}
 
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {A: b}")
 	stdout, _, code = runAgentBinary(t, append([]string{"plan", "--json"}, sim...)...)
-	var out planOutput
+	var out reconcile.RunPlan
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("plan --json: %v\n%s", err, stdout)
 	}
@@ -172,7 +156,39 @@ func TestRunRejectsHCSOffWindows(t *testing.T) {
 func TestRunShowsAMissingFolder(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "specs")
 	stdout, stderr, code := runAgentBinary(t, "run", "--dir", missing, "--sim-dir", t.TempDir(), "--once", "--timeout", "3s")
-	if code != 1 || !strings.Contains(stdout, "LoadFailed: spec folder: stat "+missing+": no such file or directory; the previous desired state stays in force") {
+	if code != 1 || !strings.Contains(stdout, "LoadFailed: spec folder: ") || !strings.Contains(stdout, missing+": no such file or directory; the previous desired state stays in force") {
 		t.Errorf("exit %d, want 1 and the condition LoadFailed\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestRunAndPlanHonourMaxFileSize pins --max-file-size on run and plan, as
+// docs/spec.md documents it: a file over the limit is invalid there too.
+func TestRunAndPlanHonourMaxFileSize(t *testing.T) {
+	dir, simDir := t.TempDir(), t.TempDir()
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	testutil.WriteSpec(t, dir, "big.yaml", "big", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {PADDING: '"+strings.Repeat("x", 300)+"'}")
+	sim := []string{"--dir", dir, "--sim-dir", simDir, "--max-file-size", "200"}
+	stdout, stderr, code := runAgentBinary(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...)
+	if code != 0 || !strings.Contains(stdout, "invalid file "+filepath.Join(dir, "big.yaml")) || !strings.Contains(stdout, "larger than the limit of 200 bytes") || strings.Contains(stdout, "big ") {
+		t.Errorf("run: exit %d, want 0 with big.yaml invalid\n%s%s", code, stdout, stderr)
+	}
+	testutil.WriteSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/servercore:ltsc2022")
+	if stdout, _, _ := runAgentBinary(t, append([]string{"plan"}, sim...)...); !strings.Contains(stdout, "api-") || strings.Contains(stdout, "big-") {
+		t.Errorf("plan: want api created and nothing of the file over the limit:\n%s", stdout)
+	}
+	if _, stderr, code := runAgentBinary(t, "run", "--dir", dir, "--sim-dir", simDir, "--max-file-size", "0", "--once"); code != 2 || !strings.Contains(stderr, "--max-file-size") {
+		t.Errorf("run --max-file-size 0: exit %d, want 2\n%s", code, stderr)
+	}
+}
+
+// plan follows run's rule for a folder that cannot be read: nothing
+// changes, the LoadFailed condition says why, and, since the folder is not
+// what the caller named, plan exits 2.
+func TestPlanShowsAMissingFolder(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "specs")
+	stdout, stderr, code := runAgentBinary(t, "plan", "--dir", missing, "--sim-dir", t.TempDir())
+	if code != 2 || !strings.Contains(stdout, "no changes") || !strings.Contains(stdout, "LoadFailed: load "+missing+": ") ||
+		!strings.Contains(stderr, "isoagent plan: load "+missing+": ") {
+		t.Errorf("exit %d, want 2 with no changes and LoadFailed\n%s%s", code, stdout, stderr)
 	}
 }

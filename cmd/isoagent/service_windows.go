@@ -72,7 +72,7 @@ func runAsService(cfg agentConfig, logs logFlags) (handled bool, code int) {
 	logger, closeLogs := serviceLogger(logs)
 	defer closeLogs()
 	h := &serviceHandler{
-		start:    func(ctx context.Context) (runner, error) { return newAgent(ctx, cfg, logger) },
+		start:    func(ctx context.Context) (runner, error) { return openAgent(ctx, cfg, logger) },
 		log:      logger,
 		stop:     serviceStopBound,
 		shutdown: serviceShutdownBound,
@@ -125,6 +125,9 @@ type containerStopper interface {
 	StopContainers(ctx context.Context) error
 }
 
+// A runner that is also an io.Closer (the agent: its driver's handles) is
+// closed once it has stopped, and after its containers were stopped.
+
 // serviceHandler runs the agent under the Service Control Manager: it
 // reports StartPending while the agent opens its driver, Running while it
 // runs, and StopPending with advancing checkpoints while it finishes.
@@ -168,13 +171,16 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 		select {
 		case err := <-done:
 			h.log.Error("the agent stopped without being asked; the service manager restarts it", "err", err)
+			h.close(a)
 			return true, serviceExitFailed
 		case r := <-reqs:
 			switch r.Cmd {
 			case svc.Interrogate:
 				status <- r.CurrentStatus
 			case svc.Stop, svc.Shutdown, svc.PreShutdown:
-				h.finish(r.Cmd, a, cancel, done, reqs, status)
+				if h.finish(r.Cmd, a, cancel, done, reqs, status) {
+					h.close(a)
+				}
 				// A stop that was asked for is never a failure, whatever
 				// the agent said on the way out: a non-zero code would
 				// make the service manager restart it.
@@ -187,8 +193,10 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 // finish stops the agent: it reports StopPending, cancels the agent and
 // waits, bounded by h.stop, for it to finish in-flight driver operations,
 // advancing the checkpoint so the service manager knows it is alive. At a
-// system shutdown it then stops the containers, bounded by h.shutdown.
-func (h *serviceHandler) finish(cmd svc.Cmd, a runner, cancel context.CancelFunc, done <-chan error, reqs <-chan svc.ChangeRequest, status chan<- svc.Status) {
+// system shutdown it then stops the containers, bounded by h.shutdown. It
+// reports whether the agent has stopped, and its containers too when they
+// were to be stopped, so that nothing uses the agent any more.
+func (h *serviceHandler) finish(cmd svc.Cmd, a runner, cancel context.CancelFunc, done <-chan error, reqs <-chan svc.ChangeRequest, status chan<- svc.Status) bool {
 	shutdown := cmd == svc.Shutdown || cmd == svc.PreShutdown
 	stopper, canStop := a.(containerStopper)
 	reason, after := "stop", "containers are left running"
@@ -224,16 +232,18 @@ func (h *serviceHandler) finish(cmd svc.Cmd, a runner, cancel context.CancelFunc
 			}
 		}
 	}
-	switch ok, err := wait(done, h.stop); {
+	ok, err := wait(done, h.stop)
+	switch {
 	case !ok:
 		h.log.Warn("in-flight driver operations did not finish in time; exiting anyway, the next start picks them up", "bound", h.stop)
+		return false
 	case err != nil:
 		h.log.Error("stopped with an error", "err", err)
 	case !shutdown || !canStop:
 		h.log.Info("isoagent stopped; containers are left running")
 	}
 	if !shutdown || !canStop {
-		return
+		return true
 	}
 	// The engine has stopped, so nothing starts a container again.
 	ctx, stopCancel := context.WithTimeout(context.Background(), h.shutdown)
@@ -244,10 +254,21 @@ func (h *serviceHandler) finish(cmd svc.Cmd, a runner, cancel context.CancelFunc
 	case !ok:
 		stopCancel()
 		h.log.Warn("the containers did not all stop in time; Windows ends the rest", "bound", h.shutdown)
+		return false
 	case err != nil:
 		h.log.Error("stopping the containers for the system shutdown", "err", err)
 	default:
 		h.log.Info("isoagent stopped; its containers are stopped for the system shutdown")
+	}
+	return true
+}
+
+// close closes a runner that is an io.Closer.
+func (h *serviceHandler) close(a runner) {
+	if c, ok := a.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			h.log.Warn("cannot release the driver; the containers keep running", "err", err)
+		}
 	}
 }
 

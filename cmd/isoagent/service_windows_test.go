@@ -57,6 +57,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -211,6 +212,68 @@ func TestServiceHandlerStopsContainersAtSystemShutdownOnly(t *testing.T) {
 		})
 	}
 }
+
+// closingRunner is a stoppingRunner that is an io.Closer, as the agent is
+// (its driver's handles).
+type closingRunner struct{ stoppingRunner }
+
+func (r *closingRunner) Close() error {
+	r.note("closed")
+	return nil
+}
+
+// The agent is closed once it has stopped, and its containers too when a
+// system shutdown stops them; an agent that does not stop in time, or
+// whose containers do not, is left alone, since it may still use its
+// driver.
+func TestServiceHandlerClosesTheAgentOnceItHasStopped(t *testing.T) {
+	tests := []struct {
+		name     string
+		cmd      svc.Cmd
+		runStuck bool
+		stop     func(ctx context.Context) error
+		want     []string
+	}{
+		{"stop", svc.Stop, false, nil, []string{"agent stopped", "closed"}},
+		{"shutdown", svc.Shutdown, false, nil, []string{"agent stopped", "containers stopped", "closed"}},
+		{"containers that do not stop in time", svc.PreShutdown, false, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, []string{"agent stopped", "containers stopped"}},
+		{"an agent that does not stop in time", svc.Stop, true, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				defer close(release)
+				r := &closingRunner{stoppingRunner{stop: tt.stop}}
+				var a runner = r
+				if tt.runStuck {
+					a = &stuckCloser{closingRunner: r, release: release}
+				}
+				h := &serviceHandler{
+					start:    func(context.Context) (runner, error) { return a, nil },
+					log:      discardLogger,
+					stop:     serviceStopBound,
+					shutdown: serviceShutdownBound,
+				}
+				reqs, _, done := execute(h)
+				reqs <- svc.ChangeRequest{Cmd: tt.cmd}
+				<-done
+				if !slices.Equal(r.events, tt.want) {
+					t.Errorf("events %q, want %q", r.events, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// stuckCloser is a closingRunner stuck in a driver call that ignores
+// cancellation, until release is closed.
+type stuckCloser struct {
+	*closingRunner
+	release chan struct{}
+}
+
+func (r *stuckCloser) Run(context.Context) error { <-r.release; return nil }
 
 func TestServiceHandlerBoundsTheContainersStopAtShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -400,7 +463,7 @@ func TestServiceLifecycle(t *testing.T) {
 	requireServiceSandbox(t)
 	specs, simDir, logDir := t.TempDir(), t.TempDir(), t.TempDir()
 	logFile := filepath.Join(logDir, "isoagent.log")
-	writeSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+	testutil.WriteSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
 		`command: ["C:\\ServiceMonitor.exe", "w3svc"]`)
 	// Registered after the temporary folders, so it runs before their
 	// removal: the service process must be gone first.
@@ -415,7 +478,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if !strings.Contains(out, "installed the isoagent service") {
 		t.Errorf("install says:\n%s", out)
 	}
-	if underWine() && !strings.Contains(errOut, "warning: this system's service manager has no delayed automatic start") {
+	if testutil.UnderWine() && !strings.Contains(errOut, "warning: this system's service manager has no delayed automatic start") {
 		t.Errorf("install does not warn that Wine lacks delayed start:\n%s", errOut)
 	}
 	out, _, _ = isoagent("service", "status")
@@ -430,7 +493,7 @@ func TestServiceLifecycle(t *testing.T) {
 			t.Errorf("status does not say %q:\n%s", want, out)
 		}
 	}
-	if want := "depends on: vmcompute, hns"; !underWine() && !strings.Contains(out, want) {
+	if want := "depends on: vmcompute, hns"; !testutil.UnderWine() && !strings.Contains(out, want) {
 		t.Errorf("status does not say %q:\n%s", want, out)
 	}
 	if deps := registeredDependencies(t); !slices.Equal(deps, []string{"vmcompute", "hns"}) {
@@ -439,7 +502,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if _, errOut, code := isoagent("service", "install", "--dir", specs); code != exitUsage || !strings.Contains(errOut, "already installed") {
 		t.Errorf("second install: exit %d, stderr:\n%s", code, errOut)
 	}
-	if underWine() {
+	if testutil.UnderWine() {
 		// There is no HCS here: the agent cannot start, and start says so.
 		_, errOut, code = isoagent("service", "start", "--timeout", "2m")
 		if want := fmt.Sprintf("stopped instead of running (exit code %d)", serviceExitStartFailed); code != exitUsage || !strings.Contains(errOut, want) || !strings.Contains(errOut, "Get-WinEvent") {
@@ -597,7 +660,7 @@ func waitForContainer(t *testing.T, d driver.Driver, name string, want driver.St
 // disposable one. Under Wine it removes what a killed earlier run left.
 func requireServiceSandbox(t *testing.T) {
 	t.Helper()
-	if !underWine() && os.Getenv("ISOAGENT_TEST_SERVICE") != "1" {
+	if !testutil.UnderWine() && os.Getenv("ISOAGENT_TEST_SERVICE") != "1" {
 		t.Skip("registers the isoagent Windows service: runs under Wine, or on a disposable Windows machine with ISOAGENT_TEST_SERVICE=1")
 	}
 	removeTestService(t)
@@ -626,8 +689,4 @@ func removeTestService(t *testing.T) {
 	if err := eventlog.Remove(serviceName); err != nil && !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
 		t.Errorf("remove the leftover event source: %v", err)
 	}
-}
-
-func underWine() bool {
-	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,12 +18,7 @@ import (
 // defaultSimDir is where the simulated host keeps its state unless
 // --sim-dir says otherwise: a per-user cache folder, so that the agent and
 // `isoagent sim` find the same host without being told.
-func defaultSimDir() string {
-	if dir, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(dir, "isoagent", "sim")
-	}
-	return filepath.Join(os.TempDir(), "isoagent-sim")
-}
+func defaultSimDir() string { return sim.DefaultDir() }
 
 const simUsage = `usage: isoagent sim [--sim-dir DIR] <command> [flags]
 
@@ -36,7 +29,7 @@ commands:
   ls [--owner OWNER]                      list containers (every owner by default)
   kill NAME|ID [--code N]                 end a running container's init process (exit code 1)
   rm NAME|ID                              remove a container, running or not
-  host [--set VERSION] [--sku SKU] [--name NAME]
+  host [--set VERSION] [--sku SKU] [--name NAME] [--hyperv on|off] [--unc-mounts on|off]
                                           show the host, or change it
   image REF [--build N | --version V | --missing | --reset]
                                           show what the host knows of an image, or change it
@@ -227,8 +220,13 @@ func simHost(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 	set := fs.String("set", "", "make the host this OS version, e.g. 10.0.20348")
 	sku := fs.String("sku", "", "make the host this SKU: server or client")
 	name := fs.String("name", "", "give the host this name")
+	hyperV := fs.String("hyperv", "", "on: the host can run Hyper-V isolated containers; off: it has no Hyper-V")
+	unc := fs.String("unc-mounts", "", "on: the host can map folders on network shares; off: local folders only, as HCS")
 	return func(m *sim.Model, args []string, stdout io.Writer) error {
 		if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+			return err
+		}
+		if err := simHostFeatures(m, *hyperV, *unc); err != nil {
 			return err
 		}
 		h, err := m.Host()
@@ -255,9 +253,33 @@ func simHost(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 			}
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "name\t%s\nos version\t%s\nsku\t%s\n", h.Name, h.OSVersion, h.SKU)
+		fmt.Fprintf(tw, "name\t%s\nos version\t%s\nsku\t%s\nhyper-v\t%s\nunc mounts\t%t\n", h.Name, h.OSVersion, h.SKU, orDash(string(h.HyperV)), h.UNCMounts)
 		return tw.Flush()
 	}
+}
+
+// simHostFeatures applies host --hyperv and --unc-mounts.
+func simHostFeatures(m *sim.Model, hyperV, unc string) error {
+	switch hyperV {
+	case "":
+	case "on":
+		if err := m.SetHyperV(driver.Available, ""); err != nil {
+			return err
+		}
+	case "off":
+		if err := m.SetHyperV(driver.Unavailable, "the Hyper-V role is not installed (isoagent sim host --hyperv off)"); err != nil {
+			return err
+		}
+	default:
+		return usageError(fmt.Sprintf("--hyperv %q: want on or off", hyperV))
+	}
+	switch unc {
+	case "":
+		return nil
+	case "on", "off":
+		return m.SetUNCMounts(unc == "on")
+	}
+	return usageError(fmt.Sprintf("--unc-mounts %q: want on or off", unc))
 }
 
 func simImage(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // newSimFolder makes a state folder with a few containers, created at fixed
@@ -59,7 +60,7 @@ func TestSimLsPrintsTable(t *testing.T) {
 		t.Fatalf("sim ls exited %d: %s", code, errOut)
 	}
 	golden := filepath.Join("testdata", "sim-ls.golden")
-	checkGolden(t, golden, out)
+	testutil.Golden(t, golden, []byte(out), *update)
 
 	out, _, _ = runSimArgs(t, "ls", "--owner", "docker", "--sim-dir", dir)
 	if !strings.Contains(out, "legacy") || strings.Contains(out, "web-1") {
@@ -94,6 +95,15 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 			}
 			if !strings.Contains(out, "10.0.26100") {
 				t.Errorf("host printed %q, want the new version", out)
+			}
+		}},
+		{[]string{"host", "--hyperv", "off", "--unc-mounts", "on"}, func(t *testing.T, out string) {
+			h, _ := d.Host(ctx)
+			if h.HyperV != driver.Unavailable || !h.UNCMounts {
+				t.Errorf("host after --hyperv off --unc-mounts on: %+v", h)
+			}
+			if !strings.Contains(out, "unavailable") {
+				t.Errorf("host printed %q, want Hyper-V unavailable", out)
 			}
 		}},
 		{[]string{"image", "example.com/app:v1", "--build", "17763"}, func(t *testing.T, out string) {
@@ -154,6 +164,7 @@ func TestSimReportsMistakes(t *testing.T) {
 		{[]string{"kill", "vm"}, exitProblem, "invalid state"},
 		{[]string{"host", "--set", "ten"}, exitUsage, "OS version"},
 		{[]string{"host", "--sku", "desktop"}, exitProblem, "SKU"},
+		{[]string{"host", "--hyperv", "maybe"}, exitUsage, "want on or off"},
 		{[]string{"fault", "jump", "--error", "unavailable"}, exitUsage, "unknown operation"},
 		{[]string{"fault", "start", "--error", "oops"}, exitUsage, "unknown error class"},
 		{[]string{"image", "x:1", "--build", "1", "--missing"}, exitUsage, "at most one"},

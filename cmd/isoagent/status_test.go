@@ -1,54 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/reconcile"
 )
 
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // startAgent runs `isoagent run` in the background until the test ends.
-func startAgent(t *testing.T, args ...string) *bytes.Buffer {
+func startAgent(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command(agentBinary(t), append([]string{"run", "--log-format", "json"}, args...)...)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
-	})
-	return &logs
+	testutil.StartAgent(t, agentBinary(t), append([]string{"run", "--log-format", "json"}, args...)...)
 }
 
 // An operator's pipeline: write specs, `isoagent wait`, then read
 // `isoagent status`, against a real agent process over HTTP.
 func TestWaitThenStatus(t *testing.T) {
-	dir, simDir, addr := t.TempDir(), t.TempDir(), freeAddr(t)
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
-	writeSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process")
+	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	testutil.WriteSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process")
 	startAgent(t, "--dir", dir, "--sim-dir", simDir, "--listen", addr, "--resync", "1s")
 
 	stdout, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s")
@@ -79,14 +52,14 @@ func TestWaitThenStatus(t *testing.T) {
 // A change written just before `wait` is waited for: wait never reports
 // the state from before the change.
 func TestWaitSeesAChangeWrittenJustBefore(t *testing.T) {
-	dir, simDir, addr := t.TempDir(), t.TempDir(), freeAddr(t)
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
 	startAgent(t, "--dir", dir, "--sim-dir", simDir, "--listen", addr)
 	if _, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s"); code != exitOK {
 		t.Fatalf("first wait exited %d: %s", code, stderr)
 	}
 
-	writeSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/nanoserver:ltsc2022")
+	testutil.WriteSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/nanoserver:ltsc2022")
 	if _, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s"); code != exitOK {
 		t.Fatalf("second wait exited %d: %s", code, stderr)
 	}
@@ -97,8 +70,8 @@ func TestWaitSeesAChangeWrittenJustBefore(t *testing.T) {
 }
 
 func TestWaitTimesOutWhileNotConverged(t *testing.T) {
-	dir, simDir, addr := t.TempDir(), t.TempDir(), freeAddr(t)
-	writeSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
+	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
 	// Every create fails, so the host never matches the folder.
 	if _, stderr, code := runAgentBinary(t, "sim", "--sim-dir", simDir, "fault", "create", "--count", "1000", "--error", "unavailable"); code != exitOK {
 		t.Fatalf("sim fault: %s", stderr)
@@ -118,7 +91,7 @@ func TestWaitTimesOutWhileNotConverged(t *testing.T) {
 }
 
 func TestStatusWithoutAgent(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	_, stderr, code := runAgentBinary(t, "status", "--addr", addr)
 	if code != exitUsage || !strings.Contains(stderr, "no agent answers at "+addr) {
 		t.Errorf("status with no agent: exit %d, %q", code, stderr)

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/internal/testutil"
+	"github.com/isoagent/isoagent/validate"
 )
 
 // runValidateIn runs validate with the repository root as the working
@@ -33,7 +34,7 @@ func TestValidateBadExamplesGolden(t *testing.T) {
 	if code != exitProblem {
 		t.Errorf("exit = %d, want %d", code, exitProblem)
 	}
-	checkGolden(t, golden, stdout)
+	testutil.Golden(t, golden, []byte(stdout), *update)
 	if stderr != "7 files, 1 spec, 26 problems\n" {
 		t.Errorf("summary = %q", stderr)
 	}
@@ -152,25 +153,27 @@ func TestValidateJSONShape(t *testing.T) {
 	}
 }
 
-// TestValidateRunsExtraChecks pins the hook that admission and policy
-// checks plug into: their problems land with the file they name.
-func TestValidateRunsExtraChecks(t *testing.T) {
-	t.Chdir(filepath.Join("..", ".."))
-	check := func(snap *spec.Snapshot) []*spec.Error {
-		var errs []*spec.Error
-		for _, c := range snap.Specs {
-			errs = append(errs, &spec.Error{File: c.Source.File, Line: c.Source.Line, Column: c.Source.Column, Field: "spec.isolation", Message: "not on this host"})
+// TestValidateJSONNeverCallsUnreadPathsValid pins that a path validate
+// could not read makes the report invalid, names the path, and counts.
+func TestValidateJSONNeverCallsUnreadPathsValid(t *testing.T) {
+	for _, args := range [][]string{{"examples/nope"}, {"examples/specs", "examples/nope"}, {"examples/specs/iis-web.yaml", "examples/nope.yaml"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, _, code := runValidateIn(t, append([]string{"--format", "json"}, args...)...)
+			var rep validate.Report
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("%v\n%s", err, stdout)
+			}
+			missing := args[len(args)-1]
+			if code != exitUsage || rep.Valid || rep.Summary.Problems < 1 || len(rep.Errors) != 1 ||
+				rep.Errors[0].File != missing || !strings.Contains(rep.Errors[0].Message, "cannot read it") {
+				t.Errorf("exit %d, report %+v; want exit 2, invalid, the missing path among the errors", code, rep)
+			}
+		})
+	}
+	t.Run("text", func(t *testing.T) {
+		stdout, _, _ := runValidateIn(t, "examples/nope")
+		if !strings.HasPrefix(stdout, "examples/nope: cannot read it: ") || strings.Count(stdout, "\n") != 1 {
+			t.Errorf("text output = %q", stdout)
 		}
-		return append(errs, &spec.Error{File: "policy.yaml", Line: 1, Message: "policy problem"})
-	}
-	rep, ioErrs := validatePaths([]string{"examples/specs/iis-web.yaml"}, spec.LoaderOptions{}, []validateCheck{check})
-	if len(ioErrs) != 0 {
-		t.Fatal(ioErrs)
-	}
-	var out bytes.Buffer
-	rep.writeText(&out)
-	want := "examples/specs/iis-web.yaml:4:1: spec.isolation: not on this host\npolicy.yaml:1: policy problem\n"
-	if rep.Valid || out.String() != want {
-		t.Errorf("valid %v, output:\n%s\nwant:\n%s", rep.Valid, out.String(), want)
-	}
+	})
 }

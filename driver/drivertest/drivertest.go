@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,14 +65,18 @@ const waitFor = 30 * time.Second
 
 // Run runs the conformance suite against the hosts h makes.
 func Run(t *testing.T, h Harness) {
-	tests := []struct {
+	type test struct {
 		name string
 		fn   func(*testing.T, *env)
-	}{
+	}
+	tests := []test{
 		{"HostReportsVersionAndSKU", testHost},
 		{"ImageReportsOSVersion", testImage},
-		{"LifecycleProcess", func(t *testing.T, e *env) { testLifecycle(t, e, driver.Process) }},
-		{"LifecycleHyperV", func(t *testing.T, e *env) { testLifecycle(t, e, driver.HyperV) }},
+	}
+	for _, iso := range driver.Isolations() {
+		tests = append(tests, test{"Lifecycle-" + string(iso), func(t *testing.T, e *env) { testLifecycle(t, e, iso) }})
+	}
+	tests = append(tests, []test{
 		{"ProcessIsolationShowsHostPIDs", testProcessPIDs},
 		{"HyperVShowsOnlyUtilityVM", testHyperVUtilityVM},
 		{"ForeignContainersAreInvisible", testOwnerFiltering},
@@ -79,11 +85,12 @@ func Run(t *testing.T, h Harness) {
 		{"HyperVImageNewerThanHost", testHyperVMismatch},
 		{"DevicesWithHyperVNotSupported", testDevicesHyperV},
 		{"HostPortUsedOnce", testPortInUse},
+		{"DNSServersNeedAnEndpointOfTheirOwn", testDNSServers},
 		{"ExitCodeOfCommand", testExitCode},
 		{"KilledBehindTheBack", testKilled},
 		{"StartAgainAfterExit", testRestart},
 		{"AdoptionBySecondClient", testAdoption},
-	}
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newEnv(t, h))
@@ -214,8 +221,8 @@ func testHost(t *testing.T, e *env) {
 	if !h.OSVersion.Known() || h.OSVersion.Major != 10 {
 		t.Errorf("Host OS version = %s, want 10.0.x", h.OSVersion)
 	}
-	if h.SKU != driver.SKUServer && h.SKU != driver.SKUClient {
-		t.Errorf("Host SKU = %q, want server or client", h.SKU)
+	if !slices.Contains(driver.SKUs(), h.SKU) {
+		t.Errorf("Host SKU = %q, want one of %q", h.SKU, driver.SKUs())
 	}
 	if h.Name == "" || h.Driver == "" {
 		t.Errorf("Host = %+v, want a name and a driver", h)
@@ -413,8 +420,29 @@ func testPortInUse(t *testing.T, e *env) {
 	e.run(t, c)
 }
 
-func testExitCode(t *testing.T, e *env) {
+// testDNSServers: DNS servers and a host name of a config's own run, in
+// both isolations; DNS servers without a network endpoint of the
+// container's own are a config the host refuses.
+func testDNSServers(t *testing.T, e *env) {
+	servers := []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("fd00::53")}
 	for _, iso := range []driver.Isolation{driver.Process, driver.HyperV} {
+		cfg := e.config("dns-"+string(iso), iso)
+		cfg.DNS, cfg.HostName = servers, "web-01"
+		if c := e.run(t, cfg); c.State != driver.StateRunning {
+			t.Errorf("%s with DNS servers and a host name: %s, want running", iso, c.State)
+		}
+	}
+	none := e.config("dns-none", driver.Process)
+	none.Network, none.DNS = "none", servers
+	err := e.d.Create(e.ctx, none)
+	wantErr(t, "Create with DNS servers and network none", err, driver.ErrInvalidConfig)
+	if !driver.IsPermanent(err) {
+		t.Errorf("Create with DNS servers and network none = %v, want a permanent error", err)
+	}
+}
+
+func testExitCode(t *testing.T, e *env) {
+	for _, iso := range driver.Isolations() {
 		cfg := e.config(fmt.Sprintf("exit3-%s", iso), iso, "cmd", "/c", "exit 3")
 		e.create(t, cfg)
 		e.start(t, cfg.ID)

@@ -3,6 +3,7 @@
 package hcs
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -30,7 +31,7 @@ func containerConfig(rec *record, volumePath string, layerIDs []string, hostCPUs
 		SystemType:      "Container",
 		Name:            cfg.Name,
 		Owner:           cfg.Owner,
-		HostName:        cfg.Name,
+		HostName:        cmp.Or(cfg.HostName, cfg.Name),
 		LayerFolderPath: rec.Scratch,
 		// Flushes are skipped on the first boot only, as moby does: a
 		// crash then loses a scratch that held nothing yet. StartedAt

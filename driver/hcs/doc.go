@@ -26,6 +26,14 @@
 // name too, so a container whose record is lost can still be told apart
 // and pruned.
 //
+// Host says whether Hyper-V isolated containers can run here, as far as
+// that is sure (see Driver.hyperV), and that UNC folders cannot be mapped,
+// so admission refuses such specs with the fix before HCS does. A config's
+// gMSA credential spec is read from the driver's credential-spec folder
+// into the document's Credentials each time a compute system is made, and
+// its DNS servers go on its HNS endpoint, as moby does both. Preflight and
+// Diagnose check what the driver needs of the host (isoagent doctor).
+//
 // hcsshim logs through logrus's standard logger; RouteLogrus hands its
 // warnings and errors to the agent's logger.
 //

@@ -3,6 +3,7 @@
 package hcs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,8 +19,10 @@ import (
 
 	"github.com/Microsoft/hcsshim"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/hresult"
 )
 
 // Defaults of Options.
@@ -51,6 +54,10 @@ type Options struct {
 	// (its C: drive) grows to; the default is DefaultScratchSize, and a
 	// negative size keeps the 20 GB HCS makes.
 	ScratchSize int64
+	// CredentialSpecDir is the folder of the gMSA credential specs that
+	// configs name (driver.Config.CredentialSpec); the default is
+	// CredentialSpecs in StateDir. Only administrators may write it.
+	CredentialSpecDir string
 	// Logger receives what the driver does; nil discards it.
 	Logger *slog.Logger
 	// Secrets is where the driver reads the secrets a config names (see
@@ -63,13 +70,17 @@ type Options struct {
 type Driver struct {
 	owner       string
 	stateDir    string
+	credSpecDir string
 	images      ImageStore
 	network     string
 	scratchSize uint64
 	log         *slog.Logger
 	secrets     driver.SecretSource
 	records     records
-	version     hostVersion
+	probe       hostProbe
+	// hyperVService is the service whose absence on Windows Server says
+	// the Hyper-V role is not installed (vmms); tests name others.
+	hyperVService string
 	// workerPID finds a utility VM's worker process; tests replace it.
 	workerPID func(vmID string) int
 	// hostCPUs tells how many processors the host has.
@@ -79,12 +90,15 @@ type Driver struct {
 	// exit trackers.
 	recMu sync.Mutex
 
-	mu     sync.Mutex
-	locks  map[string]*sync.Mutex // per container ID, held by operations
-	live   map[string]*live       // open HCS handles, per container ID
-	drift  map[string]bool        // running containers whose network is gone, as last logged
-	closed bool
-	wg     sync.WaitGroup // exit trackers
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per container ID, held by operations
+	live  map[string]*live       // open HCS handles, per container ID
+	drift map[string]bool        // running containers whose network is gone, as last logged
+	// noHyperV says why HCS cannot run Hyper-V isolated containers here,
+	// once a start told (learnNoHyperV); "" until then.
+	noHyperV string
+	closed   bool
+	wg       sync.WaitGroup // exit trackers
 }
 
 // live is a compute system the driver holds a handle to.
@@ -103,18 +117,19 @@ var _ driver.Driver = (*Driver)(nil)
 // first List adopts the containers a previous agent process left running.
 func New(opts Options) *Driver {
 	d := &Driver{
-		owner:     opts.Owner,
-		stateDir:  opts.StateDir,
-		images:    opts.Images,
-		network:   opts.Network,
-		log:       opts.Logger,
-		secrets:   opts.Secrets,
-		version:   windowsVersion,
-		workerPID: workerPID,
-		hostCPUs:  runtime.NumCPU,
-		locks:     map[string]*sync.Mutex{},
-		live:      map[string]*live{},
-		drift:     map[string]bool{},
+		owner:         opts.Owner,
+		stateDir:      opts.StateDir,
+		images:        opts.Images,
+		network:       opts.Network,
+		log:           opts.Logger,
+		secrets:       opts.Secrets,
+		probe:         windowsProbe(),
+		hyperVService: serviceHyperV,
+		workerPID:     workerPID,
+		hostCPUs:      runtime.NumCPU,
+		locks:         map[string]*sync.Mutex{},
+		live:          map[string]*live{},
+		drift:         map[string]bool{},
 	}
 	switch {
 	case opts.ScratchSize == 0:
@@ -145,8 +160,17 @@ func New(opts Options) *Driver {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.records = records{dir: filepath.Join(d.stateDir, "containers")}
+	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" {
+		d.credSpecDir = filepath.Join(d.stateDir, credspec.DirName)
+	}
 	return d
 }
+
+// StateDir returns the folder of the driver's records and scratch layers.
+func (d *Driver) StateDir() string { return d.stateDir }
+
+// CredentialSpecDir returns the folder credential specs are read from.
+func (d *Driver) CredentialSpecDir() string { return d.credSpecDir }
 
 // Close releases the driver's HCS handles and waits for its exit trackers.
 // Containers keep running; a new driver adopts them.
@@ -682,6 +706,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) (err error) {
 	} else if len(sys) > 0 {
 		return fmt.Errorf("create %s: a compute system with this ID exists (owner %q): %w", cfg.ID, sys[0].Owner, driver.ErrAlreadyExists)
 	}
+	if len(cfg.DNS) > 0 && (cfg.Network == "none" || cfg.NetworkSharedWith != "") {
+		return fmt.Errorf("create %s: DNS servers go on the container's own network endpoint, and it has none (network %q): %w", cfg.ID, cmp.Or(cfg.Network, "container:"+cfg.NetworkSharedWith), driver.ErrInvalidConfig)
+	}
 	if cfg.Isolation == driver.HyperV {
 		if len(cfg.Devices) > 0 {
 			return fmt.Errorf("create %s: device assignment needs process isolation: %w", cfg.ID, driver.ErrNotSupported)
@@ -823,6 +850,13 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
+	if name := rec.Config.CredentialSpec; name != "" {
+		// Read at every create of the compute system, as moby reads it at
+		// every start: an edited credential spec applies from the next.
+		if doc.Credentials, err = d.credentialSpec(name); err != nil {
+			return nil, fmt.Errorf("create %s: %w", id, err)
+		}
+	}
 	if warn {
 		for _, w := range warnings {
 			d.log.Warn(w, "id", id, "name", rec.Config.Name)
@@ -852,6 +886,20 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 		return nil, err
 	}
 	return c, nil
+}
+
+// credentialSpec reads credential spec name from the driver's folder. A
+// missing file may yet come (retried, like a missing mapped folder); one
+// that is not a credential spec is refused.
+func (d *Driver) credentialSpec(name string) (string, error) {
+	content, err := credspec.Read(d.credSpecDir, name)
+	switch {
+	case errors.Is(err, credspec.ErrNotFound):
+		return "", fmt.Errorf("%w: %w", err, driver.ErrHostPathNotFound)
+	case err != nil:
+		return "", fmt.Errorf("%w: %w", err, driver.ErrInvalidConfig)
+	}
+	return content, nil
 }
 
 // checkMappedDirs refuses a mapped host path that is a file: HCS maps
@@ -975,8 +1023,11 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	}
 	if err := l.c.Start(); err != nil {
 		werr := hcsError("start", id, err)
-		if hasCode(err, hcsFeatureMissing) {
+		if hasCode(err, hresult.FeatureMissing) {
 			werr = fmt.Errorf("%w; Hyper-V isolation needs Hyper-V on the host (Install-WindowsFeature Hyper-V, then restart; in a VM, nested virtualisation), or use isolation: process", werr)
+			if rec.Config.Isolation == driver.HyperV {
+				d.learnNoHyperV(id)
+			}
 		}
 		return fail(werr)
 	}
@@ -988,9 +1039,9 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	if err != nil {
 		werr := callError(opProcess, "start init process of", id, err)
 		switch {
-		case hasCode(err, errFileNotFound, errPathNotFound):
+		case hasCode(err, hresult.FileNotFound, hresult.PathNotFound):
 			werr = fmt.Errorf("%w; the command %s is not in the image or a mapped folder (check spec.command, or the image's entrypoint and working folder %s)", werr, rec.CommandLine, pc.WorkingDirectory)
-		case hasCode(err, errDirectory):
+		case hasCode(err, hresult.Directory):
 			werr = fmt.Errorf("%w; the working folder %s is not in the image or a mapped folder", werr, pc.WorkingDirectory)
 		case errors.Is(werr, driver.ErrInvalidConfig):
 			werr = fmt.Errorf("%w; HCS refused the process document %s", werr, documentOf(pc))

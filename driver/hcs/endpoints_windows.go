@@ -82,6 +82,15 @@ func (d *Driver) createEndpoint(cfg driver.Config) (string, error) {
 		// dockerd's nat endpoints resolve container names through HNS.
 		EnableInternalDNS: true,
 	}
+	if len(cfg.DNS) > 0 {
+		// The adapter's DNS servers, as dockerd gives a container's --dns
+		// to its endpoint (libnetwork's windows driver, CreateEndpoint).
+		servers := make([]string, len(cfg.DNS))
+		for i, a := range cfg.DNS {
+			servers[i] = a.String()
+		}
+		ep.DNSServerList = strings.Join(servers, ",")
+	}
 	for _, p := range cfg.Ports {
 		b, err := json.Marshal(hcsshim.NatPolicy{
 			Type: hcsshim.Nat, Protocol: protocol(p), InternalPort: uint16(p.ContainerPort),

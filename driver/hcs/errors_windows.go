@@ -10,26 +10,7 @@ import (
 	"github.com/Microsoft/hcsshim"
 
 	"github.com/isoagent/isoagent/driver"
-)
-
-// HCS result codes the driver tells apart; hcsshim names only some of them.
-// HRESULTs of facility Win32 come back from hcsshim as the plain Win32 code.
-const (
-	// hcsOSMismatch is HCS_E_CONTAINER_OS_MISMATCH (0xc0370101): "The
-	// container operating system does not match the host operating
-	// system." CreateComputeSystem returns it, and so does Start.
-	hcsOSMismatch = syscall.Errno(0xc0370101)
-	// hcsFeatureMissing (0xc0370102): "The virtual machine could not be
-	// started because a required feature is not installed": no Hyper-V.
-	hcsFeatureMissing = syscall.Errno(0xc0370102)
-
-	errFileNotFound = syscall.Errno(2)    // ERROR_FILE_NOT_FOUND
-	errPathNotFound = syscall.Errno(3)    // ERROR_PATH_NOT_FOUND
-	errNotReady     = syscall.Errno(21)   // ERROR_NOT_READY
-	errBadNetPath   = syscall.Errno(53)   // ERROR_BAD_NETPATH
-	errInvalidArg   = syscall.Errno(87)   // ERROR_INVALID_PARAMETER, E_INVALIDARG
-	errDirectory    = syscall.Errno(267)  // ERROR_DIRECTORY: the directory name is invalid
-	errNotConnected = syscall.Errno(1167) // ERROR_DEVICE_NOT_CONNECTED
+	"github.com/isoagent/isoagent/internal/hresult"
 )
 
 // op is the HCS call an error came from: some codes mean one thing from
@@ -76,14 +57,16 @@ func errnoOf(err error) (syscall.Errno, bool) {
 	return errno, ok
 }
 
-// hasCode reports whether err carries one of codes.
-func hasCode(err error, codes ...syscall.Errno) bool {
+// hasCode reports whether err carries one of codes, compared in the form
+// hcsshim hands them back: an HRESULT of facility Win32 as the plain Win32
+// code (see hresult.Code.Errno).
+func hasCode(err error, codes ...hresult.Code) bool {
 	errno, ok := errnoOf(err)
 	if !ok {
 		return false
 	}
 	for _, c := range codes {
-		if errno == c {
+		if errno == c.Errno() {
 			return true
 		}
 	}
@@ -95,15 +78,15 @@ func hasCode(err error, codes ...syscall.Errno) bool {
 func classify(o op, err error) error {
 	in := inner(err)
 	switch {
-	case hasCode(err, hcsOSMismatch):
+	case hasCode(err, hresult.OSMismatch):
 		return driver.ErrVersionMismatch
-	case hasCode(err, hcsFeatureMissing):
+	case hasCode(err, hresult.FeatureMissing):
 		return driver.ErrNotSupported
-	case o == opCreate && hasCode(err, errFileNotFound, errPathNotFound, errBadNetPath):
+	case o == opCreate && hasCode(err, hresult.FileNotFound, hresult.PathNotFound, hresult.BadNetPath):
 		return driver.ErrHostPathNotFound
-	case o == opProcess && hasCode(err, errFileNotFound, errPathNotFound, errDirectory):
+	case o == opProcess && hasCode(err, hresult.FileNotFound, hresult.PathNotFound, hresult.Directory):
 		return driver.ErrInvalidConfig
-	case (o == opCreate || o == opProcess) && hasCode(err, errInvalidArg):
+	case (o == opCreate || o == opProcess) && hasCode(err, hresult.InvalidArg):
 		return driver.ErrInvalidConfig
 	case hcsshim.IsNotExist(in):
 		return driver.ErrNotFound
@@ -135,7 +118,7 @@ func callError(o op, what, id string, err error) error {
 
 // isNotReady reports the storage filter's transient failures on Windows
 // Server 2019, which hcsshim retries (internal/layers/wcow_mount.go).
-func isNotReady(err error) bool { return hasCode(err, errNotReady, errNotConnected) }
+func isNotReady(err error) bool { return hasCode(err, hresult.NotReady, hresult.DeviceNotConnected) }
 
 // stopped reports errors that say a compute system or process is not
 // running any more (or not there): nothing is left to stop.

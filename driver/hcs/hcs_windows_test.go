@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/Microsoft/hcsshim"
+	"github.com/Microsoft/hcsshim/hcn"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/windows"
 
@@ -25,6 +27,8 @@ import (
 	"github.com/isoagent/isoagent/driver/drivertest"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/jsonstore"
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/winbuild"
 	"github.com/isoagent/isoagent/winpath"
 )
@@ -54,7 +58,7 @@ type fakeHost struct {
 // system32.
 func requireFake(t *testing.T) {
 	t.Helper()
-	if windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() != nil {
+	if !testutil.UnderWine() {
 		t.Skip("not under Wine: these tests need the fake HCS (run scripts/hcs-test)")
 	}
 	dir := os.Getenv("SystemRoot")
@@ -204,27 +208,14 @@ type fakeState struct {
 
 func (h *fakeHost) state(t *testing.T) fakeState {
 	t.Helper()
+	// Under the fake's lock, as the fake reads it: a read while the fake
+	// replaces the file would make its rename fail.
+	store, err := jsonstore.Open[fakeState](h.hcs, "fakehcs.json", jsonstore.Options{Lock: "fakehcs.lock"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var st fakeState
-	// Under the fake's lock: a read while the fake replaces the file
-	// would make its rename fail.
-	lock, err := os.OpenFile(filepath.Join(h.hcs, "fakehcs.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	ol := new(windows.Overlapped)
-	if err := windows.LockFileEx(windows.Handle(lock.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
-		t.Fatal(err)
-	}
-	defer windows.UnlockFileEx(windows.Handle(lock.Fd()), 0, 1, 0, ol)
-	b, err := os.ReadFile(filepath.Join(h.hcs, "fakehcs.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return st
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
+	if err := store.View(func(v *fakeState) error { st = *v; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -329,6 +320,12 @@ func TestDocuments(t *testing.T) {
 			c.Resources = driver.Resources{CPUCount: 1, CPUMaximumPercent: 50, MemoryMB: 2048}
 		}},
 		{name: "dns", config: func(c *driver.Config) { c.DNSSearch = []string{"corp.example", "example.com"} }},
+		{name: "dns-servers", config: func(c *driver.Config) {
+			c.DNS = []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("10.0.1.53")}
+		}},
+		{name: "hostname", config: func(c *driver.Config) { c.HostName = "web-01" }},
+		{name: "credential-spec", config: func(c *driver.Config) { c.CredentialSpec = "webapp01.json" },
+			before: func(t *testing.T, h *fakeHost, d *Driver) { h.writeCredentialSpec(t, "webapp01.json", gmsa) }},
 		{name: "command", config: func(c *driver.Config) {
 			c.Command = []string{`C:\ServiceMonitor.exe`, "w3svc", "two words", `quote"d`}
 			c.WorkingDir = `C:\inetpub`
@@ -360,7 +357,7 @@ func TestDocuments(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := normalise(string(b), h.root)
-			compareGolden(t, filepath.Join("testdata", "documents", tt.name+".golden"), got)
+			testutil.Golden(t, filepath.Join("testdata", "documents", tt.name+".golden"), []byte(got), *update)
 		})
 	}
 }
@@ -386,26 +383,6 @@ func normalise(s, root string) string {
 		out.Write(append(b, '\n'))
 	}
 	return out.String()
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run scripts/hcs-test -run %s -update to create it)", err, t.Name())
-	}
-	if got != strings.ReplaceAll(string(want), "\r\n", "\n") {
-		t.Errorf("documents sent differ from %s (rerun with -update after checking):\n--- got\n%s", path, got)
-	}
 }
 
 // TestErrorsAreTyped pins the HCS and HNS errors the driver turns into the
@@ -619,26 +596,66 @@ func TestHostReportsWindowsVersion(t *testing.T) {
 	}
 }
 
+// readyProbe acts out a Windows Server 2022 host ready for the driver;
+// the tests change one part of it at a time.
+func readyProbe() hostProbe {
+	return hostProbe{
+		version: func() (driver.OSVersion, driver.SKU) {
+			return driver.OSVersion{Major: 10, Build: 20348}, driver.SKUServer
+		},
+		vmcompute: func() error { return nil },
+		elevated:  func() bool { return true },
+		service: func(string) (serviceState, error) {
+			return serviceState{Installed: true, StartType: windows.SERVICE_DEMAND_START, State: windows.SERVICE_RUNNING}, nil
+		},
+		hns: func() (hcn.Version, error) { return hcn.Version{Major: 13, Minor: 2}, nil },
+	}
+}
+
 func TestPreflight(t *testing.T) {
-	ok := func() error { return nil }
-	ws2022 := driver.OSVersion{Major: 10, Build: 20348}
+	notFound := func() error { return errors.New("module not found") }
+	oldBuild := func(v driver.OSVersion) func() (driver.OSVersion, driver.SKU) {
+		return func() (driver.OSVersion, driver.SKU) { return v, driver.SKUServer }
+	}
+	service := func(broken string, st serviceState, err error) func(string) (serviceState, error) {
+		return func(name string) (serviceState, error) {
+			if name == broken {
+				return st, err
+			}
+			return serviceState{Installed: true, StartType: windows.SERVICE_DEMAND_START, State: windows.SERVICE_STOPPED}, nil
+		}
+	}
 	tests := []struct {
-		name     string
-		v        driver.OSVersion
-		load     func() error
-		elevated bool
-		want     []string // fragments of the message; none means no error
+		name string
+		edit func(*hostProbe)
+		want []string // fragments of the message; none means no error
 	}{
-		{"ready", ws2022, ok, true, nil},
-		{"old build", driver.OSVersion{Major: 10, Build: 14393}, ok, true, []string{"17763"}},
-		{"no containers feature", ws2022, func() error { return errors.New("module not found") }, true, []string{"Install-WindowsFeature Containers"}},
-		{"not administrator", ws2022, ok, false, []string{"administrator"}},
-		{"everything wrong", driver.OSVersion{Major: 6, Minor: 1, Build: 7601}, func() error { return errors.New("module not found") }, false,
-			[]string{"17763", "Install-WindowsFeature Containers", "administrator"}},
+		{"ready", func(*hostProbe) {}, nil},
+		{"old build", func(p *hostProbe) { p.version = oldBuild(driver.OSVersion{Major: 10, Build: 14393}) }, []string{"17763"}},
+		{"no containers feature", func(p *hostProbe) { p.vmcompute = notFound }, []string{"Install-WindowsFeature Containers"}},
+		{"not administrator", func(p *hostProbe) { p.elevated = func() bool { return false } }, []string{"administrator"}},
+		{"no vmcompute service", func(p *hostProbe) { p.service = service("vmcompute", serviceState{}, nil) }, []string{"vmcompute service", "not installed", "Install-WindowsFeature Containers"}},
+		{"hns disabled", func(p *hostProbe) {
+			p.service = service("hns", serviceState{Installed: true, StartType: windows.SERVICE_DISABLED, State: windows.SERVICE_STOPPED}, nil)
+		}, []string{"hns service", "disabled", "Set-Service hns -StartupType Manual"}},
+		{"a service control manager that cannot be asked only warns", func(p *hostProbe) { p.service = service("hns", serviceState{}, windows.ERROR_ACCESS_DENIED) }, nil},
+		{"HNS without HCN v2", func(p *hostProbe) {
+			p.hns = func() (hcn.Version, error) { return hcn.Version{Major: 7, Minor: 2}, nil }
+		}, []string{"HNS 7.2", "HCN v2", "update Windows"}},
+		{"HNS does not answer", func(p *hostProbe) {
+			p.hns = func() (hcn.Version, error) { return hcn.Version{}, errors.New("RPC server unavailable") }
+		}, []string{"Start-Service hns"}},
+		{"everything wrong", func(p *hostProbe) {
+			p.version = oldBuild(driver.OSVersion{Major: 6, Minor: 1, Build: 7601})
+			p.vmcompute = notFound
+			p.elevated = func() bool { return false }
+		}, []string{"17763", "Install-WindowsFeature Containers", "administrator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := preflight(tt.v, tt.load, func() bool { return tt.elevated })
+			p := readyProbe()
+			tt.edit(&p)
+			err := p.preflight()
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Errorf("preflight = %v, want nil", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/safefile"
 	"github.com/isoagent/isoagent/winbuild"
 )
 
@@ -73,7 +74,7 @@ func DockerRoot(programData string) string { return DockerStoreFor(programData).
 func DockerStoreFor(programData string) DockerStore {
 	s := DockerStore{Root: filepath.Join(programData, "docker")}
 	s.daemonJSON = filepath.Join(s.Root, "config", "daemon.json")
-	b, err := os.ReadFile(s.daemonJSON)
+	b, err := safefile.ReadFile(s.daemonJSON)
 	if err != nil {
 		return s
 	}
@@ -198,7 +199,7 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 	// was pulled, and a moved data root leaves them pointing at nothing.
 	for i := len(cfg.RootFS.DiffIDs); i > 0; i-- {
 		chain := chainID(cfg.RootFS.DiffIDs[:i])
-		cacheID, err := os.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
+		cacheID, err := safefile.ReadFile(filepath.Join(meta, "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id"))
 		if err != nil {
 			return ResolvedImage{}, fmt.Errorf("image %s: layer %d of %d (%s) is not in Docker's layer store (was the image removed? pull it again with `docker pull %s`): %w", ref, i, len(cfg.RootFS.DiffIDs), chain, ref, err)
 		}
@@ -231,7 +232,7 @@ func chainID(diffIDs []string) string {
 }
 
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path)
 	if err != nil {
 		return err
 	}
@@ -239,4 +240,39 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// Check checks that the store can be read, for isoagent doctor: Docker's
+// windowsfilter image store is there under Root and Docker does not keep
+// its images elsewhere (its containerd image store).
+func (s DockerStore) Check() driver.Check {
+	c := driver.Check{Name: "Docker's image store"}
+	if s.ContainerdStore {
+		c.Status = driver.CheckFail
+		c.Detail = fmt.Sprintf("Docker keeps its images in its containerd image store (%s turns on the containerd-snapshotter feature or another storage driver), which isoagent cannot read", s.configName())
+		c.Fix = fmt.Sprintf(`remove the containerd-snapshotter feature (and storage-driver) from %s, restart Docker (Restart-Service docker) and pull the images again`, s.configName())
+		return c
+	}
+	var repos struct {
+		Repositories map[string]map[string]string
+	}
+	err := readJSON(filepath.Join(s.Root, "image", "windowsfilter", "repositories.json"), &repos)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.Status = driver.CheckFail
+		c.Detail = fmt.Sprintf("no windowsfilter image store under %s", s.Root)
+		c.Fix = "install Docker (the agent runs the images it pulled) and pull the images the specs name (docker pull IMAGE); give --docker-root when Docker's data root is elsewhere"
+	case err != nil:
+		c.Status = driver.CheckFail
+		c.Detail = fmt.Sprintf("cannot read Docker's image store: %v", err)
+		c.Fix = "run isoagent as an administrator; if the file is damaged, restart Docker (Restart-Service docker)"
+	default:
+		n := 0
+		for _, tags := range repos.Repositories {
+			n += len(tags)
+		}
+		c.Status = driver.CheckPass
+		c.Detail = fmt.Sprintf("%s, %d image references", s.Root, n)
+	}
+	return c
 }

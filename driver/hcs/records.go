@@ -13,6 +13,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/internal/atomicfile"
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // record is what the driver keeps about one container beyond what HCS
@@ -66,7 +67,7 @@ func (rs records) path(id string) string { return filepath.Join(rs.dir, id+".jso
 
 // get reads the record of id; it wraps fs.ErrNotExist when there is none.
 func (rs records) get(id string) (*record, error) {
-	b, err := os.ReadFile(rs.path(id))
+	b, err := safefile.ReadFile(rs.path(id))
 	if err != nil {
 		return nil, err
 	}

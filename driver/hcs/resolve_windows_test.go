@@ -19,6 +19,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
 	"github.com/isoagent/isoagent/winpath"
@@ -334,7 +335,7 @@ func makeLink(t *testing.T, kind linkKind, link, target string) {
 	if linkWorks(link, target) {
 		return
 	}
-	if !underWine() {
+	if !testutil.UnderWine() {
 		t.Skipf("cannot make a %s here: %v", kind, err)
 	}
 	os.Remove(link)
@@ -390,10 +391,6 @@ func linkWorks(link, target string) bool {
 	}
 	b, err := os.Stat(filepath.Join(target, "marker"))
 	return err == nil && os.SameFile(a, b)
-}
-
-func underWine() bool {
-	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }
 
 // unixPath is the Unix path Wine maps the Windows path p to.

@@ -12,24 +12,40 @@
 // host and `isoagent sim kill` can act behind the agent's back. Driver
 // adapts a Model to driver.Driver for one owner.
 //
-// The package depends on nothing but package driver (and spec for image
-// tags), so that other fakes of HCS can be built on the Model.
+// The package depends on nothing above package driver (imageref and
+// winbuild for images, credspec for credential specs, internal/hresult for
+// HCS's codes, internal/jsonstore for the shared folder), so that other
+// fakes of HCS can be built on the Model, as driver/hcs/fakehcs is.
 package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
 )
 
 // DefaultOwner is the owner tag a Driver uses when Options.Owner is empty.
 const DefaultOwner = "isoagent"
+
+// DefaultDir is where the simulated host keeps its state unless told
+// otherwise: a per-user cache folder, so that the agent, isoagent sim and
+// isoagent doctor find the same host without being told.
+func DefaultDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "isoagent", "sim")
+	}
+	return filepath.Join(os.TempDir(), "isoagent-sim")
+}
 
 // Options configure Open.
 type Options struct {
@@ -42,6 +58,12 @@ type Options struct {
 	// name).
 	Host         driver.Host
 	OverrideHost bool
+	// CredentialSpecDir is the folder of the gMSA credential specs that
+	// configs name; the default is CredentialSpecs in the state folder
+	// (none for a host kept in memory). The sim reads a config's as the
+	// hcs driver does, at create and at every start, and fails as it
+	// fails when the file is missing or no credential spec.
+	CredentialSpecDir string
 	// Clock tells the time (time.Now when nil).
 	Clock func() time.Time
 	// Logger receives a debug record per operation (none when nil).
@@ -60,6 +82,8 @@ type Driver struct {
 	owner   string
 	log     *slog.Logger
 	secrets driver.SecretSource
+	// credSpecDir is Options.CredentialSpecDir; "" when there is none.
+	credSpecDir string
 
 	mu     sync.Mutex
 	faults []Fault // injected into this driver only
@@ -84,6 +108,9 @@ func Open(dir string, opts Options) (*Driver, error) {
 	}
 	d := NewDriver(m, opts.Owner, opts.Logger)
 	d.secrets = opts.Secrets
+	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" && dir != "" {
+		d.credSpecDir = filepath.Join(dir, credspec.DirName)
+	}
 	return d, nil
 }
 
@@ -106,6 +133,33 @@ func (d *Driver) Model() *Model { return d.model }
 
 // Owner returns the driver's owner tag.
 func (d *Driver) Owner() string { return d.owner }
+
+// CredentialSpecDir returns the folder credential specs are read from, ""
+// when the driver has none.
+func (d *Driver) CredentialSpecDir() string { return d.credSpecDir }
+
+// Diagnose checks the simulated host for isoagent doctor: that it is
+// described, and whether it can run Hyper-V isolated containers and map
+// network shares.
+func (d *Driver) Diagnose(ctx context.Context) []driver.Check {
+	h, err := d.Host(ctx)
+	if err != nil {
+		return []driver.Check{{Name: "simulated host", Status: driver.CheckFail, Detail: err.Error(), Fix: "isoagent sim host shows the host; run the agent once to make one"}}
+	}
+	cs := []driver.Check{{Name: "simulated host", Status: driver.CheckPass, Detail: fmt.Sprintf("%s, %s %s", h.Name, h.OSVersion, h.SKU)}}
+	hv := driver.Check{Name: "Hyper-V", Status: driver.CheckPass, Detail: "the simulated host runs Hyper-V isolated containers"}
+	if h.HyperV == driver.Unavailable {
+		hv.Status, hv.Detail, hv.Fix = driver.CheckWarn, h.HyperVDetail+"; specs that need Hyper-V isolation are refused", "isoagent sim host --hyperv on"
+		if h.SKU == driver.SKUClient {
+			hv.Status = driver.CheckFail // Hyper-V is the client's default isolation
+		}
+	}
+	unc := driver.Check{Name: "UNC mounts", Status: driver.CheckPass, Detail: "local folders only, as HCS; a share is mapped to a drive letter first"}
+	if h.UNCMounts {
+		unc.Detail = "the simulated host maps folders on network shares, which HCS cannot (isoagent sim host --unc-mounts off models it)"
+	}
+	return append(cs, hv, unc)
+}
 
 // InjectFault applies f to the next f.Count calls of f.Op through this
 // driver only. Faults of the driver apply before those kept in the store.
@@ -211,6 +265,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 		if err := d.checkSecrets("create", cfg); err != nil {
 			return err
 		}
+		if err := d.credentialSpec(cfg); err != nil {
+			return fmt.Errorf("create %s: %w", cfg.ID, err)
+		}
 		return d.model.Create(cfg)
 	})
 }
@@ -219,13 +276,36 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 // it exited.
 func (d *Driver) Start(ctx context.Context, id string) error {
 	return d.do(ctx, driver.OpStart, id, func() error {
-		if cfg, err := d.model.Config(d.owner, id); err == nil {
+		if cfg, ok := d.model.config(d.owner, id); ok {
 			if err := d.checkSecrets("start", cfg); err != nil {
 				return err
+			}
+			if err := d.credentialSpec(cfg); err != nil {
+				return fmt.Errorf("start %s: %w", id, err)
 			}
 		}
 		return d.model.Start(d.owner, id)
 	})
+}
+
+// credentialSpec reads the credential spec cfg names, as the hcs driver
+// does, and fails as it fails: a missing file may yet come, one that is
+// not a credential spec is refused.
+func (d *Driver) credentialSpec(cfg driver.Config) error {
+	if cfg.CredentialSpec == "" {
+		return nil
+	}
+	if d.credSpecDir == "" {
+		return fmt.Errorf("credential spec %s: the simulated host has no credential-spec folder: %w", cfg.CredentialSpec, driver.ErrNotSupported)
+	}
+	_, err := credspec.Read(d.credSpecDir, cfg.CredentialSpec)
+	switch {
+	case errors.Is(err, credspec.ErrNotFound):
+		return fmt.Errorf("%w: %w", err, driver.ErrHostPathNotFound)
+	case err != nil:
+		return fmt.Errorf("%w: %w", err, driver.ErrInvalidConfig)
+	}
+	return nil
 }
 
 // Stop shuts a container of the driver's owner down. The sim's processes

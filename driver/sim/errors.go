@@ -6,19 +6,7 @@ import (
 	"sort"
 
 	"github.com/isoagent/isoagent/driver"
-)
-
-// HRESULTs the simulated host reports, as HCS and HNS do.
-const (
-	codeVersionMismatch = 0xc0370101 // HCS_E_INVALID_OS_VERSION... as moby reports it
-	codeAlreadyExists   = 0xc037010f // HCS_E_SYSTEM_ALREADY_EXISTS
-	codeInvalidState    = 0xc0370105 // ErrVmcomputeOperationInvalidState
-	codeNotExist        = 0xc037010e // ErrComputeSystemDoesNotExist
-	codePathNotFound    = 0x80070003 // ERROR_PATH_NOT_FOUND
-	codeNotSupported    = 0x80070032 // ERROR_NOT_SUPPORTED
-	codePortInUse       = 0x803b0013 // HCN_E_PORT_ALREADY_EXISTS
-	codeFileNotFound    = 0x80070002 // ERROR_FILE_NOT_FOUND: image layers absent
-	codeUnavailable     = 0x80070422 // ERROR_SERVICE_DISABLED: vmcompute not running
+	"github.com/isoagent/isoagent/internal/hresult"
 )
 
 // HCSError is an error as the host reports it: the failing call, the
@@ -26,11 +14,11 @@ const (
 // error class (driver.ErrVersionMismatch, ...), so callers test it with
 // errors.Is like any driver error and read the HCS details with errors.As.
 type HCSError struct {
-	Op      string // the HCS or HNS call, e.g. "CreateComputeSystem"
-	ID      string // container id, image reference or host path
-	Code    uint32 // HRESULT
-	Message string // HCS's text for Code
-	Err     error  // the driver error class
+	Op      string       // the HCS or HNS call, e.g. "CreateComputeSystem"
+	ID      string       // container id, image reference or host path
+	Code    hresult.Code // HCS's HRESULT
+	Message string       // HCS's text for Code
+	Err     error        // the driver error class
 }
 
 func (e *HCSError) Error() string {
@@ -39,7 +27,7 @@ func (e *HCSError) Error() string {
 
 func (e *HCSError) Unwrap() error { return e.Err }
 
-func hcsError(op, id string, code uint32, class error, format string, args ...any) error {
+func hcsError(op, id string, code hresult.Code, class error, format string, args ...any) error {
 	return &HCSError{Op: op, ID: id, Code: code, Message: fmt.Sprintf(format, args...), Err: class}
 }
 

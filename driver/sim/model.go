@@ -58,6 +58,10 @@ func (m *Model) view(fn func(*state) error) error {
 // InitHost gives the host h's version, SKU and name when the store has no
 // host yet, or always when override is set. Zero fields of h take the
 // defaults: 10.0.20348, server, and this machine's host name in upper case.
+// What the host can run (h.HyperV, h.UNCMounts) is taken from h only for a
+// new host, where Hyper-V defaults to available and UNC mounts to refused
+// (as HCS refuses them); after that SetHyperV and SetUNCMounts change it,
+// so that a drill outlasts an agent restarted with its host flags.
 func (m *Model) InitHost(h driver.Host, override bool) error {
 	if !h.OSVersion.Known() {
 		h.OSVersion = defaultOSVersion
@@ -65,17 +69,56 @@ func (m *Model) InitHost(h driver.Host, override bool) error {
 	if h.SKU == "" {
 		h.SKU = driver.SKUServer
 	}
-	if h.SKU != driver.SKUServer && h.SKU != driver.SKUClient {
-		return fmt.Errorf("sim host: SKU %q: want %s or %s", h.SKU, driver.SKUServer, driver.SKUClient)
+	if _, err := driver.ParseSKU(string(h.SKU)); err != nil {
+		return fmt.Errorf("sim host: %w", err)
 	}
 	if h.Name == "" {
 		h.Name = defaultHostName()
 	}
 	h.Driver = driver.NameSim
 	return m.update(func(s *state, _ time.Time) error {
-		if override || !s.Host.OSVersion.Known() {
+		switch {
+		case !s.Host.OSVersion.Known():
+			if h.HyperV == driver.AvailabilityUnknown {
+				h.HyperV = driver.Available
+			}
+			s.Host = h
+		case override:
+			h.HyperV, h.HyperVDetail, h.UNCMounts = s.Host.HyperV, s.Host.HyperVDetail, s.Host.UNCMounts
 			s.Host = h
 		}
+		return nil
+	})
+}
+
+// SetHyperV says whether the host can run Hyper-V isolated containers, and
+// how that is known. On a host without Hyper-V, starting a Hyper-V
+// isolated container fails as HCS fails it (0xc0370102, a required feature
+// is not installed), and Host reports it, so admission refuses them first.
+func (m *Model) SetHyperV(a driver.Availability, detail string) error {
+	switch a {
+	case driver.Available, driver.Unavailable, driver.AvailabilityUnknown:
+	default:
+		return fmt.Errorf("sim host: Hyper-V availability %q: want %s or %s", a, driver.Available, driver.Unavailable)
+	}
+	return m.update(func(s *state, _ time.Time) error {
+		if !s.Host.OSVersion.Known() {
+			return fmt.Errorf("sim host not initialised: %w", driver.ErrUnavailable)
+		}
+		s.Host.HyperV, s.Host.HyperVDetail = a, detail
+		return nil
+	})
+}
+
+// SetUNCMounts says whether the host can map folders on network shares
+// named by UNC paths. A new host cannot, as HCS cannot: Create refuses a
+// mount of a UNC folder (ERROR_NOT_SUPPORTED) unless this allowed it.
+func (m *Model) SetUNCMounts(allowed bool) error {
+	return m.update(func(s *state, _ time.Time) error {
+		if !s.Host.OSVersion.Known() {
+			return fmt.Errorf("sim host not initialised: %w", driver.ErrUnavailable)
+		}
+		s.Host.UNCMounts = allowed
 		return nil
 	})
 }
@@ -222,6 +265,19 @@ func (m *Model) Containers(owner string) ([]driver.Container, error) {
 // *HCSError.
 func (m *Model) Create(cfg driver.Config) error {
 	return m.update(func(s *state, now time.Time) error { return s.create(cfg, now) })
+}
+
+// config returns the config container id of owner was created with.
+func (m *Model) config(owner, id string) (driver.Config, bool) {
+	var cfg driver.Config
+	ok := false
+	m.view(func(s *state) error {
+		if r, err := s.lookup("GetProperties", owner, id); err == nil {
+			cfg, ok = r.Config, true
+		}
+		return nil
+	})
+	return cfg, ok
 }
 
 // Start starts container id of owner ("" for any owner), or starts it

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -350,7 +352,8 @@ func TestHostIsSetOnceUnlessOverridden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.wantHost.Driver = driver.NameSim
+			// A new host can run Hyper-V isolated containers.
+			tt.wantHost.Driver, tt.wantHost.HyperV = driver.NameSim, driver.Available
 			if h != tt.wantHost {
 				t.Errorf("Host = %+v, want %+v", h, tt.wantHost)
 			}
@@ -652,5 +655,126 @@ func TestManyCommandsExitEachOnTime(t *testing.T) {
 				"c6": running,
 			})
 		})
+	}
+}
+
+// TestHostWithoutHyperV acts out a host without the Hyper-V role: it says
+// so in Host, and it refuses to start a Hyper-V isolated container as HCS
+// does (a required feature is not installed), a permanent refusal; process
+// isolation runs as before.
+func TestHostWithoutHyperV(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	d, err := sim.Open(dir, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Model()
+	if err := m.SetHyperV(driver.Unavailable, "the Hyper-V role is not installed"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := d.Host(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.HyperV != driver.Unavailable || h.HyperVDetail != "the Hyper-V role is not installed" {
+		t.Errorf("Host = %+v, want Hyper-V unavailable with its detail", h)
+	}
+	img := imageref.MustParse(ltsc2022)
+	for _, iso := range []driver.Isolation{driver.HyperV, driver.Process} {
+		id := "c-" + string(iso)
+		if err := d.Create(ctx, driver.Config{ID: id, Name: id, Isolation: iso, Image: img}); err != nil {
+			t.Fatalf("create %s: %v", iso, err)
+		}
+		err := d.Start(ctx, id)
+		switch iso {
+		case driver.HyperV:
+			var he *sim.HCSError
+			if !errors.Is(err, driver.ErrNotSupported) || !driver.IsPermanent(err) || !errors.As(err, &he) || he.Code != 0xc0370102 {
+				t.Errorf("start of a Hyper-V container = %v, want HCS's 0xc0370102, not supported", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("start of a process-isolated container: %v", err)
+			}
+		}
+	}
+	// Restarting the agent with its host flags keeps what the drill set.
+	if _, err := sim.Open(dir, sim.Options{Host: driver.Host{Name: "SRV"}, OverrideHost: true}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := d.Host(ctx); err != nil || h.HyperV != driver.Unavailable || h.Name != "SRV" {
+		t.Errorf("Host after a restart with --sim-host = %+v, %v; want the new name and still no Hyper-V", h, err)
+	}
+}
+
+// TestUNCMountsAreRefusedUnlessTheHostCan pins that the sim, modelling
+// HCS, maps local folders only unless told the host can map shares.
+func TestUNCMountsAreRefusedUnlessTheHostCan(t *testing.T) {
+	ctx := t.Context()
+	img := imageref.MustParse(ltsc2022)
+	tests := []struct {
+		name    string
+		mount   driver.Mount
+		allowed bool
+		wantErr error
+	}{
+		{"a local folder", driver.Mount{HostPath: winpath.MustParse(`D:\data`)}, false, nil},
+		{"a share", driver.Mount{HostPath: winpath.MustParse(`\\fs01\share\data`)}, false, driver.ErrNotSupported},
+		{"a local folder that leads to a share", driver.Mount{HostPath: winpath.MustParse(`D:\link`), ResolvedPath: winpath.MustParse(`\\fs01\share`)}, false, driver.ErrNotSupported},
+		{"a share on a host told it can", driver.Mount{HostPath: winpath.MustParse(`\\fs01\share\data`)}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDriver(t, sim.Options{})
+			if err := d.Model().SetUNCMounts(tt.allowed); err != nil {
+				t.Fatal(err)
+			}
+			m := tt.mount
+			m.ContainerPath = winpath.MustParse(`C:\data`)
+			err := d.Create(ctx, driver.Config{ID: "a", Name: "a", Isolation: driver.Process, Image: img, Mounts: []driver.Mount{m}})
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("Create = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestCredentialSpecsAreReadAsTheHCSDriverReadsThem: the sim reads a
+// config's credential spec from its folder at create and at every start,
+// and fails as the hcs driver fails.
+func TestCredentialSpecsAreReadAsTheHCSDriverReadsThem(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	d, err := sim.Open(dir, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "CredentialSpecs")
+	write := func(content string) {
+		t.Helper()
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(folder, "webapp01.json"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := driver.Config{ID: "web", Name: "web", Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), CredentialSpec: "webapp01.json",
+		Command: []string{"cmd", "/c", "exit 0"}}
+	if err := d.Create(ctx, cfg); !errors.Is(err, driver.ErrHostPathNotFound) || driver.IsPermanent(err) {
+		t.Fatalf("Create without the file = %v, want a retryable ErrHostPathNotFound", err)
+	}
+	write(`{"CmsPlugins":["ActiveDirectory"],"DomainJoinConfig":{"DnsName":"corp.example"}}`)
+	if err := d.Create(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx, cfg.ID); err != nil {
+		t.Fatal(err)
+	}
+	write(`{"Password": "hunter2"}`)
+	err = d.Start(ctx, cfg.ID)
+	if !errors.Is(err, driver.ErrInvalidConfig) || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Start with a file that is no credential spec = %v, want ErrInvalidConfig that does not quote it", err)
 	}
 }

@@ -6,20 +6,6 @@ import (
 	"github.com/isoagent/isoagent/driver"
 )
 
-// Config returns the config container id of owner ("" for any owner) was
-// created with. It wraps driver.ErrNotFound when there is none.
-func (m *Model) Config(owner, id string) (driver.Config, error) {
-	var cfg driver.Config
-	err := m.view(func(s *state) error {
-		r, err := s.lookup("GetComputeSystemProperties", owner, id)
-		if err == nil {
-			cfg = r.Config
-		}
-		return err
-	})
-	return cfg, err
-}
-
 // checkSecrets acts out what the hcs driver does with a config's secrets
 // when it creates the container and whenever it starts its init process:
 // it reads every secret the config names from the driver's secret source

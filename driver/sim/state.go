@@ -10,6 +10,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/hresult"
 	"github.com/isoagent/isoagent/winbuild"
 )
 
@@ -250,7 +251,7 @@ func (s *state) containers(owner string) []driver.Container {
 func (s *state) lookup(op, owner, id string) (*record, error) {
 	r, ok := s.Containers[id]
 	if !ok || (owner != "" && r.Config.Owner != owner) {
-		return nil, hcsError(op, id, codeNotExist, driver.ErrNotFound,
+		return nil, hcsError(op, id, hresult.SystemNotFound, driver.ErrNotFound,
 			"A virtual machine or container with the specified identifier does not exist.")
 	}
 	return r, nil
@@ -289,7 +290,7 @@ func imageKey(ref string) string { return strings.ToLower(strings.TrimSpace(ref)
 func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
 	info := s.Images[imageKey(name)]
 	if info.Missing {
-		return driver.Image{}, hcsError("GetImage", name, codeFileNotFound, driver.ErrNotFound,
+		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
 			"The system cannot find the file specified.")
 	}
 	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand)}
@@ -344,10 +345,10 @@ func (s *state) portHolder(p PortKey, self string) string {
 func (s *state) create(cfg driver.Config, now time.Time) error {
 	const op = "CreateComputeSystem"
 	if cfg.ID == "" {
-		return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported, "container id must not be empty")
+		return hcsError(op, cfg.ID, hresult.NotSupported, driver.ErrNotSupported, "container id must not be empty")
 	}
 	if _, ok := s.Containers[cfg.ID]; ok {
-		return hcsError(op, cfg.ID, codeAlreadyExists, driver.ErrAlreadyExists,
+		return hcsError(op, cfg.ID, hresult.SystemAlreadyExists, driver.ErrAlreadyExists,
 			"A virtual machine or container with the specified identifier already exists.")
 	}
 	img, err := s.image(cfg.Image.String(), cfg.Image)
@@ -358,46 +359,62 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 	switch cfg.Isolation {
 	case driver.Process:
 		if img.OSVersion.Known() && !winbuild.ProcessCompatible(host, img.OSVersion) {
-			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
+			return hcsError(op, cfg.ID, hresult.OSMismatch, driver.ErrVersionMismatch,
 				"The container operating system does not match the host operating system. (image %s, host %s, process isolation)",
 				img.OSVersion, host)
 		}
 	case driver.HyperV:
 		if img.OSVersion.Known() && !winbuild.HyperVCompatible(host, img.OSVersion) {
-			return hcsError(op, cfg.ID, codeVersionMismatch, driver.ErrVersionMismatch,
+			return hcsError(op, cfg.ID, hresult.OSMismatch, driver.ErrVersionMismatch,
 				"The container operating system does not match the host operating system. (image %s is newer than host %s, hyperv isolation)",
 				img.OSVersion, host)
 		}
 		if len(cfg.Devices) > 0 {
-			return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported,
+			return hcsError(op, cfg.ID, hresult.NotSupported, driver.ErrNotSupported,
 				"device assignment is not supported for Hyper-V isolated containers")
 		}
 		if cfg.NetworkSharedWith != "" {
-			return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported,
+			return hcsError(op, cfg.ID, hresult.NotSupported, driver.ErrNotSupported,
 				"sharing a network namespace is not supported for Hyper-V isolated containers")
 		}
 	default:
-		return hcsError(op, cfg.ID, codeNotSupported, driver.ErrNotSupported, "unknown isolation %q", cfg.Isolation)
+		return hcsError(op, cfg.ID, hresult.NotSupported, driver.ErrNotSupported, "unknown isolation %q", cfg.Isolation)
 	}
 	if err := s.checkSharedNetwork(op, cfg); err != nil {
 		return err
 	}
+	if len(cfg.DNS) > 0 && (cfg.Network == "none" || cfg.NetworkSharedWith != "") {
+		// DNS servers are set on an HNS endpoint, and the container has
+		// none of its own.
+		return hcsError(op, cfg.ID, hresult.InvalidArg, driver.ErrInvalidConfig,
+			"The parameter is incorrect. (DNS servers without a network endpoint of the container's own)")
+	}
+	for _, a := range cfg.DNS {
+		if !a.IsValid() || a.IsUnspecified() {
+			return hcsError("CreateEndpoint", cfg.ID, hresult.InvalidArg, driver.ErrInvalidConfig, "The parameter is incorrect. (DNS server %q)", a)
+		}
+	}
 	for _, m := range cfg.Mounts {
+		if !s.Host.UNCMounts && (m.HostPath.IsUNC() || m.ResolvedPath.IsUNC()) {
+			// HCS maps folders on local drives only.
+			return hcsError(op, cfg.ID, hresult.NotSupported, driver.ErrNotSupported,
+				"The request is not supported. (mapped folder %s is not on a local drive)", m.HostPath)
+		}
 		if s.pathMissing(m.HostPath.String()) {
-			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
+			return hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", m.HostPath)
 		}
 	}
 	for _, p := range cfg.Pipes {
 		if s.pathMissing(p.HostPipe.String()) {
-			return hcsError(op, cfg.ID, codePathNotFound, driver.ErrHostPathNotFound,
+			return hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
 				"The system cannot find the path specified. (%s)", p.HostPipe)
 		}
 	}
 	for _, p := range cfg.Ports {
 		k := portKey(p.HostPort, p.Protocol)
 		if holder := s.portHolder(k, cfg.ID); holder != "" {
-			return hcsError("CreateEndpoint", cfg.ID, codePortInUse, driver.ErrPortInUse,
+			return hcsError("CreateEndpoint", cfg.ID, hresult.PortAlreadyExists, driver.ErrPortInUse,
 				"The specified port already exists. (host port %s held by %s)", k, holder)
 		}
 	}
@@ -422,12 +439,12 @@ func (s *state) checkSharedNetwork(op string, cfg driver.Config) error {
 	}
 	r, ok := s.Containers[cfg.NetworkSharedWith]
 	if !ok {
-		return hcsError(op, cfg.ID, codeNotExist, driver.ErrNotFound,
+		return hcsError(op, cfg.ID, hresult.SystemNotFound, driver.ErrNotFound,
 			"network namespace of container %s: A virtual machine or container with the specified identifier does not exist.",
 			cfg.NetworkSharedWith)
 	}
 	if r.State != driver.StateRunning {
-		return hcsError(op, cfg.ID, codeInvalidState, driver.ErrInvalidState,
+		return hcsError(op, cfg.ID, hresult.InvalidState, driver.ErrInvalidState,
 			"network namespace of container %s: the container is %s, not running", cfg.NetworkSharedWith, r.State)
 	}
 	return nil
@@ -442,11 +459,17 @@ func (s *state) start(owner, id string, now time.Time) error {
 		return err
 	}
 	if r.State == driver.StateRunning {
-		return hcsError(op, id, codeInvalidState, driver.ErrInvalidState,
+		return hcsError(op, id, hresult.InvalidState, driver.ErrInvalidState,
 			"The requested operation for attach namespace failed. (container is already running)")
 	}
 	if err := s.checkSharedNetwork(op, r.Config); err != nil {
 		return err
+	}
+	if r.Config.Isolation == driver.HyperV && s.Host.HyperV == driver.Unavailable {
+		// HCS creates a Hyper-V container on a host without Hyper-V and
+		// refuses to start it.
+		return hcsError(op, id, hresult.FeatureMissing, driver.ErrNotSupported,
+			"The virtual machine could not be started because a required feature is not installed.")
 	}
 	r.State = driver.StateRunning
 	r.ExitCode = 0
@@ -496,7 +519,7 @@ func (s *state) remove(owner, id string) error {
 		return err
 	}
 	if r.State == driver.StateRunning {
-		return hcsError(op, id, codeInvalidState, driver.ErrInvalidState,
+		return hcsError(op, id, hresult.InvalidState, driver.ErrInvalidState,
 			"A virtual machine or container cannot be removed while it is running.")
 	}
 	s.drop(id)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/isoagent/isoagent/internal/hresult"
 )
 
 // Drills: what happens to a real host behind the agent's back, acted out
@@ -23,6 +25,7 @@ import (
 //	hns-restart            the hns service restarted: every endpoint is gone
 //	hyperv on|off          the host can (on) or cannot (off) run Hyper-V
 //	                       isolated containers
+//	hns-version M.N        HNS reports version M.N (HCN v2 needs 9.2)
 //	fail CALL CODE [N]     the next N (default 1) calls of CALL fail with
 //	                       HRESULT CODE (0x...); CALL is one of create,
 //	                       start, createprocess, activate, prepare
@@ -57,6 +60,18 @@ func FakeHcsDrill(command *uint16) uintptr {
 		}
 		return result(h.update(func(st *fstate) error {
 			st.NoHyperV = words[1] == "off"
+			return nil
+		}), nil)
+	case "hns-version":
+		var v fversion
+		if len(words) != 2 {
+			return result(fail(eInvalidArg, "drill hns-version: want MAJOR.MINOR"), nil)
+		}
+		if _, err := fmt.Sscanf(words[1], "%d.%d", &v.Major, &v.Minor); err != nil {
+			return result(fail(eInvalidArg, "drill hns-version %q: %v", words[1], err), nil)
+		}
+		return result(h.update(func(st *fstate) error {
+			st.HNSVersion = &v
 			return nil
 		}), nil)
 	case "fail":
@@ -96,19 +111,8 @@ func parseFault(args []string) (ffault, error) {
 
 // faultMessage is the text HCS gives with code.
 func faultMessage(code uint32) string {
-	switch code {
-	case eOSMismatch:
-		return "The container operating system does not match the host operating system."
-	case eFeatureMissing:
-		return "The virtual machine could not be started because a required feature is not installed."
-	case eUnexpectedExit:
-		return "The compute system exited unexpectedly."
-	case eNotReady:
-		return "The device is not ready."
-	case eDeviceNotConnected:
-		return "The device is not connected."
-	case eInvalidArg:
-		return "The parameter is incorrect."
+	if text := hresult.Code(code).Text(); text != "" {
+		return text
 	}
 	return fmt.Sprintf("HRESULT 0x%08x", code)
 }

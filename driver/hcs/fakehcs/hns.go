@@ -98,6 +98,9 @@ func (h *host) hnsCall(method, path, request string) (any, string) {
 	var msg string
 	err := h.update(func(st *fstate) error {
 		switch {
+		case kind == "globals" && method == "GET" && id == "version":
+			// hcn.GetGlobals: HCN v2 begins at 9.2 (hcn.V2ApiSupport).
+			out = st.hnsVersion()
 		case kind == "networks" && method == "GET" && id == "":
 			out = []map[string]any{networkV1(st)}
 		case kind == "networks" && method == "GET":
@@ -164,6 +167,15 @@ func newEndpointV1(st *fstate, request string) (*fendpoint, string) {
 		return nil, textNetworkGone
 	}
 	e := &fendpoint{Name: req.Name, Network: st.Network, V1: true, InternalDNS: req.EnableInternalDNS}
+	if req.DNSServerList != "" {
+		// The adapter's DNS servers, comma-separated addresses.
+		for _, a := range strings.Split(req.DNSServerList, ",") {
+			if net.ParseIP(a) == nil {
+				return nil, fmt.Sprintf("%s (DNS server %q)", textBadRequest, a)
+			}
+		}
+		e.DNSServers = req.DNSServerList
+	}
 	e.Policies, _ = json.Marshal(req.Policies)
 	for _, raw := range req.Policies {
 		var nat hnsNATPolicy
@@ -193,7 +205,7 @@ func newEndpointV1(st *fstate, request string) (*fendpoint, string) {
 func endpointV1(st *fstate, e *fendpoint) hnsV1Endpoint {
 	out := hnsV1Endpoint{
 		ID: strings.ToLower(e.ID), Name: e.Name, VirtualNetwork: strings.ToLower(e.Network), VirtualNetworkName: natNetworkName,
-		EnableInternalDNS: e.InternalDNS, GatewayAddress: natGatewayPrefix + "1",
+		EnableInternalDNS: e.InternalDNS, GatewayAddress: natGatewayPrefix + "1", DNSServerList: e.DNSServers,
 	}
 	json.Unmarshal(e.Policies, &out.Policies)
 	return out

@@ -68,36 +68,38 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/internal/hresult"
 	"github.com/isoagent/isoagent/winpath"
 )
 
 func main() {}
 
-// HRESULTs.
+// HRESULTs, by the names the fake has long used for them; the values are
+// the one table's (package hresult).
 const (
-	sOK                 = 0
-	eOSMismatch         = 0xC0370101 // HCS_E_CONTAINER_OS_MISMATCH (at create, and at start)
-	eFeatureMissing     = 0xC0370102 // HCS_E_FEATURE_MISSING: Hyper-V is not there
-	ePending            = 0xC0370103 // HCS_E_OPERATION_PENDING
-	eInvalidState       = 0xC0370105 // HCS_E_INVALID_STATE
-	eUnexpectedExit     = 0xC0370106 // HCS_E_UNEXPECTED_EXIT
-	eInvalidJSON        = 0xC037010D // HCS_E_INVALID_JSON
-	eNotExist           = 0xC037010E // HCS_E_SYSTEM_NOT_FOUND
-	eAlreadyExists      = 0xC037010F // HCS_E_SYSTEM_ALREADY_EXISTS
-	eAlreadyStopped     = 0xC0370110 // HCS_E_SYSTEM_ALREADY_STOPPED
-	eProcessStopped     = 0x8037011F // HCS_E_PROCESS_ALREADY_STOPPED
-	eElementNotFound    = 0x80070490 // ERROR_NOT_FOUND
-	ePortExists         = 0x803B0013 // HCN_E_PORT_ALREADY_EXISTS
-	eInvalidArg         = 0x80070057 // E_INVALIDARG
-	eFail               = 0x80004005 // E_FAIL
-	eFileNotFound       = 0x80070002 // ERROR_FILE_NOT_FOUND
-	ePathNotFound       = 0x80070003 // ERROR_PATH_NOT_FOUND
-	eInvalidHandle      = 0x80070006 // ERROR_INVALID_HANDLE
-	eNotReady           = 0x80070015 // ERROR_NOT_READY (RS5's storage filter)
-	eSharingViolation   = 0x80070020 // ERROR_SHARING_VIOLATION
-	eNotSupported       = 0x80070032 // ERROR_NOT_SUPPORTED
-	eDirectory          = 0x8007010B // ERROR_DIRECTORY: the directory name is invalid
-	eDeviceNotConnected = 0x8007048F // ERROR_DEVICE_NOT_CONNECTED (RS5's storage filter)
+	sOK                 = hresult.OK
+	eOSMismatch         = hresult.OSMismatch     // at create, and at start
+	eFeatureMissing     = hresult.FeatureMissing // Hyper-V is not there
+	ePending            = hresult.Pending
+	eInvalidState       = hresult.InvalidState
+	eUnexpectedExit     = hresult.UnexpectedExit
+	eInvalidJSON        = hresult.InvalidJSON
+	eNotExist           = hresult.SystemNotFound
+	eAlreadyExists      = hresult.SystemAlreadyExists
+	eAlreadyStopped     = hresult.SystemAlreadyStopped
+	eProcessStopped     = hresult.ProcessAlreadyStopped
+	eElementNotFound    = hresult.ElementNotFound
+	ePortExists         = hresult.PortAlreadyExists
+	eInvalidArg         = hresult.InvalidArg
+	eFail               = hresult.Fail
+	eFileNotFound       = hresult.FileNotFound
+	ePathNotFound       = hresult.PathNotFound
+	eInvalidHandle      = hresult.InvalidHandle
+	eNotReady           = hresult.NotReady // RS5's storage filter
+	eSharingViolation   = hresult.SharingViolation
+	eNotSupported       = hresult.NotSupported
+	eDirectory          = hresult.Directory
+	eDeviceNotConnected = hresult.DeviceNotConnected // RS5's storage filter
 )
 
 // Exit codes Windows gives a container's processes.
@@ -140,7 +142,7 @@ func codeOf(err error) (uint32, string) {
 	}
 	var se *sim.HCSError
 	if errors.As(err, &se) {
-		return se.Code, se.Message
+		return uint32(se.Code), se.Message
 	}
 	switch {
 	case errors.Is(err, driver.ErrNotFound):
@@ -548,6 +550,17 @@ func checkConfig(c *v1Config) error {
 	}
 	if c.ProcessorMaximum < 0 || c.ProcessorMaximum > 10000 || c.ProcessorWeight > 10000 {
 		return fail(eInvalidArg, "The parameter is incorrect. (ProcessorMaximum and ProcessorWeight range from 1 to 10000)")
+	}
+	if c.Credentials != "" {
+		// A credential spec is the JSON New-CredentialSpec writes: the
+		// domain to join and the gMSA to act as.
+		var cs struct {
+			CmsPlugins       []string
+			DomainJoinConfig *struct{ DnsName, NetBiosName string }
+		}
+		if err := json.Unmarshal([]byte(c.Credentials), &cs); err != nil || len(cs.CmsPlugins) == 0 || cs.DomainJoinConfig == nil {
+			return fail(eInvalidArg, "The parameter is incorrect. (Credentials is not a credential spec)")
+		}
 	}
 	for _, m := range c.MappedDirectories {
 		switch {
@@ -1070,7 +1083,7 @@ func HcsTerminateProcess(process uintptr, res **uint16) uintptr {
 		return result(err, res)
 	}
 	if exited, _ := processExited(p.h, p.id, p.pid, p.startedAt); exited {
-		return result(fail(0x8037011F, "The process has already exited."), res)
+		return result(fail(eProcessStopped, "%s", hresult.Code(hresult.ProcessAlreadyStopped).Text()), res)
 	}
 	return result(p.h.model.Kill(p.id, 1), res)
 }
@@ -1207,7 +1220,7 @@ func CreateSandboxLayer(info unsafe.Pointer, id *uint16, parent uintptr, descs u
 	}
 	err = h.update(func(st *fstate) error {
 		if st.Layers[layerKey(path)] != nil {
-			return fail(0x800700B7, "Cannot create a file when that file already exists. (%s)", path)
+			return fail(hresult.AlreadyExists, "%s (%s)", hresult.Code(hresult.AlreadyExists).Text(), path)
 		}
 		if err := os.MkdirAll(path, 0o755); err != nil {
 			return err
@@ -1310,7 +1323,7 @@ func DestroyLayer(info unsafe.Pointer, id *uint16) uintptr {
 	path := str(id)
 	return layerCall("DestroyLayer", path, func(st *fstate, l *flayer) error {
 		if l.Activated {
-			return fail(0x80070020, "The process cannot access the file because it is being used by another process. (layer is active)")
+			return fail(eSharingViolation, "%s (layer is active)", hresult.Code(hresult.SharingViolation).Text())
 		}
 		if err := removeAll(path); err != nil {
 			return err
@@ -1356,7 +1369,7 @@ func GetLayerMountPath(info unsafe.Pointer, id *uint16, length *uintptr, buffer 
 		return sOK
 	}
 	if *length < uintptr(len(u)) {
-		return result(fail(0x8007007A, "The data area passed to a system call is too small."), nil)
+		return result(fail(hresult.InsufficientBuf, "%s", hresult.Code(hresult.InsufficientBuf).Text()), nil)
 	}
 	copy(unsafe.Slice(buffer, len(u)), u)
 	return sOK

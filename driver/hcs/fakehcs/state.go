@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,8 +16,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
-
-	"github.com/isoagent/isoagent/internal/atomicfile"
+	"github.com/isoagent/isoagent/internal/jsonstore"
 )
 
 // fstate is what the fake HCS knows beyond the sim model: the HCS view of
@@ -41,11 +39,32 @@ type fstate struct {
 	// NoHyperV says the host cannot run Hyper-V isolated containers (the
 	// role is not installed, or the VM has no nested virtualisation).
 	NoHyperV bool `json:"noHyperV,omitempty"`
+	// HNSVersion is the version HNS reports, the one a drill set; nil for
+	// defaultHNSVersion.
+	HNSVersion *fversion `json:"hnsVersion,omitempty"`
 	// Faults are failures the drills armed, taken by the calls they name.
 	Faults []ffault `json:"faults,omitempty"`
 	// Serial numbers the endpoints HNS makes, so that an ID is never
 	// given twice.
 	Serial int `json:"serial,omitempty"`
+}
+
+// fversion is an HNS version (hcn.Version).
+type fversion struct {
+	Major int `json:"Major"`
+	Minor int `json:"Minor"`
+}
+
+// defaultHNSVersion is the version the fake's HNS reports unless a drill
+// says otherwise: one that speaks HCN v2, as every HNS from build 17763 on
+// does.
+var defaultHNSVersion = fversion{Major: 13, Minor: 2}
+
+func (st *fstate) hnsVersion() fversion {
+	if st.HNSVersion != nil {
+		return *st.HNSVersion
+	}
+	return defaultHNSVersion
 }
 
 // newEndpointID returns the ID of a new endpoint.
@@ -193,6 +212,8 @@ type fendpoint struct {
 	// EnableInternalDNS.
 	V1          bool `json:"v1,omitempty"`
 	InternalDNS bool `json:"internalDNS,omitempty"`
+	// DNSServers is the adapter's DNS server list, as given.
+	DNSServers string `json:"dnsServers,omitempty"`
 }
 
 type fport struct {
@@ -212,12 +233,13 @@ const defaultScratchSize = 20 << 30
 type host struct {
 	dir   string
 	model *sim.Model
+	state *jsonstore.Store[fstate]
 }
 
 var (
-	hostsMu sync.Mutex
-	hosts   = map[string]*host{}
-	fileMu  sync.Mutex // orders this process's goroutines before the file lock
+	hostsMu  sync.Mutex
+	hosts    = map[string]*host{}
+	recordMu sync.Mutex // orders this process's appends to requests.jsonl
 )
 
 // stateDirEnv names the environment variable that holds the state folder.
@@ -243,36 +265,35 @@ func hostOf(dir string) (*host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &host{dir: dir, model: sim.NewModel(store, nil)}
+	state, err := openState(dir)
+	if err != nil {
+		return nil, err
+	}
+	h := &host{dir: dir, model: sim.NewModel(store, nil), state: state}
 	hosts[dir] = h
 	return h, nil
 }
 
+// openState returns the store of the fake's state in folder dir:
+// fakehcs.json, under the lock fakehcs.lock, which every process using the
+// folder takes.
+func openState(dir string) (*jsonstore.Store[fstate], error) {
+	return jsonstore.Open[fstate](dir, "fakehcs.json", jsonstore.Options{Lock: "fakehcs.lock", Indent: true, Perm: 0o644})
+}
+
 // update runs fn on the fake's state with the folder locked and saves it
 // unless fn fails.
-func (h *host) update(fn func(*fstate) error) error { return h.do(fn, true) }
-func (h *host) view(fn func(*fstate) error) error   { return h.do(fn, false) }
+func (h *host) update(fn func(*fstate) error) error {
+	return h.state.Update(func(st *fstate) error { st.defaults(); return fn(st) })
+}
 
-func (h *host) do(fn func(*fstate) error, save bool) error {
-	fileMu.Lock()
-	defer fileMu.Unlock()
-	unlock, err := lockFile(filepath.Join(h.dir, "fakehcs.lock"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	name := filepath.Join(h.dir, "fakehcs.json")
-	st := &fstate{}
-	b, err := os.ReadFile(name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return err
-	default:
-		if err := json.Unmarshal(b, st); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
+func (h *host) view(fn func(*fstate) error) error {
+	return h.state.View(func(st *fstate) error { st.defaults(); return fn(st) })
+}
+
+// defaults fills in what a new state folder has: no systems, layers or
+// endpoints, and the nat network.
+func (st *fstate) defaults() {
 	if st.Systems == nil {
 		st.Systems = map[string]*fsys{}
 	}
@@ -285,30 +306,6 @@ func (h *host) do(fn func(*fstate) error, save bool) error {
 	if st.Network == "" {
 		st.Network = natNetworkID
 	}
-	if err := fn(st); err != nil || !save {
-		return err
-	}
-	b, err = json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(name, b, 0o644)
-}
-
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	ol := new(windows.Overlapped)
-	if err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() {
-		windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
-		f.Close()
-	}, nil
 }
 
 // record appends a document the fake received to requests.jsonl, for the
@@ -327,8 +324,8 @@ func (h *host) record(call, id, doc string) {
 	if err != nil {
 		return
 	}
-	fileMu.Lock()
-	defer fileMu.Unlock()
+	recordMu.Lock()
+	defer recordMu.Unlock()
 	f, err := os.OpenFile(filepath.Join(h.dir, "requests.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return

@@ -1,0 +1,35 @@
+package agent
+
+import (
+	"testing"
+
+	"github.com/isoagent/isoagent/reconcile"
+)
+
+// TestContainerInfosLeaveOutSpecsForOtherHosts pins that the per-container
+// metrics (and so the rejection alert) do not count a spec meant for other
+// hosts as rejected, while a real refusal and a container being removed
+// because its spec no longer applies are still reported.
+func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
+	st := reconcile.Status{Containers: []reconcile.ContainerStatus{
+		{Name: "gpu", State: reconcile.StateRejected, RequestedIsolation: "process",
+			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonNotForThisHost}},
+		{Name: "legacy", State: reconcile.StateRejected, RequestedIsolation: "process",
+			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonVersionMismatch}},
+		{Name: "moved", State: reconcile.StateRemoving, EffectiveIsolation: "process",
+			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonNotForThisHost}},
+	}}
+	got := map[string]reconcile.State{}
+	for _, ci := range containerInfos(st) {
+		got[ci.Name] = ci.State
+	}
+	want := map[string]reconcile.State{"legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
+	if len(got) != len(want) {
+		t.Fatalf("containerInfos reported %v, want %v", got, want)
+	}
+	for name, state := range want {
+		if got[name] != state {
+			t.Errorf("container %s: state %q, want %q (all: %v)", name, got[name], state, got)
+		}
+	}
+}

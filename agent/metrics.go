@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/metrics"
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// observer feeds the engine's observations to the metrics.
+type observer struct{ m *metrics.Metrics }
+
+var _ reconcile.Observer = observer{}
+
+func (o observer) Reconciled(r reconcile.Outcome, d time.Duration) {
+	o.m.ObserveReconcile(r, d)
+	if r == reconcile.OutcomeSuccess {
+		o.m.SetLastSuccessfulReconcile(time.Now())
+	}
+}
+
+func (o observer) Action(k reconcile.ActionKind, err error, _ time.Duration) {
+	result := reconcile.OutcomeSuccess
+	if err != nil {
+		result = reconcile.OutcomeError
+	}
+	o.m.IncAction(k, result)
+}
+
+func (o observer) DriverOp(op driver.Op, _ error, d time.Duration) { o.m.ObserveDriverOp(op, d) }
+func (o observer) Restarted(name string)                           { o.m.IncRestart(name) }
+func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
+func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
+
+// containerInfos is the metrics' view of the engine's status. A spec meant
+// for other hosts is left out (reconcile.ContainerStatus.ForOtherHosts):
+// counted as rejected it would page every host of a shared spec
+// repository.
+func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
+	out := make([]metrics.ContainerInfo, 0, len(st.Containers))
+	for _, c := range st.Containers {
+		if c.ForOtherHosts() {
+			continue
+		}
+		iso := string(c.EffectiveIsolation)
+		if iso == "" {
+			iso = c.RequestedIsolation
+		}
+		out = append(out, metrics.ContainerInfo{
+			Name:      c.Name,
+			Isolation: iso,
+			Image:     c.Image,
+			State:     c.State,
+			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning),
+			Running:   c.State == reconcile.StateRunning,
+		})
+	}
+	return out
+}
+
+// observeSnapshot sets the metrics of a new snapshot of the folder.
+func (a *Agent) observeSnapshot(s *spec.Snapshot) {
+	var valid, invalid int
+	for _, f := range s.Files {
+		if f.Valid() {
+			valid++
+		} else {
+			invalid++
+		}
+	}
+	a.metrics.SetSpecFiles(valid, invalid)
+	a.metrics.SetConfigRevision(s.Revision)
+}

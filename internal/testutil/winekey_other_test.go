@@ -1,0 +1,5 @@
+//go:build !windows
+
+package testutil
+
+func wineKey() bool { return false }
