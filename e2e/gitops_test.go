@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // agentStatus is the part of /status these tests read.
@@ -179,11 +181,10 @@ func sshKey(t *testing.T, dir, name string) (string, string) {
 // are applied, an unsigned one and one signed with a key not on the list
 // are refused, once each, while the last verified revision stays in force.
 func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
-	root, err := filepath.Abs("..")
+	bin, err := testutil.BuildAgent(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := buildAgent(t, root)
 	work := t.TempDir()
 	keysDir := filepath.Join(work, "keys")
 	if err := os.Mkdir(keysDir, 0o700); err != nil {
@@ -219,15 +220,15 @@ func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
 		}
 	})
 
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	agent := startAgent(t, addr, bin, "run", "--dir", dir, "--verify-signatures", keys,
 		"--listen", addr, "--sim-dir", filepath.Join(work, "sim"), "--resync", "1s", "--log-format", "json")
 	waitFor := func(what string, cond func(agentStatus) bool) agentStatus {
 		t.Helper()
 		var st agentStatus
 		poll(t, 60*time.Second, what, func() (bool, error) {
-			if agent.exited() {
-				t.Fatalf("agent exited: %v", agent.err)
+			if agent.Exited() {
+				t.Fatalf("agent exited: %v", agent.Err())
 			}
 			st, _ = getStatus(t, addr)
 			return cond(st), fmt.Errorf("status %+v", st)
@@ -259,7 +260,7 @@ func TestAgentAppliesOnlySignedRevisions(t *testing.T) {
 			if _, _, id := st.container("api"); id != "" {
 				t.Fatal("api from the untrusted revision was created")
 			}
-			if n := strings.Count(agent.output(1<<20), `"msg":"revision refused`); n != map[string]int{"unsigned": 1, "untrusted": 2}[rc.name] {
+			if n := strings.Count(agent.Output(1<<20), `"msg":"revision refused`); n != map[string]int{"unsigned": 1, "untrusted": 2}[rc.name] {
 				t.Errorf("%d refusal log entries so far, want one per refused revision", n)
 			}
 			m := string(scrapeMetrics(t, addr))
@@ -325,11 +326,10 @@ func grepLines(s, sub string) string {
 // Then the agent is started on another folder: the first prune is held
 // again, and a container marked isoagent.io/prune: "false" is kept.
 func TestPruneBudgetDrill(t *testing.T) {
-	root, err := filepath.Abs("..")
+	bin, err := testutil.BuildAgent(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := buildAgent(t, root)
 	work := t.TempDir()
 	specs := filepath.Join(work, "specs")
 	mkdir(t, specs)
@@ -339,17 +339,17 @@ func TestPruneBudgetDrill(t *testing.T) {
 	}
 	writeFileAtomic(t, filepath.Join(specs, "db.yaml"), strings.Replace(specText("db", nanoserver), "  name: db\n", "  name: db\n  annotations: {isoagent.io/prune: \"false\"}\n", 1))
 	simDir := filepath.Join(work, "sim")
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	agentArgs := func(dir string) []string {
 		return []string{"run", "--dir", dir, "--listen", addr, "--sim-dir", simDir, "--resync", "1s", "--log-format", "json"}
 	}
 	agent := startAgent(t, addr, bin, agentArgs(specs)...)
-	waitFor := func(p *process, what string, cond func(agentStatus) bool) agentStatus {
+	waitFor := func(p *testutil.Process, what string, cond func(agentStatus) bool) agentStatus {
 		t.Helper()
 		var st agentStatus
 		poll(t, 60*time.Second, what, func() (bool, error) {
-			if p.exited() {
-				t.Fatalf("agent exited: %v", p.err)
+			if p.Exited() {
+				t.Fatalf("agent exited: %v", p.Err())
 			}
 			st, _ = getStatus(t, addr)
 			return cond(st), fmt.Errorf("status %+v", st)
@@ -403,7 +403,7 @@ func TestPruneBudgetDrill(t *testing.T) {
 		state, _, _ := st.container("db")
 		return st.PendingPrune == nil && b == "" && state == "orphaned-kept" && running(st) == 2
 	})
-	if err := agent.stop(); err != nil {
+	if err := agent.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -424,7 +424,7 @@ func TestPruneBudgetDrill(t *testing.T) {
 		_, _, a := st.container("a")
 		return st.PendingPrune == nil && a == ""
 	})
-	if err := second.stop(); err != nil {
+	if err := second.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	// The new folder is remembered: a restart on it holds nothing.
@@ -438,11 +438,10 @@ func TestPruneBudgetDrill(t *testing.T) {
 // /status, /metrics, plan, validate, status, and the simulated host's
 // state.
 func TestSecretsNeverLeak(t *testing.T) {
-	root, err := filepath.Abs("..")
+	bin, err := testutil.BuildAgent(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := buildAgent(t, root)
 	work := t.TempDir()
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -472,7 +471,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	writeFileAtomic(t, filepath.Join(specs, "broken.yaml"), specText("broken", nanoserver, "envFrom: [{secret: payments}]"))
 	writeFileAtomic(t, filepath.Join(specs, "nosy.yaml"), specText("nosy", nanoserver, "envFrom: [{secret: db}]"))
 	simDir := filepath.Join(work, "sim")
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	common := []string{"--dir", specs, "--sim-dir", simDir, "--policy", policy, "--secrets", secretsDir}
 	agent := startAgent(t, addr, bin, append([]string{"run", "--listen", addr, "--resync", "1s", "--log-format", "json", "--log-level", "debug"}, common...)...)
 	var first string
@@ -516,10 +515,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 		out, _ := run(t, bin, args...)
 		outputs[name] = []byte(out)
 	}
-	if err := agent.stop(); err != nil {
+	if err := agent.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	outputs["agent log"] = []byte(agent.output(64 << 20))
+	outputs["agent log"] = []byte(agent.Output(64 << 20))
 	err = filepath.WalkDir(simDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
