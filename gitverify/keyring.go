@@ -12,7 +12,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/isoagent/isoagent/internal/adminfile"
+	"github.com/isoagent/isoagent/internal/adminonly"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -47,14 +47,14 @@ func (k *Keyring) Len() int { return len(k.pgp) + len(k.ssh) }
 // LoadKeyring reads the keys file at path. It refuses a file inside one of
 // the folders in notInside (the spec folder and the top of its checkout:
 // whoever may push must not choose the keys), and a file others than
-// administrators may change (see package adminfile).
+// administrators may change (see package adminonly).
 func LoadKeyring(path string, notInside ...string) (*Keyring, error) {
 	for _, dir := range notInside {
-		if dir != "" && adminfile.Inside(path, dir) {
+		if dir != "" && adminonly.Inside(path, dir) {
 			return nil, fmt.Errorf("keys file %s is %w %s: whoever may change the specs could choose the keys; keep it in an administrators' folder such as C:\\ProgramData\\isoagent", path, ErrInsideSpecFolder, dir)
 		}
 	}
-	if err := adminfile.Check(path, false); err != nil {
+	if err := adminonly.Check(path, false); err != nil {
 		return nil, fmt.Errorf("keys file: %w", err)
 	}
 	f, err := os.Open(path)

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 
-	"github.com/isoagent/isoagent/internal/adminfile"
+	"github.com/isoagent/isoagent/internal/adminonly"
 )
 
 func protect(t *testing.T, plain []byte) []byte {
@@ -45,7 +45,7 @@ func underWine() bool {
 func openStore(t *testing.T, dir string) *Store {
 	t.Helper()
 	st, err := Open(dir)
-	if err != nil && underWine() && errors.Is(err, adminfile.ErrNotAdminOnly) && strings.Contains(err.Error(), "Everyone may read it") {
+	if err != nil && underWine() && errors.Is(err, adminonly.ErrNotAdminOnly) && strings.Contains(err.Error(), "Everyone may read it") {
 		return &Store{dir: dir}
 	}
 	if err != nil {

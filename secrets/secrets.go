@@ -28,7 +28,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/isoagent/isoagent/internal/adminfile"
+	"github.com/isoagent/isoagent/internal/adminonly"
 )
 
 // MaxValueSize is the largest value a key may hold.
@@ -63,10 +63,10 @@ type Store struct {
 // Open returns the Store of the secrets folder dir. It refuses a folder
 // that lies in, or holds, one of the folders in notInside (the spec
 // folder and the top of its checkout), and one that others than
-// administrators may read or change (see package adminfile).
+// administrators may read or change (see package adminonly).
 func Open(dir string, notInside ...string) (*Store, error) {
 	for _, d := range notInside {
-		if d != "" && (adminfile.Inside(dir, d) || adminfile.Inside(d, dir)) {
+		if d != "" && (adminonly.Inside(dir, d) || adminonly.Inside(d, dir)) {
 			return nil, fmt.Errorf("secrets folder %s %w %s: whoever may change the specs could read the secrets; keep it in an administrators' folder such as C:\\ProgramData\\isoagent\\secrets", dir, ErrInsideSpecFolder, d)
 		}
 	}
@@ -77,7 +77,7 @@ func Open(dir string, notInside ...string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("secrets folder %s is not a folder", dir)
 	}
-	if err := adminfile.Check(dir, true); err != nil {
+	if err := adminonly.Check(dir, true); err != nil {
 		return nil, fmt.Errorf("secrets folder: %w", err)
 	}
 	return &Store{dir: dir}, nil

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/isoagent/isoagent/internal/adminfile"
+	"github.com/isoagent/isoagent/internal/adminonly"
 )
 
 // protectDir is a no-op here: the mode of a new folder is enough.
@@ -27,7 +27,7 @@ func TestOpenRefusesReadableFolder(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir); !errors.Is(err, adminfile.ErrNotAdminOnly) {
+	if _, err := Open(dir); !errors.Is(err, adminonly.ErrNotAdminOnly) {
 		t.Fatalf("Open = %v, want ErrNotAdminOnly", err)
 	}
 }

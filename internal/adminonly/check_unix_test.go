@@ -1,6 +1,6 @@
 //go:build !windows
 
-package adminfile
+package adminonly
 
 import (
 	"errors"

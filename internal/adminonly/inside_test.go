@@ -1,4 +1,4 @@
-package adminfile
+package adminonly
 
 import (
 	"os"

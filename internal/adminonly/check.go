@@ -1,25 +1,11 @@
-// Package adminfile checks that a file or folder the agent trusts (the
-// keys commit signatures are verified with, the secrets folder) can be
-// changed, and for a private one read, by administrators only: a file that
-// anyone may write is no more trustworthy than the spec folder it guards.
-//
-// On Unix the owner must be root or the agent's own user, and the mode
-// must grant group and others no write (no access at all for a private
-// file). On Windows the owner must be SYSTEM, Administrators,
-// TrustedInstaller or the agent's own user, and no access-allowed entry of
-// the DACL may grant write rights (any access, for a private file) to
-// anyone else; a missing DACL, which grants everyone everything, is
-// refused.
-//
-// Inside reports whether a path lies within a folder, links resolved, for
-// files that must live outside the spec folder.
-package adminfile
+package adminonly
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -27,13 +13,12 @@ import (
 var ErrNotAdminOnly = errors.New("not protected for administrators only")
 
 // Check returns an error wrapping ErrNotAdminOnly, saying who else has
-// access and how to fix it, unless path can be changed (and, when private
-// is set, read) by administrators only. A file's folder is checked too,
-// since whoever may write the folder may replace the file.
+// access and how to fix it, unless only administrators may change path
+// and, for a file, the folder it is in (whoever may write the folder may
+// replace the file); with private, unless only administrators may read
+// path too. It is for what the agent trusts from outside the spec folder:
+// the keys commit signatures are verified with, the secrets folder.
 func Check(path string, private bool) error {
-	if err := check(path, private); err != nil {
-		return err
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -42,10 +27,30 @@ func Check(path string, private bool) error {
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
+	paths := []string{abs}
+	if !fi.IsDir() {
+		paths = append(paths, filepath.Dir(abs))
+	}
+	for i, p := range paths {
+		others, err := Writers(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if len(others) > 0 {
+			return fmt.Errorf("%s is %w: %s may change it; %s", p, ErrNotAdminOnly, strings.Join(others, ", "), RestrictFix(p, i > 0 || fi.IsDir()))
+		}
+	}
+	if !private {
 		return nil
 	}
-	return check(filepath.Dir(abs), false)
+	others, err := Readers(abs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", abs, err)
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("%s is %w: %s may read it; %s", abs, ErrNotAdminOnly, strings.Join(others, ", "), PrivateFix(abs, fi.IsDir()))
+	}
+	return nil
 }
 
 // Inside reports whether path is dir or lies under it, both with symbolic
@@ -85,6 +90,4 @@ func resolve(p string) (string, error) {
 	}
 }
 
-func refuse(path, format string, args ...any) error {
-	return fmt.Errorf("%s is %w: %s", path, ErrNotAdminOnly, fmt.Sprintf(format, args...))
-}
+const caseless = runtime.GOOS == "windows"
