@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/gitverify"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/registry"
 	"github.com/isoagent/isoagent/spec"
@@ -29,7 +30,9 @@ import (
 //   - reason of isoagent_image_pull_failures_total: registry.Reasons; result
 //     of isoagent_image_pull_duration_seconds: success and error;
 //   - state of isoagent_spec_files: FileValid and FileInvalid, the one set
-//     this package owns.
+//     this package owns;
+//   - reason of isoagent_revision_refusals_total and
+//     isoagent_revision_refused_info: gitverify.Reasons.
 //
 // A value outside its set is recorded under Other rather than dropped: the
 // observation still counts in sums such as sum(isoagent_reconcile_total), and
@@ -59,6 +62,7 @@ type labelSets struct {
 	skus             []string
 	drivers          []string
 	pullReasons      []string
+	refusalReasons   []string
 }
 
 func newLabelSets() labelSets {
@@ -77,6 +81,7 @@ func newLabelSets() labelSets {
 		skus:             values(driver.SKUs()),
 		drivers:          driver.Names(),
 		pullReasons:      registry.Reasons(),
+		refusalReasons:   values(gitverify.Reasons()),
 	}
 }
 

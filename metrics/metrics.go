@@ -70,6 +70,7 @@ type Metrics struct {
 	revision          *infoCollector
 	containers        *containerCollector
 	pulls             pullCollectors
+	guard             guardMetrics
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -162,6 +163,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			[]string{"revision"}, nil)),
 		containers: newContainerCollector(labels),
 		pulls:      newPullCollectors(labels),
+		guard:      newGuardMetrics(labels),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -200,6 +202,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.containers,
 	)
 	m.pulls.register(reg)
+	reg.MustRegister(m.guard.collectors()...)
 	return m
 }
 

@@ -64,10 +64,9 @@ func (in *intake) setPolicy(p Policy) (uint64, bool) {
 	return in.gen, true
 }
 
-// readmit asks for the snapshot in force to be admitted again, under a
-// new generation, because what admission reads changed (a registry
-// answered). It returns false before the first snapshot.
-func (in *intake) readmit() (uint64, bool) {
+// touch asks for the snapshot to be admitted again, as it is. It returns
+// the new generation and true when there is a snapshot.
+func (in *intake) touch() (uint64, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.snap == nil {

@@ -114,6 +114,7 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}
 	ch := nextDesired(prev, adm.snap, ds, e.opts.AllowEmpty, e.cache.Names)
+	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next)...)
 	for _, d := range ch.rejected {
 		if d.LookupPending {
 			continue // a wait for the registry's first answer, not a refusal
@@ -197,7 +198,7 @@ func (e *Engine) allKeys() []string { return allKeys(e.desired.Load(), e.cache.N
 // settled reports whether planning has nothing to do for key now.
 func (e *Engine) settled(key string) bool {
 	ds := e.desired.Load()
-	return len(planKey(key, ds.decision(key), e.cache.Get(key), ds.pruning())) == 0
+	return len(ds.plan(key, e.cache.Get(key))) == 0
 }
 
 // reportConverged logs and reports one convergence.

@@ -47,8 +47,6 @@ func pulledImage(ref, digest string, build uint16, layers ...driver.PulledLayer)
 	}
 }
 
-func digestOf(s string) string { return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(s))) }
-
 func openSim(t *testing.T, dir string) *sim.Driver {
 	t.Helper()
 	d, err := sim.Open(dir, sim.Options{})

@@ -222,6 +222,7 @@ func (r *record) container() driver.Container {
 		StartedAt:   r.StartedAt,
 		FinishedAt:  r.FinishedAt,
 		InitPID:     r.InitPID,
+		KeepOnPrune: r.Config.KeepOnPrune,
 	}
 	if r.UtilityVM != nil {
 		uvm := *r.UtilityVM
