@@ -347,7 +347,7 @@ func (p *Puller) lookup(ctx context.Context, l *lookup) {
 			p.log.Warn("cannot look the image up in its registry; asking again with backoff", "image", l.ref, "err", err, "retry_at", l.retryAt.Round(time.Second))
 		}
 	} else if changed {
-		p.log.Info("the registry names an image", "image", l.ref, "digest", r.Digest, "os_version", r.OSVersion, "from", r.From)
+		p.log.Info("the registry names an image", "image", l.ref, "digest", r.Digest, "os_version", r.OSVersion.String(), "from", r.From)
 	}
 	if changed {
 		p.opts.OnChange(l.ref)
