@@ -144,3 +144,40 @@ func TestAdmissionWithoutADigestKeepsTheHash(t *testing.T) {
 		t.Errorf("hash with a registry %s, without %s; want the same", with.Config.Hash, without.Config.Hash)
 	}
 }
+
+// The digest behind a tag is the container's identity under Always only:
+// a tag that moved recreates an Always container, and leaves an
+// IfNotPresent or Never one on the image it was created from, even when
+// the tag moved on the host too.
+func TestMovedTagChangesTheIdentityUnderAlwaysOnly(t *testing.T) {
+	before := hostImages{appImage: {OSVersion: osv(winbuild.LTSC2022), Digest: digestA}}
+	after := hostImages{appImage: {OSVersion: osv(winbuild.LTSC2022), Digest: digestB}}
+	moved := map[string]RegistryAnswer{appImage: {Digest: digestB, OSVersion: osv(winbuild.LTSC2022)}}
+	still := map[string]RegistryAnswer{appImage: {Digest: digestA, OSVersion: osv(winbuild.LTSC2022)}}
+	for _, tt := range []struct {
+		policy     spec.PullPolicy
+		wantChange bool
+	}{
+		{spec.PullAlways, true},
+		{spec.PullIfNotPresent, false},
+		{spec.PullNever, false},
+	} {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			admit := func(host hostImages, ans map[string]RegistryAnswer) Decision {
+				d := Admit(context.Background(), server(winbuild.LTSC2022), host, []*spec.Container{ctr("app", appImage, withPolicy(tt.policy))},
+					AdmitOptions{Owner: "isoagent", Registry: &answers{by: ans}})[0]
+				if !d.Admitted() {
+					t.Fatalf("rejected: %v", d.Rejection)
+				}
+				return d
+			}
+			a, b := admit(before, still), admit(after, moved)
+			if changed := a.Config.Hash != b.Config.Hash; changed != tt.wantChange {
+				t.Errorf("hash changed = %v after the tag moved, want %v", changed, tt.wantChange)
+			}
+			if b.Config.ImageDigest != digestB {
+				t.Errorf("config digest after the move %q, want %q: a container created now runs the new image", b.Config.ImageDigest, digestB)
+			}
+		})
+	}
+}

@@ -132,6 +132,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted() || pulling) {
 		current = &actual[0]
 	}
+	if current != nil && current.ImageDigest != "" && !pulling {
+		cs.ImageDigest = current.ImageDigest // what runs, when that is known
+	}
 	if current != nil {
 		cs.ContainerID = current.ID
 		cs.ContainerState = current.State

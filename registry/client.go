@@ -1,11 +1,14 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -363,7 +366,7 @@ func (c *Client) head(ep endpoint, opts []remote.Option) (string, error) {
 	if gerr != nil {
 		return "", classify(gerr)
 	}
-	c.remember(full.Digest.String(), full)
+	c.remember(ep, full.Digest.String(), full, opts)
 	return full.Digest.String(), nil
 }
 
@@ -380,11 +383,11 @@ func (c *Client) manifest(ep endpoint, digest string, opts []remote.Option) (*ma
 	if err != nil {
 		return nil, classify(err)
 	}
-	return c.remember(digest, desc)
+	return c.remember(ep, digest, desc, opts)
 }
 
 // remember parses a fetched manifest and caches it.
-func (c *Client) remember(digest string, desc *remote.Descriptor) (*manifest, error) {
+func (c *Client) remember(ep endpoint, digest string, desc *remote.Descriptor, opts []remote.Option) (*manifest, error) {
 	m := &manifest{mediaType: desc.MediaType}
 	switch {
 	case desc.MediaType.IsIndex():
@@ -402,8 +405,12 @@ func (c *Client) remember(digest string, desc *remote.Descriptor) (*manifest, er
 		if err != nil {
 			return nil, classify(err)
 		}
-		if m.config, err = img.ConfigFile(); err != nil {
+		im, err := img.Manifest()
+		if err != nil {
 			return nil, classify(err)
+		}
+		if m.config, err = configFile(ep, im.Config, opts); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("%w: manifest %s is a %s, not an image or a manifest list", ErrInvalid, digest, desc.MediaType)
@@ -434,4 +441,40 @@ func configBuild(ref imageref.Ref, host winbuild.Version, cf *v1.ConfigFile) (wi
 		return winbuild.Version{}, fmt.Errorf("%w: image %s: config os.version: %w", ErrInvalid, ref, err)
 	}
 	return v, nil
+}
+
+// maxConfigSize bounds an image config read into memory; Windows images'
+// are a few kilobytes.
+const maxConfigSize = 4 << 20
+
+// configFile downloads and parses the image config desc names. A config
+// that is not what its digest says is ErrDigestMismatch.
+func configFile(ep endpoint, desc v1.Descriptor, opts []remote.Option) (*v1.ConfigFile, error) {
+	if desc.Size > maxConfigSize {
+		return nil, fmt.Errorf("%w: image config of %d bytes, more than %d", ErrInvalid, desc.Size, maxConfigSize)
+	}
+	l, err := remote.Layer(ep.ref.Context().Digest(desc.Digest.String()), opts...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxConfigSize+1))
+	// go-containerregistry checks the digest too, at the end of the
+	// stream; say so with the class.
+	got := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(data))}
+	if desc.Digest.Algorithm == "sha256" && got != desc.Digest && (err == nil || int64(len(data)) == desc.Size) {
+		return nil, fmt.Errorf("%w: the registry sent an image config of %d bytes whose digest is %s, not %s", ErrDigestMismatch, len(data), got, desc.Digest)
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: image config %s: %w", ErrInvalid, desc.Digest, err)
+	}
+	return cf, nil
 }

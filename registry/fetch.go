@@ -108,9 +108,9 @@ func (c *Client) Fetch(ctx context.Context, r Resolved, opts FetchOptions) (*Dow
 		}
 		opts.Total(total)
 	}
-	cf, err := img.ConfigFile()
+	cf, err := configFile(ep, m.Config, ropts)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
 	if opts.Progress != nil {
 		opts.Progress(m.Config.Size)

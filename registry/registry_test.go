@@ -322,12 +322,18 @@ func TestFetchRefusesADigestMismatch(t *testing.T) {
 	r.corrupt.Store(true)
 	dir := t.TempDir()
 	_, err = c.Fetch(context.Background(), res, FetchOptions{Dir: dir})
-	if !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrInvalid) {
+	if !errors.Is(err, ErrDigestMismatch) {
 		t.Fatalf("Fetch of corrupted blobs: %v, want a digest mismatch", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
 	if len(entries) != 0 {
 		t.Errorf("a refused blob was kept: %v", entries)
+	}
+	// A config that is not what its digest says is refused as one when
+	// the image is looked up, too.
+	_, err = newClient(t, r.entry()).Resolve(context.Background(), r.ref("app:1"), host(winbuild.LTSC2022))
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("Resolve of a corrupted config: %v, want a digest mismatch", err)
 	}
 }
 
