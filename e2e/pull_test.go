@@ -376,6 +376,34 @@ func TestPullChoosesTheVariantFromTheRegistry(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("validate and plan with --registry", func(t *testing.T) {
+		dir := t.TempDir()
+		testutil.WriteFile(t, filepath.Join(dir, "web.yaml"), specText("web", ref, "isolation: process"))
+		// Offline, nothing is asked, and the tag tells no build.
+		reg.requests("")
+		if out, code := run(t, bin, "validate", "--host-build", "14393", dir); code != 1 || !strings.Contains(out, "is unknown") {
+			t.Errorf("validate offline = %d:\n%s\nwant the build reported unknown", code, out)
+		}
+		if got := reg.requests(""); len(got) != 0 {
+			t.Errorf("validate without --registry asked the registry: %q", got)
+		}
+		out, code := run(t, bin, "validate", "--registry", "--registries", regs, "--host-build", "14393", dir)
+		if code != 1 || !strings.Contains(out, "web.yaml:1:1") || !strings.Contains(out, "no variant") || !strings.Contains(out, "20348") {
+			t.Errorf("validate --registry on 14393 = %d:\n%s\nwant the spec refused at its file, naming the builds", code, out)
+		}
+		if out, code := run(t, bin, "validate", "--registry", "--registries", regs, "--host-build", "17763", dir); code != 0 {
+			t.Errorf("validate --registry on 17763 = %d:\n%s", code, out)
+		}
+		sim := pulledOnlySim(t, bin, 14393)
+		out, _ = run(t, bin, "plan", "--dir", dir, "--sim-dir", sim, "--registry", "--registries", regs)
+		if !strings.Contains(out, "rejected web") || !strings.Contains(out, "no variant") {
+			t.Errorf("plan --registry on 14393:\n%s\nwant web rejected for having no variant", out)
+		}
+		if blobs := reg.requests("/blobs/"); len(blobs) != 0 {
+			t.Errorf("validate and plan fetched blobs: %q", blobs)
+		}
+	})
 }
 
 // Credentials: wrong ones give a clear error, right ones pull; a blob that

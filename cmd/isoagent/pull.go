@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/internal/adminonly"
 	"github.com/isoagent/isoagent/pull"
+	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/registry"
 )
 
@@ -223,4 +225,36 @@ func size(n int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f%cB", f, "kMGT"[i-1])
+}
+
+// registryAccess are the flags of validate and plan that let them ask
+// registries about the specs' images, as admission does before a pull.
+// Off by default: they stay offline.
+type registryAccess struct {
+	on         bool
+	registries string
+}
+
+func (r *registryAccess) register(fs *flag.FlagSet) {
+	fs.BoolVar(&r.on, "registry", false, "ask the registries which image each spec names for the host and check its Windows build, as the agent does before it pulls (downloads manifests and small configs, never layers)")
+	fs.StringVar(&r.registries, "registries", "", "with --registry: "+registriesFlagUsage)
+}
+
+// source returns the registry source the flags ask for; nil when offline.
+func (r *registryAccess) source() (reconcile.RegistrySource, error) {
+	if !r.on {
+		if r.registries != "" {
+			return nil, errors.New("--registries is used only with --registry")
+		}
+		return nil, nil
+	}
+	cfg, err := loadRegistries(r.registries, "")
+	if err != nil {
+		return nil, err
+	}
+	c, err := registry.New(registry.Options{Config: cfg, UserAgent: "isoagent/" + agentVersion()})
+	if err != nil {
+		return nil, err
+	}
+	return pull.Direct{Client: c}, nil
 }
