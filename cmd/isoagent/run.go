@@ -302,6 +302,9 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 				note = fmt.Sprintf("%s: %s: %s", c.Rejection.Reason, c.Rejection.Field, c.Rejection.Message)
 			}
 		}
+		if c.Pull != nil && c.Pull.Error == "" {
+			note = pullNote(*c.Pull)
+		}
 		for _, cond := range c.Conditions {
 			if note != "" {
 				note += "; "
@@ -367,4 +370,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// pullNote says where a pull that runs stands: "pulled 12.3MB of 40.1MB"
+// once its manifest is in.
+func pullNote(p reconcile.PullState) string {
+	switch {
+	case p.Queued:
+		return "waiting for a free pull slot (--max-pulls)"
+	case p.BytesTotal > 0:
+		return fmt.Sprintf("pulled %s of %s (%d%%)", size(p.BytesDone), size(p.BytesTotal), p.BytesDone*100/p.BytesTotal)
+	}
+	return "pulling"
 }
