@@ -115,7 +115,31 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the registries file: %v", err)}
 	}
-	return ParseConfig(path, data)
+	cfg, err := ParseConfig(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.hasPasswords() {
+		// Passwords are secrets: only administrators may read them.
+		others, err := adminonly.Readers(path)
+		if err != nil {
+			return nil, fmt.Errorf("registries file %s: %w: cannot tell who may read it: %v", path, ErrNotProtected, err)
+		}
+		if len(others) > 0 {
+			return nil, fmt.Errorf("registries file %s: %w: it holds passwords and %s can read it; %s",
+				path, ErrNotProtected, strings.Join(others, ", "), adminonly.PrivateFix(path, false))
+		}
+	}
+	return cfg, nil
+}
+
+func (c *Config) hasPasswords() bool {
+	for _, r := range c.Registries {
+		if r.Password != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseConfig decodes and validates the registries file's content, data,

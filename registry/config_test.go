@@ -89,3 +89,33 @@ func TestLoadConfigRefusesAFileOthersCanChange(t *testing.T) {
 		t.Errorf("LoadConfig of a file everyone can change: %v, want ErrNotProtected naming everyone", err)
 	}
 }
+
+// A file with passwords is used only when administrators alone can read
+// it; one without may be read by anyone.
+func TestLoadConfigRefusesPasswordsOthersCanRead(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the Windows ACL check is adminonly's and runs in its own tests")
+	}
+	tests := []struct {
+		name, body string
+		wantErr    bool
+	}{
+		{"passwords", "registries: [{host: a.example, username: a, password: b}]\n", true},
+		{"no passwords", "registries: [{host: a.example, insecure: true}]\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "registries.yaml")
+			if err := os.WriteFile(p, []byte(header+tt.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(p)
+			if tt.wantErr != (err != nil) || (err != nil && (!errors.Is(err, ErrNotProtected) || !strings.Contains(err.Error(), "may read") && !strings.Contains(err.Error(), "can read"))) {
+				t.Errorf("LoadConfig of a world-readable file with %s: %v, want an error: %v", tt.name, err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "password: b") {
+				t.Errorf("the error quotes the password: %v", err)
+			}
+		})
+	}
+}
