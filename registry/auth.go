@@ -62,12 +62,12 @@ func (k dockerKeychain) load() (*configfile.ConfigFile, error) {
 		return nil, nil // no Docker config (yet): no credentials from it
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Docker config %s: %w", file, err)
+		return nil, fmt.Errorf("the Docker config %s: %w", file, err)
 	}
 	defer f.Close()
 	cf, err := config.LoadFromReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("Docker config %s: %w", file, err)
+		return nil, fmt.Errorf("the Docker config %s: %w", file, err)
 	}
 	cf.Filename = file
 	return cf, nil

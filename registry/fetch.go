@@ -258,7 +258,6 @@ type diffIDReader struct {
 	rc   io.ReadCloser
 	h    hash.Hash
 	want string
-	err  error
 }
 
 func (d *diffIDReader) Read(p []byte) (int, error) {

@@ -411,7 +411,7 @@ func TestCredentials(t *testing.T) {
 	})
 	t.Run("docker credential helper", func(t *testing.T) {
 		bin := t.TempDir()
-		helper := fmt.Sprintf("#!/bin/sh\nread server\necho '{\"ServerURL\":\"'$server'\",\"Username\":\"puller\",\"Secret\":\"s3cret-pass\"}'\n")
+		helper := "#!/bin/sh\nread server\necho '{\"ServerURL\":\"'$server'\",\"Username\":\"puller\",\"Secret\":\"s3cret-pass\"}'\n"
 		if err := os.WriteFile(filepath.Join(bin, "docker-credential-isoagenttest"), []byte(helper), 0o755); err != nil {
 			t.Fatal(err)
 		}
