@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,7 +22,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/internal/testutil/winimage"
@@ -495,5 +499,63 @@ func TestResolveClassifiesFailures(t *testing.T) {
 	r.srv.Close()
 	if _, err := c.Resolve(context.Background(), r.ref("app:1"), host(winbuild.LTSC2022)); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("registry gone: %v, want ErrUnavailable", err)
+	}
+}
+
+// A foreign (non-distributable) layer is fetched from the URL its
+// descriptor carries when the registry does not have it, as Windows base
+// layers were before 2023.
+func TestFetchFetchesForeignLayersFromTheirURLs(t *testing.T) {
+	r := newTestRegistry(t, "", "")
+	foreign := winimage.LayerOf(t, winimage.LayerTar(map[string]string{"Windows/System32/cmd.exe": "MZ"}, true), types.DockerForeignLayer)
+	blob, err := foreign.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(blob)
+	var served atomic.Int32
+	cdn := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		served.Add(1)
+		w.Write(body)
+	}))
+	t.Cleanup(cdn.Close)
+	// The layer's URL names a public host (go-containerregistry refuses
+	// loopback ones); the dialer takes it to the test's server, whose
+	// certificate is for example.com.
+	const url = "https://example.com/layers/base.tar.gz"
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: foreign, MediaType: types.DockerForeignLayer, URLs: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := winimage.Image(t, winbuild.LTSC2022, winimage.Options{}, foreign).ConfigFile()
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	r.push("foreign:1", img) // go-containerregistry does not upload a foreign layer
+	if got := r.requests("PUT"); len(got) == 0 {
+		t.Fatal("nothing pushed")
+	}
+	cdnAddr := strings.TrimPrefix(cdn.URL, "https://")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == "example.com:443" {
+			addr = cdnAddr
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	c, err := New(Options{Transport: tr, Config: &Config{Registries: []Registry{r.entry()}, DockerConfig: filepath.Join(t.TempDir(), "none.json")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Resolve(context.Background(), r.ref("foreign:1"), host(winbuild.LTSC2022))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := c.Fetch(context.Background(), res, FetchOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("Fetch of an image with a foreign layer: %v", err)
+	}
+	if served.Load() != 1 || len(dl.Layers) != 1 || dl.Layers[0].MediaType != types.DockerForeignLayer {
+		t.Errorf("foreign layer served %d times, download %+v; want it fetched once from its URL", served.Load(), dl.Layers)
 	}
 }
