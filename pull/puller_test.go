@@ -509,3 +509,82 @@ func TestUnusedImagesAreCollected(t *testing.T) {
 		t.Errorf("bytes freed = %d, want the unused image's size", freed)
 	}
 }
+
+// logRecords is a slog handler that sends the records it gets to a
+// channel.
+type logRecords chan slog.Record
+
+func (h logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (h logRecords) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h <- r:
+	default:
+	}
+	return nil
+}
+func (h logRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h logRecords) WithGroup(string) slog.Handler      { return h }
+
+// A pull that runs logs how far it is every ProgressInterval.
+func TestPullLogsItsProgress(t *testing.T) {
+	r := newTestRegistry(t)
+	img := image(t, "progress")
+	ref, digest := r.push("app:progress", img)
+	top := topLayer(t, img)
+	release := make(chan struct{})
+	r.setHook(func(w http.ResponseWriter, req *http.Request, d string, serve func(http.ResponseWriter)) bool {
+		if d != top {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		serve(rec)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+			w.Write(body[len(body)/2:])
+		case <-req.Context().Done():
+		}
+		return true
+	})
+	logs := make(logRecords, 256)
+	drv, err := sim.Open("", sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pull.New(pull.Options{Client: r.client(t), Store: drv, Host: drv, Dir: t.TempDir(), ProgressInterval: 20 * time.Millisecond, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	p.Ensure(context.Background(), ref, digest)
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case rec := <-logs:
+			var bytes, total int64
+			rec.Attrs(func(a slog.Attr) bool {
+				switch a.Key {
+				case "bytes":
+					bytes = a.Value.Int64()
+				case "total":
+					total = a.Value.Int64()
+				}
+				return true
+			})
+			if rec.Message == "pulling image" && bytes > 0 && total > bytes {
+				close(release)
+				return
+			}
+		case <-deadline:
+			close(release)
+			t.Fatal("no progress record with bytes done of a larger total within 20s")
+		}
+	}
+}
