@@ -251,8 +251,8 @@ func (a *Agent) Run(ctx context.Context) error {
 // Ready reports whether the agent is ready: the first full reconcile is
 // done and the driver answers. It is /readyz.
 func (a *Agent) Ready(ctx context.Context) error {
-	if !a.eng.Ready() {
-		return errors.New("the first full reconcile is not done yet")
+	if err := a.eng.NotReady(); err != nil {
+		return err
 	}
 	if _, err := a.drv.Host(ctx); err != nil {
 		return fmt.Errorf("the %s driver does not answer: %w", a.host.Driver, err)

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -208,6 +209,23 @@ func (e *Engine) wake() {
 // containers were listed, a snapshot was applied, and every key was
 // reconciled once.
 func (e *Engine) Ready() bool { return e.track.isReady() }
+
+// NotReady returns nil once Ready, and otherwise why the engine is not
+// ready yet, for a readiness probe.
+func (e *Engine) NotReady() error {
+	if e.track.isReady() {
+		return nil
+	}
+	for _, c := range e.conds.list() {
+		if c.Type == CondHostNotListed {
+			return errors.New(c.Message)
+		}
+	}
+	if e.host.Load() == nil {
+		return errors.New("the host has not been described yet")
+	}
+	return errors.New("the first full reconcile is not done yet")
+}
 
 // Converged reports whether the host matches the desired state in force:
 // the latest snapshot and policy handed in are admitted and every key has
