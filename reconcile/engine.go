@@ -15,7 +15,7 @@ import (
 type EngineOptions struct {
 	Driver driver.Driver
 	// Owner is the owner tag of the containers this agent manages
-	// (default "isoagent"). Containers of other owners are never touched.
+	// (default DefaultOwner). Containers of other owners are never touched.
 	Owner string
 	// Workers is how many keys are reconciled in parallel (default 4).
 	Workers int
@@ -83,7 +83,7 @@ type Engine struct {
 // NewEngine returns an engine; it starts nothing until Run.
 func NewEngine(opts EngineOptions) *Engine {
 	if opts.Owner == "" {
-		opts.Owner = "isoagent"
+		opts.Owner = DefaultOwner
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4

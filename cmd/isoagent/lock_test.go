@@ -70,3 +70,33 @@ func TestSecondAgentOfAnOwnerRefusesToStart(t *testing.T) {
 		t.Errorf("after kill -9 of the first agent: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// Issue 20 point 6: agents of two owners over one folder on one host each
+// run their own container; neither takes the other's ID.
+func TestTwoOwnersOverOneFolder(t *testing.T) {
+	dir, simDir := t.TempDir(), t.TempDir()
+	testutil.WriteSpec(t, dir, "web.yaml", "web", "mcr.microsoft.com/windows/nanoserver:ltsc2022")
+	for _, owner := range []string{"isoagent", "teamb", "isoagent", "teamb"} {
+		stdout, stderr, code := runAgentBinary(t, "run", "--dir", dir, "--sim-dir", simDir, "--owner", owner, "--once", "--timeout", "30s", "--log-format", "json")
+		if code != exitOK {
+			t.Fatalf("owner %s: exit %d\n%s%s", owner, code, stdout, stderr)
+		}
+	}
+	stdout, _, _ := runAgentBinary(t, "sim", "--sim-dir", simDir, "ls")
+	ids := map[string]string{} // owner -> ID
+	for line := range strings.Lines(stdout) {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[0] == "web" {
+			if ids[f[2]] != "" {
+				t.Errorf("two containers of %s:\n%s", f[2], stdout)
+			}
+			ids[f[2]] = f[1]
+			if f[4] != "running" {
+				t.Errorf("%s's web is %s", f[2], f[4])
+			}
+		}
+	}
+	if len(ids) != 2 || ids["isoagent"] == "" || ids["teamb"] == "" || ids["isoagent"] == ids["teamb"] {
+		t.Errorf("want one running web per owner, with different IDs:\n%s", stdout)
+	}
+}
