@@ -78,6 +78,9 @@ type Engine struct {
 	ctrl     *controller
 	update   chan struct{}
 	relistC  chan struct{}
+	// listingSince is when Run began waiting for its first successful
+	// List, in Unix nanoseconds; 0 before and after.
+	listingSince atomic.Int64
 }
 
 // NewEngine returns an engine; it starts nothing until Run.

@@ -71,3 +71,35 @@ func TestEngineActsOnlyAfterAListSucceeded(t *testing.T) {
 		})
 	}
 }
+
+// A first List that hangs is as unknown a host as one that fails: nothing
+// is done, readiness says why, and once it has hung for longer than twice
+// the resync interval so does Health.
+func TestEngineFirstListHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		drv := openSim(t, "")
+		if err := drv.InjectFault(sim.Fault{Op: driver.OpList, Count: 1, Delay: 3 * testResync}); err != nil {
+			t.Fatal(err)
+		}
+		r := start(t, drv, snapshot(threeSpecs()...))
+		r.settle(testResync)
+		if err := r.eng.Health(); err != nil {
+			t.Errorf("Health after %v = %v, want nil (not yet twice the resync)", testResync, err)
+		}
+		if err := r.eng.NotReady(); err == nil || !strings.Contains(err.Error(), "not been listed") {
+			t.Errorf("NotReady = %v, want the host not listed yet", err)
+		}
+		r.settle(testResync + time.Second)
+		if err := r.eng.Health(); err == nil || !strings.Contains(err.Error(), "not been listed") {
+			t.Errorf("Health after %v = %v, want the host not listed", 2*testResync+time.Second, err)
+		}
+		if got := r.rec.counts(); got != "create=0 start=0 stop=0 remove=0" {
+			t.Errorf("acted while the first List hung: %s", got)
+		}
+		r.waitConverged()
+		r.requireRunning("a", "b", "c")
+		if err := r.eng.Health(); err != nil {
+			t.Errorf("Health once listed = %v", err)
+		}
+	})
+}

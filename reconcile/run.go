@@ -91,23 +91,50 @@ func (e *Engine) describeHost(ctx context.Context) (driver.Host, error) {
 // HostNotListed holds and readiness says why.
 func (e *Engine) firstList(ctx context.Context) error {
 	retry := newExponentialLimiter(e.opts.BackoffBase, min(e.opts.BackoffMax, e.opts.Resync))
+	// Set before the first call, which may hang as well as fail.
+	e.conds.set(CondHostNotListed, hostNotListed)
+	e.listingSince.Store(time.Now().UnixNano())
 	for {
 		err := e.relist(ctx, true)
 		if err == nil {
 			e.conds.clear(CondHostNotListed)
+			e.listingSince.Store(0)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("list the host's containers: %w", err)
 		}
-		e.conds.set(CondHostNotListed, "the host's containers have not been listed yet ("+err.Error()+
-			"); nothing is created, stopped or removed until they are")
+		e.conds.set(CondHostNotListed, hostNotListed+" (last error: "+err.Error()+")")
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("list the host's containers: %w", err)
 		case <-time.After(retry.When("list")):
 		}
 	}
+}
+
+const hostNotListed = "the host's containers have not been listed yet; nothing is created, stopped or removed until they are"
+
+// Health returns nil unless the engine has waited for its first
+// successful List for longer than twice the resync interval, a List that
+// hangs included; then it says so, for a liveness probe. It is safe to
+// call from any goroutine.
+func (e *Engine) Health() error {
+	since := e.listingSince.Load()
+	if since == 0 {
+		return nil
+	}
+	bound := 2 * e.opts.Resync
+	if d := time.Since(time.Unix(0, since)); d > bound {
+		msg := hostNotListed
+		for _, c := range e.conds.list() {
+			if c.Type == CondHostNotListed {
+				msg = c.Message
+			}
+		}
+		return fmt.Errorf("%s, for %v, longer than %v", msg, d.Round(time.Second), bound)
+	}
+	return nil
 }
 
 // resync describes the host and relists the driver again, admits the
