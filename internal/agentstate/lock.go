@@ -75,7 +75,8 @@ func Acquire(dir, owner, specDir string) (*Lock, error) {
 	b, _ := json.Marshal(Holder{PID: os.Getpid(), Dir: specDir, Started: time.Now().UTC().Truncate(time.Second)})
 	// The file is rewritten in place, not replaced: the lock is on this
 	// file, and a reader that finds it short or empty says so.
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt(append(b, '\n'), 0)
 	}
 	if err != nil {
