@@ -81,7 +81,7 @@ func identify(ds []Decision) {
 		byName[d.Name()] = d
 		if d.Admitted() && d.Config.NetworkSharedWith == "" {
 			d.Config.Hash = Hash(identity(d))
-			d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
+			d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
 		}
 	}
 	for i := range ds {
@@ -89,7 +89,7 @@ func identify(ds []Decision) {
 		if d.Admitted() && d.Config.NetworkSharedWith != "" {
 			d.Config.NetworkSharedWith = byName[d.Config.NetworkSharedWith].Config.ID
 			d.Config.Hash = Hash(identity(d))
-			d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
+			d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
 		}
 	}
 }
