@@ -69,6 +69,8 @@ type Config struct {
 	Logger *slog.Logger
 	// GitOps are the guard rails of a folder many people push to.
 	GitOps GitOps
+	// Pulls configure the image puller.
+	Pulls Pulls
 }
 
 // A Component is a long-lived part of the agent, run with the others by
@@ -167,6 +169,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if hold == "" {
 		saveDir()
 	}
+	puller, err := a.puller()
+	if err != nil {
+		return nil, err
+	}
 	a.eng = reconcile.NewEngine(reconcile.EngineOptions{
 		MaxPrune:        cfg.GitOps.MaxPrune,
 		HoldPrune:       hold,
@@ -179,11 +185,15 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		Admit:           reconcile.AdmitOptions{HostName: cfg.HostName, Labels: cfg.Labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: cfg.GitOps.Secrets},
 		Logger:          logger,
 		Observer:        observer{m},
+		Images:          engineImages(puller),
 	})
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
 	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
 
 	a.add("engine", a.eng)
+	if puller != nil {
+		a.add("puller", puller)
+	}
 	a.add("watcher", a.watcher)
 	a.add("folder", runFunc(a.feed))
 	if pol != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -37,6 +38,12 @@ type EngineOptions struct {
 	BackoffBase, BackoffMax time.Duration
 	// StopTimeout is used when a spec gives none (default 10s).
 	StopTimeout time.Duration
+	// Images, when set, pulls the images the specs name: admission asks it
+	// which image a reference names in its registry (AdmitOptions.
+	// Registry), and a container is created only once its image is on the
+	// host. It tells the engine of new answers and finished pulls through
+	// Engine.ImagesChanged. Without it the engine runs what the host has.
+	Images Images
 	// RelistInterval is the shortest time between two relists the engine
 	// asks for itself, after its own actions (default 1s). Periodic
 	// resyncs relist regardless.
@@ -113,6 +120,9 @@ func NewEngine(opts EngineOptions) *Engine {
 		opts.RelistInterval = time.Second
 	}
 	opts.Admit.Owner = opts.Owner
+	if opts.Images != nil {
+		opts.Admit.Registry = opts.Images
+	}
 	e := &Engine{
 		opts:     opts,
 		drv:      observedDriver{d: opts.Driver, obs: opts.Observer},
@@ -130,6 +140,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	e.rec = &containerReconciler{
 		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
+		images: opts.Images,
 	}
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
 	e.ctrl.reconciled = e.track.reconciled
@@ -162,6 +173,26 @@ func (e *Engine) SetPolicy(p Policy) {
 		e.track.desire(gen)
 		e.wake()
 	}
+}
+
+// ImagesChanged tells the engine that what its Images knows of the image
+// ref changed: the registry answered about it, or a pull of it ended. The
+// specs are admitted again, and the names whose spec names ref are
+// reconciled, without waiting for the next resync. It does not block.
+func (e *Engine) ImagesChanged(ref imageref.Ref) {
+	if gen, ok := e.intake.touch(); ok {
+		e.track.desire(gen)
+		e.wake()
+	}
+	var names []string
+	if ds := e.desired.Load(); ds != nil {
+		for n, d := range ds.decisions {
+			if d.Spec.Spec.Image == ref {
+				names = append(names, n)
+			}
+		}
+	}
+	e.enqueue(names)
 }
 
 // SetPolicyError reports in status (condition PolicyInvalid) that the
@@ -268,8 +299,22 @@ func (e *Engine) Status() Status {
 		restarts: e.restarts.views(),
 		conds:    e.conds.list(),
 		tracker:  e.track.view(),
+		pulls:    e.pulls(),
 		now:      time.Now(),
 		pending:  e.guard.pendingPrune(),
 		budget:   e.opts.MaxPrune,
 	})
+}
+
+// pulls returns what the engine's Images knows of its pulls, by pullKey.
+func (e *Engine) pulls() map[string]PullState {
+	if e.opts.Images == nil {
+		return nil
+	}
+	ps := e.opts.Images.Pulls()
+	m := make(map[string]PullState, len(ps))
+	for _, p := range ps {
+		m[p.key()] = p
+	}
+	return m
 }

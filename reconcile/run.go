@@ -180,6 +180,9 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	ch := nextDesired(prev, adm.snap, ds, e.opts.AllowEmpty, e.cache.Names)
 	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next)...)
 	for _, d := range ch.rejected {
+		if d.LookupPending {
+			continue // a wait for the registry's first answer, not a refusal
+		}
 		e.obs.Rejected(d.Name(), d.Rejection.Reason)
 		e.log.Warn("spec rejected", "spec", d.Name(), "reason", d.Rejection.Reason, "field", d.Rejection.Field, "msg", d.Rejection.Message)
 	}
