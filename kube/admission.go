@@ -136,9 +136,6 @@ func variables(r rules) []admv1.Variable {
 		v("containers", `variables.pod.containers + (has(variables.pod.initContainers) ? variables.pod.initContainers : [])`),
 		v("ephemeral", `has(variables.pod.ephemeralContainers) ? variables.pod.ephemeralContainers : []`),
 		v("volumes", `has(variables.pod.volumes) ? variables.pod.volumes : []`),
-		v("hostPaths", `variables.volumes.filter(v, has(v.hostPath)).map(v, v.hostPath.path`+norm+`)`),
-		v("folders", `variables.hostPaths.filter(p, !p`+isPipe+`)`),
-		v("pipes", `variables.hostPaths.filter(p, p`+isPipe+`).map(p, p.substring(`+strconv.Itoa(len(pipePrefix))+`))`),
 		v("mountsOf", `variables.containers.map(c, has(c.volumeMounts) ? c.volumeMounts : []) + variables.ephemeral.map(c, has(c.volumeMounts) ? c.volumeMounts : [])`),
 		v("images", `variables.containers.map(c, c.image) + variables.ephemeral.map(c, c.image)`),
 		v("isolation", `!has(variables.pod.runtimeClassName) || variables.pod.runtimeClassName == '' ? 'process' : variables.pod.runtimeClassName == `+lit(HyperVRuntimeClass)+` ? 'hyperv' : ''`),
@@ -149,8 +146,12 @@ func variables(r rules) []admv1.Variable {
 		v("envSecrets", `variables.containers.map(c, (has(c.envFrom) ? c.envFrom.filter(e, has(e.secretRef)).map(e, e.secretRef.name) : []) + (has(c.env) ? c.env.filter(e, has(e.valueFrom) && has(e.valueFrom.secretKeyRef)).map(e, e.valueFrom.secretKeyRef.name) : [])) + `+
 			`variables.ephemeral.map(c, (has(c.envFrom) ? c.envFrom.filter(e, has(e.secretRef)).map(e, e.secretRef.name) : []) + (has(c.env) ? c.env.filter(e, has(e.valueFrom) && has(e.valueFrom.secretKeyRef)).map(e, e.valueFrom.secretKeyRef.name) : []))`),
 		v("projectedSecrets", `variables.volumes.filter(v, has(v.projected) && has(v.projected.sources)).map(v, v.projected.sources.filter(s, has(s.secret)).map(s, s.secret.name))`),
-		// The host-folder volumes that may be mapped read-only only.
-		v("readOnlyVolumes", `variables.volumes.filter(v, has(v.hostPath) && [v.hostPath.path`+norm+`].all(p, !p`+isPipe+` && !(`+r.folderOK("p", true)+`)))`),
+		// What the policy refuses, each list for one validation and its
+		// message.
+		v("refusedImages", `variables.images.filter(x, !(`+r.isolationOK("x")+`))`),
+		v("refusedFolders", `variables.volumes.filter(v, has(v.hostPath) && [v.hostPath.path`+norm+`].all(p, !p`+isPipe+` && !(`+r.folderOK("p", false)+`))).map(v, v.hostPath.path)`),
+		v("writableFolders", `variables.volumes.filter(v, has(v.hostPath) && [v.hostPath.path`+norm+`].all(p, !p`+isPipe+` && !(`+r.folderOK("p", true)+`)) && !`+readOnlyMounts("v")+`).map(v, v.hostPath.path)`),
+		v("refusedPipes", `variables.volumes.filter(v, has(v.hostPath) && [v.hostPath.path`+norm+`].all(p, p`+isPipe+` && [p.substring(`+strconv.Itoa(len(pipePrefix))+`)].all(n, !(`+r.pipeOK("n")+`)))).map(v, v.hostPath.path)`),
 	}
 }
 
@@ -392,25 +393,23 @@ func validations(r rules, file string) []admv1.Validation {
 		return admv1.Validation{Expression: expr, MessageExpression: msgExpr, Reason: ptr(metav1.StatusReasonForbidden)}
 	}
 	allow := " (isoagent boundary policy, from " + file + ")"
-	return []admv1.Validation{
+	vs := []admv1.Validation{
 		v(`!(has(variables.pod.hostNetwork) && variables.pod.hostNetwork) && !(has(variables.pod.hostPID) && variables.pod.hostPID) && !(has(variables.pod.hostIPC) && variables.pod.hostIPC)`,
 			"the pod shares the node's network, processes or IPC, which no isoagent spec can"+allow),
 		v(`variables.windowsOptions.all(w, !has(w.hostProcess) || !w.hostProcess)`,
 			"HostProcess containers run on the node itself, outside any isolation, which no isoagent spec can"+allow),
 		v(`variables.isolation != ''`,
 			"runtime class "+HyperVRuntimeClass+" (Hyper-V isolation) or none (process isolation) only: what another class's handler does cannot be checked"+allow),
-		vm(`variables.images.all(x, `+r.isolationOK("x")+`)`,
-			`variables.isolation + ' isolation is not allowed for image ' + variables.images.filter(x, !(`+r.isolationOK("x")+`)).join(', ')+`+lit(allow)),
-		vm(`variables.folders.all(p, `+r.folderOK("p", false)+`)`,
-			`'host folder ' + variables.folders.filter(p, !(`+r.folderOK("p", false)+`)).join(', ') + ' is not allowed; host paths must be written as C:\\data or \\\\server\\share\\data'+`+lit(allow)),
-		vm(`variables.readOnlyVolumes.all(v, `+readOnlyMounts("v")+`)`,
-			`'host folder ' + variables.readOnlyVolumes.filter(v, !`+readOnlyMounts("v")+`).map(v, v.hostPath.path).join(', ') + ' may be mapped read-only only (readOnly: true on every mount of its volume)'+`+lit(allow)),
-		vm(`variables.pipes.all(n, `+r.pipeOK("n")+`)`,
-			`'host pipe ' + variables.pipes.filter(n, !(`+r.pipeOK("n")+`)).map(n, '\\\\.\\pipe\\' + n).join(', ') + ' is not allowed; container-engine, orchestration and system pipes only when named exactly'+`+lit(allow)),
+		vm(`size(variables.refusedImages) == 0`,
+			`variables.isolation + ' isolation is not allowed for image ' + variables.refusedImages.join(', ') + `+lit(allow)),
+		vm(`size(variables.refusedFolders) == 0`,
+			`'host folder ' + variables.refusedFolders.join(', ') + ' is not allowed, or not written in the normal form C:\\data or \\\\server\\share\\data' + `+lit(allow)),
+		vm(`size(variables.writableFolders) == 0`,
+			`'host folder ' + variables.writableFolders.join(', ') + ' may be mapped read-only only (readOnly: true on every mount of its volume)' + `+lit(allow)),
+		vm(`size(variables.refusedPipes) == 0`,
+			`'host pipe ' + variables.refusedPipes.join(', ') + ' is not allowed; container-engine, orchestration and system pipes only when named exactly' + `+lit(allow)),
 		v(`variables.containers.all(c, !has(c.ports) || c.ports.all(p, `+r.portOK("p")+`))`,
 			"a host port is not allowed"+allow),
-		v(fmt.Sprintf(`%t || size(variables.pod.containers) + (has(variables.pod.initContainers) ? size(variables.pod.initContainers) : 0) + size(variables.ephemeral) <= 1`, r.networkSharing),
-			"containers of one pod share its network, and the policy does not allow network sharing (networkSharing: true)"+allow),
 		v(`variables.resourceNames.all(l, l.all(k, `+r.resourceOK("k")+`)) && !(has(variables.pod.resourceClaims) && size(variables.pod.resourceClaims) > 0)`,
 			"containers may ask for "+allowedPodKeys+" and the device classes of the policy ("+DeviceResourcePrefix+"<class GUID>) only"+allow),
 		v(`variables.windowsOptions.all(w, has(w.gmsaCredentialSpecName) ? w.gmsaCredentialSpecName.lowerAscii() in `+list(r.credSpecs)+` : !has(w.gmsaCredentialSpec))`,
@@ -418,6 +417,11 @@ func validations(r rules, file string) []admv1.Validation {
 		v(`variables.envSecrets.all(l, l.all(s, `+r.secretOK("s")+`)) && variables.volumes.filter(v, has(v.secret)).all(v, [v.secret.secretName].all(s, `+r.secretOK("s")+`)) && variables.projectedSecrets.all(l, l.all(s, `+r.secretOK("s")+`))`,
 			"a secret is not allowed for this spec (the spec is the pod's "+SpecLabel+" label, else the object's name)"+allow),
 	}
+	if !r.networkSharing {
+		vs = append(vs, v(`size(variables.pod.containers) + (has(variables.pod.initContainers) ? size(variables.pod.initContainers) : 0) + size(variables.ephemeral) <= 1`,
+			"the containers of a pod share its network, and the policy does not allow network sharing (networkSharing: true)"+allow))
+	}
+	return vs
 }
 
 // readOnlyMounts is whether every mount of volume v is read-only.
