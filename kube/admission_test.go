@@ -333,3 +333,68 @@ func TestAdmissionFindsThePodInEveryKind(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestNeverByGlobAgrees keeps the admission policy's never-by-glob lists
+// in step with the agent's Checker: every name and folder on them, and
+// some beside them, gets the same answer from both under a policy whose
+// globs and prefixes would allow everything.
+func TestNeverByGlobAgrees(t *testing.T) {
+	p := parsePolicy(t, `apiVersion: isoagent/v1
+kind: Policy
+mounts: [{path: 'C:\'}, {path: 'D:\'}, {path: '\\fs01\C$'}, {path: '\\fs01\share'}]
+pipes: ['\\.\pipe\*']
+`)
+	pipes := []string{"metrics", "docker", "dockerx", "docker_engine", "dockerDesktopLinuxEngine", "containerd-containerd", "containerd-debug",
+		"buildkitd", "moby-x", "podman-machine", "nerdctl", "kubelet", "csi-proxy-filesystem-v1", "hcsdiag", "vmcompute", "pshost.1234",
+		"pshost", "lsass", "LSARPC", "samr", "netlogon", "svcctl", "ntsvcs", "winreg", "atsvc", "eventlog", "spoolss", "srvsvc",
+		"wkssvc", "epmapper", "initshutdown", "protected_storage", "scerpc", "openssh-ssh-agent", "lsass2", "my-kube", "winreg-x"}
+	folders := []string{`C:\`, `D:\`, `C:\Windows`, `C:\Windows\Temp`, `C:\Windowsx`, `C:\Users`, `C:\Users\bob`, `C:\Users\bob\work`,
+		`C:\System Volume Information`, `C:\Recovery\x`, `C:\Boot`, `C:\$Recycle.Bin`, `C:\$x\y`, `C:\ProgramData`, `C:\ProgramData\Docker`,
+		`C:\ProgramData\docker\volumes`, `C:\ProgramData\containerd`, `C:\ProgramData\Microsoft\Windows`, `C:\ProgramData\app`,
+		`C:\Program Files`, `C:\Program Files\Docker`, `C:\Program Files\containerd\bin`, `C:\Program Files\App`, `C:\PROGRA~1`,
+		`C:\data\LONGNA~2\x`, `C:\data~x`, `\\fs01\C$`, `\\fs01\C$\x`, `\\fs01\share`, `\\fs01\share\x`, `D:\data`}
+	var lines []string
+	for i, n := range pipes {
+		lines = append(lines, fmt.Sprintf(`{hostPipe: '\\.\pipe\%s', containerPipe: '\\.\pipe\p%d'}`, n, i))
+	}
+	pipeSpecs := parseSpecs(t, specYAML("pipes", "pipes: ["+strings.Join(lines, ", ")+"]"))
+	lines = nil
+	for i, f := range folders {
+		lines = append(lines, fmt.Sprintf(`{hostPath: '%s', containerPath: 'C:\m%d'}`, f, i))
+	}
+	folderSpecs := parseSpecs(t, specYAML("folders", "mounts: ["+strings.Join(lines, ", ")+"]"))
+	agent := map[string]bool{} // spec field -> refused
+	for _, vs := range agentRefuses(t, p, append(pipeSpecs, folderSpecs...)) {
+		for _, v := range vs {
+			agent[v.Field] = true
+		}
+	}
+	if n := len(agent); n < 10 || n > len(pipes)+len(folders)-5 {
+		t.Fatalf("the agent refuses %d of %d cases; the lists must hold both kinds", n, len(pipes)+len(folders))
+	}
+	// Each case alone: the refusals of one object cannot tell which of its
+	// volumes the cluster refuses otherwise.
+	check := func(field, hostPath string, c *spec.Container, mount func(ps *corev1.PodSpec)) {
+		t.Helper()
+		objs, v := exportVAP(t, []*spec.Container{c}, p)
+		d := objs[0].Object.(*appsv1.Deployment)
+		ps := &d.Spec.Template.Spec
+		mount(ps)
+		refused := len(v.admit(t, d)) > 0
+		if refused != agent[field] {
+			t.Errorf("%s: the cluster refuses: %v, the agent: %v", hostPath, refused, agent[field])
+		}
+	}
+	for i, n := range pipes {
+		check(fmt.Sprintf("spec.pipes[%d].hostPipe", i), n, pipeSpecs[0], func(ps *corev1.PodSpec) {
+			ps.Volumes = ps.Volumes[i : i+1]
+			ps.Containers[0].VolumeMounts = ps.Containers[0].VolumeMounts[i : i+1]
+		})
+	}
+	for i, f := range folders {
+		check(fmt.Sprintf("spec.mounts[%d].hostPath", i), f, folderSpecs[0], func(ps *corev1.PodSpec) {
+			ps.Volumes = ps.Volumes[i : i+1]
+			ps.Containers[0].VolumeMounts = ps.Containers[0].VolumeMounts[i : i+1]
+		})
+	}
+}

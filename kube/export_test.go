@@ -72,9 +72,13 @@ func decodeStrict(t *testing.T, stream []byte) []runtime.Object {
 	return out
 }
 
+// loadExamples loads examples/specs and examples/policy.yaml from the
+// repository root, which it makes the working folder, so that sources
+// read as a user at the root sees them.
 func loadExamples(t *testing.T) ([]*spec.Container, *policy.Policy) {
 	t.Helper()
-	snap, err := spec.Load(filepath.Join("..", "examples", "specs"))
+	t.Chdir("..")
+	snap, err := spec.Load(filepath.Join("examples", "specs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +87,7 @@ func loadExamples(t *testing.T) ([]*spec.Container, *policy.Policy) {
 			t.Fatalf("%s: %v", f.Path, f.Err)
 		}
 	}
-	p, err := policy.Load(filepath.Join("..", "examples", "policy.yaml"))
+	p, err := policy.Load(filepath.Join("examples", "policy.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +103,10 @@ func loadExamples(t *testing.T) ([]*spec.Container, *policy.Policy) {
 // examples/policy.yaml, and that every document decodes strictly back into
 // its typed object, unchanged.
 func TestExamplesGolden(t *testing.T) {
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	specs, p := loadExamples(t)
 	for _, tc := range []struct {
 		name, golden string
@@ -113,7 +121,7 @@ func TestExamplesGolden(t *testing.T) {
 			if err := kube.Write(&buf, objs); err != nil {
 				t.Fatal(err)
 			}
-			testutil.Golden(t, filepath.Join("testdata", tc.golden), buf.Bytes(), *update)
+			testutil.Golden(t, filepath.Join(testdata, tc.golden), buf.Bytes(), *update)
 			back := decodeStrict(t, buf.Bytes())
 			if len(back) != len(objs) {
 				t.Fatalf("%d documents decoded, %d objects exported", len(back), len(objs))
