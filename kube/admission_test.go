@@ -398,3 +398,25 @@ pipes: ['\\.\pipe\*']
 		})
 	}
 }
+
+// TestExamplesAdmitted: examples/policy.yaml lets every example run on a
+// host, so the cluster must admit every exported example, and refuse it
+// without the policy, as the agent would.
+func TestExamplesAdmitted(t *testing.T) {
+	specs, p := loadExamples(t)
+	for _, tc := range []struct {
+		name    string
+		p       *policy.Policy
+		refused bool
+	}{{"examples/policy.yaml", p, false}, {"no policy", nil, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, v := exportVAP(t, specs, tc.p)
+			for _, o := range workloads(objs) {
+				msgs := v.admit(t, o.Object)
+				if (len(msgs) > 0) != tc.refused {
+					t.Errorf("%s %s: refused %v, want %v: %q", o.Kind(), o.Name(), len(msgs) > 0, tc.refused, msgs)
+				}
+			}
+		})
+	}
+}
