@@ -153,9 +153,15 @@ func workload(cs []*spec.Container, opts Options) Object {
 		b.add(c)
 	}
 	main := cs[0]
-	meta := metav1.ObjectMeta{Name: main.Name(), Namespace: opts.Namespace, Labels: b.labels(main), Annotations: b.annotations(main)}
+	labels, annotations := b.labels(main), b.annotations(main)
+	for _, c := range cs[1:] {
+		if !maps.Equal(c.Metadata.Labels, main.Metadata.Labels) || !maps.Equal(c.Metadata.Annotations, main.Metadata.Annotations) {
+			b.note(c, "metadata", "the pod it joins carries %s's labels and annotations; this spec's are not used", main.Name())
+		}
+	}
+	meta := metav1.ObjectMeta{Name: main.Name(), Namespace: opts.Namespace, Labels: labels, Annotations: annotations}
 	tmpl := corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: b.labels(main), Annotations: b.annotations(main)},
+		ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels), Annotations: maps.Clone(annotations)},
 		Spec:       b.pod,
 	}
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{SpecLabel: main.Name()}}

@@ -331,3 +331,43 @@ func TestWriteDir(t *testing.T) {
 		decodeStrict(t, data)
 	}
 }
+
+// TestJoiningSpecSaysWhatItLoses: a spec that joins another's pod says
+// each of its own settings the pod does not take.
+func TestJoiningSpecSaysWhatItLoses(t *testing.T) {
+	specs, err := spec.Parse("s.yaml", []byte(`apiVersion: isoagent/v1
+kind: Container
+metadata: {name: app, labels: {team: a}}
+spec:
+  image: mcr.microsoft.com/windows/nanoserver:ltsc2022
+  isolation: process
+---
+apiVersion: isoagent/v1
+kind: Container
+metadata: {name: side, labels: {team: b}}
+spec:
+  image: mcr.microsoft.com/windows/nanoserver:ltsc2019
+  isolation: process
+  restartPolicy: never
+  hostname: other
+  hosts: [WEB-01]
+  network: {mode: 'container:app', dnsSearch: [corp.example]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := kube.Export(specs, nil, kube.Options{})
+	var fields []string
+	for _, n := range objs[0].Notes {
+		if n.Spec == "side" {
+			fields = append(fields, n.Field)
+		}
+	}
+	want := []string{"spec.image", "spec.hosts", "spec.network.mode", "spec.restartPolicy", "spec.network.dns", "spec.hostname", "metadata"}
+	if !reflect.DeepEqual(fields, want) {
+		t.Errorf("notes of the joining spec on %v, want %v", fields, want)
+	}
+	if n := len(objs[0].Object.(*appsv1.Deployment).Spec.Template.Spec.Containers); n != 2 {
+		t.Errorf("%d containers, want 2", n)
+	}
+}
