@@ -371,3 +371,18 @@ spec:
 		t.Errorf("%d containers, want 2", n)
 	}
 }
+
+// TestStrictDecodingRefusesUnknownFields: the decoding the golden test
+// relies on fails on a field the typed API does not have.
+func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
+	for _, doc := range []string{
+		"apiVersion: apps/v1\nkind: Deployment\nspec: {replica: 1}\n",
+		"apiVersion: apps/v1\nkind: Deployment\nspec: {template: {spec: {containers: [{name: a, hostPath: x}]}}}\n",
+		"apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nspec: {validations: [{expresion: 'true'}]}\n",
+	} {
+		obj := typedObject(t, []byte(doc))
+		if err := yaml.UnmarshalStrict([]byte(doc), obj); err == nil {
+			t.Errorf("strict decoding accepts %q", doc)
+		}
+	}
+}
