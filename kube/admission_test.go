@@ -75,7 +75,7 @@ func specYAML(name string, lines ...string) string {
 	return b.String()
 }
 
-func parseSpecs(t *testing.T, docs ...string) []*spec.Container {
+func parseSpecs(t testing.TB, docs ...string) []*spec.Container {
 	t.Helper()
 	cs, err := spec.Parse("specs.yaml", []byte(strings.Join(docs, "---\n")))
 	if err != nil {
@@ -118,7 +118,7 @@ func agentRefuses(t *testing.T, p *policy.Policy, specs []*spec.Container) map[s
 }
 
 // exportVAP exports specs with p and compiles the admission policy.
-func exportVAP(t *testing.T, specs []*spec.Container, p *policy.Policy) ([]kube.Object, *vap) {
+func exportVAP(t testing.TB, specs []*spec.Container, p *policy.Policy) ([]kube.Object, *vap) {
 	t.Helper()
 	objs := kube.Export(specs, p, kube.Options{Namespace: "apps"})
 	for _, o := range objs {
@@ -419,4 +419,10 @@ func TestExamplesAdmitted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// workloadCopy returns a deep copy of a Deployment, for a case to change.
+func workloadCopy(t testing.TB, obj runtime.Object) *appsv1.Deployment {
+	t.Helper()
+	return obj.(*appsv1.Deployment).DeepCopy()
 }

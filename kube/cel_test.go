@@ -36,7 +36,7 @@ type compiledValidation struct {
 	message   string
 }
 
-func celEnv(t *testing.T) *cel.Env {
+func celEnv(t testing.TB) *cel.Env {
 	t.Helper()
 	env, err := cel.NewEnv(
 		cel.Variable("object", cel.DynType),
@@ -50,7 +50,7 @@ func celEnv(t *testing.T) *cel.Env {
 	return env
 }
 
-func compileCEL(t *testing.T, env *cel.Env, what, expr string) cel.Program {
+func compileCEL(t testing.TB, env *cel.Env, what, expr string) cel.Program {
 	t.Helper()
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
@@ -65,7 +65,7 @@ func compileCEL(t *testing.T, env *cel.Env, what, expr string) cel.Program {
 
 // compileVAP compiles every expression of p; one that does not compile
 // fails the test.
-func compileVAP(t *testing.T, p *admv1.ValidatingAdmissionPolicy) *vap {
+func compileVAP(t testing.TB, p *admv1.ValidatingAdmissionPolicy) *vap {
 	t.Helper()
 	env := celEnv(t)
 	v := &vap{}
@@ -84,7 +84,7 @@ func compileVAP(t *testing.T, p *admv1.ValidatingAdmissionPolicy) *vap {
 
 // toUnstructured is obj as the API server hands it to CEL: its JSON, with
 // integers as integers.
-func toUnstructured(t *testing.T, obj any) map[string]any {
+func toUnstructured(t testing.TB, obj any) map[string]any {
 	t.Helper()
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -124,12 +124,12 @@ func numbers(v any) any {
 // error (a missing field not guarded by has(), a cost over the limit)
 // fails the test: with failurePolicy Fail the API server would refuse
 // the object for it, for no reason the policy meant.
-func (v *vap) admit(t *testing.T, obj runtime.Object) []string {
+func (v *vap) admit(t testing.TB, obj runtime.Object) []string {
 	t.Helper()
 	return v.admitUnstructured(t, toUnstructured(t, obj))
 }
 
-func (v *vap) admitUnstructured(t *testing.T, object map[string]any) []string {
+func (v *vap) admitUnstructured(t testing.TB, object map[string]any) []string {
 	t.Helper()
 	vars := map[string]any{}
 	act := map[string]any{"object": object, "oldObject": nil, "variables": vars}
