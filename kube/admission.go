@@ -402,6 +402,8 @@ func validations(r rules, file string) []admv1.Validation {
 			"runtime class "+HyperVRuntimeClass+" (Hyper-V isolation) or none (process isolation) only: what another class's handler does cannot be checked"+allow),
 		vm(`size(variables.refusedImages) == 0`,
 			`variables.isolation + ' isolation is not allowed for image ' + variables.refusedImages.join(', ') + `+lit(allow)),
+		v(`variables.volumes.all(v, `+anyOf(hasAll("v", allowedVolumeTypes))+`)`,
+			"volumes may be of the types "+strings.Join(allowedVolumeTypes, ", ")+" only: the others (nfs, iscsi, gitRepo, ...) reach storage the node mounts for the pod, which no isoagent spec can"+allow),
 		vm(`size(variables.refusedFolders) == 0`,
 			`'host folder ' + variables.refusedFolders.join(', ') + ' is not allowed, or not written in the normal form C:\\data or \\\\server\\share\\data' + `+lit(allow)),
 		vm(`size(variables.writableFolders) == 0`,
@@ -422,6 +424,20 @@ func validations(r rules, file string) []admv1.Validation {
 			"the containers of a pod share its network, and the policy does not allow network sharing (networkSharing: true)"+allow))
 	}
 	return vs
+}
+
+// allowedVolumeTypes are the volume sources a pod may use: hostPath,
+// checked against the policy, what a spec can say (secret) and what
+// Pod Security's restricted profile allows, which is the cluster's own
+// storage and governed by its administrators.
+var allowedVolumeTypes = []string{"hostPath", "secret", "configMap", "emptyDir", "projected", "downwardAPI", "persistentVolumeClaim", "ephemeral", "csi"}
+
+func hasAll(x string, fields []string) []string {
+	var conds []string
+	for _, f := range fields {
+		conds = append(conds, "has("+x+"."+f+")")
+	}
+	return conds
 }
 
 // readOnlyMounts is whether every mount of volume v is read-only.

@@ -270,6 +270,12 @@ func TestAdmissionRefusesWhatNoSpecCanSay(t *testing.T) {
 			ps.Containers[0].VolumeMounts[0].ReadOnly = true
 			ps.Containers[0].VolumeMounts = append(ps.Containers[0].VolumeMounts, corev1.VolumeMount{Name: ps.Volumes[0].Name, MountPath: `C:\w`})
 		}, "read-only only"},
+		{"an NFS volume", func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Volumes = append(d.Spec.Template.Spec.Volumes, corev1.Volume{Name: "n", VolumeSource: corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "fs01", Path: "/x"}}})
+		}, "volumes may be"},
+		{"an emptyDir volume", func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Volumes = append(d.Spec.Template.Spec.Volumes, corev1.Volume{Name: "e", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		}, ""},
 		{"a secret by env", func(d *appsv1.Deployment) {
 			d.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "tls"}, Key: "k"}}}}
 		}, "secret"},
