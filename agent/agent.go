@@ -69,6 +69,8 @@ type Config struct {
 	Logger *slog.Logger
 	// GitOps are the guard rails of a folder many people push to.
 	GitOps GitOps
+	// Pulls configure the image puller.
+	Pulls Pulls
 }
 
 // A Component is a long-lived part of the agent, run with the others by
@@ -147,7 +149,6 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	m.SetHostInfo(host)
 
 	a := &Agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m, registry: reg}
-	a.close = sync.OnceValue(a.closeDriver)
 	a.watcher = spec.NewWatcher(cfg.Dir, a.loader(), spec.WatchOptions{
 		Debounce: cfg.Debounce,
 		Resync:   cfg.Resync,
@@ -156,12 +157,21 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		OnEvent:  m.IncWatchEvent,
 		OnRescan: m.IncRescan,
 	})
-	hold, saveDir, err := a.pruneHold(ctx)
+	lock, err := a.lockOwner()
 	if err != nil {
 		return nil, err
 	}
+	a.close = sync.OnceValue(func() error { return errors.Join(a.closeDriver(), lock.Release()) })
+	hold, saveDir, err := a.pruneHold(ctx)
+	if err != nil {
+		return nil, errors.Join(err, lock.Release())
+	}
 	if hold == "" {
 		saveDir()
+	}
+	puller, err := a.puller()
+	if err != nil {
+		return nil, err
 	}
 	a.eng = reconcile.NewEngine(reconcile.EngineOptions{
 		MaxPrune:        cfg.GitOps.MaxPrune,
@@ -175,11 +185,15 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		Admit:           reconcile.AdmitOptions{HostName: cfg.HostName, Labels: cfg.Labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: cfg.GitOps.Secrets},
 		Logger:          logger,
 		Observer:        observer{m},
+		Images:          engineImages(puller),
 	})
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
 	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
 
 	a.add("engine", a.eng)
+	if puller != nil {
+		a.add("puller", puller)
+	}
 	a.add("watcher", a.watcher)
 	a.add("folder", runFunc(a.feed))
 	if pol != nil {
@@ -251,8 +265,8 @@ func (a *Agent) Run(ctx context.Context) error {
 // Ready reports whether the agent is ready: the first full reconcile is
 // done and the driver answers. It is /readyz.
 func (a *Agent) Ready(ctx context.Context) error {
-	if !a.eng.Ready() {
-		return errors.New("the first full reconcile is not done yet")
+	if err := a.eng.NotReady(); err != nil {
+		return err
 	}
 	if _, err := a.drv.Host(ctx); err != nil {
 		return fmt.Errorf("the %s driver does not answer: %w", a.host.Driver, err)
@@ -284,7 +298,7 @@ func (a *Agent) Status() reconcile.Status { return a.eng.Status() }
 func (a *Agent) WaitConverged(ctx context.Context) error { return a.eng.WaitConverged(ctx) }
 
 // Close releases the driver (the hcs driver's handles on the containers,
-// which keep running). Call it once Run has returned, and after
+// which keep running) and the owner's lock in the state folder. Call it once Run has returned, and after
 // StopContainers if that is called; later calls return what the first
 // returned.
 func (a *Agent) Close() error { return a.close() }

@@ -53,8 +53,9 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			Isolation: iso,
 			Image:     c.Image,
 			State:     c.State,
-			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning),
-			Running:   c.State == reconcile.StateRunning,
+			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling),
+			// While a new image is pulled, the old container serves.
+			Running: c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),
 		})
 	}
 	return out

@@ -118,26 +118,36 @@ type Image struct {
 	OSVersion OSVersion `json:"osVersion"`
 	// Command is the image's default command.
 	Command []string `json:"command,omitempty"`
+	// Digest is the digest of the image's manifest (sha256:...) when the
+	// host knows it: an image the driver pulled itself (ImageStore);
+	// empty for one it only finds by name (Docker's store, the sim's
+	// images named by tag).
+	Digest string `json:"digest,omitempty"`
 }
 
 // Config is everything a driver needs to create a container. Reconcile
 // builds it from an admitted spec; its fields are the effective settings.
 type Config struct {
-	ID         string            `json:"id"`        // unique on the host
-	Name       string            `json:"name"`      // spec name
-	Owner      string            `json:"owner"`     // owner tag, see List
-	Hash       string            `json:"hash"`      // config hash, for change detection
-	Isolation  Isolation         `json:"isolation"` // effective isolation
-	Image      imageref.Ref      `json:"image"`
-	Command    []string          `json:"command,omitempty"`
-	WorkingDir string            `json:"workingDir,omitempty"`
-	Env        map[string]string `json:"env,omitempty"`
-	User       string            `json:"user,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Resources  Resources         `json:"resources,omitempty"`
-	Mounts     []Mount           `json:"mounts,omitempty"`
-	Pipes      []Pipe            `json:"pipes,omitempty"`
-	Ports      []Port            `json:"ports,omitempty"`
+	ID        string       `json:"id"`        // unique on the host
+	Name      string       `json:"name"`      // spec name
+	Owner     string       `json:"owner"`     // owner tag, see List
+	Hash      string       `json:"hash"`      // config hash, for change detection
+	Isolation Isolation    `json:"isolation"` // effective isolation
+	Image     imageref.Ref `json:"image"`
+	// ImageDigest, when set, is the manifest digest of the image to run
+	// (the one the registry named for Image when it was admitted): the
+	// driver runs that image and no other, and wraps ErrNotFound when it
+	// does not have it. Empty runs what the host has under Image.
+	ImageDigest string            `json:"imageDigest,omitempty"`
+	Command     []string          `json:"command,omitempty"`
+	WorkingDir  string            `json:"workingDir,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	User        string            `json:"user,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Resources   Resources         `json:"resources,omitempty"`
+	Mounts      []Mount           `json:"mounts,omitempty"`
+	Pipes       []Pipe            `json:"pipes,omitempty"`
+	Ports       []Port            `json:"ports,omitempty"`
 	// Network is "nat", "none", or empty for nat.
 	Network string `json:"network,omitempty"`
 	// NetworkSharedWith is the ID of the container whose network namespace
@@ -236,7 +246,10 @@ type Container struct {
 	Hash      string       `json:"hash"`
 	Isolation Isolation    `json:"isolation"`
 	Image     imageref.Ref `json:"image"`
-	State     State        `json:"state"`
+	// ImageDigest is the config's: the manifest digest of the image the
+	// container was created from, when the config named one.
+	ImageDigest string `json:"imageDigest,omitempty"`
+	State       State  `json:"state"`
 	// ExitCode is the init process's exit code once State is exited.
 	ExitCode   int       `json:"exitCode"`
 	CreatedAt  time.Time `json:"createdAt"`

@@ -6,6 +6,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/gitverify"
 	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/registry"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -26,6 +27,8 @@ import (
 //     spec.IsolationDefault (a refused spec that asked for the host's
 //     default: admission never chose an isolation for it);
 //   - sku and driver of isoagent_host_info: driver.SKUs and driver.Names;
+//   - reason of isoagent_image_pull_failures_total: registry.Reasons; result
+//     of isoagent_image_pull_duration_seconds: success and error;
 //   - state of isoagent_spec_files: FileValid and FileInvalid, the one set
 //     this package owns;
 //   - reason of isoagent_revision_refusals_total and
@@ -58,6 +61,7 @@ type labelSets struct {
 	fileStates       []string
 	skus             []string
 	drivers          []string
+	pullReasons      []string
 	refusalReasons   []string
 }
 
@@ -76,6 +80,7 @@ func newLabelSets() labelSets {
 		fileStates:       []string{FileValid, FileInvalid},
 		skus:             values(driver.SKUs()),
 		drivers:          driver.Names(),
+		pullReasons:      registry.Reasons(),
 		refusalReasons:   values(gitverify.Reasons()),
 	}
 }

@@ -69,6 +69,7 @@ type Metrics struct {
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
+	pulls             pullCollectors
 	guard             guardMetrics
 }
 
@@ -161,6 +162,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			"The git revision of the spec folder's content the agent works from, when it can be told. Always 1.",
 			[]string{"revision"}, nil)),
 		containers: newContainerCollector(labels),
+		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
@@ -199,6 +201,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
 		m.containers,
 	)
+	m.pulls.register(reg)
 	reg.MustRegister(m.guard.collectors()...)
 	return m
 }

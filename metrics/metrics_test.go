@@ -18,6 +18,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	isotest "github.com/isoagent/isoagent/internal/testutil"
 	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/registry"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -57,6 +58,12 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_containers_running", 2},
 		{"isoagent_containers", len(reconcile.States())},
 		{"isoagent_build_info", 1},
+		{"isoagent_image_pull_bytes_total", 1},
+		{"isoagent_image_pull_duration_seconds", 2},
+		{"isoagent_image_pull_failures_total", len(registry.Reasons())},
+		{"isoagent_image_pulls_in_progress", 1},
+		{"isoagent_image_gc_freed_bytes_total", 1},
+		{"isoagent_image_gc_removed_total", 1},
 		// Not known until the agent says: no series rather than a made-up one.
 		{"isoagent_host_info", 0},
 		{"isoagent_config_revision_info", 0},

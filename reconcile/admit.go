@@ -39,6 +39,10 @@ const (
 	ReasonConflict Reason = "conflict"
 	// ReasonNotForThisHost: the spec's hosts or selector exclude this host.
 	ReasonNotForThisHost Reason = "not-for-this-host"
+	// ReasonImagePull: the spec's image cannot be had now: its registry
+	// has not answered yet, or refused (Rejection.Retry: asked again with
+	// backoff), or the host lacks it and imagePullPolicy is Never.
+	ReasonImagePull Reason = "image-pull"
 	// ReasonSecret: a secret the spec names (envFrom, secretMounts) is
 	// not in the agent's secrets folder, or cannot be read.
 	ReasonSecret Reason = "secret"
@@ -46,7 +50,7 @@ const (
 
 // Reasons returns every Reason, for pre-initialising metric series.
 func Reasons() []Reason {
-	return []Reason{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost, ReasonSecret}
+	return []Reason{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost, ReasonSecret, ReasonImagePull}
 }
 
 // Rejection says why a spec does not run on this host.
@@ -55,6 +59,10 @@ type Rejection struct {
 	// Field is the spec field at fault ("spec.isolation"), when there is one.
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Retry says that the rejection lasts only until a registry answers:
+	// the spec's image is looked up again, with backoff, and the spec
+	// admitted then.
+	Retry bool `json:"retry,omitempty"`
 }
 
 func (r *Rejection) Error() string {
@@ -76,6 +84,9 @@ type Decision struct {
 	ImageOS driver.OSVersion
 	// Warnings are things the operator should know about an admitted spec.
 	Warnings []string
+	// LookupPending says that the rejection (ReasonImagePull) is a wait for
+	// the registry's first answer, which is not a refusal to report.
+	LookupPending bool
 }
 
 // Admitted reports whether the spec runs on this host.
@@ -110,6 +121,12 @@ type AdmitOptions struct {
 	Labels map[string]string
 	// Policy, when not nil, is checked on every effective config.
 	Policy Policy
+	// Registry, when set, is asked which image a spec's reference names
+	// in its registry, as imagePullPolicy says (see admitter.image): its
+	// answer's digest goes into the config (driver.Config.ImageDigest),
+	// and its build is the image's. Without it only the host's images and
+	// the tags' builds count, as before the agent pulled images itself.
+	Registry RegistrySource
 	// Resolver, when set, is asked where each mount of an effective config
 	// really leads before Policy checks it (the hcs driver on Windows),
 	// and what it says is recorded in the config (driver.Mount.
@@ -133,7 +150,7 @@ type AdmitOptions struct {
 // naming the winner. A spec sharing another's network ("container:<name>")
 // gets the target's container ID in its config.
 func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*spec.Container, opts AdmitOptions) []Decision {
-	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[imageref.Ref]imageInfo)}
+	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[imageKey]imageInfo)}
 	if a.opts.HostName == "" {
 		a.opts.HostName = host.Name
 	}
@@ -162,6 +179,19 @@ func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*s
 type imageInfo struct {
 	os      driver.OSVersion
 	warning string
+	// digest is the manifest digest to run, when the host or the registry
+	// tells it.
+	digest string
+	// rejection refuses every spec of the image under its pull policy;
+	// pending says it waits for the registry's first answer.
+	rejection *Rejection
+	pending   bool
+}
+
+// imageKey is what admission asks about an image once per Admit.
+type imageKey struct {
+	ref    imageref.Ref
+	policy spec.PullPolicy
 }
 
 type admitter struct {
@@ -169,7 +199,7 @@ type admitter struct {
 	host    driver.Host
 	images  ImageSource
 	opts    AdmitOptions
-	imageOS map[imageref.Ref]imageInfo
+	imageOS map[imageKey]imageInfo
 }
 
 func reject(reason Reason, field, format string, args ...any) *Rejection {
@@ -189,25 +219,78 @@ func policyRejection(vs []policy.Violation) *Rejection {
 	return &Rejection{Reason: ReasonPolicy, Field: vs[0].Field, Message: strings.Join(msgs, "; ")}
 }
 
-func (a *admitter) image(ref imageref.Ref) imageInfo {
-	if info, ok := a.imageOS[ref]; ok {
+// image tells what admission knows of the image ref under pull policy
+// policy: its build and the digest to run.
+//
+// The host's image counts when it has one, except under Always, where the
+// registry says which image the tag names now (and the host's answers
+// while the registry cannot). IfNotPresent asks the registry only about
+// an image the host lacks; Never never, and refuses an image the host
+// lacks. Without a Registry the host and the tag alone tell.
+func (a *admitter) image(ref imageref.Ref, policy spec.PullPolicy) imageInfo {
+	key := imageKey{ref, policy}
+	if info, ok := a.imageOS[key]; ok {
 		return info
 	}
-	var info imageInfo
-	if a.images != nil {
-		img, err := a.images.Image(a.ctx, ref)
-		switch {
-		case err == nil:
-			info.os = img.OSVersion
-		case !errors.Is(err, driver.ErrNotFound):
-			info.warning = fmt.Sprintf("cannot ask the host about image %s (%v); using the build its tag names", ref, err)
+	info, found := a.local(ref)
+	switch {
+	case a.opts.Registry == nil:
+	case policy == spec.PullNever:
+		if !found && a.images != nil {
+			info.rejection = &Rejection{Reason: ReasonImagePull, Field: "spec.image", Message: fmt.Sprintf(
+				"image %s is not on this host and imagePullPolicy is Never; pull it (isoagent pull %s) or use imagePullPolicy: IfNotPresent", ref, ref)}
 		}
+	case policy == spec.PullAlways || !found:
+		info = a.fromRegistry(ref, policy == spec.PullAlways, info, found)
 	}
 	if b := ref.Build(); !info.os.Known() && b != 0 {
 		info.os = driver.OSVersion{Major: 10, Build: b}
 	}
-	a.imageOS[ref] = info
+	a.imageOS[key] = info
 	return info
+}
+
+// local asks the host about ref; found reports that it has the image.
+func (a *admitter) local(ref imageref.Ref) (info imageInfo, found bool) {
+	if a.images == nil {
+		return info, false
+	}
+	img, err := a.images.Image(a.ctx, ref)
+	switch {
+	case err == nil:
+		info.os, info.digest = img.OSVersion, img.Digest
+		return info, true
+	case !errors.Is(err, driver.ErrNotFound):
+		info.warning = fmt.Sprintf("cannot ask the host about image %s (%v); using the build its tag names", ref, err)
+	}
+	return info, false
+}
+
+// fromRegistry asks the registry about ref; local is what the host has
+// (found) or what asking it said.
+func (a *admitter) fromRegistry(ref imageref.Ref, fresh bool, local imageInfo, found bool) imageInfo {
+	ans, err := a.opts.Registry.Lookup(a.ctx, ref, fresh, a.host)
+	switch {
+	case err == nil:
+		info := imageInfo{os: ans.OSVersion, digest: ans.Digest}
+		if ans.Stale != nil {
+			info.warning = fmt.Sprintf("cannot ask the registry about image %s now (%v); running what it named last, %s", ref, ans.Stale, ans.Digest)
+		}
+		return info
+	case errors.Is(err, ErrNoVariant):
+		return imageInfo{rejection: reject(ReasonVersionMismatch, "spec.image", "%v; use an image with a variant for host build %s", err, buildName(a.host.OSVersion.Build))}
+	case found:
+		// Always, and the registry cannot say now: the host's image runs.
+		if !errors.Is(err, ErrLookupPending) {
+			local.warning = fmt.Sprintf("cannot ask the registry about image %s now (%v); running the host's", ref, err)
+		}
+		return local
+	case errors.Is(err, ErrLookupPending):
+		return imageInfo{pending: true, rejection: &Rejection{Reason: ReasonImagePull, Field: "spec.image", Retry: true,
+			Message: fmt.Sprintf("waiting for the registry's answer about image %s, which this host does not have", ref)}}
+	}
+	return imageInfo{rejection: &Rejection{Reason: ReasonImagePull, Field: "spec.image", Retry: true,
+		Message: fmt.Sprintf("image %s: %v; asking again with backoff", ref, err)}}
 }
 
 func (a *admitter) admitOne(c *spec.Container) Decision {
@@ -223,11 +306,15 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		d.Rejection = reject(ReasonInvalid, "spec.image", "the spec names no image; give one such as mcr.microsoft.com/windows/servercore:ltsc2022")
 		return d
 	}
-	info := a.image(s.Image)
+	info := a.image(s.Image, s.ImagePullPolicy)
 	if info.warning != "" {
 		d.Warnings = append(d.Warnings, info.warning)
 	}
 	d.ImageOS = info.os
+	if info.rejection != nil {
+		d.Rejection, d.LookupPending = info.rejection, info.pending
+		return d
+	}
 	iso, warnings, rej := a.isolation(s, info.os)
 	d.Warnings = append(d.Warnings, warnings...)
 	if rej != nil {
@@ -250,6 +337,7 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 		return d
 	}
 	d.Config = config(c, iso, a.opts.Owner)
+	d.Config.ImageDigest = info.digest
 	if w := hostNameWarning(c); w != "" {
 		d.Warnings = append(d.Warnings, w)
 	}

@@ -80,16 +80,30 @@ func identify(ds []Decision) {
 		d := &ds[i]
 		byName[d.Name()] = d
 		if d.Admitted() && d.Config.NetworkSharedWith == "" {
-			d.Config.Hash = Hash(d.Config)
-			d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
+			d.Config.Hash = Hash(identity(d))
+			d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
 		}
 	}
 	for i := range ds {
 		d := &ds[i]
 		if d.Admitted() && d.Config.NetworkSharedWith != "" {
 			d.Config.NetworkSharedWith = byName[d.Config.NetworkSharedWith].Config.ID
-			d.Config.Hash = Hash(d.Config)
-			d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
+			d.Config.Hash = Hash(identity(d))
+			d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
 		}
 	}
+}
+
+// identity is what of d's config its hash covers: all of it, but the image
+// digest only under imagePullPolicy Always. There a tag that moved in the
+// registry is the change that rolls the container; under IfNotPresent and
+// Never the container keeps the image it was created from even when the
+// tag moves on the host (another spec's Always pull moved it), as the
+// kubelet leaves its pods.
+func identity(d *Decision) driver.Config {
+	c := d.Config
+	if d.Spec.Spec.ImagePullPolicy != spec.PullAlways {
+		c.ImageDigest = ""
+	}
+	return c
 }

@@ -2,11 +2,13 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -14,7 +16,7 @@ import (
 type EngineOptions struct {
 	Driver driver.Driver
 	// Owner is the owner tag of the containers this agent manages
-	// (default "isoagent"). Containers of other owners are never touched.
+	// (default DefaultOwner). Containers of other owners are never touched.
 	Owner string
 	// Workers is how many keys are reconciled in parallel (default 4).
 	Workers int
@@ -36,6 +38,12 @@ type EngineOptions struct {
 	BackoffBase, BackoffMax time.Duration
 	// StopTimeout is used when a spec gives none (default 10s).
 	StopTimeout time.Duration
+	// Images, when set, pulls the images the specs name: admission asks it
+	// which image a reference names in its registry (AdmitOptions.
+	// Registry), and a container is created only once its image is on the
+	// host. It tells the engine of new answers and finished pulls through
+	// Engine.ImagesChanged. Without it the engine runs what the host has.
+	Images Images
 	// RelistInterval is the shortest time between two relists the engine
 	// asks for itself, after its own actions (default 1s). Periodic
 	// resyncs relist regardless.
@@ -77,12 +85,15 @@ type Engine struct {
 	ctrl     *controller
 	update   chan struct{}
 	relistC  chan struct{}
+	// listingSince is when Run began waiting for its first successful
+	// List, in Unix nanoseconds; 0 before and after.
+	listingSince atomic.Int64
 }
 
 // NewEngine returns an engine; it starts nothing until Run.
 func NewEngine(opts EngineOptions) *Engine {
 	if opts.Owner == "" {
-		opts.Owner = "isoagent"
+		opts.Owner = DefaultOwner
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
@@ -109,6 +120,9 @@ func NewEngine(opts EngineOptions) *Engine {
 		opts.RelistInterval = time.Second
 	}
 	opts.Admit.Owner = opts.Owner
+	if opts.Images != nil {
+		opts.Admit.Registry = opts.Images
+	}
 	e := &Engine{
 		opts:     opts,
 		drv:      observedDriver{d: opts.Driver, obs: opts.Observer},
@@ -126,6 +140,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	e.rec = &containerReconciler{
 		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
+		images: opts.Images,
 	}
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
 	e.ctrl.reconciled = e.track.reconciled
@@ -158,6 +173,26 @@ func (e *Engine) SetPolicy(p Policy) {
 		e.track.desire(gen)
 		e.wake()
 	}
+}
+
+// ImagesChanged tells the engine that what its Images knows of the image
+// ref changed: the registry answered about it, or a pull of it ended. The
+// specs are admitted again, and the names whose spec names ref are
+// reconciled, without waiting for the next resync. It does not block.
+func (e *Engine) ImagesChanged(ref imageref.Ref) {
+	if gen, ok := e.intake.touch(); ok {
+		e.track.desire(gen)
+		e.wake()
+	}
+	var names []string
+	if ds := e.desired.Load(); ds != nil {
+		for n, d := range ds.decisions {
+			if d.Spec.Spec.Image == ref {
+				names = append(names, n)
+			}
+		}
+	}
+	e.enqueue(names)
 }
 
 // SetPolicyError reports in status (condition PolicyInvalid) that the
@@ -209,6 +244,23 @@ func (e *Engine) wake() {
 // reconciled once.
 func (e *Engine) Ready() bool { return e.track.isReady() }
 
+// NotReady returns nil once Ready, and otherwise why the engine is not
+// ready yet, for a readiness probe.
+func (e *Engine) NotReady() error {
+	if e.track.isReady() {
+		return nil
+	}
+	for _, c := range e.conds.list() {
+		if c.Type == CondHostNotListed {
+			return errors.New(c.Message)
+		}
+	}
+	if e.host.Load() == nil {
+		return errors.New("the host has not been described yet")
+	}
+	return errors.New("the first full reconcile is not done yet")
+}
+
 // Converged reports whether the host matches the desired state in force:
 // the latest snapshot and policy handed in are admitted and every key has
 // settled since.
@@ -247,8 +299,22 @@ func (e *Engine) Status() Status {
 		restarts: e.restarts.views(),
 		conds:    e.conds.list(),
 		tracker:  e.track.view(),
+		pulls:    e.pulls(),
 		now:      time.Now(),
 		pending:  e.guard.pendingPrune(),
 		budget:   e.opts.MaxPrune,
 	})
+}
+
+// pulls returns what the engine's Images knows of its pulls, by pullKey.
+func (e *Engine) pulls() map[string]PullState {
+	if e.opts.Images == nil {
+		return nil
+	}
+	ps := e.opts.Images.Pulls()
+	m := make(map[string]PullState, len(ps))
+	for _, p := range ps {
+		m[p.key()] = p
+	}
+	return m
 }

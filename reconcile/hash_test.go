@@ -163,6 +163,9 @@ func TestHashChangesWithEveryShapingField(t *testing.T) {
 		"secret env gone":  func(c *driver.Config) { c.SecretEnv = nil },
 		"secret mount":     func(c *driver.Config) { c.SecretMounts[0].Digest = "sha256:bc" },
 		"keep on prune":    func(c *driver.Config) { c.KeepOnPrune = false },
+		// The digest the registry named for a tag is the container's
+		// identity: a tag moved under imagePullPolicy Always recreates it.
+		"image digest": func(c *driver.Config) { c.ImageDigest = "sha256:" + strings.Repeat("ab", 32) },
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -184,6 +187,7 @@ func TestHashAcceptsEveryConfigField(t *testing.T) {
 	// Fields added since the pinned config (TestHashIsStableAcrossReleases).
 	c.NetworkSharedWith = "x"
 	c.HostName, c.CredentialSpec = "web-01", "webapp01.json"
+	c.ImageDigest = "sha256:" + strings.Repeat("ab", 32)
 	c.DNS = []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("fd00::53")}
 	v := reflect.ValueOf(c)
 	for i := range v.NumField() {
@@ -251,7 +255,7 @@ func mustPipe(t *testing.T, s string) winpath.Pipe {
 
 func TestContainerID(t *testing.T) {
 	h := Hash(fullConfig())
-	id := ContainerID("web", h)
+	id := ContainerID(DefaultOwner, "web", h)
 	if id != "web-"+h[:12] || !strings.HasPrefix(id, "web-") {
 		t.Errorf("ContainerID = %q", id)
 	}

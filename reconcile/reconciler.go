@@ -68,6 +68,9 @@ type containerReconciler struct {
 	stopTimeout time.Duration // when a spec gives none
 	// relist asks for a relist soon; it must not block.
 	relist func()
+	// images pulls the images configs name; nil when the engine runs what
+	// the host has.
+	images Images
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
@@ -75,9 +78,17 @@ var _ Reconciler = (*containerReconciler)(nil)
 func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Result, error) {
 	ds := r.desired.Load()
 	d := ds.decision(name)
+	if waitsForRegistry(d) {
+		// Nothing to do until the registry answers; the name is not
+		// settled meanwhile.
+		return Result{RequeueAfter: pullPoll}, nil
+	}
 	actual := r.cache.Get(name)
 	for _, a := range ds.plan(name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
+			return Result{RequeueAfter: wait}, nil
+		}
+		if wait := r.imageWait(ctx, name, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}
 		if a.Restart {

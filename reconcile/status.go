@@ -64,6 +64,9 @@ const (
 	// CondRevisionRefused: the checkout is at a revision that is not
 	// signed by a trusted key; the last verified revision stays in force.
 	CondRevisionRefused ConditionType = "RevisionRefused"
+	// CondHostNotListed: no List of the driver has succeeded since the
+	// engine started, so it does not know what runs and changes nothing.
+	CondHostNotListed ConditionType = "HostNotListed"
 	// CondDriverUnavailable: listing the host's containers failed.
 	CondDriverUnavailable ConditionType = "DriverUnavailable"
 	// CondPolicyInvalid: the policy file is unreadable or invalid now; the
@@ -79,6 +82,11 @@ const (
 	// CondKeptRunning: the spec is rejected now, but the container it ran
 	// before is left alone.
 	CondKeptRunning ConditionType = "KeptRunning"
+	// CondImagePullFailed: the registry could not be asked about the
+	// spec's image, or its pull failed (the message is the registry's);
+	// it is tried again with backoff, and a container that runs keeps
+	// running meanwhile.
+	CondImagePullFailed ConditionType = "ImagePullFailed"
 )
 
 // ConditionTypes returns every ConditionType: first the engine-wide ones
@@ -87,7 +95,7 @@ func ConditionTypes() []ConditionType {
 	return []ConditionType{
 		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid,
 		CondPruneHeld, CondRevisionRefused,
-		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning,
+		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed,
 	}
 }
 
@@ -97,6 +105,7 @@ type State string
 // Container states.
 const (
 	StatePending  State = "pending"  // being created, started or replaced
+	StatePulling  State = "pulling"  // its image is being looked up or pulled; what runs keeps running
 	StateRunning  State = "running"  // running on the host
 	StateExited   State = "exited"   // exited and left so by its restart policy, or waiting to restart
 	StateRejected State = "rejected" // admission rejected the spec
@@ -111,7 +120,7 @@ const (
 
 // States returns every State.
 func States() []State {
-	return []State{StatePending, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
+	return []State{StatePending, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
 }
 
 // ContainerStatus is the status of one container name.
@@ -124,6 +133,12 @@ type ContainerStatus struct {
 	EffectiveIsolation driver.Isolation `json:"effectiveIsolation,omitempty"`
 	Image              string           `json:"image,omitempty"`
 	ImageOSVersion     driver.OSVersion `json:"imageOSVersion,omitzero"`
+	// ImageDigest is the manifest digest of the image the spec runs, when
+	// the host or the registry tells it: the registry's answer for the
+	// tag under imagePullPolicy Always.
+	ImageDigest string `json:"imageDigest,omitempty"`
+	// Pull is the pull of the spec's image while one runs or failed.
+	Pull *PullState `json:"pull,omitempty"`
 	// CredentialSpec names the gMSA credential spec the spec asks for
 	// (its name only, never its content).
 	CredentialSpec string      `json:"credentialSpec,omitempty"`
@@ -134,6 +149,9 @@ type ContainerStatus struct {
 	LastError      string      `json:"lastError,omitempty"`
 	RestartCount   int         `json:"restartCount"`
 	ContainerID    string      `json:"containerID,omitempty"`
+	// ContainerState is the host's state of the container ContainerID
+	// names: while its replacement's image is pulled, the old one's.
+	ContainerState driver.State `json:"containerState,omitempty"`
 	// ExitCode is set for an exited container.
 	ExitCode *int `json:"exitCode,omitempty"`
 	// InitPID is the host PID of a process-isolated container's init

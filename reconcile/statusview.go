@@ -19,9 +19,11 @@ type statusInput struct {
 	cache   map[string][]driver.Container
 	// restarts holds, by name, the restart counts and held-back restarts.
 	restarts map[string]restartView
-	now      time.Time
-	pending  *PendingPrune
-	budget   PruneBudget
+	// pulls holds the image pulls, by pullKey.
+	pulls   map[string]PullState
+	now     time.Time
+	pending *PendingPrune
+	budget  PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -64,6 +66,23 @@ func buildStatus(in statusInput) Status {
 	return st
 }
 
+// pullFailure says how a pull failed and when it is tried again.
+func pullFailure(p PullState, now time.Time) string {
+	msg := fmt.Sprintf("pulling %s failed", p.Ref)
+	if p.Attempts > 1 {
+		msg += fmt.Sprintf(" %d times", p.Attempts)
+	}
+	msg += ": " + p.Error
+	if !p.RetryAt.IsZero() {
+		if p.RetryAt.After(now) {
+			msg += fmt.Sprintf("; trying again at %s", p.RetryAt.Format(time.RFC3339))
+		} else {
+			msg += "; trying again now"
+		}
+	}
+	return msg
+}
+
 // containerStatus is the status of one name; staleFile is the invalid file
 // whose last-known-good spec it runs, losers the specs that lost it.
 func containerStatus(in statusInput, name, staleFile string, losers []spec.Conflict) ContainerStatus {
@@ -85,6 +104,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		cs.Warnings = d.Warnings
 		if d.Admitted() {
 			cs.EffectiveIsolation = d.Config.Isolation
+			cs.ImageDigest = d.Config.ImageDigest
 			for i := range actual {
 				if actual[i].Hash == d.Config.Hash {
 					current = &actual[i]
@@ -100,11 +120,24 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	for _, l := range losers {
 		cs.Conditions = append(cs.Conditions, Condition{Type: CondConflict, Message: fmt.Sprintf("%s:%d also declares %s and is ignored; %s:%d wins", l.Loser.File, l.Loser.Line, name, l.Winner.File, l.Winner.Line)})
 	}
-	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted()) {
+	pulling := waitsForRegistry(d)
+	if d != nil && d.Admitted() && current == nil {
+		if p, ok := in.pulls[pullKey(d.Config.Image, d.Config.ImageDigest)]; ok && !p.Ready {
+			cs.Pull, pulling = &p, true
+			if p.Error != "" {
+				cs.Conditions = append(cs.Conditions, Condition{Type: CondImagePullFailed, Message: pullFailure(p, in.now)})
+			}
+		}
+	}
+	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted() || pulling) {
 		current = &actual[0]
+	}
+	if current != nil && current.ImageDigest != "" && !pulling {
+		cs.ImageDigest = current.ImageDigest // what runs, when that is known
 	}
 	if current != nil {
 		cs.ContainerID = current.ID
+		cs.ContainerState = current.State
 		cs.InitPID = current.InitPID
 		cs.UtilityVM = current.UtilityVM
 		if cs.EffectiveIsolation == "" {
@@ -112,6 +145,17 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		}
 	}
 	switch {
+	case pulling:
+		cs.State = StatePulling
+		if !d.Admitted() && !d.LookupPending {
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondImagePullFailed, Message: d.Rejection.Message})
+		}
+		if current != nil {
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: fmt.Sprintf("container %s (%s) is left as it is until the new image is pulled", current.ID, current.State)})
+			if current.State == driver.StateRunning {
+				cs.Since = current.StartedAt
+			}
+		}
 	case d != nil && !d.Admitted():
 		switch d.Rejection.Reason {
 		case ReasonConflict:

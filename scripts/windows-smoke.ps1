@@ -12,6 +12,9 @@
       doctor            isoagent doctor finds nothing missing
       image             the smoke image builds (servercore of the host's release, WORKDIR
                         C:\smoke, USER ContainerUser, a relative CMD)
+      pull-import       isoagent pull brings nanoserver of the host's release from MCR into the
+                        agent's own store (ociwclayer's import, under the state folder's Images),
+                        and a second pull imports no layer again
       converge          the agent brings the host to the spec folder
       process-port      a process-isolated container answers on its nat port
       image-user        it runs as the image's user (ContainerUser), no user: in the spec
@@ -342,6 +345,21 @@ function Invoke-StartPhase($state) {
         "built $Image from servercore:$(Get-Release)"
     }
     if (-not $built) { return $false }
+
+    Invoke-Check $state 'pull-import' {
+        $ref = "mcr.microsoft.com/windows/nanoserver:$(Get-Release)"
+        $r = Invoke-Isoagent @('pull', '--driver', 'hcs', '--hcs-state-dir', $StateDir, $ref)
+        if ($r.Code -ne 0) { throw "isoagent pull ${ref}: exit $($r.Code):`n$($r.Output)" }
+        $layers = Join-Path $StateDir 'Images\Layers'
+        $imported = @(Get-ChildItem $layers -Directory | Where-Object { Test-Path (Join-Path $_.FullName '.isoagent-complete') })
+        if ($imported.Count -eq 0) { throw "no imported layer folder under $layers after the pull" }
+        $before = @(Get-ChildItem $layers -Directory | ForEach-Object { $_.LastWriteTimeUtc })
+        $again = Invoke-Isoagent @('pull', '--driver', 'hcs', '--hcs-state-dir', $StateDir, $ref)
+        if ($again.Code -ne 0) { throw "second isoagent pull: exit $($again.Code):`n$($again.Output)" }
+        $after = @(Get-ChildItem $layers -Directory | ForEach-Object { $_.LastWriteTimeUtc })
+        if (Compare-Object $before $after) { throw "the second pull changed the layer folders under $layers" }
+        "$($imported.Count) layer(s) imported under $layers; a second pull imported none"
+    } | Out-Null
 
     Start-Agent $state $SpecDir
     # smoke-exit restarts now and then and smoke-unc is refused: the host converges regardless.

@@ -5,6 +5,7 @@ import "time"
 // Defaults of the optional fields, as ApplyDefaults fills them in.
 const (
 	DefaultIsolation         = IsolationDefault
+	DefaultPullPolicy        = PullIfNotPresent
 	DefaultOnVersionMismatch = MismatchFail
 	DefaultRestartPolicy     = RestartAlways
 	DefaultStopTimeout       = Duration(10 * time.Second)
@@ -18,6 +19,7 @@ const (
 //
 //	spec.isolation          default (the host's default: process on
 //	                        Windows Server, hyperv on Windows 10/11)
+//	spec.imagePullPolicy    IfNotPresent
 //	spec.onVersionMismatch  fail
 //	spec.restartPolicy      always
 //	spec.stopTimeout        10s (a zero stopTimeout means unset)
@@ -29,6 +31,9 @@ func ApplyDefaults(c *Container) {
 	s := &c.Spec
 	if s.Isolation == "" {
 		s.Isolation = DefaultIsolation
+	}
+	if s.ImagePullPolicy == "" {
+		s.ImagePullPolicy = DefaultPullPolicy
 	}
 	if s.OnVersionMismatch == "" {
 		s.OnVersionMismatch = DefaultOnVersionMismatch

@@ -46,6 +46,7 @@ metadata:
   labels: {team: payments}
 spec:
   image: mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022
+  imagePullPolicy: Always
   command: ["C:\\ServiceMonitor.exe", "w3svc"]
   workingDir: c:/inetpub
   env: {ASPNETCORE_ENVIRONMENT: Production}
@@ -76,6 +77,7 @@ spec:
 		Metadata:   Metadata{Name: "web", Labels: map[string]string{"team": "payments"}},
 		Spec: Spec{
 			Image:             imageref.MustParse("mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"),
+			ImagePullPolicy:   PullAlways,
 			Command:           []string{`C:\ServiceMonitor.exe`, "w3svc"},
 			WorkingDir:        `C:\inetpub`,
 			Env:               map[string]string{"ASPNETCORE_ENVIRONMENT": "Production"},
@@ -107,7 +109,8 @@ func TestParseAppliesDefaults(t *testing.T) {
 	got := parseOne(t, doc("ports: [{hostPort: 8080, containerPort: 80}]"))
 	s := got.Spec
 	if s.Isolation != IsolationDefault || s.OnVersionMismatch != MismatchFail || s.RestartPolicy != RestartAlways ||
-		s.StopTimeout != Duration(10*time.Second) || s.Ports[0].Protocol != "tcp" || s.Network.Mode != NetworkNAT {
+		s.StopTimeout != Duration(10*time.Second) || s.Ports[0].Protocol != "tcp" || s.Network.Mode != NetworkNAT ||
+		s.ImagePullPolicy != PullIfNotPresent {
 		t.Errorf("defaults not applied: %+v", s)
 	}
 	before := *got
@@ -161,7 +164,7 @@ func TestParseRejects(t *testing.T) {
 		{"tab indentation", "apiVersion: isoagent/v1\n\tkind: Container\n", "", "invalid YAML"},
 		// Strict keys.
 		{"unknown top-level key", doc() + "metdata: {}\n", "metdata", "did you mean metadata?"},
-		{"unknown spec key", doc("imagePullPolicy: Always"), "spec.imagePullPolicy", `known fields here are command, credentialSpec, devices`},
+		{"unknown spec key", doc("livenessProbe: {}"), "spec.livenessProbe", `known fields here are command, credentialSpec, devices`},
 		{"misspelt spec key", doc("restartPolicyy: always"), "spec.restartPolicyy", "did you mean restartPolicy?"},
 		{"wrong case key", doc("workingdir: C:\\app"), "spec.workingdir", "did you mean workingDir?"},
 		{"misspelt mount key", doc(`mounts: [{hostPath: 'D:\x', containerpath: 'C:\x'}]`), "spec.mounts[0].containerpath", "did you mean containerPath?"},
@@ -215,6 +218,8 @@ func TestParseRejects(t *testing.T) {
 		{"isolation hyper-v", doc("isolation: hyper-v"), "spec.isolation", "write isolation: hyperv"},
 		{"restartPolicy", doc("restartPolicy: on_failure"), "spec.restartPolicy", "did you mean on-failure?"},
 		{"restartPolicy unless-stopped", doc("restartPolicy: unless-stopped"), "spec.restartPolicy", "use always"},
+		{"imagePullPolicy", doc("imagePullPolicy: IfMissing"), "spec.imagePullPolicy", "not one of IfNotPresent, Always, Never"},
+		{"imagePullPolicy lower case", doc("imagePullPolicy: always"), "spec.imagePullPolicy", "write imagePullPolicy: Always"},
 		{"onVersionMismatch", doc("onVersionMismatch: ignore"), "spec.onVersionMismatch", "not one of fail, hyperv"},
 		{"onVersionMismatch with hyperv", doc("isolation: hyperv", "onVersionMismatch: fail"), "spec.onVersionMismatch", "applies only to process isolation"},
 		{"stopTimeout negative", doc("stopTimeout: -5s"), "spec.stopTimeout", "negative"},

@@ -35,6 +35,23 @@ const (
 	MismatchHyperV OnVersionMismatch = "hyperv"
 )
 
+// PullPolicy says when the agent pulls a spec's image from its registry.
+type PullPolicy string
+
+// Pull policies, as the kubelet names them.
+const (
+	// PullIfNotPresent pulls the image only when the host does not have
+	// it: a tag that moves in the registry does not move the container.
+	PullIfNotPresent PullPolicy = "IfNotPresent"
+	// PullAlways asks the registry at every resync which image the tag
+	// names, and pulls it and rolls the container to it when it moved:
+	// how the monthly servicing updates of a tag such as ltsc2022 reach
+	// the hosts.
+	PullAlways PullPolicy = "Always"
+	// PullNever uses only what the host has.
+	PullNever PullPolicy = "Never"
+)
+
 // RestartPolicy says when an exited container is started again.
 type RestartPolicy string
 
@@ -101,6 +118,7 @@ func (m Metadata) KeepOnPrune() bool { return m.Annotations[AnnotationPrune] == 
 // Spec is what a container should look like.
 type Spec struct {
 	Image             imageref.Ref      `yaml:"image" json:"image"`
+	ImagePullPolicy   PullPolicy        `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty"`
 	Command           []string          `yaml:"command,omitempty" json:"command,omitempty"`
 	WorkingDir        string            `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
 	Env               map[string]string `yaml:"env,omitempty" json:"env,omitempty"`

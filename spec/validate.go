@@ -84,6 +84,18 @@ func (v *validator) enum(path, value string, allowed ...string) bool {
 	return v.doc.CheckEnum(path, value, allowed...)
 }
 
+// pullPolicy checks spec.imagePullPolicy; the kubelet's spellings are the
+// format's, and another case of one of them is told how it is spelled.
+func (v *validator) pullPolicy(p PullPolicy) {
+	for _, want := range []PullPolicy{PullIfNotPresent, PullAlways, PullNever} {
+		if p != want && strings.EqualFold(string(p), string(want)) {
+			v.errorf("spec.imagePullPolicy", "%q is spelled %s here; write imagePullPolicy: %s", p, want, want)
+			return
+		}
+	}
+	v.enum("spec.imagePullPolicy", string(p), string(PullIfNotPresent), string(PullAlways), string(PullNever))
+}
+
 func (v *validator) spec(name string, s *Spec) {
 	if text := v.doc.Text("spec.image"); text == "" {
 		v.errorf("spec.image", "is required; give an image such as mcr.microsoft.com/windows/servercore:ltsc2022")
@@ -92,6 +104,7 @@ func (v *validator) spec(name string, s *Spec) {
 	} else {
 		s.Image = ref
 	}
+	v.pullPolicy(s.ImagePullPolicy)
 	if s.Command != nil && len(s.Command) == 0 {
 		v.errorf("spec.command", "is empty; remove command to run the image's default command")
 	}

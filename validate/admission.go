@@ -22,6 +22,15 @@ import (
 // know whether host is one of them: it is still checked against the
 // policy, not refused for a build it was never meant to run on.
 func Admission(host driver.Host, pc *policy.Checker) Check {
+	return AdmissionWithRegistry(host, pc, nil)
+}
+
+// AdmissionWithRegistry is Admission that asks src which image each
+// spec's reference names, as the agent's admission does before it pulls:
+// an image with no variant for host, or of a build it cannot run, is a
+// problem, and so is a registry that cannot answer. With src nil it is
+// Admission, offline.
+func AdmissionWithRegistry(host driver.Host, pc *policy.Checker, src reconcile.RegistrySource) Check {
 	return func(snap *spec.Snapshot) []*spec.Error {
 		specs := make([]*spec.Container, len(snap.Specs))
 		hostOf := make([]driver.Host, len(snap.Specs))
@@ -45,7 +54,7 @@ func Admission(host driver.Host, pc *policy.Checker) Check {
 		// admitted with the others, so ports and network sharing resolve.
 		decisions := make(map[driver.Host][]reconcile.Decision, len(hosts))
 		for _, h := range hosts {
-			decisions[h] = reconcile.Admit(context.Background(), h, nil, specs, reconcile.AdmitOptions{Owner: "validate"})
+			decisions[h] = reconcile.Admit(context.Background(), h, nil, specs, reconcile.AdmitOptions{Owner: "validate", Registry: src})
 		}
 		var out []*spec.Error
 		for i := range specs {

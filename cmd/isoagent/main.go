@@ -42,6 +42,7 @@ func commands() []command {
 		{"validate", "check spec files and folders", runValidate},
 		{"status", "show what a running agent knows", runStatus},
 		{"wait", "wait until a running agent has converged", runWait},
+		{"pull", "pull an image into the host's store, as the agent would", runPull},
 		{"prune", "show, and with --confirm let go on, a prune the running agent holds", runPrune},
 		{"service", "install and control the Windows service (Windows)", runService},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},

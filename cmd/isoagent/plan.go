@@ -26,6 +26,8 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	var a agentFlags
 	a.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
+	var reg registryAccess
+	reg.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -33,7 +35,12 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
 		return exitUsage
 	}
-	out, loadErr, err := plan(context.Background(), a)
+	src, err := reg.source()
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
+		return exitUsage
+	}
+	out, loadErr, err := plan(context.Background(), a, src)
 	if err != nil {
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
 		return exitUsage
@@ -64,7 +71,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 // per-container decisions and the same rule for an empty or unreadable
 // folder as the engine (reconcile.PlanRun). loadErr says why the folder
 // could not be read; the plan is still made, as a run would go on.
-func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err error) {
+func plan(ctx context.Context, a agentFlags, src reconcile.RegistrySource) (p reconcile.RunPlan, loadErr, err error) {
 	g, err := a.gitops.open(a.dir)
 	if err != nil {
 		return p, nil, err
@@ -84,7 +91,7 @@ func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err 
 		return p, loadErr, err
 	}
 	p, err = reconcile.PlanRun(ctx, drv, snap, loadErr, reconcile.RunPlanOptions{
-		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: g.secretSource()},
+		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: g.secretSource(), Registry: src},
 		AllowEmpty: a.allowEmpty,
 		MaxPrune:   g.budget,
 	})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -166,6 +167,11 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		return nil, err
 	}
 	cfg.drv.secrets = g.secretSource()
+	pulls, err := cfg.pulls.agentPulls(cfg.dir)
+	if err != nil {
+		return nil, err
+	}
+	pulls.Dir = filepath.Join(cfg.gitops.stateDirFor(cfg.drv), "Pulls")
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s driver: %w", cfg.drv.name, err)
@@ -192,6 +198,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		StartAttrs: startAttrs,
 		Logger:     logger,
 		GitOps:     agent.GitOps{Keys: g.keys, Secrets: g.secretSource(), MaxPrune: g.budget, StateDir: cfg.gitops.stateDirFor(cfg.drv)},
+		Pulls:      pulls,
 	})
 	if err != nil {
 		return nil, errors.Join(err, closeDriver(drv))
@@ -208,11 +215,15 @@ type agentConfig struct {
 	watch    string        // notify or poll
 	poll     time.Duration // polling interval with watch=poll
 	listen   string        // metrics and status address; "" serves nothing
+	pulls    pullFlags
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.
 func (c *agentConfig) check(fs *flag.FlagSet) error {
 	if err := c.agentFlags.check(fs); err != nil {
+		return err
+	}
+	if err := c.pulls.check(); err != nil {
 		return err
 	}
 	switch c.watch {
@@ -245,6 +256,7 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.watch, "watch", "notify", "how to follow the folder: notify (change notifications) or poll (for network shares)")
 	fs.DurationVar(&c.poll, "poll-interval", 2*time.Second, "with --watch=poll: how often the folder is compared")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing")
+	c.pulls.register(fs)
 }
 
 // waitConverged waits until the engine has converged (exitOK), or the
@@ -289,6 +301,9 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 			if c.Rejection.Field != "" {
 				note = fmt.Sprintf("%s: %s: %s", c.Rejection.Reason, c.Rejection.Field, c.Rejection.Message)
 			}
+		}
+		if c.Pull != nil && c.Pull.Error == "" {
+			note = pullNote(*c.Pull)
 		}
 		for _, cond := range c.Conditions {
 			if note != "" {
@@ -355,4 +370,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// pullNote says where a pull that runs stands: "pulled 12.3MB of 40.1MB"
+// once its manifest is in.
+func pullNote(p reconcile.PullState) string {
+	switch {
+	case p.Queued:
+		return "waiting for a free pull slot (--max-pulls)"
+	case p.BytesTotal > 0:
+		return fmt.Sprintf("pulled %s of %s (%d%%)", size(p.BytesDone), size(p.BytesTotal), p.BytesDone*100/p.BytesTotal)
+	}
+	return "pulling"
 }

@@ -33,6 +33,7 @@ commands:
                                           show the host, or change it
   image REF [--build N | --version V | --missing | --reset]
                                           show what the host knows of an image, or change it
+  images [--pulled-only on|off]           list the images pulled into the host, or say whether it has only those
   missing-path [PATH [--exists]]          list missing host paths, or mark PATH missing (or back)
   port PORT[/udp] [--free]                reserve a host port for something outside containers
   fault [OP --count N [--error CLASS] [--delay D] | --clear]
@@ -50,6 +51,7 @@ func simCommands() map[string]simCommand {
 		"rm":           simRm,
 		"host":         simHost,
 		"image":        simImage,
+		"images":       simImages,
 		"missing-path": simMissingPath,
 		"port":         simPort,
 		"fault":        simFault,

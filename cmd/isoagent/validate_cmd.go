@@ -22,6 +22,7 @@ type validateConfig struct {
 	maxFileSize int64
 	host        hostFlags // admission and policy checks
 	verifyKeys  string    // --verify-signatures: folders are read from their verified commit
+	registry    registryAccess
 }
 
 func (c *validateConfig) register(fs *flag.FlagSet) {
@@ -30,12 +31,13 @@ func (c *validateConfig) register(fs *flag.FlagSet) {
 	fs.UintVar(&c.host.build, "host-build", 0, "check admission on a host of this Windows `build` (such as 20348); with --policy alone, 20348")
 	fs.StringVar(&c.host.sku, "host-sku", "server", "`SKU` of that host: server or client")
 	fs.StringVar(&c.host.policy, "policy", "", "check the specs against this boundary policy `file` too, as admitted on --host-build")
+	c.registry.register(fs)
 	fs.StringVar(&c.verifyKeys, "verify-signatures", "", "folders must be git checkouts at a commit signed by a key in this `file` of OpenPGP and SSH public keys; their specs are read from that commit")
 }
 
 // checks returns the extra checks the flags ask for.
 func (c *validateConfig) checks() ([]validate.Check, error) {
-	if c.host.build == 0 && c.host.policy == "" {
+	if c.host.build == 0 && c.host.policy == "" && !c.registry.on {
 		return nil, nil
 	}
 	host, err := c.host.check()
@@ -48,7 +50,11 @@ func (c *validateConfig) checks() ([]validate.Check, error) {
 			return nil, err
 		}
 	}
-	return []validate.Check{validate.Admission(host, pc)}, nil
+	src, err := c.registry.source()
+	if err != nil {
+		return nil, err
+	}
+	return []validate.Check{validate.AdmissionWithRegistry(host, pc, src)}, nil
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {

@@ -72,6 +72,7 @@ type Driver struct {
 	stateDir    string
 	credSpecDir string
 	images      ImageStore
+	pulled      *PulledStore // the images isoagent pulled; nil without a state folder to keep them
 	network     string
 	scratchSize uint64
 	log         *slog.Logger
@@ -162,6 +163,9 @@ func New(opts Options) *Driver {
 	d.records = records{dir: filepath.Join(d.stateDir, "containers")}
 	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" {
 		d.credSpecDir = filepath.Join(d.stateDir, credspec.DirName)
+	}
+	if err := d.openPulled(); err != nil {
+		d.log.Warn("cannot open the store of pulled images; only Docker's images run", "err", err)
 	}
 	return d
 }
@@ -267,11 +271,11 @@ func (d *Driver) getRecord(id string) (*record, error) {
 
 // Image implements driver.Driver.
 func (d *Driver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
-	im, err := d.images.Resolve(ctx, ref)
+	im, err := d.resolve(ctx, ref)
 	if err != nil {
 		return driver.Image{}, err
 	}
-	return driver.Image{Ref: ref, OSVersion: im.OSVersion, Command: im.Command()}, nil
+	return driver.Image{Ref: ref, Digest: im.Digest, OSVersion: im.OSVersion, Command: im.Command()}, nil
 }
 
 // systems lists the compute systems of the driver's owner, by ID.
@@ -776,7 +780,11 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) (err error) {
 // the layer folders, the init command line and the process settings.
 func (d *Driver) resolveImage(ctx context.Context, rec *record) error {
 	cfg := rec.Config
-	im, err := d.images.Resolve(ctx, cfg.Image)
+	ref := cfg.Image
+	if cfg.ImageDigest != "" {
+		ref.Digest = cfg.ImageDigest // that image and no other
+	}
+	im, err := d.resolve(ctx, ref)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type ImageStore interface {
 // ResolvedImage is an image as a store holds it.
 type ResolvedImage struct {
 	Ref imageref.Ref
+	// Digest is the image's manifest digest, when the store knows it (the
+	// store of pulled images does).
+	Digest string
 	// Layers are the image's read-only layer folders, topmost first and
 	// the base layer last, the order HCS expects.
 	Layers []string

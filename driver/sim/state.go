@@ -21,6 +21,8 @@ type state struct {
 	Host driver.Host `json:"host"`
 	// Images overrides what the host knows of images, keyed by imageKey.
 	Images map[string]imageInfo `json:"images,omitempty"`
+	// Pulled is the catalog of images pulled into the host (catalog.go).
+	Pulled *catalog `json:"pulled,omitempty"`
 	// MissingPaths are host folders (and pipes) that do not exist, as
 	// normalised by pathKey; every other host path exists.
 	MissingPaths []string `json:"missingPaths,omitempty"`
@@ -213,6 +215,7 @@ func (r *record) container() driver.Container {
 		Hash:        r.Config.Hash,
 		Isolation:   r.Config.Isolation,
 		Image:       r.Config.Image,
+		ImageDigest: r.Config.ImageDigest,
 		State:       r.State,
 		ExitCode:    r.ExitCode,
 		CreatedAt:   r.CreatedAt,
@@ -293,6 +296,13 @@ func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
 		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
 			"The system cannot find the file specified.")
 	}
+	if p := s.pulled(ref); p != nil && !info.OSVersion.Known() {
+		return p.image(ref), nil
+	}
+	if s.pulledOnly() && !info.OSVersion.Known() {
+		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
+			"The system cannot find the file specified. (the host has not pulled image %s)", name)
+	}
 	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand)}
 	if !img.OSVersion.Known() {
 		if b := ref.Build(); b != 0 {
@@ -351,7 +361,7 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 		return hcsError(op, cfg.ID, hresult.SystemAlreadyExists, driver.ErrAlreadyExists,
 			"A virtual machine or container with the specified identifier already exists.")
 	}
-	img, err := s.image(cfg.Image.String(), cfg.Image)
+	img, pulled, err := s.configImage(cfg)
 	if err != nil {
 		return fmt.Errorf("create %s: image %s: %w", cfg.ID, cfg.Image, err)
 	}
@@ -421,6 +431,9 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 	cmd := cfg.Command
 	if len(cmd) == 0 {
 		cmd = img.Command
+	}
+	if pulled != nil {
+		pulled.LastUsed = now
 	}
 	s.put(cfg.ID, &record{
 		Config:    cloneConfig(cfg),
