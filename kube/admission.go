@@ -54,6 +54,7 @@ const (
 	folderBadRE    = `[^\x20-\x7e]|[<>"|?*]|^..+:|(^|\\)\.\.?(\\|$)|[. ](\\|$)|(^|\\)(con|prn|aux|nul|conin\$|conout\$|com[0-9]|lpt[0-9]) *(\.[^\\]*)?(\\|$)`
 	shortNameRE    = `~[0-9]`
 	pipeFormRE     = `^[\x20-\x5b\x5d-\x7e]{1,247}$`
+	pipeBadRE      = `[. ]$`
 	pipePrefix     = `\\.\pipe\`
 	hasRegistryRE  = `^([^/]*[.:][^/]*|localhost)/`
 	allowedPodKeys = "cpu, memory, ephemeral-storage"
@@ -318,7 +319,9 @@ func (r rules) folderOK(x string, writable bool) string {
 // pipeOK is whether pipe name x (lower case) may be mapped.
 func (r rules) pipeOK(x string) string {
 	sensitive := "(" + x + " in " + list(sensitivePipeNames) + " || " + anyOf(startsWithAll(x, sensitivePipePrefixes)) + ")"
-	return x + ".matches(" + lit(pipeFormRE) + ") && (" + x + " in " + list(r.pipesExact) + " || (!" + sensitive + " && " + matchesAny(x, r.pipeGlobs) + "))"
+	// Windows strips trailing dots and spaces (\\.\pipe\lsass. opens
+	// lsass), so a name that ends in one is refused, not resolved.
+	return x + ".matches(" + lit(pipeFormRE) + ") && !" + x + ".matches(" + lit(pipeBadRE) + ") && (" + x + " in " + list(r.pipesExact) + " || (!" + sensitive + " && " + matchesAny(x, r.pipeGlobs) + "))"
 }
 
 func startsWithAll(x string, prefixes []string) []string {

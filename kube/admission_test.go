@@ -263,6 +263,8 @@ func TestAdmissionRefusesWhatNoSpecCanSay(t *testing.T) {
 		{"not ASCII", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Volumes[0].HostPath.Path = `D:\data\ß` }, "host folder"},
 		{"device path", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Volumes[0].HostPath.Path = `\\.\PhysicalDrive0` }, "host folder"},
 		{"pipe with slashes", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Volumes[0].HostPath.Path = `//./pipe/metrics-x` }, ""},
+		{"system pipe with a trailing dot", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Volumes[0].HostPath.Path = `\\.\pipe\lsass.` }, "host pipe"},
+		{"engine pipe with a trailing space", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Volumes[0].HostPath.Path = `\\.\pipe\docker_engine ` }, "host pipe"},
 		{"engine pipe by glob", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Volumes[0].HostPath.Path = `\\.\pipe\KUBE-x` }, "host pipe"},
 		{"read-only folder mounted writable by a second mount", func(d *appsv1.Deployment) {
 			ps := &d.Spec.Template.Spec

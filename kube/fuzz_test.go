@@ -18,7 +18,7 @@ import (
 func FuzzHostPathSound(f *testing.F) {
 	for _, s := range []string{`D:\data\x`, `d:/DATA/x`, `D:\database`, `D:\sites\web`, `\\?\D:\data\x`, `D:\data\..\x`,
 		`D:\data\x.`, `D:\data\nul`, `C:\`, `C:\Windows`, `C:\Users\bob`, `C:\ProgramData\docker\x`, `C:\PROGRA~1`,
-		`\\fs01\share\x`, `\\fs01\C$\x`, `\\.\pipe\metrics-a`, `//./PIPE/docker_engine`, `\\.\pipe\kube-x`, `\\.\pipe\a\b`,
+		`\\fs01\share\x`, `\\fs01\C$\x`, `\\.\pipe\metrics-a`, `//./PIPE/docker_engine`, `\\.\pipe\kube-x`, `\\.\pipe\a\b`, `\\.\pipe\lsass.`, `\\.\pipe\docker_engine `, `\\.\pipe\...`, `\\.\pipe\..`,
 		`\\.\PhysicalDrive0`, `D:\data\x:y`, "D:\\data\\\u017f", `D:\data\\x`, `D:`, `\\fs01`, `\\fs01\share\`} {
 		f.Add(s, false)
 		f.Add(s, true)
