@@ -49,6 +49,10 @@ type Config struct {
 	// Resync is the interval of the periodic rescan of the folder, the
 	// relist of the host and the read of the policy file (default 30s).
 	Resync time.Duration
+	// FullResync is the interval of the full re-read of every spec file;
+	// the rescan every Resync reads only the files whose size, times or
+	// identity changed (default spec.DefaultFullResync).
+	FullResync time.Duration
 	// Debounce is the quiet period after a change before the folder or the
 	// policy file is read (default spec.DefaultDebounce).
 	Debounce time.Duration
@@ -147,12 +151,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m, registry: reg}
 	a.close = sync.OnceValue(a.closeDriver)
 	a.watcher = spec.NewWatcher(cfg.Dir, spec.NewLoader(cfg.Dir, cfg.Loader), spec.WatchOptions{
-		Debounce: cfg.Debounce,
-		Resync:   cfg.Resync,
-		Poll:     cfg.Poll,
-		Logger:   logger,
-		OnEvent:  m.IncWatchEvent,
-		OnRescan: m.IncRescan,
+		Debounce:   cfg.Debounce,
+		Resync:     cfg.Resync,
+		FullResync: cfg.FullResync,
+		Poll:       cfg.Poll,
+		Logger:     logger,
+		OnEvent:    m.IncWatchEvent,
+		OnRescan:   m.IncRescan,
 	})
 	a.eng = reconcile.NewEngine(reconcile.EngineOptions{
 		Driver:     drv,

@@ -181,6 +181,14 @@ func (l *Loader) Load() (*Snapshot, error) { return l.load(false) }
 // Last-known-good specs are kept.
 func (l *Loader) Reload() (*Snapshot, error) { return l.load(true) }
 
+// Resync is Load, for a periodic resync (it satisfies Resyncer): every
+// file is looked at, and read again only when its Stamp changed or was
+// taken too soon after a change to tell; the change time and identity in
+// a Stamp tell the rewrites that keep a file's size and modification
+// time. Reload stays the last line of defence, for changes a Stamp
+// cannot tell.
+func (l *Loader) Resync() (*Snapshot, error) { return l.load(false) }
+
 // Stats returns what the last Load or Reload did.
 func (l *Loader) Stats() LoadStats { return l.stats }
 
