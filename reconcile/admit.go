@@ -124,10 +124,7 @@ type AdmitOptions struct {
 // naming the winner. A spec sharing another's network ("container:<name>")
 // gets the target's container ID in its config.
 func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*spec.Container, opts AdmitOptions) []Decision {
-	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[imageref.Ref]imageInfo)}
-	if a.opts.HostName == "" {
-		a.opts.HostName = host.Name
-	}
+	a := newAdmitter(admitPass{ctx: ctx, host: host, images: images, opts: opts})
 	ds := make([]Decision, len(specs))
 	for i, c := range specs {
 		ds[i] = a.admitOne(c)
@@ -153,6 +150,16 @@ func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*s
 type imageInfo struct {
 	os      driver.OSVersion
 	warning string
+}
+
+// newAdmitter returns the admitter of one pass: it looks each image up
+// once.
+func newAdmitter(p admitPass) *admitter {
+	a := &admitter{ctx: p.ctx, host: p.host, images: p.images, opts: p.opts, imageOS: make(map[imageref.Ref]imageInfo)}
+	if a.opts.HostName == "" {
+		a.opts.HostName = p.host.Name
+	}
+	return a
 }
 
 type admitter struct {

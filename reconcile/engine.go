@@ -56,6 +56,9 @@ type Engine struct {
 	log    *slog.Logger
 	obs    Observer
 	intake *intake
+	// admissions admits what each snapshot changed; used by Run's
+	// goroutine only.
+	admissions admissions
 	// desired is the desired state in force, published whole.
 	desired  atomic.Pointer[desiredState]
 	host     atomic.Pointer[driver.Host]

@@ -19,7 +19,10 @@ type intake struct {
 	applied uint64         // of the last admission done
 	snap    *spec.Snapshot // the latest snapshot handed in
 	policy  Policy
-	seenAt  time.Time // when the first change not admitted yet was seen
+	// policyGen counts the policies set, so that admission knows when
+	// everything must be admitted again.
+	policyGen uint64
+	seenAt    time.Time // when the first change not admitted yet was seen
 }
 
 // admission is one admission to run: the latest snapshot under the latest
@@ -28,6 +31,8 @@ type admission struct {
 	gen    uint64
 	snap   *spec.Snapshot
 	policy Policy
+	// policyGen changes with the policy.
+	policyGen uint64
 	// seenAt is when the first change it brings was seen; for a second look
 	// at what is in force, when that look began.
 	seenAt time.Time
@@ -54,6 +59,7 @@ func (in *intake) setPolicy(p Policy) (uint64, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.policy = p
+	in.policyGen++
 	if in.snap == nil {
 		return in.gen, false
 	}
@@ -74,7 +80,7 @@ func (in *intake) next(again bool) (admission, bool) {
 	if in.snap == nil || (!again && in.applied == in.gen) {
 		return admission{}, false
 	}
-	a := admission{gen: in.gen, snap: in.snap, policy: in.policy, seenAt: in.seenAt}
+	a := admission{gen: in.gen, snap: in.snap, policy: in.policy, policyGen: in.policyGen, seenAt: in.seenAt}
 	if in.applied == in.gen {
 		a.seenAt = time.Now()
 	}

@@ -108,12 +108,15 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	}
 	admit := e.opts.Admit
 	admit.Policy = adm.policy
-	ds := Admit(ctx, e.hostInfo(), e.drv, adm.snap.Specs, admit)
+	r := e.admissions.admit(admitPass{
+		ctx: ctx, host: e.hostInfo(), images: e.drv, snap: adm.snap, opts: admit,
+		policyGen: adm.policyGen, again: again,
+	})
 	prev := e.desired.Load()
 	if prev == nil || prev.snap.Revision != adm.snap.Revision {
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}
-	ch := nextDesired(prev, adm.snap, ds, e.opts.AllowEmpty, e.cache.Names)
+	ch := nextAdmitted(prev, adm.snap, r, e.opts.AllowEmpty, e.cache.Names)
 	for _, d := range ch.rejected {
 		e.obs.Rejected(d.Name(), d.Rejection.Reason)
 		e.log.Warn("spec rejected", "spec", d.Name(), "reason", d.Rejection.Reason, "field", d.Rejection.Field, "msg", d.Rejection.Message)
