@@ -207,18 +207,19 @@ func (r *record) exit(at time.Time, code int) {
 
 func (r *record) container() driver.Container {
 	c := driver.Container{
-		ID:         r.Config.ID,
-		Name:       r.Config.Name,
-		Owner:      r.Config.Owner,
-		Hash:       r.Config.Hash,
-		Isolation:  r.Config.Isolation,
-		Image:      r.Config.Image,
-		State:      r.State,
-		ExitCode:   r.ExitCode,
-		CreatedAt:  r.CreatedAt,
-		StartedAt:  r.StartedAt,
-		FinishedAt: r.FinishedAt,
-		InitPID:    r.InitPID,
+		ID:          r.Config.ID,
+		Name:        r.Config.Name,
+		Owner:       r.Config.Owner,
+		Hash:        r.Config.Hash,
+		Isolation:   r.Config.Isolation,
+		Image:       r.Config.Image,
+		State:       r.State,
+		ExitCode:    r.ExitCode,
+		CreatedAt:   r.CreatedAt,
+		StartedAt:   r.StartedAt,
+		FinishedAt:  r.FinishedAt,
+		InitPID:     r.InitPID,
+		KeepOnPrune: r.Config.KeepOnPrune,
 	}
 	if r.UtilityVM != nil {
 		uvm := *r.UtilityVM
