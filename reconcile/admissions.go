@@ -18,6 +18,7 @@ import (
 // so that a pass admits what changed: the specs whose *spec.Container
 // changed (the loader keeps a file's specs, by content hash, while its
 // content stays), the specs whose image the host now describes otherwise,
+// the specs whose mounts or secrets a resync's second look reads again,
 // and the specs whose decisions depend on those: the others wanting one
 // of their host ports (transitively, since the first in source order
 // holds a port), and the specs sharing their networks (transitively).
@@ -288,11 +289,13 @@ func (a *admissions) incremental(p admitPass, so specOrder) []string {
 		for ref := range a.byImage {
 			adm.image(ref)
 		}
-		if p.opts.Resolver != nil && p.opts.Policy != nil {
-			for name, e := range a.names {
-				if len(e.spec.Spec.Mounts) > 0 {
-					redo[name] = struct{}{}
-				}
+		// So may where mounts lead, and what secrets hold (a rotated
+		// secret's digest is in the config).
+		mounts := p.opts.Resolver != nil && p.opts.Policy != nil
+		for name, e := range a.names {
+			s := &e.spec.Spec
+			if mounts && len(s.Mounts) > 0 || len(s.EnvFrom) > 0 || len(s.SecretMounts) > 0 {
+				redo[name] = struct{}{}
 			}
 		}
 	}

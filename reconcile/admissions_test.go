@@ -3,11 +3,11 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
-
 	"strings"
 	"testing"
 
@@ -38,6 +38,7 @@ func TestIncrementalAdmissionIsAdmit(t *testing.T) {
 			g := &specGen{rnd: rnd, specs: map[string]*spec.Container{}}
 			imgs := &changingImages{builds: map[string]uint16{}}
 			res := &changingResolver{real: map[string]string{}}
+			secrets := &changingSecrets{digests: map[string]string{"db": "d1"}}
 			host := server(20348)
 			var pol Policy
 			policyGen := uint64(0)
@@ -55,6 +56,7 @@ func TestIncrementalAdmissionIsAdmit(t *testing.T) {
 					// resync's second look reads it again.
 					imgs.change(rnd)
 					res.change(rnd)
+					secrets.change(rnd)
 				}
 				switch rnd.IntN(30) {
 				case 0:
@@ -65,7 +67,7 @@ func TestIncrementalAdmissionIsAdmit(t *testing.T) {
 					host.HyperV = []driver.Availability{driver.Available, driver.Unavailable}[rnd.IntN(2)]
 				}
 				snap := g.snapshot(rnd.IntN(8) == 0)
-				opts := AdmitOptions{Owner: "isoagent", Policy: pol, Resolver: res, Labels: map[string]string{"role": "web"}}
+				opts := AdmitOptions{Owner: "isoagent", Policy: pol, Resolver: res, Secrets: secrets, Labels: map[string]string{"role": "web"}}
 				r := a.admit(admitPass{ctx: context.Background(), host: host, images: imgs, snap: snap, opts: opts, policyGen: policyGen, again: again})
 				want := Admit(context.Background(), host, imgs, snap.Specs, opts)
 				if !r.full {
@@ -151,6 +153,9 @@ func (g *specGen) edit() {
 		case 3:
 			s.Selector = map[string]string{"role": []string{"web", "db"}[g.rnd.IntN(2)]}
 		}
+		if g.rnd.IntN(4) == 0 {
+			s.EnvFrom = []spec.EnvFrom{{Secret: []string{"db", "tls"}[g.rnd.IntN(2)]}}
+		}
 		if g.rnd.IntN(3) == 0 {
 			s.Mounts = []spec.Mount{{HostPath: winpath.MustParse([]string{`D:\data`, `D:\logs`, `E:\x`}[g.rnd.IntN(3)]), ContainerPath: winpath.MustParse(`C:\data`)}}
 		}
@@ -231,4 +236,25 @@ func (denyOutside) Check(_ *spec.Container, cfg driver.Config, _ policy.Leads) [
 		}
 	}
 	return nil
+}
+
+// changingSecrets is a secrets folder whose secrets are rotated, created
+// and removed between looks.
+type changingSecrets struct{ digests map[string]string }
+
+func (c *changingSecrets) change(rnd *rand.Rand) {
+	name := []string{"db", "tls"}[rnd.IntN(2)]
+	if rnd.IntN(3) == 0 {
+		delete(c.digests, name)
+		return
+	}
+	c.digests[name] = fmt.Sprint("d", rnd.IntN(1000))
+}
+
+func (c *changingSecrets) Secret(name string) (map[string][]byte, string, error) {
+	d, ok := c.digests[name]
+	if !ok {
+		return nil, "", fs.ErrNotExist
+	}
+	return map[string][]byte{"k": []byte(d)}, d, nil
 }
