@@ -200,6 +200,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			ConfirmPrune: func(_ context.Context, id string) (any, error) {
 				return a.eng.ConfirmPrune(id)
 			},
+			Converged: func(ctx context.Context, settle time.Duration) any { return a.eng.WaitSettled(ctx, settle) },
 			Logger: logger,
 		}), logger))
 	}

@@ -44,7 +44,18 @@ type Endpoints struct {
 	// wraps reconcile.ErrNoPendingPrune or reconcile.ErrPruneChanged when
 	// it cannot.
 	ConfirmPrune func(ctx context.Context, id string) (any, error)
+	// Converged, when set, serves GET /converged: it blocks until the
+	// agent has converged and stayed so for settle, or ctx ends, and
+	// returns what to answer (reconcile.Convergence), which says which.
+	Converged func(ctx context.Context, settle time.Duration) any
 }
+
+// Bounds of a /converged request's parameters.
+const (
+	defaultConvergedSettle  = 1500 * time.Millisecond
+	defaultConvergedTimeout = 30 * time.Second
+	maxConvergedWait        = 5 * time.Minute
+)
 
 // Handler returns the handler of the agent's HTTP endpoints:
 //
@@ -55,6 +66,11 @@ type Endpoints struct {
 //	/readyz   200 "ok" when e.Ready returns nil, else 503 with the reason
 //	/status   200 with e.Status's value as JSON, else 500 with
 //	          {"error": "..."}
+//	/converged?settle=D&timeout=D
+//	          a long poll: 200 with e.Converged's answer as JSON once the
+//	          agent has converged for settle (default 1.5s), or once
+//	          timeout (default 30s, at most 5m) has passed; 400 for a bad
+//	          duration, 404 when e.Converged is nil
 //
 // The endpoints answer GET and HEAD; other methods get 405.
 func Handler(e Endpoints) http.Handler {
@@ -114,13 +130,51 @@ func Handler(e Endpoints) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, body)
 	})
+	mux.HandleFunc("GET /converged", func(w http.ResponseWriter, r *http.Request) {
+		if e.Converged == nil {
+			http.NotFound(w, r)
+			return
+		}
+		settle, err := durationParam(r, "settle", defaultConvergedSettle)
+		if err != nil {
+			writeText(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		timeout, err := durationParam(r, "timeout", defaultConvergedTimeout)
+		if err != nil {
+			writeText(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(timeout, maxConvergedWait))
+		defer cancel()
+		body, err := json.Marshal(e.Converged(ctx, min(settle, maxConvergedWait)))
+		if err != nil {
+			writeJSONError(w, logger, fmt.Errorf("encode convergence: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
 	mux.HandleFunc("POST /prune/confirm", func(w http.ResponseWriter, r *http.Request) {
 		confirmPrune(w, r, e.ConfirmPrune, logger)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON")
+		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON\n/converged  waits until converged (long poll)")
 	})
 	return mux
+}
+
+// durationParam reads the query parameter name as a non-negative
+// duration, def when absent.
+func durationParam(r *http.Request, name string, def time.Duration) (time.Duration, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 1.5s", name, v)
+	}
+	return d, nil
 }
 
 func writeText(w http.ResponseWriter, code int, msg string) {
