@@ -181,8 +181,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		Logger:          logger,
 		Observer:        observer{m},
 	})
-	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
-	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
+	m.SetContainerSource(newInfoCache(a.eng).infos)
+	m.SetContainerVersion(a.eng.StateVersion)
+	m.SetPruneSource(func() (int, int) { return pendingCount(a.eng.PendingPrune()), a.eng.PruneBudget() })
 
 	a.add("engine", a.eng)
 	a.add("watcher", a.watcher)

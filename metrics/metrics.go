@@ -308,6 +308,15 @@ func (m *Metrics) SetContainerSource(fn func() []ContainerInfo) {
 	m.containers.setSource(fn)
 }
 
+// SetContainerVersion sets a function whose value changes whenever what
+// the container source returns may have (reconcile.Engine.StateVersion).
+// While it and the restart counts stay the same, a scrape sends the
+// per-container series it built last instead of asking the source and
+// building them again. Without it every scrape asks the source.
+func (m *Metrics) SetContainerVersion(fn func() uint64) {
+	m.containers.setVersion(fn)
+}
+
 // infoCollector exports one "info" series (value 1) whose label values are
 // replaced as a whole, so a scrape never sees the old and the new series
 // together, nor neither.

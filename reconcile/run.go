@@ -135,6 +135,7 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	// convergence is not reported for a change whose keys wait.
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
+	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, adm.seenAt)
 	return ch.changed
