@@ -36,6 +36,18 @@ type state struct {
 	// state file builds it then). Methods that add, remove, start or end
 	// a container keep it up to date.
 	idx *index
+	// touched are the containers an access may have changed since the
+	// state was last saved (added, removed, or looked up to be acted
+	// on), for a store that saves only what changed.
+	touched map[string]struct{}
+}
+
+// touch records that container id may change.
+func (s *state) touch(id string) {
+	if s.touched == nil {
+		s.touched = make(map[string]struct{})
+	}
+	s.touched[id] = struct{}{}
 }
 
 // index is what the host's rules look up about all containers, kept so
@@ -100,6 +112,7 @@ func (s *state) put(id string, r *record) {
 		s.Containers = make(map[string]*record)
 	}
 	s.Containers[id] = r
+	s.touch(id)
 	ix.addPorts(id, r)
 	if r.State == driver.StateRunning && !r.ExitAt.IsZero() {
 		ix.schedule(id, r)
@@ -116,6 +129,7 @@ func (s *state) drop(id string) {
 	ix.removePorts(id, r)
 	delete(ix.timed, id)
 	delete(s.Containers, id)
+	s.touch(id)
 }
 
 type imageInfo struct {
@@ -192,6 +206,7 @@ func (s *state) settle(now time.Time) {
 // exit ends the init process of r at at with code.
 func (s *state) exit(r *record, at time.Time, code int) {
 	delete(s.index().timed, r.Config.ID)
+	s.touch(r.Config.ID)
 	r.exit(at, code)
 }
 
@@ -254,6 +269,7 @@ func (s *state) lookup(op, owner, id string) (*record, error) {
 		return nil, hcsError(op, id, hresult.SystemNotFound, driver.ErrNotFound,
 			"A virtual machine or container with the specified identifier does not exist.")
 	}
+	s.touch(id)
 	return r, nil
 }
 
@@ -261,6 +277,7 @@ func (s *state) lookup(op, owner, id string) (*record, error) {
 // drills name containers the way an operator does.
 func (s *state) resolve(ref string) (*record, error) {
 	if r, ok := s.Containers[ref]; ok {
+		s.touch(ref)
 		return r, nil
 	}
 	var found []*record
@@ -273,6 +290,7 @@ func (s *state) resolve(ref string) (*record, error) {
 	case 0:
 		return nil, fmt.Errorf("container %q: %w", ref, driver.ErrNotFound)
 	case 1:
+		s.touch(found[0].Config.ID)
 		return found[0], nil
 	}
 	ids := make([]string, len(found))

@@ -150,3 +150,9 @@ func (s *Store[T]) save(v *T) error {
 	s.cached, s.info = v, info
 	return nil
 }
+
+// Lock takes the exclusive lock a Store takes on its lock file, on the
+// file name (created when needed), and returns the function that releases
+// it: for a store of another shape that shares a folder's locking rules
+// (the simulated host's journal).
+func Lock(name string) (unlock func() error, err error) { return lock(name) }
