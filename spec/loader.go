@@ -420,6 +420,9 @@ func (l *Loader) read(e entry, cf *cachedFile, now time.Time) (same bool) {
 		cf.specs, cf.err, cf.hold = nil, err, holdNone
 		return false
 	}
+	// Kept until the next change: without the spare capacity the read
+	// grew it with (on average as much again as the file).
+	data = bytes.Clone(data)
 	reason := cf.heldBack(data, specs)
 	if reason == holdNone {
 		cf.accept(specs, data)
