@@ -55,6 +55,8 @@ func main() {
 	wait := flag.Bool("wait", true, "measure isoagent wait on a converged host")
 	startTimeout := flag.Duration("start-timeout", 15*time.Minute, "how long a cold start may take")
 	keep := flag.Bool("keep", false, "keep the temporary folders")
+	churn := flag.Duration("churn", 0, "instead of single edits: edit -churn-rate specs per second for this long, then time how long the host takes to converge after it stops (issue 20 point 9)")
+	churnRate := flag.Int("churn-rate", 200, "edits per second with -churn")
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "isoagent-latency-")
@@ -81,7 +83,7 @@ func main() {
 			agents = append(agents, agentBin{name, abs})
 		}
 	}
-	cfg := runConfig{edits: *edits, idle: *idle, resync: *resync, scrapes: *scrapes, wait: *wait, startTimeout: *startTimeout}
+	cfg := runConfig{edits: *edits, idle: *idle, resync: *resync, scrapes: *scrapes, wait: *wait, startTimeout: *startTimeout, churn: *churn, churnRate: *churnRate}
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(s)
@@ -110,6 +112,8 @@ type runConfig struct {
 	idle, resync   time.Duration
 	wait           bool
 	startTimeout   time.Duration
+	churn          time.Duration
+	churnRate      int
 }
 
 // result is one row of the table.
@@ -127,6 +131,10 @@ type result struct {
 	waitCPU     float64 // share of one core while isoagent wait waited
 	waitFor     time.Duration
 	missedEdits int
+	// With -churn: the edits written, and how long after the last one
+	// the host matched the folder for good.
+	churnEdits int
+	settled    time.Duration
 }
 
 const specYAML = `apiVersion: isoagent/v1
@@ -134,7 +142,7 @@ kind: Container
 metadata:
   name: web-%05d
 spec:
-  image: mcr.microsoft.com/windows/servercore:ltsc2022
+  image: %s
   command: ["cmd", "/k"]
   env: {GEN: "%d"}
 `
@@ -143,8 +151,12 @@ func specPath(specs string, i int) string {
 	return filepath.Join(specs, fmt.Sprintf("sub%03d", i/100), fmt.Sprintf("web-%05d.yaml", i))
 }
 
+// images alternate from one generation of a spec to the next, so that
+// each edit changes the image, as an image roll-out does.
+var images = []string{"mcr.microsoft.com/windows/servercore:ltsc2022", "mcr.microsoft.com/windows/nanoserver:ltsc2022"}
+
 func writeSpec(specs string, i, gen int) error {
-	return os.WriteFile(specPath(specs, i), fmt.Appendf(nil, specYAML, i, gen), 0o644)
+	return os.WriteFile(specPath(specs, i), fmt.Appendf(nil, specYAML, i, images[gen%2], gen), 0o644)
 }
 
 func measure(dir string, a agentBin, n int, store string, cfg runConfig) (result, error) {
@@ -182,6 +194,9 @@ func measure(dir string, a agentBin, n int, store string, cfg runConfig) (result
 	// Let the start-up's last relist and resync pass.
 	time.Sleep(2 * time.Second)
 
+	if cfg.churn > 0 {
+		return churn(r, ag, specs, n, cfg)
+	}
 	raw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return r, err
@@ -260,6 +275,53 @@ func measure(dir string, a agentBin, n int, store string, cfg runConfig) (result
 	} else {
 		r.rss, r.peak = ag.memory()
 	}
+	return r, nil
+}
+
+// churn edits rate specs a second for cfg.churn, then waits until the
+// agent has acted on the last edit and the host has matched the folder,
+// with nothing more happening for 5 s: settled is from the last write to
+// that match.
+func churn(r result, ag *agent, specs string, n int, cfg runConfig) (result, error) {
+	gens := make([]int, n)
+	every := time.Second / time.Duration(cfg.churnRate)
+	tick := time.NewTicker(every)
+	ag.mark()
+	end := time.Now().Add(cfg.churn)
+	for e := 0; time.Now().Before(end); e++ {
+		<-tick.C
+		k := (e * 7919) % n
+		gens[k]++
+		if err := writeSpec(specs, k, gens[k]); err != nil {
+			return r, err
+		}
+		r.churnEdits++
+	}
+	tick.Stop()
+	stop := time.Now()
+	var last time.Time
+	for {
+		rec, err := ag.waitFor(func(rec logRecord) bool {
+			return rec.Msg == "host matches the spec folder" || rec.Msg == "action done"
+		}, 5*time.Second)
+		if err != nil {
+			break // quiet for 5 s
+		}
+		if rec.Msg == "host matches the spec folder" {
+			last = rec.Time
+		} else {
+			last = time.Time{}
+		}
+		if time.Since(stop) > 5*time.Minute {
+			return r, errors.New("the host did not settle within 5 minutes of the churn")
+		}
+	}
+	if last.IsZero() {
+		return r, errors.New("the host was not converged once the churn's actions stopped")
+	}
+	r.settled = last.Sub(stop)
+	fmt.Fprintf(os.Stderr, "   churn: %d edits in %v; converged %v after the last\n", r.churnEdits, cfg.churn, r.settled.Round(time.Millisecond))
+	r.rss, r.peak = ag.memory()
 	return r, nil
 }
 
