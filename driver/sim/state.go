@@ -2,8 +2,8 @@ package sim
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -587,17 +587,37 @@ func (s *state) hasFault(op driver.Op) bool {
 }
 
 // cloneConfig deep-copies cfg so that the caller's slices and maps are not
-// shared with the store's state.
+// shared with the store's state. Its parts are values (strings, paths,
+// addresses) but for these slices and maps; empty ones become nil, as a
+// trip through the state file makes them.
 func cloneConfig(cfg driver.Config) driver.Config {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		panic(fmt.Sprintf("sim: config does not marshal: %v", err))
-	}
-	var c driver.Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(fmt.Sprintf("sim: config does not unmarshal: %v", err))
-	}
+	c := cfg
+	c.Command = cloneSlice(cfg.Command)
+	c.Env = cloneMap(cfg.Env)
+	c.Labels = cloneMap(cfg.Labels)
+	c.Mounts = cloneSlice(cfg.Mounts)
+	c.Pipes = cloneSlice(cfg.Pipes)
+	c.Ports = cloneSlice(cfg.Ports)
+	c.DNSSearch = cloneSlice(cfg.DNSSearch)
+	c.Devices = cloneSlice(cfg.Devices)
+	c.DNS = cloneSlice(cfg.DNS)
+	c.SecretEnv = cloneSlice(cfg.SecretEnv)
+	c.SecretMounts = cloneSlice(cfg.SecretMounts)
 	return c
+}
+
+func cloneSlice[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
 // newGUID returns a random GUID in the form HCS prints runtime ids.
