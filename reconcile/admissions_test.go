@@ -258,3 +258,64 @@ func (c *changingSecrets) Secret(name string) (map[string][]byte, string, error)
 	}
 	return map[string][]byte{"k": []byte(d)}, d, nil
 }
+
+// A full pass hands its decisions over as they become final: every
+// decision handed over is the one the pass ends with, each hand-over
+// holds the ones before it, and together they are all of them.
+func TestFullAdmissionPublishesFinalDecisions(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 7))
+	g := &specGen{rnd: rnd, specs: map[string]*spec.Container{}}
+	for range 40 {
+		g.edit()
+	}
+	// Enough specs for several chunks, some claiming ports the random
+	// ones hold and some sharing their networks.
+	for i := range 3 * firstChunk {
+		name := fmt.Sprintf("n%04d", i)
+		g.specs[name] = ctr(name, img2022, func(s *spec.Spec) {
+			if i%50 == 0 {
+				s.Ports = []spec.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
+			}
+			if i%70 == 0 {
+				s.Network.Mode = spec.NetworkContainerPrefix + genNames[i%len(genNames)]
+			}
+		})
+		g.specs[name].Source = spec.Source{File: fmt.Sprintf("n%04d.yaml", i), Line: 1, Column: 1}
+	}
+	snap := g.snapshot(false)
+	var a admissions
+	var chunks []map[string]*Decision
+	seen := map[string]bool{}
+	r := a.admit(admitPass{ctx: context.Background(), host: server(20348), snap: snap, opts: AdmitOptions{Owner: "isoagent"},
+		publish: func(ds map[string]*Decision, names []string) {
+			for _, n := range names {
+				if seen[n] {
+					t.Errorf("%s handed over twice", n)
+				}
+				seen[n] = true
+			}
+			chunks = append(chunks, ds)
+		}})
+	if len(chunks) < 2 {
+		t.Fatalf("%d hand-overs for %d specs, want several", len(chunks), len(snap.Specs))
+	}
+	if len(seen) != len(r.decisions) {
+		t.Fatalf("%d names handed over, %d decided", len(seen), len(r.decisions))
+	}
+	want := Admit(context.Background(), server(20348), nil, snap.Specs, AdmitOptions{Owner: "isoagent"})
+	for i, ds := range chunks {
+		if i > 0 && len(ds) <= len(chunks[i-1]) {
+			t.Errorf("hand-over %d holds %d decisions, the one before %d", i, len(ds), len(chunks[i-1]))
+		}
+		for name, d := range ds {
+			if d != r.decisions[name] {
+				t.Errorf("hand-over %d: %s is not the decision the pass ends with", i, name)
+			}
+		}
+	}
+	for i := range want {
+		if got := r.decisions[want[i].Name()]; got == nil || !reflect.DeepEqual(*got, want[i]) {
+			t.Errorf("%s: decided %s, want %s", want[i].Name(), describeDecision(got), describeDecision(&want[i]))
+		}
+	}
+}

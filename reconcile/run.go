@@ -108,11 +108,22 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	}
 	admit := e.opts.Admit
 	admit.Policy = adm.policy
-	r := e.admissions.admit(admitPass{
+	prev := e.desired.Load()
+	pass := admitPass{
 		ctx: ctx, host: e.hostInfo(), images: e.drv, snap: adm.snap, opts: admit,
 		policyGen: adm.policyGen, again: again,
-	})
-	prev := e.desired.Load()
+	}
+	if prev == nil {
+		// The first admission: the workers start on the first specs
+		// while the others are admitted. What is published meanwhile
+		// prunes nothing and is not the state convergence counts on.
+		pass.publish = func(decisions map[string]*Decision, names []string) {
+			e.track.unsettle(names)
+			e.desired.Store(&desiredState{snap: adm.snap, decisions: decisions})
+			e.ctrl.Add(names...)
+		}
+	}
+	r := e.admissions.admit(pass)
 	if prev == nil || prev.snap.Revision != adm.snap.Revision {
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}

@@ -537,6 +537,14 @@ func printRow(w io.Writer, r result) {
 }
 
 func printTable(w io.Writer, rs []result) {
+	if len(rs) > 0 && rs[0].churnEdits > 0 {
+		fmt.Fprintln(w, "| binary | specs | sim | cold start | edits written | converged after the last | RSS / peak |")
+		fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|")
+		for _, r := range rs {
+			fmt.Fprintf(w, "| %s | %d | %s | %.2f s | %d | %s ms | %d / %d MiB |\n", r.bin, r.specs, r.store, r.coldStart.Seconds(), r.churnEdits, ms(r.settled), r.rss>>20, r.peak>>20)
+		}
+		return
+	}
 	fmt.Fprintln(w, "| binary | specs | sim | cold start | raw event p50 | snapshot p50 / p99 | write → action p50 / p99 | CPU per change p50 | idle CPU | RSS / peak | scrape CPU | wait: agent CPU |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
