@@ -151,7 +151,6 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	m.SetHostInfo(host)
 
 	a := &Agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m, registry: reg}
-	a.close = sync.OnceValue(a.closeDriver)
 	a.watcher = spec.NewWatcher(cfg.Dir, a.loader(), spec.WatchOptions{
 		Debounce:   cfg.Debounce,
 		Resync:     cfg.Resync,
@@ -161,9 +160,14 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		OnEvent:    m.IncWatchEvent,
 		OnRescan:   m.IncRescan,
 	})
-	hold, saveDir, err := a.pruneHold(ctx)
+	lock, err := a.lockOwner()
 	if err != nil {
 		return nil, err
+	}
+	a.close = sync.OnceValue(func() error { return errors.Join(a.closeDriver(), lock.Release()) })
+	hold, saveDir, err := a.pruneHold(ctx)
+	if err != nil {
+		return nil, errors.Join(err, lock.Release())
 	}
 	if hold == "" {
 		saveDir()
@@ -258,8 +262,8 @@ func (a *Agent) Run(ctx context.Context) error {
 // Ready reports whether the agent is ready: the first full reconcile is
 // done and the driver answers. It is /readyz.
 func (a *Agent) Ready(ctx context.Context) error {
-	if !a.eng.Ready() {
-		return errors.New("the first full reconcile is not done yet")
+	if err := a.eng.NotReady(); err != nil {
+		return err
 	}
 	if _, err := a.drv.Host(ctx); err != nil {
 		return fmt.Errorf("the %s driver does not answer: %w", a.host.Driver, err)
@@ -291,7 +295,7 @@ func (a *Agent) Status() reconcile.Status { return a.eng.Status() }
 func (a *Agent) WaitConverged(ctx context.Context) error { return a.eng.WaitConverged(ctx) }
 
 // Close releases the driver (the hcs driver's handles on the containers,
-// which keep running). Call it once Run has returned, and after
+// which keep running) and the owner's lock in the state folder. Call it once Run has returned, and after
 // StopContainers if that is called; later calls return what the first
 // returned.
 func (a *Agent) Close() error { return a.close() }

@@ -423,7 +423,9 @@ var sensitivePipeNames = []string{
 // sensitivePipe says what pipe name is when a policy may allow it only by
 // naming it exactly, or "" when it is not one.
 func sensitivePipe(name string) string {
-	u := strings.ToUpper(name)
+	// As Windows resolves it; winpath.ParsePipe has done so already, and
+	// this check must not depend on it.
+	u := strings.ToUpper(strings.TrimRight(name, ". "))
 	for _, p := range sensitivePipePrefixes {
 		if strings.HasPrefix(u, p) {
 			return "a container-engine or orchestration pipe, which controls the host"

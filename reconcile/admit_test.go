@@ -149,7 +149,7 @@ func checkDecision(t *testing.T, d Decision, want driver.Isolation, reason Reaso
 	if d.Config.Isolation != want {
 		t.Errorf("isolation = %s, want %s", d.Config.Isolation, want)
 	}
-	if d.Config.Hash == "" || d.Config.ID != ContainerID(d.Name(), d.Config.Hash) || d.Config.Hash != Hash(d.Config) {
+	if d.Config.Hash == "" || d.Config.ID != ContainerID(d.Config.Owner, d.Name(), d.Config.Hash) || d.Config.Hash != Hash(d.Config) {
 		t.Errorf("config hash/ID not filled in: %q %q", d.Config.Hash, d.Config.ID)
 	}
 }

@@ -118,5 +118,5 @@ func identifyOne(d, target *Decision) {
 		d.Config.NetworkSharedWith = target.Config.ID
 	}
 	d.Config.Hash = Hash(d.Config)
-	d.Config.ID = ContainerID(d.Config.Name, d.Config.Hash)
+	d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
 }

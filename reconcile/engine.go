@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,7 @@ import (
 type EngineOptions struct {
 	Driver driver.Driver
 	// Owner is the owner tag of the containers this agent manages
-	// (default "isoagent"). Containers of other owners are never touched.
+	// (default DefaultOwner). Containers of other owners are never touched.
 	Owner string
 	// Workers is how many keys are reconciled in parallel (default 4).
 	Workers int
@@ -82,12 +83,15 @@ type Engine struct {
 	ctrl      *controller
 	update    chan struct{}
 	relistC   chan struct{}
+	// listingSince is when Run began waiting for its first successful
+	// List, in Unix nanoseconds; 0 before and after.
+	listingSince atomic.Int64
 }
 
 // NewEngine returns an engine; it starts nothing until Run.
 func NewEngine(opts EngineOptions) *Engine {
 	if opts.Owner == "" {
-		opts.Owner = "isoagent"
+		opts.Owner = DefaultOwner
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
@@ -213,6 +217,23 @@ func (e *Engine) wake() {
 // containers were listed, a snapshot was applied, and every key was
 // reconciled once.
 func (e *Engine) Ready() bool { return e.track.isReady() }
+
+// NotReady returns nil once Ready, and otherwise why the engine is not
+// ready yet, for a readiness probe.
+func (e *Engine) NotReady() error {
+	if e.track.isReady() {
+		return nil
+	}
+	for _, c := range e.conds.list() {
+		if c.Type == CondHostNotListed {
+			return errors.New(c.Message)
+		}
+	}
+	if e.host.Load() == nil {
+		return errors.New("the host has not been described yet")
+	}
+	return errors.New("the first full reconcile is not done yet")
+}
 
 // Converged reports whether the host matches the desired state in force:
 // the latest snapshot and policy handed in are admitted and every key has

@@ -53,10 +53,21 @@ type encoder struct {
 	text []byte
 }
 
-// ContainerID returns the host ID of the container for a spec name and config
-// hash: "<name>-<first 12 hex digits of the hash>". A recreated container
+// DefaultOwner is the owner tag of an agent that is given none.
+const DefaultOwner = "isoagent"
+
+// ContainerID returns the host ID of owner's container for a spec name and
+// config hash. For DefaultOwner it is "<name>-<first 12 hex digits of the
+// hash>", as it always was, so that containers created before the owner
+// was part of the ID keep theirs. For any other owner the 12 digits are of
+// a hash of the owner and the config hash, so that two owners running the
+// same spec on one host never compute the same ID. A recreated container
 // gets a new ID, so it never collides with the old one being removed.
-func ContainerID(name, hash string) string {
+func ContainerID(owner, name, hash string) string {
+	if owner != DefaultOwner && owner != "" {
+		sum := sha256.Sum256([]byte("owner\x00" + owner + "\x00" + hash))
+		hash = hex.EncodeToString(sum[:])
+	}
 	if len(hash) > 12 {
 		hash = hash[:12]
 	}

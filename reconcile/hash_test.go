@@ -251,7 +251,7 @@ func mustPipe(t *testing.T, s string) winpath.Pipe {
 
 func TestContainerID(t *testing.T) {
 	h := Hash(fullConfig())
-	id := ContainerID("web", h)
+	id := ContainerID(DefaultOwner, "web", h)
 	if id != "web-"+h[:12] || !strings.HasPrefix(id, "web-") {
 		t.Errorf("ContainerID = %q", id)
 	}

@@ -160,7 +160,10 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 	var stale []driver.Container
 	for i := range actual {
 		c := &actual[i]
-		if c.Hash == cfg.Hash && current == nil {
+		// The ID counts too: a container of another owner than the
+		// default, created before the owner was part of the ID, has the
+		// ID the default owner's would take, and must give it up.
+		if c.Hash == cfg.Hash && c.ID == cfg.ID && current == nil {
 			current = c
 			continue
 		}
@@ -171,7 +174,11 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 			return []Action{{Kind: ActionCreate, Name: name, ID: cfg.ID, Reason: "no container", Config: cfg}}
 		}
 		old := stale[0]
-		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: "config changed", Config: cfg, StopTimeout: timeout}}
+		why := "config changed"
+		if old.Hash == cfg.Hash {
+			why = "container ID changed (the owner is part of it)"
+		}
+		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout}}
 		return append(removeAll(name, stale[1:], "superseded", timeout), acts...)
 	}
 	acts := removeAll(name, stale, "superseded", timeout)

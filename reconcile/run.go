@@ -10,8 +10,13 @@ import (
 )
 
 // Run reconciles until ctx is done and returns after every goroutine it
-// started has exited. Containers are left as they are when it returns. It
-// returns an error only when the host cannot be described before ctx ends.
+// started has exited. Containers are left as they are when it returns.
+//
+// Nothing is created, stopped or removed before one List of the driver has
+// succeeded: until then the engine does not know which containers run, and
+// acting would start a second container next to one it cannot see. It
+// returns an error only when the host cannot be described, or its
+// containers listed, before ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
 	host, err := e.describeHost(ctx)
 	if err != nil {
@@ -21,6 +26,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.log.Info("engine started", "driver", host.Driver, "host", host.Name,
 		"os_version", host.OSVersion.String(), "sku", host.SKU, "owner", e.opts.Owner,
 		"workers", e.opts.Workers, "resync", e.opts.Resync)
+	if err := e.firstList(ctx); err != nil {
+		return err
+	}
 
 	ctrlDone := make(chan struct{})
 	go func() {
@@ -29,7 +37,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	defer func() { <-ctrlDone }()
 
-	e.resync(ctx)
+	e.reconcileAll(ctx) // firstList has just listed
 	ticker := time.NewTicker(e.opts.Resync)
 	defer ticker.Stop()
 	var relistTimer *time.Timer
@@ -78,6 +86,57 @@ func (e *Engine) describeHost(ctx context.Context) (driver.Host, error) {
 	}
 }
 
+// firstList lists the host's containers until a List succeeds, retrying
+// with backoff (at most the resync interval apart); until then condition
+// HostNotListed holds and readiness says why.
+func (e *Engine) firstList(ctx context.Context) error {
+	retry := newExponentialLimiter(e.opts.BackoffBase, min(e.opts.BackoffMax, e.opts.Resync))
+	// Set before the first call, which may hang as well as fail.
+	e.conds.set(CondHostNotListed, hostNotListed)
+	e.listingSince.Store(time.Now().UnixNano())
+	for {
+		err := e.relist(ctx, true)
+		if err == nil {
+			e.conds.clear(CondHostNotListed)
+			e.listingSince.Store(0)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("list the host's containers: %w", err)
+		}
+		e.conds.set(CondHostNotListed, hostNotListed+" (last error: "+err.Error()+")")
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("list the host's containers: %w", err)
+		case <-time.After(retry.When("list")):
+		}
+	}
+}
+
+const hostNotListed = "the host's containers have not been listed yet; nothing is created, stopped or removed until they are"
+
+// Health returns nil unless the engine has waited for its first
+// successful List for longer than twice the resync interval, a List that
+// hangs included; then it says so, for a liveness probe. It is safe to
+// call from any goroutine.
+func (e *Engine) Health() error {
+	since := e.listingSince.Load()
+	if since == 0 {
+		return nil
+	}
+	bound := 2 * e.opts.Resync
+	if d := time.Since(time.Unix(0, since)); d > bound {
+		msg := hostNotListed
+		for _, c := range e.conds.list() {
+			if c.Type == CondHostNotListed {
+				msg = c.Message
+			}
+		}
+		return fmt.Errorf("%s, for %v, longer than %v", msg, d.Round(time.Second), bound)
+	}
+	return nil
+}
+
 // resync describes the host and relists the driver again, admits the
 // snapshot in force again (what admission reads from the host can change
 // without the folder changing: an image pulled, a junction under a mount
@@ -88,6 +147,11 @@ func (e *Engine) resync(ctx context.Context) {
 		e.host.Store(&h)
 	}
 	e.relist(ctx, true)
+	e.reconcileAll(ctx)
+}
+
+// reconcileAll admits the snapshot in force again and enqueues every key.
+func (e *Engine) reconcileAll(ctx context.Context) {
 	changed := e.apply(ctx, true)
 	// One enqueue for the whole pass: a key added twice could be
 	// reconciled twice, the second time just after the first failed,
@@ -154,17 +218,18 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 
 // relist refreshes the host cache from the driver. Names whose containers
 // changed are enqueued, unless all is set (the caller enqueues every key).
-func (e *Engine) relist(ctx context.Context, all bool) {
+// It returns List's error.
+func (e *Engine) relist(ctx context.Context, all bool) error {
 	v := e.cache.Begin()
 	cs, err := e.drv.List(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return err
 		}
 		if !e.conds.set(CondDriverUnavailable, err.Error()) {
 			e.log.Error("cannot list containers", "err", err)
 		}
-		return
+		return err
 	}
 	e.conds.clear(CondDriverUnavailable)
 	fresh := groupByName(cs, e.opts.Owner)
@@ -185,6 +250,7 @@ func (e *Engine) relist(ctx context.Context, all bool) {
 	if !all {
 		e.enqueue(changed)
 	}
+	return nil
 }
 
 func (e *Engine) requestRelist() {

@@ -64,6 +64,9 @@ const (
 	// CondRevisionRefused: the checkout is at a revision that is not
 	// signed by a trusted key; the last verified revision stays in force.
 	CondRevisionRefused ConditionType = "RevisionRefused"
+	// CondHostNotListed: no List of the driver has succeeded since the
+	// engine started, so it does not know what runs and changes nothing.
+	CondHostNotListed ConditionType = "HostNotListed"
 	// CondDriverUnavailable: listing the host's containers failed.
 	CondDriverUnavailable ConditionType = "DriverUnavailable"
 	// CondPolicyInvalid: the policy file is unreadable or invalid now; the

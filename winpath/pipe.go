@@ -18,9 +18,17 @@ type Pipe struct {
 
 // ParsePipe parses s as a local named pipe. It accepts \\.\pipe\<name> and
 // //./pipe/<name> (any mix of slashes, "pipe" in any case) and normalises
-// to \\.\pipe\<name>. It rejects pipes on other machines (\\host\pipe\x),
-// empty names, names with a backslash or control characters, and names
-// longer than Windows allows.
+// to \\.\pipe\<name>, with the name as Windows resolves it: Windows
+// normalises \\.\ paths as it does drive paths, stripping trailing dots
+// and spaces from the last component, so \\.\pipe\lsass. and
+// \\.\pipe\lsass<space> open \\.\pipe\lsass, and so does the Pipe
+// ParsePipe returns. It rejects names that resolve to no pipe: ".", ".."
+// and names of dots and spaces only, which open the named-pipe file
+// system's root (or \\.\ itself) rather than a pipe. It also rejects
+// pipes on other machines (\\host\pipe\x), the \\?\ prefix (whose names
+// Windows takes literally, unlike what any other spelling opens), empty
+// names, names with a backslash or control characters, and names longer
+// than Windows allows.
 func ParsePipe(s string) (Pipe, error) {
 	t := strings.ReplaceAll(s, "/", `\`)
 	if !strings.HasPrefix(t, `\\`) {
@@ -49,7 +57,15 @@ func ParsePipe(s string) (Pipe, error) {
 		return Pipe{}, fmt.Errorf("pipe %s: the name after \\\\.\\pipe\\ must not contain a slash or backslash", Quote(s))
 	case hasControl(name):
 		return Pipe{}, fmt.Errorf("pipe %s contains a control character", Quote(s))
-	case len(pipePrefix)+len(name) > maxPipeLen:
+	case name == "..":
+		return Pipe{}, fmt.Errorf("pipe %s resolves to \\\\.\\ itself, not to a pipe; write a pipe name such as \\\\.\\pipe\\metrics", Quote(s))
+	}
+	// As Windows resolves the last component: trailing dots and spaces
+	// go, and what is left of "." or "..." is the root of the pipes.
+	if name = strings.TrimRight(name, ". "); name == "" {
+		return Pipe{}, fmt.Errorf("pipe %s resolves to the root of the named-pipe file system (\\\\.\\pipe\\: Windows strips trailing dots and spaces), not to a pipe; write a pipe name such as \\\\.\\pipe\\metrics", Quote(s))
+	}
+	if len(pipePrefix)+len(name) > maxPipeLen {
 		return Pipe{}, fmt.Errorf("pipe %s is %d characters long; Windows allows %d", Quote(s), len(pipePrefix)+len(name), maxPipeLen)
 	}
 	return Pipe{name: name}, nil

@@ -10,9 +10,22 @@
 // hand to a container runtime: absolute drive paths (C:\data) and UNC
 // shares (\\server\share\data), with the long form \\?\ accepted and
 // normalised. Everything Windows would silently reinterpret is rejected
-// rather than resolved: "." and ".." components, trailing dots and spaces,
+// rather than resolved: "." and ".." components, trailing dots and spaces
+// (Windows strips them from a path's last component, and a single dot
+// from any other: C:\Windows.\System32. opens C:\Windows\System32),
 // reserved device names (CON, NUL.txt, ...), drive-relative paths (C:foo)
 // and device paths (\\.\C:, \\?\Volume{...}).
+//
+// A \\?\ path is one Windows does not normalise: it takes every character
+// literally. Parse normalises it explicitly into the drive or UNC path it
+// spells, and that form, never the \\?\ spelling, is what the policy
+// checks and the agent hands on, so a container gets what was checked.
+// Since every component that normalisation would change is rejected in
+// any spelling, the literal and the normalised reading of a \\?\ path
+// agree, but for forward slashes and doubled separators, which Windows
+// would keep (and fail on) and Parse normalises. Named pipes (see
+// ParsePipe) are resolved as Windows resolves \\.\ paths: their trailing
+// dots and spaces are stripped.
 //
 // Comparisons are case-insensitive, as on NTFS.
 package winpath
@@ -130,7 +143,7 @@ func parseUNC(orig, t string) (Path, error) {
 	if server == "" {
 		return Path{}, fmt.Errorf("UNC path %s has no server name; write one such as \\\\fileserver\\share\\data", Quote(orig))
 	}
-	if strings.ContainsAny(server, `<>:"|?*`) || hasControl(server) || strings.HasSuffix(server, ".") && server != "." {
+	if strings.ContainsAny(server, `<>:"|?*`) || hasControl(server) || strings.HasSuffix(server, ".") && server != "." || strings.HasSuffix(server, " ") {
 		return Path{}, fmt.Errorf("UNC path %s has an invalid server name %s", Quote(orig), Quote(server))
 	}
 	if len(parts) < 2 || parts[1] == "" {

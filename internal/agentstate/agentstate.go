@@ -3,6 +3,10 @@
 // than last time, with containers of its owner on the host, holds its
 // prunes until they are confirmed (see reconcile.EngineOptions.HoldPrune):
 // a mistyped --dir must not prune a host.
+//
+// It also holds the lock that keeps one agent per owner on a host
+// (Acquire): a second agent of the owner refuses to start, told the first's
+// PID and spec folder, and a crashed agent leaves no stale lock behind.
 package agentstate
 
 import (
