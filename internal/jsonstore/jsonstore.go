@@ -1,6 +1,6 @@
 // Package jsonstore keeps one value in a JSON file that any number of
-// goroutines and processes share, such as the simulated host's state and
-// the fake HCS's.
+// goroutines and processes share, such as the fake HCS's state; Lock is
+// its locking alone, which the simulated host's journal (driver/sim) takes.
 //
 // Every access holds an exclusive lock on a lock file beside the value's
 // file (flock on Unix, LockFileEx on Windows) while it reads the file and,
