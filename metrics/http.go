@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Endpoints is what the agent's HTTP endpoints serve. See Handler.
@@ -44,6 +46,11 @@ type Endpoints struct {
 	// wraps reconcile.ErrNoPendingPrune or reconcile.ErrPruneChanged when
 	// it cannot.
 	ConfirmPrune func(ctx context.Context, id string) (any, error)
+	// Extra, when set, writes more series after Gatherer's on /metrics,
+	// in Prometheus's text format (gzipped when gzipped is set), such as
+	// those Metrics.ContainerSeries keeps encoded; /metrics then serves
+	// the text format only.
+	Extra func(w io.Writer, gzipped bool) error
 	// Converged, when set, serves GET /converged: it blocks until the
 	// agent has converged and stayed so for settle, or ctx ends, and
 	// returns what to answer (reconcile.Convergence), which says which.
@@ -83,10 +90,14 @@ func Handler(e Endpoints) http.Handler {
 		gatherer = prometheus.NewRegistry()
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
-		ErrorLog:      promLogger{logger},
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	if e.Extra != nil {
+		mux.Handle("GET /metrics", textHandler{gatherer: gatherer, extra: e.Extra, log: logger})
+	} else {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
+			ErrorLog:      promLogger{logger},
+			ErrorHandling: promhttp.ContinueOnError,
+		}))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if e.Health != nil {
 			if err := e.Health(); err != nil {
@@ -272,4 +283,58 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = fmt.Errorf("serve %s: %w", ln.Addr(), serr)
 	}
 	return err
+}
+
+// textHandler serves a gatherer's families and then extra's series in the
+// text format, gzipped when the client accepts it (as two gzip members,
+// which gzip readers read as one stream). Like promhttp with
+// ContinueOnError, a collector that fails is logged and left out.
+type textHandler struct {
+	gatherer prometheus.Gatherer
+	extra    func(w io.Writer, gzipped bool) error
+	log      *slog.Logger
+}
+
+func (h textHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	mfs, err := h.gatherer.Gather()
+	if err != nil {
+		h.log.Error("gathering metrics", "err", err)
+	}
+	gzipped := acceptsGzip(r)
+	w.Header().Set("Content-Type", string(textFormat))
+	if gzipped {
+		w.Header().Set("Content-Encoding", "gzip")
+	}
+	var out io.Writer = w
+	var zw *gzip.Writer
+	if gzipped {
+		zw = gzip.NewWriter(w)
+		out = zw
+	}
+	enc := expfmt.NewEncoder(out, textFormat)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			h.log.Error("encoding metrics", "err", err)
+			return
+		}
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return
+		}
+	}
+	if err := h.extra(w, gzipped); err != nil {
+		h.log.Error("writing metrics", "err", err)
+	}
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && strings.TrimSpace(q) != "q=0" {
+			return true
+		}
+	}
+	return false
 }

@@ -20,6 +20,7 @@
 package metrics
 
 import (
+	"io"
 	"runtime"
 	"strconv"
 	"sync"
@@ -69,6 +70,7 @@ type Metrics struct {
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
+	exposition        *containerExposition
 	guard             guardMetrics
 }
 
@@ -193,11 +195,12 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.rescans.WithLabelValues(t)
 	}
 
+	m.exposition = newContainerExposition(m.containers)
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
 		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
-		m.containers,
+		silentWhenApart{m.exposition},
 	)
 	reg.MustRegister(m.guard.collectors()...)
 	return m
@@ -315,6 +318,16 @@ func (m *Metrics) SetContainerSource(fn func() []ContainerInfo) {
 // building them again. Without it every scrape asks the source.
 func (m *Metrics) SetContainerVersion(fn func() uint64) {
 	m.containers.setVersion(fn)
+}
+
+// ContainerSeries hands the per-container series over to /metrics as
+// text kept encoded between changes of the container version (see
+// Endpoints.Extra): from then on the registry New was given no longer
+// gathers them, and the function returned writes them, in Prometheus's
+// text format, gzipped or not.
+func (m *Metrics) ContainerSeries() func(w io.Writer, gzipped bool) error {
+	m.exposition.apart.Store(true)
+	return m.exposition.write
 }
 
 // infoCollector exports one "info" series (value 1) whose label values are
