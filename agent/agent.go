@@ -59,6 +59,9 @@ type Config struct {
 	// Listen is the address of /metrics, /healthz, /readyz and /status;
 	// empty serves nothing.
 	Listen string
+	// Web is who may reach Listen: TLS and basic auth from a web
+	// configuration file, and the paths served without credentials.
+	Web metrics.Access
 	// Version is the agent's version, for the start line of the log and
 	// isoagent_build_info.
 	Version string
@@ -187,7 +190,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
 	}
 	if cfg.Listen != "" {
-		a.add("http", metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
+		if err := cfg.Web.Check(); err != nil {
+			return nil, err
+		}
+		srv := metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,
@@ -196,7 +202,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 				return a.eng.ConfirmPrune(id)
 			},
 			Logger: logger,
-		}), logger))
+		}), logger)
+		srv.Access = cfg.Web
+		a.add("http", srv)
 	}
 	return a, nil
 }

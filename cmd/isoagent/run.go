@@ -188,6 +188,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		Debounce:   cfg.debounce,
 		Poll:       cfg.pollInterval(),
 		Listen:     cfg.listen,
+		Web:        cfg.web.access(),
 		Version:    agentVersion(),
 		StartAttrs: startAttrs,
 		Logger:     logger,
@@ -208,6 +209,7 @@ type agentConfig struct {
 	watch    string        // notify or poll
 	poll     time.Duration // polling interval with watch=poll
 	listen   string        // metrics and status address; "" serves nothing
+	web      webFlags      // who may reach listen
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.
@@ -224,7 +226,7 @@ func (c *agentConfig) check(fs *flag.FlagSet) error {
 	default:
 		return fmt.Errorf("--watch %q: want notify or poll", c.watch)
 	}
-	return nil
+	return c.web.check()
 }
 
 // pollInterval is the agent's Poll: how often the folder is compared with
@@ -244,7 +246,8 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.debounce, "debounce", spec.DefaultDebounce, "quiet period after a folder change before it is read (capped at 1s)")
 	fs.StringVar(&c.watch, "watch", "notify", "how to follow the folder: notify (change notifications) or poll (for network shares)")
 	fs.DurationVar(&c.poll, "poll-interval", 2*time.Second, "with --watch=poll: how often the folder is compared")
-	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing; another machine's address only with --web.config.file")
+	c.web.register(fs)
 }
 
 // waitConverged waits until the engine has converged (exitOK), or the

@@ -26,7 +26,8 @@ every invalid spec file.
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", statusUsage, stderr)
-	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
+	var cf clientFlags
+	cf.register(fs)
 	asJSON := fs.Bool("json", false, "print the agent's /status document as it is")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -35,9 +36,14 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
+	client, err := cf.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent status: %v\n", err)
+		return exitUsage
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	body, err := fetchStatus(ctx, *addr)
+	body, err := client.fetchStatus(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "isoagent status: %v\n", err)
 		return exitUsage
@@ -48,7 +54,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	var st reconcile.Status
 	if err := json.Unmarshal(body, &st); err != nil {
-		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", *addr, err)
+		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", client.base, err)
 		return exitUsage
 	}
 	printStatus(stdout, st, time.Now())
@@ -56,23 +62,13 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 }
 
 // fetchStatus GETs the agent's /status document.
-func fetchStatus(ctx context.Context, addr string) ([]byte, error) {
-	url := "http://" + addr + "/status"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func (a *agentClient) fetchStatus(ctx context.Context) ([]byte, error) {
+	body, code, err := a.do(ctx, http.MethodGet, "/status", nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("no agent answers at %s (is `isoagent run` running with --listen %s?): %w", addr, addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s: %s", url, resp.Status, body)
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("%s/status: %d %s: %s", a.base, code, http.StatusText(code), body)
 	}
 	return body, nil
 }
@@ -88,7 +84,8 @@ and pipelines: write the specs, then 'isoagent wait'.
 
 func runWait(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("wait", waitUsage, stderr)
-	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
+	var cf clientFlags
+	cf.register(fs)
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	settle := fs.Duration("settle", 1500*time.Millisecond, "how long convergence must hold: longer than the agent's debounce cap (1s), or its --poll-interval with --watch=poll, so a change written just before is seen")
 	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask the agent")
@@ -99,12 +96,17 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent wait: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
+	client, err := cf.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent wait: %v\n", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	st, err := waitFor(ctx, *addr, *settle, *interval, time.Now)
+	st, err := waitFor(ctx, client, *settle, *interval, time.Now)
 	switch {
 	case err == nil:
 		fmt.Fprintf(stdout, "converged: %d containers, revision %s\n", len(st.Containers), orDash(st.Revision))
@@ -124,7 +126,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 // for settle. It returns the last status it read. An agent that does not
 // answer is asked again (it may be starting) until ctx ends; if it never
 // answered, the error says so rather than reporting a timeout.
-func waitFor(ctx context.Context, addr string, settle, interval time.Duration, now func() time.Time) (*reconcile.Status, error) {
+func waitFor(ctx context.Context, client *agentClient, settle, interval time.Duration, now func() time.Time) (*reconcile.Status, error) {
 	var (
 		last    *reconcile.Status
 		since   time.Time // converged continuously since
@@ -133,14 +135,16 @@ func waitFor(ctx context.Context, addr string, settle, interval time.Duration, n
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		body, err := fetchStatus(ctx, addr)
+		body, err := client.fetchStatus(ctx)
 		switch {
+		case errors.Is(err, errUnauthorized):
+			return nil, err
 		case err != nil && ctx.Err() == nil:
 			lastErr = err
 		case err == nil:
 			var st reconcile.Status
 			if err := json.Unmarshal(body, &st); err != nil {
-				return nil, fmt.Errorf("the agent at %s sent a status this version cannot read: %w", addr, err)
+				return nil, fmt.Errorf("the agent at %s sent a status this version cannot read: %w", client.base, err)
 			}
 			last = &st
 			switch {
