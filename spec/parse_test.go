@@ -527,7 +527,7 @@ func TestUnknownKeySuggestions(t *testing.T) {
 		{"labels", ""},
 	}
 	for _, tt := range tests {
-		_, got := unknownKeyMessage(tt.key, known)
+		_, got, _ := unknownKeyMessage(tt.key, known)
 		if got != tt.want {
 			t.Errorf("suggestion for %q = %q, want %q", tt.key, got, tt.want)
 		}
