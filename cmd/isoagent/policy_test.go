@@ -80,7 +80,9 @@ func TestValidateWithPolicy(t *testing.T) {
 }
 
 // suggestedRE finds the policy entries rejections suggest.
-var suggestedRE = regexp.MustCompile(`(?:holding|needs|add) "([a-zA-Z]+: [^"]+)"`)
+// The line a hint names runs to the end of the violation ("; " or the end
+// of the note) or to " to the policy file".
+var suggestedRE = regexp.MustCompile(`(?:with|needs|add) the line ([a-zA-Z]+: .+?)(?:; | to the policy file|\n|$)`)
 
 // TestRunAsANewUser is the walk a new user takes: run a spec with a mount
 // and a port without a policy, read why they are refused, put the entries
@@ -96,7 +98,7 @@ func TestRunAsANewUser(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("run without a policy: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"web", "rejected", "no --policy file is given", `"mounts: [{path: 'D:\sites\web', readOnly: true}]"`, `"ports: ['8080/tcp']"`} {
+	for _, want := range []string{"web", "rejected", "no --policy file is given", `a policy file with the line mounts: [{path: 'D:\sites\web', readOnly: true}]`, `needs the line ports: ['8080/tcp']`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, stdout)
 		}
