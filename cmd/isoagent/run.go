@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/isoagent/isoagent/agent"
@@ -263,9 +262,13 @@ func waitConverged(ctx context.Context, a *agent.Agent, timeout time.Duration) i
 	return exitOK
 }
 
-// printStatus prints the engine's status as a table; ages are relative to
-// now.
-func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
+// printStatus prints the engine's status as a table that fits 120
+// columns; ages are relative to now.
+func printStatus(w io.Writer, st reconcile.Status, now time.Time) { printStatusWide(w, st, now, false) }
+
+// printStatusWide is printStatus with every column and nothing cut when
+// wide.
+func printStatusWide(w io.Writer, st reconcile.Status, now time.Time, wide bool) {
 	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
 	if st.Revision != "" {
 		fmt.Fprintf(w, ", revision %s", st.Revision)
@@ -275,36 +278,7 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 	} else {
 		fmt.Fprintln(w, ": NOT converged")
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tAGE\tCONTAINER\tHOST VIEW\tNOTE")
-	for _, c := range st.Containers {
-		iso := isolationColumn(c)
-		view := "-"
-		switch {
-		case c.InitPID != 0:
-			view = fmt.Sprintf("pid %d", c.InitPID)
-		case c.UtilityVM != nil:
-			view = fmt.Sprintf("vmwp %d", c.UtilityVM.PID)
-		}
-		note := c.LastError
-		if c.Rejection != nil {
-			note = fmt.Sprintf("%s: %s", c.Rejection.Reason, c.Rejection.Message)
-			if c.Rejection.Field != "" {
-				note = fmt.Sprintf("%s: %s: %s", c.Rejection.Reason, c.Rejection.Field, c.Rejection.Message)
-			}
-		}
-		for _, cond := range c.Conditions {
-			if note != "" {
-				note += "; "
-			}
-			note += string(cond.Type)
-		}
-		if c.ExitCode != nil && note == "" {
-			note = fmt.Sprintf("exit code %d", *c.ExitCode)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, age(c.Since, now), orDash(c.ContainerID), view, note)
-	}
-	tw.Flush()
+	writeContainers(w, st.Containers, now, wide)
 	for _, f := range st.Files {
 		fmt.Fprintf(w, "invalid file %s:\n", f.Path)
 		for _, e := range f.Errors {

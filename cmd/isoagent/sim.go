@@ -115,6 +115,12 @@ func (e usageError) Error() string { return string(e) }
 // positional arguments (`kill web --code 3`), which package flag alone
 // stops at, and returns the positional ones.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	if printFlagNames(fs, args, fs.Output()) {
+		return nil, flag.ErrHelp
+	}
+	if reportUndefinedFlag(fs, args, true) {
+		return nil, errUndefinedFlag
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

@@ -17,18 +17,22 @@ import (
 
 const defaultAddr = "127.0.0.1:9741"
 
-const statusUsage = `usage: isoagent status [--addr ADDR] [--json]
+const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [--wide]
 
 Prints what the running agent at ADDR knows: every container with its
-requested and effective isolation, state, restarts, age and last error, and
-every invalid spec file.
+requested and effective isolation, state, restarts, last exit code, age,
+the host's view of it and a note (its rejection, last error, conditions),
+and every invalid spec file. The table fits 120 columns, images and notes
+cut to fit; --wide shows every column whole.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", statusUsage, stderr)
 	var cf clientFlags
 	cf.register(fs)
-	asJSON := fs.Bool("json", false, "print the agent's /status document as it is")
+	var output string
+	registerOutput(fs, &output, "json: the agent's /status document as it is", []string{"json"}, nil)
+	wide := fs.Bool("wide", false, "every column (the container ID too) and images and notes whole, however wide")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -48,7 +52,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: %v\n", err)
 		return exitUsage
 	}
-	if *asJSON {
+	if output == outputJSON {
 		stdout.Write(body)
 		return exitOK
 	}
@@ -57,7 +61,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", client.base, err)
 		return exitUsage
 	}
-	printStatus(stdout, st, time.Now())
+	printStatusWide(stdout, st, time.Now(), *wide)
 	return exitOK
 }
 

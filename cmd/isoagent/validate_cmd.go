@@ -26,7 +26,7 @@ type validateConfig struct {
 }
 
 func (c *validateConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.format, "format", "text", "output `format`: text (file:line:col: field: message lines) or json")
+	registerOutput(fs, &c.format, "text: file:line:col: field: message lines; json: the report", []string{"json"}, []string{"format"})
 	fs.Int64Var(&c.maxFileSize, "max-file-size", spec.DefaultMaxFileSize, "largest spec file read, in `bytes`")
 	fs.UintVar(&c.host.build, "host-build", 0, "check admission on a host of this Windows `build` (such as 20348); with --policy, --hostname or --label alone, 20348")
 	fs.StringVar(&c.host.sku, "host-sku", "server", "`SKU` of that host: server or client")
@@ -87,10 +87,6 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "isoagent validate: give at least one spec file or folder")
 		fs.Usage()
-		return exitUsage
-	}
-	if cfg.format != "text" && cfg.format != "json" {
-		fmt.Fprintf(stderr, "isoagent validate: --format %q: want text or json\n", cfg.format)
 		return exitUsage
 	}
 	if cfg.maxFileSize <= 0 {
