@@ -87,6 +87,7 @@ type Loader struct {
 	opts  LoaderOptions
 	cache map[string]*cachedFile // by slash-separated path relative to dir
 	stats LoadStats
+	dirty dirtyCache
 }
 
 // cachedFile is what the Loader remembers of one file.
@@ -238,6 +239,11 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 		}
 	}
 	snap.Revision = gitRevision(l.dir)
+	if snap.Revision != "" {
+		if snap.Changes = l.changes(snap); len(snap.Changes) > 0 {
+			snap.Revision += "-dirty"
+		}
+	}
 	return snap, nil
 }
 

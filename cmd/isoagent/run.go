@@ -288,6 +288,9 @@ func printStatusWide(w io.Writer, st reconcile.Status, now time.Time, wide bool)
 	for _, c := range st.Conditions {
 		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
 	}
+	if len(st.RevisionChanges) > 0 {
+		fmt.Fprintf(w, "spec files not committed at revision %s: %s\n", st.Revision, strings.Join(st.RevisionChanges, ", "))
+	}
 }
 
 // flagGiven reports whether the named flag was set on the command line.
