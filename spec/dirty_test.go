@@ -43,7 +43,9 @@ func TestRevisionDirty(t *testing.T) {
 			write("specs/team/db.yaml", []byte("apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: db}\nspec: {image: mcr.microsoft.com/windows/nanoserver:ltsc2022}\n"))
 		}, true, []string{"team/db.yaml", "web.yaml"}},
 		{"and a deleted one, staged", func() { repo.run("rm", "-q", "specs/team/api.yml") }, true, []string{"team/api.yml", "team/db.yaml", "web.yaml"}},
-		{"committed", func() { head = repo.commit("more", map[string][]byte{"specs/web.yaml": append(webSpec, "# edited\n"...), "specs/team/db.yaml": mustRead(t, filepath.Join(dir, "team", "db.yaml"))}) }, false, nil},
+		{"committed", func() {
+			head = repo.commit("more", map[string][]byte{"specs/web.yaml": append(webSpec, "# edited\n"...), "specs/team/db.yaml": mustRead(t, filepath.Join(dir, "team", "db.yaml"))})
+		}, false, nil},
 	}
 	for _, s := range steps {
 		s.do()
