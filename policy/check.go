@@ -247,15 +247,15 @@ func (pc *Checker) toWrite(line string, explained *bool) string {
 	return "to allow it, the --policy file needs the line " + line
 }
 
-// needsProcess says why the container of cfg can run only with process
+// needsProcess says why the container of spec c and config cfg can run only with process
 // isolation, or "" when it can run with either: a hint must never send it
 // to Hyper-V.
-func needsProcess(cfg driver.Config) string {
+func needsProcess(c *spec.Container, cfg driver.Config) string {
 	switch {
 	case len(cfg.Devices) > 0:
 		return "it maps host devices"
 	case cfg.NetworkSharedWith != "":
-		return "it shares the network of " + cfg.NetworkSharedWith
+		return "it shares the network of " + strings.TrimPrefix(c.Spec.Network.Mode, "container:")
 	}
 	return ""
 }
@@ -273,7 +273,7 @@ func (pc *Checker) checkIsolation(c *spec.Container, cfg driver.Config) string {
 	img := cfg.Image.Canonical()
 	why := ""
 	if iso == driver.Process {
-		why = needsProcess(cfg)
+		why = needsProcess(c, cfg)
 	}
 	for i, r := range pc.images {
 		for _, pat := range r.patterns {

@@ -60,7 +60,7 @@ func TestHintsCanBeFollowedLiterally(t *testing.T) {
 			"spec.isolation", "use isolation: hyperv, or add process to isolation: in the policy file p.yaml"},
 		{"devices need process isolation", withLists, driver.Config{Image: mcr, Isolation: driver.Process, Devices: []string{gpu}},
 			"spec.isolation", "web needs process isolation (it maps host devices), so add process to isolation: in the policy file p.yaml"},
-		{"a shared network needs process isolation", withLists, driver.Config{Image: mcr, Isolation: driver.Process, NetworkSharedWith: "db"},
+		{"a shared network needs process isolation", withLists, driver.Config{Image: mcr, Isolation: driver.Process, NetworkSharedWith: "db-0123456789ab"},
 			"spec.isolation", "web needs process isolation (it shares the network of db), so add process to isolation: in the policy file p.yaml"},
 		{"image rule, devices", withLists, driver.Config{Image: img("docker.io/library/x:1"), Isolation: driver.Process, Devices: []string{gpu}},
 			"spec.isolation", "web needs process isolation (it maps host devices), so add process to the isolation: of imageIsolation[0] in the policy file p.yaml"},
@@ -68,6 +68,9 @@ func TestHintsCanBeFollowedLiterally(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &spec.Container{Metadata: spec.Metadata{Name: "web"}}
+			if tt.cfg.NetworkSharedWith != "" {
+				c.Spec.Network.Mode = "container:db"
+			}
 			var got *Violation
 			for _, v := range tt.pc.Check(c, tt.cfg, Leads{}) {
 				if v.Field == tt.field {
@@ -83,7 +86,7 @@ func TestHintsCanBeFollowedLiterally(t *testing.T) {
 			if strings.Contains(got.Message, `"`) {
 				t.Errorf("%s: %s: quotes around what to write", tt.field, got.Message)
 			}
-			if why := needsProcess(tt.cfg); why != "" && strings.Contains(got.Message, "isolation: hyperv") {
+			if why := needsProcess(c, tt.cfg); why != "" && strings.Contains(got.Message, "isolation: hyperv") {
 				t.Errorf("%s: %s: suggests hyperv for a container that %s", tt.field, got.Message, why)
 			}
 		})
