@@ -78,11 +78,7 @@ func readWebConfig(path string) (*web.Config, error) {
 		return nil, fmt.Errorf("web config: %w", err)
 	}
 	c := &web.Config{
-		TLSConfig: web.TLSConfig{
-			MinVersion:               tls.VersionTLS12,
-			MaxVersion:               tls.VersionTLS13,
-			PreferServerCipherSuites: true,
-		},
+		TLSConfig:  web.TLSConfig{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13},
 		HTTPConfig: web.HTTPConfig{HTTP2: true},
 	}
 	if err := yaml.UnmarshalStrict(b, c); err != nil {
@@ -140,10 +136,11 @@ func newGuard(a Access, next http.Handler, logger *slog.Logger) (*guard, *tls.Co
 	if err != nil {
 		return nil, nil, fmt.Errorf("web config %s: %w", a.WebConfigFile, err)
 	}
-	if !c.HTTPConfig.HTTP2 {
-		tc.NextProtos = []string{"http/1.1"}
-	}
 	http2 := c.HTTPConfig.HTTP2
+	tc.NextProtos = []string{"http/1.1"}
+	if http2 {
+		tc.NextProtos = []string{"h2", "http/1.1"}
+	}
 	// Read the file again for each connection: a renewed certificate is
 	// served without a restart.
 	tc.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {

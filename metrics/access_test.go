@@ -183,3 +183,29 @@ func TestExampleWebConfigReads(t *testing.T) {
 		t.Error(`the example's hash for user prometheus is not of "change-me"`)
 	}
 }
+
+// http_server_config.http2 decides whether HTTP/2 is offered, as with the
+// toolkit.
+func TestAccessHTTP2FollowsTheWebConfig(t *testing.T) {
+	for _, http2 := range []bool{true, false} {
+		wc := testutil.WriteWebConfig(t, nil)
+		if !http2 {
+			b, err := os.ReadFile(wc.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(wc.File, append(b, "http_server_config:\n  http2: false\n"...), 0o600)
+		}
+		var confirmed []string
+		base, client := serveWithAccess(t, Access{WebConfigFile: wc.File}, wc.CAFile, &confirmed)
+		client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+		resp, err := client.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.ProtoMajor == 2; got != http2 {
+			t.Errorf("http2: %v in the web config, served %s", http2, resp.Proto)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -212,6 +213,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	if tlsConfig != nil && !slices.Contains(tlsConfig.NextProtos, "h2") {
+		// http_server_config.http2: false; without this ServeTLS would
+		// offer HTTP/2 all the same.
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	}
 	s.logger.Info("serving HTTP", "addr", ln.Addr().String(), "tls", tlsConfig != nil)
 	errc := make(chan error, 1)
