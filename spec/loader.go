@@ -43,6 +43,13 @@ type LoaderOptions struct {
 	// Now returns the current time: stamped on snapshots as LoadedAt, and
 	// the clock of Settle. nil means time.Now.
 	Now func() time.Time
+	// CheckoutChanges, when set, returns the files under the folder (as
+	// slash-separated paths relative to it) that differ from the commit of
+	// the git checkout holding it, such as gitstatus.Changes. The spec
+	// files among them are Snapshot.Changes, and the revision is then
+	// reported with "-dirty". It is asked only when a revision is known,
+	// and again only when the revision or a spec file changed.
+	CheckoutChanges func(dir string) ([]string, error)
 }
 
 // LoadStats counts what the last Load did with the files it saw.
@@ -239,7 +246,7 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 		}
 	}
 	snap.Revision = gitRevision(l.dir)
-	if snap.Revision != "" {
+	if snap.Revision != "" && l.opts.CheckoutChanges != nil {
 		if snap.Changes = l.changes(snap); len(snap.Changes) > 0 {
 			snap.Revision += "-dirty"
 		}

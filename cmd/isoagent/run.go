@@ -16,6 +16,7 @@ import (
 
 	"github.com/isoagent/isoagent/agent"
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/gitstatus"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -176,7 +177,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 	a, err := agent.New(ctx, agent.Config{
 		Dir:        cfg.dir,
 		Driver:     drv,
-		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize},
+		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize, CheckoutChanges: gitstatus.Changes},
 		Owner:      cfg.drv.owner,
 		HostName:   cfg.hostname,
 		Labels:     cfg.labels,

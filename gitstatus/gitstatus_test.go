@@ -1,12 +1,66 @@
-package spec
+package gitstatus_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/isoagent/isoagent/gitstatus"
+	"github.com/isoagent/isoagent/spec"
 )
+
+// gitRepo is a real git repository driven through the git command.
+type gitRepo struct {
+	t   *testing.T
+	git string
+	dir string
+}
+
+func newGitRepo(t *testing.T, dir string) *gitRepo {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skipf("needs git on PATH: %v", err)
+	}
+	g := &gitRepo{t: t, git: git, dir: dir}
+	g.run("init", "-q", "-b", "main")
+	return g
+}
+
+func (g *gitRepo) run(args ...string) string {
+	g.t.Helper()
+	cmd := exec.Command(g.git, append([]string{"-C", g.dir, "-c", "user.name=isoagent test", "-c", "user.email=test@isoagent.invalid", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		g.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files (path → content) and commits.
+func (g *gitRepo) commit(msg string, files map[string][]byte) string {
+	g.t.Helper()
+	for path, content := range files {
+		p := filepath.Join(g.dir, filepath.FromSlash(path))
+		mustDo(g.t, os.MkdirAll(filepath.Dir(p), 0o755))
+		mustDo(g.t, os.WriteFile(p, content, 0o644))
+		g.run("add", path)
+	}
+	g.run("commit", "-q", "--allow-empty", "-m", msg)
+	return g.run("rev-parse", "HEAD")
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 // A spec folder in a git checkout with spec files that differ from HEAD
 // reports its revision with -dirty and names the files; other files, and
@@ -17,7 +71,7 @@ func TestRevisionDirty(t *testing.T) {
 	apiSpec := []byte("apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: api}\nspec: {image: mcr.microsoft.com/windows/nanoserver:ltsc2022}\n")
 	head := repo.commit("specs", map[string][]byte{"specs/web.yaml": webSpec, "specs/team/api.yml": apiSpec, "README.md": []byte("x\n")})
 	dir := filepath.Join(repo.dir, "specs")
-	l := NewLoader(dir, LoaderOptions{})
+	l := spec.NewLoader(dir, spec.LoaderOptions{CheckoutChanges: gitstatus.Changes})
 	write := func(rel string, b []byte) {
 		t.Helper()
 		p := filepath.Join(repo.dir, filepath.FromSlash(rel))
@@ -67,7 +121,7 @@ func TestRevisionDirty(t *testing.T) {
 func TestRevisionOutsideACheckout(t *testing.T) {
 	dir := t.TempDir()
 	mustDo(t, os.WriteFile(filepath.Join(dir, "web.yaml"), []byte("apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\nspec: {image: mcr.microsoft.com/windows/nanoserver:ltsc2022}\n"), 0o644))
-	snap, err := NewLoader(dir, LoaderOptions{}).Load()
+	snap, err := spec.NewLoader(dir, spec.LoaderOptions{CheckoutChanges: gitstatus.Changes}).Load()
 	if err != nil || snap.Revision != "" || snap.Changes != nil {
 		t.Errorf("revision %q, changes %q, %v", snap.Revision, snap.Changes, err)
 	}
