@@ -84,7 +84,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field in a mount", head + "mounts:\n  - {path: 'D:\\data', readonly: true}\n", []string{
 			`p.yaml:4:23: mounts[0].readonly: unknown field "readonly"; did you mean readOnly?`,
 		}},
-		{"invalid YAML", head + "mounts: [\n", []string{"p.yaml:3:9: invalid YAML: sequence end token ']' not found"}},
+		{"invalid YAML", head + "mounts: [\n", []string{"p.yaml:3: invalid YAML"}},
 		{"mount written as a string", head + "mounts: ['D:\\data']\n", []string{
 			"p.yaml:3:10: mounts[0]: must be a mapping such as {path: 'D:\\data', readOnly: true}",
 		}},
