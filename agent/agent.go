@@ -63,6 +63,9 @@ type Config struct {
 	// Listen is the address of /metrics, /healthz, /readyz and /status;
 	// empty serves nothing.
 	Listen string
+	// Web is who may reach Listen: TLS and basic auth from a web
+	// configuration file, and the paths served without credentials.
+	Web metrics.Access
 	// Version is the agent's version, for the start line of the log and
 	// isoagent_build_info.
 	Version string
@@ -207,7 +210,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
 	}
 	if cfg.Listen != "" {
-		a.add("http", metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
+		if err := cfg.Web.Check(); err != nil {
+			return nil, err
+		}
+		srv := metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,
@@ -218,7 +224,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			Converged: func(ctx context.Context, settle time.Duration) any { return a.eng.WaitSettled(ctx, settle) },
 			Extra:     m.ContainerSeries(),
 			Logger:    logger,
-		}), logger))
+		}), logger)
+		srv.Access = cfg.Web
+		a.add("http", srv)
 	}
 	return a, nil
 }

@@ -83,11 +83,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.HCSStateDir, "hcs-state-dir", "", `hcs driver: state folder (default %ProgramData%\isoagent)`)
 	fs.StringVar(&o.DockerRoot, "docker-root", "", "hcs driver: Docker's data root (default: Docker's own setting)")
 	fs.StringVar(&o.CredentialSpecDir, "credential-spec-dir", "", "folder of the gMSA credential specs (default CredentialSpecs in the driver's state folder)")
-	asJSON := fs.Bool("json", false, "print the checks as JSON")
+	asJSON := fs.Bool("json", false, "the same as --output json")
+	output := fs.String("output", "text", "output `format`: text or json (the checks as JSON), as every isoagent command")
+	fs.StringVar(output, "o", "text", "short for --output")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
+		return exitUsage
+	}
+	switch {
+	case *output == "json":
+		*asJSON = true
+	case *output != "text":
+		fmt.Fprintf(stderr, "isoagent doctor: --output %q: want text or json\n", *output)
 		return exitUsage
 	}
 	if fs.NArg() > 0 {

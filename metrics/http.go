@@ -3,6 +3,7 @@ package metrics
 import (
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -226,6 +228,9 @@ type Server struct {
 	// ShutdownTimeout bounds how long Run waits for requests in flight
 	// once its context is cancelled; then the connections are closed.
 	ShutdownTimeout time.Duration
+	// Access is the TLS and basic-auth set-up; the zero value serves
+	// plain HTTP to anyone.
+	Access Access
 }
 
 // NewServer returns a Server for handler on addr (host:port). logger may be
@@ -251,8 +256,19 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened, which it closes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	handler := s.handler
+	var tlsConfig *tls.Config
+	if s.Access.WebConfigFile != "" {
+		g, tc, err := newGuard(s.Access, s.handler, s.logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		handler, tlsConfig = g, tc
+	}
 	srv := &http.Server{
-		Handler: s.handler,
+		Handler:   handler,
+		TLSConfig: tlsConfig,
 		// Timeouts keep a slow or stuck client from holding connections
 		// open; a scrape of this agent's few hundred series takes
 		// milliseconds, and /status at most as long as the engine
@@ -263,9 +279,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
-	s.logger.Info("serving HTTP", "addr", ln.Addr().String())
+	if tlsConfig != nil && !slices.Contains(tlsConfig.NextProtos, "h2") {
+		// http_server_config.http2: false; without this ServeTLS would
+		// offer HTTP/2 all the same.
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	}
+	s.logger.Info("serving HTTP", "addr", ln.Addr().String(), "tls", tlsConfig != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 
 	select {
 	case err := <-errc:

@@ -177,7 +177,7 @@ func (pc *Checker) Check(c *spec.Container, cfg driver.Config, leads Leads) []Vi
 	}
 	if cfg.NetworkSharedWith != "" && !pc.networkSharing {
 		add("spec.network.mode", "sharing the network of another container (%s) is not allowed by the policy; %s",
-			c.Spec.Network.Mode, pc.toAllow("networkSharing: true", &explained))
+			c.Spec.Network.Mode, pc.toSet("networkSharing: true", &explained))
 	}
 	for i, d := range cfg.Devices {
 		if msg := pc.checkDevice(d, &explained); msg != "" {
@@ -186,7 +186,7 @@ func (pc *Checker) Check(c *spec.Container, cfg driver.Config, leads Leads) []Vi
 	}
 	if name := cfg.CredentialSpec; name != "" && !slices.ContainsFunc(pc.credSpecs, func(s string) bool { return equalFold(s, name) }) {
 		add("spec.credentialSpec", "credential spec %s (a gMSA the container acts as on the network) is not allowed by the policy; %s",
-			quoteYAML(name), pc.toAllow("credentialSpecs: ["+quoteYAML(name)+"]", &explained))
+			quoteYAML(name), pc.toAllow("credentialSpecs", quoteYAML(name), len(pc.credSpecs) > 0, &explained))
 	}
 	for i, r := range cfg.SecretEnv {
 		if msg := pc.checkSecret(cfg.Name, r.Name, &explained); msg != "" {
@@ -211,22 +211,53 @@ func (pc *Checker) checkSecret(name, secret string, ex *bool) string {
 		}
 	}
 	return fmt.Sprintf("secret %s is not allowed for spec %s by the policy; %s", secret, name,
-		pc.toAllow(fmt.Sprintf("secrets: [{secrets: [%s], specs: [%s]}]", secret, name), ex))
+		pc.toAllow("secrets", fmt.Sprintf("{secrets: [%s], specs: [%s]}", secret, name), len(pc.secrets) > 0, ex))
 }
 
-// toAllow says how to allow something: the policy entry to add, and where.
+// toAllow says how to allow item, an entry of the policy's list key, in
+// words that can be followed literally: add the entry to the list the
+// policy file has (has), or the line with the list to a file without it.
 // Without a policy file, the first violation of a spec explains why
-// everything is denied and the others only name their entry.
-func (pc *Checker) toAllow(entry string, explained *bool) string {
+// everything is denied and the others only name their line.
+func (pc *Checker) toAllow(key, item string, has bool, explained *bool) string {
 	// Not %q: the entry is YAML to copy, and its backslashes must stay single.
 	switch {
+	case pc.file != "" && has:
+		return "to allow it, add " + item + " to " + key + ": in the policy file " + pc.file
 	case pc.file != "":
-		return `to allow it add "` + entry + `" to the policy file ` + pc.file
-	case !*explained:
-		*explained = true
-		return `no --policy file is given, so nothing that pierces isolation is allowed; to allow it, run with --policy FILE holding "` + entry + `"`
+		return "to allow it, add the line " + key + ": [" + item + "] to the policy file " + pc.file
 	}
-	return `to allow it, the --policy file needs "` + entry + `"`
+	return pc.toWrite(key+": ["+item+"]", explained)
+}
+
+// toSet is toAllow for a setting, line, of the policy file.
+func (pc *Checker) toSet(line string, explained *bool) string {
+	if pc.file != "" {
+		return "to allow it, set " + line + " in the policy file " + pc.file
+	}
+	return pc.toWrite(line, explained)
+}
+
+// toWrite says which line a policy file needs when there is none.
+func (pc *Checker) toWrite(line string, explained *bool) string {
+	if !*explained {
+		*explained = true
+		return "no --policy file is given, so nothing that pierces isolation is allowed; to allow it, run with --policy FILE, a policy file with the line " + line
+	}
+	return "to allow it, the --policy file needs the line " + line
+}
+
+// needsProcess says why the container of spec c and config cfg can run only with process
+// isolation, or "" when it can run with either: a hint must never send it
+// to Hyper-V.
+func needsProcess(c *spec.Container, cfg driver.Config) string {
+	switch {
+	case len(cfg.Devices) > 0:
+		return "it maps host devices"
+	case cfg.NetworkSharedWith != "":
+		return "it shares the network of " + strings.TrimPrefix(c.Spec.Network.Mode, "container:")
+	}
+	return ""
 }
 
 func isoList(isos []driver.Isolation) string {
@@ -240,6 +271,10 @@ func isoList(isos []driver.Isolation) string {
 func (pc *Checker) checkIsolation(c *spec.Container, cfg driver.Config) string {
 	iso := cfg.Isolation
 	img := cfg.Image.Canonical()
+	why := ""
+	if iso == driver.Process {
+		why = needsProcess(c, cfg)
+	}
 	for i, r := range pc.images {
 		for _, pat := range r.patterns {
 			if !globMatch(pat, img) {
@@ -248,19 +283,26 @@ func (pc *Checker) checkIsolation(c *spec.Container, cfg driver.Config) string {
 			if slices.Contains(r.isolation, iso) {
 				return ""
 			}
-			return fmt.Sprintf("%s isolation is not allowed for image %s by the policy: its imageIsolation[%d] entry (images %s) allows only %s; use isolation: %s, or add %s to that entry's isolation in the policy file %s",
-				iso, img, i, quoteYAML(pat), isoList(r.isolation), r.isolation[0], iso, pc.file)
+			msg := fmt.Sprintf("%s isolation is not allowed for image %s by the policy: its imageIsolation[%d] entry (images %s) allows only %s; ",
+				iso, img, i, quoteYAML(pat), isoList(r.isolation))
+			if why != "" {
+				return msg + fmt.Sprintf("%s needs process isolation (%s), so add process to the isolation: of imageIsolation[%d] in the policy file %s", c.Name(), why, i, pc.file)
+			}
+			return msg + fmt.Sprintf("use isolation: %s, or add %s to the isolation: of imageIsolation[%d] in the policy file %s", r.isolation[0], iso, i, pc.file)
 		}
 	}
 	if len(pc.isolation) == 0 || slices.Contains(pc.isolation, iso) {
 		return ""
 	}
+	msg := fmt.Sprintf("%s isolation is not allowed by the policy, which allows only %s; ", iso, isoList(pc.isolation))
+	if why != "" {
+		return msg + fmt.Sprintf("%s needs process isolation (%s), so add process to isolation: in the policy file %s", c.Name(), why, pc.file)
+	}
 	how := fmt.Sprintf("use isolation: %s", pc.isolation[0])
 	if c.Spec.OnVersionMismatch == spec.MismatchHyperV && iso == driver.HyperV {
 		how = "use an image whose build process isolation can run on this host, or remove onVersionMismatch: hyperv"
 	}
-	return fmt.Sprintf("%s isolation is not allowed by the policy, which allows only %s; %s, or add %s to \"isolation: %s\" in the policy file %s",
-		iso, isoList(pc.isolation), how, iso, isoList(pc.isolation), pc.file)
+	return msg + fmt.Sprintf("%s, or add %s to isolation: in the policy file %s", how, iso, pc.file)
 }
 
 // checkMount returns the field at fault (hostPath or readOnly) and why the
@@ -291,7 +333,7 @@ func (pc *Checker) checkMount(m driver.Mount, l *lead, ex *bool) (field, msg str
 func (pc *Checker) checkMountPath(p winpath.Path, readOnly bool, ex *bool) (field, msg string) {
 	q := winpath.Quote(p.String())
 	want := MountRule{Path: p, ReadOnly: readOnly}.String()
-	allow := pc.toAllow("mounts: ["+want+"]", ex)
+	allow := pc.toAllow("mounts", want, len(pc.mounts) > 0, ex)
 	var roOnly *MountRule
 	for i := range pc.mounts {
 		r := &pc.mounts[i]
@@ -323,7 +365,7 @@ func (pc *Checker) checkMountPath(p winpath.Path, readOnly bool, ex *bool) (fiel
 		}
 	}
 	if roOnly != nil {
-		return "readOnly", fmt.Sprintf("host folder %s may be mapped only read-only (policy entry %s); set readOnly: true on the mount, or to allow writing add \"mounts: [%s]\" to the policy file %s",
+		return "readOnly", fmt.Sprintf("host folder %s may be mapped only read-only (policy entry %s); set readOnly: true on the mount, or, to allow writing, add %s to mounts: in the policy file %s",
 			q, MountRule{Path: roOnly.Path, ReadOnly: true}, want, pc.file)
 	}
 	if p.IsUNC() {
@@ -439,7 +481,7 @@ func sensitivePipe(name string) string {
 
 func (pc *Checker) checkPipe(pipe winpath.Pipe, ex *bool) string {
 	q := winpath.Quote(pipe.String())
-	allow := pc.toAllow("pipes: ["+quoteYAML(pipe.String())+"]", ex)
+	allow := pc.toAllow("pipes", quoteYAML(pipe.String()), len(pc.pipes) > 0, ex)
 	what := sensitivePipe(pipe.Name())
 	for _, r := range pc.pipes {
 		switch {
@@ -465,7 +507,7 @@ func (pc *Checker) checkPort(p driver.Port, ex *bool) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("host port %s is not allowed by the policy; %s", key, pc.toAllow("ports: ["+quoteYAML(key)+"]", ex))
+	return fmt.Sprintf("host port %s is not allowed by the policy; %s", key, pc.toAllow("ports", quoteYAML(key), len(pc.ports) > 0, ex))
 }
 
 func (pc *Checker) checkDevice(guid string, ex *bool) string {
@@ -476,7 +518,7 @@ func (pc *Checker) checkDevice(guid string, ex *bool) string {
 	if slices.Contains(pc.devices, g) {
 		return ""
 	}
-	return fmt.Sprintf("device class %s is not allowed by the policy; %s", g, pc.toAllow("devices: ["+quoteYAML(g)+"]", ex))
+	return fmt.Sprintf("device class %s is not allowed by the policy; %s", g, pc.toAllow("devices", quoteYAML(g), len(pc.devices) > 0, ex))
 }
 
 // globMatch reports whether name matches pattern, where '*' matches any

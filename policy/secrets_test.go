@@ -37,7 +37,7 @@ func TestCheckSecrets(t *testing.T) {
 	}{
 		{"allowed by name and glob", pc, cfg("web", []string{"db-main"}, "tls"), "", ""},
 		{"spec glob", pc, cfg("api-eu", []string{"db-main"}), "", ""},
-		{"secret not listed", pc, cfg("web", []string{"payments"}), "spec.envFrom[0].secret", `add "secrets: [{secrets: [payments], specs: [web]}]" to the policy file policy.yaml`},
+		{"secret not listed", pc, cfg("web", []string{"payments"}), "spec.envFrom[0].secret", `to allow it, add {secrets: [payments], specs: [web]} to secrets: in the policy file policy.yaml`},
 		{"spec not listed", pc, cfg("batch", []string{"db-main"}), "spec.envFrom[0].secret", "secret db-main is not allowed for spec batch"},
 		{"mount not listed", pc, cfg("batch", nil, "db-main"), "spec.secretMounts[0].secret", "secret db-main is not allowed for spec batch"},
 		{"no policy file", none, cfg("web", []string{"db-main"}), "spec.envFrom[0].secret", "no --policy file is given"},

@@ -132,11 +132,11 @@ func TestPolicyEscapes(t *testing.T) {
 		{name: "a listed share under another server name", edit: fns(mount(`\\fs01.corp.example\share`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{notAllow}},
 		{name: "a listed share's sibling", edit: fns(mount(`\\fs01\shared`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{notAllow}},
 		// Prefixes compare whole components; read-only prefixes stay read-only.
-		{name: "a prefix that is not a whole component", edit: fns(mount(`D:\database`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{`host folder 'D:\database' ` + notAllow, `"mounts: [{path: 'D:\database', readOnly: true}]"`}},
+		{name: "a prefix that is not a whole component", edit: fns(mount(`D:\database`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{`host folder 'D:\database' ` + notAllow, `add {path: 'D:\database', readOnly: true} to mounts: in the policy file`}},
 		{name: "writing under a read-only prefix", edit: fns(mount(`d:\DATA\web`, false)), reason: ReasonPolicy, field: "spec.mounts[0].readOnly", msg: []string{`'D:\DATA\web' may be mapped only read-only (policy entry {path: 'D:\data', readOnly: true}); set readOnly: true`}},
 		{name: "the second mount is the bad one", edit: fns(mount(`D:\scratch`, false), mount(`C:\Windows`, true)), reason: ReasonPolicy, field: "spec.mounts[1].hostPath", msg: []string{windows}},
 		// Pipes: engine and system pipes are never matched by a glob.
-		{name: "the Docker engine pipe", edit: fns(pipe(`\\.\pipe\docker_engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{`'\\.\pipe\docker_engine' is a ` + engine, "never through a glob", `"pipes: ['\\.\pipe\docker_engine']"`}},
+		{name: "the Docker engine pipe", edit: fns(pipe(`\\.\pipe\docker_engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{`'\\.\pipe\docker_engine' is a ` + engine, "never through a glob", `add '\\.\pipe\docker_engine' to pipes: in the policy file`}},
 		{name: "the Docker engine pipe in another case", edit: fns(pipe(`\\.\PIPE\Docker_Engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "the Docker engine pipe with forward slashes", edit: fns(pipe(`//./pipe/docker_engine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
 		{name: "Docker Desktop's engine pipe", edit: fns(pipe(`\\.\pipe\dockerDesktopLinuxEngine`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{engine}},
@@ -147,19 +147,19 @@ func TestPolicyEscapes(t *testing.T) {
 		// Ports.
 		{name: "port 0", edit: fns(port(0, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"host port 0/tcp is not a port a policy can allow"}},
 		{name: "a port past 65535", edit: fns(port(70000, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"70000/tcp is not a port"}},
-		{name: "a port just past the range", edit: fns(port(9000, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"host port 9000/tcp " + notAllow, `"ports: ['9000/tcp']"`}},
+		{name: "a port just past the range", edit: fns(port(9000, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"host port 9000/tcp " + notAllow, `add '9000/tcp' to ports: in the policy file`}},
 		{name: "a port just before the range", edit: fns(port(7999, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"7999/tcp"}},
 		{name: "a port of the range with the other protocol", edit: fns(port(8080, "udp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"8080/udp " + notAllow}},
 		{name: "a udp-only port over tcp", edit: fns(port(53, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"53/tcp"}},
 		// Devices, network sharing, isolation.
 		{name: "an unlisted device class", edit: fns(device("{a5dcbf10-6530-11d2-901f-00c04fb951ed}")), reason: ReasonPolicy, field: "spec.devices[0].classGUID", msg: []string{"device class A5DCBF10-6530-11D2-901F-00C04FB951ED " + notAllow}},
 		{name: "a device under Hyper-V", edit: fns(device(gpu), isolation(spec.IsolationHyperV)), reason: ReasonUnsupported, msg: []string{"devices need process isolation"}},
-		{name: "network sharing without permission", edit: fns(shareNetwork), reason: ReasonPolicy, field: "spec.network.mode", msg: []string{"sharing the network of another container (container:db) " + notAllow, `"networkSharing: true"`}},
+		{name: "network sharing without permission", edit: fns(shareNetwork), reason: ReasonPolicy, field: "spec.network.mode", msg: []string{"sharing the network of another container (container:db) " + notAllow, `set networkSharing: true in the policy file`}},
 		{name: "process isolation for an image the policy keeps in Hyper-V", image: "acme/app:ltsc2022", edit: fns(isolation(spec.IsolationProcess)), reason: ReasonPolicy, field: "spec.isolation", msg: []string{"process isolation is not allowed for image docker.io/acme/app:ltsc2022", "imageIsolation[0]", "use isolation: hyperv"}},
 		{name: "the same image spelled with index.docker.io", image: "index.docker.io/acme/app:ltsc2022", reason: ReasonPolicy, field: "spec.isolation", msg: []string{"docker.io/acme/app:ltsc2022"}},
 		{name: "isolation the policy does not permit", policy: "apiVersion: isoagent/v1\nkind: Policy\nisolation: [hyperv]\n", reason: ReasonPolicy, field: "spec.isolation", msg: []string{"process isolation is not allowed by the policy, which allows only [hyperv]; use isolation: hyperv"}},
 		// No policy file: nothing that pierces isolation, and the message says how to allow it.
-		{name: "a mount without a policy file", policy: "none", edit: fns(mount(`D:\sites\web`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{"no --policy file is given", `"mounts: [{path: 'D:\sites\web', readOnly: true}]"`}},
+		{name: "a mount without a policy file", policy: "none", edit: fns(mount(`D:\sites\web`, true)), reason: ReasonPolicy, field: "spec.mounts[0].hostPath", msg: []string{"no --policy file is given", `a policy file with the line mounts: [{path: 'D:\sites\web', readOnly: true}]`}},
 		{name: "a port without a policy file", policy: "none", edit: fns(port(8080, "tcp")), reason: ReasonPolicy, field: "spec.ports[0].hostPort", msg: []string{"no --policy file is given"}},
 		{name: "a pipe without a policy file", policy: "none", edit: fns(pipe(`\\.\pipe\metrics`)), reason: ReasonPolicy, field: "spec.pipes[0].hostPipe", msg: []string{"no --policy file"}},
 		{name: "a device without a policy file", policy: "none", edit: fns(device(gpu)), reason: ReasonPolicy, field: "spec.devices[0].classGUID", msg: []string{"no --policy file"}},
@@ -186,7 +186,7 @@ func TestPolicyEscapes(t *testing.T) {
 		{name: "network sharing when allowed", policy: "apiVersion: isoagent/v1\nkind: Policy\nnetworkSharing: true\n", edit: fns(shareNetwork)},
 		// Credential specs: by name only, deny by default.
 		{name: "a credential spec the policy does not list", edit: fns(credSpec("webapp01.json")), reason: ReasonPolicy, field: "spec.credentialSpec",
-			msg: []string{"credential spec 'webapp01.json' (a gMSA the container acts as on the network) " + notAllow, `"credentialSpecs: ['webapp01.json']"`}},
+			msg: []string{"credential spec 'webapp01.json' (a gMSA the container acts as on the network) " + notAllow, `add the line credentialSpecs: ['webapp01.json'] to the policy file`}},
 		{name: "a credential spec without a policy file", policy: "none", edit: fns(credSpec("webapp01.json")), reason: ReasonPolicy, field: "spec.credentialSpec", msg: []string{"no --policy file"}},
 		{name: "another credential spec than the listed one", policy: "apiVersion: isoagent/v1\nkind: Policy\ncredentialSpecs: [webapp01.json]\n", edit: fns(credSpec("webapp02.json")), reason: ReasonPolicy, field: "spec.credentialSpec", msg: []string{"'webapp02.json'"}},
 		{name: "a listed credential spec in another case", policy: "apiVersion: isoagent/v1\nkind: Policy\ncredentialSpecs: [WebApp01.json]\n", edit: fns(credSpec("webapp01.JSON"))},
@@ -297,9 +297,9 @@ func TestPolicyMessageNamesEveryViolation(t *testing.T) {
 	d := Admit(context.Background(), server(20348), nil, []*spec.Container{web}, AdmitOptions{Policy: checker(t, "")})[0]
 	want := `policy: spec.mounts[0].hostPath: host folder 'D:\sites\web' is not allowed by the policy; ` +
 		`no --policy file is given, so nothing that pierces isolation is allowed; ` +
-		`to allow it, run with --policy FILE holding "mounts: [{path: 'D:\sites\web', readOnly: true}]"; ` +
+		`to allow it, run with --policy FILE, a policy file with the line mounts: [{path: 'D:\sites\web', readOnly: true}]; ` +
 		`spec.ports[0].hostPort: host port 8080/tcp is not allowed by the policy; ` +
-		`to allow it, the --policy file needs "ports: ['8080/tcp']"`
+		`to allow it, the --policy file needs the line ports: ['8080/tcp']`
 	if d.Admitted() || d.Rejection.Error() != want {
 		t.Errorf("got\n  %v\nwant\n  %s", d.Rejection, want)
 	}

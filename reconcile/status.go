@@ -14,6 +14,9 @@ type Status struct {
 	Dir      string    `json:"dir,omitempty"`
 	Revision string    `json:"revision,omitempty"`
 	LoadedAt time.Time `json:"loadedAt,omitzero"`
+	// RevisionChanges are the spec files that differ from the revision's
+	// commit (spec.Snapshot.Changes); the revision ends in -dirty then.
+	RevisionChanges []string `json:"revisionChanges,omitempty"`
 	// Ready reports that the first full reconcile is done.
 	Ready bool `json:"ready"`
 	// Converged reports that the host matches the snapshot in force: every

@@ -43,6 +43,7 @@ func buildStatus(in statusInput) Status {
 	if in.desired != nil {
 		s := in.desired.snap
 		st.Dir, st.Revision, st.LoadedAt, st.Conflicts = s.Dir, s.Revision, s.LoadedAt, s.Conflicts
+		st.RevisionChanges = s.Changes
 		for _, f := range s.Files {
 			if f.Valid() {
 				continue

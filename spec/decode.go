@@ -39,6 +39,9 @@ type decoder struct {
 	// suggested holds the field paths an unknown key was taken to be a
 	// misspelling of.
 	suggested map[string]bool
+	// listed holds, for the file, the line on which the known fields of
+	// each struct type were listed, so that they are listed once.
+	listed map[reflect.Type]int
 	// shortForms are the Kind's hints for list entries written as scalars.
 	shortForms map[reflect.Type]func(string) string
 	budget     int // values the document may still expand to
@@ -78,6 +81,7 @@ func DecodeFile(file string, data []byte, fn func(*Document)) error {
 	var syntax *Error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	left := maxNodesPerFile
+	listed := map[reflect.Type]int{}
 	for n := 0; ; n++ {
 		var root yaml.Node
 		err := dec.Decode(&root)
@@ -112,7 +116,7 @@ func DecodeFile(file string, data []byte, fn func(*Document)) error {
 			body = root.Content[0]
 		}
 		doc := &Document{
-			d:    &decoder{file: file, nodes: map[string]*yaml.Node{}, texts: map[string]string{}, suggested: map[string]bool{}, budget: budget, limit: budget},
+			d:    &decoder{file: file, nodes: map[string]*yaml.Node{}, texts: map[string]string{}, suggested: map[string]bool{}, listed: listed, budget: budget, limit: budget},
 			body: body,
 		}
 		fn(doc)
@@ -608,9 +612,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 				d.errorf(k, fpath, "%s", reason)
 				continue
 			}
-			msg, suggestion := unknownKeyMessage(k.Value, names)
+			msg, suggestion, unknown := unknownKeyMessage(k.Value, names)
 			if suggestion != "" {
 				d.suggested[strings.TrimPrefix(path+"."+suggestion, ".")] = true
+			}
+			if unknown {
+				msg += knownFieldsText(names, d.listed[v.Type()])
+				if d.listed[v.Type()] == 0 {
+					d.listed[v.Type()] = k.Line
+				}
 			}
 			d.errorf(k, fpath, "%s", msg)
 			continue
@@ -679,6 +689,9 @@ var typeKeyReasons = map[reflect.Type]map[string]string{
 	reflect.TypeFor[Pipe](): {
 		"readOnly":  "a named pipe cannot be mapped read-only (the pipe's server decides what clients may do); remove readOnly",
 		"read_only": "a named pipe cannot be mapped read-only (the pipe's server decides what clients may do); remove read_only",
+	},
+	reflect.TypeFor[Resources](): {
+		"limits": "resources are limits already: write memoryMB, cpuCount or cpuMaximumPercent under resources, without limits",
 	},
 }
 

@@ -42,6 +42,13 @@ type LoaderOptions struct {
 	// Now returns the current time: stamped on snapshots as LoadedAt, and
 	// the clock of Settle. nil means time.Now.
 	Now func() time.Time
+	// CheckoutChanges, when set, returns the files under the folder (as
+	// slash-separated paths relative to it) that differ from the commit of
+	// the git checkout holding it, such as gitstatus.Changes. The spec
+	// files among them are Snapshot.Changes, and the revision is then
+	// reported with "-dirty". It is asked only when a revision is known,
+	// and again only when the revision or a spec file changed.
+	CheckoutChanges func(dir string) ([]string, error)
 }
 
 // LoadStats counts what the last Load did with the files it saw.
@@ -98,6 +105,7 @@ type Loader struct {
 	// walked reports that a Load or Reload has walked the folder, which
 	// LoadPaths needs to build on.
 	walked bool
+	dirty  dirtyCache
 }
 
 // cachedFile is what the Loader remembers of one file.
@@ -337,6 +345,11 @@ func (l *Loader) snapshot(now time.Time) *Snapshot {
 	snap := &Snapshot{Dir: l.dir, LoadedAt: now}
 	l.idx.fill(snap)
 	snap.Revision = gitRevision(l.dir)
+	if snap.Revision != "" && l.opts.CheckoutChanges != nil {
+		if snap.Changes = l.changes(snap); len(snap.Changes) > 0 {
+			snap.Revision += "-dirty"
+		}
+	}
 	return snap
 }
 

@@ -12,6 +12,10 @@ type Snapshot struct {
 	// Revision is the git revision of the folder's content, when it can be
 	// told; empty otherwise.
 	Revision string `json:"revision,omitempty"`
+	// Changes are the spec files (relative to Dir, slash-separated) that
+	// differ from Revision's commit: uncommitted, staged or untracked.
+	// Revision then ends in "-dirty".
+	Changes []string `json:"changes,omitempty"`
 	// Specs are the specs in force, one per name (conflict losers left
 	// out), sorted by name.
 	Specs []*Container `json:"specs"`

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,59 @@ var unsupportedKeys = map[string]string{
 	"host_ip":           "a host IP cannot be given: ports are published on every host address; remove host_ip",
 }
 
+// foreignKeys explains keys Compose and Kubernetes users bring for things
+// isoagent does not do (or does elsewhere): the reason and what to write
+// instead, rather than a list of fields that does not have it.
+var foreignKeys = map[string]string{
+	"healthcheck":        "isoagent has no health checks: it restarts a container whose process exits, as restartPolicy says; remove healthcheck",
+	"livenessProbe":      "isoagent has no probes: it restarts a container whose process exits, as restartPolicy says; remove livenessProbe",
+	"readinessProbe":     "isoagent has no probes: it restarts a container whose process exits, as restartPolicy says; remove readinessProbe",
+	"startupProbe":       "isoagent has no probes: it restarts a container whose process exits, as restartPolicy says; remove startupProbe",
+	"depends_on":         "isoagent has no start order: each spec's container is started on its own; remove depends_on",
+	"dependsOn":          "isoagent has no start order: each spec's container is started on its own; remove dependsOn",
+	"replicas":           "a spec is one container on each host it is meant for; for more, write a spec per container; remove replicas",
+	"deploy":             "isoagent has no deploy section: limits go in resources, restarts in restartPolicy, hosts and selector say where it runs; remove deploy",
+	"build":              "isoagent runs images, it does not build them: build and push the image, then name it in image; remove build",
+	"logging":            "isoagent has no logging drivers; remove logging",
+	"ulimits":            "Windows containers have no ulimits; cap memory and CPU with resources; remove ulimits",
+	"sysctls":            "Windows containers have no sysctls; remove sysctls",
+	"cpu_shares":         "CPU shares (relative weights) are not supported; cap CPU with resources.cpuCount or resources.cpuMaximumPercent; remove cpu_shares",
+	"cpuShares":          "CPU shares (relative weights) are not supported; cap CPU with resources.cpuCount or resources.cpuMaximumPercent; remove cpuShares",
+	"cpuset":             "CPUs cannot be pinned; cap CPU with resources.cpuCount; remove cpuset",
+	"memswap_limit":      "Windows containers have no swap limit; cap memory with resources.memoryMB; remove memswap_limit",
+	"memory_swap":        "Windows containers have no swap limit; cap memory with resources.memoryMB; remove memory_swap",
+	"mem_swappiness":     "Windows containers have no swap settings; remove mem_swappiness",
+	"mem_reservation":    "isoagent reserves no memory: resources.memoryMB is a limit; remove mem_reservation",
+	"memoryReservation":  "isoagent reserves no memory: resources.memoryMB is a limit; remove memoryReservation",
+	"requests":           "isoagent reserves nothing: resources are limits (memoryMB, cpuCount, cpuMaximumPercent); remove requests",
+	"oom_kill_disable":   "Windows containers have no OOM killer settings; cap memory with resources.memoryMB; remove oom_kill_disable",
+	"oom_score_adj":      "Windows containers have no OOM killer settings; cap memory with resources.memoryMB; remove oom_score_adj",
+	"expose":             "expose is not needed: publish the ports that must be reached from outside with ports; remove expose",
+	"extra_hosts":        "isoagent does not edit the container's hosts file; give DNS servers with network.dns; remove extra_hosts",
+	"links":              "links are not supported; remove links",
+	"volumes_from":       "volumes_from is not supported: mount the same host folders into both containers with mounts; remove volumes_from",
+	"stdin_open":         "isoagent runs containers detached, without standard input or a terminal; remove stdin_open",
+	"tty":                "isoagent runs containers detached, without standard input or a terminal; remove tty",
+	"stdin":              "isoagent runs containers detached, without standard input or a terminal; remove stdin",
+	"stop_signal":        "Windows containers are stopped with a shutdown request, not a signal; set the grace time with stopTimeout; remove stop_signal",
+	"platform":           "isoagent runs Windows images for the host's architecture; remove platform",
+	"container_name":     "isoagent names the container after metadata.name; write the name there and remove container_name",
+	"containers":         "a spec is one container: write a spec per container, with the container's fields under spec",
+	"initContainers":     "isoagent has no init containers: write a spec per container; remove initContainers",
+	"tolerations":        "isoagent has no scheduler: say where a spec runs with hosts (host name globs) and selector (agent labels); remove tolerations",
+	"affinity":           "isoagent has no scheduler: say where a spec runs with hosts (host name globs) and selector (agent labels); remove affinity",
+	"nodeName":           "isoagent has no scheduler: say where a spec runs with hosts (host name globs); remove nodeName",
+	"serviceAccountName": "isoagent has no service accounts: for a domain identity give a gMSA's credentialSpec; remove serviceAccountName",
+}
+
+// movedKeys are fields isoagent has in another section than where they
+// were found: the key, and the section it belongs in.
+var movedKeys = map[string]string{
+	"labels":      "metadata",
+	"annotations": "metadata",
+	"name":        "metadata",
+}
+
 // aliasKeys points at the isoagent names of keys that Docker, Compose or
 // Kubernetes spell differently, where edit distance would not find them.
 // The first candidate that exists where the key was found is suggested; a
@@ -63,8 +117,16 @@ var aliasKeys = map[string][]string{
 	"terminationGracePeriodSeconds": {"stopTimeout"},
 	"nodeSelector":                  {"selector"},
 	"limits":                        {"resources"},
-	"mem_limit":                     {"resources.memoryMB"},
+	"mem_limit":                     {"resources.memoryMB", "memoryMB"},
+	"memory":                        {"resources.memoryMB", "memoryMB"},
+	"memoryLimit":                   {"resources.memoryMB", "memoryMB"},
+	"memory_limit":                  {"resources.memoryMB", "memoryMB"},
 	"cpus":                          {"resources.cpuCount", "cpuCount"},
+	"cpu":                           {"resources.cpuCount", "cpuCount"},
+	"cpu_count":                     {"resources.cpuCount", "cpuCount"},
+	"cpu_percent":                   {"resources.cpuMaximumPercent", "cpuMaximumPercent"},
+	"cpuPercent":                    {"resources.cpuMaximumPercent", "cpuMaximumPercent"},
+	"nodeName":                      {"hosts"},
 	"published":                     {"hostPort"},
 	"target":                        {"containerPort", "containerPath"},
 	"source":                        {"hostPath"},
@@ -78,24 +140,41 @@ var aliasKeys = map[string][]string{
 	"security_opt":                  {"credentialSpec"},
 	"securityOpt":                   {"credentialSpec"},
 	"host_name":                     {"hostname"},
-	"name":                          {"metadata.name"},
 }
 
 // unknownKeyMessage says what to do about key, found in a mapping whose
 // keys are known: point at the isoagent spelling of a Docker or Kubernetes
-// key, give the reason for an unsupported feature, or suggest the closest
-// known key. It also returns the suggested key, if any.
-func unknownKeyMessage(key string, known []string) (msg, suggestion string) {
+// key, give the reason for a feature isoagent does not have, say where a
+// field found in the wrong section belongs, or suggest the closest known
+// key. It also returns the suggested key, if any, and whether nothing
+// better than the list of known keys can be said (the caller adds it).
+func unknownKeyMessage(key string, known []string) (msg, suggestion string, unknown bool) {
 	if alias := aliasFor(key, known); alias != "" {
-		return "unknown field " + strconv.Quote(key) + "; did you mean " + alias + "?", alias
+		return "unknown field " + strconv.Quote(key) + "; did you mean " + alias + "?", alias, false
 	}
 	if reason, ok := unsupportedKeys[key]; ok {
-		return reason, ""
+		return reason, "", false
+	}
+	if reason, ok := foreignKeys[key]; ok {
+		return reason, "", false
 	}
 	if s := closest(key, known); s != "" {
-		return "unknown field " + strconv.Quote(key) + "; did you mean " + s + "?", s
+		return "unknown field " + strconv.Quote(key) + "; did you mean " + s + "?", s, false
 	}
-	return "unknown field " + strconv.Quote(key) + "; known fields here are " + strings.Join(sorted(known), ", "), ""
+	if section, ok := movedKeys[key]; ok && !slices.Contains(known, section) {
+		return fmt.Sprintf("%q is a field of %s; move it to %s.%s", key, section, section, key), "", false
+	}
+	return "unknown field " + strconv.Quote(key), "", true
+}
+
+// knownFieldsText is what follows an unknown field without a better hint:
+// the known fields, the first time a file has one in that kind of
+// mapping, and where they were listed after that.
+func knownFieldsText(known []string, listedAt int) string {
+	if listedAt > 0 {
+		return fmt.Sprintf(" (the fields known here are listed on line %d)", listedAt)
+	}
+	return "; known fields here are " + strings.Join(sorted(known), ", ")
 }
 
 func aliasFor(key string, known []string) string {

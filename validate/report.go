@@ -211,3 +211,16 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintln(w, se.Error())
 	}
 }
+
+// AddProblems adds problems found outside the checked paths, such as in
+// the policy file the specs are checked against, to the report's
+// top-level errors; the report is invalid then.
+func (r *Report) AddProblems(errs []*spec.Error) {
+	for _, e := range errs {
+		ve := toError(e)
+		ve.File = e.File
+		r.Errors = append(r.Errors, ve)
+	}
+	r.Summary.Problems += len(errs)
+	r.Valid = r.Summary.Problems == 0
+}

@@ -48,7 +48,8 @@ func commands() []command {
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"doctor", "check what the agent needs on this host, with the fixes", doctor.Main},
 		{"export", "write Kubernetes manifests for a spec folder and its policy", runExport},
-		{"version", "print the version", runVersion},
+		{"completion", "print the shell completion script: bash or powershell", runCompletion},
+		{"version", "print the version, the commit it was built from and whether that had changes", runVersion},
 	}
 }
 
@@ -64,13 +65,24 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	switch args[0] {
+	case "-v", "--version", "-version":
+		return runVersion(args[1:], stdout, stderr)
+	case completeCommand:
+		return runComplete(args[1:], stdout, stderr)
+	}
+	var names []string
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(args[1:], stdout, stderr)
 		}
+		names = append(names, c.name)
 	}
-	fmt.Fprintf(stderr, "isoagent: unknown command %q\n\n", args[0])
-	usage(stderr)
+	msg := fmt.Sprintf("isoagent: unknown command %q", args[0])
+	if s := closestName(args[0], names); s != "" {
+		msg += fmt.Sprintf("; did you mean %s?", s)
+	}
+	fmt.Fprintf(stderr, "%s\nrun 'isoagent help' for the commands\n", msg)
 	return exitUsage
 }
 
@@ -95,6 +107,12 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 // returns false and the exit code: exitOK after -h, exitUsage after a bad
 // flag (fs has already said what is wrong).
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if printFlagNames(fs, args, fs.Output()) {
+		return exitOK, false
+	}
+	if reportUndefinedFlag(fs, args, false) {
+		return exitUsage, false
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
@@ -118,6 +136,7 @@ func agentVersion() string {
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintf(stdout, "isoagent %s %s %s/%s\n", agentVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	bi, _ := debug.ReadBuildInfo()
+	fmt.Fprintf(stdout, "isoagent %s (%s) %s %s/%s\n", agentVersion(), commitText(bi), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
 }

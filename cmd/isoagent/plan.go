@@ -25,7 +25,8 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("plan", planUsage, stderr)
 	var a agentFlags
 	a.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
+	var output string
+	registerOutput(fs, &output, "json: the plan as JSON", []string{"json"}, nil)
 	var reg registryAccess
 	reg.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {
@@ -45,7 +46,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
 		return exitUsage
 	}
-	if *asJSON {
+	if output == outputJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {

@@ -34,17 +34,26 @@ func TestValidateWithPolicy(t *testing.T) {
 			t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 		}
 	})
-	t.Run("an invalid policy is a usage error with located problems", func(t *testing.T) {
+	// Issue 15 point 12: a broken policy file is a problem found (exit 1)
+	// with its located errors among the others, not a usage error.
+	t.Run("an invalid policy is a problem with located errors", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "policy.yaml")
 		testutil.WriteFile(t, bad, denyAllPolicy+"mount: []\nports: ['80']\n")
-		_, stderr, code := runValidateIn(t, "--policy", bad, "examples/specs")
-		if code != exitUsage {
-			t.Errorf("exit %d, want %d", code, exitUsage)
+		stdout, stderr, code := runValidateIn(t, "--policy", bad, "examples/specs")
+		if code != exitProblem {
+			t.Errorf("exit %d, want %d", code, exitProblem)
 		}
 		for _, want := range []string{bad + `:3:1: mount: unknown field "mount"; did you mean mounts?`, bad + `:4:9: ports[0]: "80" needs its protocol`} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s%s", want, stdout, stderr)
 			}
+		}
+	})
+	t.Run("a missing policy file is one line and a usage error", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "nope.yaml")
+		stdout, stderr, code := runValidateIn(t, "--policy", missing, "examples/specs")
+		if code != exitUsage || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, missing) {
+			t.Errorf("exit %d, want %d and one line naming the file\nstdout: %q\nstderr: %q", code, exitUsage, stdout, stderr)
 		}
 	})
 	t.Run("admission alone reports version mismatches", func(t *testing.T) {
@@ -80,7 +89,9 @@ func TestValidateWithPolicy(t *testing.T) {
 }
 
 // suggestedRE finds the policy entries rejections suggest.
-var suggestedRE = regexp.MustCompile(`(?:holding|needs|add) "([a-zA-Z]+: [^"]+)"`)
+// The line a hint names runs to the end of the violation ("; " or the end
+// of the note) or to " to the policy file".
+var suggestedRE = regexp.MustCompile(`(?:with|needs|add) the line ([a-zA-Z]+: .+?)(?:; | to the policy file|\n|$)`)
 
 // TestRunAsANewUser is the walk a new user takes: run a spec with a mount
 // and a port without a policy, read why they are refused, put the entries
@@ -96,7 +107,7 @@ func TestRunAsANewUser(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("run without a policy: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"web", "rejected", "no --policy file is given", `"mounts: [{path: 'D:\sites\web', readOnly: true}]"`, `"ports: ['8080/tcp']"`} {
+	for _, want := range []string{"web", "rejected", "no --policy file is given", `a policy file with the line mounts: [{path: 'D:\sites\web', readOnly: true}]`, `needs the line ports: ['8080/tcp']`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, stdout)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,7 +26,8 @@ prune is pending (or changed before it could be confirmed), 2 errors.
 
 func runPrune(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("prune", pruneUsage, stderr)
-	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
+	var cf clientFlags
+	cf.register(fs)
 	confirm := fs.Bool("confirm", false, "let the pending prune go on")
 	id := fs.String("id", "", "with --confirm: the ID of the pending prune to confirm (default: the one pending now)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -37,16 +37,21 @@ func runPrune(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent prune: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
+	client, err := cf.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent prune: %v\n", err)
+		return exitUsage
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	body, err := fetchStatus(ctx, *addr)
+	body, err := client.fetchStatus(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "isoagent prune: %v\n", err)
 		return exitUsage
 	}
 	var st reconcile.Status
 	if err := json.Unmarshal(body, &st); err != nil {
-		fmt.Fprintf(stderr, "isoagent prune: the agent at %s sent a status this version cannot read: %v\n", *addr, err)
+		fmt.Fprintf(stderr, "isoagent prune: the agent at %s sent a status this version cannot read: %v\n", client.base, err)
 		return exitUsage
 	}
 	p := st.PendingPrune
@@ -63,7 +68,7 @@ func runPrune(args []string, stdout, stderr io.Writer) int {
 	if *id != "" {
 		want = *id
 	}
-	got, code, err := postConfirm(ctx, *addr, want)
+	got, code, err := client.postConfirm(ctx, want)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "isoagent prune: %v\n", err)
@@ -86,22 +91,12 @@ func printPending(w io.Writer, p *reconcile.PendingPrune) {
 
 // postConfirm asks the agent to let the prune with id go on; it returns
 // the agent's answer and status code.
-func postConfirm(ctx context.Context, addr, id string) (string, int, error) {
+func (a *agentClient) postConfirm(ctx context.Context, id string) (string, int, error) {
 	b, err := json.Marshal(metrics.ConfirmRequest{ID: id})
 	if err != nil {
 		return "", 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/prune/confirm", bytes.NewReader(b))
-	if err != nil {
-		return "", 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", 0, fmt.Errorf("no agent answers at %s: %w", addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, code, err := a.do(ctx, http.MethodPost, "/prune/confirm", b)
 	if err != nil {
 		return "", 0, err
 	}
@@ -109,7 +104,7 @@ func postConfirm(ctx context.Context, addr, id string) (string, int, error) {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error, resp.StatusCode, nil
+		return e.Error, code, nil
 	}
-	return strings.TrimSpace(string(body)), resp.StatusCode, nil
+	return strings.TrimSpace(string(body)), code, nil
 }

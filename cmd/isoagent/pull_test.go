@@ -29,9 +29,11 @@ func TestStatusShowsPulls(t *testing.T) {
 			st := reconcile.Status{Containers: []reconcile.ContainerStatus{{Name: "web", State: reconcile.StatePulling, Pull: &p, Conditions: tt.cond}}}
 			var b bytes.Buffer
 			printStatus(&b, st, time.Now())
-			line := strings.Split(b.String(), "\n")[2]
-			if !strings.Contains(line, "pulling") || !strings.Contains(line, tt.want) {
-				t.Errorf("status line %q, want state pulling and %q", line, tt.want)
+			// The row, and its note written under it.
+			lines := strings.Split(b.String(), "\n")
+			row, rest := lines[2], strings.Join(lines[2:], "\n")
+			if !strings.Contains(row, "pulling") || !strings.Contains(rest, tt.want) {
+				t.Errorf("status row %q and note %q, want state pulling and %q", row, rest, tt.want)
 			}
 		})
 	}

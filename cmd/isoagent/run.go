@@ -13,11 +13,11 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/isoagent/isoagent/agent"
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/gitstatus"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -183,7 +183,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 	a, err := agent.New(ctx, agent.Config{
 		Dir:        cfg.dir,
 		Driver:     drv,
-		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize},
+		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize, CheckoutChanges: gitstatus.Changes},
 		Owner:      cfg.drv.owner,
 		HostName:   cfg.hostname,
 		Labels:     cfg.labels,
@@ -195,6 +195,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		Debounce:   cfg.debounce,
 		Poll:       cfg.pollInterval(),
 		Listen:     cfg.listen,
+		Web:        cfg.web.access(),
 		Version:    agentVersion(),
 		StartAttrs: startAttrs,
 		Logger:     logger,
@@ -217,6 +218,7 @@ type agentConfig struct {
 	watch      string        // notify or poll
 	poll       time.Duration // polling interval with watch=poll
 	listen     string        // metrics and status address; "" serves nothing
+	web        webFlags      // who may reach listen
 	pulls      pullFlags
 }
 
@@ -237,7 +239,7 @@ func (c *agentConfig) check(fs *flag.FlagSet) error {
 	default:
 		return fmt.Errorf("--watch %q: want notify or poll", c.watch)
 	}
-	return nil
+	return c.web.check()
 }
 
 // pollInterval is the agent's Poll: how often the folder is compared with
@@ -258,7 +260,8 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.debounce, "debounce", spec.DefaultDebounce, "quiet period after a folder change before it is read (capped at 1s)")
 	fs.StringVar(&c.watch, "watch", "notify", "how to follow the folder: notify (change notifications) or poll (for network shares)")
 	fs.DurationVar(&c.poll, "poll-interval", 2*time.Second, "with --watch=poll: how often the folder is compared")
-	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing; another machine's address only with --web.config.file")
+	c.web.register(fs)
 	c.pulls.register(fs)
 }
 
@@ -275,9 +278,13 @@ func waitConverged(ctx context.Context, a *agent.Agent, timeout time.Duration) i
 	return exitOK
 }
 
-// printStatus prints the engine's status as a table; ages are relative to
-// now.
-func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
+// printStatus prints the engine's status as a table that fits 120
+// columns; ages are relative to now.
+func printStatus(w io.Writer, st reconcile.Status, now time.Time) { printStatusWide(w, st, now, false) }
+
+// printStatusWide is printStatus with every column and nothing cut when
+// wide.
+func printStatusWide(w io.Writer, st reconcile.Status, now time.Time, wide bool) {
 	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
 	if st.Revision != "" {
 		fmt.Fprintf(w, ", revision %s", st.Revision)
@@ -287,39 +294,7 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 	} else {
 		fmt.Fprintln(w, ": NOT converged")
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tAGE\tCONTAINER\tHOST VIEW\tNOTE")
-	for _, c := range st.Containers {
-		iso := isolationColumn(c)
-		view := "-"
-		switch {
-		case c.InitPID != 0:
-			view = fmt.Sprintf("pid %d", c.InitPID)
-		case c.UtilityVM != nil:
-			view = fmt.Sprintf("vmwp %d", c.UtilityVM.PID)
-		}
-		note := c.LastError
-		if c.Rejection != nil {
-			note = fmt.Sprintf("%s: %s", c.Rejection.Reason, c.Rejection.Message)
-			if c.Rejection.Field != "" {
-				note = fmt.Sprintf("%s: %s: %s", c.Rejection.Reason, c.Rejection.Field, c.Rejection.Message)
-			}
-		}
-		if c.Pull != nil && c.Pull.Error == "" {
-			note = pullNote(*c.Pull)
-		}
-		for _, cond := range c.Conditions {
-			if note != "" {
-				note += "; "
-			}
-			note += string(cond.Type)
-		}
-		if c.ExitCode != nil && note == "" {
-			note = fmt.Sprintf("exit code %d", *c.ExitCode)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, age(c.Since, now), orDash(c.ContainerID), view, note)
-	}
-	tw.Flush()
+	writeContainers(w, st.Containers, now, wide)
 	for _, f := range st.Files {
 		fmt.Fprintf(w, "invalid file %s:\n", f.Path)
 		for _, e := range f.Errors {
@@ -328,6 +303,9 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 	}
 	for _, c := range st.Conditions {
 		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
+	}
+	if len(st.RevisionChanges) > 0 {
+		fmt.Fprintf(w, "spec files not committed at revision %s: %s\n", st.Revision, strings.Join(st.RevisionChanges, ", "))
 	}
 }
 

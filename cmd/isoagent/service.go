@@ -220,7 +220,7 @@ func serviceInstallArgs(args []string, stderr io.Writer) (runArgs, deps []string
 	// The Service Control Manager starts the service in
 	// C:\Windows\System32, not where install ran: host paths must be
 	// absolute.
-	args, err = absPathFlags(fs, args, []string{"dir", "sim-dir", "policy", "log-file"}, filepath.Abs)
+	args, err = absPathFlags(fs, args, []string{"dir", "sim-dir", "policy", "log-file", "web.config.file"}, filepath.Abs)
 	if err != nil {
 		return nil, nil, err
 	}

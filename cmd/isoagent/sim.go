@@ -38,6 +38,14 @@ commands:
   port PORT[/udp] [--free]                reserve a host port for something outside containers
   fault [OP --count N [--error CLASS] [--delay D] | --clear]
                                           list, inject or clear faults of driver operations
+  reset [--owner OWNER]                   remove every simulated container (of OWNER only with
+                                          --owner), and with no --owner clear faults and missing
+                                          paths too; the host's settings and images stay
+
+The state folder is per user (--sim-dir, default %s). The simulated
+containers outlive the agent, as real ones do: 'isoagent run --once'
+leaves them running, and the next run adopts them; 'isoagent sim reset'
+starts over.
 `
 
 // simCommand is one `isoagent sim` subcommand: it declares its flags on fs
@@ -55,6 +63,7 @@ func simCommands() map[string]simCommand {
 		"missing-path": simMissingPath,
 		"port":         simPort,
 		"fault":        simFault,
+		"reset":        simReset,
 	}
 }
 
@@ -65,20 +74,24 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	global.StringVar(&dir, "sim-dir", dir, "")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, simUsage)
+			fmt.Fprintf(stdout, simUsage, defaultSimDir())
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "isoagent sim: %v\n\n%s", err, simUsage)
+		fmt.Fprintf(stderr, "isoagent sim: %v\n\n"+simUsage, err, defaultSimDir())
 		return exitUsage
 	}
 	args = global.Args()
 	if len(args) == 0 {
-		fmt.Fprint(stderr, simUsage)
+		fmt.Fprintf(stderr, simUsage, defaultSimDir())
 		return exitUsage
 	}
 	cmd, ok := simCommands()[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "isoagent sim: unknown command %q\n\n%s", args[0], simUsage)
+		msg := fmt.Sprintf("isoagent sim: unknown command %q", args[0])
+		if s := closestName(args[0], subcommands("sim")); s != "" {
+			msg += fmt.Sprintf("; did you mean %s?", s)
+		}
+		fmt.Fprintf(stderr, "%s\nrun 'isoagent sim -h' for the commands\n", msg)
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("isoagent sim "+args[0], flag.ContinueOnError)
@@ -117,6 +130,12 @@ func (e usageError) Error() string { return string(e) }
 // positional arguments (`kill web --code 3`), which package flag alone
 // stops at, and returns the positional ones.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	if printFlagNames(fs, args, fs.Output()) {
+		return nil, flag.ErrHelp
+	}
+	if reportUndefinedFlag(fs, args, true) {
+		return nil, errUndefinedFlag
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -420,6 +439,46 @@ func simFault(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 		for _, f := range faults {
 			fmt.Fprintln(stdout, f)
 		}
+		return nil
+	}
+}
+
+func simReset(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
+	owner := fs.String("owner", "", "remove only the containers of this owner, and nothing else")
+	return func(m *sim.Model, args []string, stdout io.Writer) error {
+		if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+			return err
+		}
+		cs, err := m.Containers(*owner)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if err := m.ForceRemove(c.ID); err != nil {
+				return fmt.Errorf("remove %s: %w", c.ID, err)
+			}
+		}
+		if *owner != "" {
+			fmt.Fprintf(stdout, "removed %d containers of %s\n", len(cs), *owner)
+			return nil
+		}
+		faults, err := m.Faults()
+		if err != nil {
+			return err
+		}
+		if err := m.ClearFaults(); err != nil {
+			return err
+		}
+		paths, err := m.MissingPaths()
+		if err != nil {
+			return err
+		}
+		for _, p := range paths {
+			if err := m.SetMissingPath(p, false); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "removed %d containers, cleared %d faults and %d missing paths; the host's settings and images stay\n", len(cs), len(faults), len(paths))
 		return nil
 	}
 }

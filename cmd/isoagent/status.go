@@ -17,17 +17,22 @@ import (
 
 const defaultAddr = "127.0.0.1:9741"
 
-const statusUsage = `usage: isoagent status [--addr ADDR] [--json]
+const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [--wide]
 
 Prints what the running agent at ADDR knows: every container with its
-requested and effective isolation, state, restarts, age and last error, and
-every invalid spec file.
+requested and effective isolation, state, restarts, last exit code, age,
+the host's view of it and a note (its rejection, last error, conditions),
+and every invalid spec file. The table fits 120 columns, images and notes
+cut to fit; --wide shows every column whole.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", statusUsage, stderr)
-	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
-	asJSON := fs.Bool("json", false, "print the agent's /status document as it is")
+	var cf clientFlags
+	cf.register(fs)
+	var output string
+	registerOutput(fs, &output, "json: the agent's /status document as it is", []string{"json"}, nil)
+	wide := fs.Bool("wide", false, "every column (the container ID too) and images and notes whole, however wide")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -35,44 +40,39 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	body, err := fetchStatus(ctx, *addr)
+	client, err := cf.open()
 	if err != nil {
 		fmt.Fprintf(stderr, "isoagent status: %v\n", err)
 		return exitUsage
 	}
-	if *asJSON {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	body, err := client.fetchStatus(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent status: %v\n", err)
+		return exitUsage
+	}
+	if output == outputJSON {
 		stdout.Write(body)
 		return exitOK
 	}
 	var st reconcile.Status
 	if err := json.Unmarshal(body, &st); err != nil {
-		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", *addr, err)
+		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", client.base, err)
 		return exitUsage
 	}
-	printStatus(stdout, st, time.Now())
+	printStatusWide(stdout, st, time.Now(), *wide)
 	return exitOK
 }
 
 // fetchStatus GETs the agent's /status document.
-func fetchStatus(ctx context.Context, addr string) ([]byte, error) {
-	url := "http://" + addr + "/status"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func (a *agentClient) fetchStatus(ctx context.Context) ([]byte, error) {
+	body, code, err := a.do(ctx, http.MethodGet, "/status", nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("no agent answers at %s (is `isoagent run` running with --listen %s?): %w", addr, addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s: %s", url, resp.Status, body)
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("%s/status: %d %s: %s", a.base, code, http.StatusText(code), body)
 	}
 	return body, nil
 }
@@ -89,7 +89,8 @@ read every --interval instead).
 
 func runWait(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("wait", waitUsage, stderr)
-	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
+	var cf clientFlags
+	cf.register(fs)
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	settle := fs.Duration("settle", 1500*time.Millisecond, "how long convergence must hold: longer than the agent's debounce cap (1s), or its --poll-interval with --watch=poll, so a change written just before is seen")
 	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask an agent that is starting, or an older one without /converged")
@@ -100,12 +101,17 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent wait: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
+	client, err := cf.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent wait: %v\n", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	conv, err := awaitAgent(ctx, *addr, *settle, *interval)
+	conv, err := awaitAgent(ctx, client, *settle, *interval)
 	switch {
 	case err == nil:
 		fmt.Fprintf(stdout, "converged: %d specs, revision %s\n", conv.Specs, orDash(conv.Revision))
@@ -115,7 +121,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 		// What is not converged, read once now.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if body, err := fetchStatus(sctx, *addr); err == nil {
+		if body, err := client.fetchStatus(sctx); err == nil {
 			var st reconcile.Status
 			if json.Unmarshal(body, &st) == nil {
 				printStatus(stderr, st, time.Now())
@@ -136,13 +142,15 @@ var errNoLongPoll = errors.New("the agent has no /converged")
 // reading /status every interval. An agent that does not answer is asked
 // again (it may be starting) until ctx ends; if it never answered, the
 // error says so rather than reporting a timeout.
-func awaitAgent(ctx context.Context, addr string, settle, interval time.Duration) (reconcile.Convergence, error) {
+func awaitAgent(ctx context.Context, client *agentClient, settle, interval time.Duration) (reconcile.Convergence, error) {
 	var lastErr error
 	for {
-		conv, err := longPoll(ctx, addr, settle)
+		conv, err := longPoll(ctx, client, settle)
 		switch {
+		case errors.Is(err, errUnauthorized):
+			return reconcile.Convergence{}, err
 		case errors.Is(err, errNoLongPoll):
-			st, err := waitFor(ctx, addr, settle, interval, time.Now)
+			st, err := waitFor(ctx, client, settle, interval, time.Now)
 			if st == nil {
 				return reconcile.Convergence{}, err
 			}
@@ -170,7 +178,7 @@ func awaitAgent(ctx context.Context, addr string, settle, interval time.Duration
 
 // longPoll asks the agent's /converged once, for at most 30 s or what is
 // left of ctx.
-func longPoll(ctx context.Context, addr string, settle time.Duration) (reconcile.Convergence, error) {
+func longPoll(ctx context.Context, client *agentClient, settle time.Duration) (reconcile.Convergence, error) {
 	wait := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		// The agent answers a little before ctx ends, so that its
@@ -178,28 +186,19 @@ func longPoll(ctx context.Context, addr string, settle time.Duration) (reconcile
 		left := time.Until(dl)
 		wait = min(wait, left-min(time.Second, left/10))
 	}
-	url := fmt.Sprintf("http://%s/converged?settle=%s&timeout=%s", addr, settle, wait)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return reconcile.Convergence{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return reconcile.Convergence{}, fmt.Errorf("no agent answers at %s (is `isoagent run` running with --listen %s?): %w", addr, addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	path := fmt.Sprintf("/converged?settle=%s&timeout=%s", settle, wait)
+	body, code, err := client.do(ctx, http.MethodGet, path, nil)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return reconcile.Convergence{}, errNoLongPoll
 	case err != nil:
-		return reconcile.Convergence{}, fmt.Errorf("read %s: %w", url, err)
-	case resp.StatusCode != http.StatusOK:
-		return reconcile.Convergence{}, fmt.Errorf("%s: %s: %s", url, resp.Status, body)
+		return reconcile.Convergence{}, err
+	case code == http.StatusNotFound:
+		return reconcile.Convergence{}, errNoLongPoll
+	case code != http.StatusOK:
+		return reconcile.Convergence{}, fmt.Errorf("%s%s: %d: %s", client.base, path, code, body)
 	}
 	var c reconcile.Convergence
 	if err := json.Unmarshal(body, &c); err != nil {
-		return reconcile.Convergence{}, fmt.Errorf("the agent at %s sent an answer this version cannot read: %w", addr, err)
+		return reconcile.Convergence{}, fmt.Errorf("the agent at %s sent an answer this version cannot read: %w", client.addr, err)
 	}
 	return c, nil
 }
@@ -208,7 +207,7 @@ func longPoll(ctx context.Context, addr string, settle time.Duration) (reconcile
 // for settle. It returns the last status it read. An agent that does not
 // answer is asked again (it may be starting) until ctx ends; if it never
 // answered, the error says so rather than reporting a timeout.
-func waitFor(ctx context.Context, addr string, settle, interval time.Duration, now func() time.Time) (*reconcile.Status, error) {
+func waitFor(ctx context.Context, client *agentClient, settle, interval time.Duration, now func() time.Time) (*reconcile.Status, error) {
 	var (
 		last    *reconcile.Status
 		since   time.Time // converged continuously since
@@ -217,14 +216,16 @@ func waitFor(ctx context.Context, addr string, settle, interval time.Duration, n
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		body, err := fetchStatus(ctx, addr)
+		body, err := client.fetchStatus(ctx)
 		switch {
+		case errors.Is(err, errUnauthorized):
+			return nil, err
 		case err != nil && ctx.Err() == nil:
 			lastErr = err
 		case err == nil:
 			var st reconcile.Status
 			if err := json.Unmarshal(body, &st); err != nil {
-				return nil, fmt.Errorf("the agent at %s sent a status this version cannot read: %w", addr, err)
+				return nil, fmt.Errorf("the agent at %s sent a status this version cannot read: %w", client.base, err)
 			}
 			last = &st
 			switch {

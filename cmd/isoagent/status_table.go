@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/isoagent/isoagent/reconcile"
+)
+
+// Widths of the status table when it is not wide: a terminal's 120
+// columns.
+const (
+	tableWidth    = 120
+	minImageWidth = 24
+	tablePadding  = 2
+	noteIndent    = "    "
+)
+
+// writeContainers writes the containers table of the status. Wide, it
+// is one line per container with every column whole. Otherwise it fits
+// tableWidth columns: the container ID is left out, images are cut at
+// the start (their tag is kept) when the rest would not fit, and each
+// note (rejection, last error, conditions) is written whole under its
+// row, a line for each of its "; " parts, wrapped.
+func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time, wide bool) {
+	header := []string{"NAME", "STATE", "ISOLATION", "IMAGE", "RESTARTS", "EXIT", "AGE", "CONTAINER", "HOST VIEW", "NOTE"}
+	rows := [][]string{header}
+	for _, c := range cs {
+		rows = append(rows, []string{c.Name, string(c.State), isolationColumn(c), orDash(c.Image), strconv.Itoa(c.RestartCount),
+			exitColumn(c), age(c.Since, now), orDash(c.ContainerID), hostView(c), note(c)})
+	}
+	if wide {
+		tw := tabwriter.NewWriter(w, 0, 4, tablePadding, ' ', 0)
+		for _, r := range rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t"))
+		}
+		tw.Flush()
+		return
+	}
+	const imageCol = 3
+	notes := make([]string, len(rows))
+	for i, r := range rows {
+		notes[i] = r[9]
+		rows[i] = append(r[:7:7], r[8])
+	}
+	widths := make([]int, len(rows[0]))
+	for col := range widths {
+		for _, r := range rows {
+			widths[col] = max(widths[col], utf8.RuneCountInString(r[col]))
+		}
+	}
+	others := tablePadding * (len(widths) - 1)
+	for col, n := range widths {
+		if col != imageCol {
+			others += n
+		}
+	}
+	if room := max(tableWidth-others, minImageWidth); widths[imageCol] > room {
+		widths[imageCol] = utf8.RuneCountInString(rows[0][imageCol])
+		for _, r := range rows[1:] {
+			r[imageCol] = cutImage(r[imageCol], room)
+			widths[imageCol] = max(widths[imageCol], utf8.RuneCountInString(r[imageCol]))
+		}
+	}
+	for i, r := range rows {
+		var b strings.Builder
+		for col, cell := range r {
+			b.WriteString(cell)
+			if col < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[col]-utf8.RuneCountInString(cell)+tablePadding))
+			}
+		}
+		fmt.Fprintln(w, b.String())
+		if i > 0 && notes[i] != "" {
+			for _, part := range strings.Split(notes[i], "; ") {
+				for _, line := range wrap(part, tableWidth-len(noteIndent)) {
+					fmt.Fprintln(w, noteIndent+line)
+				}
+			}
+		}
+	}
+}
+
+// cutImage shortens an image reference to n runes by cutting its start,
+// where it says least, at a '/' when it can: "…/iis:ltsc2022".
+func cutImage(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	tail := string(r[len(r)-n+1:])
+	if i := strings.IndexByte(tail, '/'); i >= 0 && i < len(tail)-1 {
+		tail = tail[i:]
+	}
+	return "…" + tail
+}
+
+// wrap breaks s into lines of at most n runes at spaces outside [...]
+// and {...}, so that a policy entry to copy stays on one line; what
+// cannot be broken so is a line of its own, however long.
+func wrap(s string, n int) []string {
+	var words []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch {
+		case r == '[' || r == '{':
+			depth++
+		case (r == ']' || r == '}') && depth > 0:
+			depth--
+		case r == ' ' && depth == 0:
+			if i > start {
+				words = append(words, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		words = append(words, s[start:])
+	}
+	var lines []string
+	line := ""
+	for _, word := range words {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= n:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+func exitColumn(c reconcile.ContainerStatus) string {
+	if c.ExitCode == nil {
+		return "-"
+	}
+	return strconv.Itoa(*c.ExitCode)
+}
+
+func hostView(c reconcile.ContainerStatus) string {
+	switch {
+	case c.InitPID != 0:
+		return fmt.Sprintf("pid %d", c.InitPID)
+	case c.UtilityVM != nil:
+		return fmt.Sprintf("vmwp %d", c.UtilityVM.PID)
+	}
+	return "-"
+}
+
+// note is what the status knows beyond the columns: the rejection, the
+// last error, the conditions.
+func note(c reconcile.ContainerStatus) string {
+	note := c.LastError
+	if c.Rejection != nil {
+		note = fmt.Sprintf("%s: %s", c.Rejection.Reason, c.Rejection.Message)
+		if c.Rejection.Field != "" {
+			note = fmt.Sprintf("%s: %s: %s", c.Rejection.Reason, c.Rejection.Field, c.Rejection.Message)
+		}
+	}
+	if c.Pull != nil && c.Pull.Error == "" {
+		note = pullNote(*c.Pull)
+	}
+	for _, cond := range c.Conditions {
+		if note != "" {
+			note += "; "
+		}
+		note += string(cond.Type)
+	}
+	return note
+}
