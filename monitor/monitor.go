@@ -246,4 +246,3 @@ func Alive(dir string) bool {
 	held, err := lockHeld(filepath.Join(dir, lockFile))
 	return err == nil && held
 }
-
