@@ -74,12 +74,6 @@ func Start(ctx context.Context, command []string, dir string) (*Handle, Started,
 		return nil, Started{}, fmt.Errorf("start the monitor: %w", err)
 	}
 	h := &Handle{dir: dir, pid: cmd.Process.Pid, done: make(chan struct{})}
-	// The monitor is reaped by whoever is its parent when it ends: this
-	// process while it runs.
-	go func() {
-		cmd.Wait()
-		close(h.done)
-	}()
 	type result struct {
 		h   handshake
 		err error
@@ -93,6 +87,11 @@ func Start(ctx context.Context, command []string, dir string) (*Handle, Started,
 		}
 		r.err = err
 		rc <- r
+		// The monitor is reaped by whoever is its parent when it ends:
+		// this process while it runs. Wait closes the pipe, so it
+		// comes after the read.
+		cmd.Wait()
+		close(h.done)
 	}()
 	select {
 	case <-ctx.Done():
