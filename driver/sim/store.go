@@ -53,10 +53,21 @@ func DirStore(dir string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim state folder: %w", err)
 	}
-	return dirStore{js}, nil
+	return dirStore{js, dir}, nil
 }
 
-type dirStore struct{ js *jsonstore.Store[state] }
+type dirStore struct {
+	js  *jsonstore.Store[state]
+	dir string
+}
+
+// storeDir returns the folder of a DirStore, "" for another store.
+func storeDir(s Store) string {
+	if d, ok := s.(dirStore); ok {
+		return d.dir
+	}
+	return ""
+}
 
 func (d dirStore) update(fn func(*state) error) error { return d.js.Update(fn) }
 func (d dirStore) view(fn func(*state) error) error   { return d.js.View(fn) }
