@@ -67,6 +67,8 @@ type Config struct {
 	StartAttrs []any
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// GitOps are the guard rails of a folder many people push to.
+	GitOps GitOps
 }
 
 // A Component is a long-lived part of the agent, run with the others by
@@ -146,7 +148,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 
 	a := &Agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m, registry: reg}
 	a.close = sync.OnceValue(a.closeDriver)
-	a.watcher = spec.NewWatcher(cfg.Dir, spec.NewLoader(cfg.Dir, cfg.Loader), spec.WatchOptions{
+	a.watcher = spec.NewWatcher(cfg.Dir, a.loader(), spec.WatchOptions{
 		Debounce: cfg.Debounce,
 		Resync:   cfg.Resync,
 		Poll:     cfg.Poll,
@@ -154,17 +156,28 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		OnEvent:  m.IncWatchEvent,
 		OnRescan: m.IncRescan,
 	})
+	hold, saveDir, err := a.pruneHold(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if hold == "" {
+		saveDir()
+	}
 	a.eng = reconcile.NewEngine(reconcile.EngineOptions{
-		Driver:     drv,
-		Owner:      cfg.Owner,
-		Workers:    cfg.Workers,
-		Resync:     cfg.Resync,
-		AllowEmpty: cfg.AllowEmpty,
-		Admit:      reconcile.AdmitOptions{HostName: cfg.HostName, Labels: cfg.Labels, Policy: pc, Resolver: policy.ResolverOf(drv)},
-		Logger:     logger,
-		Observer:   observer{m},
+		MaxPrune:        cfg.GitOps.MaxPrune,
+		HoldPrune:       hold,
+		OnPruneReleased: saveDir,
+		Driver:          drv,
+		Owner:           cfg.Owner,
+		Workers:         cfg.Workers,
+		Resync:          cfg.Resync,
+		AllowEmpty:      cfg.AllowEmpty,
+		Admit:           reconcile.AdmitOptions{HostName: cfg.HostName, Labels: cfg.Labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: cfg.GitOps.Secrets},
+		Logger:          logger,
+		Observer:        observer{m},
 	})
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
+	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
 
 	a.add("engine", a.eng)
 	a.add("watcher", a.watcher)
@@ -179,7 +192,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			Health:   a.Health,
 			Ready:    a.Ready,
 			Status:   func(context.Context) (any, error) { return a.eng.Status(), nil },
-			Logger:   logger,
+			ConfirmPrune: func(_ context.Context, id string) (any, error) {
+				return a.eng.ConfirmPrune(id)
+			},
+			Logger: logger,
 		}), logger))
 	}
 	return a, nil

@@ -43,6 +43,17 @@ type Driver interface {
 	Remove(ctx context.Context, id string) error
 }
 
+// SecretSource gives a driver the content of the secrets a config names
+// (Config.SecretEnv, Config.SecretMounts), at the moment it needs them;
+// *secrets.Store is one. A driver that has none refuses configs that name
+// secrets.
+type SecretSource interface {
+	// Secret returns the keys and values of the named secret and the
+	// digest of that content. It wraps fs.ErrNotExist when there is no
+	// such secret.
+	Secret(name string) (map[string][]byte, string, error)
+}
+
 // Name of a driver, as reported in logs and metrics.
 const (
 	NameSim = "sim"
@@ -144,6 +155,34 @@ type Config struct {
 	// container runs with; the driver reads its content when it makes the
 	// container.
 	CredentialSpec string `json:"credentialSpec,omitempty"`
+	// SecretEnv are secrets whose keys become environment variables of
+	// the init process (a spec's envFrom), and SecretMounts secrets whose
+	// keys become read-only files in a container folder. They name the
+	// secrets and carry the digest of their content at admission, never
+	// a value: a driver reads the values from its SecretSource when it
+	// needs them and refuses content whose digest differs
+	// (ErrSecretChanged), so no value is ever in a config or a record.
+	SecretEnv    []SecretRef   `json:"secretEnv,omitempty"`
+	SecretMounts []SecretMount `json:"secretMounts,omitempty"`
+	// KeepOnPrune marks a container the agent keeps when its spec is
+	// deleted (metadata.annotations isoagent.io/prune: "false"). Drivers
+	// keep it with the container and list it, since the spec that said so
+	// is gone when it matters.
+	KeepOnPrune bool `json:"keepOnPrune,omitempty"`
+}
+
+// SecretRef names a secret and the digest of the content admission saw.
+type SecretRef struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+}
+
+// SecretMount puts a secret's keys as files into the container folder
+// ContainerPath, read-only.
+type SecretMount struct {
+	Name          string       `json:"name"`
+	Digest        string       `json:"digest"`
+	ContainerPath winpath.Path `json:"containerPath"`
 }
 
 // Resources limits a container; zero means unlimited.
@@ -211,6 +250,8 @@ type Container struct {
 	// RestartCount is how often the container was started again after
 	// its first start, as its record keeps it, so it outlives the agent.
 	RestartCount int `json:"restartCount,omitempty"`
+	// KeepOnPrune is the mark of the config it was created with.
+	KeepOnPrune bool `json:"keepOnPrune,omitempty"`
 }
 
 // UtilityVM identifies the utility VM of a Hyper-V container as the host

@@ -33,6 +33,10 @@ var (
 	// its document invalid, the command is not in the image, a mapped host
 	// path is a file); the config must change.
 	ErrInvalidConfig = errors.New("config refused by the host")
+	// ErrSecretChanged: a secret the config names is gone, or its content
+	// is no longer what admission saw (its digest differs); the config
+	// must be admitted again, which the next resync does.
+	ErrSecretChanged = errors.New("secret changed since it was admitted")
 )
 
 // IsPermanent reports whether err is a class of error that retrying the same

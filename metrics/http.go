@@ -39,6 +39,11 @@ type Endpoints struct {
 	// Logger receives errors from gathering metrics and serving requests;
 	// nil discards them.
 	Logger *slog.Logger
+	// ConfirmPrune, when set, serves POST /prune/confirm: it lets the held
+	// prune with the given ID go on and returns what it confirmed. It
+	// wraps reconcile.ErrNoPendingPrune or reconcile.ErrPruneChanged when
+	// it cannot.
+	ConfirmPrune func(ctx context.Context, id string) (any, error)
 }
 
 // Handler returns the handler of the agent's HTTP endpoints:
@@ -108,6 +113,9 @@ func Handler(e Endpoints) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, body)
+	})
+	mux.HandleFunc("POST /prune/confirm", func(w http.ResponseWriter, r *http.Request) {
+		confirmPrune(w, r, e.ConfirmPrune, logger)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON")

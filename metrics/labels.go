@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/gitverify"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -26,7 +27,9 @@ import (
 //     default: admission never chose an isolation for it);
 //   - sku and driver of isoagent_host_info: driver.SKUs and driver.Names;
 //   - state of isoagent_spec_files: FileValid and FileInvalid, the one set
-//     this package owns.
+//     this package owns;
+//   - reason of isoagent_revision_refusals_total and
+//     isoagent_revision_refused_info: gitverify.Reasons.
 //
 // A value outside its set is recorded under Other rather than dropped: the
 // observation still counts in sums such as sum(isoagent_reconcile_total), and
@@ -55,6 +58,7 @@ type labelSets struct {
 	fileStates       []string
 	skus             []string
 	drivers          []string
+	refusalReasons   []string
 }
 
 func newLabelSets() labelSets {
@@ -72,6 +76,7 @@ func newLabelSets() labelSets {
 		fileStates:       []string{FileValid, FileInvalid},
 		skus:             values(driver.SKUs()),
 		drivers:          driver.Names(),
+		refusalReasons:   values(gitverify.Reasons()),
 	}
 }
 

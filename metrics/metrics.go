@@ -69,6 +69,7 @@ type Metrics struct {
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
+	guard             guardMetrics
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -160,6 +161,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			"The git revision of the spec folder's content the agent works from, when it can be told. Always 1.",
 			[]string{"revision"}, nil)),
 		containers: newContainerCollector(labels),
+		guard:      newGuardMetrics(labels),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -197,6 +199,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
 		m.containers,
 	)
+	reg.MustRegister(m.guard.collectors()...)
 	return m
 }
 

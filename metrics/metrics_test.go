@@ -42,7 +42,11 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_reconcile_duration_seconds", 3},
 		{"isoagent_actions_total", 8},
 		{"isoagent_driver_operation_duration_seconds", 7},
-		{"isoagent_admission_rejections_total", 6},
+		{"isoagent_admission_rejections_total", len(reconcile.Reasons())},
+		{"isoagent_revision_refusals_total", 3},
+		{"isoagent_prune_pending_containers", 1},
+		{"isoagent_prune_budget_containers", 1},
+		{"isoagent_revision_refused", 1},
 		{"isoagent_spec_files", 2},
 		{"isoagent_watch_events_total", 3},
 		{"isoagent_rescans_total", 3},
@@ -58,6 +62,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_config_revision_info", 0},
 		{"isoagent_container_info", 0},
 		{"isoagent_container_restarts_total", 0},
+		{"isoagent_revision_refused_info", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.metric, func(t *testing.T) {

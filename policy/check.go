@@ -53,6 +53,7 @@ type Checker struct {
 	devices        []string
 	networkSharing bool
 	credSpecs      []string
+	secrets        []SecretRule
 }
 
 type imageRule struct {
@@ -78,6 +79,7 @@ func NewChecker(p *Policy) (*Checker, error) {
 		pc.file = "(unnamed)"
 	}
 	pc.networkSharing = p.NetworkSharing
+	pc.secrets = p.Secrets
 	var err error
 	if pc.isolation, err = isolationsOf(p.Isolation); err != nil {
 		return nil, fmt.Errorf("policy isolation: %w", err)
@@ -186,7 +188,30 @@ func (pc *Checker) Check(c *spec.Container, cfg driver.Config, leads Leads) []Vi
 		add("spec.credentialSpec", "credential spec %s (a gMSA the container acts as on the network) is not allowed by the policy; %s",
 			quoteYAML(name), pc.toAllow("credentialSpecs: ["+quoteYAML(name)+"]", &explained))
 	}
+	for i, r := range cfg.SecretEnv {
+		if msg := pc.checkSecret(cfg.Name, r.Name, &explained); msg != "" {
+			add(fmt.Sprintf("spec.envFrom[%d].secret", i), "%s", msg)
+		}
+	}
+	for i, m := range cfg.SecretMounts {
+		if msg := pc.checkSecret(cfg.Name, m.Name, &explained); msg != "" {
+			add(fmt.Sprintf("spec.secretMounts[%d].secret", i), "%s", msg)
+		}
+	}
 	return vs
+}
+
+// checkSecret says why spec name may not use secret, or "" when a rule
+// lets it.
+func (pc *Checker) checkSecret(name, secret string, ex *bool) string {
+	for _, r := range pc.secrets {
+		if slices.ContainsFunc(r.Secrets, func(p string) bool { return globMatch(p, secret) }) &&
+			slices.ContainsFunc(r.Specs, func(p string) bool { return globMatch(p, name) }) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("secret %s is not allowed for spec %s by the policy; %s", secret, name,
+		pc.toAllow(fmt.Sprintf("secrets: [{secrets: [%s], specs: [%s]}]", secret, name), ex))
 }
 
 // toAllow says how to allow something: the policy entry to add, and where.

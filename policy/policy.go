@@ -55,6 +55,10 @@ type Policy struct {
 	// CredentialSpecs are the gMSA credential specs (file names in the
 	// agent's credential-spec folder) that specs may run with.
 	CredentialSpecs []string `yaml:"credentialSpecs,omitempty" json:"credentialSpecs,omitempty"`
+	// Secrets say which specs may use which secrets of the agent's
+	// secrets folder (envFrom, secretMounts); a secret no rule names for
+	// a spec is denied to it.
+	Secrets []SecretRule `yaml:"secrets,omitempty" json:"secrets,omitempty"`
 
 	// File is where the policy was read from; it is not part of the YAML
 	// format.
@@ -69,6 +73,14 @@ type ImageIsolation struct {
 	// included, and '?' one character; case is ignored.
 	Images    []string         `yaml:"images" json:"images"`
 	Isolation []spec.Isolation `yaml:"isolation" json:"isolation"`
+}
+
+// SecretRule lets the specs its Specs patterns match use the secrets its
+// Secrets patterns match. Patterns are globs ('*' any run of characters,
+// '?' one) over whole names.
+type SecretRule struct {
+	Secrets []string `yaml:"secrets" json:"secrets"`
+	Specs   []string `yaml:"specs" json:"specs"`
 }
 
 // MountRule allows mapping the host folder Path and everything under it.
@@ -265,6 +277,21 @@ func validate(doc *spec.Document, p *Policy) {
 		}
 		p.Ports[i] = r.String()
 	}
+	for i, r := range p.Secrets {
+		rp := fmt.Sprintf("secrets[%d]", i)
+		if len(r.Secrets) == 0 {
+			doc.Errorf(rp+".secrets", "is required; list secret names or globs such as db-*")
+		}
+		if len(r.Specs) == 0 {
+			doc.Errorf(rp+".specs", "is required; list the spec names (or globs such as web-*) that may use these secrets")
+		}
+		for j, pat := range r.Secrets {
+			namePattern(doc, fmt.Sprintf("%s.secrets[%d]", rp, j), pat, "secret")
+		}
+		for j, pat := range r.Specs {
+			namePattern(doc, fmt.Sprintf("%s.specs[%d]", rp, j), pat, "spec")
+		}
+	}
 	for i, s := range p.Devices {
 		g, err := spec.ParseGUID(s)
 		if err != nil {
@@ -307,6 +334,18 @@ func isolations(doc *spec.Document, path string, isos []spec.Isolation, written 
 		default:
 			doc.CheckEnum(ip, string(iso), string(spec.IsolationProcess), string(spec.IsolationHyperV))
 		}
+	}
+}
+
+// namePattern checks a glob over secret or spec names.
+func namePattern(doc *spec.Document, path, pat, what string) {
+	switch {
+	case strings.TrimSpace(pat) == "":
+		doc.Errorf(path, "a %s name pattern must not be empty", what)
+	case strings.Trim(pat, "*?") == "" && pat != "*":
+		doc.Errorf(path, "%q matches by length only; write * to mean every %s, or name them", pat, what)
+	case strings.ContainsAny(pat, " \t\r\n/\\[]{}"):
+		doc.Errorf(path, "%s name pattern %q may hold letters, digits, '.', '_', '-' and the wildcards * and ?", what, pat)
 	}
 }
 

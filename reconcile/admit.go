@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -38,11 +39,14 @@ const (
 	ReasonConflict Reason = "conflict"
 	// ReasonNotForThisHost: the spec's hosts or selector exclude this host.
 	ReasonNotForThisHost Reason = "not-for-this-host"
+	// ReasonSecret: a secret the spec names (envFrom, secretMounts) is
+	// not in the agent's secrets folder, or cannot be read.
+	ReasonSecret Reason = "secret"
 )
 
 // Reasons returns every Reason, for pre-initialising metric series.
 func Reasons() []Reason {
-	return []Reason{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost}
+	return []Reason{ReasonInvalid, ReasonUnsupported, ReasonVersionMismatch, ReasonPolicy, ReasonConflict, ReasonNotForThisHost, ReasonSecret}
 }
 
 // Rejection says why a spec does not run on this host.
@@ -112,6 +116,11 @@ type AdmitOptions struct {
 	// ResolvedPath), so that the driver maps what was checked. Without it
 	// (the sim, validate) host folders are checked as written.
 	Resolver policy.Resolver
+	// Secrets, when set, is where the secrets specs name are read from,
+	// once the policy allows them, for the digest that goes into the
+	// config (and its hash, so a rotated secret recreates the
+	// container). Without it a spec that names a secret is rejected.
+	Secrets driver.SecretSource
 }
 
 // Admit decides, for each spec, whether and how it runs on host. specs need
@@ -255,8 +264,12 @@ func (a *admitter) admitOne(c *spec.Container) Decision {
 	if a.opts.Policy != nil {
 		if vs := a.opts.Policy.Check(c, d.Config, leads); len(vs) > 0 {
 			d.Rejection = policyRejection(vs)
+			return d
 		}
 	}
+	// Secrets are read only once the policy lets the spec have them, so
+	// a spec learns nothing of a secret it may not use.
+	d.Rejection = a.secrets(&d.Config)
 	return d
 }
 
@@ -302,6 +315,37 @@ func (a *admitter) localMounts(cfg driver.Config) *Rejection {
 				"map the share to a drive letter for the whole host with an SMB global mapping, such as New-SmbGlobalMapping -RemotePath '%s' -LocalPath G: -Persistent $true -Credential (Get-Credential), "+
 				"then mount the folder on that drive (hostPath: '%s') and allow it in the policy",
 			winpath.Quote(share.String()), share.Volume(), how, share.Volume(), onDrive)
+	}
+	return nil
+}
+
+// secrets fills in the digest of every secret cfg names.
+func (a *admitter) secrets(cfg *driver.Config) *Rejection {
+	digest := func(field, name string) (string, *Rejection) {
+		if a.opts.Secrets == nil {
+			return "", reject(ReasonSecret, field, "secret %s cannot be read: the agent has no secrets folder (run it with --secrets FOLDER)", name)
+		}
+		_, d, err := a.opts.Secrets.Secret(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return "", reject(ReasonSecret, field, "secret %s does not exist in the agent's secrets folder; create it (a folder named %s with one file per key) or remove it from the spec", name, name)
+		case err != nil:
+			return "", reject(ReasonSecret, field, "secret %s cannot be read: %v", name, err)
+		}
+		return d, nil
+	}
+	var rej *Rejection
+	for i := range cfg.SecretEnv {
+		r := &cfg.SecretEnv[i]
+		if r.Digest, rej = digest(fmt.Sprintf("spec.envFrom[%d].secret", i), r.Name); rej != nil {
+			return rej
+		}
+	}
+	for i := range cfg.SecretMounts {
+		m := &cfg.SecretMounts[i]
+		if m.Digest, rej = digest(fmt.Sprintf("spec.secretMounts[%d].secret", i), m.Name); rej != nil {
+			return rej
+		}
 	}
 	return nil
 }
@@ -360,6 +404,13 @@ func config(c *spec.Container, iso driver.Isolation, owner string) driver.Config
 		DNS:            s.Network.DNS,
 		HostName:       s.Hostname,
 		CredentialSpec: s.CredentialSpec,
+		KeepOnPrune:    c.Metadata.KeepOnPrune(),
+	}
+	for _, e := range s.EnvFrom {
+		cfg.SecretEnv = append(cfg.SecretEnv, driver.SecretRef{Name: e.Secret})
+	}
+	for _, m := range s.SecretMounts {
+		cfg.SecretMounts = append(cfg.SecretMounts, driver.SecretMount{Name: m.Secret, ContainerPath: m.ContainerPath})
 	}
 	for _, m := range s.Mounts {
 		cfg.Mounts = append(cfg.Mounts, driver.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly})

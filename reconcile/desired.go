@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -16,6 +17,11 @@ type desiredState struct {
 	snap      *spec.Snapshot
 	decisions map[string]*Decision
 	prune     bool
+	// pruneOK holds the names whose containers may be removed, for lack
+	// of a spec or because it is not for this host: the prune candidates
+	// of the admission, when they fit the prune budget. A name not in it
+	// is never pruned, even if a relist since shows it prunable.
+	pruneOK map[string]bool
 }
 
 func (s *desiredState) decision(name string) *Decision {
@@ -26,6 +32,14 @@ func (s *desiredState) decision(name string) *Decision {
 }
 
 func (s *desiredState) pruning() bool { return s != nil && s.prune }
+
+// mayPrune reports whether name's containers may be removed now.
+func (s *desiredState) mayPrune(name string) bool { return s != nil && s.pruneOK[name] }
+
+// plan is planKey for name under s.
+func (s *desiredState) plan(name string, actual []driver.Container) []Action {
+	return planKey(name, s.decision(name), actual, s.mayPrune(name))
+}
 
 // desiredChange is what admitting a snapshot does to the desired state.
 type desiredChange struct {

@@ -40,6 +40,15 @@ type EngineOptions struct {
 	// asks for itself, after its own actions (default 1s). Periodic
 	// resyncs relist regardless.
 	RelistInterval time.Duration
+	// MaxPrune bounds how many containers one change may prune; the zero
+	// value allows DefaultPrunePercent of the owned ones.
+	MaxPrune PruneBudget
+	// HoldPrune, when set, holds every prune from the start, with this
+	// reason (the agent runs on another spec folder than last time),
+	// until ConfirmPrune or an admission with nothing to prune; then
+	// OnPruneReleased is called, once.
+	HoldPrune       string
+	OnPruneReleased func()
 }
 
 // Engine makes the host match the desired state and keeps it matching. It is
@@ -62,6 +71,7 @@ type Engine struct {
 	cache    *hostCache
 	restarts *restarts
 	conds    *conditions
+	guard    *pruneGuard
 	track    *tracker
 	rec      *containerReconciler
 	ctrl     *controller
@@ -108,6 +118,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		cache:    newHostCache(),
 		restarts: newRestarts(),
 		conds:    newConditions(),
+		guard:    &pruneGuard{budget: opts.MaxPrune, hold: opts.HoldPrune, onRelease: opts.OnPruneReleased},
 		update:   make(chan struct{}, 1),
 		relistC:  make(chan struct{}, 1),
 	}
@@ -173,6 +184,19 @@ func (e *Engine) SetLoadError(err error) {
 	e.conds.set(c.Type, c.Message)
 }
 
+// SetRevisionRefused reports in status (condition RevisionRefused) that
+// the checkout is at a revision that is not applied because its signature
+// is missing or untrusted, while the last verified revision stays in
+// force; nil clears it. The engine does not log it: whoever refused the
+// revision has, once.
+func (e *Engine) SetRevisionRefused(err error) {
+	if err == nil {
+		e.conds.clear(CondRevisionRefused)
+		return
+	}
+	e.conds.set(CondRevisionRefused, err.Error()+"; the last verified revision stays in force")
+}
+
 func (e *Engine) wake() {
 	select {
 	case e.update <- struct{}{}:
@@ -224,5 +248,7 @@ func (e *Engine) Status() Status {
 		conds:    e.conds.list(),
 		tracker:  e.track.view(),
 		now:      time.Now(),
+		pending:  e.guard.pendingPrune(),
+		budget:   e.opts.MaxPrune,
 	})
 }

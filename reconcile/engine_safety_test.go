@@ -158,9 +158,12 @@ func TestEngineStartsWithoutFolderAndPrunesNothing(t *testing.T) {
 	}
 }
 
+// With a prune budget that allows it (an empty folder is a change like
+// any other: under the default budget it waits for a confirmation, see
+// TestEnginePruneBudget).
 func TestEngineAllowEmptyPrunesEverything(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := start(t, openSim(t, ""), snapshot(threeSpecs()...), func(o *EngineOptions) { o.AllowEmpty = true })
+		r := start(t, openSim(t, ""), snapshot(threeSpecs()...), func(o *EngineOptions) { o.AllowEmpty = true; o.MaxPrune = PruneBudget{Percent: 100} })
 		r.waitConverged()
 		r.apply(&spec.Snapshot{Dir: "specs"})
 		r.waitConverged()

@@ -64,6 +64,21 @@ func (in *intake) setPolicy(p Policy) (uint64, bool) {
 	return in.gen, true
 }
 
+// touch asks for the snapshot to be admitted again, as it is. It returns
+// the new generation and true when there is a snapshot.
+func (in *intake) touch() (uint64, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.snap == nil {
+		return in.gen, false
+	}
+	in.gen++
+	if in.seenAt.IsZero() {
+		in.seenAt = time.Now()
+	}
+	return in.gen, true
+}
+
 // next returns the admission to run: the latest snapshot when it, or the
 // policy, changed since the last admission; with again, also when nothing
 // changed (what admission reads from the host may have). It returns false

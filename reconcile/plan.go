@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/isoagent/isoagent/driver"
@@ -68,6 +69,9 @@ type PlanOptions struct {
 	// turns it off while the desired set is not known to be complete (an
 	// empty folder without AllowEmpty, a file whose specs are unknown).
 	Prune bool
+	// MaxPrune is the prune budget (see PruneBudget): when more
+	// containers would be pruned, none is.
+	MaxPrune PruneBudget
 }
 
 // Plan returns what to do, in order, to make actual match desired: for each
@@ -90,11 +94,29 @@ func Plan(desired []Decision, actual []driver.Container, opts PlanOptions) []Act
 		}
 	}
 	sort.Strings(names)
+	cands := pruneCandidates(byName, opts.Prune, actualBy)
+	ok := overBudget(cands, len(actualBy), opts.MaxPrune, "", nil) == ""
 	var actions []Action
 	for _, n := range names {
-		actions = append(actions, planKey(n, byName[n], actualBy[n], opts.Prune)...)
+		actions = append(actions, planKey(n, byName[n], actualBy[n], ok && slices.Contains(cands, n))...)
 	}
 	return actions
+}
+
+// HeldPrune returns the prune Plan holds back for being over the budget,
+// nil when there is none: what the engine would report as PruneHeld.
+func HeldPrune(desired []Decision, actual []driver.Container, opts PlanOptions) *PendingPrune {
+	byName := make(map[string]*Decision, len(desired))
+	for i := range desired {
+		byName[desired[i].Name()] = &desired[i]
+	}
+	actualBy := groupByName(actual, opts.Owner)
+	cands := pruneCandidates(byName, opts.Prune, actualBy)
+	why := overBudget(cands, len(actualBy), opts.MaxPrune, "", nil)
+	if why == "" {
+		return nil
+	}
+	return &PendingPrune{ID: pruneID(cands), Names: cands, Budget: opts.MaxPrune.Allowed(len(actualBy)), Owned: len(actualBy), Reason: why}
 }
 
 // groupByName groups owned containers by spec name.
@@ -110,15 +132,21 @@ func groupByName(cs []driver.Container, owner string) map[string][]driver.Contai
 }
 
 // planKey is the single decision function for one container name: given its
-// decision (nil when no spec has the name) and its owned containers on the
-// host, it returns the next steps. Both Plan and the engine use it.
+// decision (nil when no spec has the name), its owned containers on the
+// host and whether they may be pruned (removed for lack of a spec, or as
+// not for this host), it returns the next steps. Both Plan and the engine
+// use it. Containers marked KeepOnPrune are never removed for lack of a
+// spec.
 func planKey(name string, d *Decision, actual []driver.Container, prune bool) []Action {
 	switch {
-	case d == nil && !prune:
+	case d == nil && (!prune || keptOnPrune(actual)):
 		return nil
 	case d == nil:
 		return removeAll(name, actual, "spec gone", 0)
 	case !d.Admitted() && d.Rejection.Reason == ReasonNotForThisHost:
+		if !prune {
+			return nil
+		}
 		return removeAll(name, actual, "not for this host: "+d.Rejection.Message, d.Spec.Spec.StopTimeout)
 	case !d.Admitted():
 		// A spec that cannot run now (version, policy, port conflict) does

@@ -76,7 +76,7 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 	ds := r.desired.Load()
 	d := ds.decision(name)
 	actual := r.cache.Get(name)
-	for _, a := range planKey(name, d, actual, ds.pruning()) {
+	for _, a := range ds.plan(name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}

@@ -114,6 +114,7 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}
 	ch := nextDesired(prev, adm.snap, ds, e.opts.AllowEmpty, e.cache.Names)
+	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next)...)
 	for _, d := range ch.rejected {
 		e.obs.Rejected(d.Name(), d.Rejection.Reason)
 		e.log.Warn("spec rejected", "spec", d.Name(), "reason", d.Rejection.Reason, "field", d.Rejection.Field, "msg", d.Rejection.Message)
@@ -194,7 +195,7 @@ func (e *Engine) allKeys() []string { return allKeys(e.desired.Load(), e.cache.N
 // settled reports whether planning has nothing to do for key now.
 func (e *Engine) settled(key string) bool {
 	ds := e.desired.Load()
-	return len(planKey(key, ds.decision(key), e.cache.Get(key), ds.pruning())) == 0
+	return len(ds.plan(key, e.cache.Get(key))) == 0
 }
 
 // reportConverged logs and reports one convergence.

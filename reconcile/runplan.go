@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
@@ -47,6 +48,8 @@ type RunPlanOptions struct {
 	Admit AdmitOptions
 	// AllowEmpty applies a snapshot without specs, as EngineOptions'.
 	AllowEmpty bool
+	// MaxPrune is the prune budget, as EngineOptions'.
+	MaxPrune PruneBudget
 }
 
 // PlanRun computes what a newly started engine would do now on drv's host
@@ -90,7 +93,12 @@ func PlanRun(ctx context.Context, drv driver.Driver, snap *spec.Snapshot, loadEr
 			inForce = append(inForce, d)
 		}
 	}
-	p.Actions = append(p.Actions, Plan(inForce, actual, PlanOptions{Owner: opts.Admit.Owner, Prune: desired.pruning()})...)
+	popts := PlanOptions{Owner: opts.Admit.Owner, Prune: desired.pruning(), MaxPrune: opts.MaxPrune}
+	p.Actions = append(p.Actions, Plan(inForce, actual, popts)...)
+	if held := HeldPrune(inForce, actual, popts); held != nil {
+		p.Conditions = append(p.Conditions, Condition{Type: CondPruneHeld,
+			Message: fmt.Sprintf("%s; a run would prune nothing (would remove: %s) until 'isoagent prune --confirm'", held.Reason, strings.Join(held.Names, ", "))})
+	}
 	for _, d := range inForce {
 		if !d.Admitted() {
 			p.Rejections = append(p.Rejections, PlanRejection{Name: d.Name(), Source: d.Spec.Source, Rejection: *d.Rejection})

@@ -47,12 +47,15 @@ func TestPlanRunIsWhatARunDoes(t *testing.T) {
 		allowEmpty bool
 		wantSteps  string
 		wantCond   ConditionType
+		maxPrune   PruneBudget
 	}{
-		{"unchanged", snapshot(threeSpecs()...), false, "create=0 start=0 stop=0 remove=0", ""},
-		{"one added, one changed, one gone", snapshot(ctr("a", img2022), ctr("b", img2022, func(s *spec.Spec) { s.Env = map[string]string{"A": "b"} }), ctr("d", img2022)), false, "create=2 start=2 stop=2 remove=2", ""},
-		{"empty folder", snapshot(), false, "create=0 start=0 stop=0 remove=0", CondEmptyIgnored},
-		{"empty folder allowed", snapshot(), true, "create=0 start=0 stop=3 remove=3", ""},
-		{"a file whose names are unknown", invalid(snapshot(ctr("a", img2022))), false, "create=0 start=0 stop=0 remove=0", CondPruneSuspended},
+		{"unchanged", snapshot(threeSpecs()...), false, "create=0 start=0 stop=0 remove=0", "", PruneBudget{}},
+		{"one added, one changed, one gone", snapshot(ctr("a", img2022), ctr("b", img2022, func(s *spec.Spec) { s.Env = map[string]string{"A": "b"} }), ctr("d", img2022)), false, "create=2 start=2 stop=2 remove=2", "", PruneBudget{}},
+		{"empty folder", snapshot(), false, "create=0 start=0 stop=0 remove=0", CondEmptyIgnored, PruneBudget{}},
+		{"empty folder allowed", snapshot(), true, "create=0 start=0 stop=3 remove=3", "", PruneBudget{Percent: 100}},
+		{"empty folder allowed, over the prune budget", snapshot(), true, "create=0 start=0 stop=0 remove=0", CondPruneHeld, PruneBudget{}},
+		{"one gone, within the budget", snapshot(ctr("a", img2022), ctr("b", img2022)), false, "create=0 start=0 stop=1 remove=1", "", PruneBudget{}},
+		{"a file whose names are unknown", invalid(snapshot(ctr("a", img2022))), false, "create=0 start=0 stop=0 remove=0", CondPruneSuspended, PruneBudget{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +65,7 @@ func TestPlanRunIsWhatARunDoes(t *testing.T) {
 				first.waitConverged()
 				first.stop()
 
-				plan, err := PlanRun(t.Context(), drv, tt.snap, nil, RunPlanOptions{Admit: AdmitOptions{Owner: "isoagent"}, AllowEmpty: tt.allowEmpty})
+				plan, err := PlanRun(t.Context(), drv, tt.snap, nil, RunPlanOptions{Admit: AdmitOptions{Owner: "isoagent"}, AllowEmpty: tt.allowEmpty, MaxPrune: tt.maxPrune})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -73,7 +76,7 @@ func TestPlanRunIsWhatARunDoes(t *testing.T) {
 					t.Errorf("plan's conditions %v, want %q", plan.Conditions, tt.wantCond)
 				}
 
-				r := start(t, drv, tt.snap, func(o *EngineOptions) { o.AllowEmpty = tt.allowEmpty })
+				r := start(t, drv, tt.snap, func(o *EngineOptions) { o.AllowEmpty = tt.allowEmpty; o.MaxPrune = tt.maxPrune })
 				r.waitConverged()
 				if got := r.rec.counts(); got != steps(plan.Actions) {
 					t.Errorf("the run took %s, the plan said %s", got, steps(plan.Actions))

@@ -28,6 +28,11 @@ type Status struct {
 	Containers []ContainerStatus `json:"containers"`
 	Files      []FileStatus      `json:"invalidFiles,omitempty"`
 	Conflicts  []spec.Conflict   `json:"conflicts,omitempty"`
+	// PendingPrune is the prune held back (CondPruneHeld), for
+	// 'isoagent prune' to show and confirm.
+	PendingPrune *PendingPrune `json:"pendingPrune,omitempty"`
+	// PruneBudget is how many containers one change may prune now.
+	PruneBudget int `json:"pruneBudget"`
 }
 
 // Condition is a named fact about the engine or a container, present while
@@ -51,6 +56,14 @@ const (
 	// CondLoadFailed: the folder could not be read; the previous desired
 	// state stays.
 	CondLoadFailed ConditionType = "LoadFailed"
+	// CondPruneHeld: the latest change would prune more containers than
+	// the prune budget allows (or the agent runs on another folder than
+	// last time), so nothing is pruned until the prune is confirmed or a
+	// change fits. On a container: it is one of those held.
+	CondPruneHeld ConditionType = "PruneHeld"
+	// CondRevisionRefused: the checkout is at a revision that is not
+	// signed by a trusted key; the last verified revision stays in force.
+	CondRevisionRefused ConditionType = "RevisionRefused"
 	// CondDriverUnavailable: listing the host's containers failed.
 	CondDriverUnavailable ConditionType = "DriverUnavailable"
 	// CondPolicyInvalid: the policy file is unreadable or invalid now; the
@@ -73,6 +86,7 @@ const (
 func ConditionTypes() []ConditionType {
 	return []ConditionType{
 		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid,
+		CondPruneHeld, CondRevisionRefused,
 		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning,
 	}
 }
@@ -88,13 +102,16 @@ const (
 	StateRejected State = "rejected" // admission rejected the spec
 	StateConflict State = "conflict" // rejected: a host port is taken by another spec
 	StateInvalid  State = "invalid"  // rejected: the spec cannot be a container
-	StateOrphaned State = "orphaned" // no spec, kept because pruning is suspended
-	StateRemoving State = "removing" // no spec (or not for this host), being removed
+	StateOrphaned State = "orphaned" // no spec, kept because pruning is suspended or held
+	// StateOrphanedKept: no spec, kept for good by its isoagent.io/prune
+	// annotation.
+	StateOrphanedKept State = "orphaned-kept"
+	StateRemoving     State = "removing" // no spec (or not for this host), being removed
 )
 
 // States returns every State.
 func States() []State {
-	return []State{StatePending, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateRemoving}
+	return []State{StatePending, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
 }
 
 // ContainerStatus is the status of one container name.

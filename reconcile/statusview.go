@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
@@ -19,6 +20,8 @@ type statusInput struct {
 	// restarts holds, by name, the restart counts and held-back restarts.
 	restarts map[string]restartView
 	now      time.Time
+	pending  *PendingPrune
+	budget   PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -30,6 +33,8 @@ func buildStatus(in statusInput) Status {
 		LastReconcile: in.tracker.lastOK,
 		Conditions:    in.conds,
 		Containers:    []ContainerStatus{},
+		PendingPrune:  in.pending,
+		PruneBudget:   in.budget.Allowed(len(in.cache)),
 	}
 	stale := make(map[string]string)
 	losers := make(map[string][]spec.Conflict)
@@ -115,7 +120,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			cs.State = StateInvalid
 		case ReasonNotForThisHost:
 			cs.State = StateRejected
-			if len(actual) > 0 {
+			if len(actual) > 0 && in.desired.mayPrune(name) {
 				cs.State = StateRemoving
 			}
 		default:
@@ -124,10 +129,15 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		if current != nil && cs.State != StateRemoving {
 			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)})
 		}
-	case d == nil && in.desired.pruning():
+	case d == nil && keptOnPrune(actual):
+		cs.State = StateOrphanedKept
+	case d == nil && in.desired.mayPrune(name):
 		cs.State = StateRemoving
 	case d == nil:
 		cs.State = StateOrphaned
+		if in.pending != nil && slices.Contains(in.pending.Names, name) {
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondPruneHeld, Message: "its spec is gone; it is kept while the prune is held"})
+		}
 	case current == nil:
 		cs.State = StatePending
 	case current.State == driver.StateRunning:

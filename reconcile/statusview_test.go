@@ -66,7 +66,7 @@ func TestBuildStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ds := &desiredState{snap: snapshot(web), decisions: map[string]*Decision{}, prune: tt.prune}
+			ds := &desiredState{snap: snapshot(web), decisions: map[string]*Decision{}, prune: tt.prune, pruneOK: map[string]bool{"web": tt.prune}}
 			if tt.decision != nil {
 				ds.decisions["web"] = tt.decision
 			}
@@ -124,7 +124,7 @@ func TestBuildStatusOfTheFolder(t *testing.T) {
 		host:    server(20348),
 		tracker: trackerView{ready: true, converged: false, lastOK: time.Unix(1700000000, 0)},
 		conds:   []Condition{{Type: CondDriverUnavailable, Message: "down"}},
-		desired: &desiredState{snap: snap, decisions: map[string]*Decision{"a": &ds[0], "b": &ds[1]}, prune: true},
+		desired: &desiredState{snap: snap, decisions: map[string]*Decision{"a": &ds[0], "b": &ds[1]}, prune: true, pruneOK: map[string]bool{"orphan": true}},
 		cache:   map[string][]driver.Container{"orphan": {{ID: "orphan-1", Name: "orphan", State: driver.StateExited}}},
 	}
 	st := buildStatus(in)

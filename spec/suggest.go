@@ -51,6 +51,8 @@ var aliasKeys = map[string][]string{
 	"volumes":                       {"mounts"},
 	"volumeMounts":                  {"mounts"},
 	"environment":                   {"env"},
+	"env_file":                      {"envFrom"},
+	"secrets":                       {"secretMounts"},
 	"entrypoint":                    {"command"},
 	"args":                          {"command"},
 	"working_dir":                   {"workingDir"},

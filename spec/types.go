@@ -77,11 +77,26 @@ type Source struct {
 	Column int    `json:"column"`
 }
 
-// Metadata names a container and carries free-form labels.
+// Metadata names a container and carries free-form labels, and
+// annotations that tell the agent how to treat it.
 type Metadata struct {
 	Name   string            `yaml:"name" json:"name"`
 	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Annotations under the isoagent.io/ prefix are the agent's (see
+	// AnnotationPrune); others are free-form and ignored.
+	Annotations map[string]string `yaml:"annotations,omitempty" json:"annotations,omitempty"`
 }
+
+// AnnotationPrune, set to "false", keeps the container when its spec is
+// deleted: the agent reports it as orphaned-kept instead of pruning it.
+const AnnotationPrune = "isoagent.io/prune"
+
+// AnnotationPrefix starts the annotations the agent reads.
+const AnnotationPrefix = "isoagent.io/"
+
+// KeepOnPrune reports whether the annotations say to keep the container
+// when its spec is deleted.
+func (m Metadata) KeepOnPrune() bool { return m.Annotations[AnnotationPrune] == "false" }
 
 // Spec is what a container should look like.
 type Spec struct {
@@ -109,6 +124,25 @@ type Spec struct {
 	// whose gMSA credential spec the container runs with (package
 	// credspec); the policy must list it.
 	CredentialSpec string `yaml:"credentialSpec,omitempty" json:"credentialSpec,omitempty"`
+	// EnvFrom makes every key of each secret an environment variable of
+	// the container; Env wins over it for a name both set.
+	EnvFrom []EnvFrom `yaml:"envFrom,omitempty" json:"envFrom,omitempty"`
+	// SecretMounts put a secret's keys as read-only files into a folder
+	// of the container.
+	SecretMounts []SecretMount `yaml:"secretMounts,omitempty" json:"secretMounts,omitempty"`
+}
+
+// EnvFrom names a secret of the agent's secrets folder whose keys become
+// environment variables.
+type EnvFrom struct {
+	Secret string `yaml:"secret" json:"secret"`
+}
+
+// SecretMount puts the keys of a secret of the agent's secrets folder as
+// files into ContainerPath, read-only.
+type SecretMount struct {
+	Secret        string       `yaml:"secret" json:"secret"`
+	ContainerPath winpath.Path `yaml:"containerPath" json:"containerPath"`
 }
 
 // Resources limits what a container may use. Zero means no limit.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/secrets"
 	"github.com/isoagent/isoagent/winpath"
 )
 
@@ -32,6 +33,7 @@ func validate(doc *Document, c *Container) {
 	doc.CheckHeader(c.APIVersion, c.Kind, KindContainer)
 	v.name("metadata.name", c.Metadata.Name, "add a name such as web")
 	v.stringKeys("metadata.labels", c.Metadata.Labels, "label")
+	v.annotations(c.Metadata.Annotations)
 	v.spec(c.Metadata.Name, &c.Spec)
 }
 
@@ -148,6 +150,79 @@ func (v *validator) spec(name string, s *Spec) {
 	if s.CredentialSpec != "" {
 		if err := credspec.CheckName(s.CredentialSpec); err != nil {
 			v.errorf("spec.credentialSpec", "%v", err)
+		}
+	}
+	v.envFrom(s.EnvFrom)
+	v.secretMounts(s.SecretMounts, s.Mounts)
+}
+
+// annotations checks the agent's own annotations; others are free-form.
+func (v *validator) annotations(m map[string]string) {
+	v.stringKeys("metadata.annotations", m, "annotation")
+	for k, val := range m {
+		if !strings.HasPrefix(k, AnnotationPrefix) {
+			continue
+		}
+		ap := joinPath("metadata.annotations", k)
+		switch k {
+		case AnnotationPrune:
+			if val != "true" && val != "false" {
+				v.errorf(ap, "%q is not \"true\" or \"false\"; write \"false\" to keep the container when its spec is deleted", val)
+			}
+		default:
+			v.errorf(ap, "isoagent has no annotation %s; the one it reads is %s", k, AnnotationPrune)
+		}
+	}
+}
+
+func (v *validator) envFrom(es []EnvFrom) {
+	seen := map[string]int{}
+	for i, e := range es {
+		ep := fmt.Sprintf("spec.envFrom[%d].secret", i)
+		if !v.secretName(ep, e.Secret) {
+			continue
+		}
+		if j, dup := seen[e.Secret]; dup {
+			v.errorf(ep, "secret %s is already listed as spec.envFrom[%d]; list a secret once", e.Secret, j)
+		} else {
+			seen[e.Secret] = i
+		}
+	}
+}
+
+func (v *validator) secretName(path, name string) bool {
+	if name == "" {
+		v.errorf(path, "is required; name a secret of the agent's secrets folder, such as db-credentials")
+		return false
+	}
+	if err := secrets.CheckName(name); err != nil {
+		v.errorf(path, "%v", err)
+		return false
+	}
+	return true
+}
+
+func (v *validator) secretMounts(sms []SecretMount, mounts []Mount) {
+	targets := map[string]string{}
+	for i, m := range mounts {
+		if !m.ContainerPath.IsZero() {
+			targets[strings.ToUpper(m.ContainerPath.String())] = fmt.Sprintf("spec.mounts[%d]", i)
+		}
+	}
+	for i := range sms {
+		m := &sms[i]
+		mp := fmt.Sprintf("spec.secretMounts[%d]", i)
+		v.secretName(mp+".secret", m.Secret)
+		if text := v.doc.Text(mp + ".containerPath"); text == "" {
+			v.errorf(mp+".containerPath", `is required; give the folder inside the container the secret's files go to, such as C:\secrets\db`)
+		} else if p, ok := v.containerPath(mp+".containerPath", text, false); ok {
+			m.ContainerPath = p
+			key := strings.ToUpper(p.String())
+			if other, dup := targets[key]; dup {
+				v.errorf(mp+".containerPath", "%s is already the target of %s; give each its own folder", winpath.Quote(p.String()), other)
+			} else {
+				targets[key] = mp
+			}
 		}
 	}
 }

@@ -450,17 +450,26 @@ func (r *watchRun) syncWatches() {
 		if !have[d] {
 			delete(r.watched, d)
 		}
-		if !r.watched[d] {
-			r.add(d)
+		if !r.watched[d] && r.add(d) && d != parent {
+			r.addTree(d)
 		}
 	}
 }
 
-// addTree watches a folder created after the last sync, and its subfolders.
+// addTree watches a folder created after the last sync, and its
+// subfolders. A subfolder made between the walk and the watch of its
+// parent sends no event to anyone (mkdir -p, a recreated tree), so every
+// folder newly watched is walked again after its watch is in place, until
+// a walk finds nothing new.
 func (r *watchRun) addTree(dir string) {
-	for _, d := range watchTree(dir) {
-		if !r.watched[d] {
-			r.add(d)
+	pending := []string{dir}
+	for len(pending) > 0 {
+		d := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		for _, sub := range watchTree(d) {
+			if !r.watched[sub] && r.add(sub) {
+				pending = append(pending, sub)
+			}
 		}
 	}
 }
@@ -481,7 +490,8 @@ func (r *watchRun) dropTree(dir string) {
 	r.dirty = true
 }
 
-func (r *watchRun) add(dir string) {
+// add watches dir and reports whether it now is watched.
+func (r *watchRun) add(dir string) bool {
 	// 64 KiB is the largest ReadDirectoryChangesW buffer that works on
 	// network shares; other backends ignore the option.
 	if err := r.fw.AddWith(dir, fsnotify.WithBufferSize(64<<10)); err != nil {
@@ -490,9 +500,10 @@ func (r *watchRun) add(dir string) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			r.w.log.Warn("cannot watch folder", "path", dir, "err", err)
 		}
-		return
+		return false
 	}
 	r.watched[dir] = true
+	return true
 }
 
 // watchTree lists root and its subfolders (absolute paths), leaving out

@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/isoagent/isoagent/gitverify"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -81,6 +82,22 @@ type Summary struct {
 // read at all are returned as errors, and are problems of the report too,
 // so that the report never says valid of what it could not read.
 func Paths(paths []string, opts spec.LoaderOptions, checks ...Check) (*Report, []error) {
+	return PathsWith(paths, opts, nil, checks...)
+}
+
+// FolderLoader reads a spec folder other than as a plain folder: from
+// its verified git commit (package gitverify).
+type FolderLoader func(dir string, opts spec.LoaderOptions) (*spec.Snapshot, error)
+
+// PathsWith is Paths with folders read by load (nil: as plain folders).
+// A revision load refuses (a *gitverify.RefusalError) is a problem of the
+// folder, not an error reading it.
+func PathsWith(paths []string, opts spec.LoaderOptions, load FolderLoader, checks ...Check) (*Report, []error) {
+	if load == nil {
+		load = func(dir string, opts spec.LoaderOptions) (*spec.Snapshot, error) {
+			return spec.NewLoader(dir, opts).Load()
+		}
+	}
 	var snaps []*spec.Snapshot
 	var files []string
 	var ioErrs []error
@@ -103,7 +120,11 @@ func Paths(paths []string, opts spec.LoaderOptions, checks ...Check) (*Report, [
 			files = append(files, p)
 			continue
 		}
-		snap, err := spec.NewLoader(p, opts).Load()
+		snap, err := load(p, opts)
+		if refusal := (*gitverify.RefusalError)(nil); errors.As(err, &refusal) {
+			rep.Errors = append(rep.Errors, Error{File: p, Message: err.Error()})
+			continue
+		}
 		if err != nil {
 			unreadable(p, err)
 			continue

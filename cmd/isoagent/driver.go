@@ -30,6 +30,7 @@ type driverOptions struct {
 	// CredentialSpecs in the driver's state folder.
 	credSpecDir string
 	logger      *slog.Logger
+	secrets     driver.SecretSource // where the driver reads secrets; nil: none
 	// simHostSet reports that --sim-host or --sim-sku was given, so it
 	// overrides the host a state folder was created with.
 	simHostSet bool
@@ -79,6 +80,7 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 			OverrideHost:      o.simHostSet,
 			CredentialSpecDir: o.credSpecDir,
 			Logger:            o.logger,
+			Secrets:           o.secrets,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("open simulated host %s: %w", o.simDir, err)

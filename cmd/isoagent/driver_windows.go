@@ -29,7 +29,7 @@ func openHCS(o driverOptions) (driver.Driver, error) {
 	if o.logger != nil {
 		hcs.RouteLogrus(logrus.StandardLogger(), o.logger.With("component", "hcsshim"))
 	}
-	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir, ScratchSize: int64(o.hcsScratchGB) << 30, CredentialSpecDir: o.credSpecDir}
+	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir, ScratchSize: int64(o.hcsScratchGB) << 30, CredentialSpecDir: o.credSpecDir, Secrets: o.secrets}
 	if o.hcsScratchGB == 0 {
 		opts.ScratchSize = -1
 	}

@@ -42,6 +42,7 @@ func commands() []command {
 		{"validate", "check spec files and folders", runValidate},
 		{"status", "show what a running agent knows", runStatus},
 		{"wait", "wait until a running agent has converged", runWait},
+		{"prune", "show, and with --confirm let go on, a prune the running agent holds", runPrune},
 		{"service", "install and control the Windows service (Windows)", runService},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"doctor", "check what the agent needs on this host, with the fixes", doctor.Main},

@@ -65,10 +65,15 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 // folder as the engine (reconcile.PlanRun). loadErr says why the folder
 // could not be read; the plan is still made, as a run would go on.
 func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err error) {
-	snap, loadErr := spec.NewLoader(a.dir, spec.LoaderOptions{MaxFileSize: a.maxFileSize}).Load()
+	g, err := a.gitops.open(a.dir)
+	if err != nil {
+		return p, nil, err
+	}
+	snap, loadErr := g.loader(a.dir, spec.LoaderOptions{MaxFileSize: a.maxFileSize}).Load()
 	if loadErr != nil {
 		loadErr = fmt.Errorf("load %s: %w", a.dir, loadErr)
 	}
+	a.drv.secrets = g.secretSource()
 	drv, _, err := openDriver(a.drv)
 	if err != nil {
 		return p, loadErr, err
@@ -79,8 +84,9 @@ func plan(ctx context.Context, a agentFlags) (p reconcile.RunPlan, loadErr, err 
 		return p, loadErr, err
 	}
 	p, err = reconcile.PlanRun(ctx, drv, snap, loadErr, reconcile.RunPlanOptions{
-		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: policy.ResolverOf(drv)},
+		Admit:      reconcile.AdmitOptions{Owner: a.drv.owner, HostName: a.hostname, Labels: a.labels, Policy: pc, Resolver: policy.ResolverOf(drv), Secrets: g.secretSource()},
 		AllowEmpty: a.allowEmpty,
+		MaxPrune:   g.budget,
 	})
 	return p, loadErr, err
 }

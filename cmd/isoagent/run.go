@@ -60,6 +60,7 @@ type agentFlags struct {
 	hostname   string
 	allowEmpty bool
 	policy     string // --policy file; "" allows nothing that pierces isolation
+	gitops     gitopsFlags
 	// maxFileSize is the largest spec file read, as validate's flag: so
 	// that a file validate was told to accept is read by the agent too.
 	maxFileSize int64
@@ -73,6 +74,7 @@ func (a *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.hostname, "hostname", "", "host name matched by spec hosts globs (default: the host's name)")
 	fs.BoolVar(&a.allowEmpty, "allow-empty", false, "apply a folder without specs: prune every container this agent owns")
 	fs.StringVar(&a.policy, "policy", "", policyFlagUsage)
+	a.gitops.register(fs)
 	fs.Int64Var(&a.maxFileSize, "max-file-size", spec.DefaultMaxFileSize, "largest spec file read, in `bytes`; a larger file is invalid")
 }
 
@@ -159,6 +161,11 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 // agent owns the driver from then on.
 func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agent.Agent, error) {
 	cfg.drv.logger = logger
+	g, err := cfg.gitops.open(cfg.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.drv.secrets = g.secretSource()
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s driver: %w", cfg.drv.name, err)
@@ -184,6 +191,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		Version:    agentVersion(),
 		StartAttrs: startAttrs,
 		Logger:     logger,
+		GitOps:     agent.GitOps{Keys: g.keys, Secrets: g.secretSource(), MaxPrune: g.budget, StateDir: cfg.gitops.stateDirFor(cfg.drv)},
 	})
 	if err != nil {
 		return nil, errors.Join(err, closeDriver(drv))

@@ -21,6 +21,7 @@ type validateConfig struct {
 	format      string
 	maxFileSize int64
 	host        hostFlags // admission and policy checks
+	verifyKeys  string    // --verify-signatures: folders are read from their verified commit
 }
 
 func (c *validateConfig) register(fs *flag.FlagSet) {
@@ -29,6 +30,7 @@ func (c *validateConfig) register(fs *flag.FlagSet) {
 	fs.UintVar(&c.host.build, "host-build", 0, "check admission on a host of this Windows `build` (such as 20348); with --policy alone, 20348")
 	fs.StringVar(&c.host.sku, "host-sku", "server", "`SKU` of that host: server or client")
 	fs.StringVar(&c.host.policy, "policy", "", "check the specs against this boundary policy `file` too, as admitted on --host-build")
+	fs.StringVar(&c.verifyKeys, "verify-signatures", "", "folders must be git checkouts at a commit signed by a key in this `file` of OpenPGP and SSH public keys; their specs are read from that commit")
 }
 
 // checks returns the extra checks the flags ask for.
@@ -88,7 +90,12 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	rep, ioErrs := validate.Paths(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}, checks...)
+	loadDir, err := cfg.folderLoader(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent validate: %v\n", err)
+		return exitUsage
+	}
+	rep, ioErrs := validate.PathsWith(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}, loadDir, checks...)
 	for _, err := range ioErrs {
 		fmt.Fprintf(stderr, "isoagent validate: %v\n", err)
 	}

@@ -60,6 +60,9 @@ type Options struct {
 	CredentialSpecDir string
 	// Logger receives what the driver does; nil discards it.
 	Logger *slog.Logger
+	// Secrets is where the driver reads the secrets a config names (see
+	// secrets_windows.go); without it a config naming secrets is refused.
+	Secrets driver.SecretSource
 }
 
 // Driver is a driver.Driver for the Host Compute Service. Create it with
@@ -72,6 +75,7 @@ type Driver struct {
 	network     string
 	scratchSize uint64
 	log         *slog.Logger
+	secrets     driver.SecretSource
 	records     records
 	probe       hostProbe
 	// hyperVService is the service whose absence on Windows Server says
@@ -118,6 +122,7 @@ func New(opts Options) *Driver {
 		images:        opts.Images,
 		network:       opts.Network,
 		log:           opts.Logger,
+		secrets:       opts.Secrets,
 		probe:         windowsProbe(),
 		hyperVService: serviceHyperV,
 		workerPID:     workerPID,
@@ -477,7 +482,7 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 	cfg := rec.Config
 	c := driver.Container{
 		ID: cfg.ID, Name: cfg.Name, Owner: cfg.Owner, Hash: cfg.Hash,
-		Isolation: cfg.Isolation, Image: cfg.Image,
+		Isolation: cfg.Isolation, Image: cfg.Image, KeepOnPrune: cfg.KeepOnPrune,
 		CreatedAt: rec.CreatedAt, StartedAt: rec.StartedAt, FinishedAt: rec.FinishedAt,
 	}
 	switch {
@@ -860,6 +865,18 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 	if err := d.resolveMappedDirs(doc, rec.Config.Mounts); err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
+	secretDirs, err := d.materialiseSecrets(rec)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("create %s: %w", id, err), d.removeSecrets(id))
+	}
+	doc.MappedDirectories = append(doc.MappedDirectories, secretDirs...)
+	defer func() {
+		if err != nil {
+			if rerr := d.removeSecrets(id); rerr != nil {
+				d.log.Error("remove secrets after failed create", "id", id, "err", rerr)
+			}
+		}
+	}()
 	c, err = hcsshim.CreateContainer(id, doc)
 	if err != nil {
 		err = callError(opCreate, "create", id, err)
@@ -1015,6 +1032,9 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		return fail(werr)
 	}
 	pc := processConfig(rec)
+	if pc.Environment, err = d.secretEnv(rec, pc.Environment); err != nil {
+		return fail(fmt.Errorf("start %s: %w", id, err))
+	}
 	p, err := l.c.CreateProcess(pc)
 	if err != nil {
 		werr := callError(opProcess, "start init process of", id, err)
@@ -1241,7 +1261,7 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	if rec == nil {
 		return nil
 	}
-	errs := []error{d.release(id), destroyScratch(rec)}
+	errs := []error{d.release(id), destroyScratch(rec), d.removeSecrets(id)}
 	if err := errors.Join(errs...); err != nil {
 		// Keep the record so a retry finds what is left to release.
 		return fmt.Errorf("remove %s: %w", id, err)

@@ -79,15 +79,20 @@ type Options struct {
 	// defaults, 10 MiB and 5 files, when zero).
 	LogMaxSize  int64
 	LogMaxFiles int
+	// Secrets is where the driver reads the secrets a config names, at
+	// create and at every start, as the hcs driver does; without it a
+	// config naming secrets is refused.
+	Secrets driver.SecretSource
 }
 
 // Driver is a driver.Driver over a Model, for one owner: List returns only
 // that owner's containers, and Start, Stop and Remove treat the containers
 // of other owners as absent, so an agent can never touch them.
 type Driver struct {
-	model *Model
-	owner string
-	log   *slog.Logger
+	model   *Model
+	owner   string
+	log     *slog.Logger
+	secrets driver.SecretSource
 	// credSpecDir is Options.CredentialSpecDir; "" when there is none.
 	credSpecDir string
 
@@ -116,6 +121,7 @@ func Open(dir string, opts Options) (*Driver, error) {
 		return nil, err
 	}
 	d := NewDriver(m, opts.Owner, opts.Logger)
+	d.secrets = opts.Secrets
 	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" && dir != "" {
 		d.credSpecDir = filepath.Join(dir, credspec.DirName)
 	}
@@ -276,6 +282,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 		if cfg.Owner != d.owner {
 			return fmt.Errorf("create %s: owner %q is not the driver's owner %q", cfg.ID, cfg.Owner, d.owner)
 		}
+		if err := d.checkSecrets("create", cfg); err != nil {
+			return err
+		}
 		if err := d.credentialSpec(cfg); err != nil {
 			return fmt.Errorf("create %s: %w", cfg.ID, err)
 		}
@@ -288,6 +297,9 @@ func (d *Driver) Create(ctx context.Context, cfg driver.Config) error {
 func (d *Driver) Start(ctx context.Context, id string) error {
 	return d.do(ctx, driver.OpStart, id, func() error {
 		if cfg, ok := d.model.config(d.owner, id); ok {
+			if err := d.checkSecrets("start", cfg); err != nil {
+				return err
+			}
 			if err := d.credentialSpec(cfg); err != nil {
 				return fmt.Errorf("start %s: %w", id, err)
 			}

@@ -223,6 +223,7 @@ func (r *record) container() driver.Container {
 		FinishedAt:   r.FinishedAt,
 		InitPID:      r.InitPID,
 		RestartCount: r.Restarts,
+		KeepOnPrune:  r.Config.KeepOnPrune,
 	}
 	if r.UtilityVM != nil {
 		uvm := *r.UtilityVM

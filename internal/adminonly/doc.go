@@ -6,4 +6,10 @@
 // the user the process runs as count as administrators. isoagent doctor
 // reports what it finds, and the hcs driver refuses credential specs
 // others could have written.
+//
+// Check puts the rule to what the agent trusts from outside the spec
+// folder (the keys commit signatures are verified with, the secrets
+// folder, which Readers also keeps from others' eyes), and Inside tells
+// whether a path lies in a folder, for what must never be in the spec
+// folder or its checkout.
 package adminonly
