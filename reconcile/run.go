@@ -28,6 +28,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.ctrl.Run(ctx)
 	}()
 	defer func() { <-ctrlDone }()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		e.watchExits(ctx)
+	}()
+	defer func() { <-watchDone }()
 
 	e.resync(ctx)
 	ticker := time.NewTicker(e.opts.Resync)

@@ -2,11 +2,10 @@ package sim
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/isoagent/isoagent/driver"
 )
@@ -66,19 +65,13 @@ func (d *Driver) Watch(ctx context.Context, exited func(driver.Container)) error
 		return nil
 	}
 	// Another process (`isoagent sim kill`, a second agent) changes a
-	// host kept in a folder by replacing its state file.
-	var replaced <-chan fsnotify.Event
-	if dir := storeDir(d.model.store); dir != "" {
-		fw, err := fsnotify.NewWatcher()
-		if err == nil {
-			err = fw.Add(dir)
-		}
-		if err != nil {
-			d.log.Warn("watch the sim's state folder: exits by other processes are seen at the next relist", "dir", dir, "err", err)
-		} else {
-			defer fw.Close()
-			replaced = fw.Events
-		}
+	// host kept in a folder by replacing its state file, looked at every
+	// folderPoll. (A poll, not file notifications: its timer is one that
+	// testing/synctest can run.)
+	dir := storeDir(d.model.store)
+	var last os.FileInfo
+	if dir != "" {
+		last, _ = os.Stat(filepath.Join(dir, stateFile))
 	}
 	for {
 		changed := d.model.changes()
@@ -89,14 +82,25 @@ func (d *Driver) Watch(ctx context.Context, exited func(driver.Container)) error
 			t = time.NewTimer(max(0, next.Sub(d.model.clock())))
 			due = t.C
 		}
-		select {
-		case <-ctx.Done():
-		case <-changed:
-		case <-due:
-		case ev := <-replaced:
-			if filepath.Base(ev.Name) != stateFile {
-				continue
+		var poll <-chan time.Time
+		if dir != "" {
+			poll = time.After(folderPoll)
+		}
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+			case <-changed:
+			case <-due:
+			case <-poll:
+				fi, err := os.Stat(filepath.Join(dir, stateFile))
+				if err != nil || last != nil && os.SameFile(fi, last) && fi.ModTime().Equal(last.ModTime()) {
+					poll = time.After(folderPoll)
+					continue wait
+				}
+				last = fi
 			}
+			break
 		}
 		if t != nil {
 			t.Stop()
@@ -106,6 +110,10 @@ func (d *Driver) Watch(ctx context.Context, exited func(driver.Container)) error
 		}
 	}
 }
+
+// folderPoll is how often Watch looks whether another process changed a
+// host kept in a folder.
+const folderPoll = 200 * time.Millisecond
 
 // sweep reports the runs seen running that have ended since, and notes
 // the ones running now.

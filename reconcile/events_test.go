@@ -1,0 +1,56 @@
+package reconcile
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/isoagent/isoagent/spec"
+)
+
+// An exit the driver reports is in the status within a second, not at
+// the next resync, and a restart policy acts on it then.
+func TestEngineActsOnExitsAsTheyHappen(t *testing.T) {
+	tests := []struct {
+		name      string
+		policy    spec.RestartPolicy
+		restarted bool
+	}{
+		{"never", spec.RestartNever, false},
+		{"always", spec.RestartAlways, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// ping -n 5 exits by itself after 5 s.
+				c := ctr("pinger", img2022, func(s *spec.Spec) {
+					s.Command = []string{"ping", "-n", "5", "localhost"}
+					s.RestartPolicy = tt.policy
+				})
+				r := start(t, openSim(t, ""), snapshot(c), func(o *EngineOptions) { o.Resync = time.Hour })
+				r.settle(2 * time.Second)
+				if st := r.status("pinger"); st.State != StateRunning {
+					t.Fatalf("status after 2 s: %+v, want running", st)
+				}
+				r.settle(4 * time.Second) // 1 s after the exit
+				st := r.status("pinger")
+				switch {
+				case tt.restarted && st.RestartCount == 0 && st.State != StateExited:
+					t.Errorf("1 s after the exit: %+v, want exited (waiting to restart) or restarted", st)
+				case !tt.restarted && (st.State != StateExited || st.ExitCode == nil || *st.ExitCode != 0):
+					t.Errorf("1 s after the exit: %+v, want exited with 0", st)
+				}
+				if !tt.restarted {
+					if !r.eng.Converged() {
+						t.Error("not converged 1 s after an exit restart: never leaves alone")
+					}
+					return
+				}
+				r.settle(time.Minute)
+				if st := r.status("pinger"); st.RestartCount == 0 {
+					t.Errorf("a minute after the exit: %+v, want restarted (the resync is an hour away)", st)
+				}
+			})
+		})
+	}
+}
