@@ -166,6 +166,9 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		return nil, err
 	}
 	cfg.drv.secrets = g.secretSource()
+	if cfg.drv.monitor, err = monitorCommand(); err != nil {
+		return nil, err
+	}
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s driver: %w", cfg.drv.name, err)

@@ -126,7 +126,12 @@ func Open(dir string, opts Options) (*Driver, error) {
 		d.credSpecDir = filepath.Join(dir, credspec.DirName)
 	}
 	if dir != "" && len(opts.Monitor) > 0 {
-		d.mon = newMonitors(dir, opts)
+		// The monitors run on after this process, from any folder.
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("sim state folder: %w", err)
+		}
+		d.mon = newMonitors(abs, opts)
 	}
 	return d, nil
 }
