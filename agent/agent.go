@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/isoagent/isoagent/containerlog"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/policy"
@@ -187,7 +189,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
 	}
 	if cfg.Listen != "" {
+		var logs http.Handler
+		if _, ok := drv.(driver.RunKeeper); ok {
+			logs = containerlog.Handler(drv)
+		}
 		a.add("http", metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
+			Logs:     logs,
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,

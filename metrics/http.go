@@ -44,6 +44,9 @@ type Endpoints struct {
 	// wraps reconcile.ErrNoPendingPrune or reconcile.ErrPruneChanged when
 	// it cannot.
 	ConfirmPrune func(ctx context.Context, id string) (any, error)
+	// Logs, when set, serves GET /logs/{name}: a container's output
+	// (package containerlog).
+	Logs http.Handler
 }
 
 // Handler returns the handler of the agent's HTTP endpoints:
@@ -55,6 +58,7 @@ type Endpoints struct {
 //	/readyz   200 "ok" when e.Ready returns nil, else 503 with the reason
 //	/status   200 with e.Status's value as JSON, else 500 with
 //	          {"error": "..."}
+//	/logs/{name} a container's output, when e.Logs is set
 //
 // The endpoints answer GET and HEAD; other methods get 405.
 func Handler(e Endpoints) http.Handler {
@@ -117,6 +121,9 @@ func Handler(e Endpoints) http.Handler {
 	mux.HandleFunc("POST /prune/confirm", func(w http.ResponseWriter, r *http.Request) {
 		confirmPrune(w, r, e.ConfirmPrune, logger)
 	})
+	if e.Logs != nil {
+		mux.Handle("GET /logs/{name}", e.Logs)
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON")
 	})

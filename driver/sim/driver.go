@@ -32,6 +32,7 @@ import (
 	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/monitor"
 )
 
 // DefaultOwner is the owner tag a Driver uses when Options.Owner is empty.
@@ -99,8 +100,9 @@ type Driver struct {
 	mu     sync.Mutex
 	faults []Fault // injected into this driver only
 
-	w   watchers
-	mon *monitors // nil without Options.Monitor
+	w    watchers
+	mon  *monitors      // nil without Options.Monitor
+	runs monitor.Layout // where the runs are kept; Dir "" in memory
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -132,6 +134,9 @@ func Open(dir string, opts Options) (*Driver, error) {
 			return nil, fmt.Errorf("sim state folder: %w", err)
 		}
 		d.mon = newMonitors(abs, opts)
+	}
+	if dir != "" {
+		d.runs = monitor.Layout{Dir: dir}
 	}
 	return d, nil
 }

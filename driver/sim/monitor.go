@@ -174,13 +174,14 @@ func (ms *monitors) close() {
 	ms.wg.Wait()
 }
 
-// Runs implements driver.RunKeeper: the folders of id's runs, none
-// without monitors.
+// Runs implements driver.RunKeeper: the folders of id's runs in the
+// state folder (those monitors kept, whether this driver starts monitors
+// or only reads), none for a host kept in memory.
 func (d *Driver) Runs(id string) ([]string, error) {
-	if d.mon == nil {
+	if d.runs.Dir == "" {
 		return nil, nil
 	}
-	return d.mon.layout.Runs(id)
+	return d.runs.Runs(id)
 }
 
 var _ driver.RunKeeper = (*Driver)(nil)
