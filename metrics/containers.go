@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"slices"
 	"sync"
 
@@ -30,6 +31,9 @@ type ContainerInfo struct {
 	Desired bool
 	// Running reports that the host runs it.
 	Running bool
+	// LastExitCode is the exit code of its last run, when it has ended
+	// one.
+	LastExitCode *int
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -37,11 +41,13 @@ type ContainerInfo struct {
 // series always describe the same moment.
 type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
+	exits, lastExit                         *prometheus.Desc
 	labels                                  labelSets
 
 	mu           sync.Mutex
 	source       func() []ContainerInfo
 	restartCount map[string]float64
+	exitCount    map[string]map[reconcile.ExitReason]float64
 }
 
 func newContainerCollector(labels labelSets) *containerCollector {
@@ -62,7 +68,14 @@ func newContainerCollector(labels labelSets) *containerCollector {
 		restarts: prometheus.NewDesc(namespace+"_container_restarts_total",
 			"Restarts of a container by its restart policy since the agent started.",
 			[]string{"name"}, nil),
+		exits: prometheus.NewDesc(namespace+"_container_exits_total",
+			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.",
+			[]string{"name", "reason"}, nil),
+		lastExit: prometheus.NewDesc(namespace+"_container_last_exit_code",
+			"The exit code of a container's last run, for containers that have ended one.",
+			[]string{"name"}, nil),
 		restartCount: make(map[string]float64),
+		exitCount:    make(map[string]map[reconcile.ExitReason]float64),
 	}
 }
 
@@ -81,7 +94,21 @@ func (c *containerCollector) incRestart(name string) {
 	c.restartCount[name]++
 }
 
+// incExit counts one exit, kept as restarts are.
+func (c *containerCollector) incExit(name string, reason reconcile.ExitReason) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.exitCount[name]
+	if m == nil {
+		m = make(map[reconcile.ExitReason]float64)
+		c.exitCount[name] = m
+	}
+	m[reason]++
+}
+
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.exits
+	ch <- c.lastExit
 	ch <- c.desired
 	ch <- c.running
 	ch <- c.count
@@ -111,6 +138,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	type infoKey struct{ name, isolation, image, state string }
 	infos := make(map[infoKey]bool)
+	lastExit := make(map[string]int)
 	var names []string
 	for _, ci := range snapshot {
 		iso := known(c.labels.isolations, ci.Isolation)
@@ -126,6 +154,9 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		// to the one that won; identical label sets are one series.
 		infos[infoKey{ci.Name, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
 		names = append(names, ci.Name)
+		if ci.LastExitCode != nil {
+			lastExit[ci.Name] = *ci.LastExitCode
+		}
 	}
 
 	for iso, n := range desired {
@@ -145,11 +176,19 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	names = slices.Compact(names)
 	c.mu.Lock()
 	counts := make([]float64, len(names))
+	exits := make([]map[reconcile.ExitReason]float64, len(names))
 	for i, name := range names {
 		counts[i] = c.restartCount[name]
+		exits[i] = maps.Clone(c.exitCount[name])
 	}
 	c.mu.Unlock()
 	for i, name := range names {
 		ch <- prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name)
+		for _, r := range reconcile.ExitReasons() {
+			ch <- prometheus.MustNewConstMetric(c.exits, prometheus.CounterValue, exits[i][r], name, string(r))
+		}
+		if code, ok := lastExit[name]; ok {
+			ch <- prometheus.MustNewConstMetric(c.lastExit, prometheus.GaugeValue, float64(code), name)
+		}
 	}
 }

@@ -70,6 +70,7 @@ type Engine struct {
 	host     atomic.Pointer[driver.Host]
 	cache    *hostCache
 	restarts *restarts
+	exits    *exits
 	conds    *conditions
 	guard    *pruneGuard
 	track    *tracker
@@ -122,9 +123,11 @@ func NewEngine(opts EngineOptions) *Engine {
 		update:   make(chan struct{}, 1),
 		relistC:  make(chan struct{}, 1),
 	}
+	e.exits = newExits(e.log, e.obs, opts.Driver)
+	e.cache.onWrite = e.exits.written
 	e.track = newTracker(e.settled, e.allKeys, e.reportConverged)
 	e.rec = &containerReconciler{
-		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts,
+		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts, exits: e.exits,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
 	}
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
@@ -245,6 +248,7 @@ func (e *Engine) Status() Status {
 		desired:  e.desired.Load(),
 		cache:    e.cache.snapshot(),
 		restarts: e.restarts.views(),
+		exits:    e.exits.views(),
 		conds:    e.conds.list(),
 		tracker:  e.track.view(),
 		now:      time.Now(),

@@ -54,3 +54,34 @@ func TestEngineActsOnExitsAsTheyHappen(t *testing.T) {
 		})
 	}
 }
+
+// Status keeps each container's last exit, with why it ended: by itself
+// (its code) or stopped by the agent (a change of its spec).
+func TestEngineStatusShowsTheLastExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		job := ctr("job", img2022, func(s *spec.Spec) {
+			s.Command = []string{"cmd", "/c", "exit", "3"}
+			s.RestartPolicy = spec.RestartNever
+		})
+		web := ctr("web", img2022)
+		r := start(t, openSim(t, ""), snapshot(job, web))
+		r.settle(5 * time.Second)
+		if x := r.status("job").LastExit; x == nil || x.Code != 3 || x.Reason != ExitFailed || x.At.IsZero() {
+			t.Errorf("last exit of job = %+v, want failed with 3", x)
+		}
+		if x := r.status("web").LastExit; x != nil {
+			t.Errorf("last exit of web, which runs = %+v, want none", x)
+		}
+		first := r.status("web").ContainerID
+		changed := ctr("web", img2022, func(s *spec.Spec) { s.Env = map[string]string{"MODE": "new"} })
+		r.apply(snapshot(job, changed))
+		r.settle(time.Minute)
+		st := r.status("web")
+		if st.State != StateRunning || st.ContainerID == first {
+			t.Fatalf("web after its change: %+v, want a new container running", st)
+		}
+		if x := st.LastExit; x == nil || x.Reason != ExitStopped || x.ContainerID != first {
+			t.Errorf("last exit of web after its change = %+v, want %s stopped", x, first)
+		}
+	})
+}

@@ -23,6 +23,9 @@ type hostCache struct {
 	byName  map[string][]driver.Container
 	asOf    map[string]uint64 // name -> version of the look that wrote it last
 	running map[string]int    // container ID -> cached containers with it that run
+	// onWrite, when set, is told of every applied write, under the lock:
+	// the list before and after.
+	onWrite func(name string, old, list []driver.Container)
 }
 
 func newHostCache() *hostCache {
@@ -62,6 +65,9 @@ func (c *hostCache) Write(v uint64, name string, f func([]driver.Container) []dr
 	} else {
 		c.byName[name] = list
 		c.countRunningLocked(list, 1)
+	}
+	if c.onWrite != nil {
+		c.onWrite(name, old, list)
 	}
 	return true, !sameContainers(old, list)
 }

@@ -63,6 +63,7 @@ type containerReconciler struct {
 	desired     *atomic.Pointer[desiredState]
 	cache       *hostCache
 	restarts    *restarts
+	exits       *exits // nil in tests that build a reconciler alone
 	obs         Observer
 	log         *slog.Logger
 	stopTimeout time.Duration // when a spec gives none

@@ -19,9 +19,11 @@ type statusInput struct {
 	cache   map[string][]driver.Container
 	// restarts holds, by name, the restart counts and held-back restarts.
 	restarts map[string]restartView
-	now      time.Time
-	pending  *PendingPrune
-	budget   PruneBudget
+	// exits holds, by name, the last exit.
+	exits   map[string]LastExit
+	now     time.Time
+	pending *PendingPrune
+	budget  PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -72,6 +74,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	actual := in.cache[name]
 	rs := in.restarts[name]
 	cs.RestartCount = rs.count
+	if x, ok := in.exits[name]; ok {
+		cs.LastExit = &x
+	}
 	var current *driver.Container
 	if d != nil {
 		cs.Source = d.Spec.Source
@@ -105,6 +110,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	}
 	if current != nil {
 		cs.ContainerID = current.ID
+		// The host keeps the count across agents; this agent's own count
+		// covers hosts that keep none.
+		cs.RestartCount = max(cs.RestartCount, current.RestartCount)
 		cs.InitPID = current.InitPID
 		cs.UtilityVM = current.UtilityVM
 		if cs.EffectiveIsolation == "" {

@@ -36,6 +36,11 @@ type drillStatus struct {
 	State        string
 	ExitCode     *int
 	RestartCount int
+	LastExit     *struct {
+		Code      int
+		Reason    string
+		LastLines []string
+	}
 }
 
 func statusOf(t *testing.T, addr string) map[string]drillStatus {
@@ -125,6 +130,10 @@ func TestDrillAgentKilledWhileContainersPrintAndExit(t *testing.T) {
 		if c.State != want.state || c.RestartCount != want.restarts || want.code >= 0 && (c.ExitCode == nil || *c.ExitCode != want.code) {
 			t.Errorf("%s after the agent came back: %+v, want %s (exit %d), %d restarts", want.name, c, want.state, want.code, want.restarts)
 		}
+	}
+	// The crash report of the victim: its code and its last lines.
+	if x := st["victim"].LastExit; x == nil || x.Code != 7 || x.Reason != "failed" || len(x.LastLines) == 0 || x.LastLines[len(x.LastLines)-1] != "Reply from ::1: time<1ms" {
+		t.Errorf("last exit of the victim: %+v, want failed with 7 and its last lines", x)
 	}
 	// Every line the counter printed, with no agent, is in its log once.
 	stdout, _, _ := runAgentBinary(t, "logs", "counter", "--sim-dir", simDir)
