@@ -194,7 +194,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			logs = containerlog.Handler(drv)
 		}
 		a.add("http", metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
-			Logs:     logs,
+			Logs: logs,
+			Restart: func(ctx context.Context, name string) error {
+				return a.eng.Restart(ctx, name, "isoagent restart")
+			},
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,

@@ -44,6 +44,9 @@ type Endpoints struct {
 	// wraps reconcile.ErrNoPendingPrune or reconcile.ErrPruneChanged when
 	// it cannot.
 	ConfirmPrune func(ctx context.Context, id string) (any, error)
+	// Restart, when set, serves POST /restart/{name}: it restarts the
+	// named container now (loopback clients only).
+	Restart func(ctx context.Context, name string) error
 	// Logs, when set, serves GET /logs/{name}: a container's output
 	// (package containerlog).
 	Logs http.Handler
@@ -59,6 +62,7 @@ type Endpoints struct {
 //	/status   200 with e.Status's value as JSON, else 500 with
 //	          {"error": "..."}
 //	/logs/{name} a container's output, when e.Logs is set
+//	/restart/{name} (POST) restarts a container now, from the host only
 //
 // The endpoints answer GET and HEAD; other methods get 405.
 func Handler(e Endpoints) http.Handler {
@@ -120,6 +124,9 @@ func Handler(e Endpoints) http.Handler {
 	})
 	mux.HandleFunc("POST /prune/confirm", func(w http.ResponseWriter, r *http.Request) {
 		confirmPrune(w, r, e.ConfirmPrune, logger)
+	})
+	mux.HandleFunc("POST /restart/{name}", func(w http.ResponseWriter, r *http.Request) {
+		restartContainer(w, r, e.Restart, logger)
 	})
 	if e.Logs != nil {
 		mux.Handle("GET /logs/{name}", e.Logs)

@@ -1,10 +1,12 @@
 package reconcile
 
 import (
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -82,6 +84,37 @@ func TestEngineStatusShowsTheLastExit(t *testing.T) {
 		}
 		if x := st.LastExit; x == nil || x.Reason != ExitStopped || x.ContainerID != first {
 			t.Errorf("last exit of web after its change = %+v, want %s stopped", x, first)
+		}
+	})
+}
+
+// An administrator's restart stops the container with its grace and starts
+// it again now; a name without a running container is refused.
+func TestEngineRestartsOnRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		job := ctr("job", img2022, func(s *spec.Spec) {
+			s.Command = []string{"cmd", "/c", "exit", "0"}
+			s.RestartPolicy = spec.RestartNever
+		})
+		r := start(t, openSim(t, ""), snapshot(ctr("web", img2022), job))
+		r.settle(5 * time.Second)
+		before := r.containers()["web"]
+		time.Sleep(time.Second)
+		if err := r.eng.Restart(t.Context(), "web", "test"); err != nil {
+			t.Fatalf("Restart = %v", err)
+		}
+		after := r.containers()["web"]
+		if after.ID != before.ID || after.State != driver.StateRunning || !after.StartedAt.After(before.StartedAt) {
+			t.Errorf("after Restart: %+v, want %s running again, started after %s", after, before.ID, before.StartedAt)
+		}
+		r.settle(time.Second)
+		if x := r.status("web").LastExit; x == nil || x.Reason != ExitStopped {
+			t.Errorf("last exit after Restart = %+v, want stopped", x)
+		}
+		for _, name := range []string{"job", "nope"} {
+			if err := r.eng.Restart(t.Context(), name, "test"); !errors.Is(err, ErrNotRunning) {
+				t.Errorf("Restart of %s = %v, want ErrNotRunning", name, err)
+			}
 		}
 	})
 }

@@ -72,6 +72,18 @@ func (c *hostCache) Write(v uint64, name string, f func([]driver.Container) []dr
 	return true, !sameContainers(old, list)
 }
 
+// hasRunning reports whether name has a running container.
+func (c *hostCache) hasRunning(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, x := range c.byName[name] {
+		if x.State == driver.StateRunning {
+			return true
+		}
+	}
+	return false
+}
+
 // Get returns the cached containers of name. The caller must not change
 // the list.
 func (c *hostCache) Get(name string) []driver.Container {

@@ -69,11 +69,14 @@ type containerReconciler struct {
 	stopTimeout time.Duration // when a spec gives none
 	// relist asks for a relist soon; it must not block.
 	relist func()
+	// requests are the restarts asked for with Engine.Restart.
+	requests restartRequests
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
 
 func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Result, error) {
+	r.restartRequested(ctx, name)
 	ds := r.desired.Load()
 	d := ds.decision(name)
 	actual := r.cache.Get(name)

@@ -105,6 +105,21 @@ func TestLogsOfContainers(t *testing.T) {
 		// -f prints new lines as the container prints them.
 		follow(t, append([]string{"logs", "pinger", "-f", "--tail", "1"}, where...), 3)
 	}
+
+	// isoagent restart: a run of its own, the one before it kept.
+	if stdout, stderr, code := runAgentBinary(t, "restart", "pinger", "--addr", addr); code != exitOK || stdout != "restarted pinger\n" {
+		t.Fatalf("restart pinger: exit %d, %q, %q", code, stdout, stderr)
+	}
+	if _, stderr, code := runAgentBinary(t, "restart", "job", "--addr", addr); code != exitProblem || !strings.Contains(stderr, "no running container") {
+		t.Errorf("restart of the exited job: exit %d, %q; want %d, no running container", code, stderr, exitProblem)
+	}
+	stdout, _, code := runAgentBinary(t, "logs", "pinger", "--previous", "--sim-dir", simDir)
+	if code != exitOK || !strings.HasPrefix(stdout, "\nPinging localhost") {
+		t.Errorf("logs pinger --previous after a restart: exit %d:\n%s", code, stdout)
+	}
+	if c := statusOf(t, addr)["pinger"]; c.State != "running" || c.RestartCount != 1 {
+		t.Errorf("pinger after a restart: %+v, want running, 1 restart", c)
+	}
 }
 
 // follow runs isoagent with args and waits until it has printed n lines

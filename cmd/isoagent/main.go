@@ -44,6 +44,7 @@ func commands() []command {
 		{"wait", "wait until a running agent has converged", runWait},
 		{"prune", "show, and with --confirm let go on, a prune the running agent holds", runPrune},
 		{"service", "install and control the Windows service (Windows)", runService},
+		{"restart", "restart one container now, through the running agent", runRestart},
 		{"logs", "print what a container printed", runLogs},
 		{"monitor", "hold one run of a container (started by the agent)", runMonitor},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
