@@ -50,20 +50,9 @@ func Run(ctx context.Context, d driver.Driver, name string, previous bool) (stri
 	if !ok {
 		return "", ErrNotKept
 	}
-	cs, err := d.List(ctx)
+	c, err := Find(ctx, d, name)
 	if err != nil {
-		return "", fmt.Errorf("list the containers: %w", err)
-	}
-	var c *driver.Container
-	for i := range cs {
-		// While a container is replaced two share its name: the newer
-		// one counts.
-		if cs[i].Name == name && (c == nil || cs[i].CreatedAt.After(c.CreatedAt)) {
-			c = &cs[i]
-		}
-	}
-	if c == nil {
-		return "", fmt.Errorf("%q: %w (isoagent status lists the containers)", name, ErrUnknown)
+		return "", err
 	}
 	runs, err := rk.Runs(c.ID)
 	if err != nil {
@@ -78,6 +67,26 @@ func Run(ctx context.Context, d driver.Driver, name string, previous bool) (stri
 		return "", fmt.Errorf("%q: %w", name, ErrNoPrevious)
 	}
 	return runs[len(runs)-2], nil
+}
+
+// Find returns the container of d's owner named name; while a container
+// is replaced two share its name, and the newer one counts. It wraps
+// ErrUnknown when there is none.
+func Find(ctx context.Context, d driver.Driver, name string) (driver.Container, error) {
+	cs, err := d.List(ctx)
+	if err != nil {
+		return driver.Container{}, fmt.Errorf("list the containers: %w", err)
+	}
+	var c *driver.Container
+	for i := range cs {
+		if cs[i].Name == name && (c == nil || cs[i].CreatedAt.After(c.CreatedAt)) {
+			c = &cs[i]
+		}
+	}
+	if c == nil {
+		return driver.Container{}, fmt.Errorf("%q: %w (isoagent status lists the containers)", name, ErrUnknown)
+	}
+	return *c, nil
 }
 
 // Copy prints the output of container name to w as opts say.

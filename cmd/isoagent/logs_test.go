@@ -106,6 +106,32 @@ func TestLogsOfContainers(t *testing.T) {
 		follow(t, append([]string{"logs", "pinger", "-f", "--tail", "1"}, where...), 3)
 	}
 
+	// isoagent exec: the command's output and exit code are exec's.
+	for _, tt := range []struct {
+		args   []string
+		stdin  string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"pinger", "--", "cmd", "/c", "echo hello & exit 4"}, "", 4, "hello\n", ""},
+		{[]string{"-i", "pinger", "--", "cmd"}, "echo one\necho two\nexit 2\n", 2, "one\ntwo\n", ""},
+		{[]string{"pinger", "--", "powershell", "-c", "Write-Output out; Write-Error err"}, "", 0, "out\n", "err\n"},
+		{[]string{"job", "--", "hostname"}, "", exitProblem, "", "job is not running"},
+		{[]string{"nope", "--", "hostname"}, "", exitProblem, "", `"nope": no such container`},
+		{[]string{"pinger"}, "", exitUsage, "", "want NAME -- COMMAND"},
+	} {
+		args := append([]string{"exec", "--sim-dir", simDir}, tt.args...)
+		cmd := exec.Command(agentBinary(t), args...)
+		cmd.Stdin = strings.NewReader(tt.stdin)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		cmd.Run()
+		if code := cmd.ProcessState.ExitCode(); code != tt.code || out.String() != tt.stdout || !strings.Contains(errOut.String(), tt.stderr) {
+			t.Errorf("isoagent %s: exit %d, stdout %q, stderr %q; want %d, %q, %q", strings.Join(args, " "), code, out.String(), errOut.String(), tt.code, tt.stdout, tt.stderr)
+		}
+	}
+
 	// isoagent restart: a run of its own, the one before it kept.
 	if stdout, stderr, code := runAgentBinary(t, "restart", "pinger", "--addr", addr); code != exitOK || stdout != "restarted pinger\n" {
 		t.Fatalf("restart pinger: exit %d, %q, %q", code, stdout, stderr)

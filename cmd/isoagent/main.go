@@ -45,6 +45,9 @@ func commands() []command {
 		{"prune", "show, and with --confirm let go on, a prune the running agent holds", runPrune},
 		{"service", "install and control the Windows service (Windows)", runService},
 		{"restart", "restart one container now, through the running agent", runRestart},
+		{"exec", "run a command in a running container", func(args []string, stdout, stderr io.Writer) int {
+			return runExec(args, os.Stdin, stdout, stderr)
+		}},
 		{"logs", "print what a container printed", runLogs},
 		{"monitor", "hold one run of a container (started by the agent)", runMonitor},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
