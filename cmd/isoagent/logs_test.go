@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +16,28 @@ import (
 	"github.com/isoagent/isoagent/monitor"
 )
 
+// watchedSimDirs are the state folders whose monitors a test stops, by
+// test, so that each is registered once.
+var watchedSimDirs sync.Map
+
+// stopMonitorsOf stops, at the end of the test, the monitors of the
+// simulated host an isoagent command line names with --sim-dir: a run
+// leaves its containers, and their monitors, running.
+func stopMonitorsOf(t *testing.T, args []string) {
+	for i, a := range args {
+		if a == "--sim-dir" && i+1 < len(args) {
+			stopMonitors(t, args[i+1])
+		}
+	}
+}
+
 // stopMonitors ends, when the test ends and before its folders go, every
 // container of the simulated host in simDir that still runs, and waits
 // for their monitors, which outlive the agent.
 func stopMonitors(t *testing.T, simDir string) {
+	if _, seen := watchedSimDirs.LoadOrStore(t.Name()+"\x00"+simDir, true); seen {
+		return
+	}
 	t.Cleanup(func() {
 		stdout, _, _ := runAgentBinary(t, "sim", "--sim-dir", simDir, "ls")
 		for _, line := range strings.Split(stdout, "\n") {

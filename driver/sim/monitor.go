@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -221,7 +223,7 @@ func (MonitorRuntime) Start(ctx context.Context, cfg monitor.Config) (monitor.Pr
 		// is acted out all the same: its output and its exit.
 		return nil, classError{fmt.Errorf("container %s: the run started at %s is over: %w", cfg.ID, p.StartedAt, driver.ErrInvalidState)}
 	}
-	pr := &actedProcess{m: m, id: cfg.ID, run: ri, script: scriptOf(ri.Command), exited: make(chan struct{})}
+	pr := &actedProcess{m: m, state: filepath.Join(p.Dir, stateFile), id: cfg.ID, run: ri, script: scriptOf(ri.Command), exited: make(chan struct{})}
 	var outW, errW *io.PipeWriter
 	pr.stdout, outW = io.Pipe()
 	pr.stderr, errW = io.Pipe()
@@ -248,6 +250,7 @@ func (e classError) ErrorClass() string { return errorClassName(e.err) }
 // actedProcess is a run's init process acted out from its script.
 type actedProcess struct {
 	m              *Model
+	state          string // the state file: once it is gone, so is the host
 	id             string
 	run            runInfo
 	script         script
@@ -287,6 +290,15 @@ func (p *actedProcess) act(stdout, stderr *io.PipeWriter) {
 	}
 	for {
 		now := p.m.clock()
+		if _, err := os.Stat(p.state); err != nil {
+			// The state folder was deleted: the host is gone, and a look
+			// through the store would make its lock file again.
+			p.code, p.at = monitor.ExitUnknown, now
+			stdout.Close()
+			stderr.Close()
+			close(p.exited)
+			return
+		}
 		ri, ok, err := p.m.runOf(p.id)
 		same := err == nil && ok && ri.StartedAt.Equal(start)
 		if same && ri.State == driver.StateRunning {
