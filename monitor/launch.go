@@ -93,9 +93,15 @@ func Start(ctx context.Context, command []string, dir string) (*Handle, Started,
 		cmd.Wait()
 		close(h.done)
 	}()
+	// A monitor says at once whether its process started; one that says
+	// nothing is not a monitor (a wrong command) or is stuck.
+	hello := time.NewTimer(handshakeTimeout)
+	defer hello.Stop()
 	select {
 	case <-ctx.Done():
 		return h, Started{}, fmt.Errorf("wait for the monitor to start: %w", ctx.Err())
+	case <-hello.C:
+		return h, Started{}, fmt.Errorf("the monitor %s said nothing within %s (see %s)", command[0], handshakeTimeout, filepath.Join(dir, logFile))
 	case r := <-rc:
 		switch {
 		case r.err != nil:
@@ -145,6 +151,9 @@ func (h *Handle) Wait(ctx context.Context) (Exit, error) {
 	}
 	return e, err
 }
+
+// handshakeTimeout bounds the wait for a monitor's first line.
+const handshakeTimeout = 30 * time.Second
 
 // waitPoll is how often waitPID looks where the system cannot tell a
 // process's end as it happens.

@@ -166,8 +166,10 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		return nil, err
 	}
 	cfg.drv.secrets = g.secretSource()
-	if cfg.drv.monitor, err = monitorCommand(); err != nil {
-		return nil, err
+	if !cfg.noMonitors {
+		if cfg.drv.monitor, err = monitorCommand(); err != nil {
+			return nil, err
+		}
 	}
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
@@ -211,6 +213,9 @@ type agentConfig struct {
 	watch    string        // notify or poll
 	poll     time.Duration // polling interval with watch=poll
 	listen   string        // metrics and status address; "" serves nothing
+	// noMonitors runs the containers without a monitor process each:
+	// their output is not kept.
+	noMonitors bool
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.
