@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/isoagent/isoagent/containerlog"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/policy"
@@ -213,7 +215,15 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		if err := cfg.Web.Check(); err != nil {
 			return nil, err
 		}
+		var logs http.Handler
+		if _, ok := drv.(driver.RunKeeper); ok {
+			logs = containerlog.Handler(drv)
+		}
 		srv := metrics.NewServer(cfg.Listen, metrics.Handler(metrics.Endpoints{
+			Logs: logs,
+			Restart: func(ctx context.Context, name string) error {
+				return a.eng.Restart(ctx, name, "isoagent restart")
+			},
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,

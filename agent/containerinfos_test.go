@@ -33,3 +33,29 @@ func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 		}
 	}
 }
+
+// A container waiting out its crash backoff is wanted running, and counts
+// as desired but not running; one its policy leaves exited is not wanted.
+func TestContainerInfosCountABackoffAsDesired(t *testing.T) {
+	one := 1
+	st := reconcile.Status{Containers: []reconcile.ContainerStatus{
+		{Name: "looping", State: reconcile.StateExited, EffectiveIsolation: "process", ExitCode: &one,
+			Conditions: []reconcile.Condition{{Type: reconcile.CondCrashLoop}}, LastExit: &reconcile.LastExit{Code: 1, Reason: reconcile.ExitFailed}},
+		{Name: "done", State: reconcile.StateExited, EffectiveIsolation: "process", ExitCode: &one},
+		{Name: "web", State: reconcile.StateRunning, EffectiveIsolation: "process"},
+	}}
+	tests := map[string]struct {
+		desired, running bool
+		lastExit         *int
+	}{
+		"looping": {true, false, &one},
+		"done":    {false, false, nil},
+		"web":     {true, true, nil},
+	}
+	for _, ci := range containerInfos(st) {
+		want := tests[ci.Name]
+		if ci.Desired != want.desired || ci.Running != want.running || (ci.LastExitCode == nil) != (want.lastExit == nil) {
+			t.Errorf("%s: desired %v running %v last exit %v; want %v, %v, %v", ci.Name, ci.Desired, ci.Running, ci.LastExitCode, want.desired, want.running, want.lastExit)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ func (o observer) Action(k reconcile.ActionKind, err error, _ time.Duration) {
 
 func (o observer) DriverOp(op driver.Op, _ error, d time.Duration) { o.m.ObserveDriverOp(op, d) }
 func (o observer) Restarted(name string)                           { o.m.IncRestart(name) }
+func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit(name, e.Reason) }
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
 
@@ -74,7 +76,7 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 		if iso == "" {
 			iso = c.RequestedIsolation
 		}
-		out = append(out, metrics.ContainerInfo{
+		ci := metrics.ContainerInfo{
 			Name:      c.Name,
 			Isolation: iso,
 			Image:     c.Image,
@@ -82,7 +84,16 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling),
 			// While a new image is pulled, the old container serves.
 			Running: c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),
-		})
+		}
+		if c.LastExit != nil {
+			code := c.LastExit.Code
+			ci.LastExitCode = &code
+		}
+		// Waiting out its crash backoff, it is wanted running all the same.
+		if c.State == reconcile.StateExited && slices.ContainsFunc(c.Conditions, func(x reconcile.Condition) bool { return x.Type == reconcile.CondCrashLoop }) {
+			ci.Desired = true
+		}
+		out = append(out, ci)
 	}
 	return out
 }

@@ -260,6 +260,9 @@ type Container struct {
 	InitPID int `json:"initPid,omitempty"`
 	// UtilityVM is the VM a running Hyper-V container runs in.
 	UtilityVM *UtilityVM `json:"utilityVM,omitempty"`
+	// RestartCount is how often the container was started again after
+	// its first start, as its record keeps it, so it outlives the agent.
+	RestartCount int `json:"restartCount,omitempty"`
 	// KeepOnPrune is the mark of the config it was created with.
 	KeepOnPrune bool `json:"keepOnPrune,omitempty"`
 }

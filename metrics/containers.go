@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"slices"
 	"sync"
 
@@ -30,6 +31,9 @@ type ContainerInfo struct {
 	Desired bool
 	// Running reports that the host runs it.
 	Running bool
+	// LastExitCode is the exit code of its last run, when it has ended
+	// one.
+	LastExitCode *int
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -37,6 +41,7 @@ type ContainerInfo struct {
 // series always describe the same moment.
 type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
+	exits, lastExit                         *prometheus.Desc
 	labels                                  labelSets
 
 	mu           sync.Mutex
@@ -51,6 +56,7 @@ type containerCollector struct {
 	builtAt    uint64
 	builtGen   uint64
 	haveBuilt  bool
+	exitCount  map[string]map[reconcile.ExitReason]float64
 }
 
 func newContainerCollector(labels labelSets) *containerCollector {
@@ -71,7 +77,14 @@ func newContainerCollector(labels labelSets) *containerCollector {
 		restarts: prometheus.NewDesc(namespace+"_container_restarts_total",
 			"Restarts of a container by its restart policy since the agent started.",
 			[]string{"name"}, nil),
+		exits: prometheus.NewDesc(namespace+"_container_exits_total",
+			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.",
+			[]string{"name", "reason"}, nil),
+		lastExit: prometheus.NewDesc(namespace+"_container_last_exit_code",
+			"The exit code of a container's last run, for containers that have ended one.",
+			[]string{"name"}, nil),
 		restartCount: make(map[string]float64),
+		exitCount:    make(map[string]map[reconcile.ExitReason]float64),
 	}
 }
 
@@ -97,7 +110,22 @@ func (c *containerCollector) incRestart(name string) {
 	c.restartGen++
 }
 
+// incExit counts one exit, kept as restarts are.
+func (c *containerCollector) incExit(name string, reason reconcile.ExitReason) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.exitCount[name]
+	if m == nil {
+		m = make(map[reconcile.ExitReason]float64)
+		c.exitCount[name] = m
+	}
+	m[reason]++
+	c.restartGen++ // the series built must be built again
+}
+
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.exits
+	ch <- c.lastExit
 	ch <- c.desired
 	ch <- c.running
 	ch <- c.count
@@ -152,6 +180,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	type infoKey struct{ name, isolation, image, state string }
 	infos := make(map[infoKey]bool)
+	lastExit := make(map[string]int)
 	var names []string
 	for _, ci := range snapshot {
 		iso := known(c.labels.isolations, ci.Isolation)
@@ -167,6 +196,9 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		// to the one that won; identical label sets are one series.
 		infos[infoKey{ci.Name, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
 		names = append(names, ci.Name)
+		if ci.LastExitCode != nil {
+			lastExit[ci.Name] = *ci.LastExitCode
+		}
 	}
 
 	for iso, n := range desired {
@@ -186,11 +218,19 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	names = slices.Compact(names)
 	c.mu.Lock()
 	counts := make([]float64, len(names))
+	exits := make([]map[reconcile.ExitReason]float64, len(names))
 	for i, name := range names {
 		counts[i] = c.restartCount[name]
+		exits[i] = maps.Clone(c.exitCount[name])
 	}
 	c.mu.Unlock()
 	for i, name := range names {
 		send(prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name))
+		for _, r := range reconcile.ExitReasons() {
+			send(prometheus.MustNewConstMetric(c.exits, prometheus.CounterValue, exits[i][r], name, string(r)))
+		}
+		if code, ok := lastExit[name]; ok {
+			send(prometheus.MustNewConstMetric(c.lastExit, prometheus.GaugeValue, float64(code), name))
+		}
 	}
 }

@@ -57,6 +57,12 @@ type Endpoints struct {
 	// agent has converged and stayed so for settle, or ctx ends, and
 	// returns what to answer (reconcile.Convergence), which says which.
 	Converged func(ctx context.Context, settle time.Duration) any
+	// Restart, when set, serves POST /restart/{name}: it restarts the
+	// named container now (loopback clients only).
+	Restart func(ctx context.Context, name string) error
+	// Logs, when set, serves GET /logs/{name}: a container's output
+	// (package containerlog).
+	Logs http.Handler
 }
 
 // Bounds of a /converged request's parameters.
@@ -80,6 +86,8 @@ const (
 //	          agent has converged for settle (default 1.5s), or once
 //	          timeout (default 30s, at most 5m) has passed; 400 for a bad
 //	          duration, 404 when e.Converged is nil
+//	/logs/{name} a container's output, when e.Logs is set
+//	/restart/{name} (POST) restarts a container now, from the host only
 //
 // The endpoints answer GET and HEAD; other methods get 405.
 func Handler(e Endpoints) http.Handler {
@@ -170,6 +178,12 @@ func Handler(e Endpoints) http.Handler {
 	mux.HandleFunc("POST /prune/confirm", func(w http.ResponseWriter, r *http.Request) {
 		confirmPrune(w, r, e.ConfirmPrune, logger)
 	})
+	mux.HandleFunc("POST /restart/{name}", func(w http.ResponseWriter, r *http.Request) {
+		restartContainer(w, r, e.Restart, logger)
+	})
+	if e.Logs != nil {
+		mux.Handle("GET /logs/{name}", e.Logs)
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON\n/converged  waits until converged (long poll)")
 	})

@@ -248,6 +248,12 @@ func (m *Metrics) IncRestart(name string) {
 	m.containers.incRestart(name)
 }
 
+// IncExit counts one exit of the named container's init process, with
+// its reason; exported as isoagent_container_exits_total as restarts are.
+func (m *Metrics) IncExit(name string, reason reconcile.ExitReason) {
+	m.containers.incExit(name, reason)
+}
+
 // IncRejection counts a spec admission newly refuses, with the reason.
 // Call it when a spec becomes refused, not again at every resync while it
 // stays so.

@@ -83,6 +83,7 @@ type Engine struct {
 	host      atomic.Pointer[driver.Host]
 	cache     *hostCache
 	restarts  *restarts
+	exits     *exits
 	conds     *conditions
 	guard     *pruneGuard
 	track     *tracker
@@ -141,9 +142,11 @@ func NewEngine(opts EngineOptions) *Engine {
 		update:   make(chan struct{}, 1),
 		relistC:  make(chan struct{}, 1),
 	}
+	e.exits = newExits(e.log, e.obs, opts.Driver)
+	e.cache.onWrite = e.exits.written
 	e.track = newTracker(e.settled, e.allKeys, e.reportConverged)
 	e.rec = &containerReconciler{
-		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts,
+		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts, exits: e.exits,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
 		images: opts.Images,
 	}
@@ -296,11 +299,13 @@ func (e *Engine) WaitConverged(ctx context.Context) error {
 }
 
 // StateVersion changes whenever what Status says of each container's
-// state, isolation and image may have changed: a new desired state, or a
-// change on the host. While it stays the same, a view built from Status
+// state, isolation, image and restarts may have changed: a new desired
+// state, a change on the host, a restart held back or done. While it stays the same, a view built from Status
 // (the per-container metrics) can be kept, rather than Status built again
 // for every look. It never goes back.
-func (e *Engine) StateVersion() uint64 { return e.published.Load() + e.cache.Changes() }
+func (e *Engine) StateVersion() uint64 {
+	return e.published.Load() + e.cache.Changes() + e.restarts.version()
+}
 
 // PruneBudget returns how many containers one change may prune now, as
 // Status reports it, without building a Status.
@@ -313,6 +318,7 @@ func (e *Engine) Status() Status {
 		desired:  e.desired.Load(),
 		cache:    e.cache.snapshot(),
 		restarts: e.restarts.views(),
+		exits:    e.exits.views(),
 		conds:    e.conds.list(),
 		tracker:  e.track.view(),
 		pulls:    e.pulls(),

@@ -25,6 +25,9 @@ type hostCache struct {
 	running map[string]int    // container ID -> cached containers with it that run
 	// changes counts the writes that changed what planning looks at.
 	changes uint64
+	// onWrite, when set, is told of every applied write, under the lock:
+	// the list before and after.
+	onWrite func(name string, old, list []driver.Container)
 }
 
 func newHostCache() *hostCache {
@@ -69,6 +72,9 @@ func (c *hostCache) Write(v uint64, name string, f func([]driver.Container) []dr
 	if changed {
 		c.changes++
 	}
+	if c.onWrite != nil {
+		c.onWrite(name, old, list)
+	}
 	return true, changed
 }
 
@@ -79,6 +85,18 @@ func (c *hostCache) Changes() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.changes
+}
+
+// hasRunning reports whether name has a running container.
+func (c *hostCache) hasRunning(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, x := range c.byName[name] {
+		if x.State == driver.StateRunning {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns the cached containers of name. The caller must not change

@@ -63,6 +63,7 @@ type containerReconciler struct {
 	desired     *atomic.Pointer[desiredState]
 	cache       *hostCache
 	restarts    *restarts
+	exits       *exits // nil in tests that build a reconciler alone
 	obs         Observer
 	log         *slog.Logger
 	stopTimeout time.Duration // when a spec gives none
@@ -71,11 +72,14 @@ type containerReconciler struct {
 	// images pulls the images configs name; nil when the engine runs what
 	// the host has.
 	images Images
+	// requests are the restarts asked for with Engine.Restart.
+	requests restartRequests
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
 
 func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Result, error) {
+	r.restartRequested(ctx, name)
 	ds := r.desired.Load()
 	d := ds.decision(name)
 	if waitsForRegistry(d) {

@@ -44,6 +44,9 @@ func (c *crashLoop) delay(ran time.Duration) time.Duration {
 type restarts struct {
 	mu     sync.Mutex
 	byName map[string]*restartState
+	// changes counts the changes status shows (a restart held back, one
+	// done), so that whoever caches status knows when to look again.
+	changes uint64
 }
 
 type restartState struct {
@@ -89,6 +92,7 @@ func (r *restarts) wait(name string, c driver.Container) (time.Duration, int) {
 	wait := time.Until(exited.Add(s.crash.delay(ran)))
 	if wait > 0 {
 		s.waiting = time.Now().Add(wait)
+		r.changes++
 	}
 	return wait, s.crash.restarts
 }
@@ -101,6 +105,14 @@ func (r *restarts) restarted(name string) {
 	s.crash.restarts++
 	s.crash.consecutive++
 	s.waiting = time.Time{}
+	r.changes++
+}
+
+// version counts the changes so far that status shows.
+func (r *restarts) version() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changes
 }
 
 // views returns what status shows of every name restarted or held back.

@@ -36,6 +36,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.ctrl.Run(ctx)
 	}()
 	defer func() { <-ctrlDone }()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		e.watchExits(ctx)
+	}()
+	defer func() { <-watchDone }()
 
 	e.reconcileAll(ctx) // firstList has just listed
 	ticker := time.NewTicker(e.opts.Resync)

@@ -157,6 +157,9 @@ type ContainerStatus struct {
 	ContainerState driver.State `json:"containerState,omitempty"`
 	// ExitCode is set for an exited container.
 	ExitCode *int `json:"exitCode,omitempty"`
+	// LastExit is how the container's last run ended, as this agent
+	// learnt of it (a crash report: code, time, reason, last lines).
+	LastExit *LastExit `json:"lastExit,omitempty"`
 	// InitPID is the host PID of a process-isolated container's init
 	// process; UtilityVM the VM of a Hyper-V one, as the driver sees them.
 	InitPID   int               `json:"initPid,omitempty"`

@@ -20,7 +20,9 @@ type statusInput struct {
 	// restarts holds, by name, the restart counts and held-back restarts.
 	restarts map[string]restartView
 	// pulls holds the image pulls, by pullKey.
-	pulls   map[string]PullState
+	pulls map[string]PullState
+	// exits holds, by name, the last exit.
+	exits   map[string]LastExit
 	now     time.Time
 	pending *PendingPrune
 	budget  PruneBudget
@@ -92,6 +94,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	actual := in.cache[name]
 	rs := in.restarts[name]
 	cs.RestartCount = rs.count
+	if x, ok := in.exits[name]; ok {
+		cs.LastExit = &x
+	}
 	var current *driver.Container
 	if d != nil {
 		cs.Source = d.Spec.Source
@@ -139,6 +144,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	if current != nil {
 		cs.ContainerID = current.ID
 		cs.ContainerState = current.State
+		// The host keeps the count across agents; this agent's own count
+		// covers hosts that keep none.
+		cs.RestartCount = max(cs.RestartCount, current.RestartCount)
 		cs.InitPID = current.InitPID
 		cs.UtilityVM = current.UtilityVM
 		if cs.EffectiveIsolation == "" {

@@ -102,6 +102,9 @@ func (r *containerReconciler) start(ctx context.Context, name, id string) error 
 }
 
 func (r *containerReconciler) stop(ctx context.Context, name, id string, timeout time.Duration) error {
+	if r.exits != nil {
+		r.exits.expect(id)
+	}
 	err := r.step(ActionStop, func() error { return r.drv.Stop(ctx, id, timeout) })
 	if err != nil && !errors.Is(err, driver.ErrNotFound) {
 		return err

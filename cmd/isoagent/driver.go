@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/isoagent/isoagent/crilog"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/winbuild"
@@ -31,6 +32,12 @@ type driverOptions struct {
 	credSpecDir string
 	logger      *slog.Logger
 	secrets     driver.SecretSource // where the driver reads secrets; nil: none
+	// monitor is the command of a run's monitor (`isoagent monitor`);
+	// nil for a driver that starts no containers (plan).
+	monitor []string
+	// logMaxSize and logMaxFiles bound each run's container log.
+	logMaxSize  int64
+	logMaxFiles int
 	// simHostSet reports that --sim-host or --sim-sku was given, so it
 	// overrides the host a state folder was created with.
 	simHostSet bool
@@ -45,6 +52,8 @@ func (o *driverOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.hcsStateDir, "hcs-state-dir", "", `hcs driver: folder of the agent's container records and scratch layers (default %ProgramData%\isoagent)`)
 	fs.StringVar(&o.dockerRoot, "docker-root", "", "hcs driver: Docker's data root, where images are read from (default: Docker's own setting)")
 	fs.IntVar(&o.hcsScratchGB, "hcs-scratch-size", 127, "hcs driver: size in GB each container's C: drive (its scratch layer) grows to, as Docker's 127; 0 keeps the 20 GB HCS makes")
+	fs.Int64Var(&o.logMaxSize, "container-log-max-size", crilog.DefaultMaxSize, "size in `bytes` at which a container's log is rotated, as the kubelet's flag")
+	fs.IntVar(&o.logMaxFiles, "container-log-max-files", crilog.DefaultMaxFiles, "log files kept per run of a container, the current one included, as the kubelet's flag")
 	fs.StringVar(&o.credSpecDir, "credential-spec-dir", "", `folder of the gMSA credential specs specs name in credentialSpec, writable by administrators only (default CredentialSpecs in the driver's state folder: %ProgramData%\isoagent\CredentialSpecs, or the sim's)`)
 }
 
@@ -81,6 +90,9 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 			CredentialSpecDir: o.credSpecDir,
 			Logger:            o.logger,
 			Secrets:           o.secrets,
+			Monitor:           o.monitor,
+			LogMaxSize:        o.logMaxSize,
+			LogMaxFiles:       o.logMaxFiles,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("open simulated host %s: %w", o.simDir, err)

@@ -45,6 +45,12 @@ func commands() []command {
 		{"pull", "pull an image into the host's store, as the agent would", runPull},
 		{"prune", "show, and with --confirm let go on, a prune the running agent holds", runPrune},
 		{"service", "install and control the Windows service (Windows)", runService},
+		{"restart", "restart one container now, through the running agent", runRestart},
+		{"exec", "run a command in a running container", func(args []string, stdout, stderr io.Writer) int {
+			return runExec(args, os.Stdin, stdout, stderr)
+		}},
+		{"logs", "print what a container printed", runLogs},
+		{"monitor", "hold one run of a container (started by the agent)", runMonitor},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"doctor", "check what the agent needs on this host, with the fixes", doctor.Main},
 		{"export", "write Kubernetes manifests for a spec folder and its policy", runExport},

@@ -172,6 +172,11 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		return nil, err
 	}
 	pulls.Dir = filepath.Join(cfg.gitops.stateDirFor(cfg.drv), "Pulls")
+	if !cfg.noMonitors {
+		if cfg.drv.monitor, err = monitorCommand(); err != nil {
+			return nil, err
+		}
+	}
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s driver: %w", cfg.drv.name, err)
@@ -220,6 +225,9 @@ type agentConfig struct {
 	listen     string        // metrics and status address; "" serves nothing
 	web        webFlags      // who may reach listen
 	pulls      pullFlags
+	// noMonitors runs the containers without a monitor process each:
+	// their output is not kept.
+	noMonitors bool
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.

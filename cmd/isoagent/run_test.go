@@ -40,6 +40,7 @@ func agentBinary(t *testing.T) string {
 // code.
 func runAgentBinary(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	stopMonitorsOf(t, args)
 	cmd := exec.Command(agentBinary(t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -67,6 +67,11 @@ func TestMain(m *testing.M) {
 		isWindowsService = func() (bool, error) { return true, nil }
 		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// The service starts this binary (its own executable) as the monitor
+	// of each container run.
+	if len(os.Args) > 1 && os.Args[1] == "monitor" {
+		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 

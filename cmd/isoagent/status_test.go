@@ -13,6 +13,7 @@ import (
 // startAgent runs `isoagent run` in the background until the test ends.
 func startAgent(t *testing.T, args ...string) {
 	t.Helper()
+	stopMonitorsOf(t, args)
 	testutil.StartAgent(t, agentBinary(t), append([]string{"run", "--log-format", "json"}, args...)...)
 }
 

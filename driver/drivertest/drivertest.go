@@ -91,6 +91,9 @@ func Run(t *testing.T, h Harness) {
 		{"StartAgainAfterExit", testRestart},
 		{"AdoptionBySecondClient", testAdoption},
 	}...)
+	for _, a := range abilityTests(h) {
+		tests = append(tests, test{a.name, a.fn})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newEnv(t, h))

@@ -91,6 +91,8 @@ type Driver struct {
 	// exit trackers.
 	recMu sync.Mutex
 
+	watch watchers // Watch's subscribers
+
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per container ID, held by operations
 	live  map[string]*live       // open HCS handles, per container ID
@@ -488,6 +490,7 @@ func (d *Driver) container(rec *record, p hcsshim.ContainerProperties, exists bo
 		ID: cfg.ID, Name: cfg.Name, Owner: cfg.Owner, Hash: cfg.Hash,
 		Isolation: cfg.Isolation, Image: cfg.Image, KeepOnPrune: cfg.KeepOnPrune,
 		CreatedAt: rec.CreatedAt, StartedAt: rec.StartedAt, FinishedAt: rec.FinishedAt,
+		RestartCount: rec.Restarts,
 	}
 	switch {
 	case rec.Exited:
@@ -635,6 +638,7 @@ func (d *Driver) track(id string, l *live) {
 		if err := d.recordExit(id, code); err != nil {
 			log.Error("record exit", "err", err)
 		}
+		d.reportExit(id)
 		l.p.Close()
 		if err := d.stopSystem(l.c, exitStopTimeout); err != nil {
 			log.Error("shut down exited container", "err", err)
@@ -1057,6 +1061,9 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		return fail(werr)
 	}
 	err = d.update(id, func(r *record) {
+		if !r.StartedAt.IsZero() {
+			r.Restarts++
+		}
 		r.Started, r.InitPID = true, p.Pid()
 		r.Exited, r.ExitCode, r.StartedAt, r.FinishedAt = false, 0, time.Now().UTC(), time.Time{}
 	})

@@ -53,6 +53,9 @@ type record struct {
 	CreatedAt  time.Time `json:"createdAt"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Restarts counts the starts after the first, so that the count
+	// outlives the agent (issue 13).
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // records is a folder of container records, one <id>.json file each. Every

@@ -33,6 +33,7 @@ import (
 	"github.com/isoagent/isoagent/credspec"
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
+	"github.com/isoagent/isoagent/monitor"
 )
 
 // DefaultOwner is the owner tag a Driver uses when Options.Owner is empty.
@@ -69,6 +70,17 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives a debug record per operation (none when nil).
 	Logger *slog.Logger
+	// Monitor, for a host kept in a folder, gives every run of a
+	// container a monitor process, as the hcs driver does: the command
+	// of `isoagent monitor` (the isoagent binary and "monitor"). The
+	// monitor acts out the output of the run's command into the run's log
+	// and records its exit (see MonitorRuntime); the runs are kept in the
+	// state folder (Runs). Without it runs have no output.
+	Monitor []string
+	// LogMaxSize and LogMaxFiles bound each run's log (package crilog's
+	// defaults, 10 MiB and 5 files, when zero).
+	LogMaxSize  int64
+	LogMaxFiles int
 	// Secrets is where the driver reads the secrets a config names, at
 	// create and at every start, as the hcs driver does; without it a
 	// config naming secrets is refused.
@@ -88,6 +100,10 @@ type Driver struct {
 
 	mu     sync.Mutex
 	faults []Fault // injected into this driver only
+
+	w    watchers
+	mon  *monitors      // nil without Options.Monitor
+	runs monitor.Layout // where the runs are kept; Dir "" in memory
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -111,6 +127,17 @@ func Open(dir string, opts Options) (*Driver, error) {
 	d.secrets = opts.Secrets
 	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" && dir != "" {
 		d.credSpecDir = filepath.Join(dir, credspec.DirName)
+	}
+	if dir != "" && len(opts.Monitor) > 0 {
+		// The monitors run on after this process, from any folder.
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("sim state folder: %w", err)
+		}
+		d.mon = newMonitors(abs, opts)
+	}
+	if dir != "" {
+		d.runs = monitor.Layout{Dir: dir}
 	}
 	return d, nil
 }
@@ -250,6 +277,9 @@ func (d *Driver) List(ctx context.Context) ([]driver.Container, error) {
 		cs, err = d.model.Containers(d.owner)
 		return err
 	})
+	if err == nil && d.mon != nil {
+		d.mon.adoptAll(d)
+	}
 	return cs, err
 }
 
@@ -285,7 +315,25 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 				return fmt.Errorf("start %s: %w", id, err)
 			}
 		}
-		return d.model.Start(d.owner, id)
+		// The last run's exit is reported before the next run starts.
+		d.sweep()
+		if d.mon != nil {
+			// A running container's monitor does not end; the model
+			// refuses the start below.
+			if ri, ok, err := d.model.runOf(id); err == nil && ok && ri.State != driver.StateRunning {
+				if err := d.mon.settle(ctx, id); err != nil {
+					return fmt.Errorf("start %s: %w", id, err)
+				}
+			}
+		}
+		if err := d.model.Start(d.owner, id); err != nil {
+			return err
+		}
+		if d.mon != nil {
+			return d.mon.start(ctx, d, id)
+		}
+		d.started(id)
+		return nil
 	})
 }
 
@@ -313,10 +361,36 @@ func (d *Driver) credentialSpec(cfg driver.Config) error {
 // always honour a graceful shutdown at once (exit code 0), so timeout is
 // never reached.
 func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) error {
-	return d.do(ctx, driver.OpStop, id, func() error { return d.model.Stop(d.owner, id) })
+	return d.do(ctx, driver.OpStop, id, func() error {
+		if err := d.model.Stop(d.owner, id); err != nil {
+			return err
+		}
+		if d.mon != nil {
+			// As HCS's: Stop returns once the exit is recorded.
+			return d.mon.settle(ctx, id)
+		}
+		return nil
+	})
 }
 
 // Remove removes a container of the driver's owner that is not running.
 func (d *Driver) Remove(ctx context.Context, id string) error {
-	return d.do(ctx, driver.OpRemove, id, func() error { return d.model.Remove(d.owner, id) })
+	return d.do(ctx, driver.OpRemove, id, func() error {
+		if err := d.model.Remove(d.owner, id); err != nil {
+			return err
+		}
+		if d.mon != nil {
+			return d.mon.layout.Remove(id)
+		}
+		return nil
+	})
+}
+
+// Close lets go of the monitors the driver waits on; they and their
+// containers keep running, and a new driver finds them again.
+func (d *Driver) Close() error {
+	if d.mon != nil {
+		d.mon.close()
+	}
+	return nil
 }

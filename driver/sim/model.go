@@ -20,8 +20,9 @@ import (
 // A Model has no global state; any number of Models, in one process or
 // many, may share a Store. Its methods are safe for concurrent use.
 type Model struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	now    func() time.Time
+	notify notifier
 }
 
 // NewModel returns a Model over store. clock tells the time (time.Now
@@ -40,10 +41,14 @@ func (m *Model) clock() time.Time { return m.now().Round(0) }
 // update runs fn on the settled state and saves the result.
 func (m *Model) update(fn func(*state, time.Time) error) error {
 	now := m.clock()
-	return m.store.update(func(s *state) error {
+	err := m.store.update(func(s *state) error {
 		s.settle(now)
 		return fn(s, now)
 	})
+	if err == nil {
+		m.notify.signal()
+	}
+	return err
 }
 
 // view runs fn on the settled state.

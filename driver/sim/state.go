@@ -155,6 +155,9 @@ type record struct {
 	// settling a large host stays cheap.
 	ExitAt   time.Time `json:"exitAt,omitzero"`
 	ExitWith int       `json:"exitWith,omitempty"`
+	// Restarts counts the starts after the first (issue 13), kept with
+	// the container so that it outlives the agent.
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // PortKey is a host port and its protocol (tcp or udp).
@@ -224,20 +227,21 @@ func (r *record) exit(at time.Time, code int) {
 
 func (r *record) container() driver.Container {
 	c := driver.Container{
-		ID:          r.Config.ID,
-		Name:        r.Config.Name,
-		Owner:       r.Config.Owner,
-		Hash:        r.Config.Hash,
-		Isolation:   r.Config.Isolation,
-		Image:       r.Config.Image,
-		ImageDigest: r.Config.ImageDigest,
-		State:       r.State,
-		ExitCode:    r.ExitCode,
-		CreatedAt:   r.CreatedAt,
-		StartedAt:   r.StartedAt,
-		FinishedAt:  r.FinishedAt,
-		InitPID:     r.InitPID,
-		KeepOnPrune: r.Config.KeepOnPrune,
+		ID:           r.Config.ID,
+		Name:         r.Config.Name,
+		Owner:        r.Config.Owner,
+		Hash:         r.Config.Hash,
+		Isolation:    r.Config.Isolation,
+		Image:        r.Config.Image,
+		ImageDigest:  r.Config.ImageDigest,
+		State:        r.State,
+		ExitCode:     r.ExitCode,
+		CreatedAt:    r.CreatedAt,
+		StartedAt:    r.StartedAt,
+		FinishedAt:   r.FinishedAt,
+		InitPID:      r.InitPID,
+		RestartCount: r.Restarts,
+		KeepOnPrune:  r.Config.KeepOnPrune,
 	}
 	if r.UtilityVM != nil {
 		uvm := *r.UtilityVM
@@ -501,6 +505,9 @@ func (s *state) start(owner, id string, now time.Time) error {
 		// refuses to start it.
 		return hcsError(op, id, hresult.FeatureMissing, driver.ErrNotSupported,
 			"The virtual machine could not be started because a required feature is not installed.")
+	}
+	if !r.StartedAt.IsZero() {
+		r.Restarts++
 	}
 	r.State = driver.StateRunning
 	r.ExitCode = 0

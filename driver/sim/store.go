@@ -1,6 +1,9 @@
 package sim
 
-import "sync"
+import (
+	"path/filepath"
+	"sync"
+)
 
 // Store keeps the state of a simulated host. Every operation of a Model is
 // one call of the store's update or view, which run with exclusive access
@@ -49,4 +52,12 @@ const (
 // it, so a crash never leaves either half-written in a way that counts.
 func DirStore(dir string) (Store, error) {
 	return openJournalStore(dir)
+}
+
+// storeDir returns the folder of a DirStore, "" for another store.
+func storeDir(s Store) string {
+	if j, ok := s.(*journalStore); ok {
+		return filepath.Dir(j.base)
+	}
+	return ""
 }

@@ -1,0 +1,120 @@
+package reconcile
+
+import (
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// An exit the driver reports is in the status within a second, not at
+// the next resync, and a restart policy acts on it then.
+func TestEngineActsOnExitsAsTheyHappen(t *testing.T) {
+	tests := []struct {
+		name      string
+		policy    spec.RestartPolicy
+		restarted bool
+	}{
+		{"never", spec.RestartNever, false},
+		{"always", spec.RestartAlways, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// ping -n 5 exits by itself after 5 s.
+				c := ctr("pinger", img2022, func(s *spec.Spec) {
+					s.Command = []string{"ping", "-n", "5", "localhost"}
+					s.RestartPolicy = tt.policy
+				})
+				r := start(t, openSim(t, ""), snapshot(c), func(o *EngineOptions) { o.Resync = time.Hour })
+				r.settle(2 * time.Second)
+				if st := r.status("pinger"); st.State != StateRunning {
+					t.Fatalf("status after 2 s: %+v, want running", st)
+				}
+				r.settle(4 * time.Second) // 1 s after the exit
+				st := r.status("pinger")
+				switch {
+				case tt.restarted && st.RestartCount == 0 && st.State != StateExited:
+					t.Errorf("1 s after the exit: %+v, want exited (waiting to restart) or restarted", st)
+				case !tt.restarted && (st.State != StateExited || st.ExitCode == nil || *st.ExitCode != 0):
+					t.Errorf("1 s after the exit: %+v, want exited with 0", st)
+				}
+				if !tt.restarted {
+					if !r.eng.Converged() {
+						t.Error("not converged 1 s after an exit restart: never leaves alone")
+					}
+					return
+				}
+				r.settle(time.Minute)
+				if st := r.status("pinger"); st.RestartCount == 0 {
+					t.Errorf("a minute after the exit: %+v, want restarted (the resync is an hour away)", st)
+				}
+			})
+		})
+	}
+}
+
+// Status keeps each container's last exit, with why it ended: by itself
+// (its code) or stopped by the agent (a change of its spec).
+func TestEngineStatusShowsTheLastExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		job := ctr("job", img2022, func(s *spec.Spec) {
+			s.Command = []string{"cmd", "/c", "exit", "3"}
+			s.RestartPolicy = spec.RestartNever
+		})
+		web := ctr("web", img2022)
+		r := start(t, openSim(t, ""), snapshot(job, web))
+		r.settle(5 * time.Second)
+		if x := r.status("job").LastExit; x == nil || x.Code != 3 || x.Reason != ExitFailed || x.At.IsZero() {
+			t.Errorf("last exit of job = %+v, want failed with 3", x)
+		}
+		if x := r.status("web").LastExit; x != nil {
+			t.Errorf("last exit of web, which runs = %+v, want none", x)
+		}
+		first := r.status("web").ContainerID
+		changed := ctr("web", img2022, func(s *spec.Spec) { s.Env = map[string]string{"MODE": "new"} })
+		r.apply(snapshot(job, changed))
+		r.settle(time.Minute)
+		st := r.status("web")
+		if st.State != StateRunning || st.ContainerID == first {
+			t.Fatalf("web after its change: %+v, want a new container running", st)
+		}
+		if x := st.LastExit; x == nil || x.Reason != ExitStopped || x.ContainerID != first {
+			t.Errorf("last exit of web after its change = %+v, want %s stopped", x, first)
+		}
+	})
+}
+
+// An administrator's restart stops the container with its grace and starts
+// it again now; a name without a running container is refused.
+func TestEngineRestartsOnRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		job := ctr("job", img2022, func(s *spec.Spec) {
+			s.Command = []string{"cmd", "/c", "exit", "0"}
+			s.RestartPolicy = spec.RestartNever
+		})
+		r := start(t, openSim(t, ""), snapshot(ctr("web", img2022), job))
+		r.settle(5 * time.Second)
+		before := r.containers()["web"]
+		time.Sleep(time.Second)
+		if err := r.eng.Restart(t.Context(), "web", "test"); err != nil {
+			t.Fatalf("Restart = %v", err)
+		}
+		after := r.containers()["web"]
+		if after.ID != before.ID || after.State != driver.StateRunning || !after.StartedAt.After(before.StartedAt) {
+			t.Errorf("after Restart: %+v, want %s running again, started after %s", after, before.ID, before.StartedAt)
+		}
+		r.settle(time.Second)
+		if x := r.status("web").LastExit; x == nil || x.Reason != ExitStopped {
+			t.Errorf("last exit after Restart = %+v, want stopped", x)
+		}
+		for _, name := range []string{"job", "nope"} {
+			if err := r.eng.Restart(t.Context(), name, "test"); !errors.Is(err, ErrNotRunning) {
+				t.Errorf("Restart of %s = %v, want ErrNotRunning", name, err)
+			}
+		}
+	})
+}
