@@ -229,6 +229,7 @@ func gitCommitAll(t *testing.T, dir string) string {
 // the flags it was given does not exist yet; any other failure fails it.
 func startAgent(t *testing.T, addr, bin string, args ...string) *testutil.Process {
 	t.Helper()
+	stopMonitorsOf(t, bin, args)
 	p := testutil.StartAgent(t, bin, args...)
 	poll(t, startTimeout, "the agent to be ready", func() (bool, error) {
 		if p.Exited() {

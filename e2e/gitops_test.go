@@ -79,6 +79,9 @@ func (st agentStatus) container(name string) (state, image, id string) {
 // code.
 func run(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
+	if len(args) > 0 && args[0] == "run" {
+		stopMonitorsOf(t, bin, args)
+	}
 	cmd := exec.Command(bin, args...)
 	out, err := cmd.CombinedOutput()
 	code := 0

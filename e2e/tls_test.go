@@ -24,12 +24,14 @@ func TestPrometheusScrapesThroughTLSWithBasicAuth(t *testing.T) {
 	testutil.WriteSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022")
 	wc := testutil.WriteWebConfig(t, map[string]string{"prometheus": "scrape-secret"})
 	addr := testutil.FreeAddr(t)
-	agent := testutil.StartAgent(t, bin, "run",
+	args := []string{"run",
 		"--dir", specs,
 		"--listen", addr,
 		"--web.config.file", wc.File,
 		"--sim-dir", t.TempDir(),
-	)
+	}
+	stopMonitorsOf(t, bin, args)
+	agent := testutil.StartAgent(t, bin, args...)
 	pw := filepath.Join(t.TempDir(), "password")
 	if err := os.WriteFile(pw, []byte("scrape-secret"), 0o600); err != nil {
 		t.Fatal(err)
