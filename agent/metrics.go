@@ -50,6 +50,7 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 		}
 		out = append(out, metrics.ContainerInfo{
 			Name:      c.Name,
+			ID:        c.ContainerID,
 			Isolation: iso,
 			Image:     c.Image,
 			State:     c.State,

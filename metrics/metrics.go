@@ -69,6 +69,7 @@ type Metrics struct {
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
+	stats             *statsCollector
 	pulls             pullCollectors
 	guard             guardMetrics
 }
@@ -162,6 +163,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			"The git revision of the spec folder's content the agent works from, when it can be told. Always 1.",
 			[]string{"revision"}, nil)),
 		containers: newContainerCollector(labels),
+		stats:      newStatsCollector(),
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
 	}
@@ -199,7 +201,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
 		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
-		m.containers,
+		m.containers, m.stats,
 	)
 	m.pulls.register(reg)
 	reg.MustRegister(m.guard.collectors()...)
