@@ -71,6 +71,10 @@ type Config struct {
 	GitOps GitOps
 	// Pulls configure the image puller.
 	Pulls Pulls
+	// StatsInterval is how long the containers' statistics read from a
+	// driver that tells them (driver.StatsReader) are served before they
+	// are read again (default DefaultStatsInterval).
+	StatsInterval time.Duration
 }
 
 // A Component is a long-lived part of the agent, run with the others by
@@ -107,6 +111,7 @@ type Agent struct {
 	eng      *reconcile.Engine
 	watcher  *spec.Watcher
 	metrics  *metrics.Metrics
+	stats    *statsCache // nil: the driver does not tell
 	registry *prometheus.Registry
 	parts    []part
 	close    func() error
@@ -188,6 +193,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		Images:          engineImages(puller),
 	})
 	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
+	if r, ok := drv.(driver.StatsReader); ok {
+		a.stats = newStatsCache(r, cfg.StatsInterval, logger)
+		m.SetStatsSource(a.containerStats)
+	}
 	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
 
 	a.add("engine", a.eng)
@@ -205,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,
-			Status:   func(context.Context) (any, error) { return a.eng.Status(), nil },
+			Status:   func(ctx context.Context) (any, error) { return a.status(ctx), nil },
 			ConfirmPrune: func(_ context.Context, id string) (any, error) {
 				return a.eng.ConfirmPrune(id)
 			},

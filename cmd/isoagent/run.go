@@ -199,6 +199,8 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		Logger:     logger,
 		GitOps:     agent.GitOps{Keys: g.keys, Secrets: g.secretSource(), MaxPrune: g.budget, StateDir: cfg.gitops.stateDirFor(cfg.drv)},
 		Pulls:      pulls,
+
+		StatsInterval: cfg.statsInterval,
 	})
 	if err != nil {
 		return nil, errors.Join(err, closeDriver(drv))
@@ -216,6 +218,8 @@ type agentConfig struct {
 	poll     time.Duration // polling interval with watch=poll
 	listen   string        // metrics and status address; "" serves nothing
 	pulls    pullFlags
+
+	statsInterval time.Duration
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.
@@ -257,6 +261,7 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.poll, "poll-interval", 2*time.Second, "with --watch=poll: how often the folder is compared")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing")
 	c.pulls.register(fs)
+	fs.DurationVar(&c.statsInterval, "stats-interval", agent.DefaultStatsInterval, "how long the containers' statistics read from the host serve /metrics and /status before they are read again")
 }
 
 // waitConverged waits until the engine has converged (exitOK), or the
