@@ -28,7 +28,7 @@ func TestStatusShowsPulls(t *testing.T) {
 			p := tt.pull
 			st := reconcile.Status{Containers: []reconcile.ContainerStatus{{Name: "web", State: reconcile.StatePulling, Pull: &p, Conditions: tt.cond}}}
 			var b bytes.Buffer
-			printStatus(&b, st, time.Now())
+			printStatus(&b, st, time.Now(), false)
 			line := strings.Split(b.String(), "\n")[2]
 			if !strings.Contains(line, "pulling") || !strings.Contains(line, tt.want) {
 				t.Errorf("status line %q, want state pulling and %q", line, tt.want)

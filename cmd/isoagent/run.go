@@ -151,7 +151,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		code = exitUsage
 	}
 	if *once {
-		printStatus(stdout, a.Status(), time.Now())
+		printStatus(stdout, a.Status(), time.Now(), false)
 	} else {
 		logger.Info("isoagent stopped; containers are left running")
 	}
@@ -279,7 +279,7 @@ func waitConverged(ctx context.Context, a *agent.Agent, timeout time.Duration) i
 
 // printStatus prints the engine's status as a table; ages are relative to
 // now.
-func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
+func printStatus(w io.Writer, st reconcile.Status, now time.Time, wide bool) {
 	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
 	if st.Revision != "" {
 		fmt.Fprintf(w, ", revision %s", st.Revision)
@@ -290,7 +290,8 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 		fmt.Fprintln(w, ": NOT converged")
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tAGE\tCONTAINER\tHOST VIEW\tNOTE")
+	usage := usageColumnsOf(st, wide)
+	fmt.Fprintln(tw, "NAME\tSTATE\tISOLATION\tIMAGE\tRESTARTS\tAGE\tCONTAINER\tHOST VIEW\t"+usage.header()+"NOTE")
 	for _, c := range st.Containers {
 		iso := isolationColumn(c)
 		view := "-"
@@ -319,7 +320,7 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 		if c.ExitCode != nil && note == "" {
 			note = fmt.Sprintf("exit code %d", *c.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, age(c.Since, now), orDash(c.ContainerID), view, note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, age(c.Since, now), orDash(c.ContainerID), view, usage.row(c), note)
 	}
 	tw.Flush()
 	for _, f := range st.Files {

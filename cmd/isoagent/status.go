@@ -17,17 +17,21 @@ import (
 
 const defaultAddr = "127.0.0.1:9741"
 
-const statusUsage = `usage: isoagent status [--addr ADDR] [--json]
+const statusUsage = `usage: isoagent status [--addr ADDR] [--json] [--wide]
 
 Prints what the running agent at ADDR knows: every container with its
 requested and effective isolation, state, restarts, age and last error, and
-every invalid spec file.
+every invalid spec file. When the host tells what containers use, CPU (in
+percent of one processor, over the agent's last two readings) and MEMORY
+(private working set, against the limit) too; --wide adds CPU time, commit,
+storage and network.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", statusUsage, stderr)
 	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
 	asJSON := fs.Bool("json", false, "print the agent's /status document as it is")
+	wide := fs.Bool("wide", false, "show more of what containers use: CPU time, commit, storage, network")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -51,7 +55,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", *addr, err)
 		return exitUsage
 	}
-	printStatus(stdout, st, time.Now())
+	printStatus(stdout, st, time.Now(), *wide)
 	return exitOK
 }
 
@@ -112,7 +116,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "isoagent wait: not converged after %s\n", *timeout)
 		if st != nil {
-			printStatus(stderr, *st, time.Now())
+			printStatus(stderr, *st, time.Now(), false)
 		}
 		return exitProblem
 	}
