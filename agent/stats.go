@@ -63,19 +63,18 @@ func (c *statsCache) get(ctx context.Context) (cur, prev map[string]driver.Stats
 }
 
 // containerStats is the metrics' view of the statistics: those of the
-// containers the engine reports running, by spec name. A container that
-// stopped or went since the last reading has none.
-func (a *Agent) containerStats() []metrics.ContainerStats {
-	st := a.eng.Status()
+// containers the metrics report running (infos), by spec name. A
+// container that stopped or went since the last reading has none.
+func (a *Agent) containerStats(infos []metrics.ContainerInfo) []metrics.ContainerStats {
 	cur, _ := a.stats.get(context.Background())
 	out := make([]metrics.ContainerStats, 0, len(cur))
 	seen := make(map[string]bool, len(cur))
-	for _, c := range st.Containers {
-		s, ok := cur[c.ContainerID]
-		if !ok || c.ContainerState != driver.StateRunning || seen[c.ContainerID] {
+	for _, c := range infos {
+		s, ok := cur[c.ID]
+		if !ok || !c.Running || seen[c.ID] {
 			continue
 		}
-		seen[c.ContainerID] = true
+		seen[c.ID] = true
 		out = append(out, metrics.ContainerStats{Name: c.Name, Stats: s})
 	}
 	return out

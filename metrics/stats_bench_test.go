@@ -10,13 +10,13 @@ import (
 	"github.com/isoagent/isoagent/reconcile"
 )
 
-// BenchmarkScrape measures one GET /metrics of an agent with 1,000
+// BenchmarkScrapeUsage measures one GET /metrics of an agent with 1,000
 // running containers, without the per-container usage series (the
 // baseline) and with them, in one run. The usage source returns a
 // reading the agent has cached (package agent reads the driver at most
 // once per --stats-interval; driver/sim's BenchmarkStats measures that
 // reading).
-func BenchmarkScrape(b *testing.B) {
+func BenchmarkScrapeUsage(b *testing.B) {
 	const n = 1000
 	infos := make([]ContainerInfo, n)
 	stats := make([]ContainerStats, n)
