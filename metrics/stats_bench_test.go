@@ -33,10 +33,13 @@ func BenchmarkScrapeUsage(b *testing.B) {
 			reg := NewRegistry()
 			m := New(reg, testBuild)
 			m.SetContainerSource(func() []ContainerInfo { return infos })
+			// As the agent serves them: the info and restart series kept
+			// encoded while the container version stays.
+			m.SetContainerVersion(func() uint64 { return 1 })
 			if withStats {
 				m.SetStatsSource(func() []ContainerStats { return stats })
 			}
-			h := Handler(Endpoints{Gatherer: reg})
+			h := Handler(Endpoints{Gatherer: reg, Extra: m.ContainerSeries()})
 			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 			var size int
 			for b.Loop() {
