@@ -80,6 +80,10 @@ type Config struct {
 	GitOps GitOps
 	// Pulls configure the image puller.
 	Pulls Pulls
+	// StatsInterval is how long the containers' statistics read from a
+	// driver that tells them (driver.StatsReader) are served before they
+	// are read again (default DefaultStatsInterval).
+	StatsInterval time.Duration
 }
 
 // A Component is a long-lived part of the agent, run with the others by
@@ -116,6 +120,7 @@ type Agent struct {
 	eng      *reconcile.Engine
 	watcher  *spec.Watcher
 	metrics  *metrics.Metrics
+	stats    *statsCache // nil: the driver does not tell
 	registry *prometheus.Registry
 	parts    []part
 	close    func() error
@@ -197,8 +202,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		Observer:        observer{m},
 		Images:          engineImages(puller),
 	})
-	m.SetContainerSource(newInfoCache(a.eng).infos)
+	infos := newInfoCache(a.eng)
+	m.SetContainerSource(infos.infos)
 	m.SetContainerVersion(a.eng.StateVersion)
+	if r, ok := drv.(driver.StatsReader); ok {
+		a.stats = newStatsCache(r, cfg.StatsInterval, logger)
+		m.SetStatsSource(func() []metrics.ContainerStats { return a.containerStats(infos.infos()) })
+	}
 	m.SetPruneSource(func() (int, int) { return pendingCount(a.eng.PendingPrune()), a.eng.PruneBudget() })
 
 	a.add("engine", a.eng)
@@ -227,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			Gatherer: reg,
 			Health:   a.Health,
 			Ready:    a.Ready,
-			Status:   func(context.Context) (any, error) { return a.eng.Status(), nil },
+			Status:   func(ctx context.Context) (any, error) { return a.status(ctx), nil },
 			ConfirmPrune: func(_ context.Context, id string) (any, error) {
 				return a.eng.ConfirmPrune(id)
 			},

@@ -78,6 +78,7 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 		}
 		ci := metrics.ContainerInfo{
 			Name:      c.Name,
+			ID:        c.ContainerID,
 			Isolation: iso,
 			Image:     c.Image,
 			State:     c.State,

@@ -57,6 +57,10 @@ func TestAgentUnderPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	usageRules, err := filepath.Abs(usageRulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	bin, err := testutil.BuildAgent(t.TempDir())
 	if err != nil {
@@ -74,6 +78,7 @@ func TestAgentUnderPrometheus(t *testing.T) {
 		"--listen", addr,
 		"--sim-dir", t.TempDir(),
 		"--resync", "1s",
+		"--stats-interval", "1s",
 	)
 
 	prom := startPrometheus(t, fmt.Sprintf(`global:
@@ -82,11 +87,12 @@ func TestAgentUnderPrometheus(t *testing.T) {
   evaluation_interval: 1s
 rule_files:
   - %q
+  - %q
 scrape_configs:
   - job_name: isoagent
     static_configs:
       - targets: [%q]
-`, rules, addr))
+`, rules, usageRules, addr))
 	instance := fmt.Sprintf(`{job="isoagent", instance=%q}`, addr)
 	poll(t, startTimeout, "Prometheus to scrape the agent", func() (bool, error) {
 		if agent.Exited() {
@@ -94,6 +100,18 @@ scrape_configs:
 		}
 		v, err := prom.query(t.Context(), "up"+instance+" == 1")
 		return len(v) > 0, err
+	})
+
+	t.Run("every running container has usage series by spec name", func(t *testing.T) {
+		// The agent reads the sim's statistics once per --stats-interval;
+		// each container the host runs has its CPU time growing, joined to
+		// its info series by name and container ID.
+		expr := `count((rate(isoagent_container_cpu_seconds_total{mode="user"}[10s]) > 0) * on (instance, name, container_id) group_left () isoagent_container_info{state="running"})` +
+			` == count(isoagent_container_info{state="running"})`
+		poll(t, startTimeout, "usage series of every running container", func() (bool, error) {
+			v, err := prom.query(t.Context(), expr)
+			return len(v) > 0, err
+		})
 	})
 
 	t.Run("live metrics pass promtool check metrics", func(t *testing.T) {

@@ -18,6 +18,8 @@ import (
 var (
 	dashboardFile = filepath.Join("..", "examples", "grafana", "isoagent.json")
 	rulesFile     = filepath.Join("..", "examples", "prometheus", "isoagent-rules.yml")
+	// usageRulesFile holds the alerts on what containers use.
+	usageRulesFile = filepath.Join("..", "examples", "prometheus", "isoagent-usage-rules.yml")
 )
 
 // expression is one PromQL expression from the examples, with where it came
@@ -176,19 +178,22 @@ func exampleExpressions(t *testing.T) []expression {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	de, err := dashboardExpressions(dash)
+	out, err := dashboardExpressions(dash)
 	if err != nil {
 		t.Fatalf("%s: %v", dashboardFile, err)
 	}
-	re, err := ruleExpressions(rules)
-	if err != nil {
-		t.Fatalf("%s: %v", rulesFile, err)
+	for _, f := range []string{rulesFile, usageRulesFile} {
+		rules, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re, err := ruleExpressions(rules)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, re...)
 	}
-	return append(de, re...)
+	return out
 }
 
 // templateVarRE matches the ways Grafana lets a query name a variable:

@@ -9,8 +9,9 @@ import (
 
 // Files promtool checks besides the rules.
 var (
-	rulesTestFile = filepath.Join("..", "examples", "prometheus", "isoagent-rules_test.yml")
-	promConfig    = filepath.Join("..", "examples", "prometheus", "prometheus.yml")
+	rulesTestFile      = filepath.Join("..", "examples", "prometheus", "isoagent-rules_test.yml")
+	usageRulesTestFile = filepath.Join("..", "examples", "prometheus", "isoagent-usage-rules_test.yml")
+	promConfig         = filepath.Join("..", "examples", "prometheus", "prometheus.yml")
 )
 
 // TestExamplesPromQL checks, without the agent, that every expression in
@@ -24,6 +25,8 @@ func TestExamplesPromQL(t *testing.T) {
 		for _, args := range [][]string{
 			{"check", "rules", filepath.Base(rulesFile)},
 			{"test", "rules", filepath.Base(rulesTestFile)},
+			{"check", "rules", filepath.Base(usageRulesFile)},
+			{"test", "rules", filepath.Base(usageRulesTestFile)},
 			{"check", "config", filepath.Base(promConfig)},
 		} {
 			promtool(t, dir, nil, args...)

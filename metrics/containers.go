@@ -14,8 +14,12 @@ import (
 // container the agent manages or has refused.
 type ContainerInfo struct {
 	// Name is the spec name. It is the only label whose values are not
-	// from a fixed set.
+	// from a fixed set, with ID.
 	Name string
+	// ID is the ID of the container on the host, for joins with the
+	// series of other exporters (windows_exporter's container_id); empty
+	// when there is none.
+	ID string
 	// Isolation is the effective isolation (one of driver.Isolations),
 	// or, for a spec admission refused before choosing one, the isolation
 	// it asked for (which may be spec.IsolationDefault). Anything else is
@@ -72,8 +76,8 @@ func newContainerCollector(labels labelSets) *containerCollector {
 			"Containers the agent knows of, declared in the spec folder or owned on the host without a spec, by state.",
 			[]string{"state"}, nil),
 		info: prometheus.NewDesc(namespace+"_container_info",
-			"One series per container the agent knows of, naming its isolation, image and state. Always 1.",
-			[]string{"name", "isolation", "image", "state"}, nil),
+			"One series per container the agent knows of, naming its container ID on the host (empty when there is none), isolation, image and state. Always 1.",
+			[]string{"name", "container_id", "isolation", "image", "state"}, nil),
 		restarts: prometheus.NewDesc(namespace+"_container_restarts_total",
 			"Restarts of a container by its restart policy since the agent started.",
 			[]string{"name"}, nil),
@@ -178,7 +182,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.labels.states {
 		byState[s] = 0
 	}
-	type infoKey struct{ name, isolation, image, state string }
+	type infoKey struct{ name, id, isolation, image, state string }
 	infos := make(map[infoKey]bool)
 	lastExit := make(map[string]int)
 	var names []string
@@ -194,7 +198,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		byState[state]++
 		// A name appears twice when a conflicting spec is reported next
 		// to the one that won; identical label sets are one series.
-		infos[infoKey{ci.Name, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
+		infos[infoKey{ci.Name, ci.ID, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
 		names = append(names, ci.Name)
 		if ci.LastExitCode != nil {
 			lastExit[ci.Name] = *ci.LastExitCode
@@ -211,7 +215,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		send(prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state))
 	}
 	for k := range infos {
-		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.isolation, k.image, k.state))
+		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))
 	}
 
 	slices.Sort(names)

@@ -18,7 +18,7 @@ var containerMetrics = []string{
 }
 
 const containerHelp = `
-# HELP isoagent_container_info One series per container the agent knows of, naming its isolation, image and state. Always 1.
+# HELP isoagent_container_info One series per container the agent knows of, naming its container ID on the host (empty when there is none), isolation, image and state. Always 1.
 # TYPE isoagent_container_info gauge
 # HELP isoagent_container_restarts_total Restarts of a container by its restart policy since the agent started.
 # TYPE isoagent_container_restarts_total counter
@@ -63,7 +63,7 @@ isoagent_containers_running{isolation="process"} 0
 		{
 			name: "desired and running by isolation",
 			snapshot: []ContainerInfo{
-				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
+				{Name: "web", ID: "web-1a2b", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
 				{Name: "api", Isolation: "process", Image: "api:ltsc2022", State: reconcile.StatePending, Desired: true},
 				{Name: "vm", Isolation: "hyperv", Image: "app:ltsc2019", State: reconcile.StateRunning, Desired: true, Running: true},
 				{Name: "batch", Isolation: "hyperv", Image: "job:ltsc2022", State: reconcile.StateExited},
@@ -74,10 +74,10 @@ isoagent_containers_desired{isolation="hyperv"} 1
 isoagent_containers_desired{isolation="process"} 2
 isoagent_containers_running{isolation="hyperv"} 1
 isoagent_containers_running{isolation="process"} 1
-isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
-isoagent_container_info{image="api:ltsc2022",isolation="process",name="api",state="pending"} 1
-isoagent_container_info{image="app:ltsc2019",isolation="hyperv",name="vm",state="running"} 1
-isoagent_container_info{image="job:ltsc2022",isolation="hyperv",name="batch",state="exited"} 1
+isoagent_container_info{container_id="web-1a2b",image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
+isoagent_container_info{container_id="",image="api:ltsc2022",isolation="process",name="api",state="pending"} 1
+isoagent_container_info{container_id="",image="app:ltsc2019",isolation="hyperv",name="vm",state="running"} 1
+isoagent_container_info{container_id="",image="job:ltsc2022",isolation="hyperv",name="batch",state="exited"} 1
 isoagent_container_restarts_total{name="api"} 0
 isoagent_container_restarts_total{name="batch"} 0
 isoagent_container_restarts_total{name="vm"} 0
@@ -95,8 +95,8 @@ isoagent_containers_desired{isolation="hyperv"} 0
 isoagent_containers_desired{isolation="process"} 0
 isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 0
-isoagent_container_info{image="old:ltsc2019",isolation="process",name="old",state="rejected"} 1
-isoagent_container_info{image="",isolation="hyperv",name="bad",state="invalid"} 1
+isoagent_container_info{container_id="",image="old:ltsc2019",isolation="process",name="old",state="rejected"} 1
+isoagent_container_info{container_id="",image="",isolation="hyperv",name="bad",state="invalid"} 1
 isoagent_container_restarts_total{name="bad"} 0
 isoagent_container_restarts_total{name="old"} 0
 ` + stateLines(map[reconcile.State]int{reconcile.StateRejected: 1, reconcile.StateInvalid: 1}),
@@ -113,8 +113,8 @@ isoagent_containers_desired{isolation="hyperv"} 0
 isoagent_containers_desired{isolation="process"} 1
 isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 1
-isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
-isoagent_container_info{image="iis:ltsc2025",isolation="process",name="web",state="conflict"} 1
+isoagent_container_info{container_id="",image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
+isoagent_container_info{container_id="",image="iis:ltsc2025",isolation="process",name="web",state="conflict"} 1
 isoagent_container_restarts_total{name="web"} 1
 ` + stateLines(map[reconcile.State]int{reconcile.StateRunning: 1, reconcile.StateConflict: 1}),
 		},
@@ -128,7 +128,7 @@ isoagent_containers_desired{isolation="hyperv"} 0
 isoagent_containers_desired{isolation="process"} 0
 isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 0
-isoagent_container_info{image="old:ltsc2016",isolation="default",name="legacy",state="rejected"} 1
+isoagent_container_info{container_id="",image="old:ltsc2016",isolation="default",name="legacy",state="rejected"} 1
 isoagent_container_restarts_total{name="legacy"} 0
 ` + stateLines(map[reconcile.State]int{reconcile.StateRejected: 1}),
 		},
@@ -145,8 +145,8 @@ isoagent_containers_desired{isolation="other"} 2
 isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 0
 isoagent_containers_running{isolation="other"} 1
-isoagent_container_info{image="x:1",isolation="other",name="odd",state="other"} 1
-isoagent_container_info{image="x:1",isolation="default",name="odd2",state="pending"} 1
+isoagent_container_info{container_id="",image="x:1",isolation="other",name="odd",state="other"} 1
+isoagent_container_info{container_id="",image="x:1",isolation="default",name="odd2",state="pending"} 1
 isoagent_container_restarts_total{name="odd"} 0
 isoagent_container_restarts_total{name="odd2"} 0
 ` + stateLines(map[reconcile.State]int{Other: 1, reconcile.StatePending: 1}),
@@ -193,7 +193,7 @@ isoagent_containers_desired{isolation="hyperv"} 0
 isoagent_containers_desired{isolation="process"} 1
 isoagent_containers_running{isolation="hyperv"} 0
 isoagent_containers_running{isolation="process"} 1
-isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
+isoagent_container_info{container_id="",image="iis:ltsc2022",isolation="process",name="web",state="running"} 1
 isoagent_container_restarts_total{name="web"} 0
 ` + stateLines(map[reconcile.State]int{reconcile.StateRunning: 1})
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(containerHelp+want), containerMetrics...); err != nil {
@@ -265,9 +265,9 @@ func TestContainerVersionKeepsTheSeriesBuilt(t *testing.T) {
 	})
 	series := func(state reconcile.State, restarts int) string {
 		return fmt.Sprintf(`
-# HELP isoagent_container_info One series per container the agent knows of, naming its isolation, image and state. Always 1.
+# HELP isoagent_container_info One series per container the agent knows of, naming its container ID on the host (empty when there is none), isolation, image and state. Always 1.
 # TYPE isoagent_container_info gauge
-isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state=%q} 1
+isoagent_container_info{container_id="",image="iis:ltsc2022",isolation="process",name="web",state=%q} 1
 # HELP isoagent_container_restarts_total Restarts of a container by its restart policy since the agent started.
 # TYPE isoagent_container_restarts_total counter
 isoagent_container_restarts_total{name="web"} %d

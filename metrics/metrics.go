@@ -70,6 +70,7 @@ type Metrics struct {
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
+	stats             *statsCollector
 	pulls             pullCollectors
 	exposition        *containerExposition
 	guard             guardMetrics
@@ -164,6 +165,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			"The git revision of the spec folder's content the agent works from, when it can be told. Always 1.",
 			[]string{"revision"}, nil)),
 		containers: newContainerCollector(labels),
+		stats:      newStatsCollector(),
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
 	}
@@ -202,7 +204,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
 		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
-		silentWhenApart{m.exposition},
+		silentWhenApart{m.exposition}, m.stats,
 	)
 	m.pulls.register(reg)
 	reg.MustRegister(m.guard.collectors()...)

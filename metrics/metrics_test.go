@@ -446,11 +446,25 @@ func drive(m *Metrics) {
 	m.SetLastSuccessfulReconcile(time.Unix(1767225600, 0))
 	m.SetContainerSource(func() []ContainerInfo {
 		return []ContainerInfo{
-			{Name: "web", Isolation: string(driver.Process), Image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
-			{Name: "worker", Isolation: string(driver.HyperV), Image: "example.com/worker:ltsc2022", State: reconcile.StateExited, Desired: true},
+			{Name: "web", ID: "3f6c1d0e9a7b", Isolation: string(driver.Process), Image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},
+			{Name: "worker", ID: "8b2e4a61c5d7", Isolation: string(driver.HyperV), Image: "example.com/worker:ltsc2022", State: reconcile.StateExited, Desired: true},
 			{Name: "legacy", Isolation: string(driver.Process), Image: "example.com/legacy:ltsc2019", State: reconcile.StateRejected},
 		}
 	})
+	m.SetStatsSource(func() []ContainerStats {
+		return []ContainerStats{{Name: "web", Stats: testStats}}
+	})
+}
+
+// testStats is a running container with limits and one network endpoint.
+var testStats = driver.Stats{
+	ID:      "3f6c1d0e9a7b",
+	Time:    time.Unix(1767225600, 0),
+	CPU:     driver.CPUStats{Total: 150 * time.Second, User: 120 * time.Second, Kernel: 30 * time.Second},
+	Memory:  driver.MemoryStats{CommitBytes: 165150720, CommitPeakBytes: 177733632, PrivateWorkingSetBytes: 132120576},
+	Storage: driver.StorageStats{ReadCount: 1260, ReadBytes: 82575360, WriteCount: 900, WriteBytes: 58982400},
+	Network: []driver.NetworkStats{{Endpoint: "9e1f3b2a-77c4-4d0e-b1a5-0c2d9f8e6a41", ReceiveBytes: 29491200, TransmitBytes: 98304000, ReceivePackets: 32768, TransmitPackets: 109226, ReceiveDrops: 3}},
+	Limits:  driver.Resources{CPUCount: 2, CPUMaximumPercent: 50, MemoryMB: 512},
 }
 
 func TestMethodsAreSafeForConcurrentUse(t *testing.T) {

@@ -166,6 +166,8 @@ type ContainerStatus struct {
 	UtilityVM *driver.UtilityVM `json:"utilityVM,omitempty"`
 	// Since is when the container entered its state.
 	Since time.Time `json:"since,omitzero"`
+	// Usage is what the running container uses, when the agent knows.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // ForOtherHosts reports that the name is a spec meant for other hosts

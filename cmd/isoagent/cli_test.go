@@ -115,8 +115,8 @@ func TestStatusTableFits120Columns(t *testing.T) {
 			ExitCode: &three, RestartCount: 2, LastError: strings.Repeat("the process exited with code 3 after it could not open its input, ", 4) + "; run with --policy FILE, a policy file with the line mounts: [{path: 'D:\\sites\\web', readOnly: true}]", Since: now.Add(-time.Minute)},
 	}}
 	var narrow, wide bytes.Buffer
-	printStatus(&narrow, st, now)
-	printStatusWide(&wide, st, now, true)
+	printStatus(&narrow, st, now, false)
+	printStatus(&wide, st, now, true)
 	for _, line := range strings.Split(strings.TrimRight(narrow.String(), "\n"), "\n") {
 		if n := len([]rune(line)); n > 120 {
 			t.Errorf("%d columns: %q", n, line)

@@ -28,7 +28,7 @@ func TestStatusShowsPulls(t *testing.T) {
 			p := tt.pull
 			st := reconcile.Status{Containers: []reconcile.ContainerStatus{{Name: "web", State: reconcile.StatePulling, Pull: &p, Conditions: tt.cond}}}
 			var b bytes.Buffer
-			printStatus(&b, st, time.Now())
+			printStatus(&b, st, time.Now(), false)
 			// The row, and its note written under it.
 			lines := strings.Split(b.String(), "\n")
 			row, rest := lines[2], strings.Join(lines[2:], "\n")

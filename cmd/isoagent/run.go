@@ -151,7 +151,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		code = exitUsage
 	}
 	if *once {
-		printStatus(stdout, a.Status(), time.Now())
+		printStatus(stdout, a.Status(), time.Now(), false)
 	} else {
 		logger.Info("isoagent stopped; containers are left running")
 	}
@@ -206,6 +206,8 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		Logger:     logger,
 		GitOps:     agent.GitOps{Keys: g.keys, Secrets: g.secretSource(), MaxPrune: g.budget, StateDir: cfg.gitops.stateDirFor(cfg.drv)},
 		Pulls:      pulls,
+
+		StatsInterval: cfg.statsInterval,
 	})
 	if err != nil {
 		return nil, errors.Join(err, closeDriver(drv))
@@ -228,6 +230,8 @@ type agentConfig struct {
 	// noMonitors runs the containers without a monitor process each:
 	// their output is not kept.
 	noMonitors bool
+
+	statsInterval time.Duration
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.
@@ -271,6 +275,7 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing; another machine's address only with --web.config.file")
 	c.web.register(fs)
 	c.pulls.register(fs)
+	fs.DurationVar(&c.statsInterval, "stats-interval", agent.DefaultStatsInterval, "how long the containers' statistics read from the host serve /metrics and /status before they are read again")
 }
 
 // waitConverged waits until the engine has converged (exitOK), or the
@@ -287,12 +292,9 @@ func waitConverged(ctx context.Context, a *agent.Agent, timeout time.Duration) i
 }
 
 // printStatus prints the engine's status as a table that fits 120
-// columns; ages are relative to now.
-func printStatus(w io.Writer, st reconcile.Status, now time.Time) { printStatusWide(w, st, now, false) }
-
-// printStatusWide is printStatus with every column and nothing cut when
-// wide.
-func printStatusWide(w io.Writer, st reconcile.Status, now time.Time, wide bool) {
+// columns, every column and nothing cut when wide; ages are relative to
+// now.
+func printStatus(w io.Writer, st reconcile.Status, now time.Time, wide bool) {
 	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
 	if st.Revision != "" {
 		fmt.Fprintf(w, ", revision %s", st.Revision)
@@ -302,7 +304,7 @@ func printStatusWide(w io.Writer, st reconcile.Status, now time.Time, wide bool)
 	} else {
 		fmt.Fprintln(w, ": NOT converged")
 	}
-	writeContainers(w, st.Containers, now, wide)
+	writeContainers(w, st.Containers, now, wide, usageColumnsOf(st, wide))
 	for _, f := range st.Files {
 		fmt.Fprintf(w, "invalid file %s:\n", f.Path)
 		for _, e := range f.Errors {

@@ -22,8 +22,11 @@ const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [
 Prints what the running agent at ADDR knows: every container with its
 requested and effective isolation, state, restarts, last exit code, age,
 the host's view of it and a note (its rejection, last error, conditions),
-and every invalid spec file. The table fits 120 columns, images and notes
-cut to fit; --wide shows every column whole.
+and every invalid spec file. When the host tells what containers use, CPU
+(in percent of one processor, over the agent's last two readings) and
+MEMORY (private working set, against the limit) too. The table fits 120
+columns, images and notes cut to fit; --wide shows every column whole, and
+adds CPU time, commit, storage and network.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -32,7 +35,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	cf.register(fs)
 	var output string
 	registerOutput(fs, &output, "json: the agent's /status document as it is", []string{"json"}, nil)
-	wide := fs.Bool("wide", false, "every column (the container ID too) and images and notes whole, however wide")
+	wide := fs.Bool("wide", false, "every column (the container ID, CPU time, commit, storage, network too) and images and notes whole, however wide")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -61,7 +64,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", client.base, err)
 		return exitUsage
 	}
-	printStatusWide(stdout, st, time.Now(), *wide)
+	printStatus(stdout, st, time.Now(), *wide)
 	return exitOK
 }
 
@@ -124,7 +127,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 		if body, err := client.fetchStatus(sctx); err == nil {
 			var st reconcile.Status
 			if json.Unmarshal(body, &st) == nil {
-				printStatus(stderr, st, time.Now())
+				printStatus(stderr, st, time.Now(), false)
 			}
 		}
 		return exitProblem

@@ -27,12 +27,23 @@ const (
 // the start (their tag is kept) when the rest would not fit, and each
 // note (rejection, last error, conditions) is written whole under its
 // row, a line for each of its "; " parts, wrapped.
-func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time, wide bool) {
-	header := []string{"NAME", "STATE", "ISOLATION", "IMAGE", "RESTARTS", "EXIT", "AGE", "CONTAINER", "HOST VIEW", "NOTE"}
-	rows := [][]string{header}
+//
+// The usage columns (CPU, memory; more when wide) come after HOST VIEW
+// when the host tells what containers use.
+func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time, wide bool, usage usageColumns) {
+	cells := func(s string) []string { return strings.Split(strings.TrimSuffix(s, "\t"), "\t") }
+	header := []string{"NAME", "STATE", "ISOLATION", "IMAGE", "RESTARTS", "EXIT", "AGE", "CONTAINER", "HOST VIEW"}
+	if usage.show {
+		header = append(header, cells(usage.header())...)
+	}
+	rows := [][]string{append(header, "NOTE")}
 	for _, c := range cs {
-		rows = append(rows, []string{c.Name, string(c.State), isolationColumn(c), orDash(c.Image), strconv.Itoa(c.RestartCount),
-			exitColumn(c), age(c.Since, now), orDash(c.ContainerID), hostView(c), note(c)})
+		r := []string{c.Name, string(c.State), isolationColumn(c), orDash(c.Image), strconv.Itoa(c.RestartCount),
+			exitColumn(c), age(c.Since, now), orDash(c.ContainerID), hostView(c)}
+		if usage.show {
+			r = append(r, cells(usage.row(c))...)
+		}
+		rows = append(rows, append(r, note(c)))
 	}
 	if wide {
 		tw := tabwriter.NewWriter(w, 0, 4, tablePadding, ' ', 0)
@@ -45,8 +56,9 @@ func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time,
 	const imageCol = 3
 	notes := make([]string, len(rows))
 	for i, r := range rows {
-		notes[i] = r[9]
-		rows[i] = append(r[:7:7], r[8])
+		// The note goes under the row, the container ID is left out.
+		notes[i] = r[len(r)-1]
+		rows[i] = append(r[:7:7], r[8:len(r)-1]...)
 	}
 	widths := make([]int, len(rows[0]))
 	for col := range widths {

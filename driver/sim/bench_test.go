@@ -47,3 +47,29 @@ func BenchmarkCreateStart(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStats measures one reading of the statistics of 1,000 running
+// containers: what the agent does at most once per --stats-interval.
+func BenchmarkStats(b *testing.B) {
+	const n = 1000
+	d, err := sim.Open("", sim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	for i := range n {
+		id := fmt.Sprintf("c%04d", i)
+		if err := d.Create(ctx, driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Command: []string{"dotnet", "api.dll"}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		st, err := d.Stats(ctx)
+		if err != nil || len(st) != n {
+			b.Fatalf("Stats: %d, %v", len(st), err)
+		}
+	}
+}

@@ -122,6 +122,13 @@ func (h *host) hnsCall(method, path, request string) (any, string) {
 				return nil
 			}
 			out = endpointV1(st, e)
+		case kind == "endpointstats" && method == "GET":
+			e := st.Endpoints[strings.ToUpper(id)]
+			if e == nil {
+				msg = textNotFound
+				return nil
+			}
+			out = endpointStatsV1(h, st, e)
 		case kind == "endpoints" && method == "DELETE":
 			e := st.Endpoints[strings.ToUpper(id)]
 			if e == nil {

@@ -593,6 +593,9 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 		return result(err, res)
 	}
 	cfg := driver.Config{ID: sid, Name: c.Name, Owner: c.Owner, Isolation: driver.Process, NetworkSharedWith: c.NetworkSharedContainerName}
+	// The limits shape the sim's statistics; ProcessorMaximum is in
+	// hundredths of a percent.
+	cfg.Resources = driver.Resources{CPUCount: int(c.ProcessorCount), CPUMaximumPercent: int(c.ProcessorMaximum / 100), MemoryMB: int(c.MemoryMaximumInMB)}
 	if c.HvPartition {
 		cfg.Isolation = driver.HyperV
 	}
@@ -870,6 +873,11 @@ func HcsGetComputeSystemProperties(system uintptr, query *uint16, props **uint16
 			return err
 		}
 		p = properties(s.h, fs)
+		if strings.Contains(str(query), "Statistics") && fs.State == "Running" {
+			if stats, ok := statisticsV1(s.h, s.id); ok {
+				p["Statistics"] = stats
+			}
+		}
 		if strings.Contains(str(query), "ProcessList") && fs.Proc != nil {
 			if exited, _ := processExited(s.h, s.id, fs.Proc.PID, fs.Proc.StartedAt); !exited {
 				p["ProcessList"] = []map[string]any{{"ProcessId": fs.Proc.PID, "ImageName": "init"}}

@@ -1,0 +1,133 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/isoagent/isoagent/driver"
+)
+
+// ContainerStats is what one running container uses, with the spec name
+// it runs for.
+type ContainerStats struct {
+	Name  string
+	Stats driver.Stats
+}
+
+// CPU modes, as isoagent_container_cpu_seconds_total labels them.
+const (
+	CPUUser   = "user"
+	CPUKernel = "kernel"
+)
+
+// statsCollector produces the per-container usage series at scrape time
+// from its source, so a container that goes leaves no series behind. The
+// source bounds the cost (package agent caches what the driver said for
+// --stats-interval).
+type statsCollector struct {
+	cpu, commit, commitPeak, workingSet, memLimit, cpuCount, cpuMax *prometheus.Desc
+	readBytes, writeBytes, reads, writes                            *prometheus.Desc
+	rxBytes, txBytes, rxPackets, txPackets, rxDrops, txDrops        *prometheus.Desc
+
+	mu     sync.Mutex
+	source func() []ContainerStats
+}
+
+func newStatsCollector() *statsCollector {
+	labels := []string{"name", "container_id"}
+	desc := func(name, help string, extra ...string) *prometheus.Desc {
+		return prometheus.NewDesc(namespace+"_container_"+name, help, append(labels, extra...), nil)
+	}
+	return &statsCollector{
+		cpu:        desc("cpu_seconds_total", "CPU time the container's processes ran since it started, on all processors, by mode (user, kernel).", "mode"),
+		commit:     desc("memory_commit_bytes", "Memory the container's processes committed (reserved, backed by RAM or the page file)."),
+		commitPeak: desc("memory_commit_peak_bytes", "The highest commit of the container since it started."),
+		workingSet: desc("memory_private_working_set_bytes", "RAM the container's processes use that no other process shares."),
+		memLimit:   desc("memory_limit_bytes", "The container's memory limit; absent when it has none."),
+		cpuCount:   desc("cpu_limit_cores", "The processors the container may use (its CPU count); absent when it may use all."),
+		cpuMax:     desc("cpu_maximum_ratio", "The share of its processors' time the container may use (a CPU maximum of 50% is 0.5); absent when it has none."),
+		readBytes:  desc("storage_read_bytes_total", "Bytes the container read from storage since it started."),
+		writeBytes: desc("storage_write_bytes_total", "Bytes the container wrote to storage since it started."),
+		reads:      desc("storage_reads_total", "Storage reads of the container since it started, normalised to HCS's I/O size."),
+		writes:     desc("storage_writes_total", "Storage writes of the container since it started, normalised to HCS's I/O size."),
+		rxBytes:    desc("network_receive_bytes_total", "Bytes the container received on a network endpoint since it started.", "endpoint"),
+		txBytes:    desc("network_transmit_bytes_total", "Bytes the container sent on a network endpoint since it started.", "endpoint"),
+		rxPackets:  desc("network_receive_packets_total", "Packets the container received on a network endpoint since it started.", "endpoint"),
+		txPackets:  desc("network_transmit_packets_total", "Packets the container sent on a network endpoint since it started.", "endpoint"),
+		rxDrops:    desc("network_receive_drops_total", "Inbound packets of a network endpoint of the container dropped since it started.", "endpoint"),
+		txDrops:    desc("network_transmit_drops_total", "Outbound packets of a network endpoint of the container dropped since it started.", "endpoint"),
+	}
+}
+
+func (c *statsCollector) setSource(fn func() []ContainerStats) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.source = fn
+}
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.cpu, c.commit, c.commitPeak, c.workingSet, c.memLimit, c.cpuCount, c.cpuMax,
+		c.readBytes, c.writeBytes, c.reads, c.writes,
+		c.rxBytes, c.txBytes, c.rxPackets, c.txPackets, c.rxDrops, c.txDrops,
+	} {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	source := c.source
+	c.mu.Unlock()
+	if source == nil {
+		return
+	}
+	// Called without the lock: the source may ask the driver.
+	for _, cs := range source() {
+		s := cs.Stats
+		name, id := cs.Name, s.ID
+		counter := func(d *prometheus.Desc, v uint64, extra ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{name, id}, extra...)...)
+		}
+		gauge := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name, id)
+		}
+		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.CPU.User.Seconds(), name, id, CPUUser)
+		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.CPU.Kernel.Seconds(), name, id, CPUKernel)
+		gauge(c.commit, float64(s.Memory.CommitBytes))
+		gauge(c.commitPeak, float64(s.Memory.CommitPeakBytes))
+		gauge(c.workingSet, float64(s.Memory.PrivateWorkingSetBytes))
+		if s.Limits.MemoryMB > 0 {
+			gauge(c.memLimit, float64(s.Limits.MemoryMB)*(1<<20))
+		}
+		if s.Limits.CPUCount > 0 {
+			gauge(c.cpuCount, float64(s.Limits.CPUCount))
+		}
+		if s.Limits.CPUMaximumPercent > 0 {
+			gauge(c.cpuMax, float64(s.Limits.CPUMaximumPercent)/100)
+		}
+		counter(c.readBytes, s.Storage.ReadBytes)
+		counter(c.writeBytes, s.Storage.WriteBytes)
+		counter(c.reads, s.Storage.ReadCount)
+		counter(c.writes, s.Storage.WriteCount)
+		for _, n := range s.Network {
+			counter(c.rxBytes, n.ReceiveBytes, n.Endpoint)
+			counter(c.txBytes, n.TransmitBytes, n.Endpoint)
+			counter(c.rxPackets, n.ReceivePackets, n.Endpoint)
+			counter(c.txPackets, n.TransmitPackets, n.Endpoint)
+			counter(c.rxDrops, n.ReceiveDrops, n.Endpoint)
+			counter(c.txDrops, n.TransmitDrops, n.Endpoint)
+		}
+	}
+}
+
+// SetStatsSource sets the function the per-container usage series
+// (isoagent_container_cpu_seconds_total and its companions) are computed
+// from at every scrape. It replaces any earlier source; until one is set
+// there are none. fn must be safe to call from the scraping goroutine, must
+// not call back into m, and should bound its own cost: it is called at
+// every scrape.
+func (m *Metrics) SetStatsSource(fn func() []ContainerStats) {
+	m.stats.setSource(fn)
+}
