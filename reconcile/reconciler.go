@@ -88,6 +88,9 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 		if wait := r.networkWait(name, d, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}
+		if wait := r.dependsWait(ds, name, d, a); wait > 0 {
+			return Result{RequeueAfter: wait}, nil
+		}
 		if wait := r.imageWait(ctx, name, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}

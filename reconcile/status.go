@@ -87,6 +87,9 @@ const (
 	// it is tried again with backoff, and a container that runs keeps
 	// running meanwhile.
 	CondImagePullFailed ConditionType = "ImagePullFailed"
+	// CondWaiting: the container is not created (or started) yet because
+	// a dependency does not meet its condition; the message names it.
+	CondWaiting ConditionType = "WaitingForDependency"
 )
 
 // ConditionTypes returns every ConditionType: first the engine-wide ones
@@ -95,7 +98,7 @@ func ConditionTypes() []ConditionType {
 	return []ConditionType{
 		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid,
 		CondPruneHeld, CondRevisionRefused,
-		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed,
+		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting,
 	}
 }
 
@@ -106,6 +109,7 @@ type State string
 const (
 	StatePending  State = "pending"  // being created, started or replaced
 	StatePulling  State = "pulling"  // its image is being looked up or pulled; what runs keeps running
+	StateWaiting  State = "waiting"  // not created yet: a dependency does not meet its condition
 	StateRunning  State = "running"  // running on the host
 	StateExited   State = "exited"   // exited and left so by its restart policy, or waiting to restart
 	StateRejected State = "rejected" // admission rejected the spec
@@ -120,7 +124,7 @@ const (
 
 // States returns every State.
 func States() []State {
-	return []State{StatePending, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
+	return []State{StatePending, StateWaiting, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
 }
 
 // ContainerStatus is the status of one container name.

@@ -144,6 +144,10 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			cs.EffectiveIsolation = current.Isolation
 		}
 	}
+	var waiting string
+	if d != nil && d.Admitted() && (current == nil || current.State == driver.StateCreated) {
+		waiting = waitingFor(in.desired, func(n string) []driver.Container { return in.cache[n] }, d)
+	}
 	switch {
 	case pulling:
 		cs.State = StatePulling
@@ -181,6 +185,12 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		cs.State = StateOrphaned
 		if in.pending != nil && slices.Contains(in.pending.Names, name) {
 			cs.Conditions = append(cs.Conditions, Condition{Type: CondPruneHeld, Message: "its spec is gone; it is kept while the prune is held"})
+		}
+	case waiting != "":
+		cs.State = StateWaiting
+		cs.Conditions = append(cs.Conditions, Condition{Type: CondWaiting, Message: waiting})
+		if current != nil {
+			cs.Since = current.CreatedAt
 		}
 	case current == nil:
 		cs.State = StatePending

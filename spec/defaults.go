@@ -25,6 +25,7 @@ const (
 //	spec.stopTimeout        10s (a zero stopTimeout means unset)
 //	spec.ports[].protocol   tcp
 //	spec.network.mode       nat
+//	spec.dependsOn[].condition  started
 //
 // ApplyDefaults is idempotent.
 func ApplyDefaults(c *Container) {
@@ -51,5 +52,10 @@ func ApplyDefaults(c *Container) {
 	}
 	if s.Network.Mode == "" {
 		s.Network.Mode = DefaultNetworkMode
+	}
+	for i := range s.DependsOn {
+		if s.DependsOn[i].Condition == "" {
+			s.DependsOn[i].Condition = DependsStarted
+		}
 	}
 }

@@ -148,6 +148,9 @@ type Spec struct {
 	// SecretMounts put a secret's keys as read-only files into a folder
 	// of the container.
 	SecretMounts []SecretMount `yaml:"secretMounts,omitempty" json:"secretMounts,omitempty"`
+	// DependsOn names the containers that must meet a condition before
+	// this one is created (see Dependency).
+	DependsOn []Dependency `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
 }
 
 // EnvFrom names a secret of the agent's secrets folder whose keys become

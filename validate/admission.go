@@ -63,6 +63,9 @@ func AdmissionWithRegistry(host driver.Host, pc *policy.Checker, src reconcile.R
 			src := d.Spec.Source
 			if !d.Admitted() {
 				r := d.Rejection
+				if r.At.File != "" {
+					src = r.At // the field's own place, where admission knows it
+				}
 				out = append(out, &spec.Error{File: src.File, Line: src.Line, Column: src.Column, Field: r.Field,
 					Message: fmt.Sprintf("%s is rejected on host build %d (%s): %s", d.Name(), h.OSVersion.Build, r.Reason, r.Message)})
 				continue
