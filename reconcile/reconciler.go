@@ -71,6 +71,8 @@ type containerReconciler struct {
 	// images pulls the images configs name; nil when the engine runs what
 	// the host has.
 	images Images
+	// sched runs the scheduled specs (schedule.go).
+	sched *scheduler
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
@@ -84,6 +86,9 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 		return Result{RequeueAfter: pullPoll}, nil
 	}
 	actual := r.cache.Get(name)
+	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
+		return res, err
+	}
 	for _, a := range ds.plan(name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil

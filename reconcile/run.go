@@ -36,6 +36,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.ctrl.Run(ctx)
 	}()
 	defer func() { <-ctrlDone }()
+	defer e.rec.sched.stop()
 
 	e.reconcileAll(ctx) // firstList has just listed
 	ticker := time.NewTicker(e.opts.Resync)

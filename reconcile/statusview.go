@@ -20,10 +20,12 @@ type statusInput struct {
 	// restarts holds, by name, the restart counts and held-back restarts.
 	restarts map[string]restartView
 	// pulls holds the image pulls, by pullKey.
-	pulls   map[string]PullState
-	now     time.Time
-	pending *PendingPrune
-	budget  PruneBudget
+	pulls map[string]PullState
+	// schedules holds the scheduler's views of scheduled names.
+	schedules map[string]scheduleView
+	now       time.Time
+	pending   *PendingPrune
+	budget    PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -144,8 +146,11 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			cs.EffectiveIsolation = current.Isolation
 		}
 	}
+	if scheduled(d) {
+		cs.Schedule = scheduleStatus(d, actual, in.schedules[name])
+	}
 	var waiting string
-	if d != nil && d.Admitted() && (current == nil || current.State == driver.StateCreated) {
+	if d != nil && d.Admitted() && !scheduled(d) && (current == nil || current.State == driver.StateCreated) {
 		waiting = waitingFor(in.desired, func(n string) []driver.Container { return in.cache[n] }, d)
 	}
 	switch {
@@ -192,6 +197,8 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		if current != nil {
 			cs.Since = current.CreatedAt
 		}
+	case current == nil && cs.Schedule != nil:
+		cs.State = StateScheduled
 	case current == nil:
 		cs.State = StatePending
 	case current.State == driver.StateRunning:

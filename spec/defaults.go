@@ -21,7 +21,8 @@ const (
 //	                        Windows Server, hyperv on Windows 10/11)
 //	spec.imagePullPolicy    IfNotPresent
 //	spec.onVersionMismatch  fail
-//	spec.restartPolicy      always
+//	spec.restartPolicy      always; never with a schedule
+//	spec.concurrencyPolicy  forbid, with a schedule
 //	spec.stopTimeout        10s (a zero stopTimeout means unset)
 //	spec.ports[].protocol   tcp
 //	spec.network.mode       nat
@@ -39,8 +40,14 @@ func ApplyDefaults(c *Container) {
 	if s.OnVersionMismatch == "" {
 		s.OnVersionMismatch = DefaultOnVersionMismatch
 	}
+	if s.RestartPolicy == "" && s.Schedule != "" {
+		s.RestartPolicy = RestartNever
+	}
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = DefaultRestartPolicy
+	}
+	if s.ConcurrencyPolicy == "" && s.Schedule != "" {
+		s.ConcurrencyPolicy = ConcurrencyForbid
 	}
 	if s.StopTimeout == 0 {
 		s.StopTimeout = DefaultStopTimeout
