@@ -30,6 +30,8 @@ type ContainerInfo struct {
 	Desired bool
 	// Running reports that the host runs it.
 	Running bool
+	// Schedule is set for a scheduled spec (schedule.go).
+	Schedule *ScheduleInfo
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -38,6 +40,7 @@ type ContainerInfo struct {
 type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
 	labels                                  labelSets
+	schedules                               scheduleDescs
 
 	mu           sync.Mutex
 	source       func() []ContainerInfo
@@ -63,6 +66,7 @@ func newContainerCollector(labels labelSets) *containerCollector {
 			"Restarts of a container by its restart policy since the agent started.",
 			[]string{"name"}, nil),
 		restartCount: make(map[string]float64),
+		schedules:    newScheduleDescs(),
 	}
 }
 
@@ -87,6 +91,7 @@ func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
 	ch <- c.info
 	ch <- c.restarts
+	c.schedules.describe(ch)
 }
 
 func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -140,6 +145,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	for k := range infos {
 		ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.isolation, k.image, k.state)
 	}
+	c.schedules.collect(ch, snapshot)
 
 	slices.Sort(names)
 	names = slices.Compact(names)

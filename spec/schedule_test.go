@@ -79,6 +79,8 @@ func TestScheduleNext(t *testing.T) {
 		// 02:30 does not exist in Berlin on 29 March 2026: robfig/cron skips
 		// that day's run; the next is 02:30 CEST on the 30th.
 		{"30 2 * * *", "Europe/Berlin", time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 0, 30, 0, 0, time.UTC)},
+		// 02:30 exists twice in Berlin on 25 October 2026: it runs at both.
+		{"30 2 * * *", "Europe/Berlin", time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC)},
 		{"*/15 * * * MON-FRI", "UTC", time.Date(2026, 12, 5, 10, 7, 0, 0, time.UTC), time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {

@@ -314,6 +314,9 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 		if c.ExitCode != nil && note == "" {
 			note = fmt.Sprintf("exit code %d", *c.ExitCode)
 		}
+		if c.Schedule != nil && c.LastError == "" && c.Rejection == nil {
+			note = scheduleNote(c.Schedule, now)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Name, c.State, iso, orDash(c.Image), c.RestartCount, age(c.Since, now), orDash(c.ContainerID), view, note)
 	}
 	tw.Flush()
