@@ -309,7 +309,7 @@ func printStatus(w io.Writer, st reconcile.Status, now time.Time) {
 			if note != "" {
 				note += "; "
 			}
-			note += string(cond.Type)
+			note += conditionNote(cond)
 		}
 		if c.ExitCode != nil && note == "" {
 			note = fmt.Sprintf("exit code %d", *c.ExitCode)

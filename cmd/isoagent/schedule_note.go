@@ -8,6 +8,16 @@ import (
 	"github.com/isoagent/isoagent/reconcile"
 )
 
+// conditionNote is a container condition in the NOTE column: its type,
+// or its message where that is short and the point (the dependency a
+// container waits for).
+func conditionNote(c reconcile.Condition) string {
+	if c.Type == reconcile.CondWaiting {
+		return c.Message
+	}
+	return string(c.Type)
+}
+
 // scheduleNote is the NOTE of a scheduled container in `isoagent status`:
 // when it ran last and how that ended, and when it runs next, in the
 // schedule's time zone.

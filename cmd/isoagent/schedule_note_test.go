@@ -7,6 +7,20 @@ import (
 	"github.com/isoagent/isoagent/reconcile"
 )
 
+func TestConditionNote(t *testing.T) {
+	for _, tt := range []struct {
+		c    reconcile.Condition
+		want string
+	}{
+		{reconcile.Condition{Type: reconcile.CondWaiting, Message: "waiting for db to start: it is created"}, "waiting for db to start: it is created"},
+		{reconcile.Condition{Type: reconcile.CondCrashLoop, Message: "restarted 3 times; next restart at ..."}, "CrashLoopBackOff"},
+	} {
+		if got := conditionNote(tt.c); got != tt.want {
+			t.Errorf("conditionNote(%v) = %q, want %q", tt.c, got, tt.want)
+		}
+	}
+}
+
 func TestScheduleNote(t *testing.T) {
 	now := time.Date(2026, 12, 1, 15, 30, 0, 0, time.UTC)
 	zero, failed := 0, 2
