@@ -45,68 +45,98 @@ func needs(c *spec.Container) []need {
 	return ns
 }
 
-// orderDependencies rejects, as invalid, every admitted spec with a
-// dependency that names no spec of the folder, and every spec on a cycle of
-// dependencies (shared networks counted): no order could create them. The
-// rejection points at the dependency's name where the spec file gives it.
-// Specs are in ds's order; it costs linear time in specs and dependencies.
-func orderDependencies(ds []Decision) {
-	byName := make(map[string]int, len(ds))
-	for i := range ds {
-		byName[ds[i].Name()] = i
+// DependencyProblem is a spec that no order of creation can satisfy: a
+// dependency names no spec of the folder, or closes a cycle.
+type DependencyProblem struct {
+	// Spec is the index of the spec in the list checked.
+	Spec int
+	// Field is the spec field at fault; At where it is written, when the
+	// spec file tells it (zero for a shared network).
+	Field   string
+	At      spec.Source
+	Message string
+}
+
+// DependencyProblems checks the start order of specs, every spec of a
+// folder at once: the first problem of each spec whose dependencies (a
+// shared network counted) name no spec of the folder or close a cycle. A
+// missing network target is left to admission, which says more. It is
+// pure and costs linear time in specs and dependencies.
+func DependencyProblems(specs []*spec.Container) []DependencyProblem {
+	byName := make(map[string]int, len(specs))
+	for i, c := range specs {
+		byName[c.Name()] = i
 	}
-	for i := range ds {
-		d := &ds[i]
-		if !d.Admitted() {
-			continue
-		}
-		for _, n := range needs(d.Spec) {
+	found := make(map[int]DependencyProblem)
+	for i, c := range specs {
+		for _, n := range needs(c) {
 			if _, ok := byName[n.name]; ok || n.network {
-				continue // shareNetworks reports a missing network target
+				continue
 			}
-			d.Rejection = reject(ReasonInvalid, n.field, "no spec of the folder is named %q; name a container declared in one of its files", n.name)
-			d.Rejection.At = n.at
+			found[i] = DependencyProblem{Spec: i, Field: n.field, At: n.at,
+				Message: fmt.Sprintf("no spec of the folder is named %q; name a container declared in one of its files", n.name)}
 			break
 		}
 	}
-	for _, cycle := range cycles(ds, byName) {
+	for _, cycle := range cycles(specs, byName) {
 		for k, i := range cycle {
-			d := &ds[i]
-			if !d.Admitted() {
+			if _, ok := found[i]; ok {
 				continue
 			}
-			next := ds[cycle[(k+1)%len(cycle)]].Name()
+			next := specs[cycle[(k+1)%len(cycle)]].Name()
 			path := make([]string, 0, len(cycle)+1)
 			for j := range cycle {
-				path = append(path, ds[cycle[(k+j)%len(cycle)]].Name())
+				path = append(path, specs[cycle[(k+j)%len(cycle)]].Name())
 			}
-			path = append(path, d.Name())
-			for _, n := range needs(d.Spec) {
+			path = append(path, specs[i].Name())
+			for _, n := range needs(specs[i]) {
 				if n.name == next {
-					d.Rejection = reject(ReasonInvalid, n.field, "the dependencies form a cycle, %s, so none of them can be created first; remove one of them", strings.Join(path, " -> "))
-					d.Rejection.At = n.at
+					found[i] = DependencyProblem{Spec: i, Field: n.field, At: n.at,
+						Message: fmt.Sprintf("the dependencies form a cycle, %s, so none of them can be created first; remove one of them", strings.Join(path, " -> "))}
 					break
 				}
 			}
 		}
 	}
+	out := make([]DependencyProblem, 0, len(found))
+	for i := range specs {
+		if p, ok := found[i]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
-// cycles returns one cycle, as indexes into ds in dependency order, through
+// orderDependencies rejects, as invalid, every admitted spec that
+// DependencyProblems finds a problem with, at the dependency.
+func orderDependencies(ds []Decision) {
+	specs := make([]*spec.Container, len(ds))
+	for i := range ds {
+		specs[i] = ds[i].Spec
+	}
+	for _, p := range DependencyProblems(specs) {
+		if d := &ds[p.Spec]; d.Admitted() {
+			d.Rejection = reject(ReasonInvalid, p.Field, "%s", p.Message)
+			d.Rejection.At = p.At
+		}
+	}
+}
+
+// cycles returns one cycle, as indexes into specs in dependency order, through
 // each strongly connected component of the dependency graph that has one
 // (Tarjan's algorithm); a spec on several cycles is on the one returned.
-func cycles(ds []Decision, byName map[string]int) [][]int {
-	edges := make([][]int, len(ds))
-	for i := range ds {
-		for _, n := range needs(ds[i].Spec) {
+func cycles(specs []*spec.Container, byName map[string]int) [][]int {
+	edges := make([][]int, len(specs))
+	for i := range specs {
+		for _, n := range needs(specs[i]) {
 			if j, ok := byName[n.name]; ok && j != i {
 				edges[i] = append(edges[i], j)
 			}
 		}
 	}
-	index := make([]int, len(ds)) // 0: not visited; else visit order + 1
-	low := make([]int, len(ds))
-	onStack := make([]bool, len(ds))
+	index := make([]int, len(specs)) // 0: not visited; else visit order + 1
+	low := make([]int, len(specs))
+	onStack := make([]bool, len(specs))
 	var stack []int
 	var out [][]int
 	next := 1
@@ -142,7 +172,7 @@ func cycles(ds []Decision, byName map[string]int) [][]int {
 			out = append(out, cycleIn(comp, edges))
 		}
 	}
-	for v := range ds {
+	for v := range specs {
 		if index[v] == 0 {
 			visit(v)
 		}

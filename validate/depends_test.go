@@ -49,14 +49,16 @@ func TestAdmissionDependsOnAcrossTheFolder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Admission(ltsc2022, nil)(snap)
-			if len(got) != len(tt.wants) {
-				t.Fatalf("problems %v, want %d: %+v", got, len(tt.wants), tt.wants)
-			}
-			for i, e := range got {
-				w := tt.wants[i]
-				if e.File != filepath.Join(dir, w.file) || e.Line != 7 || e.Column != 22 || e.Field != w.field || !strings.Contains(e.Message, w.msg) {
-					t.Errorf("problem %d: %s:%d:%d: %s: %s, want %s:7:22: %s: %q", i, e.File, e.Line, e.Column, e.Field, e.Message, w.file, w.field, w.msg)
+			for check, fn := range map[string]Check{"admission": Admission(ltsc2022, nil), "dependencies": Dependencies()} {
+				got := fn(snap)
+				if len(got) != len(tt.wants) {
+					t.Fatalf("%s: problems %v, want %d: %+v", check, got, len(tt.wants), tt.wants)
+				}
+				for i, e := range got {
+					w := tt.wants[i]
+					if e.File != filepath.Join(dir, w.file) || e.Line != 7 || e.Column != 22 || e.Field != w.field || !strings.Contains(e.Message, w.msg) {
+						t.Errorf("%s: problem %d: %s:%d:%d: %s: %s, want %s:7:22: %s: %q", check, i, e.File, e.Line, e.Column, e.Field, e.Message, w.file, w.field, w.msg)
+					}
 				}
 			}
 		})

@@ -38,7 +38,8 @@ func (c *validateConfig) register(fs *flag.FlagSet) {
 // checks returns the extra checks the flags ask for.
 func (c *validateConfig) checks() ([]validate.Check, error) {
 	if c.host.build == 0 && c.host.policy == "" && !c.registry.on {
-		return nil, nil
+		// The start order needs no host; admission checks it otherwise.
+		return []validate.Check{validate.Dependencies()}, nil
 	}
 	host, err := c.host.check()
 	if err != nil {
