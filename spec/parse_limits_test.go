@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/testutil"
 )
 
 // TestParseManyInvalidDocumentsIsLinear pins that reporting problems costs
@@ -31,13 +33,16 @@ func TestParseManyInvalidDocumentsIsLinear(t *testing.T) {
 	}
 	small, large := time.Duration(1<<63-1), time.Duration(1<<63-1)
 	for range 5 {
-		small = min(small, timeOf(maxDocumentsPerFile/4))
+		small = min(small, timeOf(maxDocumentsPerFile/8))
 		large = min(large, timeOf(maxDocumentsPerFile))
 	}
-	t.Logf("%d documents: %v, %d: %v", maxDocumentsPerFile/4, small, maxDocumentsPerFile, large)
-	// Four times the documents: linear is about 4x, quadratic 16x.
-	if ratio := float64(large) / float64(small); ratio > 10 {
-		t.Errorf("%d documents took %v, %d took %v: %.1fx for 4x the documents", maxDocumentsPerFile/4, small, maxDocumentsPerFile, large, ratio)
+	t.Logf("%d documents: %v, %d: %v", maxDocumentsPerFile/8, small, maxDocumentsPerFile, large)
+	// Eight times the documents: linear is about 8x, quadratic 64x; the
+	// bound sits between them on a log scale, so that a loaded machine
+	// (the race run measured 11x for 4x) does not cross it. Under the
+	// race detector the growth is the instrumentation's, not the parser's.
+	if ratio := float64(large) / float64(small); ratio > 24 && !testutil.Race {
+		t.Errorf("%d documents took %v, %d took %v: %.1fx for 8x the documents", maxDocumentsPerFile/8, small, maxDocumentsPerFile, large, ratio)
 	}
 
 	// Past the cap: refused there, with the problems before it capped too.

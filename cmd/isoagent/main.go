@@ -47,6 +47,7 @@ func commands() []command {
 		{"service", "install and control the Windows service (Windows)", runService},
 		{"sim", "act on the simulated host behind the agent's back (drills)", runSim},
 		{"doctor", "check what the agent needs on this host, with the fixes", doctor.Main},
+		{"export", "write Kubernetes manifests for a spec folder and its policy", runExport},
 		{"version", "print the version", runVersion},
 	}
 }
