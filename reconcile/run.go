@@ -31,12 +31,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	ctrlDone := make(chan struct{})
+	defer e.rec.sched.stop() // after the workers, which arm its timers, are done
 	go func() {
 		defer close(ctrlDone)
 		e.ctrl.Run(ctx)
 	}()
 	defer func() { <-ctrlDone }()
-	defer e.rec.sched.stop()
 
 	e.reconcileAll(ctx) // firstList has just listed
 	ticker := time.NewTicker(e.opts.Resync)
