@@ -49,6 +49,10 @@ type Config struct {
 	// Resync is the interval of the periodic rescan of the folder, the
 	// relist of the host and the read of the policy file (default 30s).
 	Resync time.Duration
+	// FullResync is the interval of the full re-read of every spec file;
+	// the rescan every Resync reads only the files whose size, times or
+	// identity changed (default spec.DefaultFullResync).
+	FullResync time.Duration
 	// Debounce is the quiet period after a change before the folder or the
 	// policy file is read (default spec.DefaultDebounce).
 	Debounce time.Duration
@@ -150,12 +154,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 
 	a := &Agent{cfg: cfg, log: logger, drv: drv, host: host, metrics: m, registry: reg}
 	a.watcher = spec.NewWatcher(cfg.Dir, a.loader(), spec.WatchOptions{
-		Debounce: cfg.Debounce,
-		Resync:   cfg.Resync,
-		Poll:     cfg.Poll,
-		Logger:   logger,
-		OnEvent:  m.IncWatchEvent,
-		OnRescan: m.IncRescan,
+		Debounce:   cfg.Debounce,
+		Resync:     cfg.Resync,
+		FullResync: cfg.FullResync,
+		Poll:       cfg.Poll,
+		Logger:     logger,
+		OnEvent:    m.IncWatchEvent,
+		OnRescan:   m.IncRescan,
 	})
 	lock, err := a.lockOwner()
 	if err != nil {
@@ -187,8 +192,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		Observer:        observer{m},
 		Images:          engineImages(puller),
 	})
-	m.SetContainerSource(func() []metrics.ContainerInfo { return containerInfos(a.eng.Status()) })
-	m.SetPruneSource(func() (int, int) { st := a.eng.Status(); return pendingCount(st.PendingPrune), st.PruneBudget })
+	m.SetContainerSource(newInfoCache(a.eng).infos)
+	m.SetContainerVersion(a.eng.StateVersion)
+	m.SetPruneSource(func() (int, int) { return pendingCount(a.eng.PendingPrune()), a.eng.PruneBudget() })
 
 	a.add("engine", a.eng)
 	if puller != nil {
@@ -209,7 +215,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			ConfirmPrune: func(_ context.Context, id string) (any, error) {
 				return a.eng.ConfirmPrune(id)
 			},
-			Logger: logger,
+			Converged: func(ctx context.Context, settle time.Duration) any { return a.eng.WaitSettled(ctx, settle) },
+			Extra:     m.ContainerSeries(),
+			Logger:    logger,
 		}), logger))
 	}
 	return a, nil

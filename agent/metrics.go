@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"sync"
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
@@ -38,6 +39,31 @@ func (o observer) Converged(d time.Duration)                       { o.m.Observe
 // for other hosts is left out (reconcile.ContainerStatus.ForOtherHosts):
 // counted as rejected it would page every host of a shared spec
 // repository.
+// infoCache keeps the per-container metrics' view of the engine while the
+// engine's StateVersion stays, so that a scrape does not build the whole
+// Status (tens of milliseconds at 10,000 specs) when nothing changed.
+type infoCache struct {
+	eng     *reconcile.Engine
+	mu      sync.Mutex
+	version uint64
+	built   bool
+	cached  []metrics.ContainerInfo
+}
+
+func newInfoCache(eng *reconcile.Engine) *infoCache { return &infoCache{eng: eng} }
+
+func (c *infoCache) infos() []metrics.ContainerInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The version is read first: a change while Status is built makes
+	// the next look build again.
+	v := c.eng.StateVersion()
+	if !c.built || v != c.version {
+		c.cached, c.version, c.built = containerInfos(c.eng.Status()), v, true
+	}
+	return c.cached
+}
+
 func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 	out := make([]metrics.ContainerInfo, 0, len(st.Containers))
 	for _, c := range st.Containers {

@@ -45,6 +45,15 @@ type containerCollector struct {
 	mu           sync.Mutex
 	source       func() []ContainerInfo
 	restartCount map[string]float64
+	// version, when set, tells when the source may say something new;
+	// built are the series of the last scrape, as of version built
+	// and the restarts counted then (restartGen).
+	version    func() uint64
+	restartGen uint64
+	built      []prometheus.Metric
+	builtAt    uint64
+	builtGen   uint64
+	haveBuilt  bool
 }
 
 func newContainerCollector(labels labelSets) *containerCollector {
@@ -73,7 +82,13 @@ func newContainerCollector(labels labelSets) *containerCollector {
 func (c *containerCollector) setSource(fn func() []ContainerInfo) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.source = fn
+	c.source, c.haveBuilt = fn, false
+}
+
+func (c *containerCollector) setVersion(fn func() uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version, c.haveBuilt = fn, false
 }
 
 // incRestart keeps counting across the container's absence from a
@@ -83,6 +98,7 @@ func (c *containerCollector) incRestart(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.restartCount[name]++
+	c.restartGen++
 }
 
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -96,8 +112,33 @@ func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	source := c.source
+	source, version, gen := c.source, c.version, c.restartGen
+	var at uint64
+	if version != nil {
+		at = version()
+		if c.haveBuilt && at == c.builtAt && gen == c.builtGen {
+			built := c.built
+			c.mu.Unlock()
+			for _, m := range built {
+				ch <- m
+			}
+			return
+		}
+	}
 	c.mu.Unlock()
+	var built []prometheus.Metric
+	send := func(m prometheus.Metric) {
+		built = append(built, m)
+		ch <- m
+	}
+	defer func() {
+		if version == nil {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.built, c.builtAt, c.builtGen, c.haveBuilt = built, at, gen, true
+	}()
 	var snapshot []ContainerInfo
 	if source != nil {
 		// Called without the lock: the source may take its own locks and
@@ -134,16 +175,16 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	for iso, n := range desired {
-		ch <- prometheus.MustNewConstMetric(c.desired, prometheus.GaugeValue, float64(n), iso)
+		send(prometheus.MustNewConstMetric(c.desired, prometheus.GaugeValue, float64(n), iso))
 	}
 	for iso, n := range running {
-		ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(n), iso)
+		send(prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(n), iso))
 	}
 	for state, n := range byState {
-		ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state)
+		send(prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state))
 	}
 	for k := range infos {
-		ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.isolation, k.image, k.state)
+		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.isolation, k.image, k.state))
 	}
 	c.schedules.collect(ch, snapshot)
 
@@ -156,6 +197,6 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.mu.Unlock()
 	for i, name := range names {
-		ch <- prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name)
+		send(prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name))
 	}
 }

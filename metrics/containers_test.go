@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,5 +242,60 @@ func TestSetContainerSourceReplacesTheEarlierOne(t *testing.T) {
 	})
 	if n, _ := testutil.GatherAndCount(reg, "isoagent_container_info"); n != 1 {
 		t.Errorf("%d info series, want 1 (from the second source)", n)
+	}
+}
+
+// With a version, a scrape asks the source again only once the version
+// moved; restarts counted in between still show.
+func TestContainerVersionKeepsTheSeriesBuilt(t *testing.T) {
+	m, reg := newTest(t)
+	var mu sync.Mutex
+	var asked, version uint64
+	state := reconcile.StatePending
+	m.SetContainerSource(func() []ContainerInfo {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		return []ContainerInfo{{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: state, Desired: true, Running: state == reconcile.StateRunning}}
+	})
+	m.SetContainerVersion(func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return version
+	})
+	series := func(state reconcile.State, restarts int) string {
+		return fmt.Sprintf(`
+# HELP isoagent_container_info One series per container the agent knows of, naming its isolation, image and state. Always 1.
+# TYPE isoagent_container_info gauge
+isoagent_container_info{image="iis:ltsc2022",isolation="process",name="web",state=%q} 1
+# HELP isoagent_container_restarts_total Restarts of a container by its restart policy since the agent started.
+# TYPE isoagent_container_restarts_total counter
+isoagent_container_restarts_total{name="web"} %d
+`, state, restarts)
+	}
+	steps := []struct {
+		name     string
+		change   func()
+		want     string
+		askedNow uint64
+	}{
+		{"first scrape", func() {}, series(reconcile.StatePending, 0), 1},
+		{"nothing changed", func() {}, series(reconcile.StatePending, 0), 1},
+		{"the state changed, the version not yet", func() { state = reconcile.StateRunning }, series(reconcile.StatePending, 0), 1},
+		{"the version moved", func() { version++ }, series(reconcile.StateRunning, 0), 2},
+		{"a restart", func() { m.IncRestart("web") }, series(reconcile.StateRunning, 1), 3},
+	}
+	for _, st := range steps {
+		mu.Lock()
+		st.change()
+		mu.Unlock()
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(st.want), "isoagent_container_info", "isoagent_container_restarts_total"); err != nil {
+			t.Errorf("%s: %v", st.name, err)
+		}
+		mu.Lock()
+		if asked != st.askedNow {
+			t.Errorf("%s: the source was asked %d times, want %d", st.name, asked, st.askedNow)
+		}
+		mu.Unlock()
 	}
 }

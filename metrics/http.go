@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Endpoints is what the agent's HTTP endpoints serve. See Handler.
@@ -44,7 +46,23 @@ type Endpoints struct {
 	// wraps reconcile.ErrNoPendingPrune or reconcile.ErrPruneChanged when
 	// it cannot.
 	ConfirmPrune func(ctx context.Context, id string) (any, error)
+	// Extra, when set, writes more series after Gatherer's on /metrics,
+	// in Prometheus's text format (gzipped when gzipped is set), such as
+	// those Metrics.ContainerSeries keeps encoded; /metrics then serves
+	// the text format only.
+	Extra func(w io.Writer, gzipped bool) error
+	// Converged, when set, serves GET /converged: it blocks until the
+	// agent has converged and stayed so for settle, or ctx ends, and
+	// returns what to answer (reconcile.Convergence), which says which.
+	Converged func(ctx context.Context, settle time.Duration) any
 }
+
+// Bounds of a /converged request's parameters.
+const (
+	defaultConvergedSettle  = 1500 * time.Millisecond
+	defaultConvergedTimeout = 30 * time.Second
+	maxConvergedWait        = 5 * time.Minute
+)
 
 // Handler returns the handler of the agent's HTTP endpoints:
 //
@@ -55,6 +73,11 @@ type Endpoints struct {
 //	/readyz   200 "ok" when e.Ready returns nil, else 503 with the reason
 //	/status   200 with e.Status's value as JSON, else 500 with
 //	          {"error": "..."}
+//	/converged?settle=D&timeout=D
+//	          a long poll: 200 with e.Converged's answer as JSON once the
+//	          agent has converged for settle (default 1.5s), or once
+//	          timeout (default 30s, at most 5m) has passed; 400 for a bad
+//	          duration, 404 when e.Converged is nil
 //
 // The endpoints answer GET and HEAD; other methods get 405.
 func Handler(e Endpoints) http.Handler {
@@ -67,10 +90,14 @@ func Handler(e Endpoints) http.Handler {
 		gatherer = prometheus.NewRegistry()
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
-		ErrorLog:      promLogger{logger},
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	if e.Extra != nil {
+		mux.Handle("GET /metrics", textHandler{gatherer: gatherer, extra: e.Extra, log: logger})
+	} else {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
+			ErrorLog:      promLogger{logger},
+			ErrorHandling: promhttp.ContinueOnError,
+		}))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if e.Health != nil {
 			if err := e.Health(); err != nil {
@@ -114,13 +141,51 @@ func Handler(e Endpoints) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, body)
 	})
+	mux.HandleFunc("GET /converged", func(w http.ResponseWriter, r *http.Request) {
+		if e.Converged == nil {
+			http.NotFound(w, r)
+			return
+		}
+		settle, err := durationParam(r, "settle", defaultConvergedSettle)
+		if err != nil {
+			writeText(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		timeout, err := durationParam(r, "timeout", defaultConvergedTimeout)
+		if err != nil {
+			writeText(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(timeout, maxConvergedWait))
+		defer cancel()
+		body, err := json.Marshal(e.Converged(ctx, min(settle, maxConvergedWait)))
+		if err != nil {
+			writeJSONError(w, logger, fmt.Errorf("encode convergence: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
 	mux.HandleFunc("POST /prune/confirm", func(w http.ResponseWriter, r *http.Request) {
 		confirmPrune(w, r, e.ConfirmPrune, logger)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON")
+		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON\n/converged  waits until converged (long poll)")
 	})
 	return mux
+}
+
+// durationParam reads the query parameter name as a non-negative
+// duration, def when absent.
+func durationParam(r *http.Request, name string, def time.Duration) (time.Duration, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 1.5s", name, v)
+	}
+	return d, nil
 }
 
 func writeText(w http.ResponseWriter, code int, msg string) {
@@ -218,4 +283,58 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = fmt.Errorf("serve %s: %w", ln.Addr(), serr)
 	}
 	return err
+}
+
+// textHandler serves a gatherer's families and then extra's series in the
+// text format, gzipped when the client accepts it (as two gzip members,
+// which gzip readers read as one stream). Like promhttp with
+// ContinueOnError, a collector that fails is logged and left out.
+type textHandler struct {
+	gatherer prometheus.Gatherer
+	extra    func(w io.Writer, gzipped bool) error
+	log      *slog.Logger
+}
+
+func (h textHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	mfs, err := h.gatherer.Gather()
+	if err != nil {
+		h.log.Error("gathering metrics", "err", err)
+	}
+	gzipped := acceptsGzip(r)
+	w.Header().Set("Content-Type", string(textFormat))
+	if gzipped {
+		w.Header().Set("Content-Encoding", "gzip")
+	}
+	var out io.Writer = w
+	var zw *gzip.Writer
+	if gzipped {
+		zw = gzip.NewWriter(w)
+		out = zw
+	}
+	enc := expfmt.NewEncoder(out, textFormat)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			h.log.Error("encoding metrics", "err", err)
+			return
+		}
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return
+		}
+	}
+	if err := h.extra(w, gzipped); err != nil {
+		h.log.Error("writing metrics", "err", err)
+	}
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && strings.TrimSpace(q) != "q=0" {
+			return true
+		}
+	}
+	return false
 }

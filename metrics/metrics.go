@@ -20,6 +20,7 @@
 package metrics
 
 import (
+	"io"
 	"runtime"
 	"strconv"
 	"sync"
@@ -70,6 +71,7 @@ type Metrics struct {
 	revision          *infoCollector
 	containers        *containerCollector
 	pulls             pullCollectors
+	exposition        *containerExposition
 	guard             guardMetrics
 }
 
@@ -195,11 +197,12 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.rescans.WithLabelValues(t)
 	}
 
+	m.exposition = newContainerExposition(m.containers)
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
 		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
-		m.containers,
+		silentWhenApart{m.exposition},
 	)
 	m.pulls.register(reg)
 	reg.MustRegister(m.guard.collectors()...)
@@ -309,6 +312,25 @@ func (m *Metrics) SetSpecFiles(valid, invalid int) {
 // the scraping goroutine and must not call back into m.
 func (m *Metrics) SetContainerSource(fn func() []ContainerInfo) {
 	m.containers.setSource(fn)
+}
+
+// SetContainerVersion sets a function whose value changes whenever what
+// the container source returns may have (reconcile.Engine.StateVersion).
+// While it and the restart counts stay the same, a scrape sends the
+// per-container series it built last instead of asking the source and
+// building them again. Without it every scrape asks the source.
+func (m *Metrics) SetContainerVersion(fn func() uint64) {
+	m.containers.setVersion(fn)
+}
+
+// ContainerSeries hands the per-container series over to /metrics as
+// text kept encoded between changes of the container version (see
+// Endpoints.Extra): from then on the registry New was given no longer
+// gathers them, and the function returned writes them, in Prometheus's
+// text format, gzipped or not.
+func (m *Metrics) ContainerSeries() func(w io.Writer, gzipped bool) error {
+	m.exposition.apart.Store(true)
+	return m.exposition.write
 }
 
 // infoCollector exports one "info" series (value 1) whose label values are

@@ -153,10 +153,7 @@ type AdmitOptions struct {
 // naming the winner. A spec sharing another's network ("container:<name>")
 // gets the target's container ID in its config.
 func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*spec.Container, opts AdmitOptions) []Decision {
-	a := admitter{ctx: ctx, host: host, images: images, opts: opts, imageOS: make(map[imageKey]imageInfo)}
-	if a.opts.HostName == "" {
-		a.opts.HostName = host.Name
-	}
+	a := newAdmitter(admitPass{ctx: ctx, host: host, images: images, opts: opts})
 	ds := make([]Decision, len(specs))
 	for i, c := range specs {
 		ds[i] = a.admitOne(c)
@@ -174,9 +171,15 @@ func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*s
 		return si.Line < sj.Line
 	})
 	claimPorts(ds, order)
-	orderDependencies(ds)
 	shareNetworks(ds)
 	identify(ds)
+	byName := make(map[string]*Decision, len(ds))
+	for i := range ds {
+		byName[ds[i].Name()] = &ds[i]
+	}
+	for name, r := range orderRejections(specs, byName) {
+		byName[name].Rejection = r
+	}
 	return ds
 }
 
@@ -192,10 +195,30 @@ type imageInfo struct {
 	pending   bool
 }
 
+// equal reports whether i and j describe an image alike (a rejection by
+// its content, not its address).
+func (i imageInfo) equal(j imageInfo) bool {
+	if (i.rejection == nil) != (j.rejection == nil) || i.rejection != nil && *i.rejection != *j.rejection {
+		return false
+	}
+	i.rejection, j.rejection = nil, nil
+	return i == j
+}
+
 // imageKey is what admission asks about an image once per Admit.
 type imageKey struct {
 	ref    imageref.Ref
 	policy spec.PullPolicy
+}
+
+// newAdmitter returns the admitter of one pass: it looks each image up
+// once.
+func newAdmitter(p admitPass) *admitter {
+	a := &admitter{ctx: p.ctx, host: p.host, images: p.images, opts: p.opts, imageOS: make(map[imageKey]imageInfo)}
+	if a.opts.HostName == "" {
+		a.opts.HostName = p.host.Name
+	}
+	return a
 }
 
 type admitter struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,6 +169,47 @@ func BenchmarkConverge(b *testing.B) {
 			if tc.latency > 0 {
 				ideal := time.Duration(2*tc.n) * tc.latency / time.Duration(tc.workers)
 				b.ReportMetric(float64(perRun)/float64(ideal), "x-ideal")
+			}
+		})
+	}
+}
+
+// BenchmarkAdmitOneChange is what the engine spends between a snapshot
+// with one changed spec and the action: its admissions pass, the desired
+// state's comparison and the plan of the keys that changed, at n specs.
+// Against BenchmarkAdmitAndPlan it shows that the cost follows the change,
+// not the folder.
+func BenchmarkAdmitOneChange(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			specs := benchSpecs(b, n)
+			edited := benchSpecs(b, 1)[0]
+			host := server(20348)
+			opts := AdmitOptions{Owner: "isoagent"}
+			var a admissions
+			snap := &spec.Snapshot{Dir: "bench", Specs: specs}
+			r := a.admit(admitPass{ctx: context.Background(), host: host, snap: snap, opts: opts})
+			prev := nextAdmitted(nil, snap, r, false, func() []string { return nil }).next
+			i := 0
+			for b.Loop() {
+				next := slices.Clone(snap.Specs)
+				k := i % n
+				i++
+				cp := *edited
+				cp.Metadata.Name = specs[k].Name()
+				cp.Spec.Ports = specs[k].Spec.Ports
+				cp.Spec.Env = map[string]string{"GEN": fmt.Sprint(i)}
+				next[k] = &cp
+				snap = &spec.Snapshot{Dir: "bench", Specs: next}
+				r := a.admit(admitPass{ctx: context.Background(), host: host, snap: snap, opts: opts})
+				ch := nextAdmitted(prev, snap, r, false, func() []string { return nil })
+				if len(ch.changed) != 1 {
+					b.Fatalf("changed %v, want one", ch.changed)
+				}
+				for _, key := range ch.changed {
+					planKey(key, ch.next.decision(key), nil, true)
+				}
+				prev = ch.next
 			}
 		})
 	}

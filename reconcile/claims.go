@@ -9,35 +9,48 @@ import (
 
 // What specs claim of each other, decided over all of them once each is
 // admitted on its own: host ports (the first in source order holds one)
-// and the networks they share.
+// and the networks they share. Admit decides them for all specs at once;
+// the engine's admissions decide them again for the specs a change
+// reaches, one decision at a time, with the same functions.
 
 // claimPorts rejects, in source order, every admitted spec that wants a host
 // port an earlier admitted spec holds.
 func claimPorts(ds []Decision, order []int) {
-	type owner struct {
-		name string
-		src  spec.Source
-	}
-	claimed := make(map[string]owner)
+	claimed := portClaims{}
 	for _, i := range order {
-		d := &ds[i]
-		if !d.Admitted() {
-			continue
+		claimed.claim(&ds[i])
+	}
+}
+
+// portClaims are the host ports claimed so far, by port key.
+type portClaims map[string]portOwner
+
+type portOwner struct {
+	name string
+	src  spec.Source
+}
+
+// portKey is how a host port is claimed: "8080/tcp".
+func portKey(p driver.Port) string { return fmt.Sprintf("%d/%s", p.HostPort, p.Protocol) }
+
+// claim rejects d, when it is admitted and wants a host port claimed
+// already, and otherwise claims its ports. Decisions must be claimed in
+// source order.
+func (claimed portClaims) claim(d *Decision) {
+	if !d.Admitted() {
+		return
+	}
+	var mine []string
+	for j, p := range d.Config.Ports {
+		key := portKey(p)
+		if w, ok := claimed[key]; ok {
+			d.Rejection = reject(ReasonConflict, fmt.Sprintf("spec.ports[%d].hostPort", j), "host port %s is already used by %s (%s:%d)", key, w.name, w.src.File, w.src.Line)
+			return
 		}
-		var mine []string
-		for j, p := range d.Config.Ports {
-			key := fmt.Sprintf("%d/%s", p.HostPort, p.Protocol)
-			if w, ok := claimed[key]; ok {
-				d.Rejection = reject(ReasonConflict, fmt.Sprintf("spec.ports[%d].hostPort", j), "host port %s is already used by %s (%s:%d)", key, w.name, w.src.File, w.src.Line)
-				break
-			}
-			mine = append(mine, key)
-		}
-		if d.Admitted() {
-			for _, k := range mine {
-				claimed[k] = owner{d.Name(), d.Spec.Source}
-			}
-		}
+		mine = append(mine, key)
+	}
+	for _, k := range mine {
+		claimed[k] = portOwner{d.Name(), d.Spec.Source}
 	}
 }
 
@@ -50,25 +63,32 @@ func shareNetworks(ds []Decision) {
 	}
 	for i := range ds {
 		d := &ds[i]
-		target := d.Config.NetworkSharedWith
-		if !d.Admitted() || target == "" {
+		if !d.Admitted() || d.Config.NetworkSharedWith == "" {
 			continue
 		}
-		const field = "spec.network.mode"
-		t, ok := byName[target]
-		switch {
-		case target == d.Name():
-			d.Rejection = reject(ReasonInvalid, field, "a container cannot share its own network")
-		case !ok:
-			d.Rejection = reject(ReasonInvalid, field, "no spec named %q to share the network of", target)
-		case !t.Admitted():
-			d.Rejection = reject(ReasonUnsupported, field, "cannot share the network of %s: it does not run on this host (%s)", target, t.Rejection.Reason)
-		case t.Config.Isolation != driver.Process:
-			d.Rejection = reject(ReasonUnsupported, field, "cannot share the network of %s: it runs with %s isolation; network sharing needs process isolation on both sides", target, t.Config.Isolation)
-		case t.Config.NetworkSharedWith != "":
-			d.Rejection = reject(ReasonUnsupported, field, "cannot share the network of %s: it shares the network of %s itself; share with %s directly", target, t.Config.NetworkSharedWith, t.Config.NetworkSharedWith)
-		}
+		d.Rejection = shareVerdict(d, byName[d.Config.NetworkSharedWith])
 	}
+}
+
+// shareVerdict is the rejection of d, an admitted spec sharing the network
+// of another, when its target t (nil when no spec has its name) cannot be
+// shared with, as t stands when shareNetworks comes to d; nil when it can.
+func shareVerdict(d, t *Decision) *Rejection {
+	const field = "spec.network.mode"
+	target := d.Config.NetworkSharedWith
+	switch {
+	case target == d.Name():
+		return reject(ReasonInvalid, field, "a container cannot share its own network")
+	case t == nil:
+		return reject(ReasonInvalid, field, "no spec named %q to share the network of", target)
+	case !t.Admitted():
+		return reject(ReasonUnsupported, field, "cannot share the network of %s: it does not run on this host (%s)", target, t.Rejection.Reason)
+	case t.Config.Isolation != driver.Process:
+		return reject(ReasonUnsupported, field, "cannot share the network of %s: it runs with %s isolation; network sharing needs process isolation on both sides", target, t.Config.Isolation)
+	case t.Config.NetworkSharedWith != "":
+		return reject(ReasonUnsupported, field, "cannot share the network of %s: it shares the network of %s itself; share with %s directly", target, t.Config.NetworkSharedWith, t.Config.NetworkSharedWith)
+	}
+	return nil
 }
 
 // identify gives every admitted config its hash and container ID.
@@ -80,18 +100,25 @@ func identify(ds []Decision) {
 		d := &ds[i]
 		byName[d.Name()] = d
 		if d.Admitted() && d.Config.NetworkSharedWith == "" {
-			d.Config.Hash = Hash(identity(d))
-			d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
+			identifyOne(d, nil)
 		}
 	}
 	for i := range ds {
 		d := &ds[i]
 		if d.Admitted() && d.Config.NetworkSharedWith != "" {
-			d.Config.NetworkSharedWith = byName[d.Config.NetworkSharedWith].Config.ID
-			d.Config.Hash = Hash(identity(d))
-			d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
+			identifyOne(d, byName[d.Config.NetworkSharedWith])
 		}
 	}
+}
+
+// identifyOne gives d, admitted, its hash and container ID; a sharer gets
+// its target's container ID in its config first.
+func identifyOne(d, target *Decision) {
+	if target != nil {
+		d.Config.NetworkSharedWith = target.Config.ID
+	}
+	d.Config.Hash = Hash(identity(d))
+	d.Config.ID = ContainerID(d.Config.Owner, d.Config.Name, d.Config.Hash)
 }
 
 // identity is what of d's config its hash covers: all of it, but the image

@@ -182,6 +182,13 @@ func (t *tracker) convergedC() <-chan struct{} {
 	return t.conv
 }
 
+// wanted returns the latest desired generation handed in.
+func (t *tracker) wanted() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.want
+}
+
 func (t *tracker) converged() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()

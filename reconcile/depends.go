@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -107,17 +108,74 @@ func DependencyProblems(specs []*spec.Container) []DependencyProblem {
 	return out
 }
 
-// orderDependencies rejects, as invalid, every admitted spec that
-// DependencyProblems finds a problem with, at the dependency.
-func orderDependencies(ds []Decision) {
-	specs := make([]*spec.Container, len(ds))
-	for i := range ds {
-		specs[i] = ds[i].Spec
+// orderRejections returns the rejections start order adds to the
+// admitted decisions of specs (by name; decided gives each name's
+// decision, nil for none): those DependencyProblems finds, as invalid at
+// the dependency, and, as unsupported, the specs that share the network
+// of a spec it rejects. It runs after the other claims (ports, networks,
+// identities), so that a spec's order problem changes nothing of the
+// others' decisions but theirs. It returns nil at once when no spec has
+// dependsOn: a shared network alone closes no cycle (a sharer cannot be
+// shared with).
+func orderRejections(specs []*spec.Container, decided map[string]*Decision) map[string]*Rejection {
+	if !slices.ContainsFunc(specs, func(c *spec.Container) bool { return len(c.Spec.DependsOn) > 0 }) {
+		return nil
 	}
+	out := make(map[string]*Rejection)
 	for _, p := range DependencyProblems(specs) {
-		if d := &ds[p.Spec]; d.Admitted() {
-			d.Rejection = reject(ReasonInvalid, p.Field, "%s", p.Message)
-			d.Rejection.At = p.At
+		name := specs[p.Spec].Name()
+		if d := decided[name]; d != nil && d.Admitted() {
+			r := reject(ReasonInvalid, p.Field, "%s", p.Message)
+			r.At = p.At
+			out[name] = r
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	for _, c := range specs {
+		t := c.Spec.Network.SharedWith()
+		if t == "" || out[t] == nil || out[c.Name()] != nil {
+			continue
+		}
+		if d := decided[c.Name()]; d != nil && d.Admitted() {
+			out[c.Name()] = reject(ReasonUnsupported, "spec.network.mode", "cannot share the network of %s: it does not run on this host (%s)", t, ReasonInvalid)
+		}
+	}
+	return out
+}
+
+// order applies orderRejections to the decisions of pass r over specs:
+// r's decisions stay those of the claims (a.decisions, which the next
+// pass starts from), and r gets a copy with the rejections in, and the
+// names whose rejection for order came, went or changed.
+func (a *admissions) order(specs []*spec.Container, r *admitResult) {
+	rej := orderRejections(specs, r.decisions)
+	if len(rej) == 0 && len(a.ordered) == 0 {
+		return
+	}
+	decisions := maps.Clone(r.decisions)
+	var changed []string
+	for name := range a.ordered {
+		if rej[name] == nil {
+			changed = append(changed, name)
+		}
+	}
+	for name, rj := range rej {
+		if old, ok := a.ordered[name]; !ok || *old != *rj {
+			changed = append(changed, name)
+		}
+		d := *decisions[name]
+		d.Rejection = rj
+		decisions[name] = &d
+	}
+	a.ordered = rej
+	r.decisions = decisions
+	if len(changed) > 0 && !r.full {
+		r.changed = append(r.changed, changed...)
+		if r.gen == r.base {
+			a.gen++
+			r.gen = a.gen
 		}
 	}
 }

@@ -22,6 +22,9 @@ type desiredState struct {
 	// of the admission, when they fit the prune budget. A name not in it
 	// is never pruned, even if a relist since shows it prunable.
 	pruneOK map[string]bool
+	// gen is the generation of the admissions pass decisions come from
+	// (see admitResult); zero when they come from elsewhere.
+	gen uint64
 }
 
 func (s *desiredState) decision(name string) *Decision {
@@ -60,42 +63,60 @@ type desiredChange struct {
 // on or off, every name cached lists (cached is called only then) changes
 // too. It is pure.
 func nextDesired(prev *desiredState, snap *spec.Snapshot, ds []Decision, allowEmpty bool, cached func() []string) desiredChange {
-	apply, prune, cond := folderRule(snap, allowEmpty)
-	if !apply {
-		var decisions map[string]*Decision
-		if prev != nil {
-			decisions = prev.decisions
-		}
-		return desiredChange{next: &desiredState{snap: snap, decisions: decisions}, cond: cond}
+	decisions := make(map[string]*Decision, len(ds))
+	for i := range ds {
+		decisions[ds[i].Name()] = &ds[i]
 	}
+	return nextAdmitted(prev, snap, admitResult{decisions: decisions, full: true}, allowEmpty, cached)
+}
+
+// nextAdmitted is nextDesired for the outcome of an admissions pass. When
+// the pass names what changed since the decisions in force (its base is
+// their generation), only those names are compared, so that a change of
+// one spec costs one comparison, not one per spec.
+func nextAdmitted(prev *desiredState, snap *spec.Snapshot, r admitResult, allowEmpty bool, cached func() []string) desiredChange {
+	apply, prune, cond := folderRule(snap, allowEmpty)
 	var old map[string]*Decision
 	if prev != nil {
 		old = prev.decisions
 	}
+	if !apply {
+		ds := &desiredState{snap: snap, decisions: old}
+		if prev != nil {
+			ds.gen = prev.gen
+		}
+		return desiredChange{next: ds, cond: cond}
+	}
 	ch := desiredChange{cond: cond}
-	next := make(map[string]*Decision, len(ds))
-	for i := range ds {
-		d := &ds[i]
-		name := d.Name()
-		next[name] = d
-		was := old[name]
+	next := r.decisions
+	compare := func(name string) {
+		d, was := next[name], old[name]
 		if sameDecision(was, d) {
-			continue
+			return
 		}
 		ch.changed = append(ch.changed, name)
-		if !d.Admitted() && (was == nil || was.Admitted() || was.Rejection.Message != d.Rejection.Message) {
+		if d != nil && !d.Admitted() && (was == nil || was.Admitted() || was.Rejection.Message != d.Rejection.Message) {
 			ch.rejected = append(ch.rejected, d)
 		}
 	}
-	for name := range old {
-		if next[name] == nil {
-			ch.changed = append(ch.changed, name)
+	if r.full || prev == nil || prev.gen != r.base {
+		for name := range next {
+			compare(name)
+		}
+		for name := range old {
+			if next[name] == nil {
+				compare(name)
+			}
+		}
+	} else {
+		for _, name := range r.changed {
+			compare(name)
 		}
 	}
 	if prune != prev.pruning() {
 		ch.changed = append(ch.changed, cached()...)
 	}
-	ch.next = &desiredState{snap: snap, decisions: next, prune: prune}
+	ch.next = &desiredState{snap: snap, decisions: next, prune: prune, gen: r.gen}
 	return ch
 }
 

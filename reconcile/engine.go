@@ -73,18 +73,23 @@ type Engine struct {
 	log    *slog.Logger
 	obs    Observer
 	intake *intake
+	// admissions admits what each snapshot changed; used by Run's
+	// goroutine only.
+	admissions admissions
 	// desired is the desired state in force, published whole.
-	desired  atomic.Pointer[desiredState]
-	host     atomic.Pointer[driver.Host]
-	cache    *hostCache
-	restarts *restarts
-	conds    *conditions
-	guard    *pruneGuard
-	track    *tracker
-	rec      *containerReconciler
-	ctrl     *controller
-	update   chan struct{}
-	relistC  chan struct{}
+	desired atomic.Pointer[desiredState]
+	// published counts the desired states published.
+	published atomic.Uint64
+	host      atomic.Pointer[driver.Host]
+	cache     *hostCache
+	restarts  *restarts
+	conds     *conditions
+	guard     *pruneGuard
+	track     *tracker
+	rec       *containerReconciler
+	ctrl      *controller
+	update    chan struct{}
+	relistC   chan struct{}
 	// listingSince is when Run began waiting for its first successful
 	// List, in Unix nanoseconds; 0 before and after.
 	listingSince atomic.Int64
@@ -181,7 +186,7 @@ func (e *Engine) SetPolicy(p Policy) {
 // specs are admitted again, and the names whose spec names ref are
 // reconciled, without waiting for the next resync. It does not block.
 func (e *Engine) ImagesChanged(ref imageref.Ref) {
-	if gen, ok := e.intake.touch(); ok {
+	if gen, ok := e.intake.touch(ref); ok {
 		e.track.desire(gen)
 		e.wake()
 	}
@@ -290,6 +295,17 @@ func (e *Engine) WaitConverged(ctx context.Context) error {
 		}
 	}
 }
+
+// StateVersion changes whenever what Status says of each container's
+// state, isolation and image may have changed: a new desired state, or a
+// change on the host. While it stays the same, a view built from Status
+// (the per-container metrics) can be kept, rather than Status built again
+// for every look. It never goes back.
+func (e *Engine) StateVersion() uint64 { return e.published.Load() + e.cache.Changes() }
+
+// PruneBudget returns how many containers one change may prune now, as
+// Status reports it, without building a Status.
+func (e *Engine) PruneBudget() int { return e.opts.MaxPrune.Allowed(e.cache.Len()) }
 
 // Status returns a copy of what the engine knows.
 func (e *Engine) Status() Status {

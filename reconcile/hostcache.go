@@ -23,6 +23,8 @@ type hostCache struct {
 	byName  map[string][]driver.Container
 	asOf    map[string]uint64 // name -> version of the look that wrote it last
 	running map[string]int    // container ID -> cached containers with it that run
+	// changes counts the writes that changed what planning looks at.
+	changes uint64
 }
 
 func newHostCache() *hostCache {
@@ -63,7 +65,20 @@ func (c *hostCache) Write(v uint64, name string, f func([]driver.Container) []dr
 		c.byName[name] = list
 		c.countRunningLocked(list, 1)
 	}
-	return true, !sameContainers(old, list)
+	changed = !sameContainers(old, list)
+	if changed {
+		c.changes++
+	}
+	return true, changed
+}
+
+// Changes counts the writes so far that changed what planning looks at:
+// whoever shows the cache (status, metrics) knows by it when to look
+// again.
+func (c *hostCache) Changes() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changes
 }
 
 // Get returns the cached containers of name. The caller must not change
@@ -83,6 +98,13 @@ func (c *hostCache) Names() []string {
 		names = append(names, n)
 	}
 	return names
+}
+
+// Len returns how many names have cached containers.
+func (c *hostCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.byName)
 }
 
 // Running reports whether a cached container with the given ID runs,

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -19,7 +20,13 @@ type intake struct {
 	applied uint64         // of the last admission done
 	snap    *spec.Snapshot // the latest snapshot handed in
 	policy  Policy
-	seenAt  time.Time // when the first change not admitted yet was seen
+	// policyGen counts the policies set, so that admission knows when
+	// everything must be admitted again.
+	policyGen uint64
+	seenAt    time.Time // when the first change not admitted yet was seen
+	// looks are the images whose description changed (the registry
+	// answered, a pull ended) since the last admission.
+	looks map[imageref.Ref]struct{}
 }
 
 // admission is one admission to run: the latest snapshot under the latest
@@ -28,9 +35,13 @@ type admission struct {
 	gen    uint64
 	snap   *spec.Snapshot
 	policy Policy
+	// policyGen changes with the policy.
+	policyGen uint64
 	// seenAt is when the first change it brings was seen; for a second look
 	// at what is in force, when that look began.
 	seenAt time.Time
+	// looks are the images to look at again, whose description changed.
+	looks []imageref.Ref
 }
 
 func newIntake(p Policy) *intake { return &intake{policy: p} }
@@ -54,6 +65,7 @@ func (in *intake) setPolicy(p Policy) (uint64, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.policy = p
+	in.policyGen++
 	if in.snap == nil {
 		return in.gen, false
 	}
@@ -64,13 +76,20 @@ func (in *intake) setPolicy(p Policy) (uint64, bool) {
 	return in.gen, true
 }
 
-// touch asks for the snapshot to be admitted again, as it is. It returns
-// the new generation and true when there is a snapshot.
-func (in *intake) touch() (uint64, bool) {
+// touch asks for the snapshot to be admitted again, as it is, looking
+// again at the images refs. It returns the new generation and true when
+// there is a snapshot.
+func (in *intake) touch(refs ...imageref.Ref) (uint64, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.snap == nil {
 		return in.gen, false
+	}
+	for _, ref := range refs {
+		if in.looks == nil {
+			in.looks = map[imageref.Ref]struct{}{}
+		}
+		in.looks[ref] = struct{}{}
 	}
 	in.gen++
 	if in.seenAt.IsZero() {
@@ -89,7 +108,11 @@ func (in *intake) next(again bool) (admission, bool) {
 	if in.snap == nil || (!again && in.applied == in.gen) {
 		return admission{}, false
 	}
-	a := admission{gen: in.gen, snap: in.snap, policy: in.policy, seenAt: in.seenAt}
+	a := admission{gen: in.gen, snap: in.snap, policy: in.policy, policyGen: in.policyGen, seenAt: in.seenAt}
+	for ref := range in.looks {
+		a.looks = append(a.looks, ref)
+	}
+	in.looks = nil
 	if in.applied == in.gen {
 		a.seenAt = time.Now()
 	}

@@ -173,12 +173,26 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	}
 	admit := e.opts.Admit
 	admit.Policy = adm.policy
-	ds := Admit(ctx, e.hostInfo(), e.drv, adm.snap.Specs, admit)
 	prev := e.desired.Load()
+	pass := admitPass{
+		ctx: ctx, host: e.hostInfo(), images: e.drv, snap: adm.snap, opts: admit,
+		policyGen: adm.policyGen, again: again, looks: adm.looks,
+	}
+	if prev == nil {
+		// The first admission: the workers start on the first specs
+		// while the others are admitted. What is published meanwhile
+		// prunes nothing and is not the state convergence counts on.
+		pass.publish = func(decisions map[string]*Decision, names []string) {
+			e.track.unsettle(names)
+			e.desired.Store(&desiredState{snap: adm.snap, decisions: decisions})
+			e.ctrl.Add(names...)
+		}
+	}
+	r := e.admissions.admit(pass)
 	if prev == nil || prev.snap.Revision != adm.snap.Revision {
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}
-	ch := nextDesired(prev, adm.snap, ds, e.opts.AllowEmpty, e.cache.Names)
+	ch := nextAdmitted(prev, adm.snap, r, e.opts.AllowEmpty, e.cache.Names)
 	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next)...)
 	for _, d := range ch.rejected {
 		if d.LookupPending {
@@ -200,6 +214,7 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	// convergence is not reported for a change whose keys wait.
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
+	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, adm.seenAt)
 	return ch.changed

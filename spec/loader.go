@@ -2,15 +2,14 @@ package spec
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/isoagent/isoagent/internal/safefile"
@@ -47,17 +46,25 @@ type LoaderOptions struct {
 
 // LoadStats counts what the last Load did with the files it saw.
 type LoadStats struct {
-	// Parsed is how many files were read and parsed.
+	// Parsed is how many files were read because they may have changed
+	// (Reload reads them all), and parsed unless their content was what
+	// the last read of them found.
 	Parsed int
-	// Reused is how many files were unchanged (same size and modification
-	// time) and taken from the cache without being read.
+	// Reused is how many files were taken as the last read left them:
+	// their safefile.Stamp was unchanged or, for a file whose Stamp was
+	// taken too soon after it changed to tell (Stamp.Racy), the content a
+	// new read found was.
 	Reused int
 }
 
 // A Loader reads a spec folder into Snapshots, again and again: it
-// remembers every file it read, so an unchanged file (same size and
-// modification time) is not parsed again, and a file that was valid keeps
-// its last-known-good specs in force, marked Stale, while it is invalid.
+// remembers every file it read, so an unchanged file (same
+// safefile.Stamp: size, modification and change times, identity) is not
+// read again, a file read again with the content it had is not parsed
+// again (its specs are the same *Container values from one snapshot to
+// the next, so a consumer tells changed specs by comparing pointers), and
+// a file that was valid keeps its last-known-good specs in force, marked
+// Stale, while it is invalid.
 //
 // Which files are read: every file ending in .yaml or .yml (any case) in
 // the folder and its subfolders, except names Ignored skips. Only regular
@@ -87,27 +94,63 @@ type Loader struct {
 	opts  LoaderOptions
 	cache map[string]*cachedFile // by slash-separated path relative to dir
 	stats LoadStats
+	idx   folderIndex
+	// walked reports that a Load or Reload has walked the folder, which
+	// LoadPaths needs to build on.
+	walked bool
 }
 
 // cachedFile is what the Loader remembers of one file.
 type cachedFile struct {
-	size    int64
-	modTime time.Time
-	specs   []*Container // from the last read, nil when it was invalid
-	err     error        // of the last read
-	lkg     []*Container // last-known-good specs
-	lkgData []byte       // the content lkg was read from
+	rel, path string
+	size      int64
+	modTime   time.Time
+	specs     []*Container // from the last read, nil when it was invalid
+	err       error        // of the last read
+	lkg       []*Container // last-known-good specs
+	lkgData   []byte       // the content lkg was read from
 
-	// A valid read whose specs wait (see Loader): why, since when, its
-	// content, for when it applies, and the content's hash, to tell the
-	// same version read again.
+	// What the last read found: the file's Stamp, whether the Stamp was
+	// taken too soon after a change to tell the next one (it is read
+	// again then), and the content's hash; parsed is false until a read
+	// got that far.
+	stamp  safefile.Stamp
+	racy   bool
+	sum    [sha256.Size]byte
+	parsed bool
+
+	// A valid read whose specs wait (see Loader): why, since when, and
+	// its content, for when it applies.
 	hold      holdReason
 	holdSince time.Time
 	holdData  []byte
-	sum       uint64
 
 	goneSince time.Time // when a read first missed the file; zero while it is there
+
+	// link: the entry is a symbolic link, whose target may change under
+	// another name. badDir: the file is kept as it was, its folder cannot
+	// be read. folder: it stands for a folder that cannot be read, with
+	// no file known in it.
+	link, badDir, folder bool
+
+	// In the folder's index: the outcome in force and the conflicts the
+	// file loses.
+	indexed   bool
+	res       fileResult
+	conflicts []Conflict
 }
+
+// mustRecheck reports whether a load that reads only what changed reads
+// f anyway: it waits for a change to settle, was read too soon after a
+// change to be trusted, is a link, or lives in a folder that could not be
+// read.
+func (f *cachedFile) mustRecheck() bool {
+	return f.res.Pending || f.racy || f.link || f.badDir || f.folder
+}
+
+// hidden reports that f is removed and every spec it had is declared
+// elsewhere now: it is not listed in snapshots.
+func (f *cachedFile) hidden() bool { return f.res.gone && len(f.res.Names) == 0 }
 
 // NewLoader returns a Loader of dir. It reads nothing until Load.
 func NewLoader(dir string, opts LoaderOptions) *Loader {
@@ -123,7 +166,7 @@ func NewLoader(dir string, opts LoaderOptions) *Loader {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Loader{dir: dir, opts: opts, cache: map[string]*cachedFile{}}
+	return &Loader{dir: dir, opts: opts, cache: map[string]*cachedFile{}, idx: newFolderIndex()}
 }
 
 // Load reads the folder and returns what it declares now. Problems with
@@ -137,6 +180,14 @@ func (l *Loader) Load() (*Snapshot, error) { return l.load(false) }
 // size and modification time, for when a change may have gone unnoticed.
 // Last-known-good specs are kept.
 func (l *Loader) Reload() (*Snapshot, error) { return l.load(true) }
+
+// Resync is Load, for a periodic resync (it satisfies Resyncer): every
+// file is looked at, and read again only when its Stamp changed or was
+// taken too soon after a change to tell; the change time and identity in
+// a Stamp tell the rewrites that keep a file's size and modification
+// time. Reload stays the last line of defence, for changes a Stamp
+// cannot tell.
+func (l *Loader) Resync() (*Snapshot, error) { return l.load(false) }
 
 // Stats returns what the last Load or Reload did.
 func (l *Loader) Stats() LoadStats { return l.stats }
@@ -159,7 +210,8 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 	sorted = slices.Compact(sorted)
 	var files []fileResult
 	for _, p := range sorted {
-		files = append(files, l.readFile(entry{rel: filepath.ToSlash(p), path: p}, false, l.opts.Now()))
+		_, r := l.readFile(entry{rel: filepath.ToSlash(p), path: p}, false, l.opts.Now())
+		files = append(files, r)
 	}
 	snap := &Snapshot{LoadedAt: l.opts.Now()}
 	snap.Specs, snap.Conflicts = resolveNames(files)
@@ -170,6 +222,36 @@ func LoadFiles(paths []string, opts LoaderOptions) *Snapshot {
 }
 
 func (l *Loader) load(force bool) (*Snapshot, error) {
+	root, err := l.openFolder()
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	l.stats = LoadStats{}
+	now := l.opts.Now()
+	seen := make(map[string]bool, len(l.cache))
+	// Files are read as the walk finds them, while their folder is open.
+	w := walker{root: root, read: func(e entry) {
+		seen[e.rel] = true
+		l.visit(e, force, now)
+	}}
+	if err := w.walk(); err != nil {
+		return nil, fmt.Errorf("spec folder: %w", err)
+	}
+	for _, bad := range w.badDirs {
+		l.badFolder(bad, seen)
+	}
+	for rel, cf := range l.cache {
+		if !seen[rel] {
+			l.missing(cf, now)
+		}
+	}
+	l.walked = true
+	return l.snapshot(now), nil
+}
+
+// openFolder opens the folder, or says why it cannot be read.
+func (l *Loader) openFolder() (*safefile.Root, error) {
 	root, err := safefile.OpenRoot(l.dir)
 	if err != nil {
 		if fi, serr := os.Stat(l.dir); serr == nil && !fi.IsDir() {
@@ -177,68 +259,85 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 		}
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
-	defer root.Close()
-	l.stats = LoadStats{}
-	now := l.opts.Now()
+	return root, nil
+}
+
+// visit reads the file of e (or takes it from the cache) and puts its
+// outcome in the index.
+func (l *Loader) visit(e entry, force bool, now time.Time) {
+	cf, r := l.readFile(e, force, now)
+	l.idx.set(cf, r)
+}
+
+// badFolder keeps the last-known-good specs of the files the Loader saw
+// under a subfolder that cannot be read, which may be back on the next
+// load; with no file known there, the folder itself is reported.
+func (l *Loader) badFolder(bad badDir, seen map[string]bool) {
+	kept := false
+	for _, cf := range l.idx.under(bad.rel) {
+		if seen[cf.rel] || cf.rel == bad.rel {
+			continue
+		}
+		seen[cf.rel] = true
+		kept = true
+		cf.err, cf.specs, cf.hold, cf.goneSince = bad.err, nil, holdNone, time.Time{}
+		// Read again once the folder is back, whatever its Stamp says.
+		cf.badDir, cf.parsed = true, false
+		l.idx.set(cf, l.result(cf))
+	}
+	if kept {
+		if cf := l.cache[bad.rel]; cf != nil && cf.folder {
+			l.drop(cf)
+		}
+		return
+	}
+	cf := l.cached(bad.rel, l.path(bad.rel))
+	seen[bad.rel] = true
+	*cf = cachedFile{rel: cf.rel, path: cf.path, size: -1, err: bad.err, folder: true,
+		indexed: cf.indexed, res: cf.res, conflicts: cf.conflicts}
+	l.idx.set(cf, fileResult{File: File{Path: cf.path, Err: bad.err}, rel: cf.rel})
+}
+
+// missing handles a file a load did not find: with last-known-good specs
+// it is kept, pending, until a second load, Settle after the first, misses
+// it too.
+func (l *Loader) missing(cf *cachedFile, now time.Time) {
+	if len(cf.lkg) == 0 {
+		l.drop(cf) // nothing of it in force
+		return
+	}
+	if cf.goneSince.IsZero() {
+		cf.goneSince = now
+	}
+	if !now.Before(cf.goneSince.Add(l.opts.Settle)) {
+		l.drop(cf) // missed twice, Settle apart: its specs go with it
+		return
+	}
+	l.idx.set(cf, l.result(cf))
+}
+
+func (l *Loader) drop(cf *cachedFile) {
+	delete(l.cache, cf.rel)
+	l.idx.remove(cf)
+}
+
+// cached returns the cache entry of rel, making one when there is none.
+func (l *Loader) cached(rel, path string) *cachedFile {
+	cf := l.cache[rel]
+	if cf == nil {
+		cf = &cachedFile{rel: rel, path: path, size: -1}
+		l.cache[rel] = cf
+	}
+	return cf
+}
+
+// snapshot is the folder as the index has it now.
+func (l *Loader) snapshot(now time.Time) *Snapshot {
+	l.idx.finish()
 	snap := &Snapshot{Dir: l.dir, LoadedAt: now}
-	seen := map[string]bool{}
-	var files []fileResult
-	// Files are read as the walk finds them, while their folder is open.
-	w := walker{root: root, read: func(e entry) {
-		seen[e.rel] = true
-		files = append(files, l.readFile(e, force, now))
-	}}
-	if err := w.walk(); err != nil {
-		return nil, fmt.Errorf("spec folder: %w", err)
-	}
-	// A subfolder that cannot be read keeps the last-known-good specs of
-	// the files the Loader saw under it: it may be back on the next Load.
-	for _, bad := range w.badDirs {
-		kept := false
-		for rel, cf := range l.cache {
-			if !seen[rel] && strings.HasPrefix(rel, bad.rel+"/") {
-				seen[rel] = true
-				kept = true
-				cf.err, cf.specs, cf.hold, cf.goneSince = bad.err, nil, holdNone, time.Time{}
-				files = append(files, l.result(rel, l.path(rel), cf))
-			}
-		}
-		if !kept {
-			files = append(files, fileResult{File: File{Path: l.path(bad.rel), Err: bad.err}, rel: bad.rel})
-		}
-	}
-	for rel, cf := range l.cache {
-		if seen[rel] {
-			continue
-		}
-		if len(cf.lkg) == 0 {
-			delete(l.cache, rel) // nothing of it in force
-			continue
-		}
-		if cf.goneSince.IsZero() {
-			cf.goneSince = now
-		}
-		if !now.Before(cf.goneSince.Add(l.opts.Settle)) {
-			delete(l.cache, rel) // missed twice, Settle apart: its specs go with it
-			continue
-		}
-		r := l.result(rel, l.path(rel), cf)
-		r.gone = true
-		files = append(files, r)
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
-	snap.Specs, snap.Conflicts = resolveNames(files)
-	for _, f := range files {
-		if f.gone && len(f.Names) == 0 {
-			continue // every spec it had is declared elsewhere now
-		}
-		snap.Files = append(snap.Files, f.File)
-		if !f.settleAt.IsZero() && (snap.SettleAt.IsZero() || f.settleAt.Before(snap.SettleAt)) {
-			snap.SettleAt = f.settleAt
-		}
-	}
+	l.idx.fill(snap)
 	snap.Revision = gitRevision(l.dir)
-	return snap, nil
+	return snap
 }
 
 // fileResult is one file's outcome and the specs it offers.
@@ -255,64 +354,85 @@ func (l *Loader) path(rel string) string { return filepath.Join(l.dir, filepath.
 // readFile reads and parses the file of e, cached under e.rel, or takes it
 // from the cache when it has not changed, and decides which specs are in
 // force.
-func (l *Loader) readFile(e entry, force bool, now time.Time) fileResult {
-	cf := l.cache[e.rel]
-	if cf == nil {
-		cf = &cachedFile{size: -1}
-		l.cache[e.rel] = cf
-	}
+func (l *Loader) readFile(e entry, force bool, now time.Time) (*cachedFile, fileResult) {
+	cf := l.cached(e.rel, e.path)
 	cf.goneSince = time.Time{}
+	cf.badDir, cf.folder = false, false
+	cf.link = e.d != nil && e.d.Type()&fs.ModeSymlink != 0
 	switch {
 	case e.skip != nil:
 		l.stats.Parsed++
-		cf.size, cf.modTime = -1, time.Time{}
+		cf.forget()
 		cf.specs, cf.err, cf.hold = nil, e.skip, holdNone
 	case !force && l.unchanged(e, cf):
 		l.stats.Reused++
 	default:
-		l.stats.Parsed++
-		l.read(e, cf, now)
+		if same := l.read(e, cf, now); same && !force && cf.racy {
+			l.stats.Reused++
+		} else {
+			l.stats.Parsed++
+		}
 	}
 	if cf.hold != holdNone && cf.hold != holdEmpty && !now.Before(cf.holdSince.Add(l.opts.Settle)) {
 		cf.accept(cf.specs, cf.holdData)
 	}
-	return l.result(e.rel, e.path, cf)
+	return cf, l.result(cf)
 }
 
-// unchanged reports whether e has the size and modification time the
-// cache has for it. It only looks; the read, if any, checks what it opens.
+// forget drops what the last read found, so the next read parses.
+func (cf *cachedFile) forget() {
+	cf.size, cf.modTime, cf.stamp, cf.racy, cf.parsed = -1, time.Time{}, safefile.Stamp{}, false, false
+}
+
+// unchanged reports whether e has the Stamp the cache has for it, taken
+// long enough after the file's last change to tell. It only looks; the
+// read, if any, checks what it opens.
 func (l *Loader) unchanged(e entry, cf *cachedFile) bool {
-	if cf.modTime.IsZero() || e.d == nil {
+	if !cf.parsed || cf.racy || e.d == nil {
 		return false
 	}
 	fi, err := e.stat()
-	return err == nil && fi.Mode().IsRegular() && fi.Size() == cf.size && fi.ModTime().Equal(cf.modTime)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	st, err := e.stamp(fi)
+	return err == nil && st == cf.stamp
 }
 
-// read reads and parses e's file into cf.
-func (l *Loader) read(e entry, cf *cachedFile, now time.Time) {
-	cf.size, cf.modTime = -1, time.Time{}
-	data, fi, err := l.readCapped(e)
+// read reads e's file into cf, and parses it unless its content is what
+// the last read found (same reports that), whose outcome then stands.
+func (l *Loader) read(e entry, cf *cachedFile, now time.Time) (same bool) {
+	readAt := time.Now() // the file system's clock, not the Settle clock
+	data, fi, stamp, err := l.readCapped(e)
 	if err != nil {
+		cf.forget()
 		cf.specs, cf.err, cf.hold = nil, err, holdNone
-		return
+		return false
 	}
-	cf.size, cf.modTime = fi.Size(), fi.ModTime()
+	cf.size, cf.modTime, cf.stamp, cf.racy = fi.Size(), fi.ModTime(), stamp, stamp.Racy(readAt)
+	sum := sha256.Sum256(data)
+	if cf.parsed && sum == cf.sum {
+		return true
+	}
+	cf.sum, cf.parsed = sum, true
 	specs, err := Parse(e.path, data)
 	if err != nil {
 		cf.specs, cf.err, cf.hold = nil, err, holdNone
-		return
+		return false
 	}
+	// Kept until the next change: without the spare capacity the read
+	// grew it with (on average as much again as the file).
+	data = bytes.Clone(data)
 	reason := cf.heldBack(data, specs)
 	if reason == holdNone {
 		cf.accept(specs, data)
-		return
+		return false
 	}
-	// A new version to wait for; the same one read again keeps its time.
-	if sum := fnv64(data); cf.hold == holdNone || cf.sum != sum {
-		cf.holdSince, cf.sum = now, sum
-	}
+	// A new version to wait for (the same one read again is the same
+	// content, whose outcome stands with its time).
+	cf.holdSince = now
 	cf.specs, cf.err, cf.hold, cf.holdData = specs, nil, reason, data
+	return false
 }
 
 // accept puts specs, read from data, in force.
@@ -381,24 +501,28 @@ func (r holdReason) String() string {
 
 // readCapped reads e's file, at most MaxFileSize bytes, and returns it with
 // what the opened file said of itself.
-func (l *Loader) readCapped(e entry) ([]byte, fs.FileInfo, error) {
+func (l *Loader) readCapped(e entry) ([]byte, fs.FileInfo, safefile.Stamp, error) {
 	f, err := e.open()
 	if err != nil {
-		return nil, nil, openError(e.path, err)
+		return nil, nil, safefile.Stamp{}, openError(e.path, err)
 	}
 	defer f.Close()
 	data, fi, err := safefile.ReadAll(f, l.opts.MaxFileSize, l.opts.MaxReadTime)
+	var stamp safefile.Stamp
+	if err == nil {
+		stamp, err = safefile.StampFile(f, fi)
+	}
 	var tl *safefile.TooLargeError
 	switch {
 	case errors.As(err, &tl):
-		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("file is %s, larger than the limit of %s; split it into several files (or raise --max-file-size)",
+		return nil, nil, stamp, &Error{File: e.path, Message: fmt.Sprintf("file is %s, larger than the limit of %s; split it into several files (or raise --max-file-size)",
 			byteSize(tl.Size), byteSize(tl.Limit))}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("skipped: reading it waited longer than %v; it is not a regular file on disk", l.opts.MaxReadTime)}
+		return nil, nil, stamp, &Error{File: e.path, Message: fmt.Sprintf("skipped: reading it waited longer than %v; it is not a regular file on disk", l.opts.MaxReadTime)}
 	case err != nil:
-		return nil, nil, &Error{File: e.path, Message: fmt.Sprintf("cannot read the file: %v", err)}
+		return nil, nil, stamp, &Error{File: e.path, Message: fmt.Sprintf("cannot read the file: %v", err)}
 	}
-	return data, fi, nil
+	return data, fi, stamp, nil
 }
 
 // openError says why a spec file could not be opened, without a word of
@@ -411,12 +535,6 @@ func openError(path string, err error) *Error {
 		return &Error{File: path, Message: fmt.Sprintf("skipped: %v; only regular files are read as specs", errors.Unwrap(err))}
 	}
 	return &Error{File: path, Message: fmt.Sprintf("cannot read the file: %v", err)}
-}
-
-func fnv64(b []byte) uint64 {
-	h := fnv.New64a()
-	h.Write(b)
-	return h.Sum64()
 }
 
 func byteSize(n int64) string {
@@ -433,10 +551,12 @@ func byteSize(n int64) string {
 
 // result turns a cache entry into the file's outcome: its current specs
 // when valid and in force, else its last-known-good ones, marked stale.
-func (l *Loader) result(rel, path string, cf *cachedFile) fileResult {
-	r := fileResult{rel: rel, File: File{Path: path, Size: max(cf.size, 0), ModTime: cf.modTime, Err: cf.err}}
+func (l *Loader) result(cf *cachedFile) fileResult {
+	path := cf.path
+	r := fileResult{rel: cf.rel, File: File{Path: path, Size: max(cf.size, 0), ModTime: cf.modTime, Err: cf.err}}
 	switch {
 	case !cf.goneSince.IsZero():
+		r.gone = true
 		r.specs, r.Stale, r.Pending = cf.lkg, true, true
 		r.settleAt = cf.goneSince.Add(l.opts.Settle)
 		r.Err = &Error{File: path, Message: fmt.Sprintf("removed; its last-known-good specs stay in force until a second read, %v after the first, misses it too", l.opts.Settle)}
@@ -528,6 +648,15 @@ func (e entry) stat() (fs.FileInfo, error) {
 	return fi, err
 }
 
+// stamp is the safefile.Stamp of e's file, given fi, what stat said of it.
+func (e entry) stamp(fi fs.FileInfo) (safefile.Stamp, error) {
+	s, err := e.dir.Stamp(e.d.Name(), fi)
+	if errors.Is(err, safefile.ErrOutside) && e.dir != e.root {
+		return e.root.Stamp(e.rel, fi) // out of the subfolder, maybe not out of the folder
+	}
+	return s, err
+}
+
 // open opens e's file for reading: inside the folder, or, for a file named
 // on its own, wherever its links lead.
 func (e entry) open() (*os.File, error) {
@@ -558,12 +687,18 @@ func (w *walker) visit(rel string, d fs.DirEntry, dir *safefile.Root) {
 	if d.IsDir() || !isSpecFile(d.Name()) {
 		return
 	}
-	e := entry{rel: rel, path: w.path(rel), root: w.root, dir: dir, d: d}
+	w.read(specEntry(w.root, dir, rel, w.path(rel), d))
+}
+
+// specEntry is the entry of the spec file rel, listed as d in folder dir
+// of the folder root.
+func specEntry(root, dir *safefile.Root, rel, path string, d fs.DirEntry) entry {
+	e := entry{rel: rel, path: path, root: root, dir: dir, d: d}
 	if mode := d.Type(); !mode.IsRegular() && mode&fs.ModeSymlink == 0 {
 		// Not even opened: a pipe or device may act on an open.
 		e.skip = &Error{File: e.path, Message: fmt.Sprintf("skipped: %s, not a regular file; only regular files are read as specs", safefile.Describe(mode))}
 	}
-	w.read(e)
+	return e
 }
 
 func (w *walker) path(rel string) string {

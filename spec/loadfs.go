@@ -1,9 +1,10 @@
 package spec
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
-	"sort"
+	"time"
 )
 
 // LoadFS reads the folder's spec files from fsys instead of the folder
@@ -24,9 +25,8 @@ func (l *Loader) LoadFS(fsys fs.FS, revision string) (*Snapshot, error) {
 		return nil, fmt.Errorf("spec folder at %s: %w", revision, err)
 	}
 	l.stats = LoadStats{}
-	snap := &Snapshot{Dir: l.dir, Revision: revision, LoadedAt: l.opts.Now()}
+	now := l.opts.Now()
 	seen := map[string]bool{}
-	var files []fileResult
 	err := fs.WalkDir(fsys, ".", func(rel string, d fs.DirEntry, err error) error {
 		if rel == "." {
 			return err
@@ -38,44 +38,47 @@ func (l *Loader) LoadFS(fsys fs.FS, revision string) (*Snapshot, error) {
 			return nil
 		}
 		if err != nil {
-			files = append(files, fileResult{rel: rel, File: File{Path: l.path(rel), Err: &Error{File: l.path(rel), Message: fmt.Sprintf("cannot read the folder: %v", err)}}})
+			seen[rel] = true
+			cf := l.cached(rel, l.path(rel))
+			cf.forget()
+			cf.specs, cf.err, cf.lkg, cf.folder = nil, &Error{File: cf.path, Message: fmt.Sprintf("cannot read the folder: %v", err)}, nil, true
+			l.idx.set(cf, fileResult{rel: rel, File: File{Path: cf.path, Err: cf.err}})
 			return fs.SkipDir
 		}
 		if d.IsDir() || !isSpecFile(d.Name()) {
 			return nil
 		}
 		seen[rel] = true
-		files = append(files, l.readFS(fsys, rel, d))
+		cf := l.readFS(fsys, rel, d)
+		l.idx.set(cf, l.result(cf))
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spec folder at %s: %w", revision, err)
 	}
-	for rel := range l.cache {
+	for rel, cf := range l.cache {
 		if !seen[rel] {
-			delete(l.cache, rel)
+			l.drop(cf)
 		}
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
-	snap.Specs, snap.Conflicts = resolveNames(files)
-	for _, f := range files {
-		snap.Files = append(snap.Files, f.File)
-	}
+	l.idx.finish()
+	snap := &Snapshot{Dir: l.dir, Revision: revision, LoadedAt: now}
+	l.idx.fill(snap)
 	return snap, nil
 }
 
 // readFS reads and parses the entry rel of fsys into the Loader's cache.
-func (l *Loader) readFS(fsys fs.FS, rel string, d fs.DirEntry) fileResult {
+// Content the last read of rel found is not parsed again: its specs stay
+// the same values, so a consumer sees what a new revision changed.
+func (l *Loader) readFS(fsys fs.FS, rel string, d fs.DirEntry) *cachedFile {
 	p := l.path(rel)
-	cf := l.cache[rel]
-	if cf == nil {
-		cf = &cachedFile{}
-		l.cache[rel] = cf
-	}
-	l.stats.Parsed++
-	fail := func(msg string) fileResult {
+	cf := l.cached(rel, p)
+	cf.folder, cf.badDir, cf.link, cf.goneSince = false, false, false, time.Time{}
+	fail := func(msg string) *cachedFile {
+		l.stats.Parsed++
+		cf.parsed = false
 		cf.specs, cf.err = nil, &Error{File: p, Message: msg}
-		return l.result(rel, p, cf)
+		return cf
 	}
 	if !d.Type().IsRegular() {
 		return fail(fmt.Sprintf("skipped: %s, not a regular file; of a revision only the files it holds are read", describeEntry(d.Type())))
@@ -92,13 +95,20 @@ func (l *Loader) readFS(fsys fs.FS, rel string, d fs.DirEntry) fileResult {
 	if err != nil {
 		return fail(fmt.Sprintf("cannot read the file: %v", err))
 	}
+	sum := sha256.Sum256(data)
+	if cf.parsed && sum == cf.sum {
+		l.stats.Reused++
+		return cf
+	}
+	l.stats.Parsed++
+	cf.sum, cf.parsed = sum, true
 	specs, err := Parse(p, data)
 	if err != nil {
 		cf.specs, cf.err = nil, err
-		return l.result(rel, p, cf)
+		return cf
 	}
 	cf.specs, cf.err, cf.lkg = specs, nil, specs
-	return l.result(rel, p, cf)
+	return cf
 }
 
 func describeEntry(m fs.FileMode) string {

@@ -43,6 +43,7 @@ const (
 	DefaultDebounce       = 100 * time.Millisecond
 	DefaultMaxDelay       = time.Second
 	DefaultResync         = 30 * time.Second
+	DefaultFullResync     = 10 * time.Minute
 	DefaultGitLockPoll    = 50 * time.Millisecond
 	DefaultGitLockMaxWait = 30 * time.Second
 )
@@ -61,6 +62,24 @@ type FullReloader interface {
 	Reload() (*Snapshot, error)
 }
 
+// A PathLoader can read only the paths change notifications name
+// (slash-separated, relative to the folder), taking every other file as
+// its last read left it; *Loader is one (see Loader.LoadPaths). The
+// Watcher gives it the paths of a burst of events; a loader without it
+// gets Load.
+type PathLoader interface {
+	LoadPaths(paths []string) (*Snapshot, error)
+}
+
+// A Resyncer can tell an unchanged file without reading it, reliably
+// enough for the periodic resync: *Loader does, by each file's
+// safefile.Stamp (see Loader.Resync). The Watcher's resync calls Resync,
+// and a full re-read (FullReloader) only every WatchOptions.FullResync; a
+// loader without it is re-read in full at every resync.
+type Resyncer interface {
+	Resync() (*Snapshot, error)
+}
+
 // WatchOptions tune a Watcher. The zero value watches with change
 // notifications and the defaults above.
 type WatchOptions struct {
@@ -70,11 +89,15 @@ type WatchOptions struct {
 	// MaxDelay caps the wait after the first change of a burst, so a
 	// folder that keeps changing is still read. Default DefaultMaxDelay.
 	MaxDelay time.Duration
-	// Resync is the interval of the periodic rescan, which re-reads every
-	// file (with a FullReloader) and so bounds how long a lost change
-	// notification, or a rewrite that kept a file's size and modification
-	// time, can go unnoticed. Default DefaultResync.
+	// Resync is the interval of the periodic rescan, which looks at every
+	// file and so bounds how long a lost change notification can go
+	// unnoticed: a Resyncer reads the files whose Stamp changed, another
+	// loader re-reads every file. Default DefaultResync.
 	Resync time.Duration
+	// FullResync is the interval of the full re-read of every file by a
+	// Resyncer that is also a FullReloader, the last line of defence
+	// against a change its Stamps cannot tell. Default DefaultFullResync.
+	FullResync time.Duration
 	// Poll, when positive, compares the folder with its previous state at
 	// this interval instead of using change notifications (the
 	// --watch=poll mode, for shares where notification does not work).
@@ -169,6 +192,9 @@ func NewWatcher(dir string, loader SnapshotLoader, opts WatchOptions) *Watcher {
 	}
 	if opts.Resync <= 0 {
 		opts.Resync = DefaultResync
+	}
+	if opts.FullResync <= 0 {
+		opts.FullResync = DefaultFullResync
 	}
 	if opts.GitLockPoll <= 0 {
 		opts.GitLockPoll = DefaultGitLockPoll
@@ -268,6 +294,9 @@ type watchRun struct {
 	last      *Snapshot // last snapshot delivered
 	lastErr   string    // last Load error logged, to log a repeat quietly
 
+	want     readWant  // what the next rescan must read
+	lastFull time.Time // when a Resyncer last re-read every file
+
 	// A read again once held-back changes may have settled: when, and
 	// the trigger and SeenAt of the rescan that found them.
 	settleAt      time.Time
@@ -282,6 +311,7 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 	if o.Poll > 0 {
 		r.pollSum, r.pollSeen = r.fingerprint(), true
 	}
+	r.want.full = true // the first read is a full one
 	r.deb.add(TriggerResync, now)
 	nextResync := now.Add(o.Resync)
 	nextPoll := now.Add(o.Poll)
@@ -366,12 +396,60 @@ func earlier(a, b time.Time) time.Time {
 	return a
 }
 
-// event records a watch event asking for a rescan.
+// event records a watch event asking for a rescan. A change notification
+// adds the paths it names to r.want itself; the other triggers ask for
+// more here.
 func (r *watchRun) event(t Trigger, now time.Time) {
 	if r.w.opts.OnEvent != nil {
 		r.w.opts.OnEvent(t)
 	}
+	switch t {
+	case TriggerResync:
+		r.want.resync = true
+	case TriggerOverflow:
+		r.want.full = true
+	}
 	r.deb.add(t, now)
+}
+
+// readWant is what the next rescan must read: the paths change
+// notifications named, the whole folder (walk), every file again (full),
+// or what the periodic resync reads.
+type readWant struct {
+	paths  map[string]struct{}
+	walk   bool
+	full   bool
+	resync bool
+}
+
+// maxPaths is how many named paths a rescan reads one by one; a burst
+// naming more (a checkout, a folder copied in) walks the folder, which
+// lists each folder once.
+const maxPaths = 64
+
+// named records a change of path (absolute) that a notification named.
+func (r *watchRun) named(path string) {
+	if r.want.walk {
+		return
+	}
+	root := r.root
+	if r.fw == nil {
+		// Not following the folder with notifications (tests drive the
+		// loop with events of their own): resolve it now.
+		root, _ = filepath.EvalSymlinks(r.dir)
+	}
+	rel, err := filepath.Rel(root, path)
+	if root == "" || err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		r.want.walk = true // not a path in the folder as last resolved
+		return
+	}
+	if r.want.paths == nil {
+		r.want.paths = make(map[string]struct{})
+	}
+	r.want.paths[filepath.ToSlash(rel)] = struct{}{}
+	if len(r.want.paths) > maxPaths {
+		r.want.walk, r.want.paths = true, nil
+	}
 }
 
 // fsEvent handles one change notification.
@@ -386,16 +464,20 @@ func (r *watchRun) fsEvent(ev fsnotify.Event) {
 		// another symlink target: follow it now, so that writes into
 		// the new tree extend the quiet period.
 		r.syncWatches()
+		r.want.walk = true
 	} else if editorLeftover(filepath.Base(ev.Name)) {
 		return
-	} else if ev.Has(fsnotify.Create) {
-		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !Ignored(fi.Name()) {
-			r.addTree(ev.Name)
+	} else {
+		if ev.Has(fsnotify.Create) {
+			if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !Ignored(fi.Name()) {
+				r.addTree(ev.Name)
+			}
+		} else if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+			if r.watched[ev.Name] {
+				r.dropTree(ev.Name)
+			}
 		}
-	} else if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-		if r.watched[ev.Name] {
-			r.dropTree(ev.Name)
-		}
+		r.named(ev.Name)
 	}
 	r.event(TriggerEvent, time.Now())
 }
@@ -452,6 +534,9 @@ func (r *watchRun) syncWatches() {
 		}
 		if !r.watched[d] && r.add(d) && d != parent {
 			r.addTree(d)
+			// No notification names what is in a folder watched only
+			// now: the next read walks.
+			r.want.walk = true
 		}
 	}
 }
@@ -531,6 +616,7 @@ func (r *watchRun) poll(now time.Time) {
 		return
 	}
 	r.pollSum, r.pollSeen = sum, true
+	r.want.walk = true // a poll does not tell where
 	r.event(TriggerEvent, now)
 }
 
@@ -632,14 +718,7 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 	if r.w.opts.OnRescan != nil {
 		r.w.opts.OnRescan(t)
 	}
-	// A change notification says what changed, so unchanged files are
-	// reused. An overflow says nothing; and the periodic resync re-reads
-	// everything, so that even a rewrite that kept a file's size and
-	// modification time (rsync -t, tar, cp -p) is seen within one resync.
-	load := r.w.loader.Load
-	if full, ok := r.w.loader.(FullReloader); ok && (t == TriggerOverflow || t == TriggerResync) {
-		load = full.Reload
-	}
+	load := r.load()
 	r.w.readingSince.Store(time.Now().UnixNano())
 	snap, err := load()
 	r.w.lastRead.Store(time.Now().UnixNano())
@@ -683,6 +762,45 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 		"specs", len(snap.Specs), "files", len(snap.Files), "invalid", invalid,
 		"latency", time.Since(seenAt))
 	r.deliver(Update{Snapshot: snap, Trigger: t, SeenAt: seenAt})
+}
+
+// load picks how the rescan reads the folder, and takes what r.want asked
+// for. A change notification says what changed, so only that is read
+// (PathLoader), or the folder is walked and unchanged files reused. An
+// overflow says nothing, so every file is read again (FullReloader). The
+// periodic resync looks at every file: a Resyncer reads those whose Stamp
+// changed, and every file once per FullResync; another loader re-reads
+// every file each time. A read once held-back changes may have settled
+// names nothing: a PathLoader reads what it holds back.
+func (r *watchRun) load() func() (*Snapshot, error) {
+	want := r.want
+	r.want = readWant{}
+	l := r.w.loader
+	full, canFull := l.(FullReloader)
+	resyncer, canResync := l.(Resyncer)
+	now := time.Now()
+	switch {
+	case want.full && canFull:
+		r.lastFull = now
+		return full.Reload
+	case want.full:
+		return l.Load
+	case want.resync && canResync && canFull && now.Sub(r.lastFull) >= r.w.opts.FullResync:
+		r.lastFull = now
+		return full.Reload
+	case want.resync && canResync:
+		return resyncer.Resync
+	case want.resync && canFull:
+		return full.Reload
+	}
+	if pl, ok := l.(PathLoader); ok && !want.walk && !want.resync {
+		paths := make([]string, 0, len(want.paths))
+		for p := range want.paths {
+			paths = append(paths, p)
+		}
+		return func() (*Snapshot, error) { return pl.LoadPaths(paths) }
+	}
+	return l.Load
 }
 
 // deliver hands u to the consumer without blocking: an update not yet

@@ -191,6 +191,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		PolicyFile: cfg.policy,
 		Workers:    cfg.workers,
 		Resync:     cfg.resync,
+		FullResync: cfg.fullResync,
 		Debounce:   cfg.debounce,
 		Poll:       cfg.pollInterval(),
 		Listen:     cfg.listen,
@@ -209,13 +210,14 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 // agentConfig is what `isoagent run` (and the Windows service) is told.
 type agentConfig struct {
 	agentFlags
-	workers  int
-	resync   time.Duration
-	debounce time.Duration
-	watch    string        // notify or poll
-	poll     time.Duration // polling interval with watch=poll
-	listen   string        // metrics and status address; "" serves nothing
-	pulls    pullFlags
+	workers    int
+	resync     time.Duration
+	fullResync time.Duration
+	debounce   time.Duration
+	watch      string        // notify or poll
+	poll       time.Duration // polling interval with watch=poll
+	listen     string        // metrics and status address; "" serves nothing
+	pulls      pullFlags
 }
 
 // check checks the flags of `isoagent run`; call it after fs.Parse.
@@ -252,6 +254,7 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	c.agentFlags.register(fs)
 	fs.IntVar(&c.workers, "workers", 4, "containers reconciled in parallel")
 	fs.DurationVar(&c.resync, "resync", 30*time.Second, "interval of the periodic rescan and relist")
+	fs.DurationVar(&c.fullResync, "full-resync", spec.DefaultFullResync, "interval of the full re-read of every spec file; the --resync rescan reads only files whose size, times or identity changed")
 	fs.DurationVar(&c.debounce, "debounce", spec.DefaultDebounce, "quiet period after a folder change before it is read (capped at 1s)")
 	fs.StringVar(&c.watch, "watch", "notify", "how to follow the folder: notify (change notifications) or poll (for network shares)")
 	fs.DurationVar(&c.poll, "poll-interval", 2*time.Second, "with --watch=poll: how often the folder is compared")

@@ -82,8 +82,9 @@ const waitUsage = `usage: isoagent wait [--addr ADDR] [--timeout D]
 Blocks until the agent at ADDR has converged on the spec folder's current
 content: every admitted spec runs as declared and nothing is left to
 remove. Exits 0 then, 1 on timeout, 2 when no agent answered before the
-timeout. For scripts
-and pipelines: write the specs, then 'isoagent wait'.
+timeout. For scripts and pipelines: write the specs, then 'isoagent wait'.
+It waits on the agent's /converged long poll (an older agent's /status is
+read every --interval instead).
 `
 
 func runWait(args []string, stdout, stderr io.Writer) int {
@@ -91,7 +92,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", defaultAddr, "address the agent's --listen serves")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	settle := fs.Duration("settle", 1500*time.Millisecond, "how long convergence must hold: longer than the agent's debounce cap (1s), or its --poll-interval with --watch=poll, so a change written just before is seen")
-	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask the agent")
+	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask an agent that is starting, or an older one without /converged")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -104,20 +105,103 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	st, err := waitFor(ctx, *addr, *settle, *interval, time.Now)
+	conv, err := awaitAgent(ctx, *addr, *settle, *interval)
 	switch {
 	case err == nil:
-		fmt.Fprintf(stdout, "converged: %d containers, revision %s\n", len(st.Containers), orDash(st.Revision))
+		fmt.Fprintf(stdout, "converged: %d specs, revision %s\n", conv.Specs, orDash(conv.Revision))
 		return exitOK
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "isoagent wait: not converged after %s\n", *timeout)
-		if st != nil {
-			printStatus(stderr, *st, time.Now())
+		// What is not converged, read once now.
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if body, err := fetchStatus(sctx, *addr); err == nil {
+			var st reconcile.Status
+			if json.Unmarshal(body, &st) == nil {
+				printStatus(stderr, st, time.Now())
+			}
 		}
 		return exitProblem
 	}
 	fmt.Fprintf(stderr, "isoagent wait: %v\n", err)
 	return exitUsage
+}
+
+// errNoLongPoll is the answer of an agent that has no /converged.
+var errNoLongPoll = errors.New("the agent has no /converged")
+
+// awaitAgent waits until the agent at addr has converged for settle:
+// on the agent's /converged long poll, which costs the agent nothing
+// while it waits, or, from an agent that has none (an older version), by
+// reading /status every interval. An agent that does not answer is asked
+// again (it may be starting) until ctx ends; if it never answered, the
+// error says so rather than reporting a timeout.
+func awaitAgent(ctx context.Context, addr string, settle, interval time.Duration) (reconcile.Convergence, error) {
+	var lastErr error
+	for {
+		conv, err := longPoll(ctx, addr, settle)
+		switch {
+		case errors.Is(err, errNoLongPoll):
+			st, err := waitFor(ctx, addr, settle, interval, time.Now)
+			if st == nil {
+				return reconcile.Convergence{}, err
+			}
+			return reconcile.Convergence{Converged: st.Converged, Revision: st.Revision, Specs: len(st.Containers)}, err
+		case err == nil && conv.Converged:
+			return conv, nil
+		case err == nil:
+			lastErr = nil // answered: not converged within this poll
+		case ctx.Err() == nil:
+			lastErr = err
+			// Not up yet: ask again shortly.
+			select {
+			case <-ctx.Done():
+			case <-time.After(interval):
+			}
+		}
+		if ctx.Err() != nil {
+			if lastErr != nil {
+				return reconcile.Convergence{}, lastErr
+			}
+			return conv, ctx.Err()
+		}
+	}
+}
+
+// longPoll asks the agent's /converged once, for at most 30 s or what is
+// left of ctx.
+func longPoll(ctx context.Context, addr string, settle time.Duration) (reconcile.Convergence, error) {
+	wait := 30 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		// The agent answers a little before ctx ends, so that its
+		// answer, not the deadline, ends the request.
+		left := time.Until(dl)
+		wait = min(wait, left-min(time.Second, left/10))
+	}
+	url := fmt.Sprintf("http://%s/converged?settle=%s&timeout=%s", addr, settle, wait)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return reconcile.Convergence{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return reconcile.Convergence{}, fmt.Errorf("no agent answers at %s (is `isoagent run` running with --listen %s?): %w", addr, addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return reconcile.Convergence{}, errNoLongPoll
+	case err != nil:
+		return reconcile.Convergence{}, fmt.Errorf("read %s: %w", url, err)
+	case resp.StatusCode != http.StatusOK:
+		return reconcile.Convergence{}, fmt.Errorf("%s: %s: %s", url, resp.Status, body)
+	}
+	var c reconcile.Convergence
+	if err := json.Unmarshal(body, &c); err != nil {
+		return reconcile.Convergence{}, fmt.Errorf("the agent at %s sent an answer this version cannot read: %w", addr, err)
+	}
+	return c, nil
 }
 
 // waitFor polls the agent until it has reported convergence continuously

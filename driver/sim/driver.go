@@ -14,7 +14,8 @@
 //
 // The package depends on nothing above package driver (imageref and
 // winbuild for images, credspec for credential specs, internal/hresult for
-// HCS's codes, internal/jsonstore for the shared folder), so that other
+// HCS's codes, internal/jsonstore's lock for the shared folder, whose
+// state.json and journal.jsonl DirStore describes), so that other
 // fakes of HCS can be built on the Model, as driver/hcs/fakehcs is.
 package sim
 

@@ -2,8 +2,8 @@ package sim
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +38,18 @@ type state struct {
 	// state file builds it then). Methods that add, remove, start or end
 	// a container keep it up to date.
 	idx *index
+	// touched are the containers an access may have changed since the
+	// state was last saved (added, removed, or looked up to be acted
+	// on), for a store that saves only what changed.
+	touched map[string]struct{}
+}
+
+// touch records that container id may change.
+func (s *state) touch(id string) {
+	if s.touched == nil {
+		s.touched = make(map[string]struct{})
+	}
+	s.touched[id] = struct{}{}
 }
 
 // index is what the host's rules look up about all containers, kept so
@@ -102,6 +114,7 @@ func (s *state) put(id string, r *record) {
 		s.Containers = make(map[string]*record)
 	}
 	s.Containers[id] = r
+	s.touch(id)
 	ix.addPorts(id, r)
 	if r.State == driver.StateRunning && !r.ExitAt.IsZero() {
 		ix.schedule(id, r)
@@ -118,6 +131,7 @@ func (s *state) drop(id string) {
 	ix.removePorts(id, r)
 	delete(ix.timed, id)
 	delete(s.Containers, id)
+	s.touch(id)
 }
 
 type imageInfo struct {
@@ -194,6 +208,7 @@ func (s *state) settle(now time.Time) {
 // exit ends the init process of r at at with code.
 func (s *state) exit(r *record, at time.Time, code int) {
 	delete(s.index().timed, r.Config.ID)
+	s.touch(r.Config.ID)
 	r.exit(at, code)
 }
 
@@ -257,6 +272,7 @@ func (s *state) lookup(op, owner, id string) (*record, error) {
 		return nil, hcsError(op, id, hresult.SystemNotFound, driver.ErrNotFound,
 			"A virtual machine or container with the specified identifier does not exist.")
 	}
+	s.touch(id)
 	return r, nil
 }
 
@@ -264,6 +280,7 @@ func (s *state) lookup(op, owner, id string) (*record, error) {
 // drills name containers the way an operator does.
 func (s *state) resolve(ref string) (*record, error) {
 	if r, ok := s.Containers[ref]; ok {
+		s.touch(ref)
 		return r, nil
 	}
 	var found []*record
@@ -276,6 +293,7 @@ func (s *state) resolve(ref string) (*record, error) {
 	case 0:
 		return nil, fmt.Errorf("container %q: %w", ref, driver.ErrNotFound)
 	case 1:
+		s.touch(found[0].Config.ID)
 		return found[0], nil
 	}
 	ids := make([]string, len(found))
@@ -582,17 +600,37 @@ func (s *state) hasFault(op driver.Op) bool {
 }
 
 // cloneConfig deep-copies cfg so that the caller's slices and maps are not
-// shared with the store's state.
+// shared with the store's state. Its parts are values (strings, paths,
+// addresses) but for these slices and maps; empty ones become nil, as a
+// trip through the state file makes them.
 func cloneConfig(cfg driver.Config) driver.Config {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		panic(fmt.Sprintf("sim: config does not marshal: %v", err))
-	}
-	var c driver.Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(fmt.Sprintf("sim: config does not unmarshal: %v", err))
-	}
+	c := cfg
+	c.Command = cloneSlice(cfg.Command)
+	c.Env = cloneMap(cfg.Env)
+	c.Labels = cloneMap(cfg.Labels)
+	c.Mounts = cloneSlice(cfg.Mounts)
+	c.Pipes = cloneSlice(cfg.Pipes)
+	c.Ports = cloneSlice(cfg.Ports)
+	c.DNSSearch = cloneSlice(cfg.DNSSearch)
+	c.Devices = cloneSlice(cfg.Devices)
+	c.DNS = cloneSlice(cfg.DNS)
+	c.SecretEnv = cloneSlice(cfg.SecretEnv)
+	c.SecretMounts = cloneSlice(cfg.SecretMounts)
 	return c
+}
+
+func cloneSlice[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
 // newGUID returns a random GUID in the form HCS prints runtime ids.

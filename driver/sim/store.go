@@ -1,11 +1,6 @@
 package sim
 
-import (
-	"fmt"
-	"sync"
-
-	"github.com/isoagent/isoagent/internal/jsonstore"
-)
+import "sync"
 
 // Store keeps the state of a simulated host. Every operation of a Model is
 // one call of the store's update or view, which run with exclusive access
@@ -32,6 +27,7 @@ type memStore struct {
 func (m *memStore) update(fn func(*state) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer clear(m.st.touched) // nothing to save it for
 	return fn(m.st)
 }
 
@@ -46,17 +42,11 @@ const (
 // DirStore returns a store that keeps the state in folder dir, creating
 // the folder when needed. Any number of processes may use the same folder
 // at once: each operation holds an exclusive lock on dir/lock while it
-// reads, changes and writes dir/state.json, and the file is replaced
-// whole, so a crash never leaves it half-written (package jsonstore).
+// reads and changes the state. The state is dir/state.json and, after
+// it, dir/journal.jsonl: an operation appends the containers it touched
+// to the journal, which costs the same whatever the number of containers,
+// and state.json is replaced whole (atomically) once the journal outgrows
+// it, so a crash never leaves either half-written in a way that counts.
 func DirStore(dir string) (Store, error) {
-	js, err := jsonstore.Open[state](dir, stateFile, jsonstore.Options{Lock: lockFile})
-	if err != nil {
-		return nil, fmt.Errorf("sim state folder: %w", err)
-	}
-	return dirStore{js}, nil
+	return openJournalStore(dir)
 }
-
-type dirStore struct{ js *jsonstore.Store[state] }
-
-func (d dirStore) update(fn func(*state) error) error { return d.js.Update(fn) }
-func (d dirStore) view(fn func(*state) error) error   { return d.js.View(fn) }

@@ -1,6 +1,6 @@
 // Package jsonstore keeps one value in a JSON file that any number of
-// goroutines and processes share, such as the simulated host's state and
-// the fake HCS's.
+// goroutines and processes share, such as the fake HCS's state; Lock is
+// its locking alone, which the simulated host's journal (driver/sim) takes.
 //
 // Every access holds an exclusive lock on a lock file beside the value's
 // file (flock on Unix, LockFileEx on Windows) while it reads the file and,
@@ -150,3 +150,9 @@ func (s *Store[T]) save(v *T) error {
 	s.cached, s.info = v, info
 	return nil
 }
+
+// Lock takes the exclusive lock a Store takes on its lock file, on the
+// file name (created when needed), and returns the function that releases
+// it: for a store of another shape that shares a folder's locking rules
+// (the simulated host's journal).
+func Lock(name string) (unlock func() error, err error) { return lock(name) }

@@ -140,6 +140,17 @@ func (r *Root) Stat(name string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
+// Lstat describes the entry name inside the folder without following
+// it when it is a link (links on the way to it are followed while they
+// stay inside the folder).
+func (r *Root) Lstat(name string) (fs.FileInfo, error) {
+	fi, err := r.root.Lstat(name)
+	if err != nil {
+		return nil, r.explain(name, name, err)
+	}
+	return fi, nil
+}
+
 func (r *Root) path(name string) string { return filepath.Join(r.name, filepath.FromSlash(name)) }
 
 func (r *Root) open(name string, flags int) (*os.File, error) {

@@ -137,6 +137,13 @@ func (r *Root) Stat(name string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
+// Lstat describes the entry name inside the folder without following
+// it when it is a link. (On Windows the folders on the way are taken as
+// they are: a caller that needs them inside the folder checks each.)
+func (r *Root) Lstat(name string) (fs.FileInfo, error) {
+	return os.Lstat(r.path(name))
+}
+
 func (r *Root) path(name string) string { return filepath.Join(r.name, filepath.FromSlash(name)) }
 
 // open opens name and keeps the handle only if Windows resolved it to a

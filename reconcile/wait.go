@@ -1,0 +1,55 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+)
+
+// Convergence is what WaitSettled reports: whether the engine converged,
+// and on what.
+type Convergence struct {
+	Converged bool `json:"converged"`
+	// Revision is the spec folder's revision in force, when it has one.
+	Revision string `json:"revision,omitempty"`
+	// Specs is how many specs the desired state in force declares.
+	Specs int `json:"specs"`
+}
+
+// WaitSettled blocks until the engine has converged and is converged
+// still, settle later, with no new snapshot or policy handed in between,
+// or until ctx ends. A caller that wrote the
+// spec folder just before gives a settle longer than the watcher's
+// debounce cap, so that its change is seen before convergence counts. It
+// does not poll: it waits on the tracker's signal, so that any number of
+// waiters cost the engine nothing while it works.
+func (e *Engine) WaitSettled(ctx context.Context, settle time.Duration) Convergence {
+	for {
+		select {
+		case <-e.track.convergedC():
+		case <-ctx.Done():
+			return e.convergence(false)
+		}
+		gen := e.track.wanted()
+		t := time.NewTimer(settle)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return e.convergence(false)
+		}
+		// Converged still, on the same desired state: a resync that
+		// looked at every key and found nothing to do in between is no
+		// break.
+		if e.track.converged() && e.track.wanted() == gen {
+			return e.convergence(true)
+		}
+	}
+}
+
+func (e *Engine) convergence(converged bool) Convergence {
+	c := Convergence{Converged: converged}
+	if ds := e.desired.Load(); ds != nil {
+		c.Revision, c.Specs = ds.snap.Revision, len(ds.decisions)
+	}
+	return c
+}
