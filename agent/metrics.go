@@ -84,7 +84,8 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			State:     c.State,
 			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling),
 			// While a new image is pulled, the old container serves.
-			Running: c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),
+			Schedule: scheduleInfo(c.Schedule),
+			Running:  c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),
 		}
 		if c.LastExit != nil {
 			code := c.LastExit.Code
@@ -97,6 +98,15 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 		out = append(out, ci)
 	}
 	return out
+}
+
+// scheduleInfo is the metrics' view of a scheduled spec's runs; nil for
+// a spec without a schedule.
+func scheduleInfo(s *reconcile.ScheduleStatus) *metrics.ScheduleInfo {
+	if s == nil {
+		return nil
+	}
+	return &metrics.ScheduleInfo{LastRun: s.LastRun, NextRun: s.NextRun, LastExitCode: s.LastExitCode, Missed: s.Missed, Skipped: s.Skipped}
 }
 
 // observeSnapshot sets the metrics of a new snapshot of the folder.

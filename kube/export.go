@@ -167,7 +167,14 @@ func workload(cs []*spec.Container, opts Options) Object {
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{SpecLabel: main.Name()}}
 	o := Object{Specs: cs}
 	tmpl.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	for _, c := range cs {
+		if len(c.Spec.DependsOn) > 0 {
+			b.note(c, "spec.dependsOn", "has no equivalent: Kubernetes starts pods in no order; have %s wait for %s itself, such as with an init container that polls it", c.Name(), c.Spec.DependsOn[0].Name)
+		}
+	}
 	switch kind := workloadKind(main); kind {
+	case "CronJob":
+		o.Object, o.Comment = cronJob(b, main, meta, tmpl)
 	case "DaemonSet":
 		o.Object = &appsv1.DaemonSet{TypeMeta: typeMeta("apps/v1", kind), ObjectMeta: meta,
 			Spec: appsv1.DaemonSetSpec{Selector: selector, Template: tmpl}}
@@ -208,10 +215,11 @@ func workload(cs []*spec.Container, opts Options) Object {
 	return o
 }
 
-// workloadKind chooses the workload of a spec. A scheduled spec (issue 16)
-// becomes a CronJob here once the spec can say so.
+// workloadKind chooses the workload of a spec.
 func workloadKind(c *spec.Container) string {
 	switch {
+	case c.Spec.Schedule != "":
+		return "CronJob"
 	case c.Spec.RestartPolicy == spec.RestartNever || c.Spec.RestartPolicy == spec.RestartOnFailure:
 		return "Job"
 	case len(c.Spec.Hosts) > 0 || len(c.Spec.Selector) > 0:

@@ -147,7 +147,7 @@ func TestExamplesMapping(t *testing.T) {
 		kinds = append(kinds, o.Kind()+"/"+o.Name())
 	}
 	want := []string{
-		"Deployment/iis-web", "Deployment/legacy-billing", "Job/nightly-report", "Deployment/orders-api",
+		"Deployment/iis-web", "Deployment/legacy-billing", "CronJob/nightly-report", "Deployment/orders-api",
 		"Deployment/portal", "DaemonSet/render-worker", "RuntimeClass/isoagent-hyperv",
 		"ValidatingAdmissionPolicy/isoagent-boundary-apps", "ValidatingAdmissionPolicyBinding/isoagent-boundary-apps",
 	}
@@ -170,6 +170,11 @@ func TestExamplesMapping(t *testing.T) {
 			return &x.Spec.Template.Spec
 		case *batchv1.Job:
 			return &x.Spec.Template.Spec
+		case *batchv1.CronJob:
+			if x.Spec.Schedule != "0 2 * * *" || x.Spec.TimeZone == nil || *x.Spec.TimeZone != "Europe/Berlin" {
+				t.Errorf("%s: schedule %q time zone %v", key, x.Spec.Schedule, x.Spec.TimeZone)
+			}
+			return &x.Spec.JobTemplate.Spec.Template.Spec
 		}
 		t.Fatalf("%s is no workload", key)
 		return nil
@@ -205,7 +210,7 @@ func TestExamplesMapping(t *testing.T) {
 				t.Errorf("Hyper-V isolation must not pin the build: %v", ps.NodeSelector)
 			}
 		}},
-		{"Job/nightly-report", func(t *testing.T, ps *corev1.PodSpec) {
+		{"CronJob/nightly-report", func(t *testing.T, ps *corev1.PodSpec) {
 			if ps.RestartPolicy != corev1.RestartPolicyOnFailure {
 				t.Errorf("restart %s", ps.RestartPolicy)
 			}

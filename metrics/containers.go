@@ -38,6 +38,8 @@ type ContainerInfo struct {
 	// LastExitCode is the exit code of its last run, when it has ended
 	// one.
 	LastExitCode *int
+	// Schedule is set for a scheduled spec (schedule.go).
+	Schedule *ScheduleInfo
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -47,6 +49,7 @@ type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
 	exits, lastExit                         *prometheus.Desc
 	labels                                  labelSets
+	schedules                               scheduleDescs
 
 	mu           sync.Mutex
 	source       func() []ContainerInfo
@@ -89,6 +92,7 @@ func newContainerCollector(labels labelSets) *containerCollector {
 			[]string{"name"}, nil),
 		restartCount: make(map[string]float64),
 		exitCount:    make(map[string]map[reconcile.ExitReason]float64),
+		schedules:    newScheduleDescs(),
 	}
 }
 
@@ -135,6 +139,7 @@ func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
 	ch <- c.info
 	ch <- c.restarts
+	c.schedules.describe(ch)
 }
 
 func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -217,6 +222,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	for k := range infos {
 		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))
 	}
+	c.schedules.collect(ch, snapshot)
 
 	slices.Sort(names)
 	names = slices.Compact(names)

@@ -50,6 +50,9 @@ type admissions struct {
 	// changed them.
 	decisions map[string]*Decision
 	gen       uint64
+	// ordered are the rejections for start order of the last pass
+	// (depends.go), applied over decisions.
+	ordered map[string]*Rejection
 }
 
 // admittedSpec is what admission made of one spec: its own admission
@@ -142,15 +145,21 @@ func (a *admissions) admit(p admitPass) admitResult {
 		*a = admissions{decisions: decisions, gen: a.gen + 1}
 		return admitResult{decisions: decisions, full: true, gen: a.gen, base: base}
 	case a.snap == nil || p.host != a.host || p.policyGen != a.policyGen:
+		ordered := a.ordered
 		a.full(p, order)
 		a.gen++
-		return admitResult{decisions: a.decisions, full: true, gen: a.gen, base: base}
+		a.ordered = ordered
+		r := admitResult{decisions: a.decisions, full: true, gen: a.gen, base: base}
+		a.order(p.snap.Specs, &r)
+		return r
 	}
 	changed := a.incremental(p, order)
 	if len(changed) > 0 {
 		a.gen++
 	}
-	return admitResult{decisions: a.decisions, changed: changed, gen: a.gen, base: base}
+	r := admitResult{decisions: a.decisions, changed: changed, gen: a.gen, base: base}
+	a.order(p.snap.Specs, &r)
+	return r
 }
 
 // specOrder tells whether spec a comes before spec b in a snapshot's

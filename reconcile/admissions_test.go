@@ -159,11 +159,20 @@ func (g *specGen) edit() {
 		if g.rnd.IntN(3) == 0 {
 			s.Mounts = []spec.Mount{{HostPath: winpath.MustParse([]string{`D:\data`, `D:\logs`, `E:\x`}[g.rnd.IntN(3)]), ContainerPath: winpath.MustParse(`C:\data`)}}
 		}
+		// A start order, which may name a spec that is not there or close a
+		// cycle (depends.go).
+		if g.rnd.IntN(3) == 0 {
+			for range 1 + g.rnd.IntN(2) {
+				if dep := genNames[g.rnd.IntN(len(genNames))]; dep != name && !slices.ContainsFunc(s.DependsOn, func(d spec.Dependency) bool { return d.Name == dep }) {
+					s.DependsOn = append(s.DependsOn, spec.Dependency{Name: dep, Condition: spec.DependsStarted})
+				}
+			}
+		}
 	})
 	// Specs move between files and lines, which orders their claims.
 	c.Source = spec.Source{File: fmt.Sprintf("f%d.yaml", g.rnd.IntN(4)), Line: 1 + g.rnd.IntN(40), Column: 1}
 	g.specs[name] = c
-	g.edits = append(g.edits, fmt.Sprintf("set %s (gen %d, %s:%d, %v, %s)", name, g.gen, c.Source.File, c.Source.Line, c.Spec.Ports, c.Spec.Network.Mode))
+	g.edits = append(g.edits, fmt.Sprintf("set %s (gen %d, %s:%d, %v, %s, depends on %v)", name, g.gen, c.Source.File, c.Source.Line, c.Spec.Ports, c.Spec.Network.Mode, c.Spec.DependsOn))
 }
 
 // snapshot lists the specs by name, as a Loader does, or shuffled.

@@ -59,6 +59,9 @@ type Rejection struct {
 	// Field is the spec field at fault ("spec.isolation"), when there is one.
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// At is where the field at fault is written, when admission knows it
+	// (a dependency's name); zero otherwise.
+	At spec.Source `json:"at,omitzero"`
 	// Retry says that the rejection lasts only until a registry answers:
 	// the spec's image is looked up again, with backoff, and the spec
 	// admitted then.
@@ -170,6 +173,13 @@ func Admit(ctx context.Context, host driver.Host, images ImageSource, specs []*s
 	claimPorts(ds, order)
 	shareNetworks(ds)
 	identify(ds)
+	byName := make(map[string]*Decision, len(ds))
+	for i := range ds {
+		byName[ds[i].Name()] = &ds[i]
+	}
+	for name, r := range orderRejections(specs, byName) {
+		byName[name].Rejection = r
+	}
 	return ds
 }
 

@@ -133,7 +133,7 @@ func sameDecision(a, b *Decision) bool {
 	if !a.Admitted() {
 		return *a.Rejection == *b.Rejection
 	}
-	return a.Config.Hash == b.Config.Hash &&
+	return a.Config.Hash == b.Config.Hash && sameRuns(a, b) &&
 		a.Spec.Spec.RestartPolicy == b.Spec.Spec.RestartPolicy &&
 		a.Spec.Spec.StopTimeout == b.Spec.Spec.StopTimeout
 }

@@ -150,6 +150,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
 		images: opts.Images,
 	}
+	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
 	e.ctrl.reconciled = e.track.reconciled
 	return e
@@ -314,17 +315,18 @@ func (e *Engine) PruneBudget() int { return e.opts.MaxPrune.Allowed(e.cache.Len(
 // Status returns a copy of what the engine knows.
 func (e *Engine) Status() Status {
 	return buildStatus(statusInput{
-		host:     e.hostInfo(),
-		desired:  e.desired.Load(),
-		cache:    e.cache.snapshot(),
-		restarts: e.restarts.views(),
-		exits:    e.exits.views(),
-		conds:    e.conds.list(),
-		tracker:  e.track.view(),
-		pulls:    e.pulls(),
-		now:      time.Now(),
-		pending:  e.guard.pendingPrune(),
-		budget:   e.opts.MaxPrune,
+		host:      e.hostInfo(),
+		desired:   e.desired.Load(),
+		cache:     e.cache.snapshot(),
+		restarts:  e.restarts.views(),
+		exits:     e.exits.views(),
+		conds:     e.conds.list(),
+		tracker:   e.track.view(),
+		pulls:     e.pulls(),
+		schedules: e.rec.sched.views(),
+		now:       time.Now(),
+		pending:   e.guard.pendingPrune(),
+		budget:    e.opts.MaxPrune,
 	})
 }
 

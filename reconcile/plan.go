@@ -154,6 +154,9 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 		// and the running container is still serving.
 		return nil
 	}
+	if scheduled(d) {
+		return planScheduled(name, d, actual, runNow{}) // runs are the scheduler's
+	}
 	cfg := &d.Config
 	timeout := d.Spec.Spec.StopTimeout
 	var current *driver.Container

@@ -74,6 +74,8 @@ type containerReconciler struct {
 	images Images
 	// requests are the restarts asked for with Engine.Restart.
 	requests restartRequests
+	// sched runs the scheduled specs (schedule.go).
+	sched *scheduler
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
@@ -88,8 +90,14 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 		return Result{RequeueAfter: pullPoll}, nil
 	}
 	actual := r.cache.Get(name)
+	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
+		return res, err
+	}
 	for _, a := range ds.plan(name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
+			return Result{RequeueAfter: wait}, nil
+		}
+		if wait := r.dependsWait(ds, name, d, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}
 		if wait := r.imageWait(ctx, name, a); wait > 0 {

@@ -31,6 +31,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	ctrlDone := make(chan struct{})
+	defer e.rec.sched.stop() // after the workers, which arm its timers, are done
 	go func() {
 		defer close(ctrlDone)
 		e.ctrl.Run(ctx)

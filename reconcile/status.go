@@ -90,6 +90,9 @@ const (
 	// it is tried again with backoff, and a container that runs keeps
 	// running meanwhile.
 	CondImagePullFailed ConditionType = "ImagePullFailed"
+	// CondWaiting: the container is not created (or started) yet because
+	// a dependency does not meet its condition; the message names it.
+	CondWaiting ConditionType = "WaitingForDependency"
 )
 
 // ConditionTypes returns every ConditionType: first the engine-wide ones
@@ -98,7 +101,7 @@ func ConditionTypes() []ConditionType {
 	return []ConditionType{
 		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid,
 		CondPruneHeld, CondRevisionRefused,
-		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed,
+		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting,
 	}
 }
 
@@ -107,14 +110,17 @@ type State string
 
 // Container states.
 const (
-	StatePending  State = "pending"  // being created, started or replaced
-	StatePulling  State = "pulling"  // its image is being looked up or pulled; what runs keeps running
-	StateRunning  State = "running"  // running on the host
-	StateExited   State = "exited"   // exited and left so by its restart policy, or waiting to restart
-	StateRejected State = "rejected" // admission rejected the spec
-	StateConflict State = "conflict" // rejected: a host port is taken by another spec
-	StateInvalid  State = "invalid"  // rejected: the spec cannot be a container
-	StateOrphaned State = "orphaned" // no spec, kept because pruning is suspended or held
+	StatePending State = "pending" // being created, started or replaced
+	StatePulling State = "pulling" // its image is being looked up or pulled; what runs keeps running
+	StateWaiting State = "waiting" // not created yet: a dependency does not meet its condition
+	// StateScheduled: a scheduled spec before its first run.
+	StateScheduled State = "scheduled"
+	StateRunning   State = "running"  // running on the host
+	StateExited    State = "exited"   // exited and left so by its restart policy, or waiting to restart
+	StateRejected  State = "rejected" // admission rejected the spec
+	StateConflict  State = "conflict" // rejected: a host port is taken by another spec
+	StateInvalid   State = "invalid"  // rejected: the spec cannot be a container
+	StateOrphaned  State = "orphaned" // no spec, kept because pruning is suspended or held
 	// StateOrphanedKept: no spec, kept for good by its isoagent.io/prune
 	// annotation.
 	StateOrphanedKept State = "orphaned-kept"
@@ -123,7 +129,7 @@ const (
 
 // States returns every State.
 func States() []State {
-	return []State{StatePending, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
+	return []State{StatePending, StateWaiting, StateScheduled, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
 }
 
 // ContainerStatus is the status of one container name.
@@ -168,6 +174,8 @@ type ContainerStatus struct {
 	Since time.Time `json:"since,omitzero"`
 	// Usage is what the running container uses, when the agent knows.
 	Usage *Usage `json:"usage,omitempty"`
+	// Schedule is set for a scheduled spec: its last and next runs.
+	Schedule *ScheduleStatus `json:"schedule,omitempty"`
 }
 
 // ForOtherHosts reports that the name is a spec meant for other hosts

@@ -22,10 +22,12 @@ type statusInput struct {
 	// pulls holds the image pulls, by pullKey.
 	pulls map[string]PullState
 	// exits holds, by name, the last exit.
-	exits   map[string]LastExit
-	now     time.Time
-	pending *PendingPrune
-	budget  PruneBudget
+	exits map[string]LastExit
+	// schedules holds the scheduler's views of scheduled names.
+	schedules map[string]scheduleView
+	now       time.Time
+	pending   *PendingPrune
+	budget    PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -153,6 +155,13 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			cs.EffectiveIsolation = current.Isolation
 		}
 	}
+	if scheduled(d) {
+		cs.Schedule = scheduleStatus(d, actual, in.schedules[name])
+	}
+	var waiting string
+	if d != nil && d.Admitted() && !scheduled(d) && (current == nil || current.State == driver.StateCreated) {
+		waiting = waitingFor(in.desired, func(n string) []driver.Container { return in.cache[n] }, d)
+	}
 	switch {
 	case pulling:
 		cs.State = StatePulling
@@ -191,6 +200,14 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		if in.pending != nil && slices.Contains(in.pending.Names, name) {
 			cs.Conditions = append(cs.Conditions, Condition{Type: CondPruneHeld, Message: "its spec is gone; it is kept while the prune is held"})
 		}
+	case waiting != "":
+		cs.State = StateWaiting
+		cs.Conditions = append(cs.Conditions, Condition{Type: CondWaiting, Message: waiting})
+		if current != nil {
+			cs.Since = current.CreatedAt
+		}
+	case current == nil && cs.Schedule != nil:
+		cs.State = StateScheduled
 	case current == nil:
 		cs.State = StatePending
 	case current.State == driver.StateRunning:

@@ -21,10 +21,12 @@ const (
 //	                        Windows Server, hyperv on Windows 10/11)
 //	spec.imagePullPolicy    IfNotPresent
 //	spec.onVersionMismatch  fail
-//	spec.restartPolicy      always
+//	spec.restartPolicy      always; never with a schedule
+//	spec.concurrencyPolicy  forbid, with a schedule
 //	spec.stopTimeout        10s (a zero stopTimeout means unset)
 //	spec.ports[].protocol   tcp
 //	spec.network.mode       nat
+//	spec.dependsOn[].condition  started
 //
 // ApplyDefaults is idempotent.
 func ApplyDefaults(c *Container) {
@@ -38,8 +40,14 @@ func ApplyDefaults(c *Container) {
 	if s.OnVersionMismatch == "" {
 		s.OnVersionMismatch = DefaultOnVersionMismatch
 	}
+	if s.RestartPolicy == "" && s.Schedule != "" {
+		s.RestartPolicy = RestartNever
+	}
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = DefaultRestartPolicy
+	}
+	if s.ConcurrencyPolicy == "" && s.Schedule != "" {
+		s.ConcurrencyPolicy = ConcurrencyForbid
 	}
 	if s.StopTimeout == 0 {
 		s.StopTimeout = DefaultStopTimeout
@@ -51,5 +59,10 @@ func ApplyDefaults(c *Container) {
 	}
 	if s.Network.Mode == "" {
 		s.Network.Mode = DefaultNetworkMode
+	}
+	for i := range s.DependsOn {
+		if s.DependsOn[i].Condition == "" {
+			s.DependsOn[i].Condition = DependsStarted
+		}
 	}
 }

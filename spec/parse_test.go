@@ -164,7 +164,7 @@ func TestParseRejects(t *testing.T) {
 		{"tab indentation", "apiVersion: isoagent/v1\n\tkind: Container\n", "", "invalid YAML"},
 		// Strict keys.
 		{"unknown top-level key", doc() + "metdata: {}\n", "metdata", "did you mean metadata?"},
-		{"unknown spec key", doc("frobnicate: {}"), "spec.frobnicate", `known fields here are command, credentialSpec, devices`},
+		{"unknown spec key", doc("frobnicate: {}"), "spec.frobnicate", `known fields here are command, concurrencyPolicy, credentialSpec, dependsOn, devices`},
 		{"misspelt spec key", doc("restartPolicyy: always"), "spec.restartPolicyy", "did you mean restartPolicy?"},
 		{"wrong case key", doc("workingdir: C:\\app"), "spec.workingdir", "did you mean workingDir?"},
 		{"misspelt mount key", doc(`mounts: [{hostPath: 'D:\x', containerpath: 'C:\x'}]`), "spec.mounts[0].containerpath", "did you mean containerPath?"},

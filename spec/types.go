@@ -148,6 +148,17 @@ type Spec struct {
 	// SecretMounts put a secret's keys as read-only files into a folder
 	// of the container.
 	SecretMounts []SecretMount `yaml:"secretMounts,omitempty" json:"secretMounts,omitempty"`
+	// DependsOn names the containers that must meet a condition before
+	// this one is created (see Dependency).
+	DependsOn []Dependency `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
+	// Schedule, a cron expression of five fields, makes the container a
+	// scheduled job: it is run at those times and otherwise not kept
+	// running (see ParseSchedule). TimeZone, ConcurrencyPolicy and
+	// StartingDeadline apply only with it.
+	Schedule          string            `yaml:"schedule,omitempty" json:"schedule,omitempty"`
+	TimeZone          string            `yaml:"timeZone,omitempty" json:"timeZone,omitempty"`
+	ConcurrencyPolicy ConcurrencyPolicy `yaml:"concurrencyPolicy,omitempty" json:"concurrencyPolicy,omitempty"`
+	StartingDeadline  Duration          `yaml:"startingDeadline,omitempty" json:"startingDeadline,omitempty"`
 }
 
 // EnvFrom names a secret of the agent's secrets folder whose keys become

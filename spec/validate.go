@@ -167,6 +167,8 @@ func (v *validator) spec(name string, s *Spec) {
 	}
 	v.envFrom(s.EnvFrom)
 	v.secretMounts(s.SecretMounts, s.Mounts)
+	v.dependsOn(name, s.DependsOn)
+	v.schedule(s)
 }
 
 // annotations checks the agent's own annotations; others are free-form.

@@ -96,6 +96,9 @@ func AdmissionAs(host driver.Host, pc *policy.Checker, id *Identity, src reconci
 				if r.Reason == reconcile.ReasonNotForThisHost {
 					continue
 				}
+				if r.At.File != "" {
+					src = r.At // the field's own place, where admission knows it
+				}
 				out = append(out, &spec.Error{File: src.File, Line: src.Line, Column: src.Column, Field: r.Field,
 					Message: fmt.Sprintf("%s is rejected on host build %d (%s): %s", d.Name(), h.OSVersion.Build, r.Reason, r.Message)})
 				continue

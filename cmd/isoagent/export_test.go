@@ -34,7 +34,7 @@ func TestExportExamples(t *testing.T) {
 	}
 	for _, want := range []string{
 		"examples/specs/sidecar-pair.yaml:18: portal-logs: spec.network.mode: container:portal becomes a second container in portal's pod",
-		"examples/specs/nightly-report.yaml:3: nightly-report: spec.network.mode: none has no equivalent",
+		"examples/specs/nightly-report.yaml:6: nightly-report: spec.network.mode: none has no equivalent",
 		"isoagent export: 7 specs, 9 objects\n",
 	} {
 		if !strings.Contains(stderr, want) {
@@ -65,7 +65,7 @@ func TestExportOutput(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		for _, name := range []string{"deployment-iis-web.yaml", "daemonset-render-worker.yaml", "job-nightly-report.yaml",
+		for _, name := range []string{"deployment-iis-web.yaml", "daemonset-render-worker.yaml", "cronjob-nightly-report.yaml",
 			"runtimeclass-isoagent-hyperv.yaml", "validatingadmissionpolicy-isoagent-boundary-apps.yaml",
 			"validatingadmissionpolicybinding-isoagent-boundary-apps.yaml"} {
 			if _, err := os.Stat(filepath.Join(out, name)); err != nil {

@@ -43,7 +43,7 @@ func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time,
 		if usage.show {
 			r = append(r, cells(usage.row(c))...)
 		}
-		rows = append(rows, append(r, note(c)))
+		rows = append(rows, append(r, note(c, now)))
 	}
 	if wide {
 		tw := tabwriter.NewWriter(w, 0, 4, tablePadding, ' ', 0)
@@ -172,7 +172,7 @@ func hostView(c reconcile.ContainerStatus) string {
 
 // note is what the status knows beyond the columns: the rejection, the
 // last error, the conditions.
-func note(c reconcile.ContainerStatus) string {
+func note(c reconcile.ContainerStatus, now time.Time) string {
 	note := c.LastError
 	if c.Rejection != nil {
 		note = fmt.Sprintf("%s: %s", c.Rejection.Reason, c.Rejection.Message)
@@ -187,7 +187,10 @@ func note(c reconcile.ContainerStatus) string {
 		if note != "" {
 			note += "; "
 		}
-		note += string(cond.Type)
+		note += conditionNote(cond)
+	}
+	if c.Schedule != nil && c.LastError == "" && c.Rejection == nil {
+		note = scheduleNote(c.Schedule, now)
 	}
 	return note
 }

@@ -45,7 +45,8 @@ func (c *validateConfig) register(fs *flag.FlagSet) {
 // read.
 func (c *validateConfig) checks() ([]validate.Check, []*spec.Error, error) {
 	if c.host.build == 0 && c.host.policy == "" && c.host.name == "" && len(c.host.labels) == 0 && !c.registry.on {
-		return nil, nil, nil
+		// The start order needs no host; admission checks it otherwise.
+		return []validate.Check{validate.Dependencies()}, nil, nil
 	}
 	host, err := c.host.check()
 	if err != nil {
