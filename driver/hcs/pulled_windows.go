@@ -29,6 +29,11 @@ import (
 // (ImportLayer). It needs the backup and restore privileges, which
 // administrators and LocalSystem hold but have disabled: they are enabled
 // once, for the process, before the first import.
+//
+// Under Wine (scripts/hcs-test) a layer above a base imports end to end
+// against the fake vmcompute.dll; a base layer cannot, since Wine's
+// BackupWrite fails every call with ERROR_NOT_SUPPORTED: the Windows smoke
+// script's pull-import check covers it.
 type ociImporter struct {
 	once sync.Once
 	err  error
