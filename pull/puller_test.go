@@ -588,3 +588,39 @@ func TestPullLogsItsProgress(t *testing.T) {
 		}
 	}
 }
+
+// A new client (the registries file changed) serves the look-ups from then
+// on, and a look-up that failed is tried again at once, not after its
+// backoff: what failed may be what the change fixed.
+func TestSetClientRetriesFailuresAtOnce(t *testing.T) {
+	r := newTestRegistry(t)
+	ref, digest := r.push("app:1", image(t, "c"))
+	f := start(t, r, pull.Options{BackoffBase: time.Hour, BackoffMax: time.Hour})
+	// Without the registry's CA, TLS refuses it.
+	untrusted, err := registry.New(registry.Options{Config: &registry.Config{DockerConfig: filepath.Join(t.TempDir(), "none.json")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p.SetClient(untrusted)
+	h := driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: winbuild.LTSC2022}}
+	lookup := func(want func(reconcile.RegistryAnswer, error) bool) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			ans, err := f.p.Lookup(context.Background(), ref, false, h)
+			if want(ans, err) {
+				return
+			}
+			select {
+			case <-f.changed:
+			case <-deadline:
+				t.Fatalf("Lookup = %+v, %v after 20s", ans, err)
+			}
+		}
+	}
+	lookup(func(_ reconcile.RegistryAnswer, err error) bool {
+		return err != nil && !errors.Is(err, reconcile.ErrLookupPending)
+	})
+	f.p.SetClient(r.client(t))
+	lookup(func(ans reconcile.RegistryAnswer, err error) bool { return err == nil && ans.Digest == digest })
+}
