@@ -107,11 +107,23 @@ func TestImportLayerRefuses(t *testing.T) {
 	}
 	t.Run("good", func(t *testing.T) {
 		l := filepath.Join(dir, "good")
-		if err := hcsshim.ImportLayer(hcsshim.DriverInfo{}, l, staged(t, good), []string{base}); err != nil {
+		// A hive delta is staged as BackupWrite wrote it: the hive itself
+		// (under Wine it cannot be staged so; see ociImporter).
+		files := map[string]string{`Hives\System_Delta`: "regf delta", `Files\d.$wcidirs$`: "\x10\x00\x00\x00"}
+		for n, c := range good {
+			files[n] = c
+		}
+		if err := hcsshim.ImportLayer(hcsshim.DriverInfo{}, l, staged(t, files), []string{base}); err != nil {
 			t.Fatalf("ImportLayer: %v", err)
 		}
 		if b, err := os.ReadFile(filepath.Join(l, `Files\a.txt`)); err != nil || len(b) != 0 {
 			t.Errorf("Files\\a.txt = %q, %v; want an empty file", b, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(l, `Hives\System_Delta`)); err != nil || string(b) != "regf delta" {
+			t.Errorf("Hives\\System_Delta = %q, %v; want the staged hive", b, err)
+		}
+		if fi, err := os.Stat(filepath.Join(l, `Files\d`)); err != nil || !fi.IsDir() {
+			t.Errorf("Files\\d: %v, want the staged folder", err)
 		}
 	})
 	h.assertClean(t)
