@@ -318,8 +318,12 @@ func TestMaxPullsAtOnce(t *testing.T) {
 	for i := range refs {
 		f.waitFor(t, "image "+refs[i].String(), func() reconcile.PullState { return f.p.Ensure(context.Background(), refs[i], digests[i]) }, ready)
 	}
-	if f.obs.maxPulls > 2 {
-		t.Errorf("%d pulls ran at once, want at most 2", f.obs.maxPulls)
+	// The puller still reports to the observer while it runs.
+	f.obs.mu.Lock()
+	most := f.obs.maxPulls
+	f.obs.mu.Unlock()
+	if most > 2 {
+		t.Errorf("%d pulls ran at once, want at most 2", most)
 	}
 }
 
