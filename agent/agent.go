@@ -214,6 +214,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.add("engine", a.eng)
 	if puller != nil {
 		a.add("puller", puller)
+		if cfg.Pulls.RegistriesFile != "" {
+			a.add("registries watcher", a.registriesFollower(puller))
+		}
 	}
 	a.add("watcher", a.watcher)
 	a.add("folder", runFunc(a.feed))

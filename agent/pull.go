@@ -11,6 +11,7 @@ import (
 	"github.com/isoagent/isoagent/pull"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/registry"
+	"github.com/isoagent/isoagent/spec"
 )
 
 // Pulls configure the agent's image puller (package pull): with it the
@@ -23,6 +24,10 @@ type Pulls struct {
 	// CAs, insecure registries); nil means Docker's config.json and TLS
 	// with the system's roots.
 	Registries *registry.Config
+	// RegistriesFile is the file Registries was read from; when set, the
+	// agent follows it (registriesFollower) and a change applies to the
+	// pulls that start after it, without a restart.
+	RegistriesFile string
 	// Dir is where blobs are downloaded to before the driver stores them
 	// (default Pulls under GitOps.StateDir; with neither the agent pulls
 	// nothing).
@@ -56,7 +61,7 @@ func (a *Agent) puller() (*pull.Puller, error) {
 		}
 		dir = filepath.Join(a.cfg.GitOps.StateDir, "Pulls")
 	}
-	c, err := registry.New(registry.Options{Config: pc.Registries, UserAgent: "isoagent/" + a.cfg.Version, Logger: a.log})
+	c, err := a.registryClient(pc.Registries)
 	if err != nil {
 		return nil, fmt.Errorf("image pulls: %w", err)
 	}
@@ -75,6 +80,27 @@ func (a *Agent) puller() (*pull.Puller, error) {
 		Observer: pullObserver{a.metrics},
 		Logger:   a.log,
 	})
+}
+
+// registryClient returns a client of the registries cfg describes.
+func (a *Agent) registryClient(cfg *registry.Config) (*registry.Client, error) {
+	return registry.New(registry.Options{Config: cfg, UserAgent: "isoagent/" + a.cfg.Version, Logger: a.log})
+}
+
+// registriesFollower returns the follower of the registries file, which
+// hands p a new client at each good change.
+func (a *Agent) registriesFollower(p *pull.Puller) *registriesFollower {
+	file := a.cfg.Pulls.RegistriesFile
+	load := func(path string) (*registry.Config, error) { return loadRegistries(path, a.cfg.Dir, a.registryClient) }
+	return &registriesFollower{
+		watcher: spec.NewFileWatcher(file, a.cfg.Pulls.Registries, load, spec.FileWatchOptions{
+			What: "registries", Debounce: a.cfg.Debounce, Interval: a.cfg.Resync, Poll: a.cfg.Poll > 0, Logger: a.log,
+		}),
+		newClient: a.registryClient,
+		setClient: p.SetClient,
+		eng:       a.eng,
+		metrics:   a.metrics,
+	}
 }
 
 // engineImages is p as the engine's Images; nil stays a nil interface.

@@ -67,6 +67,7 @@ type Metrics struct {
 	convergence       prometheus.Histogram
 	lastSuccess       prometheus.Gauge
 	policyValid       prometheus.Gauge
+	registriesValid   prometheus.Gauge
 	hostInfo          *infoCollector
 	revision          *infoCollector
 	containers        *containerCollector
@@ -156,6 +157,11 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			Name:      "policy_valid",
 			Help:      "1 when the boundary policy in force is the policy file's current content (or no --policy is given), 0 while the file is unusable and the last good policy stays in force.",
 		}),
+		registriesValid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "registries_valid",
+			Help:      "1 when the registries credentials in force are the registries file's current content (or no --registries is given), 0 while the file is unusable and the last good one stays in force.",
+		}),
 		hostInfo: newInfoCollector(prometheus.NewDesc(
 			namespace+"_host_info",
 			"The container host: Windows version, build, SKU (server, client) and driver (sim, hcs). Always 1.",
@@ -176,6 +182,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	build.set(info.Version, info.GoVersion)
 
 	m.policyValid.Set(1)
+	m.registriesValid.Set(1)
 	for _, r := range labels.reconcileResults {
 		m.reconciles.WithLabelValues(r)
 		m.reconcileDuration.WithLabelValues(r)
@@ -203,7 +210,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
-		m.convergence, m.lastSuccess, m.policyValid, m.hostInfo, m.revision, build,
+		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build,
 		silentWhenApart{m.exposition}, m.stats,
 	)
 	m.pulls.register(reg)
@@ -219,6 +226,17 @@ func (m *Metrics) SetPolicyValid(valid bool) {
 		v = 1
 	}
 	m.policyValid.Set(v)
+}
+
+// SetRegistriesValid records whether the registries file in force is its
+// current content (true), or is unusable and the last good one stays
+// (false).
+func (m *Metrics) SetRegistriesValid(valid bool) {
+	v := 0.0
+	if valid {
+		v = 1
+	}
+	m.registriesValid.Set(v)
 }
 
 // ObserveReconcile records one reconcile of one container name: its

@@ -54,6 +54,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_convergence_seconds", 1},
 		{"isoagent_last_successful_reconcile_timestamp_seconds", 1},
 		{"isoagent_policy_valid", 1},
+		{"isoagent_registries_valid", 1},
 		{"isoagent_containers_desired", 2},
 		{"isoagent_containers_running", 2},
 		{"isoagent_containers", len(reconcile.States())},
@@ -88,7 +89,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "isoagent_build_info" || mf.GetName() == "isoagent_policy_valid" {
+		if n := mf.GetName(); n == "isoagent_build_info" || n == "isoagent_policy_valid" || n == "isoagent_registries_valid" {
 			continue // always 1 / valid until told otherwise
 		}
 		for _, m := range mf.GetMetric() {

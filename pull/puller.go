@@ -27,7 +27,9 @@ type Puller struct {
 	// wake tells Run that something waits to be started.
 	wake chan struct{}
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// client asks the registries: Options.Client, then what SetClient set.
+	client  *registry.Client
 	lookups map[lookupKey]*lookup
 	jobs    map[string]*job // by digest
 	// wanted is when an image (by digest) was last asked for: it is not
@@ -93,6 +95,7 @@ func New(opts Options) (*Puller, error) {
 	}
 	return &Puller{
 		opts:    opts,
+		client:  opts.Client,
 		log:     opts.Logger.With("component", "puller"),
 		wake:    make(chan struct{}, 1),
 		lookups: make(map[lookupKey]*lookup),
@@ -102,6 +105,42 @@ func New(opts Options) (*Puller, error) {
 }
 
 func (p *Puller) now() time.Time { return p.opts.Clock() }
+
+// SetClient makes c the client of the look-ups and pulls that start from
+// now on (the registries file changed: credentials, mirrors, CAs); those
+// under way finish with the client they started with. A failed look-up or
+// pull is tried again at once rather than after its backoff, since what
+// failed may be what the change fixes.
+func (p *Puller) SetClient(c *registry.Client) {
+	now := p.now()
+	var refs []imageref.Ref
+	p.mu.Lock()
+	p.client = c
+	for _, l := range p.lookups {
+		if l.err != nil && !l.running {
+			l.retryAt = now
+			refs = append(refs, l.ref)
+		}
+	}
+	for _, j := range p.jobs {
+		if j.err != nil && !j.running {
+			j.retryAt = now
+			refs = append(refs, j.ref)
+		}
+	}
+	p.mu.Unlock()
+	p.signal()
+	for _, r := range refs {
+		p.opts.OnChange(r)
+	}
+}
+
+// currentClient is the client a look-up or pull starting now uses.
+func (p *Puller) currentClient() *registry.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client
+}
 
 func (p *Puller) signal() {
 	select {
@@ -323,7 +362,7 @@ func (p *Puller) start(ctx context.Context, wg *sync.WaitGroup) {
 
 // lookup asks the registry about l.
 func (p *Puller) lookup(ctx context.Context, l *lookup) {
-	r, err := p.opts.Client.Resolve(ctx, l.ref, l.host.OSVersion)
+	r, err := p.currentClient().Resolve(ctx, l.ref, l.host.OSVersion)
 	if ctx.Err() != nil {
 		return
 	}
@@ -365,7 +404,7 @@ func (p *Puller) pull(ctx context.Context, j *job) {
 	p.mu.Unlock()
 	start := p.now()
 	p.log.Info("pulling image", "image", j.ref, "digest", j.digest, "attempt", attempt)
-	err := fetchAndStore(ctx, p.opts.Client, p.opts.Store, r, p.opts.Dir, func(pr Progress) {
+	err := fetchAndStore(ctx, p.currentClient(), p.opts.Store, r, p.opts.Dir, func(pr Progress) {
 		p.mu.Lock()
 		if delta := pr.Done - j.done; delta > 0 {
 			j.lastByte = p.now()

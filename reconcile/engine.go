@@ -215,6 +215,17 @@ func (e *Engine) SetPolicyError(err error) {
 	e.conds.set(CondPolicyInvalid, err.Error()+"; the last good policy stays in force")
 }
 
+// SetRegistriesError reports in status (condition RegistriesInvalid) that
+// the registries file cannot be used now, while the one last applied stays
+// in force; nil clears it.
+func (e *Engine) SetRegistriesError(err error) {
+	if err == nil {
+		e.conds.clear(CondRegistriesInvalid)
+		return
+	}
+	e.conds.set(CondRegistriesInvalid, err.Error()+"; the last good registries file stays in force")
+}
+
 // SetLoadError reports in status (condition LoadFailed) that the spec
 // folder cannot be read now (it is missing, or not a folder), while the
 // desired state last handed in stays in force; nil clears it. The engine

@@ -75,6 +75,9 @@ const (
 	// CondPolicyInvalid: the policy file is unreadable or invalid now; the
 	// last good policy stays in force.
 	CondPolicyInvalid ConditionType = "PolicyInvalid"
+	// CondRegistriesInvalid: the registries file is unreadable, invalid or
+	// not protected now; the last good one stays in force.
+	CondRegistriesInvalid ConditionType = "RegistriesInvalid"
 	// CondInvalid: the spec's file is invalid now; its last-known-good spec
 	// stays in force.
 	CondInvalid ConditionType = "Invalid"
@@ -99,7 +102,7 @@ const (
 // (Status.Conditions), then those of a container.
 func ConditionTypes() []ConditionType {
 	return []ConditionType{
-		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid,
+		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid, CondRegistriesInvalid,
 		CondPruneHeld, CondRevisionRefused,
 		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting,
 	}

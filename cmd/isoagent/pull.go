@@ -82,7 +82,7 @@ func (p *pullFlags) agentPulls(dir string) (agent.Pulls, error) {
 	if gc == 0 {
 		gc = -1 // pull.Options: negative keeps every image
 	}
-	return agent.Pulls{Registries: cfg, MaxPulls: p.maxPulls, StallTimeout: p.stall, GCAge: gc}, nil
+	return agent.Pulls{Registries: cfg, RegistriesFile: p.registries, MaxPulls: p.maxPulls, StallTimeout: p.stall, GCAge: gc}, nil
 }
 
 const pullUsage = `usage: isoagent pull [flags] IMAGE

@@ -29,6 +29,12 @@ import (
 // (ImportLayer). It needs the backup and restore privileges, which
 // administrators and LocalSystem hold but have disabled: they are enabled
 // once, for the process, before the first import.
+//
+// Under Wine (scripts/hcs-test) a layer above a base with no Hives\
+// imports end to end against the fake vmcompute.dll; a base layer, and a
+// layer's hive deltas, cannot, since ociwclayer writes them with
+// BackupWrite, which Wine fails with ERROR_NOT_SUPPORTED: the Windows
+// smoke script's pull-import check covers them.
 type ociImporter struct {
 	once sync.Once
 	err  error

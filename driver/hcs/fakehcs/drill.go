@@ -28,7 +28,7 @@ import (
 //	hns-version M.N        HNS reports version M.N (HCN v2 needs 9.2)
 //	fail CALL CODE [N]     the next N (default 1) calls of CALL fail with
 //	                       HRESULT CODE (0x...); CALL is one of create,
-//	                       start, createprocess, activate, prepare
+//	                       start, createprocess, activate, prepare, import
 //
 // It returns S_OK, or E_INVALIDARG for a command it does not know.
 //
@@ -92,7 +92,7 @@ func parseFault(args []string) (ffault, error) {
 		return ffault{}, fail(eInvalidArg, "drill fail: want CALL CODE [COUNT]")
 	}
 	switch args[0] {
-	case "create", "start", "createprocess", "activate", "prepare":
+	case "create", "start", "createprocess", "activate", "prepare", "import":
 	default:
 		return ffault{}, fail(eInvalidArg, "drill fail: unknown call %q", args[0])
 	}

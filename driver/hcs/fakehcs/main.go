@@ -29,7 +29,9 @@
 // an exited process cannot be opened again; CreateProcess wants its
 // program and working folder in the image's layers or a mapped folder,
 // and cmd or PowerShell without a stdin exit at once; the storage filter
-// refuses to unprepare or deactivate a layer it does not hold; a host port
+// refuses to unprepare or deactivate a layer it does not hold; ImportLayer
+// (import.go) wants absolute paths, parents that exist and a staging
+// folder in the transport format; a host port
 // held by another endpoint, or by a process listening on it, cannot be
 // mapped. HNS is there twice, as HCN (computenetwork.dll) and as the v1
 // HNSCall. Drills (drill.go) act out what happens behind the agent's back:
@@ -1326,12 +1328,27 @@ func DeactivateLayer(info unsafe.Pointer, id *uint16) uintptr {
 	})
 }
 
+// DestroyLayer removes a layer folder, a scratch layer the filter knows
+// or a read-only layer it never held (an imported one), unless it is
+// active.
+//
 //export DestroyLayer
 func DestroyLayer(info unsafe.Pointer, id *uint16) uintptr {
+	h, err := currentHost()
+	if err != nil {
+		return result(err, nil)
+	}
 	path := str(id)
-	return layerCall("DestroyLayer", path, func(st *fstate, l *flayer) error {
-		if l.Activated {
+	err = h.update(func(st *fstate) error {
+		if l := st.Layers[layerKey(path)]; l != nil && l.Activated {
 			return fail(eSharingViolation, "%s (layer is active)", hresult.Code(hresult.SharingViolation).Text())
+		}
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
+			return fail(eFileNotFound, "DestroyLayer %s: The system cannot find the file specified.", path)
+		case !fi.IsDir():
+			return fail(eDirectory, "DestroyLayer %s: The directory name is invalid.", path)
 		}
 		if err := removeAll(path); err != nil {
 			return err
@@ -1339,6 +1356,7 @@ func DestroyLayer(info unsafe.Pointer, id *uint16) uintptr {
 		delete(st.Layers, layerKey(path))
 		return nil
 	})
+	return result(err, nil)
 }
 
 //export LayerExists
