@@ -208,6 +208,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if r, ok := drv.(driver.StatsReader); ok {
 		a.stats = newStatsCache(r, cfg.StatsInterval, logger)
 		m.SetStatsSource(func() []metrics.ContainerStats { return a.containerStats(infos.infos()) })
+		// The usage series are built and encoded once per reading.
+		m.SetStatsVersion(a.stats.generation)
 	}
 	m.SetPruneSource(func() (int, int) { return pendingCount(a.eng.PendingPrune()), a.eng.PruneBudget() })
 

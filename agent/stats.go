@@ -29,6 +29,7 @@ type statsCache struct {
 	mu        sync.Mutex
 	readAt    time.Time // by now; zero before the first reading
 	cur, prev map[string]driver.Stats
+	gen       uint64 // counts the readings that succeeded
 }
 
 func newStatsCache(r driver.StatsReader, interval time.Duration, logger *slog.Logger) *statsCache {
@@ -38,10 +39,11 @@ func newStatsCache(r driver.StatsReader, interval time.Duration, logger *slog.Lo
 	return &statsCache{r: r, interval: interval, now: time.Now, log: logger}
 }
 
-// get returns the current reading and the one before, by container ID.
+// get returns the current reading and the one before, by container ID,
+// and the current reading's generation, which moves with every new one.
 // A reading that fails keeps the last one and is logged; it is not tried
 // again before the interval is over, so a failing host is not hammered.
-func (c *statsCache) get(ctx context.Context) (cur, prev map[string]driver.Stats) {
+func (c *statsCache) get(ctx context.Context) (cur, prev map[string]driver.Stats, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now := c.now(); c.readAt.IsZero() || now.Sub(c.readAt) >= c.interval {
@@ -57,16 +59,24 @@ func (c *statsCache) get(ctx context.Context) (cur, prev map[string]driver.Stats
 				m[s.ID] = s
 			}
 			c.prev, c.cur = c.cur, m
+			c.gen++
 		}
 	}
-	return c.cur, c.prev
+	return c.cur, c.prev, c.gen
+}
+
+// generation is the current reading's generation, for
+// metrics.SetStatsVersion; it takes a new reading when one is due.
+func (c *statsCache) generation() uint64 {
+	_, _, gen := c.get(context.Background())
+	return gen
 }
 
 // containerStats is the metrics' view of the statistics: those of the
 // containers the metrics report running (infos), by spec name. A
 // container that stopped or went since the last reading has none.
 func (a *Agent) containerStats(infos []metrics.ContainerInfo) []metrics.ContainerStats {
-	cur, _ := a.stats.get(context.Background())
+	cur, _, _ := a.stats.get(context.Background())
 	out := make([]metrics.ContainerStats, 0, len(cur))
 	seen := make(map[string]bool, len(cur))
 	for _, c := range infos {
@@ -87,7 +97,7 @@ func (a *Agent) status(ctx context.Context) reconcile.Status {
 	if a.stats == nil {
 		return st
 	}
-	cur, prev := a.stats.get(ctx)
+	cur, prev, _ := a.stats.get(ctx)
 	// The engine may hand the same slice to others: fill in a copy.
 	st.Containers = slices.Clone(st.Containers)
 	for i, c := range st.Containers {

@@ -42,14 +42,15 @@ func TestStatsCacheReadsAtMostOncePerInterval(t *testing.T) {
 		wantCalls int
 		wantCPU   time.Duration // of the reading served
 		wantPrev  bool
+		wantGen   uint64 // moves with every reading served anew
 	}{
-		{0, false, 1, 1 * time.Second, false},
-		{time.Second, false, 1, 1 * time.Second, false},
-		{8 * time.Second, false, 1, 1 * time.Second, false},
-		{time.Second, false, 2, 2 * time.Second, true},     // 10 s after the first
-		{10 * time.Second, true, 3, 2 * time.Second, true}, // a failure keeps the last
-		{time.Second, false, 3, 2 * time.Second, true},     // and is not retried at once
-		{9 * time.Second, false, 4, 4 * time.Second, true},
+		{0, false, 1, 1 * time.Second, false, 1},
+		{time.Second, false, 1, 1 * time.Second, false, 1},
+		{8 * time.Second, false, 1, 1 * time.Second, false, 1},
+		{time.Second, false, 2, 2 * time.Second, true, 2},     // 10 s after the first
+		{10 * time.Second, true, 3, 2 * time.Second, true, 2}, // a failure keeps the last
+		{time.Second, false, 3, 2 * time.Second, true, 2},     // and is not retried at once
+		{9 * time.Second, false, 4, 4 * time.Second, true, 3},
 	}
 	for i, s := range steps {
 		now = now.Add(s.advance)
@@ -57,9 +58,9 @@ func TestStatsCacheReadsAtMostOncePerInterval(t *testing.T) {
 		if s.fail {
 			r.err = errors.New("HCS: access denied")
 		}
-		cur, prev := c.get(t.Context())
-		if r.calls != s.wantCalls || cur["c1"].CPU.Total != s.wantCPU || (prev != nil) != s.wantPrev {
-			t.Errorf("step %d: %d calls, CPU %s, previous reading %v; want %d, %s, %v", i, r.calls, cur["c1"].CPU.Total, prev != nil, s.wantCalls, s.wantCPU, s.wantPrev)
+		cur, prev, gen := c.get(t.Context())
+		if r.calls != s.wantCalls || cur["c1"].CPU.Total != s.wantCPU || (prev != nil) != s.wantPrev || gen != s.wantGen {
+			t.Errorf("step %d: %d calls, CPU %s, previous reading %v, generation %d; want %d, %s, %v, %d", i, r.calls, cur["c1"].CPU.Total, prev != nil, gen, s.wantCalls, s.wantCPU, s.wantPrev, s.wantGen)
 		}
 	}
 }

@@ -21,67 +21,97 @@ var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
 // text format and gzipped, while their version (the source's and the
 // restart counts') stays: at 10,000 containers they are 20,000 series,
 // and gathering, encoding and compressing them costs a scrape tens of
-// milliseconds that nothing changed. Once it is in use (apart), the
-// collector registered on the registry stays silent, so the series are
-// not served twice.
+// milliseconds that nothing changed. The usage families are kept apart,
+// while the stats reading and the containers stay: they change once per
+// --stats-interval, the others when the engine's state does. Once it is
+// in use (apart), the collectors registered on the registry stay silent,
+// so the series are not served twice.
 type containerExposition struct {
-	c     *containerCollector
-	reg   *prometheus.Registry // holds c alone
 	apart atomic.Bool
 
-	mu       sync.Mutex
+	mu    sync.Mutex
+	parts [2]*encodedPart
+}
+
+// encodedPart is the families of one registry, kept encoded while key
+// stays.
+type encodedPart struct {
+	reg *prometheus.Registry
+	// key returns what the families are as of; ok false means they must
+	// be encoded again.
+	key      func() (k any, ok bool)
 	have     bool
-	at, gen  uint64
+	at       any
 	text, gz []byte
 }
 
-// silentWhenApart is how the container collector is registered on the
-// agent's registry: it stays silent once the exposition serves its series.
-type silentWhenApart struct{ x *containerExposition }
+// silentWhenApart is how a collector the exposition serves is registered
+// on the agent's registry: it stays silent once the exposition serves its
+// series.
+type silentWhenApart struct {
+	x *containerExposition
+	c prometheus.Collector
+}
 
-func (s silentWhenApart) Describe(ch chan<- *prometheus.Desc) { s.x.c.Describe(ch) }
+func (s silentWhenApart) Describe(ch chan<- *prometheus.Desc) { s.c.Describe(ch) }
 
 func (s silentWhenApart) Collect(ch chan<- prometheus.Metric) {
 	if !s.x.apart.Load() {
-		s.x.c.Collect(ch)
+		s.c.Collect(ch)
 	}
 }
 
-func newContainerExposition(c *containerCollector) *containerExposition {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	return &containerExposition{c: c, reg: reg}
+func newContainerExposition(c *containerCollector, stats *statsCollector) *containerExposition {
+	part := func(col prometheus.Collector, key func() (any, bool)) *encodedPart {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(col)
+		return &encodedPart{reg: reg, key: key}
+	}
+	type containerKey struct{ at, gen uint64 }
+	return &containerExposition{parts: [2]*encodedPart{
+		part(c, func() (any, bool) {
+			c.mu.Lock()
+			version, gen := c.version, c.restartGen
+			c.mu.Unlock()
+			if version == nil {
+				return nil, false
+			}
+			return containerKey{version(), gen}, true
+		}),
+		part(stats, func() (any, bool) { return stats.key() }),
+	}}
 }
 
-// write writes the per-container families, gzipped or not, encoding them
-// again only when their version moved. Without a version (see
-// SetContainerVersion) they are encoded at every call.
+// write writes the per-container families and then the usage families,
+// gzipped or not (one gzip member each), encoding each again only when
+// its version moved. Without a version (see SetContainerVersion and
+// SetStatsVersion) they are encoded at every call.
 func (x *containerExposition) write(w io.Writer, gzipped bool) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.c.mu.Lock()
-	version, gen := x.c.version, x.c.restartGen
-	x.c.mu.Unlock()
-	var at uint64
-	if version != nil {
-		at = version()
-	}
-	if version == nil || !x.have || at != x.at || gen != x.gen {
-		if err := x.encode(); err != nil {
+	for _, p := range x.parts {
+		// The key is taken before gathering: a change in between makes
+		// the next call encode again.
+		at, ok := p.key()
+		if !ok || !p.have || at != p.at {
+			if err := p.encode(); err != nil {
+				return err
+			}
+			p.have, p.at = ok, at
+		}
+		b := p.text
+		if gzipped {
+			b = p.gz
+		}
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
-		x.have, x.at, x.gen = version != nil, at, gen
 	}
-	b := x.text
-	if gzipped {
-		b = x.gz
-	}
-	_, err := w.Write(b)
-	return err
+	return nil
 }
 
-func (x *containerExposition) encode() error {
-	mfs, err := x.reg.Gather()
+func (p *encodedPart) encode() error {
+	mfs, err := p.reg.Gather()
 	if err != nil {
 		return fmt.Errorf("gather the per-container metrics: %w", err)
 	}
@@ -92,6 +122,12 @@ func (x *containerExposition) encode() error {
 			return fmt.Errorf("encode the per-container metrics: %w", err)
 		}
 	}
+	if text.Len() == 0 {
+		// No series (no stats source): no gzip member either, which
+		// would cost a compressor at every scrape.
+		p.text, p.gz = nil, nil
+		return nil
+	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	if _, err := zw.Write(text.Bytes()); err != nil {
@@ -100,6 +136,6 @@ func (x *containerExposition) encode() error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	x.text, x.gz = text.Bytes(), gz.Bytes()
+	p.text, p.gz = text.Bytes(), gz.Bytes()
 	return nil
 }

@@ -206,12 +206,12 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.rescans.WithLabelValues(t)
 	}
 
-	m.exposition = newContainerExposition(m.containers)
+	m.exposition = newContainerExposition(m.containers, m.stats)
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
 		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build,
-		silentWhenApart{m.exposition}, m.stats,
+		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats},
 	)
 	m.pulls.register(reg)
 	reg.MustRegister(m.guard.collectors()...)
@@ -347,10 +347,12 @@ func (m *Metrics) SetContainerSource(fn func() []ContainerInfo) {
 // building them again. Without it every scrape asks the source.
 func (m *Metrics) SetContainerVersion(fn func() uint64) {
 	m.containers.setVersion(fn)
+	m.stats.setContainerVersion(fn)
 }
 
 // ContainerSeries hands the per-container series over to /metrics as
-// text kept encoded between changes of the container version (see
+// text kept encoded between changes of the container version, and the
+// usage series as text kept between changes of the stats version too (see
 // Endpoints.Extra): from then on the registry New was given no longer
 // gathers them, and the function returned writes them, in Prometheus's
 // text format, gzipped or not.

@@ -23,8 +23,11 @@ const (
 
 // statsCollector produces the per-container usage series at scrape time
 // from its source, so a container that goes leaves no series behind. The
-// source bounds the cost (package agent caches what the driver said for
-// --stats-interval).
+// source bounds the cost of a reading (package agent caches what the
+// driver said for --stats-interval); with a version and the container
+// version set, the series built from one reading are kept until either
+// moves, so a scrape between readings does not build 18 series per
+// container again.
 type statsCollector struct {
 	cpu, commit, commitPeak, workingSet, memLimit, cpuCount, cpuMax *prometheus.Desc
 	readBytes, writeBytes, reads, writes                            *prometheus.Desc
@@ -32,7 +35,21 @@ type statsCollector struct {
 
 	mu     sync.Mutex
 	source func() []ContainerStats
+	// version and containers, when both are set, tell when the source
+	// may say something new: a new reading, or a change of the containers
+	// whose names label the series. sets counts the changes of the
+	// functions themselves. built are the series of the last build, as
+	// of builtAt.
+	version, containers func() uint64
+	sets                uint64
+	built               []prometheus.Metric
+	builtAt             statsKey
+	haveBuilt           bool
 }
+
+// statsKey says which reading, of which containers, series were built
+// from.
+type statsKey struct{ sets, version, containers uint64 }
 
 func newStatsCollector() *statsCollector {
 	labels := []string{"name", "container_id"}
@@ -64,6 +81,35 @@ func (c *statsCollector) setSource(fn func() []ContainerStats) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.source = fn
+	c.sets++
+}
+
+func (c *statsCollector) setVersion(fn func() uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version = fn
+	c.sets++
+}
+
+func (c *statsCollector) setContainerVersion(fn func() uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.containers = fn
+	c.sets++
+}
+
+// key returns what the source would say now, without asking it; ok is
+// false when that cannot be told and the series must be built again.
+// The version functions are called without the lock: the agent's may
+// read the driver.
+func (c *statsCollector) key() (k statsKey, ok bool) {
+	c.mu.Lock()
+	version, containers, sets := c.version, c.containers, c.sets
+	c.mu.Unlock()
+	if version == nil || containers == nil {
+		return statsKey{}, false
+	}
+	return statsKey{sets, version(), containers()}, true
 }
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -77,24 +123,49 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	// The key is taken before the source is asked: a reading in between
+	// makes the next scrape build again.
+	at, keyed := c.key()
 	c.mu.Lock()
+	if keyed && c.haveBuilt && at == c.builtAt {
+		built := c.built
+		c.mu.Unlock()
+		for _, m := range built {
+			ch <- m
+		}
+		return
+	}
 	source := c.source
 	c.mu.Unlock()
 	if source == nil {
 		return
 	}
-	// Called without the lock: the source may ask the driver.
-	for _, cs := range source() {
+	built := c.build(source())
+	for _, m := range built {
+		ch <- m
+	}
+	if keyed {
+		c.mu.Lock()
+		c.built, c.builtAt, c.haveBuilt = built, at, true
+		c.mu.Unlock()
+	}
+}
+
+// build returns the usage series of one reading.
+func (c *statsCollector) build(stats []ContainerStats) []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, 18*len(stats))
+	for _, cs := range stats {
 		s := cs.Stats
 		name, id := cs.Name, s.ID
 		counter := func(d *prometheus.Desc, v uint64, extra ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{name, id}, extra...)...)
+			out = append(out, prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{name, id}, extra...)...))
 		}
 		gauge := func(d *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name, id)
+			out = append(out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name, id))
 		}
-		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.CPU.User.Seconds(), name, id, CPUUser)
-		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.CPU.Kernel.Seconds(), name, id, CPUKernel)
+		out = append(out,
+			prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.CPU.User.Seconds(), name, id, CPUUser),
+			prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.CPU.Kernel.Seconds(), name, id, CPUKernel))
 		gauge(c.commit, float64(s.Memory.CommitBytes))
 		gauge(c.commitPeak, float64(s.Memory.CommitPeakBytes))
 		gauge(c.workingSet, float64(s.Memory.PrivateWorkingSetBytes))
@@ -120,14 +191,27 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.txDrops, n.TransmitDrops, n.Endpoint)
 		}
 	}
+	return out
 }
 
 // SetStatsSource sets the function the per-container usage series
 // (isoagent_container_cpu_seconds_total and its companions) are computed
-// from at every scrape. It replaces any earlier source; until one is set
+// from at scrape time. It replaces any earlier source; until one is set
 // there are none. fn must be safe to call from the scraping goroutine, must
-// not call back into m, and should bound its own cost: it is called at
-// every scrape.
+// not call back into m, and should bound its own cost: without a stats
+// version (SetStatsVersion) it is called at every scrape.
 func (m *Metrics) SetStatsSource(fn func() []ContainerStats) {
 	m.stats.setSource(fn)
+}
+
+// SetStatsVersion sets a function whose value changes whenever what the
+// stats source returns may have, apart from changes of the containers
+// (those the container version, SetContainerVersion, tells): for the
+// agent, the generation of its cached reading. It may take a new reading
+// when one is due. While it and the container version stay the same, a
+// scrape sends the usage series built last (kept encoded with
+// ContainerSeries) instead of asking the source; without either, every
+// scrape asks the source.
+func (m *Metrics) SetStatsVersion(fn func() uint64) {
+	m.stats.setVersion(fn)
 }

@@ -1,10 +1,20 @@
 package metrics
 
 import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/isoagent/isoagent/driver"
 )
@@ -44,5 +54,112 @@ func TestStatsSeriesFollowTheSource(t *testing.T) {
 	mu.Unlock()
 	if n, _ := testutil.GatherAndCount(reg, "isoagent_container_cpu_seconds_total", "isoagent_container_memory_private_working_set_bytes"); n != 0 {
 		t.Errorf("after every container went: %d usage series, want 0", n)
+	}
+}
+
+// With a stats version, the usage series of one reading are built (and,
+// served by ContainerSeries, encoded) once: until the reading or the
+// containers move, a scrape neither asks the source nor says anything
+// new, and a new reading shows its values and drops a gone container.
+func TestStatsSeriesKeptPerReading(t *testing.T) {
+	for _, apart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("apart=%v", apart), func(t *testing.T) {
+			m, reg := newTest(t)
+			var mu sync.Mutex
+			var calls int
+			reading, containers := uint64(1), uint64(1)
+			web := func(commit uint64) ContainerStats {
+				return ContainerStats{Name: "web", Stats: driver.Stats{ID: "c1", Memory: driver.MemoryStats{CommitBytes: commit}}}
+			}
+			current := []ContainerStats{web(100), {Name: "job", Stats: driver.Stats{ID: "c2"}}}
+			m.SetStatsSource(func() []ContainerStats {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				return current
+			})
+			m.SetStatsVersion(func() uint64 { mu.Lock(); defer mu.Unlock(); return reading })
+			m.SetContainerVersion(func() uint64 { mu.Lock(); defer mu.Unlock(); return containers })
+			scrape := gatherText(t, reg)
+			if apart {
+				scrape = serveText(t, Handler(Endpoints{Gatherer: reg, Extra: m.ContainerSeries()}))
+			}
+
+			steps := []struct {
+				name       string
+				change     func()
+				wantCalls  int
+				wantSame   bool // the exposition is the one before, byte for byte
+				wantCommit string
+				wantJob    bool
+			}{
+				{"first scrape", func() {}, 1, false, "100", true},
+				{"between readings", func() { current = []ContainerStats{web(200)} }, 1, true, "100", true},
+				{"new reading", func() { reading++ }, 2, false, "200", false},
+				{"between readings again", func() {}, 2, true, "200", false},
+				{"containers changed", func() { current = []ContainerStats{web(300)}; containers++ }, 3, false, "300", false},
+			}
+			var before string
+			for _, s := range steps {
+				mu.Lock()
+				s.change()
+				mu.Unlock()
+				got := scrape()
+				mu.Lock()
+				n := calls
+				mu.Unlock()
+				commit := `isoagent_container_memory_commit_bytes{container_id="c1",name="web"} ` + s.wantCommit + "\n"
+				job := strings.Contains(got, `name="job"`)
+				if n != s.wantCalls || (got == before) != s.wantSame || !strings.Contains(got, commit) || job != s.wantJob {
+					t.Errorf("%s: source asked %d times, same exposition %v, web's commit %q there %v, job's series %v; want %d, %v, true, %v\n%s",
+						s.name, n, got == before, s.wantCommit, strings.Contains(got, commit), job, s.wantCalls, s.wantSame, s.wantJob, got)
+				}
+				before = got
+			}
+		})
+	}
+}
+
+// gatherText returns a function that gathers reg in the text format.
+func gatherText(t *testing.T, reg prometheus.Gatherer) func() string {
+	return func() string {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		enc := expfmt.NewEncoder(&buf, textFormat)
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return buf.String()
+	}
+}
+
+// serveText returns a function that scrapes h's /metrics, gzipped, and
+// returns the text after checking that it parses.
+func serveText(t *testing.T, h http.Handler) func() string {
+	return func() string {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := p.TextToMetricFamilies(bytes.NewReader(text)); err != nil {
+			t.Fatalf("the exposition does not parse: %v\n%s", err, text)
+		}
+		return string(text)
 	}
 }
