@@ -190,9 +190,14 @@ func (d *Driver) started(id string) {
 		return
 	}
 	d.w.mu.Lock()
-	defer d.w.mu.Unlock()
 	if d.w.running == nil {
 		d.w.running = make(map[string]time.Time)
 	}
 	d.w.running[id] = ri.StartedAt
+	d.w.mu.Unlock()
+	// A Watch that swept between the model's start and this note saw the
+	// run neither running nor noted; a run that ended at once (cmd /c exit
+	// 3) then stayed unreported until something else changed. Wake it to
+	// sweep again.
+	d.model.notify.signal()
 }
