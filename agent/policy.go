@@ -32,16 +32,7 @@ type policyFollower struct {
 
 // Run follows the policy file until ctx is done.
 func (f *policyFollower) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for u := range f.watcher.Updates() {
-			f.apply(u)
-		}
-	}()
-	err := f.watcher.Run(ctx)
-	<-done
-	return err
+	return follow(ctx, f.watcher, f.apply)
 }
 
 func (f *policyFollower) apply(u spec.FileUpdate[*policy.Policy]) {

@@ -45,16 +45,7 @@ func loadRegistries(path, dir string, newClient func(*registry.Config) (*registr
 
 // Run follows the registries file until ctx is done.
 func (f *registriesFollower) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for u := range f.watcher.Updates() {
-			f.apply(u)
-		}
-	}()
-	err := f.watcher.Run(ctx)
-	<-done
-	return err
+	return follow(ctx, f.watcher, f.apply)
 }
 
 func (f *registriesFollower) apply(u spec.FileUpdate[*registry.Config]) {
