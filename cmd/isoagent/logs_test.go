@@ -42,7 +42,8 @@ func stopMonitors(t *testing.T, simDir string) {
 		stdout, _, _ := runAgentBinary(t, "sim", "--sim-dir", simDir, "ls")
 		for _, line := range strings.Split(stdout, "\n") {
 			if f := strings.Fields(line); len(f) > 1 && strings.Contains(line, "running") {
-				runAgentBinary(t, "sim", "--sim-dir", simDir, "kill", f[0])
+				// By ID: a name two owners run is ambiguous.
+				runAgentBinary(t, "sim", "--sim-dir", simDir, "kill", f[1])
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
