@@ -52,7 +52,7 @@ func runSimArgs(t *testing.T, args ...string) (stdout, stderr string, code int) 
 
 func TestSimLsPrintsTable(t *testing.T) {
 	dir, d := newSimFolder(t)
-	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:v1")}); err != nil {
+	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:ltsc2022")}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code := runSimArgs(t, "--sim-dir", dir, "ls")
