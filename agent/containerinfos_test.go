@@ -12,7 +12,7 @@ import (
 // because its spec no longer applies are still reported.
 func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 	st := reconcile.Status{Containers: []reconcile.ContainerStatus{
-		{Name: "gpu", State: reconcile.StateRejected, RequestedIsolation: "process",
+		{Name: "gpu", State: reconcile.StateElsewhere, RequestedIsolation: "process",
 			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonNotForThisHost}},
 		{Name: "legacy", State: reconcile.StateRejected, RequestedIsolation: "process",
 			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonVersionMismatch}},
@@ -23,7 +23,7 @@ func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 	for _, ci := range containerInfos(st) {
 		got[ci.Name] = ci.State
 	}
-	want := map[string]reconcile.State{"legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
+	want := map[string]reconcile.State{"gpu": reconcile.StateElsewhere, "legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
 	if len(got) != len(want) {
 		t.Fatalf("containerInfos reported %v, want %v", got, want)
 	}

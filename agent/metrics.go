@@ -37,10 +37,6 @@ func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
 
-// containerInfos is the metrics' view of the engine's status. A spec meant
-// for other hosts is left out (reconcile.ContainerStatus.ForOtherHosts):
-// counted as rejected it would page every host of a shared spec
-// repository.
 // infoCache keeps the per-container metrics' view of the engine while the
 // engine's StateVersion stays, so that a scrape does not build the whole
 // Status (tens of milliseconds at 10,000 specs) when nothing changed.
@@ -66,12 +62,12 @@ func (c *infoCache) infos() []metrics.ContainerInfo {
 	return c.cached
 }
 
+// containerInfos is the metrics' view of the engine's status. A spec meant
+// for other hosts keeps its state, elsewhere (counted as rejected, it
+// would page every host of a shared spec repository).
 func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 	out := make([]metrics.ContainerInfo, 0, len(st.Containers))
 	for _, c := range st.Containers {
-		if c.ForOtherHosts() {
-			continue
-		}
 		iso := string(c.EffectiveIsolation)
 		if iso == "" {
 			iso = c.RequestedIsolation

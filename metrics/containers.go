@@ -28,7 +28,9 @@ type ContainerInfo struct {
 	// Image is the image reference from the spec.
 	Image string
 	// State is the state the engine reports; a value outside
-	// reconcile.States is reported as Other.
+	// reconcile.States is reported as Other. A spec meant for other hosts
+	// (reconcile.StateElsewhere) is counted in isoagent_containers and has
+	// no per-container series.
 	State reconcile.State
 	// Desired reports that the agent wants the container running: it was
 	// admitted and its restart policy does not leave it exited.
@@ -201,6 +203,11 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 			running[iso]++
 		}
 		byState[state]++
+		if ci.State == reconcile.StateElsewhere {
+			// Counted, but not this host's container: a spec repository
+			// shared by many hosts must not give each the series of all.
+			continue
+		}
 		// A name appears twice when a conflicting spec is reported next
 		// to the one that won; identical label sets are one series.
 		infos[infoKey{ci.Name, ci.ID, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true

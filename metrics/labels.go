@@ -19,7 +19,7 @@ import (
 //   - result of isoagent_reconcile_total: reconcile.Outcomes; of
 //     isoagent_actions_total: its success and error;
 //   - action: reconcile.StepKinds;
-//   - reason: reconcile.Reasons;
+//   - reason: reconcile.RefusalReasons;
 //   - state: reconcile.States;
 //   - trigger: spec.Triggers;
 //   - operation: driver.Ops;
@@ -75,7 +75,7 @@ func newLabelSets() labelSets {
 		isolations:       isolations,
 		infoIsolations:   append(slices.Clone(isolations), string(spec.IsolationDefault)),
 		states:           values(reconcile.States()),
-		reasons:          values(reconcile.Reasons()),
+		reasons:          values(reconcile.RefusalReasons()),
 		triggers:         values(spec.Triggers()),
 		fileStates:       []string{FileValid, FileInvalid},
 		skus:             values(driver.SKUs()),

@@ -124,7 +124,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "admission_rejections_total",
-			Help:      "Specs newly refused by admission, by reason; a spec that stays refused is counted once.",
+			Help:      "Specs newly refused by admission, by reason; a spec that stays refused is counted once. A spec meant for other hosts is no refusal and is not counted.",
 		}, []string{"reason"}),
 		specFiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace,
@@ -277,7 +277,12 @@ func (m *Metrics) IncExit(name string, reason reconcile.ExitReason) {
 // IncRejection counts a spec admission newly refuses, with the reason.
 // Call it when a spec becomes refused, not again at every resync while it
 // stays so.
+// A spec meant for other hosts (reconcile.ReasonNotForThisHost) is not
+// counted: a spec repository shared by many hosts declares many.
 func (m *Metrics) IncRejection(reason reconcile.Reason) {
+	if reason == reconcile.ReasonNotForThisHost {
+		return
+	}
 	m.rejections.WithLabelValues(known(m.labels.reasons, reason)).Inc()
 }
 

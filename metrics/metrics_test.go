@@ -43,7 +43,7 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_reconcile_duration_seconds", 3},
 		{"isoagent_actions_total", 8},
 		{"isoagent_driver_operation_duration_seconds", 7},
-		{"isoagent_admission_rejections_total", len(reconcile.Reasons())},
+		{"isoagent_admission_rejections_total", len(reconcile.RefusalReasons())},
 		{"isoagent_revision_refusals_total", 3},
 		{"isoagent_prune_pending_containers", 1},
 		{"isoagent_prune_budget_containers", 1},
@@ -113,7 +113,7 @@ func TestSeriesFollowTheOwnersLists(t *testing.T) {
 		{"isoagent_reconcile_duration_seconds", "result", values(reconcile.Outcomes())},
 		{"isoagent_actions_total", "action", values(reconcile.StepKinds())},
 		{"isoagent_driver_operation_duration_seconds", "operation", values(driver.Ops())},
-		{"isoagent_admission_rejections_total", "reason", values(reconcile.Reasons())},
+		{"isoagent_admission_rejections_total", "reason", values(reconcile.RefusalReasons())},
 		{"isoagent_watch_events_total", "trigger", values(spec.Triggers())},
 		{"isoagent_rescans_total", "trigger", values(spec.Triggers())},
 		{"isoagent_containers", "state", values(reconcile.States())},
@@ -184,6 +184,9 @@ func TestMethodsCountUnderTheirLabels(t *testing.T) {
 			func(m *Metrics) prometheus.Collector {
 				return m.rejections.WithLabelValues("version-mismatch")
 			}, 1},
+		{"a spec meant for other hosts is no rejection",
+			func(m *Metrics) { m.IncRejection(reconcile.ReasonNotForThisHost) },
+			func(m *Metrics) prometheus.Collector { return m.rejections.WithLabelValues(Other) }, 0},
 		{"watch event",
 			func(m *Metrics) { m.IncWatchEvent(spec.TriggerOverflow) },
 			func(m *Metrics) prometheus.Collector { return m.watchEvents.WithLabelValues("overflow") }, 1},

@@ -128,11 +128,15 @@ const (
 	// annotation.
 	StateOrphanedKept State = "orphaned-kept"
 	StateRemoving     State = "removing" // no spec (or not for this host), being removed
+	// StateElsewhere: a spec meant for other hosts (its hosts or selector
+	// leave this host out) with nothing of it here. It is no refusal: a
+	// spec repository shared by many hosts declares many of those.
+	StateElsewhere State = "elsewhere"
 )
 
 // States returns every State.
 func States() []State {
-	return []State{StatePending, StateWaiting, StateScheduled, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
+	return []State{StatePending, StateWaiting, StateScheduled, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving, StateElsewhere}
 }
 
 // ContainerStatus is the status of one container name.
@@ -187,7 +191,7 @@ type ContainerStatus struct {
 // repository would otherwise count it as a refusal. A container being
 // removed because its spec no longer applies here is still this host's.
 func (c ContainerStatus) ForOtherHosts() bool {
-	return c.State == StateRejected && c.Rejection != nil && c.Rejection.Reason == ReasonNotForThisHost
+	return c.State == StateElsewhere
 }
 
 // FileStatus is an invalid spec file.

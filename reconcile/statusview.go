@@ -181,14 +181,20 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		case ReasonInvalid:
 			cs.State = StateInvalid
 		case ReasonNotForThisHost:
-			cs.State = StateRejected
-			if len(actual) > 0 && in.desired.mayPrune(name) {
+			// What runs of it here is removed, or kept while pruning is
+			// suspended or held, as a container without a spec is.
+			switch {
+			case len(actual) == 0:
+				cs.State = StateElsewhere
+			case in.desired.mayPrune(name):
 				cs.State = StateRemoving
+			default:
+				cs.State = StateOrphaned
 			}
 		default:
 			cs.State = StateRejected
 		}
-		if current != nil && cs.State != StateRemoving {
+		if current != nil && cs.State != StateRemoving && cs.State != StateOrphaned {
 			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)})
 		}
 	case d == nil && keptOnPrune(actual):
