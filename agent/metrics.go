@@ -78,7 +78,9 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			Isolation: iso,
 			Image:     c.Image,
 			State:     c.State,
-			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling),
+			// Waiting for a dependency, it is wanted running all the same:
+			// the missing-containers alert must see it.
+			Desired: c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling || c.State == reconcile.StateWaiting),
 			// While a new image is pulled, the old container serves.
 			Schedule: scheduleInfo(c.Schedule),
 			Running:  c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),

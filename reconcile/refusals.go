@@ -31,19 +31,25 @@ type Refusal struct {
 	Message string      `json:"message"`
 }
 
-func (r Refusal) String() string {
-	at := r.Source.File
-	if r.Source.Line > 0 {
-		at = fmt.Sprintf("%s:%d", at, r.Source.Line)
+// String is "web (specs/web.yaml:1): policy: spec.ports[0]: message".
+func (r Refusal) String() string { return r.Brief() + ": " + r.Message }
+
+// Brief is String without the message: "web (specs/web.yaml:1): policy:
+// spec.ports[0]", for where the message is shown already.
+func (r Refusal) Brief() string {
+	s := r.Name
+	if r.Source.File != "" {
+		at := r.Source.File
+		if r.Source.Line > 0 {
+			at = fmt.Sprintf("%s:%d", at, r.Source.Line)
+		}
+		s += " (" + at + ")"
 	}
-	msg := r.Message
+	s += ": " + string(r.Reason)
 	if r.Field != "" {
-		msg = r.Field + ": " + msg
+		s += ": " + r.Field
 	}
-	if at == "" {
-		return fmt.Sprintf("%s: %s: %s", r.Name, r.Reason, msg)
-	}
-	return fmt.Sprintf("%s (%s): %s: %s", r.Name, at, r.Reason, msg)
+	return s
 }
 
 // Refused returns the specs meant for this host that do not run as

@@ -170,6 +170,9 @@ type ContainerStatus struct {
 	ContainerState driver.State `json:"containerState,omitempty"`
 	// ExitCode is set for an exited container.
 	ExitCode *int `json:"exitCode,omitempty"`
+	// NextRestart is when an exited container waiting out its crash
+	// backoff (CondCrashLoop) is restarted; zero otherwise.
+	NextRestart time.Time `json:"nextRestart,omitzero"`
 	// LastExit is how the container's last run ended, as this agent
 	// learnt of it (a crash report: code, time, reason, last lines).
 	LastExit *LastExit `json:"lastExit,omitempty"`

@@ -225,6 +225,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		code := current.ExitCode
 		cs.ExitCode = &code
 		if rs.waiting.After(in.now) {
+			cs.NextRestart = rs.waiting
 			cs.Conditions = append(cs.Conditions, Condition{Type: CondCrashLoop, Message: fmt.Sprintf("restarted %d times; next restart at %s", rs.count, rs.waiting.Format(time.RFC3339))})
 		}
 	default:

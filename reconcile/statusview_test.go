@@ -107,6 +107,10 @@ func TestBuildStatus(t *testing.T) {
 			if c.InitPID != 0 && c.InitPID != cur.InitPID {
 				t.Errorf("init PID %d", c.InitPID)
 			}
+			// The restart due is told while it is held back, and only then.
+			if want := tt.restarts.waiting; slices.Contains(tt.conds, CondCrashLoop) != !c.NextRestart.IsZero() || !c.NextRestart.IsZero() && !c.NextRestart.Equal(want) {
+				t.Errorf("next restart %v, want %v while held back", c.NextRestart, want)
+			}
 		})
 	}
 }

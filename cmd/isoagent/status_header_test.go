@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/isoagent/isoagent/reconcile"
+	"github.com/isoagent/isoagent/spec"
+)
+
+// TestStatusHeaderIsTruthful pins the first lines of `isoagent status`:
+// converged says how many specs meant for this host are rejected and
+// how many files invalid, the engine-wide conditions come next, before
+// the table, and the specs meant for other hosts are left out unless
+// asked for.
+func TestStatusHeaderIsTruthful(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	policy := &reconcile.Rejection{Reason: reconcile.ReasonPolicy, Field: "spec.ports[0]", Message: "host port 8443/tcp is not allowed"}
+	running := reconcile.ContainerStatus{Name: "web", State: reconcile.StateRunning, EffectiveIsolation: "process", Image: "iis:ltsc2022"}
+	gpu := reconcile.ContainerStatus{Name: "render-worker", State: reconcile.StateElsewhere, RequestedIsolation: "process",
+		Rejection: &reconcile.Rejection{Reason: reconcile.ReasonNotForThisHost, Field: "spec.hosts", Message: `host "VM" matches none of ["GPU-*"]`}}
+	tests := []struct {
+		name       string
+		st         reconcile.Status
+		view       statusView
+		header     string
+		want, lack []string
+	}{
+		{
+			name:   "converged on every spec",
+			st:     reconcile.Status{Converged: true, Containers: []reconcile.ContainerStatus{running}},
+			header: ": converged",
+		},
+		{
+			name: "converged with rejected specs and an invalid file",
+			st: reconcile.Status{Converged: true,
+				Containers: []reconcile.ContainerStatus{running,
+					{Name: "api", State: reconcile.StateRejected, Source: spec.Source{File: "specs/api.yaml", Line: 1}, Rejection: policy},
+					{Name: "old", State: reconcile.StateRejected, Rejection: &reconcile.Rejection{Reason: reconcile.ReasonVersionMismatch, Message: "no"}, ContainerID: "old-1"},
+				},
+				Files: []reconcile.FileStatus{{Path: "specs/broken.yaml", Errors: []string{"specs/broken.yaml:3:1: bad"}}},
+			},
+			header: ": converged, 2 rejected, 1 invalid",
+		},
+		{
+			name: "a losing duplicate is rejected too",
+			st: reconcile.Status{Converged: true, Containers: []reconcile.ContainerStatus{running},
+				Conflicts: []spec.Conflict{{Name: "web", Loser: spec.Source{File: "b.yaml", Line: 1}, Winner: spec.Source{File: "a.yaml", Line: 1}}}},
+			header: ": converged, 1 rejected",
+		},
+		{
+			name: "engine-wide conditions first",
+			st: reconcile.Status{Converged: true, Containers: []reconcile.ContainerStatus{running},
+				Conditions: []reconcile.Condition{{Type: reconcile.CondEmptyIgnored, Message: "the folder declares no specs"}}},
+			header: ": converged",
+			want:   []string{"\nEmptyFolderIgnored: the folder declares no specs\nNAME "},
+		},
+		{
+			name:   "a spec meant for other hosts is no refusal, and hidden",
+			st:     reconcile.Status{Converged: true, Containers: []reconcile.ContainerStatus{running, gpu}},
+			header: ": converged",
+			want:   []string{"1 spec for other hosts not shown (--all shows them)"},
+			lack:   []string{"render-worker", "not-for-this-host"},
+		},
+		{
+			name:   "--all shows it, as elsewhere",
+			st:     reconcile.Status{Converged: true, Containers: []reconcile.ContainerStatus{running, gpu}},
+			view:   statusView{all: true},
+			header: ": converged",
+			want:   []string{"render-worker", "elsewhere", "not-for-this-host"},
+			lack:   []string{"not shown"},
+		},
+		{
+			name:   "not converged",
+			st:     reconcile.Status{Containers: []reconcile.ContainerStatus{{Name: "api", State: reconcile.StateRejected, Rejection: policy}}},
+			header: ": NOT converged, 1 rejected",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printStatusView(&b, tt.st, now, tt.view)
+			out := b.String()
+			first, _, _ := strings.Cut(out, "\n")
+			if !strings.HasSuffix(first, tt.header) {
+				t.Errorf("header %q, want it to end in %q", first, tt.header)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("status lacks %q:\n%s", w, out)
+				}
+			}
+			for _, l := range tt.lack {
+				if strings.Contains(out, l) {
+					t.Errorf("status has %q:\n%s", l, out)
+				}
+			}
+		})
+	}
+}
+
+// TestBackoffNote pins the NOTE of a container waiting out its crash
+// backoff: how it exited and when it is restarted, not a bare condition.
+func TestBackoffNote(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	one := 1
+	crash := []reconcile.Condition{{Type: reconcile.CondCrashLoop, Message: "restarted 5 times; next restart at ..."}}
+	tests := []struct {
+		name string
+		c    reconcile.ContainerStatus
+		want string
+	}{
+		{"restart due in 40s", reconcile.ContainerStatus{State: reconcile.StateExited, ExitCode: &one, RestartCount: 5, NextRestart: now.Add(40 * time.Second), Conditions: crash},
+			"exited 1, restart in 40s (restarted 5 times)"},
+		{"restart due now", reconcile.ContainerStatus{State: reconcile.StateExited, ExitCode: &one, RestartCount: 1, NextRestart: now.Add(-time.Second), Conditions: crash},
+			"exited 1, restart due now (restarted 1 time)"},
+		{"an older agent that does not tell when", reconcile.ContainerStatus{State: reconcile.StateExited, LastExit: &reconcile.LastExit{Code: 3}, Conditions: crash},
+			"exited 3, CrashLoopBackOff"},
+	}
+	for _, tt := range tests {
+		if got := note(tt.c, now); got != tt.want {
+			t.Errorf("%s: note %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
