@@ -85,6 +85,9 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			Schedule: scheduleInfo(c.Schedule),
 			Running:  c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),
 		}
+		for _, cond := range c.Conditions {
+			ci.Conditions = append(ci.Conditions, cond.Type)
+		}
 		if c.LastExit != nil {
 			code := c.LastExit.Code
 			ci.LastExitCode = &code

@@ -42,6 +42,9 @@ type ContainerInfo struct {
 	LastExitCode *int
 	// Schedule is set for a scheduled spec (schedule.go).
 	Schedule *ScheduleInfo
+	// Conditions are the kinds of the container's conditions, counted in
+	// isoagent_container_conditions.
+	Conditions []reconcile.ConditionType
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -49,7 +52,7 @@ type ContainerInfo struct {
 // series always describe the same moment.
 type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
-	exits, lastExit                         *prometheus.Desc
+	exits, lastExit, conditions             *prometheus.Desc
 	labels                                  labelSets
 	schedules                               scheduleDescs
 
@@ -89,6 +92,9 @@ func newContainerCollector(labels labelSets) *containerCollector {
 		exits: prometheus.NewDesc(namespace+"_container_exits_total",
 			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.",
 			[]string{"name", "reason"}, nil),
+		conditions: prometheus.NewDesc(namespace+"_container_conditions",
+			"Containers a condition holds for, by kind: CrashLoopBackOff (waiting out its crash backoff), ImagePullFailed, WaitingForDependency, KeptRunning (its spec is refused; what ran is left alone), Invalid (its file is invalid; the last good spec stays), Conflict, PruneHeld.",
+			[]string{"kind"}, nil),
 		lastExit: prometheus.NewDesc(namespace+"_container_last_exit_code",
 			"The exit code of a container's last run, for containers that have ended one.",
 			[]string{"name"}, nil),
@@ -136,6 +142,7 @@ func (c *containerCollector) incExit(name string, reason reconcile.ExitReason) {
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.exits
 	ch <- c.lastExit
+	ch <- c.conditions
 	ch <- c.desired
 	ch <- c.running
 	ch <- c.count
@@ -189,6 +196,10 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.labels.states {
 		byState[s] = 0
 	}
+	byCondition := make(map[string]int)
+	for _, k := range c.labels.containerConditions {
+		byCondition[k] = 0
+	}
 	type infoKey struct{ name, id, isolation, image, state string }
 	infos := make(map[infoKey]bool)
 	lastExit := make(map[string]int)
@@ -203,6 +214,9 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 			running[iso]++
 		}
 		byState[state]++
+		for _, k := range ci.Conditions {
+			byCondition[known(c.labels.containerConditions, k)]++
+		}
 		if ci.State == reconcile.StateElsewhere {
 			// Counted, but not this host's container: a spec repository
 			// shared by many hosts must not give each the series of all.
@@ -225,6 +239,9 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for state, n := range byState {
 		send(prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state))
+	}
+	for kind, n := range byCondition {
+		send(prometheus.MustNewConstMetric(c.conditions, prometheus.GaugeValue, float64(n), kind))
 	}
 	for k := range infos {
 		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))

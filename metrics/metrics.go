@@ -75,6 +75,7 @@ type Metrics struct {
 	pulls             pullCollectors
 	exposition        *containerExposition
 	guard             guardMetrics
+	conditions        *conditionCollector
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -174,6 +175,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		stats:      newStatsCollector(),
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
+		conditions: newConditionCollector(labels),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -210,7 +212,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
-		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build,
+		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build, m.conditions,
 		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats},
 	)
 	m.pulls.register(reg)

@@ -58,6 +58,8 @@ func TestNewPreinitialisesEveryFixedSeriesAtZero(t *testing.T) {
 		{"isoagent_containers_desired", 2},
 		{"isoagent_containers_running", 2},
 		{"isoagent_containers", len(reconcile.States())},
+		{"isoagent_condition", len(reconcile.EngineConditionTypes())},
+		{"isoagent_container_conditions", len(reconcile.ContainerConditionTypes())},
 		{"isoagent_build_info", 1},
 		{"isoagent_image_pull_bytes_total", 1},
 		{"isoagent_image_pull_duration_seconds", 2},
@@ -117,6 +119,8 @@ func TestSeriesFollowTheOwnersLists(t *testing.T) {
 		{"isoagent_watch_events_total", "trigger", values(spec.Triggers())},
 		{"isoagent_rescans_total", "trigger", values(spec.Triggers())},
 		{"isoagent_containers", "state", values(reconcile.States())},
+		{"isoagent_condition", "kind", values(reconcile.EngineConditionTypes())},
+		{"isoagent_container_conditions", "kind", values(reconcile.ContainerConditionTypes())},
 		{"isoagent_containers_desired", "isolation", values(driver.Isolations())},
 		{"isoagent_containers_running", "isolation", values(driver.Isolations())},
 	}

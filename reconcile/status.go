@@ -101,11 +101,23 @@ const (
 // ConditionTypes returns every ConditionType: first the engine-wide ones
 // (Status.Conditions), then those of a container.
 func ConditionTypes() []ConditionType {
+	return append(EngineConditionTypes(), ContainerConditionTypes()...)
+}
+
+// EngineConditionTypes returns the ConditionTypes of Status.Conditions,
+// which hold for the engine as a whole.
+func EngineConditionTypes() []ConditionType {
 	return []ConditionType{
-		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid, CondRegistriesInvalid,
+		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondHostNotListed, CondDriverUnavailable, CondPolicyInvalid, CondRegistriesInvalid,
 		CondPruneHeld, CondRevisionRefused,
-		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting,
 	}
+}
+
+// ContainerConditionTypes returns the ConditionTypes of
+// ContainerStatus.Conditions. CondPruneHeld is one of both: on a
+// container, it is one of the containers the held prune would remove.
+func ContainerConditionTypes() []ConditionType {
+	return []ConditionType{CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting, CondPruneHeld}
 }
 
 // State is the state of a container name in status, a metric label value.
