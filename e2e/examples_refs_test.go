@@ -180,7 +180,9 @@ func TestExamplesAskForValuesThatExist(t *testing.T) {
 		}
 	}
 	for _, metric := range []string{"isoagent_policy_valid", "isoagent_registries_valid", "isoagent_condition{", "isoagent_container_conditions{"} {
-		if !slices.ContainsFunc(exprs, func(e expression) bool { return strings.HasPrefix(e.Source, "dashboard") && strings.Contains(e.Expr, metric) }) {
+		if !slices.ContainsFunc(exprs, func(e expression) bool {
+			return strings.HasPrefix(e.Source, "dashboard") && strings.Contains(e.Expr, metric)
+		}) {
 			t.Errorf("no dashboard panel shows %s", metric)
 		}
 	}
