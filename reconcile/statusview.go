@@ -195,7 +195,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			cs.State = StateRejected
 		}
 		if current != nil && cs.State != StateRemoving && cs.State != StateOrphaned {
-			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)})
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: keptRunning(in, d, current)})
 		}
 	case d == nil && keptOnPrune(actual):
 		cs.State = StateOrphanedKept
@@ -233,4 +233,20 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		cs.Since = current.CreatedAt
 	}
 	return cs
+}
+
+// keptRunning is the message of CondKeptRunning for current, the
+// container kept of d, a refused spec. A spec refused because the spec
+// whose network it shares is refused has nothing to fix itself: both
+// containers are kept as they are, and the owner's spec is the one to fix.
+func keptRunning(in statusInput, d *Decision, current *driver.Container) string {
+	owner := d.Spec.Spec.Network.SharedWith()
+	if od := in.desired.decision(owner); owner != "" && od != nil && !od.Admitted() && od.Rejection.Reason != ReasonNotForThisHost {
+		if oc := in.cache[owner]; len(oc) > 0 {
+			return fmt.Sprintf("container %s (%s) is left as it is, in the network of %s's container %s (%s), which is kept while %s's spec is rejected (%s); fix %s's spec, not this one",
+				current.ID, current.State, owner, oc[0].ID, oc[0].State, owner, od.Rejection.Reason, owner)
+		}
+		return fmt.Sprintf("container %s (%s) is left as it is while %s's spec is rejected (%s); fix %s's spec, not this one", current.ID, current.State, owner, od.Rejection.Reason, owner)
+	}
+	return fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)
 }

@@ -125,3 +125,17 @@ func TestBackoffNote(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptRunningNote pins that the NOTE of a refused spec whose
+// container is kept says which container and whose spec to fix, not
+// only the condition's type: for a spec sharing a refused spec's
+// network, the fix is to the other spec.
+func TestKeptRunningNote(t *testing.T) {
+	msg := "container portal-logs-7778 (running) is left as it is, in the network of portal's container portal-fe5d (running), which is kept while portal's spec is rejected (policy); fix portal's spec, not this one"
+	c := reconcile.ContainerStatus{Name: "portal-logs", State: reconcile.StateRejected,
+		Rejection:  &reconcile.Rejection{Reason: reconcile.ReasonUnsupported, Field: "spec.network.mode", Message: "cannot share the network of portal: its spec is rejected (policy)"},
+		Conditions: []reconcile.Condition{{Type: reconcile.CondKeptRunning, Message: msg}}}
+	if got := note(c, time.Now()); !strings.HasSuffix(got, "; "+msg) {
+		t.Errorf("note %q, want it to end in the KeptRunning message", got)
+	}
+}
