@@ -20,6 +20,9 @@ type Convergence struct {
 	// them unless told otherwise.
 	Rejected     []Refusal    `json:"rejected,omitempty"`
 	InvalidFiles []FileStatus `json:"invalidFiles,omitempty"`
+	// Conditions are the engine-wide conditions that hold (an ignored
+	// empty folder, an invalid policy, ...), as Status has them.
+	Conditions []Condition `json:"conditions,omitempty"`
 }
 
 // Clean reports that the engine converged with no spec refused and no
@@ -66,7 +69,7 @@ func (e *Engine) convergence(converged bool) Convergence {
 	}
 	if converged {
 		st := e.Status()
-		c.Rejected, c.InvalidFiles = st.Refused(), st.Files
+		c.Rejected, c.InvalidFiles, c.Conditions = st.Refused(), st.Files, st.Conditions
 	}
 	return c
 }

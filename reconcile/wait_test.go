@@ -81,6 +81,10 @@ func TestWaitSettledNamesWhatDoesNotRun(t *testing.T) {
 			t.Errorf("invalid files %+v, want specs/broken.yaml", c.InvalidFiles)
 		}
 
+		if len(c.Conditions) != 1 || c.Conditions[0].Type != CondPruneSuspended {
+			t.Errorf("conditions %+v, want PruneSuspended (an invalid file's names are unknown)", c.Conditions)
+		}
+
 		// Fixed, it is clean.
 		r.apply(snapshot(web, gpu))
 		if c := r.eng.WaitSettled(t.Context(), time.Second); !c.Clean() {

@@ -166,7 +166,7 @@ func awaitAgent(ctx context.Context, client *agentClient, settle, interval time.
 			}
 			c := reconcile.Convergence{Converged: st.Converged, Revision: st.Revision, Specs: len(st.Containers)}
 			if st.Converged {
-				c.Rejected, c.InvalidFiles = st.Refused(), st.Files
+				c.Rejected, c.InvalidFiles, c.Conditions = st.Refused(), st.Files, st.Conditions
 			}
 			return c, err
 		case err == nil && conv.Converged:
@@ -267,6 +267,9 @@ func waitFor(ctx context.Context, client *agentClient, settle, interval time.Dur
 // rejected or files invalid, unless allowRejected.
 func reportConvergence(stdout, stderr io.Writer, c reconcile.Convergence, allowRejected bool) int {
 	fmt.Fprintf(stdout, "converged: %d specs, revision %s%s\n", c.Specs, orDash(c.Revision), refusalCounts(len(c.Rejected), len(c.InvalidFiles)))
+	for _, cond := range c.Conditions {
+		fmt.Fprintf(stdout, "%s: %s\n", cond.Type, cond.Message)
+	}
 	if c.Clean() {
 		return exitOK
 	}

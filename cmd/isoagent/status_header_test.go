@@ -139,3 +139,51 @@ func TestKeptRunningNote(t *testing.T) {
 		t.Errorf("note %q, want it to end in the KeptRunning message", got)
 	}
 }
+
+// TestReportConvergence pins what wait prints and exits with once the
+// agent converged: 0 with nothing refused; 1 naming each rejected spec
+// (name, file, reason, message) and invalid file, unless allowRejected;
+// the engine-wide conditions in any case.
+func TestReportConvergence(t *testing.T) {
+	rejected := reconcile.Refusal{Name: "old", Source: spec.Source{File: "specs/old.yaml", Line: 1}, Reason: reconcile.ReasonVersionMismatch, Field: "spec.image", Message: "build 17763 cannot run here"}
+	invalid := reconcile.FileStatus{Path: "specs/bad.yaml", Errors: []string{"specs/bad.yaml:3:1: spec.image: required", "specs/bad.yaml:4:1: x"}}
+	empty := reconcile.Condition{Type: reconcile.CondEmptyIgnored, Message: "specs declares no containers"}
+	tests := []struct {
+		name           string
+		c              reconcile.Convergence
+		allow          bool
+		code           int
+		stdout, stderr []string
+	}{
+		{"clean", reconcile.Convergence{Converged: true, Specs: 2, Revision: "abc"}, false, exitOK,
+			[]string{"converged: 2 specs, revision abc\n"}, nil},
+		{"a condition is told, not failed on", reconcile.Convergence{Converged: true, Conditions: []reconcile.Condition{empty}}, false, exitOK,
+			[]string{"converged: 0 specs, revision -\nEmptyFolderIgnored: specs declares no containers\n"}, nil},
+		{"rejected and invalid", reconcile.Convergence{Converged: true, Specs: 2, Rejected: []reconcile.Refusal{rejected}, InvalidFiles: []reconcile.FileStatus{invalid}}, false, exitProblem,
+			[]string{"converged: 2 specs, revision -, 1 rejected, 1 invalid\n"},
+			[]string{"  rejected old (specs/old.yaml:1): version-mismatch: spec.image: build 17763 cannot run here\n", "  invalid specs/bad.yaml: specs/bad.yaml:3:1: spec.image: required (and 1 more)\n", "--allow-rejected"}},
+		{"allowed", reconcile.Convergence{Converged: true, Specs: 2, Rejected: []reconcile.Refusal{rejected}}, true, exitOK,
+			[]string{"converged: 2 specs, revision -, 1 rejected\n", "  rejected old (specs/old.yaml:1)"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := reportConvergence(&out, &errOut, tt.c, tt.allow); code != tt.code {
+				t.Errorf("exit %d, want %d", code, tt.code)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut.String())
+				}
+			}
+			if tt.stderr == nil && errOut.Len() > 0 {
+				t.Errorf("stderr %q, want nothing", errOut.String())
+			}
+		})
+	}
+}
