@@ -66,6 +66,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	case len(out.Actions) > 0, len(out.NewRefusals()) > 0:
 		// A spec newly refused leaves its container as it is: a change.
+		for _, r := range out.NewRefusals() {
+			fmt.Fprintf(stderr, "isoagent plan: %s would be rejected while its container runs: a run keeps the container as it is, not as declared\n", r.Name)
+		}
 		return exitProblem
 	}
 	return exitOK

@@ -134,9 +134,10 @@ func TestRunAsANewUser(t *testing.T) {
 	}
 
 	// web runs: refusing it now is a change an operator must see.
-	stdout, _, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir)
-	if code != exitProblem || !strings.Contains(stdout, "rejected web") || !strings.Contains(stdout, "policy: spec.mounts[0].hostPath") {
-		t.Errorf("plan without the policy: exit %d (want 1: a running spec newly refused is a change)\n%s", code, stdout)
+	stdout, stderr, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir)
+	if code != exitProblem || !strings.Contains(stdout, "rejected web") || !strings.Contains(stdout, "policy: spec.mounts[0].hostPath") ||
+		!strings.Contains(stderr, "web would be rejected while its container runs") {
+		t.Errorf("plan without the policy: exit %d (want 1: a running spec newly refused is a change)\n%s%s", code, stdout, stderr)
 	}
 	stdout, _, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir, "--policy", path)
 	if code != exitOK || !strings.Contains(stdout, "no changes") || strings.Contains(stdout, "rejected") {
