@@ -17,20 +17,21 @@ import (
 
 const defaultAddr = "127.0.0.1:9741"
 
-const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [--wide]
+const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [--wide] [--all]
 
-Prints what the running agent at ADDR knows: every container with its
-requested and effective isolation, state, restarts, last exit code, age,
-the host's view of it and a note (its rejection, last error, conditions),
-and every invalid spec file; the specs meant for other hosts only with
---all. The header says whether the host has converged and how many specs
-meant for it are rejected and how many files invalid, then the
-engine-wide conditions (an ignored empty folder, an invalid policy, ...).
-When the host tells what containers use, CPU
-(in percent of one processor, over the agent's last two readings) and
-MEMORY (private working set, against the limit) too. The table fits 120
-columns, images and notes cut to fit; --wide shows every column whole, and
-adds CPU time, commit, storage and network.
+Prints what the running agent at ADDR knows. The header says whether the
+host has converged and how many specs meant for it are rejected and how
+many files invalid ("converged, 2 rejected, 1 invalid"); the engine-wide
+conditions follow (an ignored empty folder, an invalid policy, ...). Then
+every container with its requested and effective isolation, state,
+restarts, last exit code, age, the host's view of it and a note (its
+rejection, last error, conditions), and every invalid spec file; the
+specs meant for other hosts (state elsewhere) only with --all. When the
+host tells what containers use, CPU (in percent of one processor, over
+the agent's last two readings) and MEMORY (private working set, against
+the limit) too. The table fits 120 columns, images and notes cut to fit;
+--wide shows every column whole, and adds CPU time, commit, storage and
+network.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
