@@ -47,6 +47,9 @@ func TestContainerInfosCountABackoffAsDesired(t *testing.T) {
 		{Name: "api", State: reconcile.StateWaiting, EffectiveIsolation: "process",
 			Conditions: []reconcile.Condition{{Type: reconcile.CondWaiting, Message: "waits for db to start"}}},
 		{Name: "pulling", State: reconcile.StatePulling, EffectiveIsolation: "process"},
+		// Its registry has not answered yet: admission chose no isolation.
+		{Name: "looking-up", State: reconcile.StatePulling, RequestedIsolation: "hyperv",
+			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonImagePull, Retry: true}},
 		{Name: "report", State: reconcile.StateScheduled, EffectiveIsolation: "process"},
 		{Name: "report-done", State: reconcile.StateExited, EffectiveIsolation: "process", ExitCode: new(0),
 			Schedule: &reconcile.ScheduleStatus{}},
@@ -59,8 +62,9 @@ func TestContainerInfosCountABackoffAsDesired(t *testing.T) {
 		"done":    {false, false, nil},
 		"web":     {true, true, nil},
 		// Waiting for a dependency or an image, it is missing.
-		"api":     {true, false, nil},
-		"pulling": {true, false, nil},
+		"api":        {true, false, nil},
+		"pulling":    {true, false, nil},
+		"looking-up": {true, false, nil},
 		// A scheduled job between its runs is not missing.
 		"report":      {false, false, nil},
 		"report-done": {false, false, nil},

@@ -92,6 +92,13 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			code := c.LastExit.Code
 			ci.LastExitCode = &code
 		}
+		// Its image looked up or pulled before admission chose an
+		// isolation: wanted with the one it asks for, when it names one
+		// (the default's is the host's to choose; the pull's condition
+		// counts it in isoagent_container_conditions all the same).
+		if c.State == reconcile.StatePulling && (iso == string(driver.Process) || iso == string(driver.HyperV)) {
+			ci.Desired = true
+		}
 		// Waiting out its crash backoff, it is wanted running all the same.
 		if c.State == reconcile.StateExited && slices.ContainsFunc(c.Conditions, func(x reconcile.Condition) bool { return x.Type == reconcile.CondCrashLoop }) {
 			ci.Desired = true
