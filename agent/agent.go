@@ -212,6 +212,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		m.SetStatsVersion(a.stats.generation)
 	}
 	m.SetPruneSource(func() (int, int) { return pendingCount(a.eng.PendingPrune()), a.eng.PruneBudget() })
+	m.SetConditionSource(a.eng.Conditions)
 
 	a.add("engine", a.eng)
 	if puller != nil {

@@ -12,7 +12,7 @@ import (
 // because its spec no longer applies are still reported.
 func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 	st := reconcile.Status{Containers: []reconcile.ContainerStatus{
-		{Name: "gpu", State: reconcile.StateRejected, RequestedIsolation: "process",
+		{Name: "gpu", State: reconcile.StateElsewhere, RequestedIsolation: "process",
 			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonNotForThisHost}},
 		{Name: "legacy", State: reconcile.StateRejected, RequestedIsolation: "process",
 			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonVersionMismatch}},
@@ -23,7 +23,7 @@ func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 	for _, ci := range containerInfos(st) {
 		got[ci.Name] = ci.State
 	}
-	want := map[string]reconcile.State{"legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
+	want := map[string]reconcile.State{"gpu": reconcile.StateElsewhere, "legacy": reconcile.StateRejected, "moved": reconcile.StateRemoving}
 	if len(got) != len(want) {
 		t.Fatalf("containerInfos reported %v, want %v", got, want)
 	}
@@ -34,8 +34,9 @@ func TestContainerInfosLeaveOutSpecsForOtherHosts(t *testing.T) {
 	}
 }
 
-// A container waiting out its crash backoff is wanted running, and counts
-// as desired but not running; one its policy leaves exited is not wanted.
+// A container waiting out its crash backoff, for a dependency or for its
+// image is wanted running, and counts as desired but not running; one its
+// policy leaves exited, or a scheduled job between its runs, is not wanted.
 func TestContainerInfosCountABackoffAsDesired(t *testing.T) {
 	one := 1
 	st := reconcile.Status{Containers: []reconcile.ContainerStatus{
@@ -43,6 +44,15 @@ func TestContainerInfosCountABackoffAsDesired(t *testing.T) {
 			Conditions: []reconcile.Condition{{Type: reconcile.CondCrashLoop}}, LastExit: &reconcile.LastExit{Code: 1, Reason: reconcile.ExitFailed}},
 		{Name: "done", State: reconcile.StateExited, EffectiveIsolation: "process", ExitCode: &one},
 		{Name: "web", State: reconcile.StateRunning, EffectiveIsolation: "process"},
+		{Name: "api", State: reconcile.StateWaiting, EffectiveIsolation: "process",
+			Conditions: []reconcile.Condition{{Type: reconcile.CondWaiting, Message: "waits for db to start"}}},
+		{Name: "pulling", State: reconcile.StatePulling, EffectiveIsolation: "process"},
+		// Its registry has not answered yet: admission chose no isolation.
+		{Name: "looking-up", State: reconcile.StatePulling, RequestedIsolation: "hyperv",
+			Rejection: &reconcile.Rejection{Reason: reconcile.ReasonImagePull, Retry: true}},
+		{Name: "report", State: reconcile.StateScheduled, EffectiveIsolation: "process"},
+		{Name: "report-done", State: reconcile.StateExited, EffectiveIsolation: "process", ExitCode: new(0),
+			Schedule: &reconcile.ScheduleStatus{}},
 	}}
 	tests := map[string]struct {
 		desired, running bool
@@ -51,6 +61,16 @@ func TestContainerInfosCountABackoffAsDesired(t *testing.T) {
 		"looping": {true, false, &one},
 		"done":    {false, false, nil},
 		"web":     {true, true, nil},
+		// Waiting for a dependency or an image, it is missing.
+		"api":        {true, false, nil},
+		"pulling":    {true, false, nil},
+		"looking-up": {true, false, nil},
+		// A scheduled job between its runs is not missing.
+		"report":      {false, false, nil},
+		"report-done": {false, false, nil},
+	}
+	if got := containerInfos(st); len(got) != len(tests) {
+		t.Fatalf("containerInfos reported %d containers, want %d", len(got), len(tests))
 	}
 	for _, ci := range containerInfos(st) {
 		want := tests[ci.Name]

@@ -37,10 +37,6 @@ func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
 
-// containerInfos is the metrics' view of the engine's status. A spec meant
-// for other hosts is left out (reconcile.ContainerStatus.ForOtherHosts):
-// counted as rejected it would page every host of a shared spec
-// repository.
 // infoCache keeps the per-container metrics' view of the engine while the
 // engine's StateVersion stays, so that a scrape does not build the whole
 // Status (tens of milliseconds at 10,000 specs) when nothing changed.
@@ -66,12 +62,12 @@ func (c *infoCache) infos() []metrics.ContainerInfo {
 	return c.cached
 }
 
+// containerInfos is the metrics' view of the engine's status. A spec meant
+// for other hosts keeps its state, elsewhere (counted as rejected, it
+// would page every host of a shared spec repository).
 func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 	out := make([]metrics.ContainerInfo, 0, len(st.Containers))
 	for _, c := range st.Containers {
-		if c.ForOtherHosts() {
-			continue
-		}
 		iso := string(c.EffectiveIsolation)
 		if iso == "" {
 			iso = c.RequestedIsolation
@@ -82,14 +78,26 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 			Isolation: iso,
 			Image:     c.Image,
 			State:     c.State,
-			Desired:   c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling),
+			// Waiting for a dependency, it is wanted running all the same:
+			// the missing-containers alert must see it.
+			Desired: c.EffectiveIsolation != "" && (c.State == reconcile.StatePending || c.State == reconcile.StateRunning || c.State == reconcile.StatePulling || c.State == reconcile.StateWaiting),
 			// While a new image is pulled, the old container serves.
 			Schedule: scheduleInfo(c.Schedule),
 			Running:  c.State == reconcile.StateRunning || (c.State == reconcile.StatePulling && c.ContainerState == driver.StateRunning),
 		}
+		for _, cond := range c.Conditions {
+			ci.Conditions = append(ci.Conditions, cond.Type)
+		}
 		if c.LastExit != nil {
 			code := c.LastExit.Code
 			ci.LastExitCode = &code
+		}
+		// Its image looked up or pulled before admission chose an
+		// isolation: wanted with the one it asks for, when it names one
+		// (the default's is the host's to choose; the pull's condition
+		// counts it in isoagent_container_conditions all the same).
+		if c.State == reconcile.StatePulling && (iso == string(driver.Process) || iso == string(driver.HyperV)) {
+			ci.Desired = true
 		}
 		// Waiting out its crash backoff, it is wanted running all the same.
 		if c.State == reconcile.StateExited && slices.ContainsFunc(c.Conditions, func(x reconcile.Condition) bool { return x.Type == reconcile.CondCrashLoop }) {

@@ -119,6 +119,9 @@ func TestAgentFollowsThePolicyFile(t *testing.T) {
 		if v := gaugeValue(t, a.registry, "isoagent_policy_valid"); v != 0 {
 			t.Errorf("isoagent_policy_valid = %v while the file is invalid", v)
 		}
+		if v := conditionValue(t, a.registry, reconcile.CondPolicyInvalid); v != 1 {
+			t.Errorf("isoagent_condition{kind=PolicyInvalid} = %v while the file is invalid, want 1", v)
+		}
 
 		testutil.WriteFile(t, policy, denyAllPolicy)
 		check("web refused again, its container kept", func(st reconcile.Status, web reconcile.ContainerStatus) bool {
@@ -126,6 +129,9 @@ func TestAgentFollowsThePolicyFile(t *testing.T) {
 		})
 		if v := gaugeValue(t, a.registry, "isoagent_policy_valid"); v != 1 {
 			t.Errorf("isoagent_policy_valid = %v after the repair", v)
+		}
+		if v := conditionValue(t, a.registry, reconcile.CondPolicyInvalid); v != 0 {
+			t.Errorf("isoagent_condition{kind=PolicyInvalid} = %v after the repair, want 0", v)
 		}
 	})
 }
@@ -143,5 +149,26 @@ func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
 		}
 	}
 	t.Fatalf("no gauge %s in the registry", name)
+	return 0
+}
+
+// conditionValue gathers reg and returns isoagent_condition{kind}.
+func conditionValue(t *testing.T, reg prometheus.Gatherer, kind reconcile.ConditionType) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "isoagent_condition" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() == string(kind) {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no isoagent_condition{kind=%q} in the registry", kind)
 	return 0
 }

@@ -28,7 +28,9 @@ type ContainerInfo struct {
 	// Image is the image reference from the spec.
 	Image string
 	// State is the state the engine reports; a value outside
-	// reconcile.States is reported as Other.
+	// reconcile.States is reported as Other. A spec meant for other hosts
+	// (reconcile.StateElsewhere) is counted in isoagent_containers and has
+	// no per-container series.
 	State reconcile.State
 	// Desired reports that the agent wants the container running: it was
 	// admitted and its restart policy does not leave it exited.
@@ -40,6 +42,9 @@ type ContainerInfo struct {
 	LastExitCode *int
 	// Schedule is set for a scheduled spec (schedule.go).
 	Schedule *ScheduleInfo
+	// Conditions are the kinds of the container's conditions, counted in
+	// isoagent_container_conditions.
+	Conditions []reconcile.ConditionType
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -47,7 +52,7 @@ type ContainerInfo struct {
 // series always describe the same moment.
 type containerCollector struct {
 	desired, running, count, info, restarts *prometheus.Desc
-	exits, lastExit                         *prometheus.Desc
+	exits, lastExit, conditions             *prometheus.Desc
 	labels                                  labelSets
 	schedules                               scheduleDescs
 
@@ -87,6 +92,9 @@ func newContainerCollector(labels labelSets) *containerCollector {
 		exits: prometheus.NewDesc(namespace+"_container_exits_total",
 			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.",
 			[]string{"name", "reason"}, nil),
+		conditions: prometheus.NewDesc(namespace+"_container_conditions",
+			"Containers a condition holds for, by kind: CrashLoopBackOff (waiting out its crash backoff), ImagePullFailed, WaitingForDependency, KeptRunning (its spec is refused; what ran is left alone), Invalid (its file is invalid; the last good spec stays), Conflict, PruneHeld.",
+			[]string{"kind"}, nil),
 		lastExit: prometheus.NewDesc(namespace+"_container_last_exit_code",
 			"The exit code of a container's last run, for containers that have ended one.",
 			[]string{"name"}, nil),
@@ -134,6 +142,7 @@ func (c *containerCollector) incExit(name string, reason reconcile.ExitReason) {
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.exits
 	ch <- c.lastExit
+	ch <- c.conditions
 	ch <- c.desired
 	ch <- c.running
 	ch <- c.count
@@ -187,6 +196,10 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.labels.states {
 		byState[s] = 0
 	}
+	byCondition := make(map[string]int)
+	for _, k := range c.labels.containerConditions {
+		byCondition[k] = 0
+	}
 	type infoKey struct{ name, id, isolation, image, state string }
 	infos := make(map[infoKey]bool)
 	lastExit := make(map[string]int)
@@ -201,6 +214,14 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 			running[iso]++
 		}
 		byState[state]++
+		for _, k := range ci.Conditions {
+			byCondition[known(c.labels.containerConditions, k)]++
+		}
+		if ci.State == reconcile.StateElsewhere {
+			// Counted, but not this host's container: a spec repository
+			// shared by many hosts must not give each the series of all.
+			continue
+		}
 		// A name appears twice when a conflicting spec is reported next
 		// to the one that won; identical label sets are one series.
 		infos[infoKey{ci.Name, ci.ID, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
@@ -218,6 +239,9 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for state, n := range byState {
 		send(prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state))
+	}
+	for kind, n := range byCondition {
+		send(prometheus.MustNewConstMetric(c.conditions, prometheus.GaugeValue, float64(n), kind))
 	}
 	for k := range infos {
 		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))

@@ -102,6 +102,18 @@ isoagent_container_restarts_total{name="old"} 0
 ` + stateLines(map[reconcile.State]int{reconcile.StateRejected: 1, reconcile.StateInvalid: 1}),
 		},
 		{
+			name: "a spec meant for other hosts is counted as elsewhere, with no series of its own",
+			snapshot: []ContainerInfo{
+				{Name: "gpu", Isolation: "process", Image: "render:ltsc2019", State: reconcile.StateElsewhere},
+			},
+			want: `
+isoagent_containers_desired{isolation="hyperv"} 0
+isoagent_containers_desired{isolation="process"} 0
+isoagent_containers_running{isolation="hyperv"} 0
+isoagent_containers_running{isolation="process"} 0
+` + stateLines(map[reconcile.State]int{reconcile.StateElsewhere: 1}),
+		},
+		{
 			name: "a conflicting spec shares its name with the winner",
 			snapshot: []ContainerInfo{
 				{Name: "web", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true},

@@ -19,7 +19,7 @@ import (
 //   - result of isoagent_reconcile_total: reconcile.Outcomes; of
 //     isoagent_actions_total: its success and error;
 //   - action: reconcile.StepKinds;
-//   - reason: reconcile.Reasons;
+//   - reason: reconcile.RefusalReasons;
 //   - state: reconcile.States;
 //   - trigger: spec.Triggers;
 //   - operation: driver.Ops;
@@ -32,7 +32,9 @@ import (
 //   - state of isoagent_spec_files: FileValid and FileInvalid, the one set
 //     this package owns;
 //   - reason of isoagent_revision_refusals_total and
-//     isoagent_revision_refused_info: gitverify.Reasons.
+//     isoagent_revision_refused_info: gitverify.Reasons;
+//   - kind of isoagent_condition: reconcile.EngineConditionTypes; of
+//     isoagent_container_conditions: reconcile.ContainerConditionTypes.
 //
 // A value outside its set is recorded under Other rather than dropped: the
 // observation still counts in sums such as sum(isoagent_reconcile_total), and
@@ -63,6 +65,10 @@ type labelSets struct {
 	drivers          []string
 	pullReasons      []string
 	refusalReasons   []string
+	// engineConditions and containerConditions are the kinds of
+	// isoagent_condition and isoagent_container_conditions.
+	engineConditions    []string
+	containerConditions []string
 }
 
 func newLabelSets() labelSets {
@@ -75,13 +81,16 @@ func newLabelSets() labelSets {
 		isolations:       isolations,
 		infoIsolations:   append(slices.Clone(isolations), string(spec.IsolationDefault)),
 		states:           values(reconcile.States()),
-		reasons:          values(reconcile.Reasons()),
+		reasons:          values(reconcile.RefusalReasons()),
 		triggers:         values(spec.Triggers()),
 		fileStates:       []string{FileValid, FileInvalid},
 		skus:             values(driver.SKUs()),
 		drivers:          driver.Names(),
 		pullReasons:      registry.Reasons(),
 		refusalReasons:   values(gitverify.Reasons()),
+
+		engineConditions:    values(reconcile.EngineConditionTypes()),
+		containerConditions: values(reconcile.ContainerConditionTypes()),
 	}
 }
 

@@ -75,6 +75,7 @@ type Metrics struct {
 	pulls             pullCollectors
 	exposition        *containerExposition
 	guard             guardMetrics
+	conditions        *conditionCollector
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -124,7 +125,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "admission_rejections_total",
-			Help:      "Specs newly refused by admission, by reason; a spec that stays refused is counted once.",
+			Help:      "Specs newly refused by admission, by reason; a spec that stays refused is counted once. A spec meant for other hosts is no refusal and is not counted.",
 		}, []string{"reason"}),
 		specFiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace,
@@ -174,6 +175,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		stats:      newStatsCollector(),
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
+		conditions: newConditionCollector(labels),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -210,7 +212,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
-		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build,
+		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build, m.conditions,
 		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats},
 	)
 	m.pulls.register(reg)
@@ -277,7 +279,12 @@ func (m *Metrics) IncExit(name string, reason reconcile.ExitReason) {
 // IncRejection counts a spec admission newly refuses, with the reason.
 // Call it when a spec becomes refused, not again at every resync while it
 // stays so.
+// A spec meant for other hosts (reconcile.ReasonNotForThisHost) is not
+// counted: a spec repository shared by many hosts declares many.
 func (m *Metrics) IncRejection(reason reconcile.Reason) {
+	if reason == reconcile.ReasonNotForThisHost {
+		return
+	}
 	m.rejections.WithLabelValues(known(m.labels.reasons, reason)).Inc()
 }
 

@@ -81,8 +81,12 @@ func shareVerdict(d, t *Decision) *Rejection {
 		return reject(ReasonInvalid, field, "a container cannot share its own network")
 	case t == nil:
 		return reject(ReasonInvalid, field, "no spec named %q to share the network of", target)
+	case !t.Admitted() && t.Rejection.Reason == ReasonNotForThisHost:
+		return reject(ReasonUnsupported, field, "cannot share the network of %s: its spec is meant for other hosts (%s)", target, t.Rejection.Field)
 	case !t.Admitted():
-		return reject(ReasonUnsupported, field, "cannot share the network of %s: it does not run on this host (%s)", target, t.Rejection.Reason)
+		// Not "it does not run": a refused spec's container is kept
+		// running. What runs of either is told by status.
+		return reject(ReasonUnsupported, field, "cannot share the network of %s: its spec is rejected (%s); this spec is admitted again once %s's is", target, t.Rejection.Reason, target)
 	case t.Config.Isolation != driver.Process:
 		return reject(ReasonUnsupported, field, "cannot share the network of %s: it runs with %s isolation; network sharing needs process isolation on both sides", target, t.Config.Isolation)
 	case t.Config.NetworkSharedWith != "":

@@ -43,3 +43,8 @@ func (c *conditions) list() []Condition {
 	}
 	return out
 }
+
+// Conditions returns the engine-wide conditions that hold now, as
+// Status.Conditions has them, without building a Status: for metrics read
+// at every scrape.
+func (e *Engine) Conditions() []Condition { return e.conds.list() }

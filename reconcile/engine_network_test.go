@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -96,4 +97,52 @@ func TestEngineNetworkWaitFollowsTheCache(t *testing.T) {
 			t.Errorf("%s: waits %v, want %v", step.what, got, step.wait)
 		}
 	}
+}
+
+// TestEngineSharerOfARefusedOwnerSaysSo pins what status says of a
+// container sharing the network of a spec that is refused while its
+// container runs: both containers are kept as they are, and the sharer's
+// status says its owner runs and that the owner's spec is the one to fix,
+// not that the owner "does not run on this host".
+func TestEngineSharerOfARefusedOwnerSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		owner := func(image string) *spec.Container {
+			return ctr("portal", image, func(s *spec.Spec) { s.Isolation = spec.IsolationProcess })
+		}
+		sharer := ctr("portal-logs", img2022, func(s *spec.Spec) {
+			s.Isolation = spec.IsolationProcess
+			s.Network.Mode = "container:portal"
+		})
+		r := start(t, openSim(t, ""), snapshot(owner(img2022), sharer))
+		r.waitConverged()
+		before := r.requireRunning("portal", "portal-logs")
+
+		// An edit makes the owner's spec refused (its image cannot run
+		// with process isolation here).
+		r.apply(snapshot(owner(img2019), sharer))
+		r.waitConverged()
+		after := r.requireRunning("portal", "portal-logs")
+		for _, n := range []string{"portal", "portal-logs"} {
+			if after[n].ID != before[n].ID {
+				t.Errorf("%s was replaced: %s -> %s", n, before[n].ID, after[n].ID)
+			}
+		}
+		st := r.status("portal-logs")
+		if st.State != StateRejected || st.Rejection == nil {
+			t.Fatalf("portal-logs: %+v, want rejected", st)
+		}
+		if msg := st.Rejection.Message; strings.Contains(msg, "does not run") || !strings.Contains(msg, "portal: its spec is rejected (version-mismatch)") {
+			t.Errorf("portal-logs' rejection %q: want it to say portal's spec is rejected, and not that portal does not run", msg)
+		}
+		var kept string
+		for _, c := range st.Conditions {
+			if c.Type == CondKeptRunning {
+				kept = c.Message
+			}
+		}
+		want := "in the network of portal's container " + before["portal"].ID + " (running), which is kept while portal's spec is rejected (version-mismatch); fix portal's spec, not this one"
+		if !strings.Contains(kept, want) {
+			t.Errorf("portal-logs' KeptRunning %q, want it to contain %q", kept, want)
+		}
+	})
 }

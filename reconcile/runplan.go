@@ -33,6 +33,26 @@ type PlanRejection struct {
 	Name   string      `json:"name"`
 	Source spec.Source `json:"source"`
 	Rejection
+	// KeptRunning reports that the host has a container of this name,
+	// which a run would keep as it is rather than as declared: the spec
+	// ran admitted before, so the refusal is new (or the agent keeps the
+	// container since it refused the spec). Such a refusal is a change
+	// (NewRefusals).
+	KeptRunning bool `json:"keptRunning,omitempty"`
+}
+
+// NewRefusals returns the rejections that are changes an operator must
+// see: a spec meant for this host, refused, whose container the host has
+// (KeptRunning). A spec refused with nothing of it on the host is taken
+// to be refused now already; one meant for other hosts is no refusal.
+func (p RunPlan) NewRefusals() []PlanRejection {
+	var out []PlanRejection
+	for _, r := range p.Rejections {
+		if r.KeptRunning && r.Reason != ReasonNotForThisHost {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // PlanWarning is something the operator should know of an admitted spec.
@@ -99,9 +119,10 @@ func PlanRun(ctx context.Context, drv driver.Driver, snap *spec.Snapshot, loadEr
 		p.Conditions = append(p.Conditions, Condition{Type: CondPruneHeld,
 			Message: fmt.Sprintf("%s; a run would prune nothing (would remove: %s) until 'isoagent prune --confirm'", held.Reason, strings.Join(held.Names, ", "))})
 	}
+	owned := groupByName(actual, opts.Admit.Owner)
 	for _, d := range inForce {
 		if !d.Admitted() {
-			p.Rejections = append(p.Rejections, PlanRejection{Name: d.Name(), Source: d.Spec.Source, Rejection: *d.Rejection})
+			p.Rejections = append(p.Rejections, PlanRejection{Name: d.Name(), Source: d.Spec.Source, Rejection: *d.Rejection, KeptRunning: len(owned[d.Name()]) > 0})
 		}
 		for _, w := range d.Warnings {
 			p.Warnings = append(p.Warnings, PlanWarning{Name: d.Name(), Message: w})

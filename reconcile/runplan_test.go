@@ -116,3 +116,32 @@ func TestPlanRunOfAFolderThatCannotBeRead(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanRunNewRefusals pins which refusals a plan counts as changes: a
+// spec that runs and would be refused now (its container is kept as it
+// is, not as declared), not one refused with nothing of it on the host,
+// nor one meant for other hosts.
+func TestPlanRunNewRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		drv := openSim(t, "")
+		first := start(t, drv, snapshot(threeSpecs()...))
+		first.waitConverged()
+		first.stop()
+
+		specs := threeSpecs()
+		// a runs and is refused now; old never ran; gpu is for other hosts.
+		specs[0] = ctr("a", img2019, isolation(spec.IsolationProcess))
+		specs = append(specs, ctr("old", img2019, isolation(spec.IsolationProcess)), ctr("gpu", img2022, func(s *spec.Spec) { s.Hosts = []string{"GPU-*"} }))
+		plan, err := PlanRun(t.Context(), drv, snapshot(specs...), nil, RunPlanOptions{Admit: AdmitOptions{Owner: "isoagent"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Actions) != 0 || len(plan.Rejections) != 3 {
+			t.Fatalf("plan %+v, want no actions and three rejections", plan)
+		}
+		got := plan.NewRefusals()
+		if len(got) != 1 || got[0].Name != "a" || got[0].Reason != ReasonVersionMismatch || !got[0].KeptRunning {
+			t.Errorf("new refusals %+v, want a alone (version-mismatch, kept running)", got)
+		}
+	})
+}

@@ -101,11 +101,23 @@ const (
 // ConditionTypes returns every ConditionType: first the engine-wide ones
 // (Status.Conditions), then those of a container.
 func ConditionTypes() []ConditionType {
+	return append(EngineConditionTypes(), ContainerConditionTypes()...)
+}
+
+// EngineConditionTypes returns the ConditionTypes of Status.Conditions,
+// which hold for the engine as a whole.
+func EngineConditionTypes() []ConditionType {
 	return []ConditionType{
-		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid, CondRegistriesInvalid,
+		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondHostNotListed, CondDriverUnavailable, CondPolicyInvalid, CondRegistriesInvalid,
 		CondPruneHeld, CondRevisionRefused,
-		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting,
 	}
+}
+
+// ContainerConditionTypes returns the ConditionTypes of
+// ContainerStatus.Conditions. CondPruneHeld is one of both: on a
+// container, it is one of the containers the held prune would remove.
+func ContainerConditionTypes() []ConditionType {
+	return []ConditionType{CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting, CondPruneHeld}
 }
 
 // State is the state of a container name in status, a metric label value.
@@ -128,11 +140,15 @@ const (
 	// annotation.
 	StateOrphanedKept State = "orphaned-kept"
 	StateRemoving     State = "removing" // no spec (or not for this host), being removed
+	// StateElsewhere: a spec meant for other hosts (its hosts or selector
+	// leave this host out) with nothing of it here. It is no refusal: a
+	// spec repository shared by many hosts declares many of those.
+	StateElsewhere State = "elsewhere"
 )
 
 // States returns every State.
 func States() []State {
-	return []State{StatePending, StateWaiting, StateScheduled, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving}
+	return []State{StatePending, StateWaiting, StateScheduled, StatePulling, StateRunning, StateExited, StateRejected, StateConflict, StateInvalid, StateOrphaned, StateOrphanedKept, StateRemoving, StateElsewhere}
 }
 
 // ContainerStatus is the status of one container name.
@@ -166,6 +182,9 @@ type ContainerStatus struct {
 	ContainerState driver.State `json:"containerState,omitempty"`
 	// ExitCode is set for an exited container.
 	ExitCode *int `json:"exitCode,omitempty"`
+	// NextRestart is when an exited container waiting out its crash
+	// backoff (CondCrashLoop) is restarted; zero otherwise.
+	NextRestart time.Time `json:"nextRestart,omitzero"`
 	// LastExit is how the container's last run ended, as this agent
 	// learnt of it (a crash report: code, time, reason, last lines).
 	LastExit *LastExit `json:"lastExit,omitempty"`
@@ -187,7 +206,7 @@ type ContainerStatus struct {
 // repository would otherwise count it as a refusal. A container being
 // removed because its spec no longer applies here is still this host's.
 func (c ContainerStatus) ForOtherHosts() bool {
-	return c.State == StateRejected && c.Rejection != nil && c.Rejection.Reason == ReasonNotForThisHost
+	return c.State == StateElsewhere
 }
 
 // FileStatus is an invalid spec file.

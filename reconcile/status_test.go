@@ -9,7 +9,7 @@ func TestForOtherHosts(t *testing.T) {
 		c    ContainerStatus
 		want bool
 	}{
-		{"a spec whose hosts leave this host out", ContainerStatus{State: StateRejected, Rejection: notHere}, true},
+		{"a spec whose hosts leave this host out", ContainerStatus{State: StateElsewhere, Rejection: notHere}, true},
 		{"a refusal on this host", ContainerStatus{State: StateRejected, Rejection: &Rejection{Reason: ReasonVersionMismatch}}, false},
 		{"a container removed because its spec moved away", ContainerStatus{State: StateRemoving, Rejection: notHere}, false},
 		{"a running container", ContainerStatus{State: StateRunning}, false},

@@ -181,15 +181,21 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		case ReasonInvalid:
 			cs.State = StateInvalid
 		case ReasonNotForThisHost:
-			cs.State = StateRejected
-			if len(actual) > 0 && in.desired.mayPrune(name) {
+			// What runs of it here is removed, or kept while pruning is
+			// suspended or held, as a container without a spec is.
+			switch {
+			case len(actual) == 0:
+				cs.State = StateElsewhere
+			case in.desired.mayPrune(name):
 				cs.State = StateRemoving
+			default:
+				cs.State = StateOrphaned
 			}
 		default:
 			cs.State = StateRejected
 		}
-		if current != nil && cs.State != StateRemoving {
-			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)})
+		if current != nil && cs.State != StateRemoving && cs.State != StateOrphaned {
+			cs.Conditions = append(cs.Conditions, Condition{Type: CondKeptRunning, Message: keptRunning(in, d, current)})
 		}
 	case d == nil && keptOnPrune(actual):
 		cs.State = StateOrphanedKept
@@ -219,6 +225,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		code := current.ExitCode
 		cs.ExitCode = &code
 		if rs.waiting.After(in.now) {
+			cs.NextRestart = rs.waiting
 			cs.Conditions = append(cs.Conditions, Condition{Type: CondCrashLoop, Message: fmt.Sprintf("restarted %d times; next restart at %s", rs.count, rs.waiting.Format(time.RFC3339))})
 		}
 	default:
@@ -226,4 +233,20 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		cs.Since = current.CreatedAt
 	}
 	return cs
+}
+
+// keptRunning is the message of CondKeptRunning for current, the
+// container kept of d, a refused spec. A spec refused because the spec
+// whose network it shares is refused has nothing to fix itself: both
+// containers are kept as they are, and the owner's spec is the one to fix.
+func keptRunning(in statusInput, d *Decision, current *driver.Container) string {
+	owner := d.Spec.Spec.Network.SharedWith()
+	if od := in.desired.decision(owner); owner != "" && od != nil && !od.Admitted() && od.Rejection.Reason != ReasonNotForThisHost {
+		if oc := in.cache[owner]; len(oc) > 0 {
+			return fmt.Sprintf("container %s (%s) is left as it is, in the network of %s's container %s (%s), which is kept while %s's spec is rejected (%s); fix %s's spec, not this one",
+				current.ID, current.State, owner, oc[0].ID, oc[0].State, owner, od.Rejection.Reason, owner)
+		}
+		return fmt.Sprintf("container %s (%s) is left as it is while %s's spec is rejected (%s); fix %s's spec, not this one", current.ID, current.State, owner, od.Rejection.Reason, owner)
+	}
+	return fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)
 }

@@ -58,7 +58,9 @@ func TestBuildStatus(t *testing.T) {
 		{"a host port conflict", new(rejectedFor(ReasonConflict)), true, []driver.Container{cur}, restartView{}, "",
 			StateConflict, []ConditionType{CondKeptRunning}, cur.ID, nil, time.Time{}, driver.Process},
 		{"invalid", new(rejectedFor(ReasonInvalid)), true, nil, restartView{}, "", StateInvalid, nil, "", nil, time.Time{}, ""},
-		{"not for this host, nothing here", new(rejectedFor(ReasonNotForThisHost)), true, nil, restartView{}, "", StateRejected, nil, "", nil, time.Time{}, ""},
+		{"not for this host, nothing here", new(rejectedFor(ReasonNotForThisHost)), true, nil, restartView{}, "", StateElsewhere, nil, "", nil, time.Time{}, ""},
+		{"not for this host, kept while pruning is suspended", new(rejectedFor(ReasonNotForThisHost)), false, []driver.Container{cur}, restartView{}, "",
+			StateOrphaned, nil, cur.ID, nil, time.Time{}, driver.Process},
 		{"not for this host, being removed", new(rejectedFor(ReasonNotForThisHost)), true, []driver.Container{cur}, restartView{}, "",
 			StateRemoving, nil, cur.ID, nil, time.Time{}, driver.Process},
 		{"no spec, pruning", nil, true, []driver.Container{cur}, restartView{}, "", StateRemoving, nil, cur.ID, nil, time.Time{}, driver.Process},
@@ -104,6 +106,10 @@ func TestBuildStatus(t *testing.T) {
 			}
 			if c.InitPID != 0 && c.InitPID != cur.InitPID {
 				t.Errorf("init PID %d", c.InitPID)
+			}
+			// The restart due is told while it is held back, and only then.
+			if want := tt.restarts.waiting; slices.Contains(tt.conds, CondCrashLoop) != !c.NextRestart.IsZero() || !c.NextRestart.IsZero() && !c.NextRestart.Equal(want) {
+				t.Errorf("next restart %v, want %v while held back", c.NextRestart, want)
 			}
 		})
 	}

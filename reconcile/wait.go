@@ -13,6 +13,22 @@ type Convergence struct {
 	Revision string `json:"revision,omitempty"`
 	// Specs is how many specs the desired state in force declares.
 	Specs int `json:"specs"`
+	// Rejected are the specs meant for this host that do not run as
+	// declared (Status.Refused), and InvalidFiles the spec files that do
+	// not validate: converged, the host still is not what the folder
+	// says. A caller that waits for the folder to be applied fails on
+	// them unless told otherwise.
+	Rejected     []Refusal    `json:"rejected,omitempty"`
+	InvalidFiles []FileStatus `json:"invalidFiles,omitempty"`
+	// Conditions are the engine-wide conditions that hold (an ignored
+	// empty folder, an invalid policy, ...), as Status has them.
+	Conditions []Condition `json:"conditions,omitempty"`
+}
+
+// Clean reports that the engine converged with no spec refused and no
+// file invalid.
+func (c Convergence) Clean() bool {
+	return c.Converged && len(c.Rejected) == 0 && len(c.InvalidFiles) == 0
 }
 
 // WaitSettled blocks until the engine has converged and is converged
@@ -50,6 +66,10 @@ func (e *Engine) convergence(converged bool) Convergence {
 	c := Convergence{Converged: converged}
 	if ds := e.desired.Load(); ds != nil {
 		c.Revision, c.Specs = ds.snap.Revision, len(ds.decisions)
+	}
+	if converged {
+		st := e.Status()
+		c.Rejected, c.InvalidFiles, c.Conditions = st.Refused(), st.Files, st.Conditions
 	}
 	return c
 }

@@ -17,8 +17,10 @@ const planUsage = `usage: isoagent plan --dir DIR [flags]
 
 Prints what 'isoagent run' would do now: the containers it would create,
 recreate, start, stop or remove, with the reason, and the specs admission
-rejects (those are not changes). Exit status: 0 no changes, 1 changes,
-2 errors.
+rejects. A rejection of a spec whose container runs is a change (the
+spec ran admitted before, and a run would keep the container as it is);
+one with nothing on the host is not. Exit status: 0 no changes, 1
+changes, 2 errors.
 `
 
 func runPlan(args []string, stdout, stderr io.Writer) int {
@@ -62,7 +64,11 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		// still not what the caller meant.
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", loadErr)
 		return exitUsage
-	case len(out.Actions) > 0:
+	case len(out.Actions) > 0, len(out.NewRefusals()) > 0:
+		// A spec newly refused leaves its container as it is: a change.
+		for _, r := range out.NewRefusals() {
+			fmt.Fprintf(stderr, "isoagent plan: %s would be rejected while its container runs: a run keeps the container as it is, not as declared\n", r.Name)
+		}
 		return exitProblem
 	}
 	return exitOK

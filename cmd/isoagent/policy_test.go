@@ -103,9 +103,15 @@ func TestRunAsANewUser(t *testing.T) {
 		"ports: [{hostPort: 8080, containerPort: 80}]")
 	args := []string{"run", "--dir", dir, "--sim-dir", simDir, "--once", "--timeout", "30s", "--log-format", "json"}
 
+	// Converged, but the spec does not run: exit 1, naming it, its file
+	// and why.
 	stdout, stderr, code := runAgentBinary(t, args...)
-	if code != exitOK {
-		t.Fatalf("run without a policy: exit %d\n%s%s", code, stdout, stderr)
+	if code != exitProblem || !strings.Contains(stdout, ": converged, 1 rejected\n") ||
+		!strings.Contains(stdout, "  rejected web ("+filepath.Join(dir, "web.yaml")+":1): policy: spec.mounts[0].hostPath\n") {
+		t.Fatalf("run without a policy: exit %d, want 1 naming web\n%s%s", code, stdout, stderr)
+	}
+	if _, _, code := runAgentBinary(t, append(args, "--allow-rejected")...); code != exitOK {
+		t.Fatalf("run without a policy, --allow-rejected: exit %d, want 0", code)
 	}
 	for _, want := range []string{"web", "rejected", "no --policy file is given", `a policy file with the line mounts: [{path: 'D:\sites\web', readOnly: true}]`, `needs the line ports: ['8080/tcp']`} {
 		if !strings.Contains(stdout, want) {
@@ -127,9 +133,11 @@ func TestRunAsANewUser(t *testing.T) {
 		t.Fatalf("run with the suggested policy\n%s: exit %d\n%s%s", policy, code, stdout, stderr)
 	}
 
-	stdout, _, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir)
-	if code != exitOK || !strings.Contains(stdout, "rejected web") || !strings.Contains(stdout, "policy: spec.mounts[0].hostPath") {
-		t.Errorf("plan without the policy: exit %d (want 0: a refused spec is not a change)\n%s", code, stdout)
+	// web runs: refusing it now is a change an operator must see.
+	stdout, stderr, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir)
+	if code != exitProblem || !strings.Contains(stdout, "rejected web") || !strings.Contains(stdout, "policy: spec.mounts[0].hostPath") ||
+		!strings.Contains(stderr, "web would be rejected while its container runs") {
+		t.Errorf("plan without the policy: exit %d (want 1: a running spec newly refused is a change)\n%s%s", code, stdout, stderr)
 	}
 	stdout, _, code = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir, "--policy", path)
 	if code != exitOK || !strings.Contains(stdout, "no changes") || strings.Contains(stdout, "rejected") {

@@ -97,8 +97,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", runUsage, stderr)
 	var cfg agentConfig
 	cfg.register(fs)
-	once := fs.Bool("once", false, "converge, print a status table and exit: 0 converged, 1 not within --timeout")
+	once := fs.Bool("once", false, "converge, print a status table and exit: 0 converged, 1 not within --timeout or with specs meant for this host rejected or files invalid (see --allow-rejected)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --once: how long to wait for convergence")
+	allowRejected := fs.Bool("allow-rejected", false, "with --once: exit 0 once converged even with rejected specs or invalid files")
 	var logs logFlags
 	logs.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {
@@ -151,7 +152,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		code = exitUsage
 	}
 	if *once {
-		printStatus(stdout, a.Status(), time.Now(), false)
+		st := a.Status()
+		printStatus(stdout, st, time.Now(), false)
+		code = max(code, onceRefusals(stdout, st, *allowRejected))
 	} else {
 		logger.Info("isoagent stopped; containers are left running")
 	}
@@ -289,34 +292,6 @@ func waitConverged(ctx context.Context, a *agent.Agent, timeout time.Duration) i
 		return exitProblem
 	}
 	return exitOK
-}
-
-// printStatus prints the engine's status as a table that fits 120
-// columns, every column and nothing cut when wide; ages are relative to
-// now.
-func printStatus(w io.Writer, st reconcile.Status, now time.Time, wide bool) {
-	fmt.Fprintf(w, "host %s (%s, %s driver)", st.Host.OSVersion, st.Host.SKU, st.Host.Driver)
-	if st.Revision != "" {
-		fmt.Fprintf(w, ", revision %s", st.Revision)
-	}
-	if st.Converged {
-		fmt.Fprintln(w, ": converged")
-	} else {
-		fmt.Fprintln(w, ": NOT converged")
-	}
-	writeContainers(w, st.Containers, now, wide, usageColumnsOf(st, wide))
-	for _, f := range st.Files {
-		fmt.Fprintf(w, "invalid file %s:\n", f.Path)
-		for _, e := range f.Errors {
-			fmt.Fprintf(w, "  %s\n", e)
-		}
-	}
-	for _, c := range st.Conditions {
-		fmt.Fprintf(w, "%s: %s\n", c.Type, c.Message)
-	}
-	if len(st.RevisionChanges) > 0 {
-		fmt.Fprintf(w, "spec files not committed at revision %s: %s\n", st.Revision, strings.Join(st.RevisionChanges, ", "))
-	}
 }
 
 // flagGiven reports whether the named flag was set on the command line.

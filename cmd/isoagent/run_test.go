@@ -111,7 +111,8 @@ func TestPlanExitCodes(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, "create") || !strings.Contains(stdout, "rejected old") || !strings.Contains(stdout, "version-mismatch") {
 		t.Fatalf("plan on an empty host: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if _, stderr, code := runAgentBinary(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...); code != 0 {
+	// old stays rejected: --allow-rejected for a run that applies the rest.
+	if _, stderr, code := runAgentBinary(t, append([]string{"run", "--once", "--timeout", "30s", "--allow-rejected"}, sim...)...); code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
 	}
 	if stdout, _, code := runAgentBinary(t, append([]string{"plan"}, sim...)...); code != 0 || !strings.Contains(stdout, "no changes") {
@@ -170,8 +171,10 @@ func TestRunAndPlanHonourMaxFileSize(t *testing.T) {
 	testutil.WriteSpec(t, dir, "big.yaml", "big", "mcr.microsoft.com/windows/servercore:ltsc2022", "env: {PADDING: '"+strings.Repeat("x", 300)+"'}")
 	sim := []string{"--dir", dir, "--sim-dir", simDir, "--max-file-size", "200"}
 	stdout, stderr, code := runAgentBinary(t, append([]string{"run", "--once", "--timeout", "30s"}, sim...)...)
-	if code != 0 || !strings.Contains(stdout, "invalid file "+filepath.Join(dir, "big.yaml")) || !strings.Contains(stdout, "larger than the limit of 200 bytes") || strings.Contains(stdout, "big ") {
-		t.Errorf("run: exit %d, want 0 with big.yaml invalid\n%s%s", code, stdout, stderr)
+	// An invalid file is not the folder applied: exit 1, naming it.
+	if code != 1 || !strings.Contains(stdout, "invalid file "+filepath.Join(dir, "big.yaml")) || !strings.Contains(stdout, "larger than the limit of 200 bytes") || strings.Contains(stdout, "big ") ||
+		!strings.Contains(stdout, "  invalid "+filepath.Join(dir, "big.yaml")) {
+		t.Errorf("run: exit %d, want 1 with big.yaml invalid\n%s%s", code, stdout, stderr)
 	}
 	testutil.WriteSpec(t, dir, "api.yaml", "api", "mcr.microsoft.com/windows/servercore:ltsc2022")
 	if stdout, _, _ := runAgentBinary(t, append([]string{"plan"}, sim...)...); !strings.Contains(stdout, "api-") || strings.Contains(stdout, "big-") {

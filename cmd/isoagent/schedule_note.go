@@ -9,10 +9,11 @@ import (
 )
 
 // conditionNote is a container condition in the NOTE column: its type,
-// or its message where that is short and the point (the dependency a
-// container waits for).
+// or its message where that is the point (the dependency a container
+// waits for; which container is kept, and whose spec to fix).
 func conditionNote(c reconcile.Condition) string {
-	if c.Type == reconcile.CondWaiting {
+	switch c.Type {
+	case reconcile.CondWaiting, reconcile.CondKeptRunning:
 		return c.Message
 	}
 	return string(c.Type)

@@ -17,16 +17,21 @@ import (
 
 const defaultAddr = "127.0.0.1:9741"
 
-const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [--wide]
+const statusUsage = `usage: isoagent status [--addr ADDR] [--output json|text] [--wide] [--all]
 
-Prints what the running agent at ADDR knows: every container with its
-requested and effective isolation, state, restarts, last exit code, age,
-the host's view of it and a note (its rejection, last error, conditions),
-and every invalid spec file. When the host tells what containers use, CPU
-(in percent of one processor, over the agent's last two readings) and
-MEMORY (private working set, against the limit) too. The table fits 120
-columns, images and notes cut to fit; --wide shows every column whole, and
-adds CPU time, commit, storage and network.
+Prints what the running agent at ADDR knows. The header says whether the
+host has converged and how many specs meant for it are rejected and how
+many files invalid ("converged, 2 rejected, 1 invalid"); the engine-wide
+conditions follow (an ignored empty folder, an invalid policy, ...). Then
+every container with its requested and effective isolation, state,
+restarts, last exit code, age, the host's view of it and a note (its
+rejection, last error, conditions), and every invalid spec file; the
+specs meant for other hosts (state elsewhere) only with --all. When the
+host tells what containers use, CPU (in percent of one processor, over
+the agent's last two readings) and MEMORY (private working set, against
+the limit) too. The table fits 120 columns, images and notes cut to fit;
+--wide shows every column whole, and adds CPU time, commit, storage and
+network.
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -36,6 +41,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	var output string
 	registerOutput(fs, &output, "json: the agent's /status document as it is", []string{"json"}, nil)
 	wide := fs.Bool("wide", false, "every column (the container ID, CPU time, commit, storage, network too) and images and notes whole, however wide")
+	all := fs.Bool("all", false, "the specs meant for other hosts (state elsewhere) too")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -64,7 +70,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent status: the agent at %s sent a status this version cannot read: %v\n", client.base, err)
 		return exitUsage
 	}
-	printStatus(stdout, st, time.Now(), *wide)
+	printStatusView(stdout, st, time.Now(), statusView{wide: *wide, all: *all})
 	return exitOK
 }
 
@@ -80,14 +86,16 @@ func (a *agentClient) fetchStatus(ctx context.Context) ([]byte, error) {
 	return body, nil
 }
 
-const waitUsage = `usage: isoagent wait [--addr ADDR] [--timeout D]
+const waitUsage = `usage: isoagent wait [--addr ADDR] [--timeout D] [--allow-rejected]
 
 Blocks until the agent at ADDR has converged on the spec folder's current
 content: every admitted spec runs as declared and nothing is left to
-remove. Exits 0 then, 1 on timeout, 2 when no agent answered before the
-timeout. For scripts and pipelines: write the specs, then 'isoagent wait'.
-It waits on the agent's /converged long poll (an older agent's /status is
-read every --interval instead).
+remove. Exits 0 then, unless specs meant for this host are rejected or
+spec files are invalid: it exits 1 then and names them (--allow-rejected
+exits 0 all the same). Exits 1 on timeout, 2 when no agent answered before
+the timeout. For scripts and pipelines: write the specs, then 'isoagent
+wait'. It waits on the agent's /converged long poll (an older agent's
+/status is read every --interval instead).
 `
 
 func runWait(args []string, stdout, stderr io.Writer) int {
@@ -97,6 +105,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	settle := fs.Duration("settle", 1500*time.Millisecond, "how long convergence must hold: longer than the agent's debounce cap (1s), or its --poll-interval with --watch=poll, so a change written just before is seen")
 	interval := fs.Duration("interval", 250*time.Millisecond, "how often to ask an agent that is starting, or an older one without /converged")
+	allowRejected := fs.Bool("allow-rejected", false, "exit 0 once converged even with rejected specs or invalid files")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -117,8 +126,7 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 	conv, err := awaitAgent(ctx, client, *settle, *interval)
 	switch {
 	case err == nil:
-		fmt.Fprintf(stdout, "converged: %d specs, revision %s\n", conv.Specs, orDash(conv.Revision))
-		return exitOK
+		return reportConvergence(stdout, stderr, conv, *allowRejected)
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "isoagent wait: not converged after %s\n", *timeout)
 		// What is not converged, read once now.
@@ -157,7 +165,11 @@ func awaitAgent(ctx context.Context, client *agentClient, settle, interval time.
 			if st == nil {
 				return reconcile.Convergence{}, err
 			}
-			return reconcile.Convergence{Converged: st.Converged, Revision: st.Revision, Specs: len(st.Containers)}, err
+			c := reconcile.Convergence{Converged: st.Converged, Revision: st.Revision, Specs: len(st.Containers)}
+			if st.Converged {
+				c.Rejected, c.InvalidFiles, c.Conditions = st.Refused(), st.Files, st.Conditions
+			}
+			return c, err
 		case err == nil && conv.Converged:
 			return conv, nil
 		case err == nil:
@@ -249,4 +261,28 @@ func waitFor(ctx context.Context, client *agentClient, settle, interval time.Dur
 		case <-tick.C:
 		}
 	}
+}
+
+// reportConvergence prints a convergence that wait or run --once saw and
+// returns the exit code: exitProblem when specs meant for this host are
+// rejected or files invalid, unless allowRejected.
+func reportConvergence(stdout, stderr io.Writer, c reconcile.Convergence, allowRejected bool) int {
+	fmt.Fprintf(stdout, "converged: %d specs, revision %s%s\n", c.Specs, orDash(c.Revision), refusalCounts(len(c.Rejected), len(c.InvalidFiles)))
+	for _, cond := range c.Conditions {
+		fmt.Fprintf(stdout, "%s: %s\n", cond.Type, cond.Message)
+	}
+	if c.Clean() {
+		return exitOK
+	}
+	w := stderr
+	if allowRejected {
+		w = stdout
+	}
+	fmt.Fprintln(w, "not running as declared:")
+	writeRefusals(w, c.Rejected, c.InvalidFiles, false)
+	if allowRejected {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "(--allow-rejected exits 0 all the same)")
+	return exitProblem
 }

@@ -187,10 +187,40 @@ func note(c reconcile.ContainerStatus, now time.Time) string {
 		if note != "" {
 			note += "; "
 		}
+		if cond.Type == reconcile.CondCrashLoop {
+			note += backoffNote(c, now)
+			continue
+		}
 		note += conditionNote(cond)
 	}
 	if c.Schedule != nil && c.LastError == "" && c.Rejection == nil {
 		note = scheduleNote(c.Schedule, now)
 	}
 	return note
+}
+
+// backoffNote is the NOTE of a container waiting out its crash backoff:
+// how its last run ended and when it is restarted, "exited 1, restart in
+// 40s (restarted 5 times)".
+func backoffNote(c reconcile.ContainerStatus, now time.Time) string {
+	var parts []string
+	switch {
+	case c.ExitCode != nil:
+		parts = append(parts, fmt.Sprintf("exited %d", *c.ExitCode))
+	case c.LastExit != nil:
+		parts = append(parts, fmt.Sprintf("exited %d", c.LastExit.Code))
+	}
+	switch {
+	case c.NextRestart.IsZero():
+		parts = append(parts, string(reconcile.CondCrashLoop))
+	case c.NextRestart.After(now):
+		parts = append(parts, "restart in "+c.NextRestart.Sub(now).Round(time.Second).String())
+	default:
+		parts = append(parts, "restart due now")
+	}
+	s := strings.Join(parts, ", ")
+	if c.RestartCount > 0 {
+		s += fmt.Sprintf(" (restarted %s)", plural(c.RestartCount, "time"))
+	}
+	return s
 }

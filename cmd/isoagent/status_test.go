@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,16 +26,21 @@ func TestWaitThenStatus(t *testing.T) {
 	testutil.WriteSpec(t, dir, "old.yaml", "old", "mcr.microsoft.com/windows/servercore:ltsc2019", "isolation: process")
 	startAgent(t, "--dir", dir, "--sim-dir", simDir, "--listen", addr, "--resync", "1s")
 
+	// Converged, but old does not run: wait says which, and exits 1.
 	stdout, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s")
-	if code != exitOK {
-		t.Fatalf("wait exited %d: %s%s", code, stdout, stderr)
+	if code != exitProblem || !strings.Contains(stdout, "converged: 2 specs, revision -, 1 rejected\n") ||
+		!strings.Contains(stderr, "  rejected old ("+filepath.Join(dir, "old.yaml")+":1): version-mismatch: ") {
+		t.Fatalf("wait exited %d, want 1 naming old: %s%s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s", "--allow-rejected"); code != exitOK || !strings.Contains(stdout, "rejected old") {
+		t.Fatalf("wait --allow-rejected exited %d, want 0 and old named: %s%s", code, stdout, stderr)
 	}
 
 	stdout, stderr, code = runAgentBinary(t, "status", "--addr", addr)
 	if code != exitOK {
 		t.Fatalf("status exited %d: %s", code, stderr)
 	}
-	for _, want := range []string{"converged", "web ", "running", "pid ", "old ", "rejected", "version-mismatch", "AGE"} {
+	for _, want := range []string{": converged, 1 rejected\n", "web ", "running", "pid ", "old ", "rejected", "version-mismatch", "AGE"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("status table lacks %q:\n%s", want, stdout)
 		}
