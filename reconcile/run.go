@@ -61,7 +61,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.resync(ctx)
 			lastRelist = time.Now()
 		case <-e.update:
-			e.ctrl.Add(e.apply(ctx, false)...)
+			changed, _ := e.apply(ctx, false)
+			e.ctrl.Add(changed...)
 		case <-e.relistC:
 			if relistC == nil {
 				relistTimer = time.NewTimer(max(0, e.opts.RelistInterval-time.Since(lastRelist)))
@@ -159,11 +160,13 @@ func (e *Engine) resync(ctx context.Context) {
 
 // reconcileAll admits the snapshot in force again and enqueues every key.
 func (e *Engine) reconcileAll(ctx context.Context) {
-	changed := e.apply(ctx, true)
+	changed, published := e.apply(ctx, true)
 	// One enqueue for the whole pass: a key added twice could be
 	// reconciled twice, the second time just after the first failed,
-	// retrying a terminal error at once.
+	// retrying a terminal error at once. So the keys a first admission
+	// handed to the workers already are not added again.
 	keys := append(e.allKeys(), changed...)
+	keys = slices.DeleteFunc(keys, func(k string) bool { return published[k] })
 	slices.Sort(keys)
 	e.enqueue(slices.Compact(keys))
 }
@@ -171,11 +174,12 @@ func (e *Engine) reconcileAll(ctx context.Context) {
 // apply admits the latest snapshot, when there is a new one (or again
 // anyway), and makes it the desired state in force. It returns the keys
 // whose desired state changed, unsettled already, for the caller to
-// enqueue.
-func (e *Engine) apply(ctx context.Context, again bool) []string {
+// enqueue; and, for a first admission, the keys it handed to the workers
+// itself as they were admitted, which the caller must not add again.
+func (e *Engine) apply(ctx context.Context, again bool) (changed []string, published map[string]bool) {
 	adm, ok := e.intake.next(again)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	admit := e.opts.Admit
 	admit.Policy = adm.policy
@@ -188,10 +192,14 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 		// The first admission: the workers start on the first specs
 		// while the others are admitted. What is published meanwhile
 		// prunes nothing and is not the state convergence counts on.
+		published = make(map[string]bool)
 		pass.publish = func(decisions map[string]*Decision, names []string) {
 			e.track.unsettle(names)
 			e.desired.Store(&desiredState{snap: adm.snap, decisions: decisions})
 			e.ctrl.Add(names...)
+			for _, n := range names {
+				published[n] = true
+			}
 		}
 	}
 	r := e.admissions.admit(pass)
@@ -223,7 +231,7 @@ func (e *Engine) apply(ctx context.Context, again bool) []string {
 	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, adm.seenAt)
-	return ch.changed
+	return slices.DeleteFunc(ch.changed, func(k string) bool { return published[k] }), published
 }
 
 // relist refreshes the host cache from the driver. Names whose containers
