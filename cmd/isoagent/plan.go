@@ -11,6 +11,7 @@ import (
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/spec/yamlpos"
 )
 
 const planUsage = `usage: isoagent plan --dir DIR [flags]
@@ -77,7 +78,7 @@ func plan(ctx context.Context, a agentFlags, src reconcile.RegistrySource) (p re
 	if err != nil {
 		return p, nil, err
 	}
-	snap, loadErr := g.loader(a.dir, spec.LoaderOptions{MaxFileSize: a.maxFileSize}).Load()
+	snap, loadErr := g.loader(a.dir, spec.LoaderOptions{MaxFileSize: a.maxFileSize, LocateSyntax: yamlpos.Locate}).Load()
 	if loadErr != nil {
 		loadErr = fmt.Errorf("load %s: %w", a.dir, loadErr)
 	}
