@@ -264,8 +264,10 @@ func (a *Agent) add(name string, c Component) { a.parts = append(a.parts, part{n
 // folder, and every failure to read it, which status shows while the
 // desired state in force stays. It returns when the watcher has stopped.
 func (a *Agent) feed(context.Context) error {
+	files := newFileLog(a.log)
 	for u := range a.watcher.Updates() {
 		if u.Snapshot != nil {
+			files.snapshot(u.Snapshot)
 			a.observeSnapshot(u.Snapshot)
 			a.eng.UpdateSeen(u.Snapshot, u.SeenAt)
 		}
