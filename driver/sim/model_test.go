@@ -151,10 +151,11 @@ func TestHCSRules(t *testing.T) {
 			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:latest")},
 		},
 		{
-			name:  "image the host does not have",
-			setup: func(m *sim.Model) error { return m.RemoveImage("example.com/app:v1") },
-			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:v1")},
-			want:  driver.ErrNotFound,
+			name:    "image the host does not have",
+			setup:   func(m *sim.Model) error { return m.RemoveImage("example.com/app:v1") },
+			cfg:     driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:v1")},
+			want:    driver.ErrNotFound,
+			wantMsg: "(0x80070002); " + driver.MissingImageHint("example.com/app:v1"),
 		},
 		{
 			name: "devices with hyperv",
@@ -186,10 +187,11 @@ func TestHCSRules(t *testing.T) {
 			want:  driver.ErrInvalidState,
 		},
 		{
-			name:  "mount of a missing folder",
-			setup: func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`d:/sites/web/`), ContainerPath: winpath.MustParse(`C:\web`)}}},
-			want:  driver.ErrHostPathNotFound,
+			name:    "mount of a missing folder",
+			setup:   func(m *sim.Model) error { return m.SetMissingPath(`D:\Sites`, true) },
+			cfg:     driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`d:/sites/web/`), ContainerPath: winpath.MustParse(`C:\web`)}}},
+			want:    driver.ErrHostPathNotFound,
+			wantMsg: "(0x80070003); " + driver.MissingFolderHint(`D:\sites\web`),
 		},
 		{
 			name:  "mount next to a missing folder",
@@ -204,10 +206,11 @@ func TestHCSRules(t *testing.T) {
 			cfg: driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Mounts: []driver.Mount{{HostPath: winpath.MustParse(`D:\x`), ContainerPath: winpath.MustParse(`C:\x`)}}},
 		},
 		{
-			name:  "missing pipe",
-			setup: func(m *sim.Model) error { return m.SetMissingPath(`\\.\pipe\metrics`, true) },
-			cfg:   driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Pipes: []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}}},
-			want:  driver.ErrHostPathNotFound,
+			name:    "missing pipe",
+			setup:   func(m *sim.Model) error { return m.SetMissingPath(`\\.\pipe\metrics`, true) },
+			cfg:     driver.Config{Isolation: driver.Process, Image: imageref.MustParse(ltsc2022), Pipes: []driver.Pipe{{HostPipe: winpath.MustParsePipe(`\\.\pipe\metrics`), ContainerPipe: winpath.MustParsePipe(`\\.\pipe\metrics`)}}},
+			want:    driver.ErrHostPathNotFound,
+			wantMsg: "(0x80070003); " + driver.MissingPipeHint(`\\.\pipe\metrics`),
 		},
 		{
 			name: "port held by another container",
