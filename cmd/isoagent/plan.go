@@ -114,6 +114,13 @@ func printPlan(w io.Writer, out reconcile.RunPlan) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t(%s)\n", act.Kind, act.Name, id, act.Reason)
 		}
 		tw.Flush()
+		// What each recreate changes, after the table so as not to
+		// stretch its columns.
+		for _, act := range out.Actions {
+			for _, c := range act.Changes {
+				fmt.Fprintf(w, "  %s: %s\n", act.Name, c)
+			}
+		}
 	}
 	for _, r := range out.Rejections {
 		fmt.Fprintf(w, "rejected %s (%s:%d): %s\n", r.Name, r.Source.File, r.Source.Line, r.Rejection.Error())
