@@ -247,6 +247,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 				return a.eng.ConfirmPrune(id)
 			},
 			Converged: func(ctx context.Context, settle time.Duration) any { return a.eng.WaitSettled(ctx, settle) },
+			Plan:      a.plan,
 			Extra:     m.ContainerSeries(),
 			Logger:    logger,
 		}), logger)

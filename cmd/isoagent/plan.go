@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/reconcile"
@@ -15,11 +19,15 @@ import (
 )
 
 const planUsage = `usage: isoagent plan --dir DIR [flags]
+       isoagent plan --addr ADDR [--http.config.file FILE] [--output json|text]
 
 Prints what 'isoagent run' would do now: the containers it would create,
-recreate, start, stop or remove, with the reason, and the specs admission
-rejects (those are not changes). Exit status: 0 no changes, 1 changes,
-2 errors.
+recreate, start, stop or remove, with the reason and, for a recreate, the
+fields that change, and the specs admission rejects (those are not
+changes). With --addr, the running agent at ADDR makes the plan, from its
+own folder with its own policy, host name, labels and owner, rather than
+from flags that may differ from its own; the flags that describe the
+agent are then refused. Exit status: 0 no changes, 1 changes, 2 errors.
 `
 
 func runPlan(args []string, stdout, stderr io.Writer) int {
@@ -30,7 +38,12 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	registerOutput(fs, &output, "json: the plan as JSON", []string{"json"}, nil)
 	var reg registryAccess
 	reg.register(fs)
+	var cf clientFlags
+	cf.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if remote, code := planRemote(fs, cf, output, stdout, stderr); remote {
 		return code
 	}
 	if err := a.check(fs); err != nil {
@@ -134,4 +147,71 @@ func printPlan(w io.Writer, out reconcile.RunPlan) {
 	for _, e := range out.Invalid {
 		fmt.Fprintf(w, "invalid %s\n", e)
 	}
+}
+
+// planRemote runs `plan --addr`: when --addr or --http.config.file is
+// given, the agent there makes the plan (GET /plan) and remote is true.
+// The flags that describe an agent are its then, and refused here.
+func planRemote(fs *flag.FlagSet, cf clientFlags, output string, stdout, stderr io.Writer) (remote bool, code int) {
+	var client, local []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr", "http.config.file":
+			client = append(client, "--"+f.Name)
+		case "output", "json", "o":
+		default:
+			local = append(local, "--"+f.Name)
+		}
+	})
+	if len(client) == 0 {
+		return false, 0
+	}
+	if len(local) > 0 {
+		fmt.Fprintf(stderr, "isoagent plan: %s: with --addr the agent plans with its own folder, policy and host; drop %s\n", strings.Join(local, ", "), strings.Join(local, ", "))
+		return true, exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "isoagent plan: unexpected arguments %q\n", fs.Args())
+		return true, exitUsage
+	}
+	a, err := cf.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
+		return true, exitUsage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body, status, err := a.do(ctx, http.MethodGet, "/plan", nil)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "isoagent plan: %v\n", err)
+		return true, exitUsage
+	case status == http.StatusNotFound:
+		fmt.Fprintf(stderr, "isoagent plan: the agent at %s does not make plans (an older version); run plan with its flags instead\n", cf.addr)
+		return true, exitUsage
+	case status != http.StatusOK:
+		fmt.Fprintf(stderr, "isoagent plan: %s/plan: %d %s: %s\n", a.base, status, http.StatusText(status), body)
+		return true, exitUsage
+	}
+	var out reconcile.RunPlan
+	if err := json.Unmarshal(body, &out); err != nil {
+		fmt.Fprintf(stderr, "isoagent plan: the agent at %s sent a plan this version cannot read: %v\n", cf.addr, err)
+		return true, exitUsage
+	}
+	if output == outputJSON {
+		stdout.Write(body)
+		fmt.Fprintln(stdout)
+	} else {
+		printPlan(stdout, out)
+	}
+	for _, c := range out.Conditions {
+		if c.Type == reconcile.CondLoadFailed {
+			fmt.Fprintf(stderr, "isoagent plan: %s\n", c.Message)
+			return true, exitUsage
+		}
+	}
+	if len(out.Actions) > 0 {
+		return true, exitProblem
+	}
+	return true, exitOK
 }
