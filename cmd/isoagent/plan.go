@@ -76,7 +76,14 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		// still not what the caller meant.
 		fmt.Fprintf(stderr, "isoagent plan: %v\n", loadErr)
 		return exitUsage
-	case len(out.Actions) > 0:
+	}
+	return planExit(out, stderr)
+}
+
+// planExit is plan's exit status for out, a plan made here or by the
+// agent (--addr): exitProblem when a run would change anything.
+func planExit(out reconcile.RunPlan, _ io.Writer) int {
+	if len(out.Actions) > 0 {
 		return exitProblem
 	}
 	return exitOK
@@ -210,8 +217,5 @@ func planRemote(fs *flag.FlagSet, cf clientFlags, output string, stdout, stderr 
 			return true, exitUsage
 		}
 	}
-	if len(out.Actions) > 0 {
-		return true, exitProblem
-	}
-	return true, exitOK
+	return true, planExit(out, stderr)
 }
