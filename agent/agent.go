@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 
 	// Without a policy file the policy allows nothing that pierces
 	// isolation; a file that does not load stops the agent here.
-	pol, pc, err := policy.Open(cfg.PolicyFile)
+	pol, pc, err := policy.OpenLocated(cfg.PolicyFile, cfg.Loader.LocateSyntax)
 	if err != nil {
 		return nil, policyStartError(logger, cfg.PolicyFile, err)
 	}
@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.add("folder", runFunc(a.feed))
 	if pol != nil {
 		a.add("policy watcher", &policyFollower{eng: a.eng, metrics: m,
-			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
+			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, func(p string) (*policy.Policy, error) { return policy.LoadLocated(p, cfg.Loader.LocateSyntax) }, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
 	}
 	if cfg.Listen != "" {
 		if err := cfg.Web.Check(); err != nil {

@@ -108,7 +108,7 @@ func plan(ctx context.Context, a agentFlags, src reconcile.RegistrySource) (p re
 		return p, loadErr, err
 	}
 	defer func() { err = errors.Join(err, closeDriver(drv)) }()
-	_, pc, err := policy.Open(a.policy)
+	_, pc, err := policy.OpenLocated(a.policy, yamlpos.Locate)
 	if err != nil {
 		return p, loadErr, err
 	}

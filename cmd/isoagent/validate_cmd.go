@@ -61,7 +61,7 @@ func (c *validateConfig) checks() ([]validate.Check, []*spec.Error, error) {
 		if _, err := os.Stat(c.host.policy); err != nil {
 			return nil, nil, fmt.Errorf("--policy: %w", err)
 		}
-		if _, pc, err = policy.Open(c.host.policy); err != nil {
+		if _, pc, err = policy.OpenLocated(c.host.policy, yamlpos.Locate); err != nil {
 			if policyErrs = spec.Errors(err); len(policyErrs) == 0 {
 				return nil, nil, err
 			}
