@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 
 	// Without a policy file the policy allows nothing that pierces
 	// isolation; a file that does not load stops the agent here.
-	pol, pc, err := policy.Open(cfg.PolicyFile)
+	pol, pc, err := policy.OpenLocated(cfg.PolicyFile, cfg.Loader.LocateSyntax)
 	if err != nil {
 		return nil, policyStartError(logger, cfg.PolicyFile, err)
 	}
@@ -225,7 +225,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.add("folder", runFunc(a.feed))
 	if pol != nil {
 		a.add("policy watcher", &policyFollower{eng: a.eng, metrics: m,
-			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, policy.Load, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
+			watcher: spec.NewFileWatcher(cfg.PolicyFile, pol, func(p string) (*policy.Policy, error) { return policy.LoadLocated(p, cfg.Loader.LocateSyntax) }, spec.FileWatchOptions{What: "policy", Debounce: cfg.Debounce, Interval: cfg.Resync, Poll: cfg.Poll > 0, Logger: logger})})
 	}
 	if cfg.Listen != "" {
 		if err := cfg.Web.Check(); err != nil {
@@ -248,6 +248,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 				return a.eng.ConfirmPrune(id)
 			},
 			Converged: func(ctx context.Context, settle time.Duration) any { return a.eng.WaitSettled(ctx, settle) },
+			Plan:      a.plan,
 			Extra:     m.ContainerSeries(),
 			Logger:    logger,
 		}), logger)
@@ -265,8 +266,10 @@ func (a *Agent) add(name string, c Component) { a.parts = append(a.parts, part{n
 // folder, and every failure to read it, which status shows while the
 // desired state in force stays. It returns when the watcher has stopped.
 func (a *Agent) feed(context.Context) error {
+	files := newFileLog(a.log)
 	for u := range a.watcher.Updates() {
 		if u.Snapshot != nil {
+			files.snapshot(u.Snapshot)
 			a.observeSnapshot(u.Snapshot)
 			a.eng.UpdateSeen(u.Snapshot, u.SeenAt)
 		}

@@ -34,7 +34,9 @@ func startAgent(t *testing.T, cfg Config) *Agent {
 		cfg.Driver = drv
 	}
 	cfg.Resync, cfg.Debounce, cfg.Poll = testResync, 10*time.Millisecond, time.Second
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	a, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/isoagent/isoagent/internal/adminonly"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/spec/yamlpos"
 )
 
 // missing says what it means that a folder is not there.
@@ -97,7 +98,7 @@ func specFolder(dir string) []driver.Check {
 		return []driver.Check{c}
 	}
 	load := driver.Check{Name: "specs", Status: driver.CheckPass}
-	snap, err := spec.NewLoader(dir, spec.LoaderOptions{}).Load()
+	snap, err := spec.NewLoader(dir, spec.LoaderOptions{LocateSyntax: yamlpos.Locate}).Load()
 	if err != nil {
 		load.Status, load.Detail, load.Fix = driver.CheckFail, fmt.Sprintf("cannot read %s: %v", dir, err), "run isoagent doctor as an administrator, or give the folder's path"
 		return []driver.Check{c, load}

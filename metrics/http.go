@@ -63,6 +63,9 @@ type Endpoints struct {
 	// Logs, when set, serves GET /logs/{name}: a container's output
 	// (package containerlog).
 	Logs http.Handler
+	// Plan, when set, serves GET /plan: what a run would do now with the
+	// agent's folder, policy and host (reconcile.RunPlan), as JSON.
+	Plan func(ctx context.Context) (any, error)
 }
 
 // Bounds of a /converged request's parameters.
@@ -86,6 +89,8 @@ const (
 //	          agent has converged for settle (default 1.5s), or once
 //	          timeout (default 30s, at most 5m) has passed; 400 for a bad
 //	          duration, 404 when e.Converged is nil
+//	/plan     200 with e.Plan's value as JSON (what a run would do now),
+//	          500 with {"error": "..."}, 404 when e.Plan is nil
 //	/logs/{name} a container's output, when e.Logs is set
 //	/restart/{name} (POST) restarts a container now, from the host only
 //
@@ -151,6 +156,23 @@ func Handler(e Endpoints) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, body)
 	})
+	mux.HandleFunc("GET /plan", func(w http.ResponseWriter, r *http.Request) {
+		if e.Plan == nil {
+			http.NotFound(w, r)
+			return
+		}
+		v, err := e.Plan(r.Context())
+		if err != nil {
+			writeJSONError(w, logger, err)
+			return
+		}
+		body, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			writeJSONError(w, logger, fmt.Errorf("encode plan: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
 	mux.HandleFunc("GET /converged", func(w http.ResponseWriter, r *http.Request) {
 		if e.Converged == nil {
 			http.NotFound(w, r)
@@ -185,7 +207,7 @@ func Handler(e Endpoints) http.Handler {
 		mux.Handle("GET /logs/{name}", e.Logs)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON\n/converged  waits until converged (long poll)")
+		writeText(w, http.StatusOK, "isoagent\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness\n/status   status as JSON\n/converged  waits until converged (long poll)\n/plan     what a run would do now, as JSON")
 	})
 	return mux
 }

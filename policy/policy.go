@@ -168,7 +168,11 @@ func quoteYAML(s string) string {
 // Load reads and parses the policy file at path; see Parse. Only a regular
 // file is read (links are followed), never blocking on one that is not;
 // files larger than MaxSize are refused.
-func Load(path string) (*Policy, error) {
+func Load(path string) (*Policy, error) { return LoadLocated(path, nil) }
+
+// LoadLocated is Load with a YAML syntax error located by locate (see
+// spec.LocateSyntax); nil locates nothing.
+func LoadLocated(path string, locate spec.SyntaxLocator) (*Policy, error) {
 	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
@@ -181,7 +185,8 @@ func Load(path string) (*Policy, error) {
 	if err != nil {
 		return nil, &spec.Error{File: path, Message: fmt.Sprintf("cannot read the policy file: %v", err)}
 	}
-	return Parse(path, data)
+	p, err := Parse(path, data)
+	return p, spec.LocateSyntax(err, data, locate)
 }
 
 // Parse decodes and validates the policy in data, the content of the file

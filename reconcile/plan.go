@@ -49,6 +49,10 @@ type Action struct {
 	Config *driver.Config `json:"-"`
 	// StopTimeout is how long a stop waits before terminating.
 	StopTimeout spec.Duration `json:"-"`
+	// Changes are, for a recreate that PlanRun reports, the fields of the
+	// config that change, when the driver keeps the old container's
+	// (driver.ConfigReader).
+	Changes []FieldChange `json:"changes,omitempty"`
 }
 
 func (a Action) String() string {

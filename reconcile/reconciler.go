@@ -161,8 +161,8 @@ func (r *containerReconciler) crashWait(name string, actual []driver.Container, 
 			c = x
 		}
 	}
-	wait, n := r.restarts.wait(name, c)
-	if wait > 0 {
+	wait, n, first := r.restarts.wait(name, c)
+	if first {
 		r.log.Info("container keeps exiting; restart waits", "spec", name, "id", id, "restarts", n, "wait", wait.Round(time.Second))
 	}
 	return wait

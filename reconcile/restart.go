@@ -53,6 +53,9 @@ type restartState struct {
 	crash    crashLoop
 	exitSeen map[string]time.Time // container ID -> when first seen exited
 	waiting  time.Time            // restart held by crash backoff until
+	// told reports that the wait before the next restart was logged: once
+	// per restart, not on every reconcile until it is due.
+	told bool
 }
 
 // restartView is what status shows of a name's restarts.
@@ -73,8 +76,10 @@ func (r *restarts) stateLocked(name string) *restartState {
 }
 
 // wait returns how long the restart of the exited container c of name must
-// still wait, and how often name was restarted so far.
-func (r *restarts) wait(name string, c driver.Container) (time.Duration, int) {
+// still wait, how often name was restarted so far, and whether this is
+// the first time that a wait is found since the last restart (the one to
+// log).
+func (r *restarts) wait(name string, c driver.Container) (wait time.Duration, restarts int, first bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.stateLocked(name)
@@ -89,12 +94,13 @@ func (r *restarts) wait(name string, c driver.Container) (time.Duration, int) {
 	if !c.StartedAt.IsZero() && !c.FinishedAt.IsZero() {
 		ran = c.FinishedAt.Sub(c.StartedAt)
 	}
-	wait := time.Until(exited.Add(s.crash.delay(ran)))
+	wait = time.Until(exited.Add(s.crash.delay(ran)))
 	if wait > 0 {
 		s.waiting = time.Now().Add(wait)
 		r.changes++
+		first, s.told = !s.told, true
 	}
-	return wait, s.crash.restarts
+	return wait, s.crash.restarts, first
 }
 
 // restarted records a restart of name.
@@ -104,7 +110,7 @@ func (r *restarts) restarted(name string) {
 	s := r.stateLocked(name)
 	s.crash.restarts++
 	s.crash.consecutive++
-	s.waiting = time.Time{}
+	s.waiting, s.told = time.Time{}, false
 	r.changes++
 }
 

@@ -34,15 +34,21 @@ func TestRestartsWaitFromTheExit(t *testing.T) {
 		r := newRestarts()
 		start := time.Now()
 		exited := driver.Container{ID: "a-1", State: driver.StateExited, StartedAt: start.Add(-5 * time.Second), FinishedAt: start}
-		if d, n := r.wait("a", exited); d > 0 || n != 0 {
+		if d, n, _ := r.wait("a", exited); d > 0 || n != 0 {
 			t.Fatalf("first restart waits %s after %d restarts, want at once", d, n)
 		}
 		r.restarted("a")
 		time.Sleep(2 * time.Second)
 		exited.FinishedAt = time.Now()
-		d, n := r.wait("a", exited)
+		d, n, told := r.wait("a", exited)
 		if d != 10*time.Second || n != 1 {
 			t.Errorf("second restart waits %s after %d restarts, want 10s after 1", d, n)
+		}
+		if !told {
+			t.Error("the first wait before a restart is not the one to log")
+		}
+		if _, _, again := r.wait("a", exited); again {
+			t.Error("the same wait is to be logged again on the next look")
 		}
 		if v := r.views()["a"]; v.count != 1 || !v.waiting.Equal(time.Now().Add(10*time.Second)) {
 			t.Errorf("view %+v", v)
@@ -51,9 +57,9 @@ func TestRestartsWaitFromTheExit(t *testing.T) {
 		// No exit time from the driver: the wait counts from the first look.
 		noTime := driver.Container{ID: "b-1", State: driver.StateExited}
 		r.restarted("b")
-		first, _ := r.wait("b", noTime)
+		first, _, _ := r.wait("b", noTime)
 		time.Sleep(4 * time.Second)
-		later, _ := r.wait("b", noTime)
+		later, _, _ := r.wait("b", noTime)
 		if first != 10*time.Second || later != 6*time.Second {
 			t.Errorf("waits %s then %s 4s later, want 10s then 6s", first, later)
 		}

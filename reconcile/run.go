@@ -213,7 +213,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 			continue // a wait for the registry's first answer, not a refusal
 		}
 		e.obs.Rejected(d.Name(), d.Rejection.Reason)
-		e.log.Warn("spec rejected", "spec", d.Name(), "reason", d.Rejection.Reason, "field", d.Rejection.Field, "msg", d.Rejection.Message)
+		e.log.Warn("spec rejected", "spec", d.Name(), "reason", d.Rejection.Reason, "field", d.Rejection.Field, "detail", d.Rejection.Message)
 	}
 	hadEmpty := e.conds.clear(CondEmptyIgnored)
 	e.conds.clear(CondPruneSuspended)

@@ -115,6 +115,7 @@ func PlanRun(ctx context.Context, drv driver.Driver, snap *spec.Snapshot, loadEr
 	}
 	popts := PlanOptions{Owner: opts.Admit.Owner, Prune: desired.pruning(), MaxPrune: opts.MaxPrune}
 	p.Actions = append(p.Actions, Plan(inForce, actual, popts)...)
+	describeChanges(ctx, drv, p.Actions)
 	if held := HeldPrune(inForce, actual, popts); held != nil {
 		p.Conditions = append(p.Conditions, Condition{Type: CondPruneHeld,
 			Message: fmt.Sprintf("%s; a run would prune nothing (would remove: %s) until 'isoagent prune --confirm'", held.Reason, strings.Join(held.Names, ", "))})

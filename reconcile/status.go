@@ -198,6 +198,8 @@ type ContainerStatus struct {
 	Usage *Usage `json:"usage,omitempty"`
 	// Schedule is set for a scheduled spec: its last and next runs.
 	Schedule *ScheduleStatus `json:"schedule,omitempty"`
+	// Ports are the host ports the spec publishes.
+	Ports []spec.Port `json:"ports,omitempty"`
 }
 
 // ForOtherHosts reports that the name is a spec meant for other hosts

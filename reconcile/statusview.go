@@ -109,6 +109,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		cs.Image = d.Spec.Spec.Image.String()
 		cs.ImageOSVersion = d.ImageOS
 		cs.CredentialSpec = d.Spec.Spec.CredentialSpec
+		cs.Ports = d.Spec.Spec.Ports
 		cs.Warnings = d.Warnings
 		if d.Admitted() {
 			cs.EffectiveIsolation = d.Config.Isolation

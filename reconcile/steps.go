@@ -26,7 +26,9 @@ func (r *containerReconciler) do(ctx context.Context, d *Decision, a Action) err
 		log = log.With("old", a.Old)
 	}
 	if err != nil {
-		log.Error("action failed", "result", "error", "err", err)
+		// The controller logs the failure, with what it does next: one
+		// line per failure at the levels that are read.
+		log.Debug("action failed", "result", "error", "err", err)
 		return fmt.Errorf("%s %s: %w", a.Kind, a.Name, err)
 	}
 	log.Info("action done", "result", "success")

@@ -89,7 +89,7 @@ func DecodeFile(file string, data []byte, fn func(*Document)) error {
 			break
 		}
 		if err != nil {
-			syntax = syntaxError(file, err)
+			syntax = syntaxError(file, data, err)
 			break
 		}
 		if n == maxDocumentsPerFile {
@@ -343,23 +343,6 @@ func isEmptyDocument(n *yaml.Node) bool {
 		n = n.Content[0]
 	}
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError turns a yaml.v3 parse error ("yaml: line 3: ...") into an
-// *Error with the line. yaml.v3 does not report the column of syntax errors.
-func syntaxError(file string, err error) *Error {
-	msg := err.Error()
-	e := &Error{File: file}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	e.Message = "invalid YAML: " + msg
-	return e
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {

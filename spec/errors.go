@@ -25,6 +25,9 @@ type Error struct {
 	// limit marks a bound the file hit (too many documents or values):
 	// always reported, even past maxErrorsPerFile problems.
 	limit bool
+	// syntax marks the YAML syntax error that ended the file's parse (see
+	// LocateSyntax).
+	syntax bool
 }
 
 // Error formats e as "file:line:col: field.path: message", the form
@@ -98,16 +101,7 @@ func JoinErrors(errs []*Error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	sort.SliceStable(errs, func(i, j int) bool {
-		a, b := errs[i], errs[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Column < b.Column
-	})
+	sortErrors(errs)
 	if len(errs) > maxErrorsPerFile {
 		var limits []*Error
 		for _, e := range errs[maxErrorsPerFile:] {
@@ -121,6 +115,24 @@ func JoinErrors(errs []*Error) error {
 			Message: fmt.Sprintf("and %d more problems from here on; fix these first", n)})
 		errs = append(errs, limits...)
 	}
+	return multiError(errs)
+}
+
+// sortErrors sorts errs by position: file, line, column; stable.
+func sortErrors(errs []*Error) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i], errs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
+
+func multiError(errs []*Error) *multierror.Error {
 	me := &multierror.Error{ErrorFormat: FormatErrors}
 	for _, e := range errs {
 		me.Errors = append(me.Errors, e)

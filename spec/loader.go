@@ -49,6 +49,10 @@ type LoaderOptions struct {
 	// reported with "-dirty". It is asked only when a revision is known,
 	// and again only when the revision or a spec file changed.
 	CheckoutChanges func(dir string) ([]string, error)
+	// LocateSyntax, when set, finds the line and column of a YAML syntax
+	// error that yaml.v3 does not tell (see SyntaxLocator), such as
+	// yamlpos.Locate. It runs only on files that failed to parse.
+	LocateSyntax SyntaxLocator
 }
 
 // LoadStats counts what the last Load did with the files it saw.
@@ -430,6 +434,7 @@ func (l *Loader) read(e entry, cf *cachedFile, now time.Time) (same bool) {
 	cf.sum, cf.parsed = sum, true
 	specs, err := Parse(e.path, data)
 	if err != nil {
+		err = LocateSyntax(err, data, l.opts.LocateSyntax)
 		cf.specs, cf.err, cf.hold = nil, err, holdNone
 		return false
 	}

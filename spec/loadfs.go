@@ -104,7 +104,7 @@ func (l *Loader) readFS(fsys fs.FS, rel string, d fs.DirEntry) *cachedFile {
 	cf.sum, cf.parsed = sum, true
 	specs, err := Parse(p, data)
 	if err != nil {
-		cf.specs, cf.err = nil, err
+		cf.specs, cf.err = nil, LocateSyntax(err, data, l.opts.LocateSyntax)
 		return cf
 	}
 	cf.specs, cf.err, cf.lkg = specs, nil, specs

@@ -293,6 +293,7 @@ type watchRun struct {
 	lockSince time.Time // when the current wait for .git/index.lock began
 	last      *Snapshot // last snapshot delivered
 	lastErr   string    // last Load error logged, to log a repeat quietly
+	loaded    bool      // a snapshot was delivered: the start-up load is done
 
 	want     readWant  // what the next rescan must read
 	lastFull time.Time // when a Resyncer last re-read every file
@@ -758,7 +759,11 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 			invalid++
 		}
 	}
-	r.w.log.Info("spec snapshot", "revision", snap.Revision, "trigger", t,
+	msg := "spec snapshot"
+	if !r.loaded {
+		msg, r.loaded = "spec folder loaded at start-up", true
+	}
+	r.w.log.Info(msg, "revision", snap.Revision, "trigger", t,
 		"specs", len(snap.Specs), "files", len(snap.Files), "invalid", invalid,
 		"latency", time.Since(seenAt))
 	r.deliver(Update{Snapshot: snap, Trigger: t, SeenAt: seenAt})

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/isoagent/isoagent/agent"
 )
 
 // logFlags are the logging flags of `isoagent run`. `service install`
@@ -193,7 +195,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", level, err)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	opts := agent.LogHandlerOptions(lv)
 	switch format {
 	case "auto":
 		if isTerminal(w) {

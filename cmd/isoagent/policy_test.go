@@ -49,6 +49,16 @@ func TestValidateWithPolicy(t *testing.T) {
 			}
 		}
 	})
+	// Issue 15 point 8: a syntax error of the policy file at its line and
+	// column, which yaml.v3 alone does not tell.
+	t.Run("a syntax error of the policy is at its line and column", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "policy.yaml")
+		testutil.WriteFile(t, bad, denyAllPolicy+"ports: ['80/tcp',\nmounts: []\n")
+		stdout, stderr, code := runValidateIn(t, "--policy", bad, "examples/specs")
+		if want := bad + ":3:8: invalid YAML: sequence end token ']' not found"; code != exitProblem || !strings.Contains(stdout, want) {
+			t.Errorf("exit %d, want %d and %q\nstdout: %s\nstderr: %s", code, exitProblem, want, stdout, stderr)
+		}
+	})
 	t.Run("a missing policy file is one line and a usage error", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "nope.yaml")
 		stdout, stderr, code := runValidateIn(t, "--policy", missing, "examples/specs")

@@ -20,6 +20,7 @@ import (
 	"github.com/isoagent/isoagent/gitstatus"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/spec/yamlpos"
 )
 
 const runUsage = `usage: isoagent run --dir DIR [flags]
@@ -191,7 +192,7 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 	a, err := agent.New(ctx, agent.Config{
 		Dir:        cfg.dir,
 		Driver:     drv,
-		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize, CheckoutChanges: gitstatus.Changes},
+		Loader:     spec.LoaderOptions{MaxFileSize: cfg.maxFileSize, CheckoutChanges: gitstatus.Changes, LocateSyntax: yamlpos.Locate},
 		Owner:      cfg.drv.owner,
 		HostName:   cfg.hostname,
 		Labels:     cfg.labels,

@@ -29,21 +29,23 @@ const (
 // row, a line for each of its "; " parts, wrapped.
 //
 // The usage columns (CPU, memory; more when wide) come after HOST VIEW
-// when the host tells what containers use.
+// when the host tells what containers use; then PORTS, the host ports a
+// spec publishes as host->container/protocol (the first and how many
+// more, unless wide).
 func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time, wide bool, usage usageColumns) {
 	cells := func(s string) []string { return strings.Split(strings.TrimSuffix(s, "\t"), "\t") }
 	header := []string{"NAME", "STATE", "ISOLATION", "IMAGE", "RESTARTS", "EXIT", "AGE", "CONTAINER", "HOST VIEW"}
 	if usage.show {
 		header = append(header, cells(usage.header())...)
 	}
-	rows := [][]string{append(header, "NOTE")}
+	rows := [][]string{append(header, "PORTS", "NOTE")}
 	for _, c := range cs {
 		r := []string{c.Name, string(c.State), isolationColumn(c), orDash(c.Image), strconv.Itoa(c.RestartCount),
 			exitColumn(c), age(c.Since, now), orDash(c.ContainerID), hostView(c)}
 		if usage.show {
 			r = append(r, cells(usage.row(c))...)
 		}
-		rows = append(rows, append(r, note(c, now)))
+		rows = append(rows, append(r, portsColumn(c, wide), note(c, now)))
 	}
 	if wide {
 		tw := tabwriter.NewWriter(w, 0, 4, tablePadding, ' ', 0)
@@ -223,4 +225,24 @@ func backoffNote(c reconcile.ContainerStatus, now time.Time) string {
 		s += fmt.Sprintf(" (restarted %s)", plural(c.RestartCount, "time"))
 	}
 	return s
+}
+
+// portsColumn is the PORTS cell of c: "8080->80/tcp", the first port and
+// "+N" for the others unless wide, where every one is listed.
+func portsColumn(c reconcile.ContainerStatus, wide bool) string {
+	if len(c.Ports) == 0 {
+		return "-"
+	}
+	ports := make([]string, len(c.Ports))
+	for i, p := range c.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		ports[i] = fmt.Sprintf("%d->%d/%s", p.HostPort, p.ContainerPort, proto)
+	}
+	if wide || len(ports) == 1 {
+		return strings.Join(ports, ",")
+	}
+	return fmt.Sprintf("%s +%d", ports[0], len(ports)-1)
 }

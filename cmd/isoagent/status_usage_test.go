@@ -44,7 +44,7 @@ func TestStatusShowsUsage(t *testing.T) {
 			name: "wide: CPU time, commit, storage, network",
 			st:   reconcile.Status{Containers: []reconcile.ContainerStatus{web, first}},
 			wide: true,
-			want: []string{"MEMORY CPU TIME COMMIT (PEAK) DISK READ/WRITE NET IN/OUT NOTE", "(25%) 1m30s 300.0MiB (320.0MiB) 2.0GiB / 5.0MiB 1.0KiB / 3.0MiB", "900B 0s 0B (0B) 0B / 0B -"},
+			want: []string{"MEMORY CPU TIME COMMIT (PEAK) DISK READ/WRITE NET IN/OUT PORTS NOTE", "(25%) 1m30s 300.0MiB (320.0MiB) 2.0GiB / 5.0MiB 1.0KiB / 3.0MiB", "900B 0s 0B (0B) 0B / 0B -"},
 		},
 		{
 			name: "no usage at all: no columns",

@@ -12,6 +12,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/policy"
 	"github.com/isoagent/isoagent/spec"
+	"github.com/isoagent/isoagent/spec/yamlpos"
 	"github.com/isoagent/isoagent/validate"
 	"github.com/isoagent/isoagent/winbuild"
 )
@@ -60,7 +61,7 @@ func (c *validateConfig) checks() ([]validate.Check, []*spec.Error, error) {
 		if _, err := os.Stat(c.host.policy); err != nil {
 			return nil, nil, fmt.Errorf("--policy: %w", err)
 		}
-		if _, pc, err = policy.Open(c.host.policy); err != nil {
+		if _, pc, err = policy.OpenLocated(c.host.policy, yamlpos.Locate); err != nil {
 			if policyErrs = spec.Errors(err); len(policyErrs) == 0 {
 				return nil, nil, err
 			}
@@ -111,7 +112,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isoagent validate: %v\n", err)
 		return exitUsage
 	}
-	rep, ioErrs := validate.PathsWith(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize}, loadDir, checks...)
+	rep, ioErrs := validate.PathsWith(paths, spec.LoaderOptions{MaxFileSize: cfg.maxFileSize, LocateSyntax: yamlpos.Locate}, loadDir, checks...)
 	rep.AddProblems(policyErrs)
 	if cfg.format == "json" {
 		// The report is on stdout; say on stderr too what could not be

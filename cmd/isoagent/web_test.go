@@ -37,6 +37,8 @@ func TestClientsReachATLSEndpointWithBasicAuth(t *testing.T) {
 	}{
 		{"status with credentials", []string{"status", "--addr", https, "--http.config.file", good}, exitOK, "web "},
 		{"prune with credentials", []string{"prune", "--addr", https, "--http.config.file", good}, exitOK, "no prune is pending"},
+		{"plan with credentials", []string{"plan", "--addr", https, "--http.config.file", good}, exitOK, "no changes"},
+		{"plan without credentials", []string{"plan", "--addr", https, "--http.config.file", noAuth}, exitUsage, "asks for credentials"},
 		{"status without credentials", []string{"status", "--addr", https, "--http.config.file", noAuth}, exitUsage, "--http.config.file with basic_auth"},
 		{"wait without credentials", []string{"wait", "--addr", https, "--http.config.file", noAuth, "--timeout", "30s"}, exitUsage, "asks for credentials"},
 		{"plain HTTP", []string{"status", "--addr", addr}, exitUsage, "use --addr https://" + addr},

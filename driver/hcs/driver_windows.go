@@ -891,7 +891,7 @@ func (d *Driver) createSystem(ctx context.Context, rec *record, warn bool) (c hc
 	}()
 	c, err = hcsshim.CreateContainer(id, doc)
 	if err != nil {
-		err = callError(opCreate, "create", id, err)
+		err = mappedPathHint(callError(opCreate, "create", id, err), rec.Config)
 		if errors.Is(err, driver.ErrInvalidConfig) {
 			err = fmt.Errorf("%w; HCS refused the document %s", err, documentOf(doc))
 		}

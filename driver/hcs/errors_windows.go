@@ -5,11 +5,15 @@ package hcs
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 	"syscall"
 
 	"github.com/Microsoft/hcsshim"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/internal/hresult"
 )
 
@@ -134,4 +138,50 @@ func pending(err error) bool { return hcsshim.IsPending(inner(err)) }
 func closed(err error) bool {
 	in := inner(err)
 	return hcsshim.IsAlreadyClosed(in) || errors.Is(in, hcsshim.ErrHandleClose)
+}
+
+// mappedPathHint wraps err, a failed create of cfg, with the host folder
+// or pipe it maps that the host lacks, when HCS says one is missing
+// without naming it: the first mount whose folder is not there, or else
+// the first pipe no program serves (the pipe folder is listed, which
+// opens no pipe). The hint's words are the sim's (driver.MissingFolder).
+func mappedPathHint(err error, cfg driver.Config) error {
+	if !errors.Is(err, driver.ErrHostPathNotFound) {
+		return err
+	}
+	for _, m := range cfg.Mounts {
+		p := m.ResolvedPath
+		if p.IsZero() {
+			p = m.HostPath
+		}
+		if _, serr := os.Stat(p.String()); errors.Is(serr, fs.ErrNotExist) {
+			return driver.MissingFolder(err, m.HostPath.String())
+		}
+	}
+	if len(cfg.Pipes) == 0 {
+		return err
+	}
+	entries, lerr := os.ReadDir(`\\.\pipe\`)
+	if lerr != nil {
+		return err
+	}
+	served := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		served[strings.ToLower(e.Name())] = true
+	}
+	for _, p := range cfg.Pipes {
+		if !served[strings.ToLower(p.HostPipe.Name())] {
+			return driver.MissingPipe(err, p.HostPipe.String())
+		}
+	}
+	return err
+}
+
+// imageHint wraps err, a failed look-up of image ref, with how the host
+// gets it, in the sim's words (driver.MissingImage).
+func imageHint(err error, ref imageref.Ref) error {
+	if !errors.Is(err, driver.ErrNotFound) {
+		return err
+	}
+	return driver.MissingImage(err, ref.String())
 }

@@ -83,7 +83,8 @@ func (d *Driver) resolve(ctx context.Context, ref imageref.Ref) (ResolvedImage, 
 			return im, err
 		}
 	}
-	return d.images.Resolve(ctx, ref)
+	im, err := d.images.Resolve(ctx, ref)
+	return im, imageHint(err, ref)
 }
 
 var _ driver.ImageStore = (*Driver)(nil)

@@ -99,8 +99,8 @@ func (s *state) configImage(cfg driver.Config) (driver.Image, *pulledImage, erro
 		p = s.Pulled.Images[cfg.ImageDigest]
 	}
 	if p == nil {
-		return driver.Image{}, nil, hcsError("GetImage", cfg.Image.String()+"@"+cfg.ImageDigest, hresult.FileNotFound, driver.ErrNotFound,
-			"The system cannot find the file specified. (the host has not pulled image %s with digest %s)", cfg.Image, cfg.ImageDigest)
+		return driver.Image{}, nil, driver.MissingImage(hcsError("GetImage", cfg.Image.String()+"@"+cfg.ImageDigest, hresult.FileNotFound, driver.ErrNotFound,
+			"The system cannot find the file specified."), cfg.Image.String()+"@"+cfg.ImageDigest)
 	}
 	return p.image(cfg.Image), p, nil
 }

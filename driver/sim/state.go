@@ -315,8 +315,8 @@ func imageKey(ref string) string { return strings.ToLower(strings.TrimSpace(ref)
 func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
 	info := s.Images[imageKey(name)]
 	if info.Missing {
-		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
-			"The system cannot find the file specified.")
+		return driver.Image{}, driver.MissingImage(hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
+			"The system cannot find the file specified."), name)
 	}
 	if p := s.pulled(ref); p != nil && !info.OSVersion.Known() {
 		return p.image(ref), nil
@@ -330,8 +330,8 @@ func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
 	if !img.OSVersion.Known() {
 		// A Windows host knows the build of every image it has (from
 		// its config); one whose tag names none was never pulled here.
-		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
-			"The system cannot find the file specified. (the host has not pulled image %s)", name)
+		return driver.Image{}, driver.MissingImage(hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
+			"The system cannot find the file specified."), name)
 	}
 	return img, nil
 }
@@ -435,14 +435,14 @@ func (s *state) create(cfg driver.Config, now time.Time) error {
 				"The request is not supported. (mapped folder %s is not on a local drive)", m.HostPath)
 		}
 		if s.pathMissing(m.HostPath.String()) {
-			return hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
-				"The system cannot find the path specified. (%s)", m.HostPath)
+			return driver.MissingFolder(hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
+				"The system cannot find the path specified."), m.HostPath.String())
 		}
 	}
 	for _, p := range cfg.Pipes {
 		if s.pathMissing(p.HostPipe.String()) {
-			return hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
-				"The system cannot find the path specified. (%s)", p.HostPipe)
+			return driver.MissingPipe(hcsError(op, cfg.ID, hresult.PathNotFound, driver.ErrHostPathNotFound,
+				"The system cannot find the path specified."), p.HostPipe.String())
 		}
 	}
 	for _, p := range cfg.Ports {
