@@ -123,7 +123,9 @@ type addresser struct {
 	err  error
 }
 
-func (a addresser) Address(context.Context, string, int) (netip.AddrPort, error) { return a.addr, a.err }
+func (a addresser) Address(context.Context, string, int) (netip.AddrPort, error) {
+	return a.addr, a.err
+}
 
 // execer answers every exec with code and output.
 type execer struct {
@@ -173,7 +175,9 @@ func TestProbe(t *testing.T) {
 		io.WriteString(w, "all good")
 	})
 	failing := serve(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "db down", http.StatusServiceUnavailable) })
-	redirect := serve(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "http://192.0.2.1/elsewhere", http.StatusFound) })
+	redirect := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://192.0.2.1/elsewhere", http.StatusFound)
+	})
 	_, open := listen(t)
 	closed := closedPort(t)
 	timing := Check{Interval: time.Second, Timeout: 10 * time.Second, Retries: 1}
@@ -264,7 +268,9 @@ type waiter struct {
 	c  chan time.Time
 }
 
-func newFakeClock(now time.Time) *fakeClock { return &fakeClock{now: now, armed: make(chan time.Duration, 16)} }
+func newFakeClock(now time.Time) *fakeClock {
+	return &fakeClock{now: now, armed: make(chan time.Duration, 16)}
+}
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
@@ -332,4 +338,3 @@ func TestLoop(t *testing.T) {
 	cancel()
 	<-done
 }
-

@@ -163,4 +163,3 @@ func unwrapURL(err error) error {
 	}
 	return err
 }
-
