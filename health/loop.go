@@ -25,8 +25,12 @@ func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // first probe one interval after the start, as Docker's, then one
 // interval after each probe ends. It calls report with the status after
 // every probe (a copy; report must not block long, it times the next
-// probe) and returns when ctx ends.
+// probe) and returns when ctx ends, or at once for a check of no
+// interval.
 func Loop(ctx context.Context, clock Clock, p Prober, id string, c Check, started time.Time, report func(Status, Result)) {
+	if c.Interval <= 0 {
+		return
+	}
 	s := NewStatus(started)
 	wait := max(0, started.Add(c.Interval).Sub(clock.Now()))
 	for {
