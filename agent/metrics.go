@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
@@ -36,6 +37,11 @@ func (o observer) Restarted(name string)                           { o.m.IncRest
 func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit(name, e.Reason) }
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
+var _ reconcile.HealthObserver = observer{}
+
+func (o observer) Probed(_ string, k health.Kind, d time.Duration, ok bool) {
+	o.m.ObserveProbe(k, d, ok)
+}
 
 // containerInfos is the metrics' view of the engine's status. A spec meant
 // for other hosts is left out (reconcile.ContainerStatus.ForOtherHosts):
@@ -90,6 +96,9 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 		if c.LastExit != nil {
 			code := c.LastExit.Code
 			ci.LastExitCode = &code
+		}
+		if c.Health != nil {
+			ci.Health = c.Health.State
 		}
 		// Waiting out its crash backoff, it is wanted running all the same.
 		if c.State == reconcile.StateExited && slices.ContainsFunc(c.Conditions, func(x reconcile.Condition) bool { return x.Type == reconcile.CondCrashLoop }) {

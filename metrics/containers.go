@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/reconcile"
 )
 
@@ -40,6 +41,9 @@ type ContainerInfo struct {
 	LastExitCode *int
 	// Schedule is set for a scheduled spec (schedule.go).
 	Schedule *ScheduleInfo
+	// Health is the running container's health; empty without a health
+	// check (health.go).
+	Health health.State
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -85,7 +89,7 @@ func newContainerCollector(labels labelSets) *containerCollector {
 			"Restarts of a container by its restart policy since the agent started.",
 			[]string{"name"}, nil),
 		exits: prometheus.NewDesc(namespace+"_container_exits_total",
-			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.",
+			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unhealthy (stopped by the agent for failing its health check), unknown.",
 			[]string{"name", "reason"}, nil),
 		lastExit: prometheus.NewDesc(namespace+"_container_last_exit_code",
 			"The exit code of a container's last run, for containers that have ended one.",
@@ -139,6 +143,7 @@ func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
 	ch <- c.info
 	ch <- c.restarts
+	ch <- healthyDesc
 	c.schedules.describe(ch)
 }
 
@@ -223,6 +228,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))
 	}
 	c.schedules.collect(ch, snapshot)
+	collectHealth(send, snapshot)
 
 	slices.Sort(names)
 	names = slices.Compact(names)

@@ -75,6 +75,7 @@ type Metrics struct {
 	pulls             pullCollectors
 	exposition        *containerExposition
 	guard             guardMetrics
+	health            healthMetrics
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -174,6 +175,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		stats:      newStatsCollector(),
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
+		health:     newHealthMetrics(),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -214,6 +216,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats},
 	)
 	m.pulls.register(reg)
+	m.health.register(reg)
 	reg.MustRegister(m.guard.collectors()...)
 	return m
 }
