@@ -37,6 +37,7 @@ func (o observer) Restarted(name string)                           { o.m.IncRest
 func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit(name, e.Reason) }
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
+
 var _ reconcile.HealthObserver = observer{}
 
 func (o observer) Probed(_ string, k health.Kind, d time.Duration, ok bool) {
