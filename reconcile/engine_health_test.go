@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -211,4 +213,27 @@ func (h *healthRecorder) Probed(_ string, k health.Kind, _ time.Duration, ok boo
 	if !ok {
 		h.failed[k]++
 	}
+}
+
+// WaitSettled waits for the health of the containers that have a check,
+// and says which are not healthy when it gives up.
+func TestWaitSettledWaitsForHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := ctr("slow", img2022, serving("-fail-first", "2"), curlCheck, func(s *spec.Spec) { s.HealthCheck.StartPeriod = spec.Duration(time.Minute) })
+		r := start(t, openSim(t, ""), snapshot(slow, ctr("plain", img2022)))
+		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+		defer cancel()
+		if c := r.eng.WaitSettled(ctx, time.Second); c.Converged || !slices.Equal(c.NotHealthy, []string{"slow"}) {
+			t.Fatalf("after 15s: %+v, want not converged, slow not healthy", c)
+		}
+		began := time.Now()
+		c := r.eng.WaitSettled(t.Context(), time.Second)
+		if !c.Converged || len(c.NotHealthy) != 0 {
+			t.Fatalf("WaitSettled = %+v, want converged", c)
+		}
+		// The third probe, 30s after the start, is the first to pass.
+		if at := time.Since(began) + 15*time.Second; at < 30*time.Second {
+			t.Errorf("converged %s after the start, before the check passed at 30s", at)
+		}
+	})
 }

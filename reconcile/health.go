@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,8 @@ type healthHook struct {
 	loops   map[string]*probeLoop
 	pending map[string]*unhealthyRun // restarts to do, by name
 	changes uint64
+	// changed is closed, and replaced, when a loop's state changes.
+	changed chan struct{}
 }
 
 // probeLoop is the loop of one container run.
@@ -112,6 +115,7 @@ func newHealthHook(drv driver.Driver, log *slog.Logger, obs Observer, desired *a
 		drv: drv, prober: health.NewProber(drv, time.Now), clock: health.RealClock{}, log: log, obs: obs,
 		desired: desired, cache: cache, enqueue: enqueue, wake: make(chan struct{}, 1),
 		dirty: make(map[string]bool), loops: make(map[string]*probeLoop), pending: make(map[string]*unhealthyRun),
+		changed: make(chan struct{}),
 	}
 }
 
@@ -213,6 +217,7 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 			l.cancel()
 			delete(h.loops, id)
 			h.changes++
+			h.signalLocked()
 		}
 	}
 	if want == nil || h.loops[want.ID] != nil {
@@ -253,6 +258,7 @@ func (h *healthHook) probe(ctx context.Context, l *probeLoop, image imageref.Ref
 		h.mu.Lock()
 		l.resolved, l.hasCheck, l.check = true, resolved, check
 		h.changes++
+		h.signalLocked()
 		h.mu.Unlock()
 		if !resolved {
 			return
@@ -270,6 +276,9 @@ func (h *healthHook) report(l *probeLoop, c health.Check, s health.Status, r hea
 	old := l.status.State
 	l.status = s
 	h.changes++
+	if s.State != old {
+		h.signalLocked()
+	}
 	restart := false
 	if s.State == health.Unhealthy && old != health.Unhealthy && l.restart && h.loops[l.id] == l {
 		h.pending[l.name] = &unhealthyRun{id: l.id, started: l.started, output: r.Output}
@@ -337,6 +346,44 @@ func (h *healthHook) views() map[string]HealthView {
 		m[id] = v
 	}
 	return m
+}
+
+func (h *healthHook) signalLocked() {
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// notHealthy returns the names of the running containers with a health
+// check that is not healthy, sorted.
+func (h *healthHook) notHealthy() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, l := range h.loops {
+		if (!l.resolved || l.hasCheck) && l.status.State != health.Healthy {
+			out = append(out, l.name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// waitHealthy waits until every running container with a health check is
+// healthy, and reports whether they are; false when ctx ended first.
+func (h *healthHook) waitHealthy(ctx context.Context) bool {
+	for {
+		h.mu.Lock()
+		changed := h.changed
+		h.mu.Unlock()
+		if len(h.notHealthy()) == 0 {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // version counts the changes status shows.

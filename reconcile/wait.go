@@ -13,6 +13,9 @@ type Convergence struct {
 	Revision string `json:"revision,omitempty"`
 	// Specs is how many specs the desired state in force declares.
 	Specs int `json:"specs"`
+	// NotHealthy names the running containers whose health check has not
+	// passed yet, or fails: a wait is not over while there are any.
+	NotHealthy []string `json:"notHealthy,omitempty"`
 }
 
 // WaitSettled blocks until the engine has converged and is converged
@@ -41,7 +44,12 @@ func (e *Engine) WaitSettled(ctx context.Context, settle time.Duration) Converge
 		// looked at every key and found nothing to do in between is no
 		// break.
 		if e.track.converged() && e.track.wanted() == gen {
-			return e.convergence(true)
+			if !e.health.waitHealthy(ctx) {
+				return e.convergence(false)
+			}
+			if e.track.converged() && e.track.wanted() == gen {
+				return e.convergence(true)
+			}
 		}
 	}
 }
@@ -50,6 +58,9 @@ func (e *Engine) convergence(converged bool) Convergence {
 	c := Convergence{Converged: converged}
 	if ds := e.desired.Load(); ds != nil {
 		c.Revision, c.Specs = ds.snap.Revision, len(ds.decisions)
+	}
+	if !converged {
+		c.NotHealthy = e.health.notHealthy()
 	}
 	return c
 }
