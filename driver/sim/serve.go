@@ -47,7 +47,8 @@ type serving struct {
 // (alone or after cmd /c), which listens on PORTs (80 when none) and
 // answers 200 OK to every GET until DURATION after its start, failing the
 // first N probes of each run; failing, it answers 503, or with -refuse
-// does not listen. It runs until stopped.
+// does not listen. It runs until stopped. IIS's ServiceMonitor.exe w3svc
+// (the IIS images' command) serves port 80 as simserve does.
 func servingOf(argv []string) (serving, bool) {
 	if len(argv) == 0 {
 		return serving{}, false
@@ -62,6 +63,11 @@ func servingOf(argv []string) (serving, bool) {
 		}
 		return serving{}, false
 	case "simserve":
+	case "servicemonitor":
+		if len(args) > 0 && strings.EqualFold(args[0], "w3svc") {
+			return serving{ports: []int{80}}, true
+		}
+		return serving{}, false
 	default:
 		return serving{}, false
 	}

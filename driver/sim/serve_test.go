@@ -48,7 +48,10 @@ func TestSimserveAnswersProbes(t *testing.T) {
 		{"fails the first two probes", []string{"simserve", "8080", "-fail-first", "2"}, []probe{
 			{0, "http", 8080, "503"}, {time.Second, "curl", 8080, "22"}, {2 * time.Second, "http", 8080, "200"}, {3 * time.Second, "curl", 8080, "0"},
 		}},
-		{"not simserve", []string{`C:\ServiceMonitor.exe`, "w3svc"}, []probe{
+		{"IIS serves port 80", []string{`C:\ServiceMonitor.exe`, "w3svc"}, []probe{
+			{0, "http", 80, "200"}, {0, "tcp", 443, "refused"},
+		}},
+		{"not a server", []string{"ping", "-t", "localhost"}, []probe{
 			{0, "tcp", 80, "refused"}, {0, "curl", 80, "7"},
 		}},
 	}
