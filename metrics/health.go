@@ -48,12 +48,12 @@ func (m *Metrics) ObserveProbe(k health.Kind, d time.Duration, ok bool) {
 	}
 }
 
-// healthyDesc is isoagent_container_healthy: for a container with a
-// health check, 1 while healthy, 0 while unhealthy; absent while its
-// check has not passed nor failed enough yet (starting), and for a
-// container without one.
+// healthyDesc is isoagent_container_healthy: for a running container
+// with a health check, 1 while healthy, 0 while starting or unhealthy, so
+// that a container restarted for its health again and again stays 0;
+// absent for a container without a check.
 var healthyDesc = prometheus.NewDesc(namespace+"_container_healthy",
-	"1 while a container's health check passes, 0 once it has failed its retries in a row (unhealthy); absent while it is starting and for containers without a health check.",
+	"1 while a running container's health check passes, 0 while it has not passed yet (starting) or has failed its retries in a row (unhealthy); absent for containers without a health check.",
 	[]string{"name"}, nil)
 
 // collectHealth sends the health series of snapshot, once per name.
@@ -66,7 +66,7 @@ func collectHealth(send func(prometheus.Metric), snapshot []ContainerInfo) {
 		switch ci.Health {
 		case health.Healthy:
 			send(prometheus.MustNewConstMetric(healthyDesc, prometheus.GaugeValue, 1, ci.Name))
-		case health.Unhealthy:
+		case health.Starting, health.Unhealthy:
 			send(prometheus.MustNewConstMetric(healthyDesc, prometheus.GaugeValue, 0, ci.Name))
 		default:
 			continue

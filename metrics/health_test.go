@@ -22,9 +22,10 @@ func TestContainerHealthy(t *testing.T) {
 		}
 	})
 	want := `
-# HELP isoagent_container_healthy 1 while a container's health check passes, 0 once it has failed its retries in a row (unhealthy); absent while it is starting and for containers without a health check.
+# HELP isoagent_container_healthy 1 while a running container's health check passes, 0 while it has not passed yet (starting) or has failed its retries in a row (unhealthy); absent for containers without a health check.
 # TYPE isoagent_container_healthy gauge
 isoagent_container_healthy{name="api"} 0
+isoagent_container_healthy{name="slow"} 0
 isoagent_container_healthy{name="web"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isoagent_container_healthy"); err != nil {
