@@ -237,3 +237,27 @@ func TestWaitSettledWaitsForHealth(t *testing.T) {
 		}
 	})
 }
+
+// Over the network, in real time: the sim serves the container's port on
+// a real loopback listener and the engine's http probe GETs it there.
+func TestEngineProbesOverTheNetwork(t *testing.T) {
+	drv := openSim(t, "")
+	t.Cleanup(func() { drv.Close() })
+	web := ctr("web", img2022, serving(), func(s *spec.Spec) {
+		s.HealthCheck = spec.HealthCheck{HTTP: spec.HTTPCheck{Port: 80, Path: "/"}, Interval: spec.Duration(20 * time.Millisecond), Timeout: spec.Duration(5 * time.Second), Retries: 3}
+	})
+	r := start(t, drv, snapshot(web))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if c := r.eng.WaitSettled(ctx, 10*time.Millisecond); !c.Converged {
+		t.Fatalf("WaitSettled = %+v, want converged and healthy", c)
+	}
+	st := r.status("web")
+	if st.Health == nil || st.Health.State != health.Healthy || len(st.Health.Log) == 0 {
+		t.Fatalf("health %+v, want healthy with results", st.Health)
+	}
+	last := st.Health.Log[len(st.Health.Log)-1]
+	if !last.OK || !strings.HasPrefix(last.Output, "200 OK\nOK") {
+		t.Errorf("last result %+v, want simserve's 200 OK", last)
+	}
+}
