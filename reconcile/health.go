@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,7 +82,8 @@ type healthHook struct {
 	mu      sync.Mutex
 	dirty   map[string]bool // names to look at again
 	all     bool            // look at every name again
-	loops   map[string]*probeLoop
+	loops   map[string]*probeLoop // by container ID
+	byName  map[string]*probeLoop // the same, by spec name: one each at most
 	pending map[string]*unhealthyRun // restarts to do, by name
 	changes uint64
 	// changed is closed, and replaced, when a loop's state changes.
@@ -114,7 +116,7 @@ func newHealthHook(drv driver.Driver, log *slog.Logger, obs Observer, desired *a
 	return &healthHook{
 		drv: drv, prober: health.NewProber(drv, time.Now), clock: health.RealClock{}, log: log, obs: obs,
 		desired: desired, cache: cache, enqueue: enqueue, wake: make(chan struct{}, 1),
-		dirty: make(map[string]bool), loops: make(map[string]*probeLoop), pending: make(map[string]*unhealthyRun),
+		dirty: make(map[string]bool), loops: make(map[string]*probeLoop), byName: make(map[string]*probeLoop), pending: make(map[string]*unhealthyRun),
 		changed: make(chan struct{}),
 	}
 }
@@ -212,15 +214,14 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for id, l := range h.loops {
-		if l.name == name && (want == nil || l.id != want.ID || l.key != key) {
-			l.cancel()
-			delete(h.loops, id)
-			h.changes++
-			h.signalLocked()
-		}
+	if l := h.byName[name]; l != nil && (want == nil || l.id != want.ID || l.key != key) {
+		l.cancel()
+		delete(h.loops, l.id)
+		delete(h.byName, name)
+		h.changes++
+		h.signalLocked()
 	}
-	if want == nil || h.loops[want.ID] != nil {
+	if want == nil || h.byName[name] != nil {
 		return
 	}
 	lctx, cancel := context.WithCancel(ctx)
@@ -232,6 +233,7 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 		l.resolved = true
 	}
 	h.loops[want.ID] = l
+	h.byName[name] = l
 	h.changes++
 	img := d.Config.Image
 	wg.Go(func() { h.probe(lctx, l, img) })
@@ -313,17 +315,17 @@ func (h *healthHook) stateOf(id string) (health.State, bool) {
 		return l.status.State, true
 	}
 	h.mu.Unlock()
-	ds := h.desired.Load()
-	if ds == nil {
+	// A container ID is its name, "-" and a hash (ContainerID).
+	i := strings.LastIndexByte(id, '-')
+	if i < 0 {
 		return "", false
 	}
-	for _, d := range ds.decisions {
-		if d.Admitted() && d.Config.ID == id {
-			if _, ok := health.FromSpec(d.Spec.Spec.HealthCheck); ok && h.cache.Running(id) {
-				return health.Starting, true
-			}
-			return "", false
-		}
+	d := h.desired.Load().decision(id[:i])
+	if d == nil || !d.Admitted() || d.Config.ID != id || !h.cache.Running(id) {
+		return "", false
+	}
+	if _, ok := health.FromSpec(d.Spec.Spec.HealthCheck); ok {
+		return health.Starting, true
 	}
 	return "", false
 }
