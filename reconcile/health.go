@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -80,10 +81,10 @@ type healthHook struct {
 	wake    chan struct{}
 
 	mu      sync.Mutex
-	dirty   map[string]bool // names to look at again
-	all     bool            // look at every name again
-	loops   map[string]*probeLoop // by container ID
-	byName  map[string]*probeLoop // the same, by spec name: one each at most
+	dirty   map[string]bool          // names to look at again
+	all     bool                     // look at every name again
+	loops   map[string]*probeLoop    // by container ID
+	byName  map[string]*probeLoop    // the same, by spec name: one each at most
 	pending map[string]*unhealthyRun // restarts to do, by name
 	changes uint64
 	// changed is closed, and replaced, when a loop's state changes.
@@ -236,12 +237,28 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 	h.byName[name] = l
 	h.changes++
 	img := d.Config.Image
-	wg.Go(func() { h.probe(lctx, l, img) })
+	prober := h.prober
+	if t := d.Config.NetworkSharedWith; t != "" && prober.Addr != nil {
+		// Its network is that container's: so is its address.
+		prober.Addr = sharedAddress{prober.Addr, t}
+	}
+	wg.Go(func() { h.probe(lctx, l, prober, img) })
+}
+
+// sharedAddress is the address of a container that shares the network of
+// container id: id's.
+type sharedAddress struct {
+	driver.Addresser
+	id string
+}
+
+func (s sharedAddress) Address(ctx context.Context, _ string, port int) (netip.AddrPort, error) {
+	return s.Addresser.Address(ctx, s.id, port)
 }
 
 // probe resolves l's check, asking the host about the image when the spec
 // has none, and runs the loop.
-func (h *healthHook) probe(ctx context.Context, l *probeLoop, image imageref.Ref) {
+func (h *healthHook) probe(ctx context.Context, l *probeLoop, prober health.Prober, image imageref.Ref) {
 	h.mu.Lock()
 	resolved, hasCheck, check := l.resolved, l.hasCheck, l.check
 	h.mu.Unlock()
@@ -266,7 +283,7 @@ func (h *healthHook) probe(ctx context.Context, l *probeLoop, image imageref.Ref
 			return
 		}
 	}
-	health.Loop(ctx, h.clock, h.prober, l.id, check, l.started, func(s health.Status, r health.Result) { h.report(l, check, s, r) })
+	health.Loop(ctx, h.clock, prober, l.id, check, l.started, func(s health.Status, r health.Result) { h.report(l, check, s, r) })
 }
 
 // report takes in the status after a probe of l.

@@ -143,6 +143,9 @@ func (v *validator) healthCheck(s *Spec) {
 			v.errorf(hp+".exec[0]", "is empty; give the program to run, such as curl or powershell")
 		}
 	}
+	if s.Network.Mode == NetworkNone && (v.written(hp+".tcp") || v.written(hp+".http")) {
+		v.errorf(hp+"."+probes[len(probes)-1], "a container without a network (network.mode: none) cannot be reached from the host; probe it with exec, or give it a network")
+	}
 	if v.written(hp + ".tcp") {
 		v.port(hp+".tcp.port", h.TCP.Port, "container port")
 	}

@@ -63,6 +63,7 @@ func TestHealthCheckRejects(t *testing.T) {
 		{"unknown field", []string{"healthcheck: {tcp: {port: 80}, intervall: 5s}"}, "spec.healthcheck.intervall", "did you mean interval?"},
 		{"compose test", []string{"healthcheck: {test: [CMD, curl]}"}, "spec.healthcheck.test", "written here as exec"},
 		{"kubernetes httpGet", []string{"healthcheck: {httpGet: {port: 80}}"}, "spec.healthcheck.httpGet", "write http:"},
+		{"tcp without a network", []string{"healthcheck: {tcp: {port: 80}}", "network: {mode: none}"}, "spec.healthcheck.tcp", "cannot be reached"},
 		{"onUnhealthy unknown", []string{"onUnhealthy: restarts"}, "spec.onUnhealthy", "did you mean restart?"},
 	}
 	for _, tt := range tests {
