@@ -56,7 +56,7 @@ func TestStopForShutdownGivesEachContainerItsGrace(t *testing.T) {
 			}
 		}
 	}
-	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:v1")}); err != nil {
+	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:ltsc2022")}); err != nil {
 		t.Fatal(err)
 	}
 

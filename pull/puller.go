@@ -424,6 +424,7 @@ func (p *Puller) pull(ctx context.Context, j *job) {
 	} else if !errors.Is(err, context.Canceled) || errors.Is(context.Cause(ctx), registry.ErrStalled) {
 		j.err, j.attempts = err, j.attempts+1
 		j.retryAt = p.now().Add(jitter(backoff(p.opts.BackoffBase, p.opts.BackoffMax, j.attempts)))
+		p.askAgainLocked(j.digest, p.now())
 	}
 	done, total, attempts, retryAt := j.done, j.total, j.attempts, j.retryAt
 	p.mu.Unlock()
@@ -441,6 +442,18 @@ func (p *Puller) pull(ctx context.Context, j *job) {
 		p.log.Error("image pull failed; trying again with backoff", "image", j.ref, "digest", j.digest,
 			"bytes", done, "total", total, "attempts", attempts, "retry_at", retryAt.Round(time.Second), "err", err)
 		p.opts.OnChange(j.ref)
+	}
+}
+
+// askAgainLocked looks up again the tags that resolved to digest, whose
+// pull failed: the tag may have moved since (a fixed image pushed under
+// it, the broken one deleted), and retrying the old digest alone would
+// never see it. A moved tag reaches the engine through OnChange.
+func (p *Puller) askAgainLocked(digest string, now time.Time) {
+	for _, l := range p.lookups {
+		if l.ref.Digest == "" && l.answer != nil && l.answer.Digest == digest {
+			p.queueLookupLocked(l, now)
+		}
 	}
 }
 

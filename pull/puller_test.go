@@ -628,3 +628,40 @@ func TestSetClientRetriesFailuresAtOnce(t *testing.T) {
 	f.p.SetClient(r.client(t))
 	lookup(func(ans reconcile.RegistryAnswer, err error) bool { return err == nil && ans.Digest == digest })
 }
+
+// A pull of a tag that fails asks the registry about the tag again: an
+// operator who pushes a fixed image under the same tag gets it pulled,
+// although the spec (IfNotPresent) never asks for a fresh look-up.
+func TestFailedPullLooksTheTagUpAgain(t *testing.T) {
+	r := newTestRegistry(t)
+	bad := image(t, "broken")
+	ref, badDigest := r.push("app:1", bad)
+	top := topLayer(t, bad)
+	r.setHook(func(w http.ResponseWriter, req *http.Request, d string, serve func(http.ResponseWriter)) bool {
+		if d != top {
+			return false
+		}
+		http.Error(w, "blob unknown", http.StatusNotFound)
+		return true
+	})
+	f := start(t, r, pull.Options{BackoffBase: 50 * time.Millisecond})
+	host := driver.Host{OSVersion: driver.OSVersion{Major: 10, Build: winbuild.LTSC2022}}
+	digestOf := func() string {
+		ans, err := f.p.Lookup(context.Background(), ref, false, host)
+		if err != nil {
+			return ""
+		}
+		return ans.Digest
+	}
+	f.waitFor(t, "the tag resolves", func() reconcile.PullState { return reconcile.PullState{Digest: digestOf()} },
+		func(st reconcile.PullState) bool { return st.Digest == badDigest })
+	f.waitFor(t, "the pull fails", func() reconcile.PullState { return f.p.Ensure(context.Background(), ref, badDigest) },
+		func(st reconcile.PullState) bool { return st.Error != "" })
+
+	_, goodDigest := r.push("app:1", image(t, "fixed"))
+	f.waitFor(t, "the tag is looked up again", func() reconcile.PullState {
+		st := f.p.Ensure(context.Background(), ref, badDigest) // the failed pull's retries
+		return reconcile.PullState{Digest: digestOf(), Error: st.Error}
+	}, func(st reconcile.PullState) bool { return st.Digest == goodDigest })
+	f.waitFor(t, "the moved tag is pulled", func() reconcile.PullState { return f.p.Ensure(context.Background(), ref, goodDigest) }, ready)
+}

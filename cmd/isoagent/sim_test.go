@@ -53,7 +53,7 @@ func runSimArgs(t *testing.T, args ...string) (stdout, stderr string, code int) 
 
 func TestSimLsPrintsTable(t *testing.T) {
 	dir, d := newSimFolder(t)
-	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:v1")}); err != nil {
+	if err := d.Model().AddForeign(driver.Config{ID: "docker-1", Name: "legacy", Owner: "docker", Isolation: driver.Process, Image: imageref.MustParse("example.com/legacy:ltsc2022")}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code := runSimArgs(t, "--sim-dir", dir, "ls")
@@ -113,14 +113,14 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 				t.Errorf("image after --build: %+v, printed %q", img, out)
 			}
 		}},
-		{[]string{"image", "example.com/web:v1", "--healthcheck", "CMD-SHELL curl -f http://localhost/"}, func(t *testing.T, out string) {
-			img, _ := d.Image(ctx, imageref.MustParse("example.com/web:v1"))
+		{[]string{"image", "example.com/web:ltsc2022", "--healthcheck", "CMD-SHELL curl -f http://localhost/"}, func(t *testing.T, out string) {
+			img, _ := d.Image(ctx, imageref.MustParse("example.com/web:ltsc2022"))
 			if img.Healthcheck == nil || !slices.Equal(img.Healthcheck.Test, []string{"CMD-SHELL", "curl -f http://localhost/"}) || !strings.Contains(out, "healthcheck CMD-SHELL curl -f http://localhost/") {
 				t.Errorf("image after --healthcheck: %+v, printed %q", img.Healthcheck, out)
 			}
 		}},
-		{[]string{"image", "example.com/web:v1", "--no-healthcheck"}, func(t *testing.T, out string) {
-			if img, _ := d.Image(ctx, imageref.MustParse("example.com/web:v1")); img.Healthcheck != nil || strings.Contains(out, "healthcheck") {
+		{[]string{"image", "example.com/web:ltsc2022", "--no-healthcheck"}, func(t *testing.T, out string) {
+			if img, _ := d.Image(ctx, imageref.MustParse("example.com/web:ltsc2022")); img.Healthcheck != nil || strings.Contains(out, "healthcheck") {
 				t.Errorf("image after --no-healthcheck: %+v, printed %q", img.Healthcheck, out)
 			}
 		}},

@@ -17,8 +17,12 @@ import (
 
 // The catalog of images pulled into the simulated host (driver.ImageStore).
 //
-// A simulated host knows every image by the build its tag names, unless
-// it is told otherwise (SetImage, RemoveImage): drills need no registry.
+// A simulated host has every image whose tag names a build (ltsc2022,
+// 1809, 10.0.17763.5206), with that build, unless it is told otherwise
+// (SetImage, RemoveImage): drills need no registry. An image whose tag
+// names no build it lacks until pulled, as a Windows host, which knows
+// the build of every image it has from its config, lacks an image it
+// never pulled.
 // An image pulled into it lands in its catalog with the build its config
 // gives, under its digest and the reference it was pulled by, and then
 // wins over what the tag says. A host made to have only pulled images

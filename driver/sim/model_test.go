@@ -147,8 +147,12 @@ func TestHCSRules(t *testing.T) {
 			wantMsg: "0xc0370101",
 		},
 		{
-			name: "image of unknown build runs with process isolation",
-			cfg:  driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:latest")},
+			// A Windows host knows the build of every image it has: one
+			// whose tag names none was never pulled here.
+			name:    "image of a tag naming no build",
+			cfg:     driver.Config{Isolation: driver.Process, Image: imageref.MustParse("example.com/app:latest")},
+			want:    driver.ErrNotFound,
+			wantMsg: "has not pulled",
 		},
 		{
 			name:  "image the host does not have",
@@ -312,8 +316,8 @@ func TestImageCatalog(t *testing.T) {
 	if img.OSVersion.String() != "10.0.17763.5" || len(img.Command) == 0 {
 		t.Errorf("Image = %+v, want 10.0.17763.5 and a default command", img)
 	}
-	if img, err := d.Image(ctx, imageref.MustParse("example.com/unknown:latest")); err != nil || img.OSVersion.Known() {
-		t.Errorf("Image of an unknown tag = %+v, %v; want known with an unknown version", img, err)
+	if img, err := d.Image(ctx, imageref.MustParse("example.com/unknown:latest")); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Image of a tag naming no build = %+v, %v; want ErrNotFound (never pulled here)", img, err)
 	}
 	if err := m.RemoveImage("example.com/app:v1"); err != nil {
 		t.Fatal(err)
@@ -535,11 +539,17 @@ func TestImageBuildFromTag(t *testing.T) {
 		{"mcr.microsoft.com/windows/nanoserver:1809", 17763},
 		{"mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2025", 26100},
 		{"example.com/app:10.0.17763.5206", 17763},
-		{"example.com/app:latest", 0},
+		{"example.com/app:latest", 0}, // never pulled here
 		{"example.com/app", 0},
 	}
 	for _, tt := range tests {
 		img, err := d.Image(t.Context(), imageref.MustParse(tt.ref))
+		if tt.want == 0 {
+			if !errors.Is(err, driver.ErrNotFound) {
+				t.Errorf("Image(%s) = %+v, %v; want ErrNotFound", tt.ref, img, err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("Image(%s): %v", tt.ref, err)
 			continue

@@ -143,23 +143,23 @@ func TestAddressRefusesWhatDoesNotRun(t *testing.T) {
 func TestImageHealthcheck(t *testing.T) {
 	d := newDriver(t, sim.Options{})
 	h := &driver.ImageHealthcheck{Test: []string{"CMD-SHELL", "curl -f http://localhost/"}, Interval: 5 * time.Second}
-	if err := d.Model().SetImageHealthcheck("web:1", h); err != nil {
+	if err := d.Model().SetImageHealthcheck("web:ltsc2022", h); err != nil {
 		t.Fatal(err)
 	}
-	img, err := d.Image(t.Context(), imageref.MustParse("web:1"))
+	img, err := d.Image(t.Context(), imageref.MustParse("web:ltsc2022"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if img.Healthcheck == nil || strings.Join(img.Healthcheck.Test, " ") != "CMD-SHELL curl -f http://localhost/" || img.Healthcheck.Interval != 5*time.Second {
 		t.Errorf("Healthcheck = %+v, want %+v", img.Healthcheck, h)
 	}
-	if err := d.Model().SetImage("web:1", driver.OSVersion{Major: 10, Build: 17763}); err != nil {
+	if err := d.Model().SetImage("web:ltsc2022", driver.OSVersion{Major: 10, Build: 17763}); err != nil {
 		t.Fatal(err)
 	}
-	if img, _ := d.Image(t.Context(), imageref.MustParse("web:1")); img.Healthcheck == nil || img.OSVersion.Build != 17763 {
+	if img, _ := d.Image(t.Context(), imageref.MustParse("web:ltsc2022")); img.Healthcheck == nil || img.OSVersion.Build != 17763 {
 		t.Errorf("after SetImage: %+v, want both the build and the healthcheck", img)
 	}
-	if img, _ := d.Image(t.Context(), imageref.MustParse("other:1")); img.Healthcheck != nil {
+	if img, _ := d.Image(t.Context(), imageref.MustParse("other:ltsc2022")); img.Healthcheck != nil {
 		t.Errorf("an image without one: Healthcheck = %+v", img.Healthcheck)
 	}
 }

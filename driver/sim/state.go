@@ -328,15 +328,17 @@ func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
 		}
 		return img, nil
 	}
-	if s.pulledOnly() && !info.OSVersion.Known() {
-		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
-			"The system cannot find the file specified. (the host has not pulled image %s)", name)
-	}
 	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand), Healthcheck: info.Healthcheck}
-	if !img.OSVersion.Known() {
+	if !img.OSVersion.Known() && !s.pulledOnly() {
 		if b := ref.Build(); b != 0 {
 			img.OSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: b}
 		}
+	}
+	if !img.OSVersion.Known() {
+		// A Windows host knows the build of every image it has (from
+		// its config); one whose tag names none was never pulled here.
+		return driver.Image{}, hcsError("GetImage", name, hresult.FileNotFound, driver.ErrNotFound,
+			"The system cannot find the file specified. (the host has not pulled image %s)", name)
 	}
 	return img, nil
 }

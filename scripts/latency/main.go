@@ -143,7 +143,7 @@ metadata:
   name: web-%05d
 spec:
   image: %s
-  command: ["cmd", "/k"]
+  command: ['C:\app\server.exe']
   env: {GEN: "%d"}
 `
 
