@@ -261,3 +261,18 @@ func TestEngineProbesOverTheNetwork(t *testing.T) {
 		t.Errorf("last result %+v, want simserve's 200 OK", last)
 	}
 }
+
+// restartPolicy never leaves a container stopped for its health stopped,
+// as a failed run.
+func TestEngineUnhealthyWithRestartPolicyNever(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		web := ctr("web", img2022, serving("-unhealthy-after", "1m"), curlCheck, func(s *spec.Spec) { s.RestartPolicy = spec.RestartNever })
+		r := start(t, openSim(t, ""), snapshot(web))
+		r.waitConverged()
+		r.settle(3 * time.Minute)
+		st := r.status("web")
+		if st.State != StateExited || st.RestartCount != 0 || st.LastExit == nil || st.LastExit.Reason != ExitUnhealthy || st.Health != nil {
+			t.Fatalf("status %+v, last exit %+v; want exited as unhealthy, not restarted, no health", st, st.LastExit)
+		}
+	})
+}

@@ -445,8 +445,11 @@ func (r *containerReconciler) unhealthyHook(ctx context.Context, name string, d 
 			c = &actual[i]
 		}
 	}
-	if c == nil || d == nil || !d.Admitted() || c.Hash != d.Config.Hash || !u.stopped && (c.State != driver.StateRunning || !c.StartedAt.Equal(u.started)) {
-		// Gone, changed or restarted meanwhile: the plan takes over.
+	switch {
+	case c == nil || d == nil || !d.Admitted() || c.Hash != d.Config.Hash,
+		!u.stopped && (c.State != driver.StateRunning || !c.StartedAt.Equal(u.started)),
+		u.stopped && c.State != driver.StateExited:
+		// Gone, changed, or started meanwhile: the plan takes over.
 		r.health.done(name, u)
 		return Result{}, false, nil
 	}
