@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/metrics"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
@@ -36,6 +37,12 @@ func (o observer) Restarted(name string)                           { o.m.IncRest
 func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit(name, e.Reason) }
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
+
+var _ reconcile.HealthObserver = observer{}
+
+func (o observer) Probed(_ string, k health.Kind, d time.Duration, ok bool) {
+	o.m.ObserveProbe(k, d, ok)
+}
 
 // infoCache keeps the per-container metrics' view of the engine while the
 // engine's StateVersion stays, so that a scrape does not build the whole
@@ -98,6 +105,9 @@ func containerInfos(st reconcile.Status) []metrics.ContainerInfo {
 		// counts it in isoagent_container_conditions all the same).
 		if c.State == reconcile.StatePulling && (iso == string(driver.Process) || iso == string(driver.HyperV)) {
 			ci.Desired = true
+		}
+		if c.Health != nil {
+			ci.Health = c.Health.State
 		}
 		// Waiting out its crash backoff, it is wanted running all the same.
 		if c.State == reconcile.StateExited && slices.ContainsFunc(c.Conditions, func(x reconcile.Condition) bool { return x.Type == reconcile.CondCrashLoop }) {

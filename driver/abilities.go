@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"io"
+	"net/netip"
 )
 
 // Optional abilities of a driver, each its own small interface; the
@@ -59,4 +60,17 @@ type RunKeeper interface {
 	// Runs returns the folders of container id's runs that are kept,
 	// oldest first: none for a container that never started.
 	Runs(id string) ([]string, error)
+}
+
+// Addresser is a Driver that tells where the host reaches a port of a
+// running container directly: at the address of the container's network
+// endpoint, never through a host port mapping, so a health probe needs no
+// published port and no policy exception.
+type Addresser interface {
+	// Address returns the address and port at which the host reaches
+	// TCP port port of running container id. It wraps ErrNotFound for no
+	// such container and ErrInvalidState for one that does not run or
+	// has no network endpoint (network mode none). What listens there is
+	// the container's business: a dial may be refused.
+	Address(ctx context.Context, id string, port int) (netip.AddrPort, error)
 }

@@ -123,6 +123,9 @@ type Image struct {
 	// empty for one it only finds by name (Docker's store, the sim's
 	// images named by tag).
 	Digest string `json:"digest,omitempty"`
+	// Healthcheck is the image config's HEALTHCHECK; nil when it has
+	// none or the host does not tell.
+	Healthcheck *ImageHealthcheck `json:"healthcheck,omitempty"`
 }
 
 // Config is everything a driver needs to create a container. Reconcile

@@ -56,6 +56,23 @@ type ImageConfig struct {
 	WorkingDir  string   `json:"workingDir,omitempty"`
 	Env         []string `json:"env,omitempty"`
 	User        string   `json:"user,omitempty"`
+	// Healthcheck is the config's HEALTHCHECK; nil when it has none.
+	Healthcheck *ImageHealthcheck `json:"healthcheck,omitempty"`
+}
+
+// ImageHealthcheck is an image config's HEALTHCHECK, as Docker writes it
+// (its config's Healthcheck). Zero durations and retries mean Docker's
+// defaults.
+type ImageHealthcheck struct {
+	// Test is ["CMD", program, args...] (run as it is), ["CMD-SHELL",
+	// line] (run by the shell: cmd /S /C on Windows) or ["NONE"] (no
+	// check, not even a base image's); empty inherits, which for a
+	// config read alone is none.
+	Test        []string      `json:"test,omitempty"`
+	Interval    time.Duration `json:"interval,omitempty"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	StartPeriod time.Duration `json:"startPeriod,omitempty"`
+	Retries     int           `json:"retries,omitempty"`
 }
 
 // Command is the image's default command: Entrypoint followed by Cmd.

@@ -28,8 +28,7 @@ type podBuilder struct {
 // joining spec that asks for something else gets a note.
 type podFeature func(b *podBuilder, c *spec.Container, ctr *corev1.Container)
 
-// podFeatures are the features of a spec in the order they map. Health
-// checks (as probes) are to come here with issue 16.
+// podFeatures are the features of a spec in the order they map.
 var podFeatures = []podFeature{
 	(*podBuilder).process,
 	(*podBuilder).user,
@@ -45,6 +44,7 @@ var podFeatures = []podFeature{
 	(*podBuilder).hostname,
 	(*podBuilder).credentialSpec,
 	(*podBuilder).secrets,
+	(*podBuilder).probes,
 	(*podBuilder).annotationNotes,
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/reconcile"
 )
 
@@ -45,6 +46,9 @@ type ContainerInfo struct {
 	// Conditions are the kinds of the container's conditions, counted in
 	// isoagent_container_conditions.
 	Conditions []reconcile.ConditionType
+	// Health is the running container's health; empty without a health
+	// check (health.go).
+	Health health.State
 }
 
 // containerCollector produces the per-container metrics from one snapshot
@@ -90,7 +94,7 @@ func newContainerCollector(labels labelSets) *containerCollector {
 			"Restarts of a container by its restart policy since the agent started.",
 			[]string{"name"}, nil),
 		exits: prometheus.NewDesc(namespace+"_container_exits_total",
-			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.",
+			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unhealthy (stopped by the agent for failing its health check), unknown.",
 			[]string{"name", "reason"}, nil),
 		conditions: prometheus.NewDesc(namespace+"_container_conditions",
 			"Containers a condition holds for, by kind: CrashLoopBackOff (waiting out its crash backoff), ImagePullFailed, WaitingForDependency, KeptRunning (its spec is refused; what ran is left alone), Invalid (its file is invalid; the last good spec stays), Conflict, PruneHeld.",
@@ -148,6 +152,7 @@ func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
 	ch <- c.info
 	ch <- c.restarts
+	ch <- healthyDesc
 	c.schedules.describe(ch)
 }
 
@@ -247,6 +252,7 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))
 	}
 	c.schedules.collect(ch, snapshot)
+	collectHealth(send, snapshot)
 
 	slices.Sort(names)
 	names = slices.Compact(names)

@@ -325,15 +325,17 @@ func TestExitsByReasonAndTheLastExitCode(t *testing.T) {
 	m.IncExit("job", reconcile.ExitFailed)
 	m.IncExit("web", reconcile.ExitStopped)
 	want := `
-# HELP isoagent_container_exits_total Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unknown.
+# HELP isoagent_container_exits_total Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unhealthy (stopped by the agent for failing its health check), unknown.
 # TYPE isoagent_container_exits_total counter
 isoagent_container_exits_total{name="job",reason="completed"} 0
 isoagent_container_exits_total{name="job",reason="failed"} 2
 isoagent_container_exits_total{name="job",reason="stopped"} 0
+isoagent_container_exits_total{name="job",reason="unhealthy"} 0
 isoagent_container_exits_total{name="job",reason="unknown"} 0
 isoagent_container_exits_total{name="web",reason="completed"} 0
 isoagent_container_exits_total{name="web",reason="failed"} 0
 isoagent_container_exits_total{name="web",reason="stopped"} 1
+isoagent_container_exits_total{name="web",reason="unhealthy"} 0
 isoagent_container_exits_total{name="web",reason="unknown"} 0
 # HELP isoagent_container_last_exit_code The exit code of a container's last run, for containers that have ended one.
 # TYPE isoagent_container_last_exit_code gauge

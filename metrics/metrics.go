@@ -76,6 +76,7 @@ type Metrics struct {
 	exposition        *containerExposition
 	guard             guardMetrics
 	conditions        *conditionCollector
+	health            healthMetrics
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -176,6 +177,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
 		conditions: newConditionCollector(labels),
+		health:     newHealthMetrics(),
 	}
 	build := newInfoCollector(prometheus.NewDesc(
 		namespace+"_build_info",
@@ -216,6 +218,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats},
 	)
 	m.pulls.register(reg)
+	m.health.register(reg)
 	reg.MustRegister(m.guard.collectors()...)
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -273,12 +274,12 @@ func cycleIn(comp []int, edges [][]int) []int {
 // container may be created (or, created, started): the first of its
 // dependencies whose condition does not hold under the desired state ds and
 // the containers get returns for a name; "" when none.
-func waitingFor(ds *desiredState, get func(string) []driver.Container, d *Decision) string {
+func waitingFor(ds *desiredState, get func(string) []driver.Container, healthOf func(id string) (HealthState, bool), d *Decision) string {
 	if d == nil || !d.Admitted() {
 		return ""
 	}
 	for _, n := range needs(d.Spec) {
-		if why := unmet(ds.decision(n.name), get(n.name), n); why != "" {
+		if why := unmet(ds.decision(n.name), get(n.name), healthOf, n); why != "" {
 			return why
 		}
 	}
@@ -286,10 +287,13 @@ func waitingFor(ds *desiredState, get func(string) []driver.Container, d *Decisi
 }
 
 // unmet says why dependency n, with decision dd and containers actual, does
-// not meet its condition, or returns "".
-func unmet(dd *Decision, actual []driver.Container, n need) string {
+// not meet its condition, or returns ""; healthOf tells a container's
+// health (Engine.healthOf).
+func unmet(dd *Decision, actual []driver.Container, healthOf func(id string) (HealthState, bool), n need) string {
 	what := fmt.Sprintf("waiting for %s to start", n.name)
 	switch {
+	case n.cond == spec.DependsHealthy:
+		what = fmt.Sprintf("waiting for %s to be healthy", n.name)
 	case n.network:
 		what = fmt.Sprintf("waiting for %s, whose network it shares, to run", n.name)
 	case n.cond == spec.DependsCompleted:
@@ -323,6 +327,21 @@ func unmet(dd *Decision, actual []driver.Container, n need) string {
 			return fmt.Sprintf("%s: it exited with code %d", what, c.ExitCode)
 		}
 		return fmt.Sprintf("%s: it is %s", what, c.State)
+	case n.cond == spec.DependsHealthy:
+		if c.State != driver.StateRunning {
+			return fmt.Sprintf("%s: it is %s", what, c.State)
+		}
+		state, hasCheck := HealthState(""), false
+		if healthOf != nil {
+			state, hasCheck = healthOf(c.ID)
+		}
+		switch {
+		case !hasCheck:
+			return fmt.Sprintf("%s: it has no health check (neither its spec nor its image has one); give %s a spec.healthcheck, or depend on it with condition: started", what, n.name)
+		case state == health.Healthy:
+			return ""
+		}
+		return fmt.Sprintf("%s: it is %s", what, state)
 	}
 	return fmt.Sprintf("%s: condition %s is not supported", what, n.cond)
 }
@@ -342,7 +361,11 @@ func (r *containerReconciler) dependsWait(ds *desiredState, name string, d *Deci
 	default:
 		return 0
 	}
-	why := waitingFor(ds, r.cache.Get, d)
+	var healthOf func(string) (HealthState, bool)
+	if r.health != nil {
+		healthOf = r.health.stateOf
+	}
+	why := waitingFor(ds, r.cache.Get, healthOf, d)
 	if why == "" {
 		return 0
 	}

@@ -99,7 +99,7 @@ func TestWaitingFor(t *testing.T) {
 			return nil
 		}
 		for _, c := range []struct{ name, want string }{{"app", tt.app}, {"job", tt.job}} {
-			got := waitingFor(state, get, state.decisions[c.name])
+			got := waitingFor(state, get, nil, state.decisions[c.name])
 			if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 				t.Errorf("%s: %s waits for %q, want %q", tt.name, c.name, got, c.want)
 			}

@@ -84,6 +84,7 @@ type Engine struct {
 	cache     *hostCache
 	restarts  *restarts
 	exits     *exits
+	health    *healthHook
 	conds     *conditions
 	guard     *pruneGuard
 	track     *tracker
@@ -143,12 +144,16 @@ func NewEngine(opts EngineOptions) *Engine {
 		relistC:  make(chan struct{}, 1),
 	}
 	e.exits = newExits(e.log, e.obs, opts.Driver)
-	e.cache.onWrite = e.exits.written
+	e.health = newHealthHook(opts.Driver, e.log, e.obs, &e.desired, e.cache, e.enqueue)
+	e.cache.onWrite = func(name string, old, list []driver.Container) {
+		e.exits.written(name, old, list)
+		e.health.written(name, old, list)
+	}
 	e.track = newTracker(e.settled, e.allKeys, e.reportConverged)
 	e.rec = &containerReconciler{
 		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts, exits: e.exits,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
-		images: opts.Images,
+		images: opts.Images, health: e.health,
 	}
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
@@ -316,7 +321,7 @@ func (e *Engine) WaitConverged(ctx context.Context) error {
 // (the per-container metrics) can be kept, rather than Status built again
 // for every look. It never goes back.
 func (e *Engine) StateVersion() uint64 {
-	return e.published.Load() + e.cache.Changes() + e.restarts.version()
+	return e.published.Load() + e.cache.Changes() + e.restarts.version() + e.health.version()
 }
 
 // PruneBudget returns how many containers one change may prune now, as
@@ -335,6 +340,7 @@ func (e *Engine) Status() Status {
 		tracker:   e.track.view(),
 		pulls:     e.pulls(),
 		schedules: e.rec.sched.views(),
+		health:    e.health.views(),
 		now:       time.Now(),
 		pending:   e.guard.pendingPrune(),
 		budget:    e.opts.MaxPrune,

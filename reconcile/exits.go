@@ -26,7 +26,7 @@ const (
 
 // ExitReasons returns every ExitReason.
 func ExitReasons() []ExitReason {
-	return []ExitReason{ExitCompleted, ExitFailed, ExitStopped, ExitUnknown}
+	return []ExitReason{ExitCompleted, ExitFailed, ExitStopped, ExitUnknown, ExitUnhealthy}
 }
 
 // crashLines is how many of its last lines of output a crash report
@@ -62,10 +62,13 @@ type exits struct {
 	mu       sync.Mutex
 	last     map[string]LastExit // by name
 	stopping map[string]bool     // container IDs the agent stopped, until they run again
+	// reasons are why the agent stopped a container, when not a change
+	// (ExitUnhealthy), by container ID, as long as stopping has it.
+	reasons map[string]ExitReason
 }
 
 func newExits(log *slog.Logger, obs Observer, d driver.Driver) *exits {
-	x := &exits{log: log, obs: obs, last: make(map[string]LastExit), stopping: make(map[string]bool)}
+	x := &exits{log: log, obs: obs, last: make(map[string]LastExit), stopping: make(map[string]bool), reasons: make(map[string]ExitReason)}
 	x.runs, _ = d.(driver.RunKeeper)
 	return x
 }
@@ -76,6 +79,15 @@ func (x *exits) expect(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.stopping[id] = true
+}
+
+// expectReason is expect for a stop whose exit has reason (such as
+// ExitUnhealthy): not a crash, nor a change.
+func (x *exits) expectReason(id string, reason ExitReason) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.stopping[id] = true
+	x.reasons[id] = reason
 }
 
 // written is the host cache's hook: it is called with a name's list
@@ -90,11 +102,13 @@ func (x *exits) written(name string, old, list []driver.Container) {
 	for _, o := range old {
 		if !slices.ContainsFunc(list, func(c driver.Container) bool { return c.ID == o.ID }) {
 			delete(x.stopping, o.ID)
+			delete(x.reasons, o.ID)
 		}
 	}
 	for _, c := range list {
 		if c.State == driver.StateRunning {
 			delete(x.stopping, c.ID)
+			delete(x.reasons, c.ID)
 			continue
 		}
 		if c.State != driver.StateExited {
@@ -102,6 +116,9 @@ func (x *exits) written(name string, old, list []driver.Container) {
 		}
 		i := slices.IndexFunc(old, func(o driver.Container) bool { return o.ID == c.ID })
 		e := LastExit{ContainerID: c.ID, Code: c.ExitCode, At: c.FinishedAt, Reason: exitReason(c.ExitCode, x.stopping[c.ID])}
+		if r, ok := x.reasons[c.ID]; ok {
+			e.Reason = r
+		}
 		if i >= 0 && old[i].State == driver.StateExited {
 			if cur, ok := x.last[name]; ok && cur.ContainerID == c.ID {
 				cur.Code, cur.At, cur.Reason = e.Code, e.At, e.Reason

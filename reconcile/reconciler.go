@@ -76,6 +76,9 @@ type containerReconciler struct {
 	requests restartRequests
 	// sched runs the scheduled specs (schedule.go).
 	sched *scheduler
+	// health runs the health checks (health.go); nil in tests that
+	// build a reconciler alone.
+	health *healthHook
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
@@ -90,6 +93,9 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 		return Result{RequeueAfter: pullPoll}, nil
 	}
 	actual := r.cache.Get(name)
+	if res, ok, err := r.unhealthyHook(ctx, name, d, actual); ok {
+		return res, err
+	}
 	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
 		return res, err
 	}

@@ -43,6 +43,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.watchExits(ctx)
 	}()
 	defer func() { <-watchDone }()
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		e.health.run(ctx)
+	}()
+	defer func() { <-healthDone }()
 
 	e.reconcileAll(ctx) // firstList has just listed
 	ticker := time.NewTicker(e.opts.Resync)
@@ -196,6 +202,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 		pass.publish = func(decisions map[string]*Decision, names []string) {
 			e.track.unsettle(names)
 			e.desired.Store(&desiredState{snap: adm.snap, decisions: decisions})
+			e.health.desiredChanged()
 			e.ctrl.Add(names...)
 			for _, n := range names {
 				published[n] = true
@@ -228,6 +235,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 	// convergence is not reported for a change whose keys wait.
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
+	e.health.desiredChanged()
 	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, adm.seenAt)

@@ -188,6 +188,9 @@ type ContainerStatus struct {
 	// LastExit is how the container's last run ended, as this agent
 	// learnt of it (a crash report: code, time, reason, last lines).
 	LastExit *LastExit `json:"lastExit,omitempty"`
+	// Health is the running container's health, when it has a health
+	// check (health.go).
+	Health *HealthView `json:"health,omitempty"`
 	// InitPID is the host PID of a process-isolated container's init
 	// process; UtilityVM the VM of a Hyper-V one, as the driver sees them.
 	InitPID   int               `json:"initPid,omitempty"`

@@ -25,9 +25,11 @@ type statusInput struct {
 	exits map[string]LastExit
 	// schedules holds the scheduler's views of scheduled names.
 	schedules map[string]scheduleView
-	now       time.Time
-	pending   *PendingPrune
-	budget    PruneBudget
+	// health holds the health of the probed containers, by ID.
+	health  map[string]HealthView
+	now     time.Time
+	pending *PendingPrune
+	budget  PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -152,6 +154,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 		cs.RestartCount = max(cs.RestartCount, current.RestartCount)
 		cs.InitPID = current.InitPID
 		cs.UtilityVM = current.UtilityVM
+		if h, ok := in.health[current.ID]; ok && current.State == driver.StateRunning {
+			cs.Health = &h
+		}
 		if cs.EffectiveIsolation == "" {
 			cs.EffectiveIsolation = current.Isolation
 		}
@@ -161,7 +166,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	}
 	var waiting string
 	if d != nil && d.Admitted() && !scheduled(d) && (current == nil || current.State == driver.StateCreated) {
-		waiting = waitingFor(in.desired, func(n string) []driver.Container { return in.cache[n] }, d)
+		waiting = waitingFor(in.desired, func(n string) []driver.Container { return in.cache[n] }, in.healthOf, d)
 	}
 	switch {
 	case pulling:
@@ -250,4 +255,10 @@ func keptRunning(in statusInput, d *Decision, current *driver.Container) string 
 		return fmt.Sprintf("container %s (%s) is left as it is while %s's spec is rejected (%s); fix %s's spec, not this one", current.ID, current.State, owner, od.Rejection.Reason, owner)
 	}
 	return fmt.Sprintf("container %s (%s) is left as it is until the spec is fixed", current.ID, current.State)
+}
+
+// healthOf tells the health of container id as in.health has it.
+func (in statusInput) healthOf(id string) (HealthState, bool) {
+	h, ok := in.health[id]
+	return h.State, ok
 }

@@ -23,6 +23,9 @@ type Convergence struct {
 	// Conditions are the engine-wide conditions that hold (an ignored
 	// empty folder, an invalid policy, ...), as Status has them.
 	Conditions []Condition `json:"conditions,omitempty"`
+	// NotHealthy names the running containers whose health check has not
+	// passed yet, or fails: a wait is not over while there are any.
+	NotHealthy []string `json:"notHealthy,omitempty"`
 }
 
 // Clean reports that the engine converged with no spec refused and no
@@ -57,7 +60,12 @@ func (e *Engine) WaitSettled(ctx context.Context, settle time.Duration) Converge
 		// looked at every key and found nothing to do in between is no
 		// break.
 		if e.track.converged() && e.track.wanted() == gen {
-			return e.convergence(true)
+			if !e.health.waitHealthy(ctx) {
+				return e.convergence(false)
+			}
+			if e.track.converged() && e.track.wanted() == gen {
+				return e.convergence(true)
+			}
 		}
 	}
 }
@@ -70,6 +78,8 @@ func (e *Engine) convergence(converged bool) Convergence {
 	if converged {
 		st := e.Status()
 		c.Rejected, c.InvalidFiles, c.Conditions = st.Refused(), st.Files, st.Conditions
+	} else {
+		c.NotHealthy = e.health.notHealthy()
 	}
 	return c
 }

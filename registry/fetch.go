@@ -155,7 +155,16 @@ func imageConfig(r Resolved, cf *v1.ConfigFile) (driver.ImageConfig, error) {
 		OS: cf.OS, Architecture: cf.Architecture, OSVersion: v,
 		Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, ArgsEscaped: cf.Config.ArgsEscaped,
 		WorkingDir: cf.Config.WorkingDir, Env: cf.Config.Env, User: cf.Config.User,
+		Healthcheck: imageHealthcheck(cf.Config.Healthcheck),
 	}, nil
+}
+
+// imageHealthcheck copies a config's HEALTHCHECK; nil for none.
+func imageHealthcheck(h *v1.HealthConfig) *driver.ImageHealthcheck {
+	if h == nil || len(h.Test) == 0 {
+		return nil
+	}
+	return &driver.ImageHealthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 }
 
 // BlobDir is where Fetch keeps the blobs of folder dir.

@@ -673,6 +673,12 @@ var typeKeyReasons = map[reflect.Type]map[string]string{
 		"readOnly":  "a named pipe cannot be mapped read-only (the pipe's server decides what clients may do); remove readOnly",
 		"read_only": "a named pipe cannot be mapped read-only (the pipe's server decides what clients may do); remove read_only",
 	},
+	reflect.TypeFor[HealthCheck](): {
+		"test":         "Compose's test is written here as exec, a list without CMD (exec: [curl, -f, http://localhost/]), or as tcp: {port: 80} or http: {port: 80, path: /}; remove test",
+		"start_period": "this is startPeriod here; write startPeriod",
+		"httpGet":      "this is http here; write http: {port: 80, path: /healthz}",
+		"tcpSocket":    "this is tcp here; write tcp: {port: 80}",
+	},
 	reflect.TypeFor[Resources](): {
 		"limits": "resources are limits already: write memoryMB, cpuCount or cpuMaximumPercent under resources, without limits",
 	},

@@ -27,6 +27,9 @@ const (
 //	spec.ports[].protocol   tcp
 //	spec.network.mode       nat
 //	spec.dependsOn[].condition  started
+//	spec.healthcheck        interval 30s, timeout 30s, retries 3, http
+//	                        path /, when it has a probe
+//	spec.onUnhealthy        restart
 //
 // ApplyDefaults is idempotent.
 func ApplyDefaults(c *Container) {
@@ -59,6 +62,12 @@ func ApplyDefaults(c *Container) {
 	}
 	if s.Network.Mode == "" {
 		s.Network.Mode = DefaultNetworkMode
+	}
+	if s.HealthCheck.HasProbe() {
+		s.HealthCheck = s.HealthCheck.WithDefaults()
+	}
+	if s.OnUnhealthy == "" {
+		s.OnUnhealthy = UnhealthyRestart
 	}
 	for i := range s.DependsOn {
 		if s.DependsOn[i].Condition == "" {

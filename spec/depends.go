@@ -11,8 +11,8 @@ const (
 	// DependsStarted: the dependency's container has been started (it
 	// runs, or ran and exited).
 	DependsStarted DependsCondition = "started"
-	// DependsHealthy: the dependency's container passes its health check.
-	// Validation refuses it until health checks exist.
+	// DependsHealthy: the dependency's container passes its health check
+	// (its spec's, or its image's HEALTHCHECK).
 	DependsHealthy DependsCondition = "healthy"
 	// DependsCompleted: the dependency's container exited with code 0.
 	DependsCompleted DependsCondition = "completed"
@@ -52,11 +52,6 @@ func (v *validator) dependsOn(self string, deps []Dependency) {
 			continue
 		}
 		seen[d.Name] = i
-		switch d.Condition {
-		case DependsHealthy:
-			v.errorf(dp+".condition", "healthy is not available yet: this agent has no health checks; use started or completed")
-		default:
-			v.enum(dp+".condition", string(d.Condition), string(DependsStarted), string(DependsHealthy), string(DependsCompleted))
-		}
+		v.enum(dp+".condition", string(d.Condition), string(DependsStarted), string(DependsHealthy), string(DependsCompleted))
 	}
 }

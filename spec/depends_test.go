@@ -42,7 +42,6 @@ func TestDependsOnRejects(t *testing.T) {
 		{"itself", []string{"dependsOn: [{name: web}]"}, "spec.dependsOn[0].name", "cannot depend on itself"},
 		{"twice", []string{"dependsOn: [{name: db}, {name: db, condition: completed}]"}, "spec.dependsOn[1].name", "already spec.dependsOn[0]"},
 		{"condition unknown", []string{"dependsOn: [{name: db, condition: complete}]"}, "spec.dependsOn[0].condition", "did you mean completed?"},
-		{"healthy not yet", []string{"dependsOn: [{name: db, condition: healthy}]"}, "spec.dependsOn[0].condition", "no health checks"},
 		{"compose short form", []string{"dependsOn: [db]"}, "spec.dependsOn[0]", "mapping"},
 	}
 	for _, tt := range tests {

@@ -97,6 +97,7 @@ spec:
 			Devices:        []Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
 			Hostname:       "WEB-01",
 			CredentialSpec: "webapp01.json",
+			OnUnhealthy:    UnhealthyRestart,
 		},
 		Source: Source{File: "web.yaml", Line: 1, Column: 1},
 	}

@@ -48,10 +48,9 @@ var unsupportedKeys = map[string]string{
 // isoagent does not do (or does elsewhere): the reason and what to write
 // instead, rather than a list of fields that does not have it.
 var foreignKeys = map[string]string{
-	"healthcheck":        "isoagent has no health checks: it restarts a container whose process exits, as restartPolicy says; remove healthcheck",
-	"livenessProbe":      "isoagent has no probes: it restarts a container whose process exits, as restartPolicy says; remove livenessProbe",
-	"readinessProbe":     "isoagent has no probes: it restarts a container whose process exits, as restartPolicy says; remove readinessProbe",
-	"startupProbe":       "isoagent has no probes: it restarts a container whose process exits, as restartPolicy says; remove startupProbe",
+	"livenessProbe":      "isoagent's probe is healthcheck, and onUnhealthy: restart (the default) makes it a liveness probe; write healthcheck: {http: {port: 80, path: /healthz}} instead of livenessProbe",
+	"readinessProbe":     "isoagent's probe is healthcheck: its health gates dependsOn condition healthy; write healthcheck: {http: {port: 80, path: /healthz}} instead of readinessProbe",
+	"startupProbe":       "isoagent's probe is healthcheck, whose startPeriod gives a slow start its time; write healthcheck: {http: {port: 80}, startPeriod: 2m} instead of startupProbe",
 	"depends_on":         "isoagent has no start order: each spec's container is started on its own; remove depends_on",
 	"dependsOn":          "isoagent has no start order: each spec's container is started on its own; remove dependsOn",
 	"replicas":           "a spec is one container on each host it is meant for; for more, write a spec per container; remove replicas",

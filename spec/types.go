@@ -159,6 +159,10 @@ type Spec struct {
 	TimeZone          string            `yaml:"timeZone,omitempty" json:"timeZone,omitempty"`
 	ConcurrencyPolicy ConcurrencyPolicy `yaml:"concurrencyPolicy,omitempty" json:"concurrencyPolicy,omitempty"`
 	StartingDeadline  Duration          `yaml:"startingDeadline,omitempty" json:"startingDeadline,omitempty"`
+	// HealthCheck is how the agent probes the container (see
+	// HealthCheck); OnUnhealthy what it does when the probes fail.
+	HealthCheck HealthCheck `yaml:"healthcheck,omitempty" json:"healthcheck,omitzero"`
+	OnUnhealthy OnUnhealthy `yaml:"onUnhealthy,omitempty" json:"onUnhealthy,omitempty"`
 }
 
 // EnvFrom names a secret of the agent's secrets folder whose keys become

@@ -31,7 +31,7 @@ commands:
   rm NAME|ID                              remove a container, running or not
   host [--set VERSION] [--sku SKU] [--name NAME] [--hyperv on|off] [--unc-mounts on|off]
                                           show the host, or change it
-  image REF [--build N | --version V | --missing | --reset]
+  image REF [--build N | --version V | --missing | --reset] [--healthcheck 'CMD-SHELL LINE' | --no-healthcheck]
                                           show what the host knows of an image, or change it
   images [--pulled-only on|off]           list the images pulled into the host, or say whether it has only those
   missing-path [PATH [--exists]]          list missing host paths, or mark PATH missing (or back)
@@ -308,11 +308,25 @@ func simImage(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 	version := fs.String("version", "", "make the image's OS version V, e.g. 10.0.17763.5206")
 	missing := fs.Bool("missing", false, "make the host not have the image")
 	reset := fs.Bool("reset", false, "forget what was set: the build comes from the tag again")
+	healthcheck := fs.String("healthcheck", "", "give the image a HEALTHCHECK, as Docker writes it: 'CMD-SHELL LINE', 'CMD PROGRAM ARGS...' or NONE")
+	noHealthcheck := fs.Bool("no-healthcheck", false, "take the image's HEALTHCHECK away")
 	return func(m *sim.Model, args []string, stdout io.Writer) error {
 		if err := wantArgs(args, 1, 1, "an image reference"); err != nil {
 			return err
 		}
 		ref := args[0]
+		if *healthcheck != "" && *noHealthcheck {
+			return usageError("give --healthcheck or --no-healthcheck, not both")
+		}
+		if *healthcheck != "" || *noHealthcheck {
+			h, err := parseImageHealthcheck(*healthcheck)
+			if err != nil {
+				return err
+			}
+			if err := m.SetImageHealthcheck(ref, h); err != nil {
+				return err
+			}
+		}
 		n := 0
 		for _, set := range []bool{*build != 0, *version != "", *missing, *reset} {
 			if set {
@@ -351,9 +365,31 @@ func simImage(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: os version %s, command %s\n", ref, img.OSVersion, strings.Join(img.Command, " "))
+		fmt.Fprintf(stdout, "%s: os version %s, command %s", ref, img.OSVersion, strings.Join(img.Command, " "))
+		if h := img.Healthcheck; h != nil {
+			fmt.Fprintf(stdout, ", healthcheck %s", strings.Join(h.Test, " "))
+		}
+		fmt.Fprintln(stdout)
 		return nil
 	}
+}
+
+// parseImageHealthcheck reads a HEALTHCHECK as `isoagent sim image
+// --healthcheck` takes it; "" is none.
+func parseImageHealthcheck(s string) (*driver.ImageHealthcheck, error) {
+	kind, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
+	rest = strings.TrimSpace(rest)
+	switch {
+	case s == "":
+		return nil, nil
+	case kind == "NONE" && rest == "":
+		return &driver.ImageHealthcheck{Test: []string{"NONE"}}, nil
+	case kind == "CMD-SHELL" && rest != "":
+		return &driver.ImageHealthcheck{Test: []string{"CMD-SHELL", rest}}, nil
+	case kind == "CMD" && rest != "":
+		return &driver.ImageHealthcheck{Test: append([]string{"CMD"}, strings.Fields(rest)...)}, nil
+	}
+	return nil, usageError(fmt.Sprintf("--healthcheck %q: write CMD-SHELL LINE, CMD PROGRAM ARGS... or NONE, such as 'CMD-SHELL curl -f http://localhost/'", s))
 }
 
 func simMissingPath(fs *flag.FlagSet) func(*sim.Model, []string, io.Writer) error {

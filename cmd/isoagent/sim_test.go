@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,17 @@ func TestSimDrillsChangeTheHost(t *testing.T) {
 				t.Errorf("image after --build: %+v, printed %q", img, out)
 			}
 		}},
+		{[]string{"image", "example.com/web:ltsc2022", "--healthcheck", "CMD-SHELL curl -f http://localhost/"}, func(t *testing.T, out string) {
+			img, _ := d.Image(ctx, imageref.MustParse("example.com/web:ltsc2022"))
+			if img.Healthcheck == nil || !slices.Equal(img.Healthcheck.Test, []string{"CMD-SHELL", "curl -f http://localhost/"}) || !strings.Contains(out, "healthcheck CMD-SHELL curl -f http://localhost/") {
+				t.Errorf("image after --healthcheck: %+v, printed %q", img.Healthcheck, out)
+			}
+		}},
+		{[]string{"image", "example.com/web:ltsc2022", "--no-healthcheck"}, func(t *testing.T, out string) {
+			if img, _ := d.Image(ctx, imageref.MustParse("example.com/web:ltsc2022")); img.Healthcheck != nil || strings.Contains(out, "healthcheck") {
+				t.Errorf("image after --no-healthcheck: %+v, printed %q", img.Healthcheck, out)
+			}
+		}},
 		{[]string{"image", "example.com/app:v1", "--missing"}, func(t *testing.T, out string) {
 			if _, err := d.Image(ctx, imageref.MustParse("example.com/app:v1")); !errors.Is(err, driver.ErrNotFound) {
 				t.Errorf("Image after --missing = %v, want ErrNotFound", err)
@@ -168,6 +180,7 @@ func TestSimReportsMistakes(t *testing.T) {
 		{[]string{"fault", "jump", "--error", "unavailable"}, exitUsage, "unknown operation"},
 		{[]string{"fault", "start", "--error", "oops"}, exitUsage, "unknown error class"},
 		{[]string{"image", "x:1", "--build", "1", "--missing"}, exitUsage, "at most one"},
+		{[]string{"image", "x:1", "--healthcheck", "curl -f http://localhost/"}, exitUsage, "write CMD-SHELL LINE"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

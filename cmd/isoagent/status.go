@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -128,7 +129,11 @@ func runWait(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return reportConvergence(stdout, stderr, conv, *allowRejected)
 	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(stderr, "isoagent wait: not converged after %s\n", *timeout)
+		if len(conv.NotHealthy) > 0 {
+			fmt.Fprintf(stderr, "isoagent wait: not healthy after %s: %s\n", *timeout, strings.Join(conv.NotHealthy, ", "))
+		} else {
+			fmt.Fprintf(stderr, "isoagent wait: not converged after %s\n", *timeout)
+		}
 		// What is not converged, read once now.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -40,7 +40,7 @@ func writeContainers(w io.Writer, cs []reconcile.ContainerStatus, now time.Time,
 	}
 	rows := [][]string{append(header, "PORTS", "NOTE")}
 	for _, c := range cs {
-		r := []string{c.Name, string(c.State), isolationColumn(c), orDash(c.Image), strconv.Itoa(c.RestartCount),
+		r := []string{c.Name, stateColumn(c), isolationColumn(c), orDash(c.Image), strconv.Itoa(c.RestartCount),
 			exitColumn(c), age(c.Since, now), orDash(c.ContainerID), hostView(c)}
 		if usage.show {
 			r = append(r, cells(usage.row(c))...)
@@ -197,6 +197,12 @@ func note(c reconcile.ContainerStatus, now time.Time) string {
 	}
 	if c.Schedule != nil && c.LastError == "" && c.Rejection == nil {
 		note = scheduleNote(c.Schedule, now)
+	}
+	if h := healthNote(c); h != "" {
+		if note != "" {
+			note += "; "
+		}
+		note += h
 	}
 	return note
 }

@@ -277,7 +277,7 @@ func (d *Driver) Image(ctx context.Context, ref imageref.Ref) (driver.Image, err
 	if err != nil {
 		return driver.Image{}, err
 	}
-	return driver.Image{Ref: ref, Digest: im.Digest, OSVersion: im.OSVersion, Command: im.Command()}, nil
+	return driver.Image{Ref: ref, Digest: im.Digest, OSVersion: im.OSVersion, Command: im.Command(), Healthcheck: im.Healthcheck}, nil
 }
 
 // systems lists the compute systems of the driver's owner, by ID.

@@ -51,6 +51,8 @@ type ResolvedImage struct {
 	WorkingDir string
 	Env        []string
 	User       string
+	// Healthcheck is the image config's HEALTHCHECK; nil for none.
+	Healthcheck *driver.ImageHealthcheck
 }
 
 // Command is the image's default command: Entrypoint followed by Cmd.
@@ -168,6 +170,7 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 			WorkingDir  string
 			Env         []string
 			User        string
+			Healthcheck *driver.ImageHealthcheck
 		} `json:"config"`
 		RootFS struct {
 			DiffIDs []string `json:"diff_ids"`
@@ -187,6 +190,9 @@ func (s DockerStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIma
 		WorkingDir:  cfg.Config.WorkingDir,
 		Env:         cfg.Config.Env,
 		User:        cfg.Config.User,
+	}
+	if h := cfg.Config.Healthcheck; h != nil && len(h.Test) > 0 {
+		im.Healthcheck = h
 	}
 	if cfg.OSVersion != "" {
 		v, err := winbuild.ParseVersion(cfg.OSVersion)

@@ -8,9 +8,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
@@ -173,6 +175,29 @@ func TestDockerStoreReadsTheProcessSettings(t *testing.T) {
 	if im.WorkingDir != `C:\app` || im.User != "ContainerUser" || !im.ArgsEscaped ||
 		!slices.Equal(im.Env, []string{`PATH=C:\Windows\system32;C:\Windows`, "DOTNET_RUNNING_IN_CONTAINER=true"}) {
 		t.Errorf("Resolve = %+v, want the config's WorkingDir, User, Env and ArgsEscaped", im)
+	}
+}
+
+func TestDockerStoreReadsTheHealthcheck(t *testing.T) {
+	root := t.TempDir()
+	writeDockerImage(t, root, testImage{Ref: "orders:1", Healthcheck: map[string]any{
+		"Test": []string{"CMD-SHELL", "curl -f http://localhost/"}, "Interval": int64(5 * time.Second), "Retries": 2,
+	}})
+	writeDockerImage(t, root, testImage{Ref: "plain:1"})
+	im, err := DockerStore{Root: root}.Resolve(context.Background(), imageref.MustParse("orders:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := driver.ImageHealthcheck{Test: []string{"CMD-SHELL", "curl -f http://localhost/"}, Interval: 5 * time.Second, Retries: 2}
+	if im.Healthcheck == nil || !reflect.DeepEqual(*im.Healthcheck, want) {
+		t.Errorf("Healthcheck = %+v, want %+v", im.Healthcheck, want)
+	}
+	plain, err := DockerStore{Root: root}.Resolve(context.Background(), imageref.MustParse("plain:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Healthcheck != nil {
+		t.Errorf("an image without HEALTHCHECK: Healthcheck = %+v, want nil", plain.Healthcheck)
 	}
 }
 

@@ -218,7 +218,7 @@ func (s *PulledStore) Resolve(ctx context.Context, ref imageref.Ref) (ResolvedIm
 	}
 	im := ResolvedImage{
 		Ref: ref, Digest: p.Digest, OSVersion: p.Config.OSVersion, Entrypoint: p.Config.Entrypoint, Cmd: p.Config.Cmd, ArgsEscaped: p.Config.ArgsEscaped,
-		WorkingDir: p.Config.WorkingDir, Env: p.Config.Env, User: p.Config.User,
+		WorkingDir: p.Config.WorkingDir, Env: p.Config.Env, User: p.Config.User, Healthcheck: p.Config.Healthcheck,
 	}
 	for i := len(p.Chain) - 1; i >= 0; i-- {
 		im.Layers = append(im.Layers, s.layerPath(p.Chain[i]))

@@ -55,7 +55,7 @@ func (p *pulledImage) image(ref imageref.Ref) driver.Image {
 	if len(cmd) == 0 {
 		cmd = slices.Clone(defaultCommand)
 	}
-	return driver.Image{Ref: ref, OSVersion: p.Config.OSVersion, Command: cmd, Digest: p.Digest}
+	return driver.Image{Ref: ref, OSVersion: p.Config.OSVersion, Command: cmd, Digest: p.Digest, Healthcheck: p.Config.Healthcheck}
 }
 
 func (p *pulledImage) stored() driver.StoredImage {

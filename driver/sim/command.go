@@ -118,6 +118,8 @@ func (s script) next(at time.Duration) (time.Duration, bool) {
 //	powershell -c SCRIPT  runs Write-Output/Write-Host/echo TEXT (stdout),
 //	                      Write-Error TEXT (stderr) and exit N, separated
 //	                      by ';' (also pwsh, -Command)
+//	simserve [PORT ...]   prints that it listens and runs until stopped,
+//	                      answering probes as servingOf says
 //	cmd /c <one of these> the same as the command itself
 //
 // Everything else, including cmd without /c (the usual image default),
@@ -148,6 +150,13 @@ func scriptOf(argv []string) script {
 				return script{behaviour: behaviour{exits: true, after: time.Duration(k) * time.Second}}
 			}
 		}
+	case "simserve":
+		sv, _ := servingOf(argv)
+		ports := make([]string, len(sv.ports))
+		for i, p := range sv.ports {
+			ports[i] = strconv.Itoa(p)
+		}
+		return script{lines: []Line{{Text: "simserve: listening on port " + strings.Join(ports, ", ")}}}
 	case "powershell", "pwsh":
 		for i, a := range args {
 			switch strings.ToLower(strings.TrimLeft(a, "-/")) {

@@ -104,6 +104,7 @@ type Driver struct {
 	w    watchers
 	mon  *monitors      // nil without Options.Monitor
 	runs monitor.Layout // where the runs are kept; Dir "" in memory
+	eps  endpoints      // the listeners of simserve's ports (serve.go)
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -387,8 +388,10 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 }
 
 // Close lets go of the monitors the driver waits on; they and their
-// containers keep running, and a new driver finds them again.
+// containers keep running, and a new driver finds them again. It closes
+// the listeners it serves simserve's ports on.
 func (d *Driver) Close() error {
+	d.closeEndpoints()
 	if d.mon != nil {
 		d.mon.close()
 	}

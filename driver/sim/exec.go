@@ -20,6 +20,8 @@ var _ driver.Execer = (*Driver)(nil)
 //	                                until exit or the end of its input
 //	more                            copies its stdin to its stdout
 //	hostname                        prints the container's host name
+//	curl [-f] http://localhost[:P]/ answers as the container's simserve
+//	                                does (see servingOf), a probe
 //
 // A command that runs until stopped runs until ctx ends or the container
 // stops; it is then terminated (exit code 1, as HCS ends a container's
@@ -49,6 +51,9 @@ func (d *Driver) Exec(ctx context.Context, id string, p driver.ExecProcess) (int
 	running := func() bool {
 		r, ok, err := d.model.runOf(id)
 		return err == nil && ok && r.State == driver.StateRunning && r.StartedAt.Equal(ri.StartedAt)
+	}
+	if code, ok := d.probeExec(id, ri, p.Command, stdout, stderr); ok {
+		return code, nil
 	}
 	switch name := program(p.Command[0]); {
 	case name == "hostname":

@@ -181,10 +181,29 @@ func (m *Model) SetImage(ref string, v driver.OSVersion) error {
 		if s.Images == nil {
 			s.Images = make(map[string]imageInfo)
 		}
-		if v.Known() {
-			s.Images[imageKey(ref)] = imageInfo{OSVersion: v}
-		} else {
+		info := imageInfo{OSVersion: v, Healthcheck: s.Images[imageKey(ref)].Healthcheck}
+		if info == (imageInfo{}) {
 			delete(s.Images, imageKey(ref))
+		} else {
+			s.Images[imageKey(ref)] = info
+		}
+		return nil
+	})
+}
+
+// SetImageHealthcheck gives ref the HEALTHCHECK h in its config, as an
+// image built with one has; nil takes it away.
+func (m *Model) SetImageHealthcheck(ref string, h *driver.ImageHealthcheck) error {
+	return m.update(func(s *state, _ time.Time) error {
+		if s.Images == nil {
+			s.Images = make(map[string]imageInfo)
+		}
+		info := s.Images[imageKey(ref)]
+		info.Healthcheck = h
+		if info == (imageInfo{}) {
+			delete(s.Images, imageKey(ref))
+		} else {
+			s.Images[imageKey(ref)] = info
 		}
 		return nil
 	})

@@ -137,6 +137,9 @@ func (s *state) drop(id string) {
 type imageInfo struct {
 	OSVersion driver.OSVersion `json:"osVersion,omitzero"`
 	Missing   bool             `json:"missing,omitempty"`
+	// Healthcheck is the image's HEALTHCHECK, as SetImageHealthcheck
+	// gave it.
+	Healthcheck *driver.ImageHealthcheck `json:"healthcheck,omitempty"`
 }
 
 // record is one container on the host.
@@ -319,9 +322,13 @@ func (s *state) image(name string, ref imageref.Ref) (driver.Image, error) {
 			"The system cannot find the file specified."), name)
 	}
 	if p := s.pulled(ref); p != nil && !info.OSVersion.Known() {
-		return p.image(ref), nil
+		img := p.image(ref)
+		if info.Healthcheck != nil {
+			img.Healthcheck = info.Healthcheck
+		}
+		return img, nil
 	}
-	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand)}
+	img := driver.Image{Ref: ref, OSVersion: info.OSVersion, Command: slices.Clone(defaultCommand), Healthcheck: info.Healthcheck}
 	if !img.OSVersion.Known() && !s.pulledOnly() {
 		if b := ref.Build(); b != 0 {
 			img.OSVersion = driver.OSVersion{Major: 10, Minor: 0, Build: b}

@@ -27,6 +27,9 @@ type Image struct {
 	WorkingDir  string
 	Env         []string
 	User        string
+	// Healthcheck is the config's HEALTHCHECK, as Docker writes it
+	// (Test, Interval in nanoseconds, ...); nil leaves it out.
+	Healthcheck map[string]any
 	// UtilityVM gives the base layer a UtilityVM folder, as Windows base
 	// images have.
 	UtilityVM bool
@@ -90,6 +93,7 @@ func Write(root string, im Image) ([]string, error) {
 		"config": map[string]any{
 			"Entrypoint": im.Entrypoint, "Cmd": im.Cmd, "ArgsEscaped": im.ArgsEscaped,
 			"WorkingDir": im.WorkingDir, "Env": im.Env, "User": im.User,
+			"Healthcheck": im.Healthcheck,
 		},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffs},
 	}
