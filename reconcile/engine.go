@@ -148,7 +148,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	e.rec = &containerReconciler{
 		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts, exits: e.exits,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
-		images: opts.Images,
+		images: opts.Images, rollouts: newRollouts(), ready: runningReady,
 	}
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
@@ -316,7 +316,7 @@ func (e *Engine) WaitConverged(ctx context.Context) error {
 // (the per-container metrics) can be kept, rather than Status built again
 // for every look. It never goes back.
 func (e *Engine) StateVersion() uint64 {
-	return e.published.Load() + e.cache.Changes() + e.restarts.version()
+	return e.published.Load() + e.cache.Changes() + e.restarts.version() + e.rec.rollouts.version()
 }
 
 // PruneBudget returns how many containers one change may prune now, as
@@ -335,6 +335,7 @@ func (e *Engine) Status() Status {
 		tracker:   e.track.view(),
 		pulls:     e.pulls(),
 		schedules: e.rec.sched.views(),
+		rollouts:  e.rec.rollouts.views(),
 		now:       time.Now(),
 		pending:   e.guard.pendingPrune(),
 		budget:    e.opts.MaxPrune,

@@ -49,12 +49,24 @@ type Action struct {
 	Config *driver.Config `json:"-"`
 	// StopTimeout is how long a stop waits before terminating.
 	StopTimeout spec.Duration `json:"-"`
+	// Order is how a recreate rolls the change out (rollout.go):
+	// start-first or stop-first; OrderReason says why it is not the
+	// spec's, when it is not.
+	Order       spec.UpdateOrder `json:"order,omitempty"`
+	OrderReason string           `json:"orderReason,omitempty"`
 }
 
 func (a Action) String() string {
 	switch a.Kind {
 	case ActionRecreate:
-		return fmt.Sprintf("recreate %s: %s -> %s (%s)", a.Name, a.Old, a.ID, a.Reason)
+		why := a.Reason
+		switch {
+		case a.OrderReason != "":
+			why += "; " + string(a.Order) + ": " + a.OrderReason
+		case a.Order != "":
+			why += "; " + string(a.Order)
+		}
+		return fmt.Sprintf("recreate %s: %s -> %s (%s)", a.Name, a.Old, a.ID, why)
 	default:
 		return fmt.Sprintf("%s %s: %s (%s)", a.Kind, a.Name, a.ID, a.Reason)
 	}
@@ -176,12 +188,16 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 		if len(stale) == 0 {
 			return []Action{{Kind: ActionCreate, Name: name, ID: cfg.ID, Reason: "no container", Config: cfg}}
 		}
+		// The one replaced is the running one that has served longest;
+		// any other goes first.
+		slices.SortStableFunc(stale, servedLonger)
 		old := stale[0]
 		why := "config changed"
 		if old.Hash == cfg.Hash {
 			why = "container ID changed (the owner is part of it)"
 		}
-		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout}}
+		order, orderWhy := rolloutOrder(d)
+		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout, Order: order, OrderReason: orderWhy}}
 		return append(removeAll(name, stale[1:], "superseded", timeout), acts...)
 	}
 	acts := removeAll(name, stale, "superseded", timeout)
@@ -194,6 +210,21 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 		}
 	}
 	return acts
+}
+
+// servedLonger orders running containers before others, the earliest
+// started first.
+func servedLonger(a, b driver.Container) int {
+	ar, br := a.State == driver.StateRunning, b.State == driver.StateRunning
+	switch {
+	case ar && !br:
+		return -1
+	case br && !ar:
+		return 1
+	case ar && br:
+		return a.StartedAt.Compare(b.StartedAt)
+	}
+	return 0
 }
 
 // restartWanted applies a restart policy to an exited container.

@@ -76,6 +76,10 @@ type containerReconciler struct {
 	requests restartRequests
 	// sched runs the scheduled specs (schedule.go).
 	sched *scheduler
+	// rollouts are the rollouts of changed specs, and ready says when the
+	// new container of one may take over (rollout.go).
+	rollouts *rollouts
+	ready    readiness
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
@@ -93,7 +97,10 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
 		return res, err
 	}
-	for _, a := range ds.plan(name, actual) {
+	if res, ok, err := r.rolloutHook(ctx, name, d, actual); ok {
+		return res, err
+	}
+	for _, a := range r.planFor(ds, name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}
@@ -107,6 +114,9 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 			if wait := r.crashWait(name, actual, a.ID); wait > 0 {
 				return Result{RequeueAfter: wait}, nil
 			}
+		}
+		if isRollout(a) {
+			return r.beginRollout(ctx, d, a)
 		}
 		if err := r.do(ctx, d, a); err != nil {
 			return Result{}, r.classify(err)

@@ -105,6 +105,7 @@ func ConditionTypes() []ConditionType {
 		CondEmptyIgnored, CondPruneSuspended, CondLoadFailed, CondDriverUnavailable, CondPolicyInvalid, CondRegistriesInvalid,
 		CondPruneHeld, CondRevisionRefused,
 		CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting,
+		CondRolloutFailed,
 	}
 }
 
@@ -179,6 +180,9 @@ type ContainerStatus struct {
 	Usage *Usage `json:"usage,omitempty"`
 	// Schedule is set for a scheduled spec: its last and next runs.
 	Schedule *ScheduleStatus `json:"schedule,omitempty"`
+	// Rollout is the rollout of the spec's last change while it runs, or
+	// when it failed (condition RolloutFailed).
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
 }
 
 // ForOtherHosts reports that the name is a spec meant for other hosts

@@ -25,9 +25,11 @@ type statusInput struct {
 	exits map[string]LastExit
 	// schedules holds the scheduler's views of scheduled names.
 	schedules map[string]scheduleView
-	now       time.Time
-	pending   *PendingPrune
-	budget    PruneBudget
+	// rollouts holds, by name, the rollouts in progress or failed.
+	rollouts map[string]rollout
+	now      time.Time
+	pending  *PendingPrune
+	budget   PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -157,6 +159,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	}
 	if scheduled(d) {
 		cs.Schedule = scheduleStatus(d, actual, in.schedules[name])
+	}
+	if ro, ok := in.rollouts[name]; ok {
+		rolloutConditions(&cs, ro, d)
 	}
 	var waiting string
 	if d != nil && d.Admitted() && !scheduled(d) && (current == nil || current.State == driver.StateCreated) {

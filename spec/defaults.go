@@ -27,6 +27,8 @@ const (
 //	spec.ports[].protocol   tcp
 //	spec.network.mode       nat
 //	spec.dependsOn[].condition  started
+//	spec.update.order       start-first, without a schedule
+//	spec.update.timeout     5m, without a schedule (zero means unset)
 //
 // ApplyDefaults is idempotent.
 func ApplyDefaults(c *Container) {
@@ -59,6 +61,14 @@ func ApplyDefaults(c *Container) {
 	}
 	if s.Network.Mode == "" {
 		s.Network.Mode = DefaultNetworkMode
+	}
+	if s.Schedule == "" {
+		if s.Update.Order == "" {
+			s.Update.Order = DefaultUpdateOrder
+		}
+		if s.Update.Timeout == 0 {
+			s.Update.Timeout = DefaultUpdateTimeout
+		}
 	}
 	for i := range s.DependsOn {
 		if s.DependsOn[i].Condition == "" {

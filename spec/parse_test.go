@@ -69,6 +69,7 @@ spec:
     - {classGUID: '{5b45201d-f2f2-4f3b-85bb-30ff1f953599}'}
   hostname: WEB-01
   credentialSpec: webapp01.json
+  update: {order: stop-first, timeout: 2m}
 `
 	got := parseOne(t, src)
 	want := &Container{
@@ -97,6 +98,7 @@ spec:
 			Devices:        []Device{{ClassGUID: "5B45201D-F2F2-4F3B-85BB-30FF1F953599"}},
 			Hostname:       "WEB-01",
 			CredentialSpec: "webapp01.json",
+			Update:         UpdatePolicy{Order: UpdateStopFirst, Timeout: Duration(2 * time.Minute)},
 		},
 		Source: Source{File: "web.yaml", Line: 1, Column: 1},
 	}

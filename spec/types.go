@@ -159,6 +159,9 @@ type Spec struct {
 	TimeZone          string            `yaml:"timeZone,omitempty" json:"timeZone,omitempty"`
 	ConcurrencyPolicy ConcurrencyPolicy `yaml:"concurrencyPolicy,omitempty" json:"concurrencyPolicy,omitempty"`
 	StartingDeadline  Duration          `yaml:"startingDeadline,omitempty" json:"startingDeadline,omitempty"`
+	// Update says how a change of the spec replaces the running
+	// container (see UpdatePolicy).
+	Update UpdatePolicy `yaml:"update,omitempty" json:"update,omitzero"`
 }
 
 // EnvFrom names a secret of the agent's secrets folder whose keys become

@@ -169,6 +169,7 @@ func (v *validator) spec(name string, s *Spec) {
 	v.secretMounts(s.SecretMounts, s.Mounts)
 	v.dependsOn(name, s.DependsOn)
 	v.schedule(s)
+	v.update(s)
 }
 
 // annotations checks the agent's own annotations; others are free-form.
