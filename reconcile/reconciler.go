@@ -125,6 +125,10 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 			r.restarts.restarted(name)
 			r.obs.Restarted(name)
 		}
+		if (a.Kind == ActionCreate || a.Kind == ActionRecreate) && !r.rollouts.get(name).inProgressFor(d) {
+			// What a later failed stop-first rollout brings back.
+			r.rollouts.serving(name, a.Config)
+		}
 	}
 	return Result{}, nil
 }
