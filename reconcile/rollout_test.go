@@ -90,7 +90,9 @@ func update(order spec.UpdateOrder, timeout time.Duration) func(*spec.Spec) {
 	return func(s *spec.Spec) { s.Update = spec.UpdatePolicy{Order: order, Timeout: spec.Duration(timeout)} }
 }
 
-func hostPort(s *spec.Spec) { s.Ports = []spec.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}} }
+func hostPort(s *spec.Spec) {
+	s.Ports = []spec.Port{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
+}
 
 func states(cs []driver.Container) string {
 	var b []string
