@@ -14,7 +14,10 @@ import (
 // observer feeds the engine's observations to the metrics.
 type observer struct{ m *metrics.Metrics }
 
-var _ reconcile.Observer = observer{}
+var (
+	_ reconcile.Observer        = observer{}
+	_ reconcile.RolloutObserver = observer{}
+)
 
 func (o observer) Reconciled(r reconcile.Outcome, d time.Duration) {
 	o.m.ObserveReconcile(r, d)
@@ -36,6 +39,10 @@ func (o observer) Restarted(name string)                           { o.m.IncRest
 func (o observer) Exited(name string, e reconcile.LastExit)        { o.m.IncExit(name, e.Reason) }
 func (o observer) Rejected(_ string, r reconcile.Reason)           { o.m.IncRejection(r) }
 func (o observer) Converged(d time.Duration)                       { o.m.ObserveConvergence(d) }
+
+func (o observer) RolloutDone(_ string, order spec.UpdateOrder, r reconcile.RolloutResult) {
+	o.m.IncRollout(order, r)
+}
 
 // containerInfos is the metrics' view of the engine's status. A spec meant
 // for other hosts is left out (reconcile.ContainerStatus.ForOtherHosts):

@@ -75,6 +75,7 @@ type Metrics struct {
 	pulls             pullCollectors
 	exposition        *containerExposition
 	guard             guardMetrics
+	rollouts          rolloutMetrics
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -206,6 +207,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.rescans.WithLabelValues(t)
 	}
 
+	m.rollouts = newRolloutMetrics(reg)
 	m.exposition = newContainerExposition(m.containers, m.stats)
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
