@@ -51,7 +51,7 @@ type Action struct {
 	StopTimeout spec.Duration `json:"-"`
 	// Order is how a recreate rolls the change out (rollout.go):
 	// start-first or stop-first; OrderReason says why it is not the
-	// spec's, when it is not.
+	// spec's, when it is not. Reason ends with both.
 	Order       spec.UpdateOrder `json:"order,omitempty"`
 	OrderReason string           `json:"orderReason,omitempty"`
 }
@@ -59,14 +59,7 @@ type Action struct {
 func (a Action) String() string {
 	switch a.Kind {
 	case ActionRecreate:
-		why := a.Reason
-		switch {
-		case a.OrderReason != "":
-			why += "; " + string(a.Order) + ": " + a.OrderReason
-		case a.Order != "":
-			why += "; " + string(a.Order)
-		}
-		return fmt.Sprintf("recreate %s: %s -> %s (%s)", a.Name, a.Old, a.ID, why)
+		return fmt.Sprintf("recreate %s: %s -> %s (%s)", a.Name, a.Old, a.ID, a.Reason)
 	default:
 		return fmt.Sprintf("%s %s: %s (%s)", a.Kind, a.Name, a.ID, a.Reason)
 	}
@@ -197,6 +190,10 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 			why = "container ID changed (the owner is part of it)"
 		}
 		order, orderWhy := rolloutOrder(d)
+		why += "; " + string(order)
+		if orderWhy != "" {
+			why += ": " + orderWhy
+		}
 		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout, Order: order, OrderReason: orderWhy}}
 		return append(removeAll(name, stale[1:], "superseded", timeout), acts...)
 	}

@@ -405,6 +405,11 @@ func (r *containerReconciler) beginRollout(ctx context.Context, d *Decision, a A
 	if a.Order == spec.UpdateStartFirst {
 		step = Action{Kind: ActionCreate, Name: a.Name, ID: a.ID, Reason: a.Reason + "; start-first next to " + a.Old, Config: a.Config}
 	}
+	if prev := r.rollouts.lastServed(a.Name); a.Order == spec.UpdateStopFirst && r.images != nil && prev != nil {
+		// Asked for from before the old container goes, the image a
+		// failure brings back is not collected.
+		r.images.Ensure(ctx, prev.Image, prev.ImageDigest)
+	}
 	r.log.Info("rollout started", "spec", a.Name, "order", a.Order, "old", a.Old, "id", a.ID, "timeout", updateTimeout(d), "reason", a.Reason)
 	if err := r.do(ctx, d, step); err != nil {
 		if driver.IsPermanent(err) {
