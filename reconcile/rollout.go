@@ -361,13 +361,11 @@ func (r *containerReconciler) failRollout(ctx context.Context, name string, ro r
 	ro.Failed = why
 	r.rollouts.set(name, ro)
 	r.rolloutDone(name, ro, RolloutFailed)
-	if ro.Order == spec.UpdateStartFirst && cur != nil {
-		if cur.State == driver.StateRunning {
-			if err := r.stop(ctx, name, cur.ID, r.stopTimeout); err != nil {
-				return Result{}, true, r.classify(err)
-			}
-		}
-		if err := r.remove(ctx, name, cur.ID); err != nil {
+	if ro.Order != spec.UpdateStartFirst || cur == nil {
+		return Result{}, false, nil
+	}
+	for _, a := range removeAll(name, []driver.Container{*cur}, "rollout failed", 0) {
+		if err := r.do(ctx, nil, a); err != nil {
 			return Result{}, true, r.classify(err)
 		}
 	}
@@ -440,6 +438,13 @@ func rolloutConditions(cs *ContainerStatus, ro rollout, d *Decision) {
 	case ro.Failed == "":
 		cs.Rollout = &ro.RolloutStatus
 	}
+}
+
+// rolloutHeld reports whether a failed rollout holds name's previous
+// configuration in force: status then shows the container that runs.
+func rolloutHeld(rs map[string]rollout, name string, d *Decision) bool {
+	ro, ok := rs[name]
+	return ok && rolls(d) && ro.failedFor(d)
 }
 
 // isRollout reports whether a is a recreate to roll out (in its Order),

@@ -171,6 +171,9 @@ func TestRolloutStartFirst(t *testing.T) {
 					if !rolloutFailed(st) || st.Rollout == nil || st.Rollout.Failed == "" {
 						t.Errorf("status after a failed rollout: %+v", st)
 					}
+					if st.State != StateRunning || st.ContainerID != old[0].ID {
+						t.Errorf("status after a failed rollout: %s %s, want running %s", st.State, st.ContainerID, old[0].ID)
+					}
 					if !r.eng.Converged() {
 						t.Error("a failed rollout leaves the name unsettled; want it settled until the spec changes")
 					}

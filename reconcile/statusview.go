@@ -139,7 +139,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			}
 		}
 	}
-	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted() || pulling) {
+	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted() || pulling || rolloutHeld(in.rollouts, name, d)) {
 		current = &actual[0]
 	}
 	if current != nil && current.ImageDigest != "" && !pulling {
