@@ -13,6 +13,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -387,4 +388,75 @@ func TestPlanShowsRolloutOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readyImages is an Images whose registry describes every image for an
+// LTSC 2022 host and whose host has them all; it records what Ensure is
+// asked for, and when.
+type readyImages struct {
+	mu    sync.Mutex
+	asked map[string][]time.Time
+}
+
+func (i *readyImages) Lookup(_ context.Context, ref imageref.Ref, _ bool, _ driver.Host) (RegistryAnswer, error) {
+	return RegistryAnswer{OSVersion: driver.OSVersion{Major: 10, Build: 20348}}, nil
+}
+
+func (i *readyImages) Ensure(_ context.Context, ref imageref.Ref, digest string) PullState {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.asked[ref.String()] = append(i.asked[ref.String()], time.Now())
+	return PullState{Ref: ref, Digest: digest, Ready: true}
+}
+
+func (i *readyImages) Pulls() []PullState { return nil }
+
+func (i *readyImages) askedSince(ref string, since time.Time) int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	n := 0
+	for _, at := range i.asked[ref] {
+		if !at.Before(since) {
+			n++
+		}
+	}
+	return n
+}
+
+// While a stop-first rollout runs, the image of the configuration a
+// failure brings back is asked for, so image GC keeps it though no
+// container uses it; the failure then brings that configuration back
+// from it.
+func TestRolloutKeepsThePreviousImage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const v1, v2 = "registry.example/app:v1", "registry.example/app:v2"
+		drv := openSim(t, "")
+		for _, ref := range []string{v1, v2} {
+			if err := drv.Model().SetImage(ref, driver.OSVersion{Major: 10, Build: 20348}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		imgs := &readyImages{asked: map[string][]time.Time{}}
+		g := &gate{}
+		g.open.Store(true)
+		stopFirst := update(spec.UpdateStopFirst, time.Minute)
+		r, _ := startRollouts(t, drv, snapshot(ctr("app", v1, stopFirst)), g, func(o *EngineOptions) { o.Images = imgs })
+		r.waitConverged()
+		old := r.byName("app")
+		g.open.Store(false)
+		began := time.Now()
+		r.apply(snapshot(ctr("app", v2, stopFirst)))
+		r.settle(30 * time.Second)
+		if cs := r.byName("app"); len(cs) != 1 || cs[0].Image.String() != v2 {
+			t.Fatalf("30s into the rollout: %s, want only the new container", states(cs))
+		}
+		if n := imgs.askedSince(v1, began); n < 10 {
+			t.Errorf("the previous image was asked for %d times in the rollout's first 30s, want about once a second", n)
+		}
+		r.settle(time.Minute)
+		after := r.byName("app")
+		if len(after) != 1 || after[0].ID != old[0].ID || after[0].Image.String() != v1 {
+			t.Errorf("after the failure: %s, want %s of %s back", states(after), old[0].ID, v1)
+		}
+	})
 }
