@@ -60,3 +60,13 @@ type RunKeeper interface {
 	// oldest first: none for a container that never started.
 	Runs(id string) ([]string, error)
 }
+
+// ConfigReader is a Driver that keeps the config each of its containers
+// was created with, as it keeps their records, and gives it back: what a
+// failed stop-first rollout brings back once the old container is gone,
+// even when the agent that created it has restarted since.
+type ConfigReader interface {
+	// Config returns the config container id was created with. It wraps
+	// ErrNotFound when there is no such container of the driver's owner.
+	Config(ctx context.Context, id string) (Config, error)
+}

@@ -150,6 +150,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
 		images: opts.Images, rollouts: newRollouts(), ready: runningReady,
 	}
+	e.rec.configs, _ = opts.Driver.(driver.ConfigReader)
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
 	e.ctrl.reconciled = e.track.reconciled

@@ -80,6 +80,9 @@ type containerReconciler struct {
 	// new container of one may take over (rollout.go).
 	rollouts *rollouts
 	ready    readiness
+	// configs gives back the config an old container was created with,
+	// when the driver keeps it; nil otherwise.
+	configs driver.ConfigReader
 }
 
 var _ Reconciler = (*containerReconciler)(nil)

@@ -403,6 +403,15 @@ func (r *containerReconciler) beginRollout(ctx context.Context, d *Decision, a A
 	if a.Order == spec.UpdateStartFirst {
 		step = Action{Kind: ActionCreate, Name: a.Name, ID: a.ID, Reason: a.Reason + "; start-first next to " + a.Old, Config: a.Config}
 	}
+	if prev := r.rollouts.lastServed(a.Name); a.Order == spec.UpdateStopFirst && (prev == nil || prev.Hash == a.Config.Hash) && r.configs != nil {
+		// Not seen running by this agent: the driver keeps what the old
+		// container was created with.
+		if cfg, err := r.configs.Config(ctx, a.Old); err == nil {
+			r.rollouts.serving(a.Name, &cfg)
+		} else {
+			r.log.Warn("the old container's config cannot be read; a failure of this rollout brings nothing back", "spec", a.Name, "old", a.Old, "err", err)
+		}
+	}
 	if prev := r.rollouts.lastServed(a.Name); a.Order == spec.UpdateStopFirst && r.images != nil && prev != nil {
 		// Asked for from before the old container goes, the image a
 		// failure brings back is not collected.

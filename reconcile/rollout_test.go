@@ -460,3 +460,30 @@ func TestRolloutKeepsThePreviousImage(t *testing.T) {
 		}
 	})
 }
+
+// An agent that starts with a spec changed since the last agent ran it
+// knows the old configuration from the driver, which keeps each
+// container's config: a failed stop-first rollout brings it back too.
+func TestRolloutStopFirstAfterAgentRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		drv := openSim(t, "")
+		r, _ := startRollouts(t, drv, snapshot(ctr("web", img2022, env("1"), hostPort)), nil)
+		r.waitConverged()
+		old := r.byName("web")
+		r.stop()
+
+		g := &gate{} // never ready
+		r2, obs := startRollouts(t, drv, snapshot(ctr("web", img2022, env("2"), hostPort, update(spec.UpdateStartFirst, time.Minute))), g)
+		r2.settle(2 * time.Second)
+		if cs := r2.byName("web"); len(cs) != 1 || cs[0].ID == old[0].ID {
+			t.Fatalf("2s into the rollout: %s, want only the new container", states(cs))
+		}
+		r2.settle(2 * time.Minute)
+		if after := r2.byName("web"); len(after) != 1 || after[0].ID != old[0].ID || after[0].State != driver.StateRunning {
+			t.Errorf("after the failure: %s, want %s back and running", states(after), old[0].ID)
+		}
+		if got := obs.results(); !slices.Equal(got, []string{"web stop-first failed"}) {
+			t.Errorf("rollouts reported %q", got)
+		}
+	})
+}

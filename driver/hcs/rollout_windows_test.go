@@ -93,39 +93,48 @@ func TestTwoContainersOfOneSpec(t *testing.T) {
 // again after the spec changed: the second run creates and starts the new
 // container while the old one runs, and stops and removes the old one only
 // once the new one is ready; a new container that exits at once is
-// removed and the old one keeps running, never stopped.
+// removed and the old one keeps running, never stopped. A spec that maps
+// a host port is rolled out stop-first, and a new container that exits
+// at once brings the previous configuration back, under its old ID and
+// with its host port.
 func TestAgentRollsOutStartFirst(t *testing.T) {
 	bin := os.Getenv("ISOAGENT_E2E_BINARY")
 	if bin == "" {
 		t.Skip("ISOAGENT_E2E_BINARY is not set (scripts/hcs-test sets it)")
 	}
+	const exit3, port = `command: ["cmd", "/c", "exit 3"]`, "ports: [{hostPort: 8080, containerPort: 80}]"
 	tests := []struct {
-		name    string
-		command string // of the new config
-		good    bool
+		name          string
+		both, changed string // lines of both configs, of the new one
+		stopFirst     bool
+		good          bool
 	}{
-		{"ready", "", true},
-		{"exits at once", `command: ["cmd", "/c", "exit 3"]`, false},
+		{"ready", "", "", false, true},
+		{"exits at once", "", exit3, false, false},
+		{"host port, ready", port, "", true, true},
+		{"host port, exits at once", port, exit3, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFakeHost(t)
 			specs := t.TempDir()
-			write := func(v, extra string) {
+			write := func(v string, extra ...string) {
 				t.Helper()
 				doc := "apiVersion: isoagent/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  image: " + testImageRef +
 					"\n  isolation: process\n  env: {V: \"" + v + "\"}\n  update: {order: start-first, timeout: 1m}\n"
-				if extra != "" {
-					doc += "  " + extra + "\n"
+				for _, l := range extra {
+					if l != "" {
+						doc += "  " + l + "\n"
+					}
 				}
 				if err := os.WriteFile(filepath.Join(specs, "web.yaml"), []byte(doc), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			runOnce := func() []map[string]any {
+			runOnce := func() ([]map[string]any, string) {
 				t.Helper()
 				cmd := exec.CommandContext(t.Context(), bin, "run", "--once", "--timeout", "60s",
-					"--dir", specs, "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
+					"--dir", specs, "--policy", filepath.Join("..", "..", "examples", "policy.yaml"), "--driver", "hcs", "--listen", "127.0.0.1:0", "--log-format", "json",
 					"--hcs-state-dir", h.agent, "--docker-root", h.docker)
 				cmd.WaitDelay = 10 * time.Second
 				out, err := cmd.CombinedOutput()
@@ -140,9 +149,9 @@ func TestAgentRollsOutStartFirst(t *testing.T) {
 						lines = append(lines, m)
 					}
 				}
-				return lines
+				return lines, string(out)
 			}
-			write("1", "")
+			write("1", tt.both)
 			runOnce()
 			before, err := h.model.Containers(testOwner)
 			if err != nil || len(before) != 1 || before[0].State != driver.StateRunning {
@@ -150,11 +159,11 @@ func TestAgentRollsOutStartFirst(t *testing.T) {
 			}
 			oldID := before[0].ID
 
-			write("2", tt.command)
-			lines := runOnce()
+			write("2", tt.both, tt.changed)
+			lines, out := runOnce()
 			after, err := h.model.Containers(testOwner)
 			if err != nil || len(after) != 1 || after[0].State != driver.StateRunning {
-				t.Fatalf("after the change: %+v, %v; want one container of web running", after, err)
+				t.Fatalf("after the change: %+v, %v; want one container of web running\n%s", after, err, out)
 			}
 			// The order of what the agent did, from its log.
 			var steps []string
@@ -166,18 +175,28 @@ func TestAgentRollsOutStartFirst(t *testing.T) {
 				case "rollout started":
 					newID = l["id"].(string)
 					steps = append(steps, "rollout started")
-				case "rollout done", "rollout failed; the old container keeps running until the spec changes":
+				case "rollout done", "rollout failed; the old container keeps running until the spec changes",
+					"rollout failed; the previous configuration is brought back until the spec changes":
 					steps = append(steps, "rollout "+l["result"].(string))
 				}
 			}
-			want := []string{"rollout started", "create " + newID, "rollout succeeded", "stop " + oldID, "remove " + oldID}
+			var want []string
 			kept := newID
-			if !tt.good {
+			switch {
+			case !tt.stopFirst && tt.good:
+				want = []string{"rollout started", "create " + newID, "rollout succeeded", "stop " + oldID, "remove " + oldID}
+			case !tt.stopFirst:
 				want = []string{"rollout started", "create " + newID, "rollout failed", "remove " + newID}
 				kept = oldID
 				if !after[0].StartedAt.Equal(before[0].StartedAt) {
 					t.Errorf("the old container was started again at %v (first at %v), want it never stopped", after[0].StartedAt, before[0].StartedAt)
 				}
+			case tt.good:
+				want = []string{"rollout started", "recreate " + newID, "rollout succeeded"}
+			default:
+				// The recreate back is of the old ID, from the new one.
+				want = []string{"rollout started", "recreate " + newID, "rollout failed", "recreate " + oldID}
+				kept = oldID
 			}
 			if !slices.Equal(steps, want) {
 				t.Errorf("the agent's steps: %q, want %q", steps, want)
