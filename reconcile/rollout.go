@@ -37,10 +37,10 @@ import (
 // containers of one spec, the new one (of the desired config) and a
 // running older one, are a rollout in progress whose deadline counts from
 // the new container's start; the old one survives unless the new one is
-// ready in time. What is lost with a restart is the memory of a failed
-// rollout (a restarted agent tries it once more) and the configuration a
-// stop-first rollout would bring back (a restarted agent leaves the new
-// container as it is).
+// ready in time. The configuration a stop-first rollout brings back is the
+// one this agent saw running, or else the one the driver kept for the old
+// container (driver.ConfigReader). What is lost with a restart is the
+// memory of a failed rollout: a restarted agent tries it once more.
 
 // readiness says whether c, the new container of a rollout, is ready to
 // take over from the one it replaces (ready), or can no longer become
@@ -383,7 +383,7 @@ func (r *containerReconciler) rolloutDone(name string, ro rollout, result Rollou
 	case r.rollouts.lastServed(name) != nil:
 		log.Warn("rollout failed; the previous configuration is brought back until the spec changes", "reason", ro.Failed)
 	default:
-		log.Warn("rollout failed; the previous configuration is not known (the agent started since it ran), so the new container is left as it is until the spec changes", "reason", ro.Failed)
+		log.Warn("rollout failed; the previous configuration is not known (the driver keeps no configs), so the new container is left as it is until the spec changes", "reason", ro.Failed)
 	}
 	if o, ok := r.obs.(RolloutObserver); ok {
 		o.RolloutDone(name, ro.Order, result)

@@ -88,7 +88,7 @@ func TestTwoContainersOfOneSpec(t *testing.T) {
 	}
 }
 
-// TestAgentRollsOutStartFirst runs the whole agent (isoagent run --once,
+// TestAgentRollsOut runs the whole agent (isoagent run --once,
 // as TestAgentConvergesOnExamples does) over a folder with one spec, then
 // again after the spec changed: the second run creates and starts the new
 // container while the old one runs, and stops and removes the old one only
@@ -97,7 +97,7 @@ func TestTwoContainersOfOneSpec(t *testing.T) {
 // a host port is rolled out stop-first, and a new container that exits
 // at once brings the previous configuration back, under its old ID and
 // with its host port.
-func TestAgentRollsOutStartFirst(t *testing.T) {
+func TestAgentRollsOut(t *testing.T) {
 	bin := os.Getenv("ISOAGENT_E2E_BINARY")
 	if bin == "" {
 		t.Skip("ISOAGENT_E2E_BINARY is not set (scripts/hcs-test sets it)")
