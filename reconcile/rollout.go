@@ -140,7 +140,9 @@ func (ro *rollout) failedFor(d *Decision) bool {
 type rollouts struct {
 	mu     sync.Mutex
 	last   map[string]*rollout
-	served map[string]*driver.Config // the published config last seen running, by name
+	// served holds, by name, the config last seen running: a copy, so
+	// that it keeps no admission's decisions alive.
+	served map[string]*driver.Config
 	// changes counts the changes status shows.
 	changes uint64
 }
@@ -167,11 +169,15 @@ func (rs *rollouts) set(name string, ro rollout) {
 	rs.changes++
 }
 
-// serving records that cfg, a published decision's config, runs for name.
+// serving records that cfg runs for name.
 func (rs *rollouts) serving(name string, cfg *driver.Config) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	rs.served[name] = cfg
+	if old := rs.served[name]; old != nil && old.Hash == cfg.Hash && old.ID == cfg.ID {
+		return
+	}
+	c := *cfg
+	rs.served[name] = &c
 }
 
 func (rs *rollouts) lastServed(name string) *driver.Config {
