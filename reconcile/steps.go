@@ -83,7 +83,7 @@ func (r *containerReconciler) createAndStart(ctx context.Context, name string, c
 	}
 	r.write(name, withContainer(driver.Container{
 		ID: cfg.ID, Name: cfg.Name, Owner: cfg.Owner, Hash: cfg.Hash, Isolation: cfg.Isolation,
-		Image: cfg.Image, ImageDigest: cfg.ImageDigest, State: driver.StateCreated, CreatedAt: time.Now(), KeepOnPrune: cfg.KeepOnPrune,
+		Image: cfg.Image, State: driver.StateCreated, CreatedAt: time.Now(), KeepOnPrune: cfg.KeepOnPrune,
 	}))
 	return r.start(ctx, name, cfg.ID)
 }
