@@ -189,10 +189,17 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 		if old.Hash == cfg.Hash {
 			why = "container ID changed (the owner is part of it)"
 		}
-		order, orderWhy := rolloutOrder(d)
-		why += "; " + string(order)
-		if orderWhy != "" {
-			why += ": " + orderWhy
+		var order spec.UpdateOrder
+		var orderWhy string
+		if old.ID != cfg.ID {
+			// A change to roll out. The same ID is a repair (the
+			// driver no longer vouches for the config it holds, such as
+			// a container whose network went): no two of one ID can run.
+			order, orderWhy = rolloutOrder(d)
+			why += "; " + string(order)
+			if orderWhy != "" {
+				why += ": " + orderWhy
+			}
 		}
 		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout, Order: order, OrderReason: orderWhy}}
 		return append(removeAll(name, stale[1:], "superseded", timeout), acts...)

@@ -138,8 +138,8 @@ func (ro *rollout) failedFor(d *Decision) bool {
 // before it (what a failed stop-first rollout brings back). It is safe for
 // concurrent use.
 type rollouts struct {
-	mu     sync.Mutex
-	last   map[string]*rollout
+	mu   sync.Mutex
+	last map[string]*rollout
 	// served holds, by name, the config last seen running: a copy, so
 	// that it keeps no admission's decisions alive.
 	served map[string]*driver.Config

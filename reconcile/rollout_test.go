@@ -353,6 +353,24 @@ func TestRolloutAfterAgentRestart(t *testing.T) {
 	}
 }
 
+// A container the driver lists under the desired ID but without its hash
+// (its network went) is recreated as it always was: no rollout, since
+// two containers of one ID cannot run.
+func TestPlanRepairIsNoRollout(t *testing.T) {
+	drv := openSim(t, "")
+	ctx := context.Background()
+	host, err := drv.Host(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := Admit(ctx, host, drv, []*spec.Container{ctr("web", img2022)}, AdmitOptions{Owner: DefaultOwner})
+	actual := []driver.Container{{ID: ds[0].Config.ID, Name: "web", Owner: DefaultOwner, State: driver.StateRunning}}
+	acts := Plan(ds, actual, PlanOptions{Owner: DefaultOwner})
+	if len(acts) != 1 || acts[0].Kind != ActionRecreate || acts[0].Order != "" || isRollout(acts[0]) {
+		t.Fatalf("plan %+v, want one recreate that is no rollout", acts)
+	}
+}
+
 // Plan shows the order a change would be rolled out in, and why when a
 // host port forces stop-first.
 func TestPlanShowsRolloutOrder(t *testing.T) {
