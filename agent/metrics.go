@@ -15,7 +15,10 @@ import (
 // observer feeds the engine's observations to the metrics.
 type observer struct{ m *metrics.Metrics }
 
-var _ reconcile.Observer = observer{}
+var (
+	_ reconcile.Observer        = observer{}
+	_ reconcile.RolloutObserver = observer{}
+)
 
 func (o observer) Reconciled(r reconcile.Outcome, d time.Duration) {
 	o.m.ObserveReconcile(r, d)
@@ -42,6 +45,10 @@ var _ reconcile.HealthObserver = observer{}
 
 func (o observer) Probed(_ string, k health.Kind, d time.Duration, ok bool) {
 	o.m.ObserveProbe(k, d, ok)
+}
+
+func (o observer) RolloutDone(_ string, order spec.UpdateOrder, r reconcile.RolloutResult) {
+	o.m.IncRollout(order, r)
 }
 
 // infoCache keeps the per-container metrics' view of the engine while the

@@ -74,3 +74,14 @@ type Addresser interface {
 	// the container's business: a dial may be refused.
 	Address(ctx context.Context, id string, port int) (netip.AddrPort, error)
 }
+
+// ConfigReader is a Driver that keeps the config each of its containers
+// was created with, as it keeps their records, and gives it back: what a
+// failed stop-first rollout brings back once the old container is gone,
+// even when the agent that created it has restarted since; and what
+// `isoagent plan` compares field by field to say what a recreate changes.
+type ConfigReader interface {
+	// Config returns the config container id was created with. It wraps
+	// ErrNotFound when there is no such container of the driver's owner.
+	Config(ctx context.Context, id string) (Config, error)
+}

@@ -77,6 +77,7 @@ type Metrics struct {
 	guard             guardMetrics
 	conditions        *conditionCollector
 	health            healthMetrics
+	rollouts          rolloutMetrics
 }
 
 // NewRegistry returns a new registry holding the Go runtime and process
@@ -210,6 +211,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 		m.rescans.WithLabelValues(t)
 	}
 
+	m.rollouts = newRolloutMetrics(reg)
 	m.exposition = newContainerExposition(m.containers, m.stats)
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,

@@ -133,7 +133,7 @@ func describeChanges(ctx context.Context, drv driver.Driver, acts []Action) {
 		if a.Kind != ActionRecreate || a.Config == nil || a.Old == "" {
 			continue
 		}
-		if old, err := cr.ContainerConfig(ctx, a.Old); err == nil {
+		if old, err := cr.Config(ctx, a.Old); err == nil {
 			acts[i].Changes = configChanges(old, *a.Config)
 		}
 	}

@@ -121,8 +121,9 @@ func nextAdmitted(prev *desiredState, snap *spec.Snapshot, r admitResult, allowE
 }
 
 // sameDecision reports whether two decisions for a name ask the same of
-// the host: the same rejection, or the same config hash, restart policy
-// and stop timeout.
+// the host: the same rejection, or the same config hash, restart policy,
+// stop timeout and update (a failed rollout is tried again when its
+// update changes).
 func sameDecision(a, b *Decision) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -135,7 +136,8 @@ func sameDecision(a, b *Decision) bool {
 	}
 	return a.Config.Hash == b.Config.Hash && sameRuns(a, b) &&
 		a.Spec.Spec.RestartPolicy == b.Spec.Spec.RestartPolicy &&
-		a.Spec.Spec.StopTimeout == b.Spec.Spec.StopTimeout
+		a.Spec.Spec.StopTimeout == b.Spec.Spec.StopTimeout &&
+		a.Spec.Spec.Update == b.Spec.Spec.Update
 }
 
 // allKeys returns every name with a decision or with cached containers,

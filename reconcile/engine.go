@@ -153,8 +153,10 @@ func NewEngine(opts EngineOptions) *Engine {
 	e.rec = &containerReconciler{
 		drv: e.drv, desired: &e.desired, cache: e.cache, restarts: e.restarts, exits: e.exits,
 		obs: e.obs, log: e.log, stopTimeout: opts.StopTimeout, relist: e.requestRelist,
-		images: opts.Images, health: e.health,
+		images: opts.Images, health: e.health, rollouts: newRollouts(),
 	}
+	e.rec.configs, _ = opts.Driver.(driver.ConfigReader)
+	e.rec.ready = e.rolloutReady
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
 	e.ctrl.reconciled = e.track.reconciled
@@ -321,7 +323,7 @@ func (e *Engine) WaitConverged(ctx context.Context) error {
 // (the per-container metrics) can be kept, rather than Status built again
 // for every look. It never goes back.
 func (e *Engine) StateVersion() uint64 {
-	return e.published.Load() + e.cache.Changes() + e.restarts.version() + e.health.version()
+	return e.published.Load() + e.cache.Changes() + e.restarts.version() + e.health.version() + e.rec.rollouts.version()
 }
 
 // PruneBudget returns how many containers one change may prune now, as
@@ -341,6 +343,7 @@ func (e *Engine) Status() Status {
 		pulls:     e.pulls(),
 		schedules: e.rec.sched.views(),
 		health:    e.health.views(),
+		rollouts:  e.rec.rollouts.views(),
 		now:       time.Now(),
 		pending:   e.guard.pendingPrune(),
 		budget:    e.opts.MaxPrune,

@@ -53,6 +53,11 @@ type Action struct {
 	// config that change, when the driver keeps the old container's
 	// (driver.ConfigReader).
 	Changes []FieldChange `json:"changes,omitempty"`
+	// Order is how a recreate rolls the change out (rollout.go):
+	// start-first or stop-first; OrderReason says why it is not the
+	// spec's, when it is not. Reason ends with both.
+	Order       spec.UpdateOrder `json:"order,omitempty"`
+	OrderReason string           `json:"orderReason,omitempty"`
 }
 
 func (a Action) String() string {
@@ -180,12 +185,27 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 		if len(stale) == 0 {
 			return []Action{{Kind: ActionCreate, Name: name, ID: cfg.ID, Reason: "no container", Config: cfg}}
 		}
+		// The one replaced is the running one that has served longest;
+		// any other goes first.
+		slices.SortStableFunc(stale, servedLonger)
 		old := stale[0]
 		why := "config changed"
 		if old.Hash == cfg.Hash {
 			why = "container ID changed (the owner is part of it)"
 		}
-		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout}}
+		var order spec.UpdateOrder
+		var orderWhy string
+		if old.ID != cfg.ID {
+			// A change to roll out. The same ID is a repair (the
+			// driver no longer vouches for the config it holds, such as
+			// a container whose network went): no two of one ID can run.
+			order, orderWhy = rolloutOrder(d)
+			why += "; " + string(order)
+			if orderWhy != "" {
+				why += ": " + orderWhy
+			}
+		}
+		acts := []Action{{Kind: ActionRecreate, Name: name, ID: cfg.ID, Old: old.ID, Reason: why, Config: cfg, StopTimeout: timeout, Order: order, OrderReason: orderWhy}}
 		return append(removeAll(name, stale[1:], "superseded", timeout), acts...)
 	}
 	acts := removeAll(name, stale, "superseded", timeout)
@@ -198,6 +218,21 @@ func planKey(name string, d *Decision, actual []driver.Container, prune bool) []
 		}
 	}
 	return acts
+}
+
+// servedLonger orders running containers before others, the earliest
+// started first.
+func servedLonger(a, b driver.Container) int {
+	ar, br := a.State == driver.StateRunning, b.State == driver.StateRunning
+	switch {
+	case ar && !br:
+		return -1
+	case br && !ar:
+		return 1
+	case ar && br:
+		return a.StartedAt.Compare(b.StartedAt)
+	}
+	return 0
 }
 
 // restartWanted applies a restart policy to an exited container.

@@ -79,6 +79,13 @@ type containerReconciler struct {
 	// health runs the health checks (health.go); nil in tests that
 	// build a reconciler alone.
 	health *healthHook
+	// rollouts are the rollouts of changed specs, and ready says when the
+	// new container of one may take over (rollout.go).
+	rollouts *rollouts
+	ready    readiness
+	// configs gives back the config an old container was created with,
+	// when the driver keeps it; nil otherwise.
+	configs driver.ConfigReader
 }
 
 var _ Reconciler = (*containerReconciler)(nil)
@@ -99,7 +106,10 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
 		return res, err
 	}
-	for _, a := range ds.plan(name, actual) {
+	if res, ok, err := r.rolloutHook(ctx, name, d, actual); ok {
+		return res, err
+	}
+	for _, a := range r.planFor(ds, name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
 			return Result{RequeueAfter: wait}, nil
 		}
@@ -114,12 +124,19 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 				return Result{RequeueAfter: wait}, nil
 			}
 		}
+		if isRollout(a) {
+			return r.beginRollout(ctx, d, a)
+		}
 		if err := r.do(ctx, d, a); err != nil {
 			return Result{}, r.classify(err)
 		}
 		if a.Restart {
 			r.restarts.restarted(name)
 			r.obs.Restarted(name)
+		}
+		if (a.Kind == ActionCreate || a.Kind == ActionRecreate) && !r.rollouts.get(name).inProgressFor(d) {
+			// What a later failed stop-first rollout brings back.
+			r.rollouts.serving(name, a.Config)
 		}
 	}
 	return Result{}, nil

@@ -302,7 +302,7 @@ func (e *Engine) allKeys() []string { return allKeys(e.desired.Load(), e.cache.N
 // settled reports whether planning has nothing to do for key now.
 func (e *Engine) settled(key string) bool {
 	ds := e.desired.Load()
-	return len(ds.plan(key, e.cache.Get(key))) == 0
+	return len(e.rec.planFor(ds, key, e.cache.Get(key))) == 0
 }
 
 // reportConverged logs and reports one convergence.

@@ -117,7 +117,7 @@ func EngineConditionTypes() []ConditionType {
 // ContainerStatus.Conditions. CondPruneHeld is one of both: on a
 // container, it is one of the containers the held prune would remove.
 func ContainerConditionTypes() []ConditionType {
-	return []ConditionType{CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting, CondPruneHeld}
+	return []ConditionType{CondInvalid, CondConflict, CondCrashLoop, CondKeptRunning, CondImagePullFailed, CondWaiting, CondRolloutFailed, CondPruneHeld}
 }
 
 // State is the state of a container name in status, a metric label value.
@@ -203,6 +203,9 @@ type ContainerStatus struct {
 	Schedule *ScheduleStatus `json:"schedule,omitempty"`
 	// Ports are the host ports the spec publishes.
 	Ports []spec.Port `json:"ports,omitempty"`
+	// Rollout is the rollout of the spec's last change while it runs, or
+	// when it failed (condition RolloutFailed).
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
 }
 
 // ForOtherHosts reports that the name is a spec meant for other hosts

@@ -26,10 +26,12 @@ type statusInput struct {
 	// schedules holds the scheduler's views of scheduled names.
 	schedules map[string]scheduleView
 	// health holds the health of the probed containers, by ID.
-	health  map[string]HealthView
-	now     time.Time
-	pending *PendingPrune
-	budget  PruneBudget
+	health map[string]HealthView
+	// rollouts holds, by name, the rollouts in progress or failed.
+	rollouts map[string]rollout
+	now      time.Time
+	pending  *PendingPrune
+	budget   PruneBudget
 }
 
 // buildStatus builds the status of the engine from in. It is pure.
@@ -140,7 +142,7 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 			}
 		}
 	}
-	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted() || pulling) {
+	if current == nil && len(actual) > 0 && (d == nil || !d.Admitted() || pulling || rolloutHeld(in.rollouts, name, d)) {
 		current = &actual[0]
 	}
 	if current != nil && current.ImageDigest != "" && !pulling {
@@ -163,6 +165,9 @@ func containerStatus(in statusInput, name, staleFile string, losers []spec.Confl
 	}
 	if scheduled(d) {
 		cs.Schedule = scheduleStatus(d, actual, in.schedules[name])
+	}
+	if ro, ok := in.rollouts[name]; ok {
+		rolloutConditions(&cs, ro, d)
 	}
 	var waiting string
 	if d != nil && d.Admitted() && !scheduled(d) && (current == nil || current.State == driver.StateCreated) {

@@ -30,6 +30,8 @@ const (
 //	spec.healthcheck        interval 30s, timeout 30s, retries 3, http
 //	                        path /, when it has a probe
 //	spec.onUnhealthy        restart
+//	spec.update.order       start-first, without a schedule
+//	spec.update.timeout     5m, without a schedule (zero means unset)
 //
 // ApplyDefaults is idempotent.
 func ApplyDefaults(c *Container) {
@@ -68,6 +70,14 @@ func ApplyDefaults(c *Container) {
 	}
 	if s.OnUnhealthy == "" {
 		s.OnUnhealthy = UnhealthyRestart
+	}
+	if s.Schedule == "" {
+		if s.Update.Order == "" {
+			s.Update.Order = DefaultUpdateOrder
+		}
+		if s.Update.Timeout == 0 {
+			s.Update.Timeout = DefaultUpdateTimeout
+		}
 	}
 	for i := range s.DependsOn {
 		if s.DependsOn[i].Condition == "" {

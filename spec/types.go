@@ -163,6 +163,9 @@ type Spec struct {
 	// HealthCheck); OnUnhealthy what it does when the probes fail.
 	HealthCheck HealthCheck `yaml:"healthcheck,omitempty" json:"healthcheck,omitzero"`
 	OnUnhealthy OnUnhealthy `yaml:"onUnhealthy,omitempty" json:"onUnhealthy,omitempty"`
+	// Update says how a change of the spec replaces the running
+	// container (see UpdatePolicy).
+	Update UpdatePolicy `yaml:"update,omitempty" json:"update,omitzero"`
 }
 
 // EnvFrom names a secret of the agent's secrets folder whose keys become

@@ -170,6 +170,7 @@ func (v *validator) spec(name string, s *Spec) {
 	v.dependsOn(name, s.DependsOn)
 	v.schedule(s)
 	v.healthCheck(s)
+	v.update(s)
 }
 
 // annotations checks the agent's own annotations; others are free-form.

@@ -195,6 +195,12 @@ func note(c reconcile.ContainerStatus, now time.Time) string {
 		}
 		note += conditionNote(cond)
 	}
+	if n := rolloutNote(c.Rollout, now); n != "" {
+		if note != "" {
+			note += "; "
+		}
+		note += n
+	}
 	if c.Schedule != nil && c.LastError == "" && c.Rejection == nil {
 		note = scheduleNote(c.Schedule, now)
 	}

@@ -38,6 +38,7 @@ func abilityTests(h Harness) []struct {
 		{"RestartCountOutlivesTheClient", testRestartCount},
 		{"ExecRunsInARunningContainer", testExec},
 		{"OutputAndExitAreKept", func(t *testing.T, e *env) { testOutput(t, e, keeps) }},
+		{"ConfigIsKept", testConfigKept},
 	}
 }
 

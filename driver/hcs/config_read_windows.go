@@ -11,15 +11,18 @@ import (
 
 var _ driver.ConfigReader = (*Driver)(nil)
 
-// ContainerConfig implements driver.ConfigReader from the container's
-// record.
-func (d *Driver) ContainerConfig(_ context.Context, id string) (driver.Config, error) {
+// Config implements driver.ConfigReader: the config the container was
+// created with, from its record in the state folder.
+func (d *Driver) Config(ctx context.Context, id string) (driver.Config, error) {
+	if err := ctx.Err(); err != nil {
+		return driver.Config{}, fmt.Errorf("config of %s: %w", id, err)
+	}
 	rec, err := d.getRecord(id)
 	if err != nil {
-		return driver.Config{}, fmt.Errorf("container %s: %w", id, err)
+		return driver.Config{}, fmt.Errorf("config of %s: %w", id, err)
 	}
 	if rec == nil {
-		return driver.Config{}, fmt.Errorf("container %s: %w", id, driver.ErrNotFound)
+		return driver.Config{}, fmt.Errorf("config of %s: %w", id, driver.ErrNotFound)
 	}
 	return rec.Config, nil
 }

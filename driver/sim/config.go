@@ -9,11 +9,15 @@ import (
 
 var _ driver.ConfigReader = (*Driver)(nil)
 
-// ContainerConfig implements driver.ConfigReader.
-func (d *Driver) ContainerConfig(_ context.Context, id string) (driver.Config, error) {
+// Config implements driver.ConfigReader: the config the container was
+// created with, as its record keeps it.
+func (d *Driver) Config(ctx context.Context, id string) (driver.Config, error) {
+	if err := ctx.Err(); err != nil {
+		return driver.Config{}, fmt.Errorf("config of %s: %w", id, err)
+	}
 	cfg, ok := d.model.config(d.owner, id)
 	if !ok {
-		return driver.Config{}, fmt.Errorf("container %s: %w", id, driver.ErrNotFound)
+		return driver.Config{}, fmt.Errorf("config of %s: %w", id, driver.ErrNotFound)
 	}
 	return cfg, nil
 }
