@@ -109,7 +109,7 @@ func (h *fakeHost) addImage(t *testing.T, ref string, v driver.OSVersion) {
 	h.putImage(t, testImage{
 		Ref: ref, OSVersion: v.String(), UtilityVM: true,
 		Cmd:   []string{`C:\ServiceMonitor.exe`, "w3svc"},
-		Files: []string{`C:\ServiceMonitor.exe`, `C:\inetpub\wwwroot\iisstart.htm`},
+		Files: []string{`C:\ServiceMonitor.exe`, `C:\inetpub\wwwroot\iisstart.htm`, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`},
 	})
 }
 
