@@ -39,10 +39,21 @@ func (h *Handle) Dir() string { return h.dir }
 // binary and its "monitor" subcommand) run with "--run-dir dir", detached
 // from this process (its own session on Unix; out of this process's job
 // and console on Windows) so that it outlives it. It returns once the
-// monitor has said whether the init process started, or ctx ends.
+// monitor has said whether the init process started.
+//
+// ctx ends Start only before the monitor is started: once it runs, it
+// creates the init process whether or not anyone waits, so Start waits
+// for what it says (a while, under Wine) rather than report a run as
+// failed that goes on. An agent stopped in the middle of a start (the
+// Windows service's stop) thus leaves the container running, its monitor
+// found again by the next agent, instead of ending the run the monitor
+// holds.
 func Start(ctx context.Context, command []string, dir string) (*Handle, Started, error) {
 	if len(command) == 0 {
 		return nil, Started{}, errors.New("monitor: no command")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Started{}, fmt.Errorf("start the monitor: %w", err)
 	}
 	logf, err := os.OpenFile(filepath.Join(dir, logFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -98,8 +109,6 @@ func Start(ctx context.Context, command []string, dir string) (*Handle, Started,
 	hello := time.NewTimer(handshakeTimeout)
 	defer hello.Stop()
 	select {
-	case <-ctx.Done():
-		return h, Started{}, fmt.Errorf("wait for the monitor to start: %w", ctx.Err())
 	case <-hello.C:
 		return h, Started{}, fmt.Errorf("the monitor %s said nothing within %s (see %s)", command[0], handshakeTimeout, filepath.Join(dir, logFile))
 	case r := <-rc:

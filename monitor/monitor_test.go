@@ -346,6 +346,39 @@ func TestStartWaitAndOpenAgain(t *testing.T) {
 	}
 }
 
+// endedCtx is a context that ends just after Start looked at it: done,
+// but not yet erring.
+type endedCtx struct{ context.Context }
+
+func (endedCtx) Done() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// A monitor once launched creates the init process whether or not its
+// agent waits: an agent that stops in the middle of a start (the Windows
+// service's stop) gets the started run, not a failure for a run that goes
+// on (which the drivers would end again).
+func TestStartWaitsForTheMonitorItLaunched(t *testing.T) {
+	hold := newHolder(t)
+	dir := newRun(t, process{Mode: "conn", Addr: hold.ln.Addr().String(), Code: 3}, 0, 0)
+	h, st, err := Start(endedCtx{t.Context()}, monitorCommand(t), dir)
+	if err != nil || st.PID == 0 {
+		t.Fatalf("Start with a context ended after the launch = %+v, %v; want the started run", st, err)
+	}
+	hold.release(t)
+	if e, err := h.Wait(t.Context()); err != nil || e.Code != 3 {
+		t.Errorf("Wait = %+v, %v; want exit code 3", e, err)
+	}
+	// A context that ended before the launch starts nothing.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := Start(ctx, monitorCommand(t), newRun(t, process{Mode: "lines"}, 0, 0)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Start with an ended context = %v, want context.Canceled", err)
+	}
+}
+
 func TestStartReportsWhyTheProcessDidNotStart(t *testing.T) {
 	dir := newRun(t, process{Fail: "invalid-config"}, 0, 0)
 	_, _, err := Start(t.Context(), monitorCommand(t), dir)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/hcs"
+	"github.com/isoagent/isoagent/monitor"
 )
 
 // autoDriver is the driver --driver auto picks: HCS on Windows, never the
@@ -29,7 +30,8 @@ func openHCS(o driverOptions) (driver.Driver, error) {
 	if o.logger != nil {
 		hcs.RouteLogrus(logrus.StandardLogger(), o.logger.With("component", "hcsshim"))
 	}
-	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir, ScratchSize: int64(o.hcsScratchGB) << 30, CredentialSpecDir: o.credSpecDir, Secrets: o.secrets}
+	opts := hcs.Options{Owner: o.owner, Logger: o.logger, StateDir: o.hcsStateDir, ScratchSize: int64(o.hcsScratchGB) << 30, CredentialSpecDir: o.credSpecDir, Secrets: o.secrets,
+		Monitor: o.monitor, LogMaxSize: o.logMaxSize, LogMaxFiles: o.logMaxFiles}
 	if o.hcsScratchGB == 0 {
 		opts.ScratchSize = -1
 	}
@@ -44,3 +46,6 @@ func openHCS(o driverOptions) (driver.Driver, error) {
 	opts.Images = store
 	return hcs.New(opts), nil
 }
+
+// hcsMonitorRuntime is the monitor runtime of the hcs driver's runs.
+func hcsMonitorRuntime() (monitor.Runtime, bool) { return hcs.MonitorRuntime{}, true }

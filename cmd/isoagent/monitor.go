@@ -54,8 +54,13 @@ func monitorRuntime(name string) (monitor.Runtime, error) {
 	switch name {
 	case sim.RuntimeName:
 		return sim.MonitorRuntime{}, nil
+	case "hcs":
+		if rt, ok := hcsMonitorRuntime(); ok {
+			return rt, nil
+		}
+		return nil, fmt.Errorf("runtime %q: the hcs driver's runs need isoagent for Windows", name)
 	}
-	return nil, fmt.Errorf("runtime %q: this isoagent knows only %q", name, sim.RuntimeName)
+	return nil, fmt.Errorf("runtime %q: this isoagent knows %q and, on Windows, \"hcs\"", name, sim.RuntimeName)
 }
 
 // monitorCommand is the command the drivers start a run's monitor with:

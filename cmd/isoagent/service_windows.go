@@ -71,10 +71,6 @@ func runAsService(cfg agentConfig, logs logFlags) (handled bool, code int) {
 	}
 	logger, closeLogs := serviceLogger(logs)
 	defer closeLogs()
-	// Not yet under the service: a monitor started from the service
-	// process (the sim's; the hcs driver starts none yet) wedged the
-	// sim's state folder under Wine, not understood yet (issue 13).
-	cfg.noMonitors = true
 	h := &serviceHandler{
 		start:    func(ctx context.Context) (runner, error) { return openAgent(ctx, cfg, logger) },
 		log:      logger,

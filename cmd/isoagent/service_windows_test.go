@@ -58,6 +58,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/internal/testutil"
+	"github.com/isoagent/isoagent/monitor"
 )
 
 func TestMain(m *testing.M) {
@@ -470,6 +471,10 @@ func TestServiceLifecycle(t *testing.T) {
 	logFile := filepath.Join(logDir, "isoagent.log")
 	testutil.WriteSpec(t, specs, "web.yaml", "web", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
 		`command: ["C:\\ServiceMonitor.exe", "w3svc"]`)
+	// The service gives each container run a monitor, which outlives it;
+	// registered before removeTestService, so it runs once the service
+	// is gone, and before the folders go.
+	t.Cleanup(func() { endSimRuns(t, simDir) })
 	// Registered after the temporary folders, so it runs before their
 	// removal: the service process must be gone first.
 	t.Cleanup(func() { removeTestService(t) })
@@ -552,6 +557,10 @@ func TestServiceLifecycle(t *testing.T) {
 	if c := waitForContainer(t, d, "web", driver.StateRunning); c.ID != web.ID {
 		t.Errorf("the container was replaced across the stop: %s, then %s", web.ID, c.ID)
 	}
+	// Its monitor, out of the service's job, outlives the service too.
+	if runs, err := d.Runs(web.ID); err != nil || len(runs) != 1 || !monitor.Alive(runs[0]) {
+		t.Errorf("the container's runs after the service stopped: %v, %v; want one, its monitor alive", runs, err)
+	}
 	log := readFile(logFile)
 	for _, want := range []string{"running as the Windows service isoagent", `"reason":"stop"`, "isoagent stopped; containers are left running"} {
 		if !strings.Contains(log, want) {
@@ -571,6 +580,33 @@ func TestServiceLifecycle(t *testing.T) {
 	if k, err := registry.OpenKey(registry.LOCAL_MACHINE, eventSourceKey, registry.QUERY_VALUE); err == nil {
 		k.Close()
 		t.Error("uninstall left the Event Log source")
+	}
+}
+
+// endSimRuns ends every running container of the simulated host in
+// simDir and waits for their monitors, which hold their run's files.
+func endSimRuns(t *testing.T, simDir string) {
+	t.Helper()
+	d, err := sim.Open(simDir, sim.Options{})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, _ := d.List(ctx)
+	for _, c := range cs {
+		if c.State == driver.StateRunning {
+			if err := d.Stop(ctx, c.ID, time.Second); err != nil {
+				t.Errorf("stop %s: %v", c.ID, err)
+			}
+		}
+		runs, _ := d.Runs(c.ID)
+		for _, r := range runs {
+			if h, err := monitor.Open(r); err == nil {
+				h.Wait(ctx)
+			}
+		}
 	}
 }
 

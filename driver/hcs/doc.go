@@ -20,11 +20,18 @@
 // command line and settings, isolation, init PID, exit code, endpoint IDs
 // and scratch folder); records are what let a new agent process adopt
 // running containers (OpenContainer, OpenProcess on the recorded init PID)
-// and know which containers it has. The exit code of an init process that
-// ended while no agent ran is lost, since HCS cannot open a process that
-// has exited: it is reported as -1, unknown. The HCS Name carries the spec
-// name too, so a container whose record is lost can still be told apart
-// and pruned.
+// and know which containers it has. HCS cannot open a process that has
+// exited, so the exit code of an init process that ended while no agent
+// held it would be lost: with Options.Monitor each run's init process is
+// created by a monitor process of its own (package monitor, `isoagent
+// monitor`, MonitorRuntime here), which holds its stdout and stderr pipes
+// and its handle, writes the run's CRI log and records the exit code and
+// time; a new agent finds the monitor again through the record's run
+// folder and takes the exit it recorded. Without a monitor (or when the
+// monitor itself was killed) such an exit is reported as -1, unknown. The
+// HCS Name carries the spec name too, so a container whose record is lost
+// can still be told apart and pruned. Exec runs further processes in a
+// running container (HCS CreateProcess with pipes).
 //
 // Host says whether Hyper-V isolated containers can run here, as far as
 // that is sure (see Driver.hyperV), and that UNC folders cannot be mapped,

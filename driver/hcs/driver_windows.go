@@ -23,6 +23,7 @@ import (
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/internal/hresult"
+	"github.com/isoagent/isoagent/monitor"
 )
 
 // Defaults of Options.
@@ -63,6 +64,17 @@ type Options struct {
 	// Secrets is where the driver reads the secrets a config names (see
 	// secrets_windows.go); without it a config naming secrets is refused.
 	Secrets driver.SecretSource
+	// Monitor is the command that starts a run's monitor process (the
+	// isoagent binary and its monitor subcommand): with it each run's
+	// init process is created by a monitor of its own (package monitor),
+	// which keeps its output in the run's CRI log and its exit code
+	// across agent restarts. Without it the driver creates the init
+	// process itself, without output pipes.
+	Monitor []string
+	// LogMaxSize and LogMaxFiles bound each run's log (crilog's defaults
+	// when zero).
+	LogMaxSize  int64
+	LogMaxFiles int
 }
 
 // Driver is a driver.Driver for the Host Compute Service. Create it with
@@ -86,6 +98,16 @@ type Driver struct {
 	workerPID func(vmID string) int
 	// hostCPUs tells how many processors the host has.
 	hostCPUs func() int
+
+	// monitor starts a run's monitor (Options.Monitor); runs is where
+	// the runs are kept.
+	monitor     []string
+	runs        monitor.Layout
+	logMaxSize  int64
+	logMaxFiles int
+	// closing ends, at Close, the trackers' waits for monitors.
+	closing     context.Context
+	stopWaiting context.CancelFunc
 
 	// recMu serialises read-modify-write of records between operations and
 	// exit trackers.
@@ -133,7 +155,11 @@ func New(opts Options) *Driver {
 		locks:         map[string]*sync.Mutex{},
 		live:          map[string]*live{},
 		drift:         map[string]bool{},
+		monitor:       opts.Monitor,
+		logMaxSize:    opts.LogMaxSize,
+		logMaxFiles:   opts.LogMaxFiles,
 	}
+	d.closing, d.stopWaiting = context.WithCancel(context.Background())
 	switch {
 	case opts.ScratchSize == 0:
 		d.scratchSize = DefaultScratchSize
@@ -163,6 +189,7 @@ func New(opts Options) *Driver {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.records = records{dir: filepath.Join(d.stateDir, "containers")}
+	d.runs = monitor.Layout{Dir: d.stateDir}
 	if d.credSpecDir = opts.CredentialSpecDir; d.credSpecDir == "" {
 		d.credSpecDir = filepath.Join(d.stateDir, credspec.DirName)
 	}
@@ -186,6 +213,7 @@ func (d *Driver) Close() error {
 	lives := d.live
 	d.live = map[string]*live{}
 	d.mu.Unlock()
+	d.stopWaiting()
 	var errs []error
 	for id, l := range lives {
 		if l.p != nil {
@@ -535,6 +563,9 @@ func (d *Driver) adopt(id string) error {
 	if rec.Exited || !rec.Started {
 		return nil
 	}
+	if ok, err := d.adoptMonitored(rec); ok {
+		return err
+	}
 	c, err := hcsshim.OpenContainer(id)
 	if hcsshim.IsNotExist(err) {
 		d.log.Warn("compute system gone (the host restarted, or it was removed behind the agent's back); its exit code is unknown", "id", id)
@@ -557,14 +588,19 @@ func (d *Driver) adopt(id string) error {
 	return nil
 }
 
-// recordExit marks the record of id exited with code, unless an exit is
-// recorded already.
+// recordExit marks the record of id exited with code now, unless an exit
+// is recorded already.
 func (d *Driver) recordExit(id string, code int) error {
+	return d.recordExitAt(id, code, time.Now().UTC())
+}
+
+// recordExitAt is recordExit for an exit at a given time.
+func (d *Driver) recordExitAt(id string, code int, at time.Time) error {
 	err := d.update(id, func(r *record) {
 		if r.Exited {
 			return
 		}
-		r.Exited, r.ExitCode, r.FinishedAt = true, code, time.Now().UTC()
+		r.Exited, r.ExitCode, r.FinishedAt = true, code, at.UTC()
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -594,11 +630,39 @@ func (d *Driver) release(id string) error {
 	return errors.Join(errs...)
 }
 
-// track starts the exit tracker of a started container: when the init
-// process exits it records the exit code and shuts the compute system down,
-// because a v1 container outlives its init process, and deletes the run's
-// endpoints.
+// track starts the exit tracker of a started container whose init
+// process this driver holds (no monitor): see follow.
 func (d *Driver) track(id string, l *live) {
+	d.follow(id, l, func() (int, time.Time, bool) {
+		err := l.p.Wait()
+		if closed(err) {
+			d.mu.Lock()
+			if !d.closed && d.live[id] == l {
+				// Not by Close: let the next List adopt the container again.
+				delete(d.live, id)
+			}
+			d.mu.Unlock()
+			return 0, time.Time{}, false
+		}
+		code := exitUnknown
+		if err == nil {
+			if c, err := l.p.ExitCode(); err == nil {
+				code = c
+			}
+		} else {
+			d.log.Warn("wait for init process", "id", id, "err", err)
+		}
+		return code, time.Now().UTC(), true
+	})
+}
+
+// follow starts the exit tracker of a started container: wait waits for
+// the init process to exit and returns its exit code and time (ok false
+// when the wait ended otherwise: the driver is closing, and the container
+// keeps running). The tracker then records the exit and shuts the compute
+// system down, because a v1 container outlives its init process, and
+// deletes the run's endpoints.
+func (d *Driver) follow(id string, l *live, wait func() (code int, at time.Time, ok bool)) {
 	l.done = make(chan struct{})
 	d.mu.Lock()
 	closing := d.closed
@@ -614,32 +678,22 @@ func (d *Driver) track(id string, l *live) {
 	go func() {
 		defer d.wg.Done()
 		defer close(l.done)
-		err := l.p.Wait()
+		code, at, ok := wait()
 		d.mu.Lock()
 		closing := d.closed
-		if !closing && closed(err) && d.live[id] == l {
-			// Not by Close: let the next List adopt the container again.
-			delete(d.live, id)
-		}
 		d.mu.Unlock()
-		if closing || closed(err) {
+		if closing || !ok {
 			return // the driver is closing; the container keeps running
-		}
-		code := exitUnknown
-		if err == nil {
-			if c, err := l.p.ExitCode(); err == nil {
-				code = c
-			}
-		} else {
-			d.log.Warn("wait for init process", "id", id, "err", err)
 		}
 		log := d.log.With("id", id)
 		log.Info("init process exited", "exitCode", code)
-		if err := d.recordExit(id, code); err != nil {
+		if err := d.recordExitAt(id, code, at); err != nil {
 			log.Error("record exit", "err", err)
 		}
 		d.reportExit(id)
-		l.p.Close()
+		if l.p != nil {
+			l.p.Close()
+		}
 		if err := d.stopSystem(l.c, exitStopTimeout); err != nil {
 			log.Error("shut down exited container", "err", err)
 		}
@@ -1047,6 +1101,18 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	if pc.Environment, err = d.secretEnv(rec, pc.Environment); err != nil {
 		return fail(fmt.Errorf("start %s: %w", id, err))
 	}
+	if d.monitored() {
+		mon, pid, err := d.startMonitor(ctx, rec, pc)
+		if err != nil {
+			return fail(err)
+		}
+		if err := d.noteStart(id, pid, mon.Dir()); err != nil {
+			return fail(err)
+		}
+		d.trackMonitor(id, l, mon)
+		d.log.Info("started container", "id", id, "pid", pid, "run", mon.Dir())
+		return nil
+	}
 	p, err := l.c.CreateProcess(pc)
 	if err != nil {
 		werr := callError(opProcess, "start init process of", id, err)
@@ -1060,14 +1126,7 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		}
 		return fail(werr)
 	}
-	err = d.update(id, func(r *record) {
-		if !r.StartedAt.IsZero() {
-			r.Restarts++
-		}
-		r.Started, r.InitPID = true, p.Pid()
-		r.Exited, r.ExitCode, r.StartedAt, r.FinishedAt = false, 0, time.Now().UTC(), time.Time{}
-	})
-	if err != nil {
+	if err := d.noteStart(id, p.Pid(), ""); err != nil {
 		p.Close()
 		return fail(err)
 	}
@@ -1075,6 +1134,18 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	d.track(id, l)
 	d.log.Info("started container", "id", id, "pid", p.Pid())
 	return nil
+}
+
+// noteStart records the start of a run of id: its init process's PID and
+// the run's monitor folder ("" without a monitor).
+func (d *Driver) noteStart(id string, pid int, run string) error {
+	return d.update(id, func(r *record) {
+		if !r.StartedAt.IsZero() {
+			r.Restarts++
+		}
+		r.Started, r.InitPID, r.Run = true, pid, run
+		r.Exited, r.ExitCode, r.StartedAt, r.FinishedAt = false, 0, time.Now().UTC(), time.Time{}
+	})
 }
 
 // endpointsHeld reports whether HNS still has every endpoint rec's network
@@ -1275,6 +1346,11 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	}
 	if rec == nil {
 		return nil
+	}
+	if err := d.runs.Remove(id); err != nil {
+		// The logs are the agent's own files, not the host's: a folder
+		// left behind does not keep the container.
+		d.log.Warn("cannot delete the container's logs", "id", id, "err", err)
 	}
 	errs := []error{d.release(id), destroyScratch(rec), d.removeSecrets(id)}
 	if err := errors.Join(errs...); err != nil {

@@ -26,6 +26,8 @@ func TestAgentConvergesOnExamples(t *testing.T) {
 		t.Skip("ISOAGENT_E2E_BINARY is not set (scripts/hcs-test sets it)")
 	}
 	h := newFakeHost(t)
+	// The agent gives each run a monitor, which outlives it.
+	h.stopMonitorsAtEnd(t)
 	specs, err := filepath.Abs(filepath.Join("..", "..", "examples", "specs"))
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,9 @@ type fakeHost struct {
 	docker string
 	agent  string
 	model  *sim.Model
+	// monitor is the command of the runs' monitors of the drivertest
+	// harness's clients; nil runs none.
+	monitor []string
 }
 
 // requireFake skips t unless the fake HCS is there: under Wine (a real
@@ -109,7 +112,7 @@ func (h *fakeHost) addImage(t *testing.T, ref string, v driver.OSVersion) {
 	h.putImage(t, testImage{
 		Ref: ref, OSVersion: v.String(), UtilityVM: true,
 		Cmd:   []string{`C:\ServiceMonitor.exe`, "w3svc"},
-		Files: []string{`C:\ServiceMonitor.exe`, `C:\inetpub\wwwroot\iisstart.htm`},
+		Files: []string{`C:\ServiceMonitor.exe`, `C:\inetpub\wwwroot\iisstart.htm`, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`},
 	})
 }
 
@@ -178,12 +181,24 @@ func (h *fakeHost) clientWith(t *testing.T, opts Options) *Driver {
 	return d
 }
 
-// The drivertest harness.
-type harness struct{}
+// The drivertest harness; monitor, when set, is the command of the runs'
+// monitors (isoagent.exe monitor).
+type harness struct{ monitor []string }
 
-func (harness) NewHost(t *testing.T) drivertest.Host { return newFakeHost(t) }
+func (hs harness) NewHost(t *testing.T) drivertest.Host {
+	h := newFakeHost(t)
+	if len(hs.monitor) > 0 {
+		h.monitor = hs.monitor
+		h.stopMonitorsAtEnd(t)
+	}
+	return h
+}
 
-func (h *fakeHost) Client(t *testing.T, owner string) driver.Driver { return h.client(t, owner) }
+func (hs harness) KeepsOutput() bool { return len(hs.monitor) > 0 }
+
+func (h *fakeHost) Client(t *testing.T, owner string) driver.Driver {
+	return h.clientWith(t, Options{Owner: owner, Monitor: h.monitor})
+}
 
 func (h *fakeHost) Kill(t *testing.T, id string, code int) {
 	if err := h.model.Kill(id, code); err != nil {
@@ -197,6 +212,12 @@ func (h *fakeHost) SetImageOSVersion(t *testing.T, ref string, v driver.OSVersio
 
 func TestConformance(t *testing.T) {
 	drivertest.Run(t, harness{})
+}
+
+// TestConformanceWithMonitors runs the suite with a monitor process per
+// run (isoagent.exe monitor, which creates the init process with pipes).
+func TestConformanceWithMonitors(t *testing.T) {
+	drivertest.Run(t, harness{monitor: monitorCommand(t)})
 }
 
 // fakeState is the fake HCS's own state file.

@@ -45,10 +45,14 @@ type record struct {
 	SharedEndpoints []string `json:"sharedEndpoints,omitempty"`
 	// Started reports that the current compute system has been started,
 	// so its disappearance means the container exited.
-	Started  bool `json:"started,omitempty"`
-	InitPID  int  `json:"initPid,omitempty"`
-	Exited   bool `json:"exited,omitempty"`
-	ExitCode int  `json:"exitCode"`
+	Started bool `json:"started,omitempty"`
+	InitPID int  `json:"initPid,omitempty"`
+	// Run is the folder of the current run's monitor (package monitor),
+	// which holds its output and records its exit; "" for a run the
+	// driver holds itself.
+	Run      string `json:"run,omitempty"`
+	Exited   bool   `json:"exited,omitempty"`
+	ExitCode int    `json:"exitCode"`
 
 	CreatedAt  time.Time `json:"createdAt"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`

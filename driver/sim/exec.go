@@ -41,6 +41,35 @@ func (d *Driver) Exec(ctx context.Context, id string, p driver.ExecProcess) (int
 	if len(p.Command) == 0 {
 		return 0, fmt.Errorf("exec in %s: no command: %w", id, driver.ErrInvalidConfig)
 	}
+	running := func() bool {
+		r, ok, err := d.model.runOf(id)
+		return err == nil && ok && r.State == driver.StateRunning && r.StartedAt.Equal(ri.StartedAt)
+	}
+	stdout, stderr := p.Stdout, p.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil || p.TTY {
+		stderr = stdout
+	}
+	if code, ok := d.probeExec(id, ri, p.Command, stdout, stderr); ok {
+		return code, nil
+	}
+	h := cfg.HostName
+	if h == "" {
+		h = cfg.Name
+	}
+	return ActExec(ctx, p, h, running)
+}
+
+// ActExec acts out p.Command as Exec does, in a container of host name
+// hostName that runs while running reports true. The fake HCS of
+// driver/hcs acts out the processes it creates in a running container
+// with it.
+func ActExec(ctx context.Context, p driver.ExecProcess, hostName string, running func() bool) (int, error) {
+	if len(p.Command) == 0 {
+		return 0, fmt.Errorf("exec: no command: %w", driver.ErrInvalidConfig)
+	}
 	stdout, stderr := p.Stdout, p.Stderr
 	if stdout == nil {
 		stdout = io.Discard
@@ -48,20 +77,9 @@ func (d *Driver) Exec(ctx context.Context, id string, p driver.ExecProcess) (int
 	if stderr == nil || p.TTY {
 		stderr = stdout // a console has one output
 	}
-	running := func() bool {
-		r, ok, err := d.model.runOf(id)
-		return err == nil && ok && r.State == driver.StateRunning && r.StartedAt.Equal(ri.StartedAt)
-	}
-	if code, ok := d.probeExec(id, ri, p.Command, stdout, stderr); ok {
-		return code, nil
-	}
 	switch name := program(p.Command[0]); {
 	case name == "hostname":
-		h := cfg.HostName
-		if h == "" {
-			h = cfg.Name
-		}
-		fmt.Fprintln(stdout, strings.ToUpper(h))
+		fmt.Fprintln(stdout, strings.ToUpper(hostName))
 		return 0, nil
 	case name == "more":
 		if p.Stdin != nil {

@@ -99,8 +99,10 @@ func (c containerFS) isFile(p string) bool {
 
 // findProgram finds the program of argv0 as CreateProcess does in the
 // container: a path as given (relative to workDir when it is not
-// absolute), a bare name in workDir, the system folders and the PATH of
-// env; without an extension ".exe" is tried.
+// absolute), a bare name in workDir, the folders of the system PATH a
+// Windows image's registry gives every process (System32, Windows and
+// Windows PowerShell's) and the PATH of env; without an extension ".exe"
+// is tried.
 func (c containerFS) findProgram(argv0, workDir string, env map[string]string) (string, bool) {
 	names := []string{argv0}
 	if filepath.Ext(argv0) == "" {
@@ -113,7 +115,7 @@ func (c containerFS) findProgram(argv0, workDir string, env map[string]string) (
 	case strings.ContainsAny(argv0, `\/`):
 		dirs = []string{workDir}
 	default:
-		dirs = []string{workDir, `C:\Windows\System32`, `C:\Windows`}
+		dirs = []string{workDir, `C:\Windows\System32`, `C:\Windows`, `C:\Windows\System32\WindowsPowerShell\v1.0`}
 		for k, v := range env {
 			if strings.EqualFold(k, "PATH") {
 				dirs = append(dirs, strings.Split(v, ";")...)

@@ -221,6 +221,7 @@ type procHandle struct {
 	id        string
 	pid       int
 	startedAt time.Time
+	exec      *execProc // nil for the init process
 
 	mu       sync.Mutex
 	callback uintptr
@@ -327,7 +328,7 @@ func poll() {
 			if !watch {
 				continue
 			}
-			if exited, _ := processExited(p.h, p.id, p.pid, p.startedAt); exited {
+			if exited, _ := p.status(); exited {
 				p.mu.Lock()
 				if p.callback != 0 && !p.exited {
 					p.exited = true
@@ -375,6 +376,14 @@ func processExited(h *host, id string, pid int, startedAt time.Time) (bool, int)
 		return true, c.ExitCode
 	}
 	return false, 0
+}
+
+// status tells whether the process of p has exited, and its exit code.
+func (p *procHandle) status() (bool, int) {
+	if p.exec != nil {
+		return p.exec.exited()
+	}
+	return processExited(p.h, p.id, p.pid, p.startedAt)
 }
 
 //export HcsEnumerateComputeSystems
@@ -608,7 +617,7 @@ func HcsCreateComputeSystem(id *uint16, configuration *uint16, identity uintptr,
 		}
 		cfg.Image = ref
 	}
-	fs := &fsys{ID: sid, Name: c.Name, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Endpoints: c.EndpointList}
+	fs := &fsys{ID: sid, Name: c.Name, HostName: c.HostName, Owner: c.Owner, HvPartition: c.HvPartition, State: "Created", Endpoints: c.EndpointList}
 	fs.open()
 	for _, l := range c.Layers {
 		fs.Layers = append(fs.Layers, l.Path)
@@ -985,7 +994,11 @@ func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, pr
 	if f := s.h.fault("createprocess"); f != nil {
 		return result(f, res)
 	}
-	var p *fproc
+	var (
+		p        *fproc
+		exec     bool   // a process besides the init process
+		hostName string // the container's, for exec
+	)
 	err = s.h.update(func(st *fstate) error {
 		fs, err := s.system(st)
 		switch {
@@ -993,9 +1006,6 @@ func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, pr
 			return err
 		case fs.State != "Running":
 			return fail(eInvalidState, "A virtual machine or container is not in a valid state (%s) to create a process.", fs.State)
-		case fs.Proc != nil:
-			// The fake models one process per container: its init process.
-			return fail(eInvalidState, "the fake HCS runs one process per container")
 		}
 		ctr := containerFS{layers: fs.Layers, mapped: fs.Mapped}
 		wd := pc.WorkingDirectory
@@ -1012,6 +1022,14 @@ func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, pr
 			// A shell reading commands from a stdin it does not have reads
 			// the end of its input at once.
 			argv = []string{"cmd", "/c", "exit", "0"} // what the sim acts out as exiting at once
+		}
+		if fs.Proc != nil {
+			exec, hostName = true, fs.HostName
+			if hostName == "" {
+				hostName = fs.Name
+			}
+			p = fs.Proc
+			return nil
 		}
 		if err := s.h.model.StartProcess("", s.id, argv); err != nil {
 			return err
@@ -1032,11 +1050,25 @@ func HcsCreateProcess(system uintptr, params *uint16, infoPtr unsafe.Pointer, pr
 	if err != nil {
 		return result(err, res)
 	}
+	pipes, err := newStdio(pc)
+	if err != nil {
+		return result(fail(eFail, "%v", err), res)
+	}
+	ph := &procHandle{h: s.h, id: s.id, pid: p.PID, startedAt: p.StartedAt}
+	if exec {
+		ph.exec = startExec(s.h, s.id, hostName, p.StartedAt, argv, pc.EmulateConsole, pipes)
+		ph.pid = ph.exec.pid
+	} else if err := actInit(s.h, s.id, p.StartedAt, pipes); err != nil {
+		pipes.closeAll()
+		return result(err, res)
+	}
 	handlesMu.Lock()
 	hd := newHandle()
-	processes[hd] = &procHandle{h: s.h, id: s.id, pid: p.PID, startedAt: p.StartedAt}
+	processes[hd] = ph
 	handlesMu.Unlock()
-	*(*hcsProcessInformation)(infoPtr) = hcsProcessInformation{ProcessID: uint32(p.PID)}
+	info := hcsProcessInformation{ProcessID: uint32(ph.pid)}
+	pipes.info(&info)
+	*(*hcsProcessInformation)(infoPtr) = info
 	*process = hd
 	return sOK
 }
@@ -1046,6 +1078,17 @@ func HcsOpenProcess(system uintptr, pid uint32, process *uintptr, res **uint16) 
 	s, err := sysOf(system)
 	if err != nil {
 		return result(err, res)
+	}
+	if x := execOf(s.id, int(pid)); x != nil {
+		if exited, _ := x.exited(); exited {
+			return result(fail(eElementNotFound, "Element not found. (process %d has exited)", pid), res)
+		}
+		handlesMu.Lock()
+		hd := newHandle()
+		processes[hd] = &procHandle{h: s.h, id: s.id, pid: x.pid, exec: x}
+		handlesMu.Unlock()
+		*process = hd
+		return sOK
 	}
 	var p *fproc
 	err = s.h.view(func(st *fstate) error {
@@ -1092,8 +1135,12 @@ func HcsTerminateProcess(process uintptr, res **uint16) uintptr {
 	if err != nil {
 		return result(err, res)
 	}
-	if exited, _ := processExited(p.h, p.id, p.pid, p.startedAt); exited {
+	if exited, _ := p.status(); exited {
 		return result(fail(eProcessStopped, "%s", hresult.Code(hresult.ProcessAlreadyStopped).Text()), res)
+	}
+	if p.exec != nil {
+		p.exec.cancel()
+		return sOK
 	}
 	return result(p.h.model.Kill(p.id, 1), res)
 }
@@ -1119,7 +1166,7 @@ func HcsGetProcessProperties(process uintptr, props **uint16, res **uint16) uint
 	if err != nil {
 		return result(err, res)
 	}
-	exited, code := processExited(p.h, p.id, p.pid, p.startedAt)
+	exited, code := p.status()
 	b, _ := json.Marshal(map[string]any{"ProcessId": p.pid, "Exited": exited, "ExitCode": uint32(code)})
 	*props = coTaskString(string(b))
 	return sOK

@@ -113,6 +113,7 @@ func (st *fstate) takeFault(call string) *hcsErr {
 type fsys struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
+	HostName    string `json:"hostName,omitempty"`
 	Owner       string `json:"owner"`
 	HvPartition bool   `json:"hvPartition"`
 	// State is HCS's: Created, Running or Stopped.
