@@ -71,7 +71,10 @@ func (t *tracker) unsettle(names []string) {
 
 // admitted records that generation gen is in force and changed the names
 // listed, whose change was first seen at seenAt. The caller enqueues them.
-func (t *tracker) admitted(gen uint64, changed []string, seenAt time.Time) {
+// handedOut are names it changed too that were handed to the workers as
+// they were admitted (a first admission): they are unsettled already, and
+// may have settled since.
+func (t *tracker) admitted(gen uint64, changed, handedOut []string, seenAt time.Time) {
 	t.mu.Lock()
 	for _, n := range changed {
 		t.unsettled[n] = true
@@ -82,7 +85,7 @@ func (t *tracker) admitted(gen uint64, changed []string, seenAt time.Time) {
 		if t.readyWait == nil && !t.ready {
 			t.startReadyLocked()
 		}
-		if len(changed) > 0 && t.changedAt.IsZero() {
+		if len(changed)+len(handedOut) > 0 && t.changedAt.IsZero() {
 			t.changedAt = seenAt
 		}
 	}

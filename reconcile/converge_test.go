@@ -51,7 +51,7 @@ func TestTrackerConvergence(t *testing.T) {
 			reports          int
 		}{
 			{"a snapshot handed in", func() { tr.desire(1) }, false, false, 0},
-			{"admitted before the host is listed", func() { tr.admitted(1, []string{"a", "b"}, time.Now()) }, false, false, 0},
+			{"admitted before the host is listed", func() { tr.admitted(1, []string{"a", "b"}, nil, time.Now()) }, false, false, 0},
 			{"listed: the first pass begins", tr.relistDone, false, false, 0},
 			{"a reconciled", func() { tr.reconciled("a", Result{}, nil) }, false, false, 0},
 			{"b fails", func() { tr.reconciled("b", Result{}, errors.New("boom")) }, true, false, 0},
@@ -67,15 +67,23 @@ func TestTrackerConvergence(t *testing.T) {
 			{"a relist finds a changed", func() { tr.unsettle([]string{"a"}) }, true, false, 1},
 			{"a settles: no new change to report", func() { tr.reconciled("a", Result{}, nil) }, true, true, 1},
 			{"a new generation", func() { tr.desire(2) }, true, false, 1},
-			{"admitted, changing nothing", func() { tr.admitted(2, nil, time.Now()) }, true, true, 1},
+			{"admitted, changing nothing", func() { tr.admitted(2, nil, nil, time.Now()) }, true, true, 1},
 			{"a third, changing b", func() {
 				tr.desire(3)
-				tr.admitted(3, []string{"b"}, time.Now().Add(-time.Second))
+				tr.admitted(3, []string{"b"}, nil, time.Now().Add(-time.Second))
 			}, true, false, 1},
 			{"b settles: the change is reported", func() {
 				time.Sleep(time.Second)
 				tr.reconciled("b", Result{}, nil)
 			}, true, true, 2},
+			// A name handed to the workers while it was admitted may
+			// settle before its generation is recorded: it stays settled.
+			{"a handed out, settled, then its generation admitted", func() {
+				tr.desire(4)
+				tr.unsettle([]string{"a"})
+				tr.reconciled("a", Result{}, nil)
+				tr.admitted(4, nil, []string{"a"}, time.Now())
+			}, true, true, 3},
 		}
 		for _, s := range steps {
 			s.do()
@@ -92,7 +100,7 @@ func TestTrackerConvergence(t *testing.T) {
 				t.Errorf("%s: %d convergences reported, want %d", s.what, len(r.converged), s.reports)
 			}
 		}
-		if len(r.converged) == 2 && r.converged[1] != 2*time.Second {
+		if len(r.converged) == 3 && r.converged[1] != 2*time.Second {
 			t.Errorf("the last convergence took %s, want 2s from when its change was seen", r.converged[1])
 		}
 		if v := tr.view(); v.lastErr["b"] != "" || !v.lastOK.Equal(time.Now()) {

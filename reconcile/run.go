@@ -232,14 +232,23 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 	}
 	// The changed keys are unsettled before the new desired state is
 	// published, and again with the generation it applies, so that
-	// convergence is not reported for a change whose keys wait.
+	// convergence is not reported for a change whose keys wait. Those a
+	// first admission handed out are unsettled already, and a worker may
+	// have settled them since: unsettled again, nothing would settle them.
+	var handedOut []string
+	ch.changed = slices.DeleteFunc(ch.changed, func(k string) bool {
+		if published[k] {
+			handedOut = append(handedOut, k)
+		}
+		return published[k]
+	})
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
 	e.health.desiredChanged()
 	e.published.Add(1)
 	e.intake.done(adm.gen)
-	e.track.admitted(adm.gen, ch.changed, adm.seenAt)
-	return slices.DeleteFunc(ch.changed, func(k string) bool { return published[k] }), published
+	e.track.admitted(adm.gen, ch.changed, handedOut, adm.seenAt)
+	return ch.changed, published
 }
 
 // relist refreshes the host cache from the driver. Names whose containers
