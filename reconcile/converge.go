@@ -31,6 +31,10 @@ type tracker struct {
 	applied   uint64 // latest desired generation admitted
 	relisted  bool
 	readyWait map[string]bool // names of the first full pass not reconciled yet; nil before it began
+	// early are the names reconciled before the first full pass began
+	// (handed to the workers as the first admission went): they count
+	// as passed.
+	early     map[string]bool
 	ready     bool
 	unsettled map[string]bool
 	changedAt time.Time // first change not converged on; zero when converged
@@ -110,8 +114,11 @@ func (t *tracker) relistDone() {
 func (t *tracker) startReadyLocked() {
 	t.readyWait = make(map[string]bool)
 	for _, k := range t.allKeys() {
-		t.readyWait[k] = true
+		if !t.early[k] {
+			t.readyWait[k] = true
+		}
 	}
+	t.early = nil
 	t.changedAt = time.Now()
 	if len(t.readyWait) == 0 {
 		t.ready = true
@@ -124,6 +131,12 @@ func (t *tracker) reconciled(name string, res Result, err error) {
 	delete(t.readyWait, name)
 	if t.readyWait != nil && len(t.readyWait) == 0 && !t.ready {
 		t.ready = true
+	}
+	if t.readyWait == nil && !t.ready {
+		if t.early == nil {
+			t.early = make(map[string]bool)
+		}
+		t.early[name] = true
 	}
 	switch {
 	case err != nil:

@@ -37,6 +37,23 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
+// A name reconciled while the first admission hands names out, before the
+// first full pass begins, counts as passed: the engine becomes ready and
+// converges without reconciling it again.
+func TestTrackerCountsNamesReconciledBeforeTheFirstPass(t *testing.T) {
+	r := newTrackerRig("a", "b")
+	tr := r.t
+	tr.desire(1)
+	tr.relistDone()
+	tr.unsettle([]string{"a"})
+	tr.reconciled("a", Result{}, nil) // handed out and done before admitted
+	tr.admitted(1, []string{"b"}, []string{"a"}, time.Now())
+	tr.reconciled("b", Result{}, nil)
+	if !tr.isReady() || !tr.converged() {
+		t.Errorf("ready %v, converged %v; want both, a having been reconciled early", tr.isReady(), tr.converged())
+	}
+}
+
 // TestTrackerConvergence walks a tracker through a start and a change and
 // checks Ready, Converged, the converged channel and the reports at each
 // step.
