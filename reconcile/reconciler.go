@@ -100,13 +100,16 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 		return Result{RequeueAfter: pullPoll}, nil
 	}
 	actual := r.cache.Get(name)
+	// A rollout in progress looks first: its new container turning
+	// unhealthy fails the rollout (the old one serves on), rather than
+	// being restarted as a serving container would be.
+	if res, ok, err := r.rolloutHook(ctx, name, d, actual); ok {
+		return res, err
+	}
 	if res, ok, err := r.unhealthyHook(ctx, name, d, actual); ok {
 		return res, err
 	}
 	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
-		return res, err
-	}
-	if res, ok, err := r.rolloutHook(ctx, name, d, actual); ok {
 		return res, err
 	}
 	for _, a := range r.planFor(ds, name, actual) {

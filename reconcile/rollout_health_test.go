@@ -40,13 +40,19 @@ func TestRolloutWaitsForHealth(t *testing.T) {
 				if during := r.byName("web"); len(during) != 2 {
 					t.Fatalf("%v into the rollout: %s, want the old and the new container", rolloutSettle+2*time.Second, states(during))
 				}
-				r.settle(3 * time.Minute)
+				// Three failed probes 10s apart make the new one unhealthy
+				// well within the 2m timeout: the rollout fails then, and
+				// the new container is not restarted as a serving one is.
+				r.settle(time.Minute)
 				after := r.byName("web")
 				if len(after) != 1 || after[0].State != driver.StateRunning || (after[0].ID != old[0].ID) != tt.replace {
 					t.Fatalf("after the rollout: %s (old %s), want replaced %v", states(after), old[0].ID, tt.replace)
 				}
 				if got := obs.results(); len(got) != 1 || got[0] != "web start-first "+string(tt.want) {
 					t.Errorf("rollouts reported %q, want one %s", got, tt.want)
+				}
+				if st := r.status("web"); st.RestartCount != 0 {
+					t.Errorf("restarted %d times during the rollout, want none", st.RestartCount)
 				}
 			})
 		})
