@@ -347,6 +347,9 @@ func (r *containerReconciler) rolloutHook(ctx context.Context, name string, d *D
 		return Result{}, false, nil // planning removes the old container, superseded
 	case failed:
 		why := fmt.Sprintf("container %s exited with code %d before it was ready", cur.ID, cur.ExitCode)
+		if cur.State != driver.StateExited {
+			why = fmt.Sprintf("container %s turned unhealthy before it was ready", cur.ID)
+		}
 		return r.failRollout(ctx, name, *ro, cur, why)
 	case !now.Before(ro.Deadline):
 		why := fmt.Sprintf("container %s was not ready within update.timeout %s", ro.To, ro.Deadline.Sub(ro.Began))

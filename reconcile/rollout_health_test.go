@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -51,8 +52,12 @@ func TestRolloutWaitsForHealth(t *testing.T) {
 				if got := obs.results(); len(got) != 1 || got[0] != "web start-first "+string(tt.want) {
 					t.Errorf("rollouts reported %q, want one %s", got, tt.want)
 				}
-				if st := r.status("web"); st.RestartCount != 0 {
+				st := r.status("web")
+				if st.RestartCount != 0 {
 					t.Errorf("restarted %d times during the rollout, want none", st.RestartCount)
+				}
+				if tt.want == RolloutFailed && (st.Rollout == nil || !strings.Contains(st.Rollout.Failed, "unhealthy")) {
+					t.Errorf("failed rollout %+v, want it to say the new container turned unhealthy", st.Rollout)
 				}
 			})
 		})
