@@ -147,8 +147,16 @@ func printPlan(w io.Writer, out reconcile.RunPlan) {
 			}
 		}
 	}
+	elsewhere := 0
 	for _, r := range out.Rejections {
+		if r.Rejection.Reason == reconcile.ReasonNotForThisHost {
+			elsewhere++ // no refusal: meant for other hosts, as status says
+			continue
+		}
 		fmt.Fprintf(w, "rejected %s (%s:%d): %s\n", r.Name, r.Source.File, r.Source.Line, r.Rejection.Error())
+	}
+	if elsewhere > 0 {
+		fmt.Fprintf(w, "%s for other hosts not shown (--output json lists them)\n", plural(elsewhere, "spec"))
 	}
 	for _, wn := range out.Warnings {
 		fmt.Fprintf(w, "warning %s: %s\n", wn.Name, wn.Message)

@@ -36,8 +36,8 @@ func TestPlanAddrAsksTheAgent(t *testing.T) {
 
 	// The same folder planned here, without the agent's flags.
 	stdout, _, _ = runAgentBinary(t, "plan", "--dir", dir, "--sim-dir", simDir)
-	if !strings.Contains(stdout, "rejected web") {
-		t.Errorf("a local plan without the agent's host name shows no rejection, so the test shows nothing:\n%s", stdout)
+	if !strings.Contains(stdout, "remove  web") || !strings.Contains(stdout, "1 spec for other hosts") {
+		t.Errorf("a local plan without the agent's host name would not remove web as meant for other hosts, so the test shows nothing:\n%s", stdout)
 	}
 
 	// The agent's flags are its own with --addr.
