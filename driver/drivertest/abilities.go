@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
-	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/monitor"
 )
 
@@ -38,7 +37,6 @@ func abilityTests(h Harness) []struct {
 		{"ExitsAreReportedAsTheyHappen", testWatch},
 		{"RestartCountOutlivesTheClient", testRestartCount},
 		{"ExecRunsInARunningContainer", testExec},
-		{"ExecHealthProbesRunInTheContainer", testExecProbe},
 		{"OutputAndExitAreKept", func(t *testing.T, e *env) { testOutput(t, e, keeps) }},
 		{"ConfigIsKept", testConfigKept},
 	}
@@ -208,34 +206,5 @@ func testOutput(t *testing.T, e *env, keeps bool) {
 	}
 	if runs, _ := rk.Runs(cfg.ID); len(runs) != 0 {
 		t.Errorf("Runs after Remove = %v, want none", runs)
-	}
-}
-
-// testExecProbe: an exec health check runs through the driver's Execer,
-// as the engine's prober runs it: exit 0 passes; another code fails with
-// what the command printed; a stopped container fails the probe without
-// an error.
-func testExecProbe(t *testing.T, e *env) {
-	x, ok := e.d.(driver.Execer)
-	if !ok {
-		t.Skip("the driver runs no exec processes (no driver.Execer)")
-	}
-	cfg := e.config("probe-target", driver.Process)
-	e.run(t, cfg)
-	p := health.Prober{Exec: x}
-	check := func(argv ...string) health.Check {
-		return health.Check{Kind: health.KindExec, Command: argv, Interval: time.Second, Timeout: 30 * time.Second, Retries: 1}
-	}
-	if r := p.Probe(e.ctx, cfg.ID, check("cmd", "/c", "exit 0")); !r.OK || r.ExitCode != 0 {
-		t.Errorf("probe cmd /c exit 0 = %+v, want a pass", r)
-	}
-	if r := p.Probe(e.ctx, cfg.ID, check("cmd", "/c", "echo not ready & exit 3")); r.OK || r.ExitCode != 3 || !strings.Contains(r.Output, "not ready") {
-		t.Errorf("probe that prints and exits 3 = %+v, want a failure with exit code 3 and its output", r)
-	}
-	if err := e.d.Stop(e.ctx, cfg.ID, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if r := p.Probe(e.ctx, cfg.ID, check("cmd", "/c", "exit 0")); r.OK {
-		t.Errorf("probe of a stopped container = %+v, want a failure", r)
 	}
 }
