@@ -22,6 +22,9 @@ func TestStatusShowsPulls(t *testing.T) {
 		{"bytes in", reconcile.PullState{Pulling: true, BytesDone: 12_300_000, BytesTotal: 41_000_000}, nil, "pulled 12.3MB of 41.0MB (30%)"},
 		{"waiting for a slot", reconcile.PullState{Pulling: true, Queued: true}, nil, "waiting for a free pull slot"},
 		{"failed", reconcile.PullState{Error: "the registry is unavailable"}, []reconcile.Condition{{Type: reconcile.CondImagePullFailed}}, "ImagePullFailed"},
+		{"failed, with the registry's words", reconcile.PullState{Error: "unauthorized"},
+			[]reconcile.Condition{{Type: reconcile.CondImagePullFailed, Message: "pulling app:1 failed 2 times: unauthorized: authentication required"}},
+			"ImagePullFailed: pulling app:1 failed 2 times: unauthorized: authentication required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

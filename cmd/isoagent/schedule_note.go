@@ -15,6 +15,11 @@ func conditionNote(c reconcile.Condition) string {
 	switch c.Type {
 	case reconcile.CondWaiting, reconcile.CondKeptRunning:
 		return c.Message
+	case reconcile.CondImagePullFailed:
+		// What the registry said is what the operator acts on.
+		if c.Message != "" {
+			return string(c.Type) + ": " + c.Message
+		}
 	}
 	return string(c.Type)
 }
