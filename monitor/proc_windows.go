@@ -30,42 +30,6 @@ func withoutBreakaway(attr *syscall.SysProcAttr, err error) (*syscall.SysProcAtt
 	return &syscall.SysProcAttr{CreationFlags: attr.CreationFlags &^ windows.CREATE_BREAKAWAY_FROM_JOB}, true
 }
 
-// tryLock takes the exclusive lock on file name without waiting and
-// returns the function that releases it; ErrRunning when someone holds
-// it.
-func tryLock(name string) (func() error, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("monitor lock: %w", err)
-	}
-	var ol windows.Overlapped
-	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
-	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
-		f.Close()
-		return nil, ErrRunning
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("monitor lock: %w", err)
-	}
-	return f.Close, nil
-}
-
-func lockHeld(name string) (bool, error) {
-	if _, err := os.Stat(name); err != nil {
-		return false, nil
-	}
-	unlock, err := tryLock(name)
-	if err == ErrRunning {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	unlock()
-	return false, nil
-}
-
 // waitPID waits until process pid has exited, or gone reports it gone
 // (its PID may have been reused), on the process's handle; ctx ends the
 // wait.

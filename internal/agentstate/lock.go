@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/isoagent/isoagent/internal/filelock"
 )
 
 // A Lock is one agent's hold on its owner in a state folder: while it is
@@ -46,9 +48,6 @@ func (e *HeldError) Error() string {
 	return fmt.Sprintf("%s runs for owner %s on this host: it holds %s; stop it first, or give this agent another --owner", who, e.Owner, e.Path)
 }
 
-// errHeld is what the platform's tryLock returns when the lock is taken.
-var errHeld = errors.New("lock held by another process")
-
 // Acquire takes the lock of owner in state folder dir, creating the folder
 // and file when needed, and records this process's PID and spec folder
 // specDir in it. When another process holds the lock, it returns a
@@ -64,9 +63,9 @@ func Acquire(dir, owner, specDir string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent lock: %w", err)
 	}
-	if err := tryLock(f); err != nil {
+	if err := filelock.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, errHeld) {
+		if errors.Is(err, filelock.ErrHeld) {
 			return nil, &HeldError{Owner: owner, Path: path, Holder: readHolder(path)}
 		}
 		return nil, fmt.Errorf("agent lock %s: %w", path, err)
@@ -106,7 +105,7 @@ func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	err := unlock(l.f)
+	err := filelock.Unlock(l.f)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}

@@ -1,6 +1,6 @@
 //go:build aix || darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd
 
-package agentstate
+package filelock
 
 import (
 	"errors"
@@ -9,21 +9,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tryLock takes an exclusive flock on f without waiting. The lock belongs
-// to the open file, which Go opens close-on-exec: no child process keeps
-// it past the agent's end.
-func tryLock(f *os.File) error {
+// TryLock takes an exclusive flock on f without waiting; ErrHeld when
+// another open file holds it.
+func TryLock(f *os.File) error {
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		switch {
 		case err == nil:
 			return nil
 		case errors.Is(err, unix.EWOULDBLOCK):
-			return errHeld
+			return ErrHeld
 		case !errors.Is(err, unix.EINTR):
 			return err
 		}
 	}
 }
 
-func unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+// Unlock releases the lock TryLock took on f.
+func Unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }

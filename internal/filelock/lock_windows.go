@@ -1,6 +1,6 @@
 //go:build windows
 
-package agentstate
+package filelock
 
 import (
 	"errors"
@@ -9,24 +9,24 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockOffsetHigh places the locked byte the locked byte lies, far beyond the record: a
+// lockOffsetHigh places the locked byte far beyond any content: a
 // LockFileEx lock keeps other processes from reading the bytes it covers,
-// and the agent it refuses reads the record to say who holds it.
+// and a process refused the lock may read the file (to say who holds it).
 const lockOffsetHigh = 0x40000000
 
-// tryLock takes an exclusive LockFileEx lock on one byte of f without
-// waiting. Windows releases it when the process ends; Go opens the file
-// non-inheritable, so no child process keeps it.
-func tryLock(f *os.File) error {
+// TryLock takes an exclusive LockFileEx lock on one byte of f without
+// waiting; ErrHeld when another open file holds it.
+func TryLock(f *os.File) error {
 	ol := windows.Overlapped{OffsetHigh: lockOffsetHigh}
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
-	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
-		return errHeld
+	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
+		return ErrHeld
 	}
 	return err
 }
 
-func unlock(f *os.File) error {
+// Unlock releases the lock TryLock took on f.
+func Unlock(f *os.File) error {
 	ol := windows.Overlapped{OffsetHigh: lockOffsetHigh}
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &ol)
 }
