@@ -117,6 +117,10 @@ func TestAgentRollsOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFakeHost(t)
+			// The agent gives each run a monitor that outlives it; one
+			// still writing its run's exit would race the folder's
+			// removal at the end.
+			h.stopMonitorsAtEnd(t)
 			specs := t.TempDir()
 			write := func(v string, extra ...string) {
 				t.Helper()
