@@ -58,13 +58,13 @@ type Writer struct {
 	path string
 	opts Options
 
-	mu        sync.Mutex
-	f         *os.File
-	buf       *bufio.Writer
+	mu      sync.Mutex
+	f       *os.File
+	buf     *bufio.Writer
 	size    int64 // of the file written to
 	rotated int64 // of the files rotated away
-	scratch   []byte
-	err       error // the first write error; later writes are dropped
+	scratch []byte
+	err     error // the first write error; later writes are dropped
 }
 
 // Create opens the log file path for appending, creating it (mode 0600)
