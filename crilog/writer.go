@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/internal/atomicfile"
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // Defaults of Options, the kubelet's.
@@ -151,11 +152,10 @@ func (w *Writer) rotate() error {
 	}
 	// Counted after the rename and before the new file: a reader of
 	// Written in between misses the file rotated, never counts it twice.
+	// The output matters more than its count: a count that cannot be
+	// written now is, in full, at the next rotation.
 	w.rotated += w.size
-	b := []byte(strconv.FormatInt(w.rotated, 10) + "\n")
-	if err := atomicfile.WriteFile(w.path+rotatedSuffix, b, 0o600); err != nil {
-		return fmt.Errorf("rotate log: %w", err)
-	}
+	atomicfile.WriteFile(w.path+rotatedSuffix, []byte(strconv.FormatInt(w.rotated, 10)+"\n"), 0o600)
 	if drop := len(old) + 1 - (w.opts.MaxFiles - 1); drop > 0 {
 		for _, r := range old[:drop] {
 			if err := os.Remove(r.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -262,7 +262,8 @@ func Written(path string) (int64, error) {
 // readRotated returns the count of bytes rotated away from the log at
 // path; 0 before its first rotation.
 func readRotated(path string) int64 {
-	b, err := os.ReadFile(path + rotatedSuffix)
+	// Shared for deletion on Windows: a rotation renames over it.
+	b, err := safefile.ReadFile(path + rotatedSuffix)
 	if err != nil {
 		return 0
 	}
