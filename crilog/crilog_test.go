@@ -328,3 +328,36 @@ func TestWrittenNeverCountsARotationTwice(t *testing.T) {
 	}
 	t.Logf("%d reads during the writes", reads)
 }
+
+// TestRotatedCountStaysSmall rotates a log thousands of times: the count
+// of what was rotated away stays exact, and its file is compacted rather
+// than growing with every rotation.
+func TestRotatedCountStaysSmall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "container.log")
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	line := []byte("x")
+	entry := int64(len(appendEntry(nil, at, Stdout, false, line)))
+	w, err := Create(path, Options{MaxSize: entry, MaxFiles: 2, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	for range n {
+		if err := w.Write(Stdout, false, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Written(path); err != nil || got != n*entry {
+		t.Errorf("Written = %d, %v; want %d", got, err, n*entry)
+	}
+	fi, err := os.Stat(path + rotatedSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > rotatedCompactAt+32 {
+		t.Errorf("the count file is %d bytes after %d rotations, want it compacted below %d", fi.Size(), n-1, rotatedCompactAt)
+	}
+}

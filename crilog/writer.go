@@ -50,8 +50,14 @@ func (o Options) withDefaults() Options {
 
 // rotatedSuffix names the file beside a log that counts the bytes of
 // every file rotated away from it, deleted since or not, so that what a
-// log has taken in is that count and the current file's size.
-const rotatedSuffix = ".rotated"
+// log has taken in is that count and the current file's size. It gets a
+// line per rotation, the count so far, and is never replaced under a
+// reader (which Windows refuses), but when it has grown to
+// rotatedCompactAt; then its last line replaces it.
+const (
+	rotatedSuffix    = ".rotated"
+	rotatedCompactAt = 4 << 10
+)
 
 // Writer appends entries to a log file and rotates it. It is safe for
 // concurrent use; Streams of stdout and stderr share one Writer.
@@ -152,10 +158,8 @@ func (w *Writer) rotate() error {
 	}
 	// Counted after the rename and before the new file: a reader of
 	// Written in between misses the file rotated, never counts it twice.
-	// The output matters more than its count: a count that cannot be
-	// written now is, in full, at the next rotation.
 	w.rotated += w.size
-	atomicfile.WriteFile(w.path+rotatedSuffix, []byte(strconv.FormatInt(w.rotated, 10)+"\n"), 0o600)
+	w.recordRotated()
 	if drop := len(old) + 1 - (w.opts.MaxFiles - 1); drop > 0 {
 		for _, r := range old[:drop] {
 			if err := os.Remove(r.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -164,6 +168,25 @@ func (w *Writer) rotate() error {
 		}
 	}
 	return w.open()
+}
+
+// recordRotated adds the count of bytes rotated away to the count file.
+// The output matters more than its count: a count that cannot be written
+// now is, in full, at the next rotation.
+func (w *Writer) recordRotated() {
+	name := w.path + rotatedSuffix
+	line := append(strconv.AppendInt(nil, w.rotated, 10), '\n')
+	if fi, err := os.Stat(name); err == nil && fi.Size() >= rotatedCompactAt {
+		if atomicfile.WriteFile(name, line, 0o600) == nil {
+			return
+		}
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	f.Write(line)
+	f.Close()
 }
 
 func rotated(path string, k int) string { return path + "." + strconv.Itoa(k) }
@@ -260,14 +283,17 @@ func Written(path string) (int64, error) {
 }
 
 // readRotated returns the count of bytes rotated away from the log at
-// path; 0 before its first rotation.
+// path: the last whole line of its count file; 0 before its first
+// rotation.
 func readRotated(path string) int64 {
-	// Shared for deletion on Windows: a rotation renames over it.
+	// Shared for deletion on Windows: a compaction renames over it.
 	b, err := safefile.ReadFile(path + rotatedSuffix)
 	if err != nil {
 		return 0
 	}
-	n, _ := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+	b = b[:bytes.LastIndexByte(b, '\n')+1] // a line being appended is not whole yet
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	n, _ := strconv.ParseInt(string(b[bytes.LastIndexByte(b, '\n')+1:]), 10, 64)
 	return n
 }
 
