@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,15 +170,17 @@ func (d *Driver) sweep() {
 		d.w.running = make(map[string]time.Time)
 	}
 	seen := make(map[string]bool, len(cs))
+	var ended []driver.Container
 	for _, c := range cs {
 		seen[c.ID] = true
-		d.w.observeLocked(c)
+		ended = d.w.observeLocked(c, ended)
 	}
 	for id := range d.w.running {
 		if !seen[id] {
 			delete(d.w.running, id)
 		}
 	}
+	d.w.emitEndedLocked(ended)
 }
 
 // sweepChanged is sweep for the containers this process's operations
@@ -195,14 +199,16 @@ func (d *Driver) sweepChanged() {
 	if d.w.running == nil {
 		d.w.running = make(map[string]time.Time)
 	}
+	var ended []driver.Container
 	for _, c := range cs {
 		if c.Owner == d.owner {
-			d.w.observeLocked(c)
+			ended = d.w.observeLocked(c, ended)
 		}
 	}
 	for _, id := range gone {
 		delete(d.w.running, id)
 	}
+	d.w.emitEndedLocked(ended)
 }
 
 // sweepOne is sweep for container id alone: its last run's exit is
@@ -222,22 +228,38 @@ func (d *Driver) sweepOne(id string) {
 	case !ok:
 		delete(d.w.running, id)
 	default:
-		d.w.observeLocked(c)
+		d.w.emitEndedLocked(d.w.observeLocked(c, nil))
 	}
 }
 
 // observeLocked notes c as a sweep saw it: running, or ended since it was
-// seen running (reported), or else no longer watched; w.mu is held.
-func (w *watchers) observeLocked(c driver.Container) {
+// seen running (appended to ended, to be reported), or else no longer
+// watched; w.mu is held.
+func (w *watchers) observeLocked(c driver.Container, ended []driver.Container) []driver.Container {
 	started, watched := w.running[c.ID]
 	switch {
 	case c.State == driver.StateRunning:
 		w.running[c.ID] = c.StartedAt
 	case watched && c.State == driver.StateExited && c.StartedAt.Equal(started):
 		delete(w.running, c.ID)
-		w.emitLocked(c)
+		ended = append(ended, c)
 	case watched:
 		delete(w.running, c.ID)
+	}
+	return ended
+}
+
+// emitEndedLocked reports ended runs by name, then ID, as the host lists
+// them; w.mu is held.
+func (w *watchers) emitEndedLocked(ended []driver.Container) {
+	slices.SortFunc(ended, func(a, b driver.Container) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for _, c := range ended {
+		w.emitLocked(c)
 	}
 }
 
