@@ -211,6 +211,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		// The usage series are built and encoded once per reading.
 		m.SetStatsVersion(a.stats.generation)
 	}
+	if rk, ok := drv.(driver.RunKeeper); ok {
+		lc := newLogCounts(containerlog.NewCounter(rk), infos.infos, cfg.StatsInterval, logger)
+		m.SetLogBytesSource(lc.counts)
+		m.SetLogBytesVersion(lc.generation)
+	}
 	m.SetPruneSource(func() (int, int) { return pendingCount(a.eng.PendingPrune()), a.eng.PruneBudget() })
 	m.SetConditionSource(a.eng.Conditions)
 

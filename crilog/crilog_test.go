@@ -3,7 +3,9 @@ package crilog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,5 +278,86 @@ func TestFollowAcrossRotations(t *testing.T) {
 		if l != fmt.Sprintf("line %d", i) {
 			t.Fatalf("line %d = %q", i, l)
 		}
+	}
+}
+
+// TestWrittenNeverCountsARotationTwice reads Written while a Writer
+// rotates its log as fast as it can: a count may miss a file being
+// rotated, but never exceeds what was written, and the last one is exact.
+func TestWrittenNeverCountsARotationTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "container.log")
+	line := []byte("a line of output")
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC) // every entry the same size
+	entry := int64(len(appendEntry(nil, at, Stdout, false, line)))
+	w, err := Create(path, Options{MaxSize: 3 * entry, MaxFiles: 2, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written atomic.Int64 // entries whose Write returned
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			if err := w.Write(Stdout, false, line); err != nil {
+				t.Error(err)
+				return
+			}
+			w.Flush()
+			written.Add(1)
+		}
+	}()
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		n, err := Written(path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		ceiling := written.Load() + 1 // one Write may be on its way
+		if n > ceiling*entry {
+			t.Errorf("Written = %d during rotations: more than the %d entries (%d bytes) written", n, ceiling, ceiling*entry)
+		}
+	}
+	w.Close()
+	if n, err := Written(path); err != nil || n != 1000*entry {
+		t.Errorf("Written at the end = %d, %v; want %d", n, err, 1000*entry)
+	}
+	t.Logf("%d reads during the writes", reads)
+}
+
+// TestRotatedCountStaysSmall rotates a log thousands of times: the count
+// of what was rotated away stays exact, and its file is compacted rather
+// than growing with every rotation.
+func TestRotatedCountStaysSmall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "container.log")
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	line := []byte("x")
+	entry := int64(len(appendEntry(nil, at, Stdout, false, line)))
+	w, err := Create(path, Options{MaxSize: entry, MaxFiles: 2, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	for range n {
+		if err := w.Write(Stdout, false, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Written(path); err != nil || got != n*entry {
+		t.Errorf("Written = %d, %v; want %d", got, err, n*entry)
+	}
+	fi, err := os.Stat(path + rotatedSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > rotatedCompactAt+32 {
+		t.Errorf("the count file is %d bytes after %d rotations, want it compacted below %d", fi.Size(), n-1, rotatedCompactAt)
 	}
 }

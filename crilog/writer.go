@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/internal/atomicfile"
+	"github.com/isoagent/isoagent/internal/safefile"
 )
 
 // Defaults of Options, the kubelet's.
@@ -47,9 +48,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// discardedSuffix names the file beside a log that counts the bytes its
-// rotation deleted, so that what a run wrote can be told from its files.
-const discardedSuffix = ".discarded"
+// rotatedSuffix names the file beside a log that counts the bytes of
+// every file rotated away from it, deleted since or not, so that what a
+// log has taken in is that count and the current file's size. It gets a
+// line per rotation, the count so far, and is never replaced under a
+// reader (which Windows refuses), but when it has grown to
+// rotatedCompactAt; then its last line replaces it.
+const (
+	rotatedSuffix    = ".rotated"
+	rotatedCompactAt = 4 << 10
+)
 
 // Writer appends entries to a log file and rotates it. It is safe for
 // concurrent use; Streams of stdout and stderr share one Writer.
@@ -57,13 +65,13 @@ type Writer struct {
 	path string
 	opts Options
 
-	mu        sync.Mutex
-	f         *os.File
-	buf       *bufio.Writer
-	size      int64 // of the file written to
-	discarded int64 // bytes rotation deleted
-	scratch   []byte
-	err       error // the first write error; later writes are dropped
+	mu      sync.Mutex
+	f       *os.File
+	buf     *bufio.Writer
+	size    int64 // of the file written to
+	rotated int64 // of the files rotated away
+	scratch []byte
+	err     error // the first write error; later writes are dropped
 }
 
 // Create opens the log file path for appending, creating it (mode 0600)
@@ -73,9 +81,7 @@ func Create(path string, opts Options) (*Writer, error) {
 	if err := w.open(); err != nil {
 		return nil, err
 	}
-	if b, err := os.ReadFile(path + discardedSuffix); err == nil {
-		w.discarded, _ = strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
-	}
+	w.rotated = readRotated(path)
 	return w, nil
 }
 
@@ -150,23 +156,37 @@ func (w *Writer) rotate() error {
 	if err := os.Rename(w.path, rotated(w.path, next)); err != nil {
 		return fmt.Errorf("rotate log: %w", err)
 	}
+	// Counted after the rename and before the new file: a reader of
+	// Written in between misses the file rotated, never counts it twice.
+	w.rotated += w.size
+	w.recordRotated()
 	if drop := len(old) + 1 - (w.opts.MaxFiles - 1); drop > 0 {
 		for _, r := range old[:drop] {
-			fi, err := os.Stat(r.name)
-			if err != nil {
-				continue
-			}
-			if err := os.Remove(r.name); err != nil {
+			if err := os.Remove(r.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("rotate log: %w", err)
 			}
-			w.discarded += fi.Size()
-		}
-		b := []byte(strconv.FormatInt(w.discarded, 10) + "\n")
-		if err := atomicfile.WriteFile(w.path+discardedSuffix, b, 0o600); err != nil {
-			return fmt.Errorf("rotate log: %w", err)
 		}
 	}
 	return w.open()
+}
+
+// recordRotated adds the count of bytes rotated away to the count file.
+// The output matters more than its count: a count that cannot be written
+// now is, in full, at the next rotation.
+func (w *Writer) recordRotated() {
+	name := w.path + rotatedSuffix
+	line := append(strconv.AppendInt(nil, w.rotated, 10), '\n')
+	if fi, err := os.Stat(name); err == nil && fi.Size() >= rotatedCompactAt {
+		if atomicfile.WriteFile(name, line, 0o600) == nil {
+			return
+		}
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	f.Write(line)
+	f.Close()
 }
 
 func rotated(path string, k int) string { return path + "." + strconv.Itoa(k) }
@@ -246,23 +266,35 @@ func Files(path string) ([]string, error) {
 }
 
 // Written returns how many bytes of entries the log at path has taken in
-// all: the sizes of its files and what rotation deleted.
+// all: what was rotated away from it, deleted since or not, and the size
+// of its current file. While a Writer rotates the log it may miss the file
+// being rotated, never count it twice: a reader wanting a count that never
+// goes back keeps the largest it saw.
 func Written(path string) (int64, error) {
-	files, err := Files(path)
+	n := readRotated(path)
+	fi, err := os.Stat(path)
 	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			n += fi.Size()
+		if errors.Is(err, fs.ErrNotExist) && n > 0 {
+			return n, nil // between a rotation's rename and its new file
 		}
+		return n, err
 	}
-	if b, err := os.ReadFile(path + discardedSuffix); err == nil {
-		d, _ := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
-		n += d
+	return n + fi.Size(), nil
+}
+
+// readRotated returns the count of bytes rotated away from the log at
+// path: the last whole line of its count file; 0 before its first
+// rotation.
+func readRotated(path string) int64 {
+	// Shared for deletion on Windows: a compaction renames over it.
+	b, err := safefile.ReadFile(path + rotatedSuffix)
+	if err != nil {
+		return 0
 	}
-	return n, nil
+	b = b[:bytes.LastIndexByte(b, '\n')+1] // a line being appended is not whole yet
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	n, _ := strconv.ParseInt(string(b[bytes.LastIndexByte(b, '\n')+1:]), 10, 64)
+	return n
 }
 
 // A LineWriter turns what one stream of a process prints into entries of

@@ -21,16 +21,17 @@ var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
 // text format and gzipped, while their version (the source's and the
 // restart counts') stays: at 10,000 containers they are 20,000 series,
 // and gathering, encoding and compressing them costs a scrape tens of
-// milliseconds that nothing changed. The usage families are kept apart,
-// while the stats reading and the containers stay: they change once per
-// --stats-interval, the others when the engine's state does. Once it is
+// milliseconds that nothing changed. The usage families and the log
+// counts are kept apart, while their readings (and the containers) stay:
+// they change once per --stats-interval, the others when the engine's
+// state does. Once it is
 // in use (apart), the collectors registered on the registry stay silent,
 // so the series are not served twice.
 type containerExposition struct {
 	apart atomic.Bool
 
 	mu    sync.Mutex
-	parts [2]*encodedPart
+	parts [3]*encodedPart
 }
 
 // encodedPart is the families of one registry, kept encoded while key
@@ -61,14 +62,14 @@ func (s silentWhenApart) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func newContainerExposition(c *containerCollector, stats *statsCollector) *containerExposition {
+func newContainerExposition(c *containerCollector, stats *statsCollector, logs *logsCollector) *containerExposition {
 	part := func(col prometheus.Collector, key func() (any, bool)) *encodedPart {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(col)
 		return &encodedPart{reg: reg, key: key}
 	}
 	type containerKey struct{ at, gen uint64 }
-	return &containerExposition{parts: [2]*encodedPart{
+	return &containerExposition{parts: [3]*encodedPart{
 		part(c, func() (any, bool) {
 			c.mu.Lock()
 			version, gen := c.version, c.restartGen
@@ -79,6 +80,7 @@ func newContainerExposition(c *containerCollector, stats *statsCollector) *conta
 			return containerKey{version(), gen}, true
 		}),
 		part(stats, func() (any, bool) { return stats.key() }),
+		part(logs, func() (any, bool) { return logs.key() }),
 	}}
 }
 

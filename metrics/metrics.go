@@ -72,6 +72,7 @@ type Metrics struct {
 	revision          *infoCollector
 	containers        *containerCollector
 	stats             *statsCollector
+	logs              *logsCollector
 	pulls             pullCollectors
 	exposition        *containerExposition
 	guard             guardMetrics
@@ -175,6 +176,7 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 			[]string{"revision"}, nil)),
 		containers: newContainerCollector(labels),
 		stats:      newStatsCollector(),
+		logs:       newLogsCollector(),
 		pulls:      newPullCollectors(labels),
 		guard:      newGuardMetrics(labels),
 		conditions: newConditionCollector(labels),
@@ -212,12 +214,12 @@ func New(reg prometheus.Registerer, info BuildInfo) *Metrics {
 	}
 
 	m.rollouts = newRolloutMetrics(reg)
-	m.exposition = newContainerExposition(m.containers, m.stats)
+	m.exposition = newContainerExposition(m.containers, m.stats, m.logs)
 	reg.MustRegister(
 		m.reconciles, m.reconcileDuration, m.actions, m.driverOps,
 		m.rejections, m.specFiles, m.watchEvents, m.rescans,
 		m.convergence, m.lastSuccess, m.policyValid, m.registriesValid, m.hostInfo, m.revision, build, m.conditions,
-		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats},
+		silentWhenApart{m.exposition, m.containers}, silentWhenApart{m.exposition, m.stats}, silentWhenApart{m.exposition, m.logs},
 	)
 	m.pulls.register(reg)
 	m.health.register(reg)

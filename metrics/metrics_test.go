@@ -462,6 +462,9 @@ func drive(m *Metrics) {
 	m.SetStatsSource(func() []ContainerStats {
 		return []ContainerStats{{Name: "web", Stats: testStats}}
 	})
+	m.SetLogBytesSource(func() []ContainerLogBytes {
+		return []ContainerLogBytes{{Name: "web", Bytes: 48213}, {Name: "worker", Bytes: 1290}}
+	})
 }
 
 // testStats is a running container with limits and one network endpoint.

@@ -69,6 +69,9 @@ type Config struct {
 	// zero).
 	LogMaxSize  int64 `json:"logMaxSize,omitempty"`
 	LogMaxFiles int   `json:"logMaxFiles,omitempty"`
+	// LogBytesBefore is what the container's earlier runs wrote to their
+	// logs, set by NewRun, so that the count survives their removal.
+	LogBytesBefore int64 `json:"logBytesBefore,omitempty"`
 }
 
 // Started is what a monitor says once the init process runs.
@@ -138,16 +141,22 @@ func (l Layout) Runs(id string) ([]string, error) {
 
 // NewRun makes the folder of container id's next run (administrators
 // only), deleting all but the keep newest earlier runs, and writes cfg
-// into it with its Run set. It returns the folder.
+// into it with its Run and LogBytesBefore set. It returns the folder.
+// The earlier runs must have ended.
 func (l Layout) NewRun(id string, cfg Config, keep int) (string, error) {
 	runs, err := l.Runs(id)
 	if err != nil {
 		return "", err
 	}
 	n := 1
+	cfg.LogBytesBefore = 0
 	if len(runs) > 0 {
-		last, _ := strconv.Atoi(filepath.Base(runs[len(runs)-1]))
+		prev := runs[len(runs)-1]
+		last, _ := strconv.Atoi(filepath.Base(prev))
 		n = last + 1
+		if cfg.LogBytesBefore, err = LogBytes(prev); err != nil {
+			return "", fmt.Errorf("count the log of %s's last run: %w", id, err)
+		}
 	}
 	for len(runs) > keep {
 		if err := os.RemoveAll(runs[0]); err != nil {
@@ -222,6 +231,21 @@ func writeJSON(path string, v any) error {
 
 // LogPath is the log of the run in dir.
 func LogPath(dir string) string { return filepath.Join(dir, LogFile) }
+
+// LogBytes returns how many bytes of log entries the container of the run
+// in dir has written, in that run and the runs before it, rotated away or
+// not: the counter behind isoagent_container_log_bytes_total.
+func LogBytes(dir string) (int64, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return 0, err
+	}
+	n, err := crilog.Written(LogPath(dir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	return cfg.LogBytesBefore + n, nil
+}
 
 // Tail returns the last n lines the run in dir printed.
 func Tail(dir string, n int) ([]string, error) {

@@ -451,3 +451,57 @@ func TestLayoutKeepsThePreviousRun(t *testing.T) {
 		t.Errorf("Runs after Remove = %v", runs)
 	}
 }
+
+// TestLogBytesSurviveRotationAndRunRemoval pins the log-bytes counter: what
+// every run wrote counts, whether rotation deleted it or NewRun removed
+// the run that held it.
+func TestLogBytesSurviveRotationAndRunRemoval(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	line := []byte(strings.Repeat("x", 100))
+	// The size of one entry, from a log that never rotates.
+	one := filepath.Join(t.TempDir(), "one.log")
+	w, err := crilog.Create(one, crilog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteAt(at, crilog.Stdout, false, line); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	fi, err := os.Stat(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := fi.Size()
+
+	l := Layout{Dir: t.TempDir()}
+	const runs, perRun = 4, 50
+	for r := range runs {
+		dir, err := l.NewRun("c", Config{Name: "web"}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := LogBytes(dir); err != nil || got != int64(r*perRun)*entry {
+			t.Fatalf("run %d before it wrote: LogBytes = %d, %v; want %d", r+1, got, err, int64(r*perRun)*entry)
+		}
+		// Ten entries a file and two files: rotation deletes most of them.
+		w, err := crilog.Create(LogPath(dir), crilog.Options{MaxSize: 10 * entry, MaxFiles: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range perRun {
+			if err := w.WriteAt(at, crilog.Stdout, false, line); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := LogBytes(dir); err != nil || got != int64((r+1)*perRun)*entry {
+			t.Errorf("run %d: LogBytes = %d, %v; want %d", r+1, got, err, int64((r+1)*perRun)*entry)
+		}
+	}
+	if kept, _ := l.Runs("c"); len(kept) != 2 {
+		t.Fatalf("runs kept = %v, want 2: the test must remove runs", kept)
+	}
+}

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // store is the baseline.
 func BenchmarkCreateStart(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
-		for _, store := range []string{"memory", "folder"} {
+		for _, store := range []string{"memory", "folder", "memory-watched"} {
 			b.Run(fmt.Sprintf("%s/%d", store, n), func(b *testing.B) {
 				dir := ""
 				if store == "folder" {
@@ -27,6 +28,14 @@ func BenchmarkCreateStart(b *testing.B) {
 					b.Fatal(err)
 				}
 				ctx := b.Context()
+				if store == "memory-watched" {
+					// As the agent does: a watch for exits, which sweeps
+					// after every operation.
+					wctx, cancel := context.WithCancel(ctx)
+					done := make(chan struct{})
+					go func() { defer close(done); d.Watch(wctx, func(driver.Container) {}) }()
+					b.Cleanup(func() { cancel(); <-done })
+				}
 				create := func(id string) {
 					if err := d.Create(ctx, driver.Config{ID: id, Name: id, Isolation: driver.Process, Image: imageref.MustParse(ltsc2022)}); err != nil {
 						b.Fatal(err)

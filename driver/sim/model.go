@@ -23,6 +23,7 @@ type Model struct {
 	store  Store
 	now    func() time.Time
 	notify notifier
+	dirty  dirtySet
 }
 
 // NewModel returns a Model over store. clock tells the time (time.Now
@@ -43,7 +44,9 @@ func (m *Model) update(fn func(*state, time.Time) error) error {
 	now := m.clock()
 	err := m.store.update(func(s *state) error {
 		s.settle(now)
-		return fn(s, now)
+		err := fn(s, now)
+		m.dirty.note(s.touched)
+		return err
 	})
 	if err == nil {
 		m.notify.signal()
@@ -56,6 +59,7 @@ func (m *Model) view(fn func(*state) error) error {
 	now := m.clock()
 	return m.store.view(func(s *state) error {
 		s.settle(now)
+		m.dirty.note(s.touched)
 		return fn(s)
 	})
 }

@@ -33,6 +33,75 @@ func (n *notifier) signal() {
 	}
 }
 
+// dirtySet collects the containers this Model's operations may have
+// changed (the state's touched ones, ended runs included), while someone
+// takes them: so that noticing exits costs what changed, not the host.
+type dirtySet struct {
+	mu  sync.Mutex
+	on  bool
+	ids map[string]struct{}
+}
+
+func (d *dirtySet) note(touched map[string]struct{}) {
+	if len(touched) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.on {
+		return
+	}
+	for id := range touched {
+		d.ids[id] = struct{}{}
+	}
+}
+
+// track starts collecting, from empty.
+func (d *dirtySet) track() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.on {
+		d.on, d.ids = true, make(map[string]struct{})
+	}
+}
+
+// take returns what was collected since the last take, and starts afresh.
+func (d *dirtySet) take() map[string]struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := d.ids
+	d.ids = make(map[string]struct{})
+	return ids
+}
+
+// changed returns the containers that may have changed since the last
+// call (after the first, once tracking is on: see dirtySet), as of now,
+// and the ids among them that are gone.
+func (m *Model) changed() (cs []driver.Container, gone []string, err error) {
+	err = m.view(func(s *state) error {
+		for id := range m.dirty.take() {
+			if r, ok := s.Containers[id]; ok {
+				cs = append(cs, r.container())
+			} else {
+				gone = append(gone, id)
+			}
+		}
+		return nil
+	})
+	return cs, gone, err
+}
+
+// container returns container id, of any owner.
+func (m *Model) container(id string) (c driver.Container, ok bool, err error) {
+	err = m.view(func(s *state) error {
+		if r, found := s.Containers[id]; found {
+			c, ok = r.container(), true
+		}
+		return nil
+	})
+	return c, ok, err
+}
+
 // changes returns a channel that is closed when this Model next changes
 // the host (another process's changes are not seen).
 func (m *Model) changes() <-chan struct{} { return m.notify.wait() }

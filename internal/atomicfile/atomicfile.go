@@ -28,7 +28,7 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 		err = os.Chmod(tmp.Name(), perm)
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), name)
+		err = rename(tmp.Name(), name)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
