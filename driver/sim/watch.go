@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,38 +146,98 @@ func (s folderStamp) same(t folderStamp) bool {
 const folderPoll = 200 * time.Millisecond
 
 // sweep reports the runs seen running that have ended since, and notes
-// the ones running now.
+// the ones running now. It looks at the records in place, copying only the
+// ended runs it reports: Watch sweeps after every change to the host, so
+// on a host of ten thousand containers a copy of all of them per change
+// is most of what a cold start costs.
 func (d *Driver) sweep() {
 	if d.mon != nil {
 		return
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	cs, err := d.model.Containers(d.owner)
-	if err != nil {
-		return
-	}
 	if d.w.running == nil {
 		d.w.running = make(map[string]time.Time)
 	}
-	seen := make(map[string]bool, len(cs))
-	for _, c := range cs {
-		seen[c.ID] = true
-		started, watched := d.w.running[c.ID]
-		switch {
-		case c.State == driver.StateRunning:
-			d.w.running[c.ID] = c.StartedAt
-		case watched && c.State == driver.StateExited && c.StartedAt.Equal(started):
-			delete(d.w.running, c.ID)
-			d.w.emitLocked(c)
-		case watched:
-			delete(d.w.running, c.ID)
+	var ended []driver.Container
+	err := d.model.view(func(s *state) error {
+		for id, r := range s.Containers {
+			if !d.owns(r) {
+				continue
+			}
+			ended = d.w.noteLocked(id, r, ended)
 		}
+		for id := range d.w.running {
+			if r, ok := s.Containers[id]; !ok || !d.owns(r) {
+				delete(d.w.running, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return
 	}
-	for id := range d.w.running {
-		if !seen[id] {
+	d.w.emitEndedLocked(ended)
+}
+
+// sweepOne is sweep for container id alone: the report, before a run
+// starts, of the run before it.
+func (d *Driver) sweepOne(id string) {
+	if d.mon != nil {
+		return
+	}
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	if _, watched := d.w.running[id]; !watched {
+		return
+	}
+	var ended []driver.Container
+	err := d.model.view(func(s *state) error {
+		if r, ok := s.Containers[id]; ok && d.owns(r) {
+			ended = d.w.noteLocked(id, r, ended)
+		} else {
 			delete(d.w.running, id)
 		}
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	d.w.emitEndedLocked(ended)
+}
+
+// owns reports whether r is a container the driver lists, as
+// Model.Containers does for the driver's owner.
+func (d *Driver) owns(r *record) bool { return d.owner == "" || r.Config.Owner == d.owner }
+
+// noteLocked notes container id, as r has it now, as running, or as
+// ended (appended to ended, for its report) or gone from the runs
+// watched; w.mu is held.
+func (w *watchers) noteLocked(id string, r *record, ended []driver.Container) []driver.Container {
+	started, watched := w.running[id]
+	switch {
+	case r.State == driver.StateRunning:
+		w.running[id] = r.StartedAt
+	case watched && r.State == driver.StateExited && r.StartedAt.Equal(started):
+		delete(w.running, id)
+		ended = append(ended, r.container())
+	case watched:
+		delete(w.running, id)
+	}
+	return ended
+}
+
+// emitEndedLocked reports ended runs by name, then id, as the host lists
+// them; w.mu is held.
+func (w *watchers) emitEndedLocked(ended []driver.Container) {
+	slices.SortFunc(ended, func(a, b driver.Container) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for _, c := range ended {
+		w.emitLocked(c)
 	}
 }
 
