@@ -143,6 +143,14 @@ func (c *containerCollector) incExit(name string, reason reconcile.ExitReason) {
 	c.restartGen++ // the series built must be built again
 }
 
+// forgetBuilt drops the series kept from the last build; the next
+// Collect builds them again.
+func (c *containerCollector) forgetBuilt() {
+	c.mu.Lock()
+	c.built, c.haveBuilt = nil, false
+	c.mu.Unlock()
+}
+
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.exits
 	ch <- c.lastExit

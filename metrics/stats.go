@@ -112,6 +112,14 @@ func (c *statsCollector) key() (k statsKey, ok bool) {
 	return statsKey{sets, version(), containers()}, true
 }
 
+// forgetBuilt drops the series kept from the last build; the next
+// Collect builds them again.
+func (c *statsCollector) forgetBuilt() {
+	c.mu.Lock()
+	c.built, c.haveBuilt = nil, false
+	c.mu.Unlock()
+}
+
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.cpu, c.commit, c.commitPeak, c.workingSet, c.memLimit, c.cpuCount, c.cpuMax,
