@@ -39,12 +39,7 @@ type encodedPart struct {
 	reg *prometheus.Registry
 	// key returns what the families are as of; ok false means they must
 	// be encoded again.
-	key func() (k any, ok bool)
-	// forget drops the series the collector keeps for a registry's
-	// scrape: once encoded here, they are the text kept, and a copy as
-	// prometheus.Metric values (at 10,000 containers about 30 MiB of live
-	// heap) would only wait for the next change, which builds them anew.
-	forget   func()
+	key      func() (k any, ok bool)
 	have     bool
 	at       any
 	text, gz []byte
@@ -67,14 +62,14 @@ func (s silentWhenApart) Collect(ch chan<- prometheus.Metric) {
 }
 
 func newContainerExposition(c *containerCollector, stats *statsCollector) *containerExposition {
-	part := func(col prometheus.Collector, forget func(), key func() (any, bool)) *encodedPart {
+	part := func(col prometheus.Collector, key func() (any, bool)) *encodedPart {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(col)
-		return &encodedPart{reg: reg, key: key, forget: forget}
+		return &encodedPart{reg: reg, key: key}
 	}
 	type containerKey struct{ at, gen uint64 }
 	return &containerExposition{parts: [2]*encodedPart{
-		part(c, c.forgetBuilt, func() (any, bool) {
+		part(c, func() (any, bool) {
 			c.mu.Lock()
 			version, gen := c.version, c.restartGen
 			c.mu.Unlock()
@@ -83,7 +78,7 @@ func newContainerExposition(c *containerCollector, stats *statsCollector) *conta
 			}
 			return containerKey{version(), gen}, true
 		}),
-		part(stats, stats.forgetBuilt, func() (any, bool) { return stats.key() }),
+		part(stats, func() (any, bool) { return stats.key() }),
 	}}
 }
 
@@ -117,7 +112,6 @@ func (x *containerExposition) write(w io.Writer, gzipped bool) error {
 
 func (p *encodedPart) encode() error {
 	mfs, err := p.reg.Gather()
-	p.forget()
 	if err != nil {
 		return fmt.Errorf("gather the per-container metrics: %w", err)
 	}

@@ -45,6 +45,8 @@ type statsCollector struct {
 	built               []prometheus.Metric
 	builtAt             statsKey
 	haveBuilt           bool
+	// unkept: the series are kept encoded elsewhere (keepNone).
+	unkept bool
 }
 
 // statsKey says which reading, of which containers, series were built
@@ -112,11 +114,10 @@ func (c *statsCollector) key() (k statsKey, ok bool) {
 	return statsKey{sets, version(), containers()}, true
 }
 
-// forgetBuilt drops the series kept from the last build; the next
-// Collect builds them again.
-func (c *statsCollector) forgetBuilt() {
+// keepNone is containerCollector.keepNone.
+func (c *statsCollector) keepNone() {
 	c.mu.Lock()
-	c.built, c.haveBuilt = nil, false
+	c.unkept, c.built, c.haveBuilt = true, nil, false
 	c.mu.Unlock()
 }
 
@@ -135,6 +136,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	// makes the next scrape build again.
 	at, keyed := c.key()
 	c.mu.Lock()
+	keyed = keyed && !c.unkept
 	if keyed && c.haveBuilt && at == c.builtAt {
 		built := c.built
 		c.mu.Unlock()
