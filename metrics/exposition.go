@@ -18,7 +18,7 @@ import (
 var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
 
 // containerExposition keeps the per-container families encoded, in the
-// text format and gzipped, while their version (the source's and the
+// text format, gzipped, while their version (the source's and the
 // restart counts') stays: at 10,000 containers they are 20,000 series,
 // and gathering, encoding and compressing them costs a scrape tens of
 // milliseconds that nothing changed. The usage families are kept apart,
@@ -39,10 +39,15 @@ type encodedPart struct {
 	reg *prometheus.Registry
 	// key returns what the families are as of; ok false means they must
 	// be encoded again.
-	key      func() (k any, ok bool)
-	have     bool
-	at       any
-	text, gz []byte
+	key  func() (k any, ok bool)
+	have bool
+	at   any
+	// gz is the families in the text format, gzipped. Only the gzip
+	// member is kept, and a scrape that does not accept gzip gets it
+	// decompressed: at 10,000 containers with usage series the text is
+	// about 24 MiB, its gzip member 3.6 MiB, and Prometheus asks for
+	// gzip.
+	gz []byte
 }
 
 // silentWhenApart is how a collector the exposition serves is registered
@@ -99,15 +104,27 @@ func (x *containerExposition) write(w io.Writer, gzipped bool) error {
 			}
 			p.have, p.at = ok, at
 		}
-		b := p.text
-		if gzipped {
-			b = p.gz
-		}
-		if _, err := w.Write(b); err != nil {
+		if err := p.writeTo(w, gzipped); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeTo writes the families as encoded last, gzipped or not.
+func (p *encodedPart) writeTo(w io.Writer, gzipped bool) error {
+	if gzipped || len(p.gz) == 0 {
+		_, err := w.Write(p.gz)
+		return err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(p.gz))
+	if err != nil {
+		return fmt.Errorf("read the per-container metrics kept: %w", err)
+	}
+	if _, err := io.Copy(w, zr); err != nil {
+		return err
+	}
+	return zr.Close()
 }
 
 func (p *encodedPart) encode() error {
@@ -115,27 +132,27 @@ func (p *encodedPart) encode() error {
 	if err != nil {
 		return fmt.Errorf("gather the per-container metrics: %w", err)
 	}
-	var text bytes.Buffer
-	enc := expfmt.NewEncoder(&text, textFormat)
+	if len(mfs) == 0 {
+		// No series (no stats source): no gzip member either, which
+		// would cost a compressor at every scrape.
+		p.gz = nil
+		return nil
+	}
+	// Encoded straight into the compressor: the text is never whole in
+	// memory.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	enc := expfmt.NewEncoder(zw, textFormat)
 	for _, mf := range mfs {
 		if err := enc.Encode(mf); err != nil {
 			return fmt.Errorf("encode the per-container metrics: %w", err)
 		}
 	}
-	if text.Len() == 0 {
-		// No series (no stats source): no gzip member either, which
-		// would cost a compressor at every scrape.
-		p.text, p.gz = nil, nil
-		return nil
-	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	if _, err := zw.Write(text.Bytes()); err != nil {
-		return err
-	}
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	p.text, p.gz = text.Bytes(), gz.Bytes()
+	// Kept until the next change: without the spare capacity the
+	// buffer grew with.
+	p.gz = bytes.Clone(gz.Bytes())
 	return nil
 }
