@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -36,7 +37,8 @@ type containerExposition struct {
 // encodedPart is the families of one registry, kept encoded while key
 // stays.
 type encodedPart struct {
-	reg *prometheus.Registry
+	// gather hands the families to encode to fn, in one call or several.
+	gather func(fn func([]*dto.MetricFamily) error) error
 	// key returns what the families are as of; ok false means they must
 	// be encoded again.
 	key  func() (k any, ok bool)
@@ -67,14 +69,17 @@ func (s silentWhenApart) Collect(ch chan<- prometheus.Metric) {
 }
 
 func newContainerExposition(c *containerCollector, stats *statsCollector) *containerExposition {
-	part := func(col prometheus.Collector, key func() (any, bool)) *encodedPart {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(col)
-		return &encodedPart{reg: reg, key: key}
-	}
 	type containerKey struct{ at, gen uint64 }
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
 	return &containerExposition{parts: [2]*encodedPart{
-		part(c, func() (any, bool) {
+		{gather: func(fn func([]*dto.MetricFamily) error) error {
+			mfs, err := reg.Gather()
+			if err != nil {
+				return err
+			}
+			return fn(mfs)
+		}, key: func() (any, bool) {
 			c.mu.Lock()
 			version, gen := c.version, c.restartGen
 			c.mu.Unlock()
@@ -82,8 +87,8 @@ func newContainerExposition(c *containerCollector, stats *statsCollector) *conta
 				return nil, false
 			}
 			return containerKey{version(), gen}, true
-		}),
-		part(stats, func() (any, bool) { return stats.key() }),
+		}},
+		{gather: stats.gatherEach, key: func() (any, bool) { return stats.key() }},
 	}}
 }
 
@@ -128,25 +133,29 @@ func (p *encodedPart) writeTo(w io.Writer, gzipped bool) error {
 }
 
 func (p *encodedPart) encode() error {
-	mfs, err := p.reg.Gather()
-	if err != nil {
-		return fmt.Errorf("gather the per-container metrics: %w", err)
-	}
-	if len(mfs) == 0 {
-		// No series (no stats source): no gzip member either, which
-		// would cost a compressor at every scrape.
-		p.gz = nil
-		return nil
-	}
 	// Encoded straight into the compressor: the text is never whole in
 	// memory.
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	enc := expfmt.NewEncoder(zw, textFormat)
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return fmt.Errorf("encode the per-container metrics: %w", err)
+	families := 0
+	err := p.gather(func(mfs []*dto.MetricFamily) error {
+		for _, mf := range mfs {
+			families++
+			if err := enc.Encode(mf); err != nil {
+				return fmt.Errorf("encode the per-container metrics: %w", err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("gather the per-container metrics: %w", err)
+	}
+	if families == 0 {
+		// No series (no stats source): no gzip member either, which
+		// would cost a compressor at every scrape.
+		p.gz = nil
+		return nil
 	}
 	if err := zw.Close(); err != nil {
 		return err
