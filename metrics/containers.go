@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/reconcile"
@@ -207,7 +208,14 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		// take its time.
 		snapshot = source()
 	}
+	c.collectFrom(snapshot, nil, ch, send)
+}
 
+// collectFrom sends the series of snapshot, or only those of the
+// families want accepts when it is set: those of the others are not even
+// built. Schedule series go to ch, the others to send.
+func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*prometheus.Desc) bool, ch chan<- prometheus.Metric, send func(prometheus.Metric)) {
+	wanted := func(d *prometheus.Desc) bool { return want == nil || want(d) }
 	desired := make(map[string]int)
 	running := make(map[string]int)
 	byState := make(map[string]int)
@@ -253,22 +261,46 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	for iso, n := range desired {
+		if !wanted(c.desired) {
+			break
+		}
 		send(prometheus.MustNewConstMetric(c.desired, prometheus.GaugeValue, float64(n), iso))
 	}
 	for iso, n := range running {
+		if !wanted(c.running) {
+			break
+		}
 		send(prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(n), iso))
 	}
 	for state, n := range byState {
+		if !wanted(c.count) {
+			break
+		}
 		send(prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state))
 	}
 	for kind, n := range byCondition {
+		if !wanted(c.conditions) {
+			break
+		}
 		send(prometheus.MustNewConstMetric(c.conditions, prometheus.GaugeValue, float64(n), kind))
 	}
 	for k := range infos {
+		if !wanted(c.info) {
+			break
+		}
 		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))
 	}
-	c.schedules.collect(ch, snapshot)
-	collectHealth(send, snapshot)
+	if wanted(c.schedules.lastRun) {
+		// The schedule families are built together: a want takes all or
+		// none of them.
+		c.schedules.collect(ch, snapshot)
+	}
+	if wanted(healthyDesc) {
+		collectHealth(send, snapshot)
+	}
+	if !wanted(c.restarts) && !wanted(c.exits) && !wanted(c.lastExit) {
+		return
+	}
 
 	slices.Sort(names)
 	names = slices.Compact(names)
@@ -281,12 +313,67 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.mu.Unlock()
 	for i, name := range names {
-		send(prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name))
-		for _, r := range reconcile.ExitReasons() {
-			send(prometheus.MustNewConstMetric(c.exits, prometheus.CounterValue, exits[i][r], name, string(r)))
+		if wanted(c.restarts) {
+			send(prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name))
 		}
-		if code, ok := lastExit[name]; ok {
+		for _, r := range reconcile.ExitReasons() {
+			if wanted(c.exits) {
+				send(prometheus.MustNewConstMetric(c.exits, prometheus.CounterValue, exits[i][r], name, string(r)))
+			}
+		}
+		if code, ok := lastExit[name]; ok && wanted(c.lastExit) {
 			send(prometheus.MustNewConstMetric(c.lastExit, prometheus.GaugeValue, float64(code), name))
 		}
 	}
 }
+
+// gatherEach gathers the per-container families of one reading of the
+// source in groups, one after another, and hands each group's to fn: at
+// 10,000 containers they are about 80,000 series (five exit reasons per
+// name), and gathered at once each was held as its Metric, its protobuf
+// and their shared label pairs until the last was encoded.
+func (c *containerCollector) gatherEach(fn func([]*dto.MetricFamily) error) error {
+	c.mu.Lock()
+	source := c.source
+	c.mu.Unlock()
+	var snapshot []ContainerInfo
+	if source != nil {
+		snapshot = source()
+	}
+	sd := c.schedules
+	groups := [][]*prometheus.Desc{
+		{c.desired, c.running, c.count, c.conditions, sd.lastRun, sd.nextRun, sd.lastExit, sd.missed, sd.skipped},
+		{c.info}, {healthyDesc}, {c.restarts}, {c.exits}, {c.lastExit},
+	}
+	for _, g := range groups {
+		want := func(d *prometheus.Desc) bool { return slices.Contains(g, d) }
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(groupCollector{descs: g, collect: func(ch chan<- prometheus.Metric) {
+			c.collectFrom(snapshot, want, ch, func(m prometheus.Metric) { ch <- m })
+		}}); err != nil {
+			return err
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			return err
+		}
+		if err := fn(mfs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupCollector collects the families of descs.
+type groupCollector struct {
+	descs   []*prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (g groupCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range g.descs {
+		ch <- d
+	}
+}
+
+func (g groupCollector) Collect(ch chan<- prometheus.Metric) { g.collect(ch) }

@@ -70,16 +70,8 @@ func (s silentWhenApart) Collect(ch chan<- prometheus.Metric) {
 
 func newContainerExposition(c *containerCollector, stats *statsCollector) *containerExposition {
 	type containerKey struct{ at, gen uint64 }
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
 	return &containerExposition{parts: [2]*encodedPart{
-		{gather: func(fn func([]*dto.MetricFamily) error) error {
-			mfs, err := reg.Gather()
-			if err != nil {
-				return err
-			}
-			return fn(mfs)
-		}, key: func() (any, bool) {
+		{gather: c.gatherEach, key: func() (any, bool) {
 			c.mu.Lock()
 			version, gen := c.version, c.restartGen
 			c.mu.Unlock()
