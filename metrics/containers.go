@@ -229,6 +229,8 @@ func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*pr
 	for _, k := range c.labels.containerConditions {
 		byCondition[k] = 0
 	}
+	wantInfo := wanted(c.info)
+	wantNames := wanted(c.restarts) || wanted(c.exits) || wanted(c.lastExit)
 	type infoKey struct{ name, id, isolation, image, state string }
 	infos := make(map[infoKey]bool)
 	lastExit := make(map[string]int)
@@ -251,9 +253,15 @@ func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*pr
 			// shared by many hosts must not give each the series of all.
 			continue
 		}
-		// A name appears twice when a conflicting spec is reported next
-		// to the one that won; identical label sets are one series.
-		infos[infoKey{ci.Name, ci.ID, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
+		if wantInfo {
+			// A name appears twice when a conflicting spec is reported
+			// next to the one that won; identical label sets are one
+			// series.
+			infos[infoKey{ci.Name, ci.ID, known(c.labels.infoIsolations, ci.Isolation), ci.Image, state}] = true
+		}
+		if !wantNames {
+			continue
+		}
 		names = append(names, ci.Name)
 		if ci.LastExitCode != nil {
 			lastExit[ci.Name] = *ci.LastExitCode
@@ -298,7 +306,7 @@ func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*pr
 	if wanted(healthyDesc) {
 		collectHealth(send, snapshot)
 	}
-	if !wanted(c.restarts) && !wanted(c.exits) && !wanted(c.lastExit) {
+	if !wantNames {
 		return
 	}
 
