@@ -5,14 +5,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/reconcile"
 	"github.com/isoagent/isoagent/spec"
 )
@@ -99,4 +102,60 @@ func hasFamily(mfs []*dto.MetricFamily, name string) bool {
 		}
 	}
 	return false
+}
+
+// Served by ContainerSeries, the per-container families are gathered in
+// groups, one after another; what a scrape reads is what the registry's
+// own gather of every family at once says.
+func TestContainerSeriesServedAsGathered(t *testing.T) {
+	three := 3
+	source := func() []ContainerInfo {
+		return []ContainerInfo{
+			{Name: "web", ID: "3f6c1d0e9a7b", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true, Health: health.Healthy},
+			{Name: "job", ID: "8b2e4a61c5d7", Isolation: "hyperv", Image: "job:ltsc2022", State: reconcile.StateExited, Desired: true, LastExitCode: &three,
+				Schedule: &ScheduleInfo{LastRun: time.Unix(1767225600, 0), NextRun: time.Unix(1767229200, 0), LastExitCode: &three, Missed: 1}},
+			{Name: "api", ID: "1d0e9a7b3f6c", Isolation: "process", Image: "api:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true, Health: health.Unhealthy,
+				Conditions: []reconcile.ConditionType{reconcile.CondCrashLoop}},
+		}
+	}
+	build := func(m *Metrics) {
+		m.SetContainerSource(source)
+		m.IncRestart("web")
+		m.IncExit("job", reconcile.ExitFailed)
+	}
+	lines := func(text string) []string {
+		ls := strings.Split(strings.TrimSpace(text), "\n")
+		slices.Sort(ls)
+		return ls
+	}
+	wreg := prometheus.NewRegistry()
+	whole := New(wreg, BuildInfo{})
+	build(whole)
+	mfs, err := wreg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := lines(buf.String())
+
+	areg := prometheus.NewRegistry()
+	apart := New(areg, BuildInfo{})
+	build(apart)
+	h := Handler(Endpoints{Gatherer: areg, Extra: apart.ContainerSeries()})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	got := lines(rec.Body.String())
+	for _, series := range []string{`isoagent_container_info{`, `isoagent_container_exits_total{name="job",reason="failed"} 1`, `isoagent_schedule_missed_runs_total{name="job"} 1`, `isoagent_container_last_exit_code{name="job"} 3`} {
+		if !slices.ContainsFunc(want, func(l string) bool { return strings.HasPrefix(l, series) }) {
+			t.Fatalf("the registry's gather has no %s; the test's source is not what it means to be:\n%s", series, strings.Join(want, "\n"))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("served series differ from the registry's gather:\ngot:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -4,28 +4,25 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // ContainerLogBytes is how many bytes of log entries the containers of one
-// name have written, counted as the agent does (see
-// SetLogBytesSource).
+// name have written, counted as the agent does (see SetLogBytesSource).
 type ContainerLogBytes struct {
 	Name  string
 	Bytes float64
 }
 
 // logsCollector produces isoagent_container_log_bytes_total from a source
-// read at scrape time, building the series again only when the source's
-// version moves.
+// read at gather time; the source bounds its own cost, and the exposition
+// encodes the series again only when the source's version moves.
 type logsCollector struct {
 	desc *prometheus.Desc
 
 	mu      sync.Mutex
 	source  func() []ContainerLogBytes
 	version func() uint64
-	built   []prometheus.Metric
-	builtAt uint64
-	have    bool
 }
 
 func newLogsCollector() *logsCollector {
@@ -34,8 +31,8 @@ func newLogsCollector() *logsCollector {
 		[]string{"name"}, nil)}
 }
 
-// key returns the version the series would be built at; ok is false
-// without a version.
+// key returns the version the series are as of; ok is false without a
+// version.
 func (c *logsCollector) key() (uint64, bool) {
 	c.mu.Lock()
 	version := c.version
@@ -49,33 +46,29 @@ func (c *logsCollector) key() (uint64, bool) {
 func (c *logsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *logsCollector) Collect(ch chan<- prometheus.Metric) {
-	at, keyed := c.key()
 	c.mu.Lock()
-	if keyed && c.have && at == c.builtAt {
-		built := c.built
-		c.mu.Unlock()
-		for _, m := range built {
-			ch <- m
-		}
-		return
-	}
 	source := c.source
 	c.mu.Unlock()
 	if source == nil {
 		return
 	}
-	counts := source()
-	built := make([]prometheus.Metric, 0, len(counts))
-	for _, l := range counts {
-		m := prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, l.Bytes, l.Name)
-		built = append(built, m)
-		ch <- m
+	for _, l := range source() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, l.Bytes, l.Name)
 	}
-	if keyed {
-		c.mu.Lock()
-		c.built, c.builtAt, c.have = built, at, true
-		c.mu.Unlock()
+}
+
+// gather hands the family to fn, for the exposition: a series per name,
+// few enough to gather at once.
+func (c *logsCollector) gather(fn func([]*dto.MetricFamily) error) error {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		return err
 	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	return fn(mfs)
 }
 
 // SetLogBytesSource sets the function isoagent_container_log_bytes_total
@@ -86,15 +79,15 @@ func (c *logsCollector) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) SetLogBytesSource(fn func() []ContainerLogBytes) {
 	m.logs.mu.Lock()
 	defer m.logs.mu.Unlock()
-	m.logs.source, m.logs.have = fn, false
+	m.logs.source = fn
 }
 
 // SetLogBytesVersion sets a function whose value changes whenever what
 // the log-bytes source returns may have (for the agent, the generation of
 // its count); it may take a new count when one is due. While it stays, a
-// scrape sends the series built last, kept encoded with ContainerSeries.
+// scrape sends the series encoded last (with ContainerSeries).
 func (m *Metrics) SetLogBytesVersion(fn func() uint64) {
 	m.logs.mu.Lock()
 	defer m.logs.mu.Unlock()
-	m.logs.version, m.logs.have = fn, false
+	m.logs.version = fn
 }

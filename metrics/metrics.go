@@ -372,6 +372,8 @@ func (m *Metrics) SetContainerVersion(fn func() uint64) {
 // text format, gzipped or not.
 func (m *Metrics) ContainerSeries() func(w io.Writer, gzipped bool) error {
 	m.exposition.apart.Store(true)
+	m.containers.keepNone()
+	m.stats.keepNone()
 	return m.exposition.write
 }
 

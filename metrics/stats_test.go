@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +162,41 @@ func serveText(t *testing.T, h http.Handler) func() string {
 			t.Fatalf("the exposition does not parse: %v\n%s", err, text)
 		}
 		return string(text)
+	}
+}
+
+// Served by ContainerSeries, the usage series are gathered one family at
+// a time; what a scrape reads is what the registry's own gather of every
+// family at once says.
+func TestStatsSeriesServedAsGathered(t *testing.T) {
+	second := testStats
+	second.ID, second.Limits = "9a7b3f6c1d0e", driver.Resources{}
+	second.Network = append(slices.Clone(testStats.Network), driver.NetworkStats{Endpoint: "e2", TransmitBytes: 7})
+	source := func() []ContainerStats {
+		return []ContainerStats{{Name: "web", Stats: testStats}, {Name: "api", Stats: second}, {Name: "job", Stats: driver.Stats{ID: "c3"}}}
+	}
+	usage := func(text string) []string {
+		var lines []string
+		for _, l := range strings.Split(text, "\n") {
+			for _, f := range []string{"isoagent_container_cpu", "isoagent_container_memory", "isoagent_container_storage", "isoagent_container_network"} {
+				if strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(l, "# HELP "), "# TYPE "), f) {
+					lines = append(lines, l)
+				}
+			}
+		}
+		slices.Sort(lines)
+		return lines
+	}
+	whole, wreg := newTest(t)
+	whole.SetStatsSource(source)
+	want := usage(gatherText(t, wreg)())
+	apart, areg := newTest(t)
+	apart.SetStatsSource(source)
+	got := usage(serveText(t, Handler(Endpoints{Gatherer: areg, Extra: apart.ContainerSeries()}))())
+	if len(want) < 3*16 {
+		t.Fatalf("the registry's gather has %d usage lines, want at least %d", len(want), 3*16)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("served usage series differ from the registry's gather:\ngot:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

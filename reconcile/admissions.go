@@ -66,6 +66,37 @@ type admittedSpec struct {
 	final    *Decision
 }
 
+// newAdmittedSpec is c's entry, with pre, its own admission. An admitted
+// spec that shares no network is identified at once, so that when the
+// claims of others leave its decision as its own admission, final can be
+// pre itself rather than a copy (see keep): one decision per spec kept,
+// not two. Identifying is idempotent (Hash leaves out ID and Hash), so the
+// decisions derived from pre come out the same.
+func newAdmittedSpec(c *spec.Container, pre Decision) *admittedSpec {
+	e := &admittedSpec{spec: c, pre: pre}
+	if e.pre.Admitted() && e.pre.Config.NetworkSharedWith == "" {
+		identifyOne(&e.pre, nil)
+	}
+	return e
+}
+
+// keep returns the decision to keep as final for d, derived from e.pre by
+// postClaim or postShare, the claims and identifyOne: e.pre itself when d
+// says what it says (pre does not change once made, so it may be handed
+// out). A decision is identified only when admitted: d, rejected by
+// others' claims, loses the identification pre got.
+func (e *admittedSpec) keep(d *Decision) *Decision {
+	p := &e.pre
+	if !d.Admitted() && p.Admitted() {
+		d.Config.Hash, d.Config.ID = "", ""
+	}
+	if d.Rejection == p.Rejection && d.Config.ID == p.Config.ID && d.Config.Hash == p.Config.Hash &&
+		d.Config.NetworkSharedWith == p.Config.NetworkSharedWith {
+		return p
+	}
+	return d
+}
+
 // postClaim is the decision once host ports are claimed.
 func (e *admittedSpec) postClaim() *Decision {
 	d := e.pre
@@ -220,7 +251,7 @@ func (a *admissions) full(p admitPass, so specOrder) {
 	chunk := firstChunk
 	for _, i := range order {
 		c := specs[i]
-		e := &admittedSpec{spec: c, pre: adm.admitOne(c)}
+		e := newAdmittedSpec(c, adm.admitOne(c))
 		a.names[c.Name()] = e
 		a.index(e)
 		d := e.postClaim()
@@ -234,6 +265,7 @@ func (a *admissions) full(p admitPass, so specOrder) {
 		if d.Admitted() {
 			identifyOne(d, nil)
 		}
+		d = e.keep(d)
 		e.final = d
 		decisions[c.Name()] = d
 		batch = append(batch, c.Name())
@@ -257,6 +289,7 @@ func (a *admissions) full(p admitPass, so specOrder) {
 		if d.Admitted() {
 			identifyOne(d, a.names[d.Config.NetworkSharedWith].final)
 		}
+		d = e.keep(d)
 		e.final = d
 		decisions[c.Name()] = d
 		batch = append(batch, c.Name())
@@ -337,7 +370,7 @@ func (a *admissions) incremental(p admitPass, so specOrder) []string {
 		if c == nil {
 			return
 		}
-		e := &admittedSpec{spec: c, pre: adm.admitOne(c)}
+		e := newAdmittedSpec(c, adm.admitOne(c))
 		a.names[name] = e
 		a.index(e)
 		for _, port := range e.ownPorts() {
@@ -450,7 +483,7 @@ func (a *admissions) incremental(p admitPass, so specOrder) []string {
 				}
 				identifyOne(d, target)
 			}
-			decide(name, d)
+			decide(name, e.keep(d))
 		}
 	}
 	a.decisions = decisions

@@ -94,7 +94,8 @@ type healthHook struct {
 // probeLoop is the loop of one container run.
 type probeLoop struct {
 	name, id string
-	key      string // what the loop was started for; another means another loop
+	key      string          // what the loop was started for; another means another loop
+	spec     *spec.Container // the spec value key was made from
 	started  time.Time
 	cancel   context.CancelFunc
 	// Set by the loop, under the hook's lock.
@@ -211,7 +212,7 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 	}
 	key := ""
 	if want != nil {
-		key = fmt.Sprintf("%s|%d|%v|%s", want.ID, want.StartedAt.UnixNano(), d.Spec.Spec.HealthCheck, d.Spec.Spec.OnUnhealthy)
+		key = h.loopKey(name, want, d)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -226,7 +227,7 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 		return
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	l := &probeLoop{name: name, id: want.ID, key: key, started: want.StartedAt, cancel: cancel,
+	l := &probeLoop{name: name, id: want.ID, key: key, spec: d.Spec, started: want.StartedAt, cancel: cancel,
 		status: health.NewStatus(want.StartedAt), restart: d.Spec.Spec.OnUnhealthy != spec.UnhealthyNone}
 	if c, ok := health.FromSpec(d.Spec.Spec.HealthCheck); ok {
 		l.resolved, l.hasCheck, l.check = true, true, c
@@ -243,6 +244,21 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 		prober.Addr = sharedAddress{prober.Addr, t}
 	}
 	wg.Go(func() { h.probe(lctx, l, prober, img) })
+}
+
+// loopKey is what a loop for run want of d's spec is started for. The
+// loop of name started for the same run of the same spec value has it
+// already: a spec value does not change once loaded, and every name is
+// swept at every admission, so this spares formatting the health check of
+// every container for a change of one.
+func (h *healthHook) loopKey(name string, want *driver.Container, d *Decision) string {
+	h.mu.Lock()
+	l := h.byName[name]
+	h.mu.Unlock()
+	if l != nil && l.spec == d.Spec && l.id == want.ID && l.started.Equal(want.StartedAt) {
+		return l.key
+	}
+	return fmt.Sprintf("%s|%d|%v|%s", want.ID, want.StartedAt.UnixNano(), d.Spec.Spec.HealthCheck, d.Spec.Spec.OnUnhealthy)
 }
 
 // sharedAddress is the address of a container that shares the network of

@@ -120,7 +120,7 @@ type cachedFile struct {
 	specs     []*Container // from the last read, nil when it was invalid
 	err       error        // of the last read
 	lkg       []*Container // last-known-good specs
-	lkgData   []byte       // the content lkg was read from
+	lkgText   contentSums  // of the content lkg was read from
 
 	// What the last read found: the file's Stamp, whether the Stamp was
 	// taken too soon after a change to tell the next one (it is read
@@ -132,10 +132,10 @@ type cachedFile struct {
 	parsed bool
 
 	// A valid read whose specs wait (see Loader): why, since when, and
-	// its content, for when it applies.
+	// its content's sums, for when it applies.
 	hold      holdReason
 	holdSince time.Time
-	holdData  []byte
+	holdText  contentSums
 
 	goneSince time.Time // when a read first missed the file; zero while it is there
 
@@ -391,7 +391,7 @@ func (l *Loader) readFile(e entry, force bool, now time.Time) (*cachedFile, file
 		}
 	}
 	if cf.hold != holdNone && cf.hold != holdEmpty && !now.Before(cf.holdSince.Add(l.opts.Settle)) {
-		cf.accept(cf.specs, cf.holdData)
+		cf.accept(cf.specs, cf.holdText)
 	}
 	return cf, l.result(cf)
 }
@@ -438,25 +438,22 @@ func (l *Loader) read(e entry, cf *cachedFile, now time.Time) (same bool) {
 		cf.specs, cf.err, cf.hold = nil, err, holdNone
 		return false
 	}
-	// Kept until the next change: without the spare capacity the read
-	// grew it with (on average as much again as the file).
-	data = bytes.Clone(data)
 	reason := cf.heldBack(data, specs)
 	if reason == holdNone {
-		cf.accept(specs, data)
+		cf.accept(specs, sumContent(data))
 		return false
 	}
 	// A new version to wait for (the same one read again is the same
 	// content, whose outcome stands with its time).
 	cf.holdSince = now
-	cf.specs, cf.err, cf.hold, cf.holdData = specs, nil, reason, data
+	cf.specs, cf.err, cf.hold, cf.holdText = specs, nil, reason, sumContent(data)
 	return false
 }
 
-// accept puts specs, read from data, in force.
-func (cf *cachedFile) accept(specs []*Container, data []byte) {
-	cf.specs, cf.err, cf.lkg, cf.lkgData = specs, nil, specs, data
-	cf.hold, cf.holdData = holdNone, nil
+// accept puts specs, read from the content text sums, in force.
+func (cf *cachedFile) accept(specs []*Container, text contentSums) {
+	cf.specs, cf.err, cf.lkg, cf.lkgText = specs, nil, specs, text
+	cf.hold, cf.holdText = holdNone, contentSums{}
 }
 
 // heldBack says why specs, read from data, must not take the place of
@@ -468,7 +465,8 @@ func (cf *cachedFile) heldBack(data []byte, specs []*Container) holdReason {
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
 		return holdEmpty
-	case len(data) < len(cf.lkgData) && bytes.HasPrefix(cf.lkgData, data):
+	case cf.lkgText.cutShort(data):
+		// Cut short inside a line, it is held below for that.
 		return holdPrefix
 	case data[len(data)-1] != '\n':
 		return holdCutLine
