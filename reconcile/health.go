@@ -132,9 +132,23 @@ func (h *healthHook) written(name string, _, _ []driver.Container) {
 	h.nudge()
 }
 
-// desiredChanged says that a new desired state is in force: every name
-// is looked at again (a check may have changed).
-func (h *healthHook) desiredChanged() {
+// desiredChanged says that a new desired state is in force, in which the
+// decisions of names changed (a check may have changed with them): those
+// names are looked at again, not every one, so that a change costs what
+// changed.
+func (h *healthHook) desiredChanged(names ...[]string) {
+	h.mu.Lock()
+	for _, ns := range names {
+		for _, n := range ns {
+			h.dirty[n] = true
+		}
+	}
+	h.mu.Unlock()
+	h.nudge()
+}
+
+// lookAll has every name looked at again.
+func (h *healthHook) lookAll() {
 	h.mu.Lock()
 	h.all = true
 	h.mu.Unlock()
@@ -160,7 +174,7 @@ func (h *healthHook) run(ctx context.Context) {
 		}
 		h.mu.Unlock()
 	}()
-	h.desiredChanged()
+	h.lookAll()
 	for {
 		select {
 		case <-ctx.Done():

@@ -202,7 +202,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 		pass.publish = func(decisions map[string]*Decision, names []string) {
 			e.track.unsettle(names)
 			e.desired.Store(&desiredState{snap: adm.snap, decisions: decisions})
-			e.health.desiredChanged()
+			e.health.desiredChanged(names)
 			e.ctrl.Add(names...)
 			for _, n := range names {
 				published[n] = true
@@ -244,7 +244,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 	})
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
-	e.health.desiredChanged()
+	e.health.desiredChanged(ch.changed, handedOut)
 	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, handedOut, adm.seenAt)
