@@ -124,8 +124,11 @@ func newHealthHook(drv driver.Driver, log *slog.Logger, obs Observer, desired *a
 }
 
 // written is the host cache's hook: it only takes note, under the
-// cache's lock.
-func (h *healthHook) written(name string, _, _ []driver.Container) {
+// cache's lock, of names whose runs changed (a relist writes every name).
+func (h *healthHook) written(name string, old, list []driver.Container) {
+	if sameProbeTargets(old, list) {
+		return
+	}
 	h.mu.Lock()
 	h.dirty[name] = true
 	h.mu.Unlock()
@@ -133,8 +136,8 @@ func (h *healthHook) written(name string, _, _ []driver.Container) {
 }
 
 // desiredChanged says that a new desired state is in force, in which the
-// decisions of names changed (a check may have changed with them): those
-// names are looked at again, not every one, so that a change costs what
+// decisions of names may have changed (a check with them): those names
+// are looked at again, not every one, so that a change costs what
 // changed.
 func (h *healthHook) desiredChanged(names ...[]string) {
 	h.mu.Lock()
@@ -153,6 +156,14 @@ func (h *healthHook) lookAll() {
 	h.all = true
 	h.mu.Unlock()
 	h.nudge()
+}
+
+// sameProbeTargets reports whether a and b are the same runs of the same
+// containers: what the loops are started and ended for.
+func sameProbeTargets(a, b []driver.Container) bool {
+	return slices.EqualFunc(a, b, func(x, y driver.Container) bool {
+		return x.ID == y.ID && x.Hash == y.Hash && x.State == y.State && x.StartedAt.Equal(y.StartedAt)
+	})
 }
 
 func (h *healthHook) nudge() {

@@ -244,7 +244,13 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 	})
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
-	e.health.desiredChanged(ch.changed, handedOut)
+	// The probes follow the specs, not only the containers' configs: a
+	// check changed alone changes no config.
+	if r.full || prev == nil || prev.gen != r.base {
+		e.health.lookAll()
+	} else {
+		e.health.desiredChanged(r.changed, ch.changed)
+	}
 	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, handedOut, adm.seenAt)
