@@ -72,6 +72,46 @@ func (m *Model) runOf(id string) (ri runInfo, ok bool, err error) {
 	return ri, ok, err
 }
 
+// runsCursor is where a reader of the index's changes of runs stands.
+type runsCursor struct {
+	ix  *index // the index counted in; a rebuilt one starts again
+	seq uint64
+}
+
+// runsSince returns the containers of owner whose run changed since cur
+// (started, ended, added) and the IDs of those gone, with the cursor to
+// ask from next time. ok is false when the changes since cur are not
+// known (the first call, a rebuilt index, a reader too far behind): then
+// cs holds every container of owner and gone is empty.
+func (m *Model) runsSince(owner string, cur runsCursor) (cs []driver.Container, gone []string, next runsCursor, ok bool, err error) {
+	err = m.view(func(s *state) error {
+		ix := s.index()
+		next = runsCursor{ix: ix, seq: ix.runsSeq}
+		first := ix.runsSeq - uint64(len(ix.runs))
+		if cur.ix != ix || cur.seq < first || cur.seq > ix.runsSeq {
+			cs = s.containers(owner)
+			return nil
+		}
+		ok = true
+		seen := make(map[string]bool)
+		for _, id := range ix.runs[cur.seq-first:] {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			r, found := s.Containers[id]
+			switch {
+			case !found:
+				gone = append(gone, id)
+			case r.Config.Owner == owner:
+				cs = append(cs, r.container())
+			}
+		}
+		return nil
+	})
+	return cs, gone, next, ok, err
+}
+
 // nextExit returns when the next command of a running container ends by
 // itself; zero when none will.
 func (m *Model) nextExit() time.Time {

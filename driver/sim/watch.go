@@ -19,6 +19,8 @@ type watchers struct {
 	subs    map[int]func(driver.Container)
 	next    int
 	running map[string]time.Time // container ID -> StartedAt of the run seen running
+	// cursor is how far the last sweep read the model's changes of runs.
+	cursor runsCursor
 }
 
 func (w *watchers) add(fn func(driver.Container)) (remove func()) {
@@ -144,19 +146,27 @@ func (s folderStamp) same(t folderStamp) bool {
 const folderPoll = 200 * time.Millisecond
 
 // sweep reports the runs seen running that have ended since, and notes
-// the ones running now.
+// the ones running now. It looks at the containers whose run changed since
+// the last sweep, so an operation costs the same on a host of ten
+// containers as on one of ten thousand; at every container only when the
+// changes are not known (the first sweep, a state read again whole from
+// its folder).
 func (d *Driver) sweep() {
 	if d.mon != nil {
 		return
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	cs, err := d.model.Containers(d.owner)
+	cs, gone, next, partial, err := d.model.runsSince(d.owner, d.w.cursor)
 	if err != nil {
 		return
 	}
+	d.w.cursor = next
 	if d.w.running == nil {
 		d.w.running = make(map[string]time.Time)
+	}
+	for _, id := range gone {
+		delete(d.w.running, id)
 	}
 	seen := make(map[string]bool, len(cs))
 	for _, c := range cs {
@@ -171,6 +181,9 @@ func (d *Driver) sweep() {
 		case watched:
 			delete(d.w.running, c.ID)
 		}
+	}
+	if partial {
+		return // those not named did not change
 	}
 	for id := range d.w.running {
 		if !seen[id] {
