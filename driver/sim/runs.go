@@ -79,11 +79,11 @@ type runsCursor struct {
 }
 
 // runsSince returns the containers of owner whose run changed since cur
-// (started, ended, added) and the IDs of those gone, with the cursor to
-// ask from next time. ok is false when the changes since cur are not
+// (started, ended, added), and those of recheck, and the IDs of those
+// gone, with the cursor to ask from next time. ok is false when the changes since cur are not
 // known (the first call, a rebuilt index, a reader too far behind): then
 // cs holds every container of owner and gone is empty.
-func (m *Model) runsSince(owner string, cur runsCursor) (cs []driver.Container, gone []string, next runsCursor, ok bool, err error) {
+func (m *Model) runsSince(owner string, cur runsCursor, recheck map[string]bool) (cs []driver.Container, gone []string, next runsCursor, ok bool, err error) {
 	err = m.view(func(s *state) error {
 		ix := s.index()
 		next = runsCursor{ix: ix, seq: ix.runsSeq}
@@ -94,7 +94,11 @@ func (m *Model) runsSince(owner string, cur runsCursor) (cs []driver.Container, 
 		}
 		ok = true
 		seen := make(map[string]bool)
-		for _, id := range ix.runs[cur.seq-first:] {
+		ids := ix.runs[cur.seq-first:]
+		for id := range recheck {
+			ids = append(ids[:len(ids):len(ids)], id)
+		}
+		for _, id := range ids {
 			if seen[id] {
 				continue
 			}

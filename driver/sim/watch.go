@@ -21,6 +21,10 @@ type watchers struct {
 	running map[string]time.Time // container ID -> StartedAt of the run seen running
 	// cursor is how far the last sweep read the model's changes of runs.
 	cursor runsCursor
+	// recheck are containers the next sweep looks at whatever changed:
+	// runs this driver started, whose changes a sweep may have read
+	// before they were noted running.
+	recheck map[string]bool
 }
 
 func (w *watchers) add(fn func(driver.Container)) (remove func()) {
@@ -157,11 +161,11 @@ func (d *Driver) sweep() {
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	cs, gone, next, partial, err := d.model.runsSince(d.owner, d.w.cursor)
+	cs, gone, next, partial, err := d.model.runsSince(d.owner, d.w.cursor, d.w.recheck)
 	if err != nil {
 		return
 	}
-	d.w.cursor = next
+	d.w.cursor, d.w.recheck = next, nil
 	if d.w.running == nil {
 		d.w.running = make(map[string]time.Time)
 	}
@@ -207,10 +211,14 @@ func (d *Driver) started(id string) {
 		d.w.running = make(map[string]time.Time)
 	}
 	d.w.running[id] = ri.StartedAt
+	if d.w.recheck == nil {
+		d.w.recheck = make(map[string]bool)
+	}
+	d.w.recheck[id] = true
 	d.w.mu.Unlock()
 	// A Watch that swept between the model's start and this note saw the
-	// run neither running nor noted; a run that ended at once (cmd /c exit
-	// 3) then stayed unreported until something else changed. Wake it to
-	// sweep again.
+	// run neither running nor noted, and read its changes: a run that
+	// ended at once (cmd /c exit 3) then stayed unreported. Wake it to
+	// look at this one again.
 	d.model.notify.signal()
 }
