@@ -78,6 +78,9 @@ type healthHook struct {
 	desired *atomic.Pointer[desiredState]
 	cache   *hostCache
 	enqueue func([]string)
+	// decided, when set, is told of a name whose container's readiness
+	// became known, for a rollout that waits on it (Engine.readinessKnown).
+	decided func(name string)
 	wake    chan struct{}
 
 	mu      sync.Mutex
@@ -263,6 +266,7 @@ func (h *healthHook) probe(ctx context.Context, l *probeLoop, prober health.Prob
 	resolved, hasCheck, check := l.resolved, l.hasCheck, l.check
 	h.mu.Unlock()
 	if resolved && !hasCheck {
+		h.readinessKnown(l.name)
 		return // disabled
 	}
 	if !resolved {
@@ -280,6 +284,10 @@ func (h *healthHook) probe(ctx context.Context, l *probeLoop, prober health.Prob
 		h.signalLocked()
 		h.mu.Unlock()
 		if !resolved {
+			// Without a check the container is ready by its running
+			// alone: a rollout that waits on it looks again now, not
+			// a poll later.
+			h.readinessKnown(l.name)
 			return
 		}
 	}
@@ -317,6 +325,28 @@ func (h *healthHook) report(l *probeLoop, c health.Check, s health.Status, r hea
 	if restart {
 		h.enqueue([]string{l.name})
 	}
+	if s.State == health.Healthy {
+		h.readinessKnown(l.name)
+	}
+}
+
+// readinessKnown tells the engine that the readiness of name's container
+// is known now (its check turned out to be none, or it turned healthy).
+func (h *healthHook) readinessKnown(name string) {
+	if h.decided != nil {
+		h.decided(name)
+	}
+}
+
+// checkKnown reports whether it is known whether container id has a
+// check: its loop has found it in the spec or the image, or found none. A
+// running container whose loop has not yet asked the host about its image
+// may have one.
+func (h *healthHook) checkKnown(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.loops[id]
+	return l != nil && l.resolved
 }
 
 // stateOf is healthOf. A running container with no loop yet (the sweep

@@ -80,6 +80,12 @@ func (e *Engine) rolloutReady(c driver.Container, monitor time.Duration) (ready,
 	}
 	st, hasCheck := e.healthOf(c.ID)
 	if !hasCheck {
+		if !e.health.checkKnown(c.ID) {
+			// Its image may have a HEALTHCHECK: known once the health
+			// hook has asked, which brings the name back
+			// (readinessKnown).
+			return false, false
+		}
 		return runningReady(c, monitor)
 	}
 	switch st {
@@ -89,6 +95,18 @@ func (e *Engine) rolloutReady(c driver.Container, monitor time.Duration) (ready,
 		return false, true
 	}
 	return false, false
+}
+
+// readinessKnown enqueues name when a rollout of it is in progress: its new
+// container's readiness has just become known (the health hook resolved
+// that it has no check, or it turned healthy), so the rollout goes on now
+// rather than at its next poll. Other names are left alone, so that a
+// container's check resolving does not unsettle a converged host.
+func (e *Engine) readinessKnown(name string) {
+	d := e.desired.Load().decision(name)
+	if d != nil && e.rec.rollouts.get(name).inProgressFor(d) {
+		e.enqueue([]string{name})
+	}
 }
 
 // RolloutResult is how a rollout ended, as a metric label value

@@ -567,3 +567,71 @@ func TestRolloutUpdateMonitor(t *testing.T) {
 		})
 	}
 }
+
+// slowImages is the sim, whose image lookups take 100 ms, as a host that
+// reads an image's config from disk does.
+type slowImages struct{ *sim.Driver }
+
+func (s slowImages) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
+	time.Sleep(100 * time.Millisecond)
+	return s.Driver.Image(ctx, ref)
+}
+
+// A rollout whose new container is ready once it runs (update.monitor 0s)
+// goes on as soon as the health hook has found that the container has no
+// check (the image has no HEALTHCHECK), not a poll later.
+func TestRolloutGoesOnWhenHealthIsResolved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zero := time.Duration(0)
+		drv := openSim(t, "")
+		r, obs := startRollouts(t, drv, snapshot(ctr("web", img2022, env("1"), updateMonitorOf(&zero))), nil,
+			func(o *EngineOptions) { o.Driver = slowImages{drv} })
+		r.waitConverged()
+		r.settle(time.Minute)
+		old := r.byName("web")
+		t0 := time.Now()
+		r.apply(snapshot(ctr("web", img2022, env("2"), updateMonitorOf(&zero))))
+		for slices.ContainsFunc(r.byName("web"), func(c driver.Container) bool { return c.ID == old[0].ID }) {
+			if time.Since(t0) > time.Minute {
+				t.Fatalf("the old container is still there a minute into the rollout: %s", states(r.byName("web")))
+			}
+			r.settle(10 * time.Millisecond)
+		}
+		if took := time.Since(t0); took >= rolloutPoll {
+			t.Errorf("the old container went %v after the change, want less than a rollout poll (%v): the image lookup takes 100 ms", took, rolloutPoll)
+		}
+		if got := obs.results(); len(got) != 1 || got[0] != "web start-first succeeded" {
+			t.Errorf("rollouts reported %q, want one success", got)
+		}
+	})
+}
+
+// update.monitor 0s does not apply to a container whose image has a
+// HEALTHCHECK: the old container serves until the new one is healthy, even
+// when the rollout looks before the health hook has asked about the image.
+func TestRolloutZeroMonitorWaitsForImageHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zero := time.Duration(0)
+		drv := openSim(t, "")
+		if err := drv.Model().SetImageHealthcheck(img2022, &driver.ImageHealthcheck{Test: []string{"CMD-SHELL", "curl -f http://localhost/"}, Interval: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		r, obs := startRollouts(t, drv, snapshot(ctr("web", img2022, env("1"), serving(), updateMonitorOf(&zero))), nil)
+		r.waitConverged()
+		r.settle(time.Minute)
+		old := r.byName("web")
+		r.apply(snapshot(ctr("web", img2022, env("2"), serving(), updateMonitorOf(&zero))))
+		r.settle(2 * time.Second)
+		if during := r.byName("web"); len(during) != 2 {
+			t.Fatalf("2s into the rollout, before the first probe: %s, want the old and the new container", states(during))
+		}
+		r.settle(10 * time.Second)
+		after := r.byName("web")
+		if len(after) != 1 || after[0].ID == old[0].ID || after[0].State != driver.StateRunning {
+			t.Fatalf("after the new container turned healthy: %s, want it alone", states(after))
+		}
+		if got := obs.results(); len(got) != 1 || got[0] != "web start-first succeeded" {
+			t.Errorf("rollouts reported %q, want one success", got)
+		}
+	})
+}
