@@ -136,9 +136,20 @@ func (h *healthHook) written(name string, _, _ []driver.Container) {
 
 // desiredChanged says that a new desired state is in force: every name
 // is looked at again (a check may have changed).
-func (h *healthHook) desiredChanged() {
+func (h *healthHook) desiredChanged() { h.decisionsChanged(nil, true) }
+
+// decisionsChanged says that a new desired state is in force in which the
+// decisions of names may differ from the last (of every name with all):
+// the next sweep looks at those, so that a change of one spec costs one
+// look, not one per spec.
+func (h *healthHook) decisionsChanged(names []string, all bool) {
 	h.mu.Lock()
-	h.all = true
+	if all {
+		h.all = true
+	}
+	for _, n := range names {
+		h.dirty[n] = true
+	}
 	h.mu.Unlock()
 	h.nudge()
 }

@@ -244,7 +244,9 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 	})
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
-	e.health.desiredChanged()
+	// The decisions the pass made again, not only those that ask the host
+	// for something else: a changed health check is one of them.
+	e.health.decisionsChanged(r.changed, r.full || prev == nil || prev.gen != r.base)
 	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, handedOut, adm.seenAt)
