@@ -126,12 +126,28 @@ func newHealthHook(drv driver.Driver, log *slog.Logger, obs Observer, desired *a
 }
 
 // written is the host cache's hook: it only takes note, under the
-// cache's lock.
-func (h *healthHook) written(name string, _, _ []driver.Container) {
+// cache's lock, of a name whose containers or runs changed (a relist
+// writes every name, mostly as it was).
+func (h *healthHook) written(name string, old, list []driver.Container) {
+	if sameContainers(old, list) && sameStarts(old, list) {
+		return
+	}
 	h.mu.Lock()
 	h.dirty[name] = true
 	h.mu.Unlock()
 	h.nudge()
+}
+
+// sameStarts reports whether the containers of a and b, of the same IDs,
+// were started at the same times: a restart between two looks is a new
+// run to probe.
+func sameStarts(a, b []driver.Container) bool {
+	for i := range a {
+		if !a[i].StartedAt.Equal(b[i].StartedAt) {
+			return false
+		}
+	}
+	return true
 }
 
 // desiredChanged says that a new desired state is in force: every name
