@@ -50,11 +50,6 @@ import (
 // the clock; the engine calls it on every look at a rollout.
 type readiness func(c driver.Container, monitor time.Duration) (ready, failed bool)
 
-// rolloutSettle is the default update.monitor: how long a container
-// without a health check must have run, as the driver lists it, to be
-// ready (Docker Swarm's update monitor default).
-const rolloutSettle = time.Duration(spec.DefaultUpdateMonitor)
-
 // rolloutPoll bounds how long a rollout in progress waits before it looks
 // again; an exit the driver reports brings the name back sooner.
 const rolloutPoll = time.Second
