@@ -59,6 +59,10 @@ func Run(ctx context.Context, d driver.Driver, name string, previous bool) (stri
 		return "", fmt.Errorf("the runs of %s: %w", name, err)
 	}
 	switch {
+	case len(runs) == 0 && !c.StartedAt.IsZero():
+		// Started, yet no run kept: its runs had no monitor (the
+		// simulated host's --sim-monitors=false).
+		return "", fmt.Errorf("%q (%s, %s): %w", name, c.ID, c.State, ErrNotKept)
 	case len(runs) == 0:
 		return "", fmt.Errorf("%q (%s, %s): %w", name, c.ID, c.State, ErrNeverStarted)
 	case !previous:

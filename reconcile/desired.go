@@ -137,7 +137,7 @@ func sameDecision(a, b *Decision) bool {
 	return a.Config.Hash == b.Config.Hash && sameRuns(a, b) &&
 		a.Spec.Spec.RestartPolicy == b.Spec.Spec.RestartPolicy &&
 		a.Spec.Spec.StopTimeout == b.Spec.Spec.StopTimeout &&
-		a.Spec.Spec.Update == b.Spec.Spec.Update
+		a.Spec.Spec.Update.Equal(b.Spec.Spec.Update)
 }
 
 // allKeys returns every name with a decision or with cached containers,

@@ -157,6 +157,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	}
 	e.rec.configs, _ = opts.Driver.(driver.ConfigReader)
 	e.rec.ready = e.rolloutReady
+	e.health.decided = e.readinessKnown
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })
 	e.ctrl = newController(e.rec, newExponentialLimiter(opts.BackoffBase, opts.BackoffMax), opts.Workers, e.obs, e.log)
 	e.ctrl.reconciled = e.track.reconciled

@@ -78,6 +78,9 @@ type healthHook struct {
 	desired *atomic.Pointer[desiredState]
 	cache   *hostCache
 	enqueue func([]string)
+	// decided, when set, is told of a name whose container's readiness
+	// became known, for a rollout that waits on it (Engine.readinessKnown).
+	decided func(name string)
 	wake    chan struct{}
 
 	mu      sync.Mutex
@@ -94,8 +97,7 @@ type healthHook struct {
 // probeLoop is the loop of one container run.
 type probeLoop struct {
 	name, id string
-	key      string          // what the loop was started for; another means another loop
-	spec     *spec.Container // the spec value key was made from
+	key      string // what the loop was started for; another means another loop
 	started  time.Time
 	cancel   context.CancelFunc
 	// Set by the loop, under the hook's lock.
@@ -124,9 +126,10 @@ func newHealthHook(drv driver.Driver, log *slog.Logger, obs Observer, desired *a
 }
 
 // written is the host cache's hook: it only takes note, under the
-// cache's lock, of names whose runs changed (a relist writes every name).
+// cache's lock, of a name whose containers or runs changed (a relist
+// writes every name, mostly as it was).
 func (h *healthHook) written(name string, old, list []driver.Container) {
-	if sameProbeTargets(old, list) {
+	if sameContainers(old, list) && sameStarts(old, list) {
 		return
 	}
 	h.mu.Lock()
@@ -135,35 +138,36 @@ func (h *healthHook) written(name string, old, list []driver.Container) {
 	h.nudge()
 }
 
-// desiredChanged says that a new desired state is in force, in which the
-// decisions of names may have changed (a check with them): those names
-// are looked at again, not every one, so that a change costs what
-// changed.
-func (h *healthHook) desiredChanged(names ...[]string) {
-	h.mu.Lock()
-	for _, ns := range names {
-		for _, n := range ns {
-			h.dirty[n] = true
+// sameStarts reports whether the containers of a and b, of the same IDs,
+// were started at the same times: a restart between two looks is a new
+// run to probe.
+func sameStarts(a, b []driver.Container) bool {
+	for i := range a {
+		if !a[i].StartedAt.Equal(b[i].StartedAt) {
+			return false
 		}
+	}
+	return true
+}
+
+// desiredChanged says that a new desired state is in force: every name
+// is looked at again (a check may have changed).
+func (h *healthHook) desiredChanged() { h.decisionsChanged(nil, true) }
+
+// decisionsChanged says that a new desired state is in force in which the
+// decisions of names may differ from the last (of every name with all):
+// the next sweep looks at those, so that a change of one spec costs one
+// look, not one per spec.
+func (h *healthHook) decisionsChanged(names []string, all bool) {
+	h.mu.Lock()
+	if all {
+		h.all = true
+	}
+	for _, n := range names {
+		h.dirty[n] = true
 	}
 	h.mu.Unlock()
 	h.nudge()
-}
-
-// lookAll has every name looked at again.
-func (h *healthHook) lookAll() {
-	h.mu.Lock()
-	h.all = true
-	h.mu.Unlock()
-	h.nudge()
-}
-
-// sameProbeTargets reports whether a and b are the same runs of the same
-// containers: what the loops are started and ended for.
-func sameProbeTargets(a, b []driver.Container) bool {
-	return slices.EqualFunc(a, b, func(x, y driver.Container) bool {
-		return x.ID == y.ID && x.Hash == y.Hash && x.State == y.State && x.StartedAt.Equal(y.StartedAt)
-	})
 }
 
 func (h *healthHook) nudge() {
@@ -185,7 +189,7 @@ func (h *healthHook) run(ctx context.Context) {
 		}
 		h.mu.Unlock()
 	}()
-	h.lookAll()
+	h.desiredChanged()
 	for {
 		select {
 		case <-ctx.Done():
@@ -237,7 +241,7 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 	}
 	key := ""
 	if want != nil {
-		key = h.loopKey(name, want, d)
+		key = fmt.Sprintf("%s|%d|%v|%s", want.ID, want.StartedAt.UnixNano(), d.Spec.Spec.HealthCheck, d.Spec.Spec.OnUnhealthy)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -252,7 +256,7 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 		return
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	l := &probeLoop{name: name, id: want.ID, key: key, spec: d.Spec, started: want.StartedAt, cancel: cancel,
+	l := &probeLoop{name: name, id: want.ID, key: key, started: want.StartedAt, cancel: cancel,
 		status: health.NewStatus(want.StartedAt), restart: d.Spec.Spec.OnUnhealthy != spec.UnhealthyNone}
 	if c, ok := health.FromSpec(d.Spec.Spec.HealthCheck); ok {
 		l.resolved, l.hasCheck, l.check = true, true, c
@@ -269,21 +273,6 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 		prober.Addr = sharedAddress{prober.Addr, t}
 	}
 	wg.Go(func() { h.probe(lctx, l, prober, img) })
-}
-
-// loopKey is what a loop for run want of d's spec is started for. The
-// loop of name started for the same run of the same spec value has it
-// already: a spec value does not change once loaded, and every name is
-// swept at every admission, so this spares formatting the health check of
-// every container for a change of one.
-func (h *healthHook) loopKey(name string, want *driver.Container, d *Decision) string {
-	h.mu.Lock()
-	l := h.byName[name]
-	h.mu.Unlock()
-	if l != nil && l.spec == d.Spec && l.id == want.ID && l.started.Equal(want.StartedAt) {
-		return l.key
-	}
-	return fmt.Sprintf("%s|%d|%v|%s", want.ID, want.StartedAt.UnixNano(), d.Spec.Spec.HealthCheck, d.Spec.Spec.OnUnhealthy)
 }
 
 // sharedAddress is the address of a container that shares the network of
@@ -304,6 +293,7 @@ func (h *healthHook) probe(ctx context.Context, l *probeLoop, prober health.Prob
 	resolved, hasCheck, check := l.resolved, l.hasCheck, l.check
 	h.mu.Unlock()
 	if resolved && !hasCheck {
+		h.readinessKnown(l.name)
 		return // disabled
 	}
 	if !resolved {
@@ -321,6 +311,10 @@ func (h *healthHook) probe(ctx context.Context, l *probeLoop, prober health.Prob
 		h.signalLocked()
 		h.mu.Unlock()
 		if !resolved {
+			// Without a check the container is ready by its running
+			// alone: a rollout that waits on it looks again now, not
+			// a poll later.
+			h.readinessKnown(l.name)
 			return
 		}
 	}
@@ -358,6 +352,28 @@ func (h *healthHook) report(l *probeLoop, c health.Check, s health.Status, r hea
 	if restart {
 		h.enqueue([]string{l.name})
 	}
+	if s.State == health.Healthy {
+		h.readinessKnown(l.name)
+	}
+}
+
+// readinessKnown tells the engine that the readiness of name's container
+// is known now (its check turned out to be none, or it turned healthy).
+func (h *healthHook) readinessKnown(name string) {
+	if h.decided != nil {
+		h.decided(name)
+	}
+}
+
+// checkKnown reports whether it is known whether container id has a
+// check: its loop has found it in the spec or the image, or found none. A
+// running container whose loop has not yet asked the host about its image
+// may have one.
+func (h *healthHook) checkKnown(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.loops[id]
+	return l != nil && l.resolved
 }
 
 // stateOf is healthOf. A running container with no loop yet (the sweep

@@ -92,46 +92,58 @@ var _ Reconciler = (*containerReconciler)(nil)
 
 func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Result, error) {
 	r.restartRequested(ctx, name)
+	res, again, err := r.reconcile(ctx, name)
+	if again {
+		// A rollout just began whose new container is ready once it runs
+		// (update.monitor 0s): it takes over now, not a poll later.
+		res, _, err = r.reconcile(ctx, name)
+	}
+	return res, err
+}
+
+// reconcile is one pass of Reconcile; again reports a rollout begun that
+// is worth a look at once.
+func (r *containerReconciler) reconcile(ctx context.Context, name string) (_ Result, again bool, _ error) {
 	ds := r.desired.Load()
 	d := ds.decision(name)
 	if waitsForRegistry(d) {
 		// Nothing to do until the registry answers; the name is not
 		// settled meanwhile.
-		return Result{RequeueAfter: pullPoll}, nil
+		return Result{RequeueAfter: pullPoll}, false, nil
 	}
 	actual := r.cache.Get(name)
 	// A rollout in progress looks first: its new container turning
 	// unhealthy fails the rollout (the old one serves on), rather than
 	// being restarted as a serving container would be.
 	if res, ok, err := r.rolloutHook(ctx, name, d, actual); ok {
-		return res, err
+		return res, false, err
 	}
 	if res, ok, err := r.unhealthyHook(ctx, name, d, actual); ok {
-		return res, err
+		return res, false, err
 	}
 	if res, ok, err := r.scheduledHook(ctx, ds, name, d, actual); ok {
-		return res, err
+		return res, false, err
 	}
 	for _, a := range r.planFor(ds, name, actual) {
 		if wait := r.networkWait(name, d, a); wait > 0 {
-			return Result{RequeueAfter: wait}, nil
+			return Result{RequeueAfter: wait}, false, nil
 		}
 		if wait := r.dependsWait(ds, name, d, a); wait > 0 {
-			return Result{RequeueAfter: wait}, nil
+			return Result{RequeueAfter: wait}, false, nil
 		}
 		if wait := r.imageWait(ctx, name, a); wait > 0 {
-			return Result{RequeueAfter: wait}, nil
+			return Result{RequeueAfter: wait}, false, nil
 		}
 		if a.Restart {
 			if wait := r.crashWait(name, actual, a.ID); wait > 0 {
-				return Result{RequeueAfter: wait}, nil
+				return Result{RequeueAfter: wait}, false, nil
 			}
 		}
 		if isRollout(a) {
 			return r.beginRollout(ctx, d, a)
 		}
 		if err := r.do(ctx, d, a); err != nil {
-			return Result{}, r.classify(err)
+			return Result{}, false, r.classify(err)
 		}
 		if a.Restart {
 			r.restarts.restarted(name)
@@ -142,7 +154,7 @@ func (r *containerReconciler) Reconcile(ctx context.Context, name string) (Resul
 			r.rollouts.serving(name, a.Config)
 		}
 	}
-	return Result{}, nil
+	return Result{}, false, nil
 }
 
 // classify marks what retrying cannot fix as terminal, and asks for a

@@ -45,28 +45,23 @@ import (
 
 // readiness says whether c, the new container of a rollout, is ready to
 // take over from the one it replaces (ready), or can no longer become
-// ready (failed: it exited). It reads only c and the clock; the engine
-// calls it on every look at a rollout.
-type readiness func(c driver.Container) (ready, failed bool)
-
-// rolloutSettle is how long a container without a health check must have
-// run, as the driver lists it, to be ready: what Docker Swarm's update
-// monitor waits by default, so that a process that exits at once fails
-// the rollout rather than passing it.
-const rolloutSettle = 5 * time.Second
+// ready (failed: it exited). monitor is the spec's update.monitor: how
+// long c must have run when no health check decides. It reads only c and
+// the clock; the engine calls it on every look at a rollout.
+type readiness func(c driver.Container, monitor time.Duration) (ready, failed bool)
 
 // rolloutPoll bounds how long a rollout in progress waits before it looks
 // again; an exit the driver reports brings the name back sooner.
 const rolloutPoll = time.Second
 
 // runningReady is the readiness of a container without a health check:
-// running for rolloutSettle; failed once exited.
-func runningReady(c driver.Container) (ready, failed bool) {
+// running for monitor (at once for 0); failed once exited.
+func runningReady(c driver.Container, monitor time.Duration) (ready, failed bool) {
 	switch c.State {
 	case driver.StateExited:
 		return false, true
 	case driver.StateRunning:
-		return !c.StartedAt.IsZero() && time.Since(c.StartedAt) >= rolloutSettle, false
+		return monitor <= 0 || !c.StartedAt.IsZero() && time.Since(c.StartedAt) >= monitor, false
 	}
 	return false, false
 }
@@ -74,13 +69,19 @@ func runningReady(c driver.Container) (ready, failed bool) {
 // rolloutReady is the engine's readiness: a container with a health check
 // is ready once healthy and has failed once unhealthy (or exited); one
 // without is ready as runningReady says.
-func (e *Engine) rolloutReady(c driver.Container) (ready, failed bool) {
+func (e *Engine) rolloutReady(c driver.Container, monitor time.Duration) (ready, failed bool) {
 	if c.State == driver.StateExited {
 		return false, true
 	}
 	st, hasCheck := e.healthOf(c.ID)
 	if !hasCheck {
-		return runningReady(c)
+		if !e.health.checkKnown(c.ID) {
+			// Its image may have a HEALTHCHECK: known once the health
+			// hook has asked, which brings the name back
+			// (readinessKnown).
+			return false, false
+		}
+		return runningReady(c, monitor)
 	}
 	switch st {
 	case health.Healthy:
@@ -89,6 +90,18 @@ func (e *Engine) rolloutReady(c driver.Container) (ready, failed bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// readinessKnown enqueues name when a rollout of it is in progress: its new
+// container's readiness has just become known (the health hook resolved
+// that it has no check, or it turned healthy), so the rollout goes on now
+// rather than at its next poll. Other names are left alone, so that a
+// container's check resolving does not unsettle a converged host.
+func (e *Engine) readinessKnown(name string) {
+	d := e.desired.Load().decision(name)
+	if d != nil && e.rec.rollouts.get(name).inProgressFor(d) {
+		e.enqueue([]string{name})
+	}
 }
 
 // RolloutResult is how a rollout ended, as a metric label value
@@ -152,7 +165,7 @@ func (ro *rollout) inProgressFor(d *Decision) bool {
 // failedFor reports whether ro is a failed rollout of d's config and
 // update: one not to try again.
 func (ro *rollout) failedFor(d *Decision) bool {
-	return ro != nil && ro.Failed != "" && ro.hash == d.Config.Hash && ro.update == d.Spec.Spec.Update
+	return ro != nil && ro.Failed != "" && ro.hash == d.Config.Hash && ro.update.Equal(d.Spec.Spec.Update)
 }
 
 // rollouts holds, per name, the last rollout and the config that ran
@@ -262,6 +275,12 @@ func updateTimeout(d *Decision) time.Duration {
 	return time.Duration(spec.DefaultUpdateTimeout)
 }
 
+// updateMonitor is how long d's new container must run to be ready when
+// no health check decides (update.monitor).
+func updateMonitor(d *Decision) time.Duration {
+	return time.Duration(d.Spec.Spec.Update.MonitorOrDefault())
+}
+
 // rolls reports whether changes of d are rolled out: an admitted spec kept
 // running (a scheduled one is created afresh for each run).
 func rolls(d *Decision) bool { return d != nil && d.Admitted() && !scheduled(d) }
@@ -336,7 +355,7 @@ func (r *containerReconciler) rolloutHook(ctx context.Context, name string, d *D
 	}
 	var ready, failed bool
 	if cur != nil {
-		ready, failed = r.ready(*cur)
+		ready, failed = r.ready(*cur, updateMonitor(d))
 	}
 	switch {
 	case ready:
@@ -365,7 +384,20 @@ func (r *containerReconciler) rolloutHook(ctx context.Context, name string, d *D
 		// back is not collected.
 		r.images.Ensure(ctx, prev.Image, prev.ImageDigest)
 	}
-	return Result{RequeueAfter: min(rolloutPoll, ro.Deadline.Sub(now))}, true, nil
+	return Result{RequeueAfter: min(rolloutPoll, ro.Deadline.Sub(now), untilMonitored(*cur, d, now))}, true, nil
+}
+
+// untilMonitored is how long c, the new container of d's rollout, still
+// has to run before update.monitor is over: the rollout looks again then
+// rather than a poll later. It is rolloutPoll when that does not apply
+// (a health check decides, an extra look then costs nothing).
+func untilMonitored(c driver.Container, d *Decision, now time.Time) time.Duration {
+	if c.State == driver.StateRunning && !c.StartedAt.IsZero() {
+		if left := c.StartedAt.Add(updateMonitor(d)).Sub(now); left > 0 {
+			return left
+		}
+	}
+	return rolloutPoll
 }
 
 // rolloutPair returns, of name's containers, the one of d's config (nil
@@ -423,8 +455,9 @@ func (r *containerReconciler) rolloutDone(name string, ro rollout, result Rollou
 // beginRollout takes a recreate planned with an order: start-first
 // creates and starts the new container next to the old one; stop-first
 // stops and removes the old one first. Either way the name comes back to
-// watch the new container become ready.
-func (r *containerReconciler) beginRollout(ctx context.Context, d *Decision, a Action) (Result, error) {
+// watch the new container become ready: at once (again) when it is ready
+// as soon as it runs (update.monitor 0s).
+func (r *containerReconciler) beginRollout(ctx context.Context, d *Decision, a Action) (_ Result, again bool, _ error) {
 	now := time.Now()
 	ro := rollout{RolloutStatus: RolloutStatus{Order: a.Order, From: a.Old, To: a.ID, Began: now, Deadline: now.Add(updateTimeout(d))},
 		hash: a.Config.Hash, update: d.Spec.Spec.Update}
@@ -458,11 +491,11 @@ func (r *containerReconciler) beginRollout(ctx context.Context, d *Decision, a A
 				}
 			}
 			_, _, ferr := r.failRollout(ctx, a.Name, ro, cur, err.Error())
-			return Result{RequeueAfter: rolloutPoll}, ferr
+			return Result{RequeueAfter: rolloutPoll}, false, ferr
 		}
-		return Result{}, r.classify(err)
+		return Result{}, false, r.classify(err)
 	}
-	return Result{RequeueAfter: rolloutPoll}, nil
+	return Result{RequeueAfter: min(rolloutPoll, updateMonitor(d))}, updateMonitor(d) == 0, nil
 }
 
 // rolloutConditions adds to cs what status shows of a rollout.

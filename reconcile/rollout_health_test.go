@@ -37,9 +37,9 @@ func TestRolloutWaitsForHealth(t *testing.T) {
 				// Running for longer than a check-less container needs, the
 				// new one has had no passing probe yet (the first is due
 				// one interval after its start).
-				r.settle(rolloutSettle + 2*time.Second)
+				r.settle(time.Duration(spec.DefaultUpdateMonitor) + 2*time.Second)
 				if during := r.byName("web"); len(during) != 2 {
-					t.Fatalf("%v into the rollout: %s, want the old and the new container", rolloutSettle+2*time.Second, states(during))
+					t.Fatalf("%v into the rollout: %s, want the old and the new container", time.Duration(spec.DefaultUpdateMonitor)+2*time.Second, states(during))
 				}
 				// Three failed probes 10s apart make the new one unhealthy
 				// well within the 2m timeout: the rollout fails then, and

@@ -40,8 +40,8 @@ func (r *rolloutRecorder) results() []string {
 // container is never ready.
 type gate struct{ open atomic.Bool }
 
-func (g *gate) ready(c driver.Container) (bool, bool) {
-	ready, failed := runningReady(c)
+func (g *gate) ready(c driver.Container, monitor time.Duration) (bool, bool) {
+	ready, failed := runningReady(c, monitor)
 	return ready && g.open.Load(), failed
 }
 
@@ -502,6 +502,136 @@ func TestRolloutStopFirstAfterAgentRestart(t *testing.T) {
 		}
 		if got := obs.results(); !slices.Equal(got, []string{"web stop-first failed"}) {
 			t.Errorf("rollouts reported %q", got)
+		}
+	})
+}
+
+// updateMonitorOf sets update.monitor; nil leaves the default.
+func updateMonitorOf(d *time.Duration) func(*spec.Spec) {
+	return func(s *spec.Spec) {
+		if d != nil {
+			m := spec.Duration(*d)
+			s.Update.Monitor = &m
+		}
+	}
+}
+
+// update.monitor is how long a new container without a health check runs
+// before a start-first rollout stops the old one: 0s stops it as soon as
+// the new one runs, in the reconcile that started it; the default waits
+// Swarm's 5 seconds.
+func TestRolloutUpdateMonitor(t *testing.T) {
+	dur := func(d time.Duration) *time.Duration { return &d }
+	for _, tt := range []struct {
+		name    string
+		monitor *time.Duration
+		want    time.Duration // from the change to the old container stopped
+	}{
+		{"0s", dur(0), 0},
+		{"1.5s", dur(1500 * time.Millisecond), 1500 * time.Millisecond},
+		{"default", nil, 5 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r, obs := startRollouts(t, openSim(t, ""), snapshot(ctr("web", img2022, env("1"), updateMonitorOf(tt.monitor))), nil)
+				r.waitConverged()
+				r.settle(time.Minute)
+				old := r.byName("web")
+				if len(old) != 1 {
+					t.Fatalf("before the change: %s", states(old))
+				}
+				t0 := time.Now()
+				r.apply(snapshot(ctr("web", img2022, env("2"), updateMonitorOf(tt.monitor))))
+				synctest.Wait()
+				// Look every 10 ms of fake time until the old one is gone.
+				for {
+					cs := r.byName("web")
+					if !slices.ContainsFunc(cs, func(c driver.Container) bool { return c.ID == old[0].ID && c.State == driver.StateRunning }) {
+						if len(cs) != 1 || cs[0].State != driver.StateRunning {
+							t.Fatalf("after the rollout: %s, want the new container running alone", states(cs))
+						}
+						break
+					}
+					if time.Since(t0) > time.Minute {
+						t.Fatalf("the old container still runs a minute into the rollout: %s", states(cs))
+					}
+					r.settle(10 * time.Millisecond)
+				}
+				if took := time.Since(t0); took < tt.want || took > tt.want+10*time.Millisecond {
+					t.Errorf("the old container stopped %v after the change, want %v", took, tt.want)
+				}
+				if got := obs.results(); len(got) != 1 || got[0] != "web start-first succeeded" {
+					t.Errorf("rollouts reported %q, want one success", got)
+				}
+			})
+		})
+	}
+}
+
+// slowImages is the sim, whose image lookups take 100 ms, as a host that
+// reads an image's config from disk does.
+type slowImages struct{ *sim.Driver }
+
+func (s slowImages) Image(ctx context.Context, ref imageref.Ref) (driver.Image, error) {
+	time.Sleep(100 * time.Millisecond)
+	return s.Driver.Image(ctx, ref)
+}
+
+// A rollout whose new container is ready once it runs (update.monitor 0s)
+// goes on as soon as the health hook has found that the container has no
+// check (the image has no HEALTHCHECK), not a poll later.
+func TestRolloutGoesOnWhenHealthIsResolved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zero := time.Duration(0)
+		drv := openSim(t, "")
+		r, obs := startRollouts(t, drv, snapshot(ctr("web", img2022, env("1"), updateMonitorOf(&zero))), nil,
+			func(o *EngineOptions) { o.Driver = slowImages{drv} })
+		r.waitConverged()
+		r.settle(time.Minute)
+		old := r.byName("web")
+		t0 := time.Now()
+		r.apply(snapshot(ctr("web", img2022, env("2"), updateMonitorOf(&zero))))
+		for slices.ContainsFunc(r.byName("web"), func(c driver.Container) bool { return c.ID == old[0].ID }) {
+			if time.Since(t0) > time.Minute {
+				t.Fatalf("the old container is still there a minute into the rollout: %s", states(r.byName("web")))
+			}
+			r.settle(10 * time.Millisecond)
+		}
+		if took := time.Since(t0); took >= rolloutPoll {
+			t.Errorf("the old container went %v after the change, want less than a rollout poll (%v): the image lookup takes 100 ms", took, rolloutPoll)
+		}
+		if got := obs.results(); len(got) != 1 || got[0] != "web start-first succeeded" {
+			t.Errorf("rollouts reported %q, want one success", got)
+		}
+	})
+}
+
+// update.monitor 0s does not apply to a container whose image has a
+// HEALTHCHECK: the old container serves until the new one is healthy, even
+// when the rollout looks before the health hook has asked about the image.
+func TestRolloutZeroMonitorWaitsForImageHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zero := time.Duration(0)
+		drv := openSim(t, "")
+		if err := drv.Model().SetImageHealthcheck(img2022, &driver.ImageHealthcheck{Test: []string{"CMD-SHELL", "curl -f http://localhost/"}, Interval: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		r, obs := startRollouts(t, drv, snapshot(ctr("web", img2022, env("1"), serving(), updateMonitorOf(&zero))), nil)
+		r.waitConverged()
+		r.settle(time.Minute)
+		old := r.byName("web")
+		r.apply(snapshot(ctr("web", img2022, env("2"), serving(), updateMonitorOf(&zero))))
+		r.settle(2 * time.Second)
+		if during := r.byName("web"); len(during) != 2 {
+			t.Fatalf("2s into the rollout, before the first probe: %s, want the old and the new container", states(during))
+		}
+		r.settle(10 * time.Second)
+		after := r.byName("web")
+		if len(after) != 1 || after[0].ID == old[0].ID || after[0].State != driver.StateRunning {
+			t.Fatalf("after the new container turned healthy: %s, want it alone", states(after))
+		}
+		if got := obs.results(); len(got) != 1 || got[0] != "web start-first succeeded" {
+			t.Errorf("rollouts reported %q, want one success", got)
 		}
 	})
 }

@@ -202,7 +202,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 		pass.publish = func(decisions map[string]*Decision, names []string) {
 			e.track.unsettle(names)
 			e.desired.Store(&desiredState{snap: adm.snap, decisions: decisions})
-			e.health.desiredChanged(names)
+			e.health.desiredChanged()
 			e.ctrl.Add(names...)
 			for _, n := range names {
 				published[n] = true
@@ -244,13 +244,9 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 	})
 	e.track.unsettle(ch.changed)
 	e.desired.Store(ch.next)
-	// The probes follow the specs, not only the containers' configs: a
-	// check changed alone changes no config.
-	if r.full || prev == nil || prev.gen != r.base {
-		e.health.lookAll()
-	} else {
-		e.health.desiredChanged(r.changed, ch.changed)
-	}
+	// The decisions the pass made again, not only those that ask the host
+	// for something else: a changed health check is one of them.
+	e.health.decisionsChanged(r.changed, r.full || prev == nil || prev.gen != r.base)
 	e.published.Add(1)
 	e.intake.done(adm.gen)
 	e.track.admitted(adm.gen, ch.changed, handedOut, adm.seenAt)

@@ -444,6 +444,11 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		// An optional field whose zero value means something (update.monitor 0s).
+		p := reflect.New(v.Type().Elem())
+		d.decodeValue(n, p.Elem(), path)
+		v.Set(p)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:

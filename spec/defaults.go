@@ -78,6 +78,10 @@ func ApplyDefaults(c *Container) {
 		if s.Update.Timeout == 0 {
 			s.Update.Timeout = DefaultUpdateTimeout
 		}
+		if s.Update.Monitor == nil {
+			m := DefaultUpdateMonitor
+			s.Update.Monitor = &m
+		}
 	}
 	for i := range s.DependsOn {
 		if s.DependsOn[i].Condition == "" {

@@ -69,7 +69,7 @@ spec:
     - {classGUID: '{5b45201d-f2f2-4f3b-85bb-30ff1f953599}'}
   hostname: WEB-01
   credentialSpec: webapp01.json
-  update: {order: stop-first, timeout: 2m}
+  update: {order: stop-first, timeout: 2m, monitor: 10s}
 `
 	got := parseOne(t, src)
 	want := &Container{
@@ -99,7 +99,7 @@ spec:
 			Hostname:       "WEB-01",
 			CredentialSpec: "webapp01.json",
 			OnUnhealthy:    UnhealthyRestart,
-			Update:         UpdatePolicy{Order: UpdateStopFirst, Timeout: Duration(2 * time.Minute)},
+			Update:         UpdatePolicy{Order: UpdateStopFirst, Timeout: Duration(2 * time.Minute), Monitor: new(Duration(10 * time.Second))},
 		},
 		Source: Source{File: "web.yaml", Line: 1, Column: 1},
 	}

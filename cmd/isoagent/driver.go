@@ -35,6 +35,9 @@ type driverOptions struct {
 	// monitor is the command of a run's monitor (`isoagent monitor`);
 	// nil for a driver that starts no containers (plan).
 	monitor []string
+	// simMonitors gives the folder-backed sim's runs the monitor; false
+	// runs its containers without one (run's --sim-monitors=false).
+	simMonitors bool
 	// logMaxSize and logMaxFiles bound each run's container log.
 	logMaxSize  int64
 	logMaxFiles int
@@ -83,6 +86,10 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("--sim-sku: %w", err)
 		}
+		mon := o.monitor
+		if !o.simMonitors {
+			mon = nil
+		}
 		d, err := sim.Open(o.simDir, sim.Options{
 			Owner:             o.owner,
 			Host:              driver.Host{OSVersion: v, SKU: sku},
@@ -90,7 +97,7 @@ func openDriver(o driverOptions) (driver.Driver, string, error) {
 			CredentialSpecDir: o.credSpecDir,
 			Logger:            o.logger,
 			Secrets:           o.secrets,
-			Monitor:           o.monitor,
+			Monitor:           mon,
 			LogMaxSize:        o.logMaxSize,
 			LogMaxFiles:       o.logMaxFiles,
 		})

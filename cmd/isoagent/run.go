@@ -176,10 +176,8 @@ func openAgent(ctx context.Context, cfg agentConfig, logger *slog.Logger) (*agen
 		return nil, err
 	}
 	pulls.Dir = filepath.Join(cfg.gitops.stateDirFor(cfg.drv), "Pulls")
-	if !cfg.noMonitors {
-		if cfg.drv.monitor, err = monitorCommand(); err != nil {
-			return nil, err
-		}
+	if cfg.drv.monitor, err = monitorCommand(); err != nil {
+		return nil, err
 	}
 	drv, name, err := openDriver(cfg.drv)
 	if err != nil {
@@ -231,9 +229,6 @@ type agentConfig struct {
 	listen     string        // metrics and status address; "" serves nothing
 	web        webFlags      // who may reach listen
 	pulls      pullFlags
-	// noMonitors runs the containers without a monitor process each:
-	// their output is not kept.
-	noMonitors bool
 
 	statsInterval time.Duration
 }
@@ -279,6 +274,7 @@ func (c *agentConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9741", "address of /metrics, /healthz, /readyz and /status; empty serves nothing; another machine's address only with --web.config.file")
 	c.web.register(fs)
 	c.pulls.register(fs)
+	fs.BoolVar(&c.drv.simMonitors, "sim-monitors", true, "with the folder-backed simulated host: give every run of a container a monitor process (isoagent monitor) that keeps its output and exit, as the hcs driver does; false starts none, so the sim costs no process per container (for benchmarks) and isoagent logs has nothing to show")
 	fs.DurationVar(&c.statsInterval, "stats-interval", agent.DefaultStatsInterval, "how long the containers' statistics read from the host serve /metrics and /status before they are read again")
 }
 

@@ -317,7 +317,7 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 			}
 		}
 		// The last run's exit is reported before the next run starts.
-		d.sweepOne(id)
+		d.sweep()
 		if d.mon != nil {
 			// A running container's monitor does not end; the model
 			// refuses the start below.

@@ -23,7 +23,6 @@ type Model struct {
 	store  Store
 	now    func() time.Time
 	notify notifier
-	dirty  dirtySet
 }
 
 // NewModel returns a Model over store. clock tells the time (time.Now
@@ -44,9 +43,7 @@ func (m *Model) update(fn func(*state, time.Time) error) error {
 	now := m.clock()
 	err := m.store.update(func(s *state) error {
 		s.settle(now)
-		err := fn(s, now)
-		m.dirty.note(s.touched)
-		return err
+		return fn(s, now)
 	})
 	if err == nil {
 		m.notify.signal()
@@ -59,7 +56,6 @@ func (m *Model) view(fn func(*state) error) error {
 	now := m.clock()
 	return m.store.view(func(s *state) error {
 		s.settle(now)
-		m.dirty.note(s.touched)
 		return fn(s)
 	})
 }

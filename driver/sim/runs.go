@@ -33,75 +33,6 @@ func (n *notifier) signal() {
 	}
 }
 
-// dirtySet collects the containers this Model's operations may have
-// changed (the state's touched ones, ended runs included), while someone
-// takes them: so that noticing exits costs what changed, not the host.
-type dirtySet struct {
-	mu  sync.Mutex
-	on  bool
-	ids map[string]struct{}
-}
-
-func (d *dirtySet) note(touched map[string]struct{}) {
-	if len(touched) == 0 {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.on {
-		return
-	}
-	for id := range touched {
-		d.ids[id] = struct{}{}
-	}
-}
-
-// track starts collecting, from empty.
-func (d *dirtySet) track() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.on {
-		d.on, d.ids = true, make(map[string]struct{})
-	}
-}
-
-// take returns what was collected since the last take, and starts afresh.
-func (d *dirtySet) take() map[string]struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ids := d.ids
-	d.ids = make(map[string]struct{})
-	return ids
-}
-
-// changed returns the containers that may have changed since the last
-// call (after the first, once tracking is on: see dirtySet), as of now,
-// and the ids among them that are gone.
-func (m *Model) changed() (cs []driver.Container, gone []string, err error) {
-	err = m.view(func(s *state) error {
-		for id := range m.dirty.take() {
-			if r, ok := s.Containers[id]; ok {
-				cs = append(cs, r.container())
-			} else {
-				gone = append(gone, id)
-			}
-		}
-		return nil
-	})
-	return cs, gone, err
-}
-
-// container returns container id, of any owner.
-func (m *Model) container(id string) (c driver.Container, ok bool, err error) {
-	err = m.view(func(s *state) error {
-		if r, found := s.Containers[id]; found {
-			c, ok = r.container(), true
-		}
-		return nil
-	})
-	return c, ok, err
-}
-
 // changes returns a channel that is closed when this Model next changes
 // the host (another process's changes are not seen).
 func (m *Model) changes() <-chan struct{} { return m.notify.wait() }
@@ -139,6 +70,50 @@ func (m *Model) runOf(id string) (ri runInfo, ok bool, err error) {
 		return nil
 	})
 	return ri, ok, err
+}
+
+// runsCursor is where a reader of the index's changes of runs stands.
+type runsCursor struct {
+	ix  *index // the index counted in; a rebuilt one starts again
+	seq uint64
+}
+
+// runsSince returns the containers of owner whose run changed since cur
+// (started, ended, added), and those of recheck, and the IDs of those
+// gone, with the cursor to ask from next time. ok is false when the changes since cur are not
+// known (the first call, a rebuilt index, a reader too far behind): then
+// cs holds every container of owner and gone is empty.
+func (m *Model) runsSince(owner string, cur runsCursor, recheck map[string]bool) (cs []driver.Container, gone []string, next runsCursor, ok bool, err error) {
+	err = m.view(func(s *state) error {
+		ix := s.index()
+		next = runsCursor{ix: ix, seq: ix.runsSeq}
+		first := ix.runsSeq - uint64(len(ix.runs))
+		if cur.ix != ix || cur.seq < first || cur.seq > ix.runsSeq {
+			cs = s.containers(owner)
+			return nil
+		}
+		ok = true
+		seen := make(map[string]bool)
+		ids := ix.runs[cur.seq-first:]
+		for id := range recheck {
+			ids = append(ids[:len(ids):len(ids)], id)
+		}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			r, found := s.Containers[id]
+			switch {
+			case !found:
+				gone = append(gone, id)
+			case r.Config.Owner == owner:
+				cs = append(cs, r.container())
+			}
+		}
+		return nil
+	})
+	return cs, gone, next, ok, err
 }
 
 // nextExit returns when the next command of a running container ends by

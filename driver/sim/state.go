@@ -63,6 +63,26 @@ type index struct {
 	// ExitAt, so settling before it has nothing to do.
 	timed    map[string]*record
 	nextExit time.Time
+	// runs are the containers whose run started or ended, or that were
+	// added or removed, oldest first: the last runsKept of them at least.
+	// runsSeq counts every one noted, so a driver that keeps the count
+	// it has seen learns what changed since (Model.runsSince) without
+	// looking at every container.
+	runs    []string
+	runsSeq uint64
+}
+
+// runsKept is how many changes of runs the index remembers: a driver
+// further behind looks at every container.
+const runsKept = 4096
+
+// noteRun records that container id's run changed.
+func (ix *index) noteRun(id string) {
+	ix.runsSeq++
+	ix.runs = append(ix.runs, id)
+	if len(ix.runs) >= 2*runsKept {
+		ix.runs = slices.Clone(ix.runs[len(ix.runs)-runsKept:])
+	}
 }
 
 // index returns s.idx, building it from Containers when it is missing.
@@ -115,6 +135,7 @@ func (s *state) put(id string, r *record) {
 	}
 	s.Containers[id] = r
 	s.touch(id)
+	ix.noteRun(id)
 	ix.addPorts(id, r)
 	if r.State == driver.StateRunning && !r.ExitAt.IsZero() {
 		ix.schedule(id, r)
@@ -132,6 +153,7 @@ func (s *state) drop(id string) {
 	delete(ix.timed, id)
 	delete(s.Containers, id)
 	s.touch(id)
+	ix.noteRun(id)
 }
 
 type imageInfo struct {
@@ -213,6 +235,7 @@ func (s *state) settle(now time.Time) {
 
 // exit ends the init process of r at at with code.
 func (s *state) exit(r *record, at time.Time, code int) {
+	s.index().noteRun(r.Config.ID)
 	delete(s.index().timed, r.Config.ID)
 	s.touch(r.Config.ID)
 	r.exit(at, code)
@@ -518,6 +541,7 @@ func (s *state) start(owner, id string, now time.Time) error {
 	if !r.StartedAt.IsZero() {
 		r.Restarts++
 	}
+	s.index().noteRun(id)
 	r.State = driver.StateRunning
 	r.ExitCode = 0
 	r.StartedAt = now

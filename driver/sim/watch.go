@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +19,12 @@ type watchers struct {
 	subs    map[int]func(driver.Container)
 	next    int
 	running map[string]time.Time // container ID -> StartedAt of the run seen running
+	// cursor is how far the last sweep read the model's changes of runs.
+	cursor runsCursor
+	// recheck are containers the next sweep looks at whatever changed:
+	// runs this driver started, whose changes a sweep may have read
+	// before they were noted running.
+	recheck map[string]bool
 }
 
 func (w *watchers) add(fn func(driver.Container)) (remove func()) {
@@ -75,16 +79,9 @@ func (d *Driver) Watch(ctx context.Context, exited func(driver.Container)) error
 	if dir != "" {
 		last = stampFolder(dir)
 	}
-	d.model.dirty.track()
-	full := true
 	for {
 		changed := d.model.changes()
-		if full {
-			d.sweep()
-		} else {
-			d.sweepChanged()
-		}
-		full = false
+		d.sweep()
 		var due <-chan time.Time
 		var t *time.Timer
 		if next := d.model.nextExit(); !next.IsZero() {
@@ -107,7 +104,7 @@ func (d *Driver) Watch(ctx context.Context, exited func(driver.Container)) error
 					poll = time.After(folderPoll)
 					continue wait
 				}
-				last, full = now, true
+				last = now
 			}
 			break
 		}
@@ -153,113 +150,49 @@ func (s folderStamp) same(t folderStamp) bool {
 const folderPoll = 200 * time.Millisecond
 
 // sweep reports the runs seen running that have ended since, and notes
-// the ones running now, looking at every container: at the start of a
-// watch and when another process changed a host kept in a folder. Changes
-// this process made are swept as they come (sweepChanged).
+// the ones running now. It looks at the containers whose run changed since
+// the last sweep, so an operation costs the same on a host of ten
+// containers as on one of ten thousand; at every container only when the
+// changes are not known (the first sweep, a state read again whole from
+// its folder).
 func (d *Driver) sweep() {
 	if d.mon != nil {
 		return
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	cs, err := d.model.Containers(d.owner)
+	cs, gone, next, partial, err := d.model.runsSince(d.owner, d.w.cursor, d.w.recheck)
 	if err != nil {
 		return
 	}
+	d.w.cursor, d.w.recheck = next, nil
 	if d.w.running == nil {
 		d.w.running = make(map[string]time.Time)
 	}
+	for _, id := range gone {
+		delete(d.w.running, id)
+	}
 	seen := make(map[string]bool, len(cs))
-	var ended []driver.Container
 	for _, c := range cs {
 		seen[c.ID] = true
-		ended = d.w.observeLocked(c, ended)
+		started, watched := d.w.running[c.ID]
+		switch {
+		case c.State == driver.StateRunning:
+			d.w.running[c.ID] = c.StartedAt
+		case watched && c.State == driver.StateExited && c.StartedAt.Equal(started):
+			delete(d.w.running, c.ID)
+			d.w.emitLocked(c)
+		case watched:
+			delete(d.w.running, c.ID)
+		}
+	}
+	if partial {
+		return // those not named did not change
 	}
 	for id := range d.w.running {
 		if !seen[id] {
 			delete(d.w.running, id)
 		}
-	}
-	d.w.emitEndedLocked(ended)
-}
-
-// sweepChanged is sweep for the containers this process's operations
-// changed since the last sweep: what an operation costs it is what the
-// operation touched, not the host.
-func (d *Driver) sweepChanged() {
-	if d.mon != nil {
-		return
-	}
-	d.w.mu.Lock()
-	defer d.w.mu.Unlock()
-	cs, gone, err := d.model.changed()
-	if err != nil {
-		return
-	}
-	if d.w.running == nil {
-		d.w.running = make(map[string]time.Time)
-	}
-	var ended []driver.Container
-	for _, c := range cs {
-		if c.Owner == d.owner {
-			ended = d.w.observeLocked(c, ended)
-		}
-	}
-	for _, id := range gone {
-		delete(d.w.running, id)
-	}
-	d.w.emitEndedLocked(ended)
-}
-
-// sweepOne is sweep for container id alone: its last run's exit is
-// reported before its next run starts.
-func (d *Driver) sweepOne(id string) {
-	if d.mon != nil {
-		return
-	}
-	d.w.mu.Lock()
-	defer d.w.mu.Unlock()
-	if _, watched := d.w.running[id]; !watched {
-		return
-	}
-	c, ok, err := d.model.container(id)
-	switch {
-	case err != nil:
-	case !ok:
-		delete(d.w.running, id)
-	default:
-		d.w.emitEndedLocked(d.w.observeLocked(c, nil))
-	}
-}
-
-// observeLocked notes c as a sweep saw it: running, or ended since it was
-// seen running (appended to ended, to be reported), or else no longer
-// watched; w.mu is held.
-func (w *watchers) observeLocked(c driver.Container, ended []driver.Container) []driver.Container {
-	started, watched := w.running[c.ID]
-	switch {
-	case c.State == driver.StateRunning:
-		w.running[c.ID] = c.StartedAt
-	case watched && c.State == driver.StateExited && c.StartedAt.Equal(started):
-		delete(w.running, c.ID)
-		ended = append(ended, c)
-	case watched:
-		delete(w.running, c.ID)
-	}
-	return ended
-}
-
-// emitEndedLocked reports ended runs by name, then ID, as the host lists
-// them; w.mu is held.
-func (w *watchers) emitEndedLocked(ended []driver.Container) {
-	slices.SortFunc(ended, func(a, b driver.Container) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	for _, c := range ended {
-		w.emitLocked(c)
 	}
 }
 
@@ -278,10 +211,14 @@ func (d *Driver) started(id string) {
 		d.w.running = make(map[string]time.Time)
 	}
 	d.w.running[id] = ri.StartedAt
+	if d.w.recheck == nil {
+		d.w.recheck = make(map[string]bool)
+	}
+	d.w.recheck[id] = true
 	d.w.mu.Unlock()
 	// A Watch that swept between the model's start and this note saw the
-	// run neither running nor noted; a run that ended at once (cmd /c exit
-	// 3) then stayed unreported until something else changed. Wake it to
-	// sweep again.
+	// run neither running nor noted, and read its changes: a run that
+	// ended at once (cmd /c exit 3) then stayed unreported. Wake it to
+	// look at this one again.
 	d.model.notify.signal()
 }

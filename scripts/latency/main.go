@@ -57,6 +57,9 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the temporary folders")
 	churn := flag.Duration("churn", 0, "instead of single edits: edit -churn-rate specs per second for this long, then time how long the host takes to converge after it stops (issue 20 point 9)")
 	churnRate := flag.Int("churn-rate", 200, "edits per second with -churn")
+	simMonitors := flag.Bool("sim-monitors", true, "on the folder-backed sim, a monitor process per container (run's --sim-monitors); false needs a binary with the flag, the others' rows are skipped")
+	updateMonitors := flag.String("update-monitor", "", "update.monitor of the generated specs, a comma-separated list measured in turn (as 0s,5s); an empty item leaves the field out (the default)")
+	logs := flag.Bool("logs", false, "keep each agent's JSON log as agent.log in its folder (with -keep)")
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "isoagent-latency-")
@@ -83,21 +86,28 @@ func main() {
 			agents = append(agents, agentBin{name, abs})
 		}
 	}
-	cfg := runConfig{edits: *edits, idle: *idle, resync: *resync, scrapes: *scrapes, wait: *wait, startTimeout: *startTimeout, churn: *churn, churnRate: *churnRate}
+	cfg := runConfig{edits: *edits, idle: *idle, resync: *resync, scrapes: *scrapes, wait: *wait, startTimeout: *startTimeout, churn: *churn, churnRate: *churnRate, simMonitors: *simMonitors, logs: *logs}
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(s)
 		check(err)
 		for _, store := range strings.Split(*stores, ",") {
-			for _, a := range agents {
-				dir := filepath.Join(work, fmt.Sprintf("%s-%d-%s", a.name, n, store))
-				fmt.Fprintf(os.Stderr, "== %s, %d specs, %s sim\n", a.name, n, store)
-				r, err := measure(dir, a, n, store, cfg)
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "   %v\n", err)
+			for i, um := range strings.Split(*updateMonitors, ",") {
+				for _, a := range agents {
+					cfg.updateMonitor = um
+					if why := a.lacks(store, cfg); why != "" {
+						fmt.Fprintf(os.Stderr, "== %s, %d specs, %s sim: skipped, %s\n", a.name, n, store, why)
+						continue
+					}
+					dir := filepath.Join(work, fmt.Sprintf("%s-%d-%s-%d", a.name, n, store, i))
+					fmt.Fprintf(os.Stderr, "== %s, %d specs, %s sim, update.monitor %s\n", a.name, n, store, orDefault(um))
+					r, err := measure(dir, a, n, store, cfg)
+					if err != nil {
+						fmt.Fprintf(os.Stderr, "   %v\n", err)
+					}
+					results = append(results, r)
+					printRow(os.Stderr, r)
 				}
-				results = append(results, r)
-				printRow(os.Stderr, r)
 			}
 		}
 	}
@@ -107,6 +117,28 @@ func main() {
 
 type agentBin struct{ name, path string }
 
+// lacks says why a cannot run a row of cfg on store ("" when it can): a
+// binary from before --sim-monitors and update.monitor has neither, and
+// would spend the row starting a process per container, or refuse the
+// specs.
+func (a agentBin) lacks(store string, cfg runConfig) string {
+	if (store != "folder" || cfg.simMonitors) && cfg.updateMonitor == "" {
+		return ""
+	}
+	help, _ := exec.Command(a.path, "run", "-h").CombinedOutput()
+	if !strings.Contains(string(help), "-sim-monitors") {
+		return "the binary has no --sim-monitors nor update.monitor"
+	}
+	return ""
+}
+
+func orDefault(s string) string {
+	if s == "" {
+		return "default"
+	}
+	return s
+}
+
 type runConfig struct {
 	edits, scrapes int
 	idle, resync   time.Duration
@@ -114,11 +146,16 @@ type runConfig struct {
 	startTimeout   time.Duration
 	churn          time.Duration
 	churnRate      int
+	simMonitors    bool
+	// updateMonitor is the specs' update.monitor; "" leaves it out.
+	updateMonitor string
+	logs          bool
 }
 
 // result is one row of the table.
 type result struct {
 	bin, store  string
+	monitor     string // update.monitor, "" for the default
 	specs       int
 	coldStart   time.Duration
 	raw, snap   []time.Duration
@@ -145,7 +182,7 @@ spec:
   image: %s
   command: ['C:\app\server.exe']
   env: {GEN: "%d"}
-`
+%s`
 
 func specPath(specs string, i int) string {
 	return filepath.Join(specs, fmt.Sprintf("sub%03d", i/100), fmt.Sprintf("web-%05d.yaml", i))
@@ -155,18 +192,24 @@ func specPath(specs string, i int) string {
 // each edit changes the image, as an image roll-out does.
 var images = []string{"mcr.microsoft.com/windows/servercore:ltsc2022", "mcr.microsoft.com/windows/nanoserver:ltsc2022"}
 
-func writeSpec(specs string, i, gen int) error {
-	return os.WriteFile(specPath(specs, i), fmt.Appendf(nil, specYAML, i, images[gen%2], gen), 0o644)
+// writeSpec writes generation gen of spec i; update is its update.monitor
+// ("" leaves it out).
+func writeSpec(specs string, i, gen int, update string) error {
+	extra := ""
+	if update != "" {
+		extra = "  update: {monitor: " + update + "}\n"
+	}
+	return os.WriteFile(specPath(specs, i), fmt.Appendf(nil, specYAML, i, images[gen%2], gen, extra), 0o644)
 }
 
 func measure(dir string, a agentBin, n int, store string, cfg runConfig) (result, error) {
-	r := result{bin: a.name, store: store, specs: n}
+	r := result{bin: a.name, store: store, specs: n, monitor: cfg.updateMonitor}
 	specs := filepath.Join(dir, "specs")
 	for i := range n {
 		if err := os.MkdirAll(filepath.Dir(specPath(specs, i)), 0o755); err != nil {
 			return r, err
 		}
-		if err := writeSpec(specs, i, 0); err != nil {
+		if err := writeSpec(specs, i, 0, cfg.updateMonitor); err != nil {
 			return r, err
 		}
 	}
@@ -178,8 +221,17 @@ func measure(dir string, a agentBin, n int, store string, cfg runConfig) (result
 	if err != nil {
 		return r, err
 	}
-	ag, err := startAgent(a.path, "run", "--dir", specs, "--sim-dir", simDir, "--listen", addr,
-		"--log-format", "json", "--resync", cfg.resync.String(), "--state-dir", filepath.Join(dir, "state"))
+	args := []string{"run", "--dir", specs, "--sim-dir", simDir, "--listen", addr,
+		"--log-format", "json", "--resync", cfg.resync.String(), "--state-dir", filepath.Join(dir, "state")}
+	if store == "folder" && !cfg.simMonitors {
+		args = append(args, "--sim-monitors=false")
+		r.store = "folder, no monitors"
+	}
+	logFile := ""
+	if cfg.logs {
+		logFile = filepath.Join(dir, "agent.log")
+	}
+	ag, err := startAgent(a.path, logFile, args...)
 	if err != nil {
 		return r, err
 	}
@@ -214,7 +266,7 @@ func measure(dir string, a agentBin, n int, store string, cfg runConfig) (result
 		ag.mark()
 		cpu0 := ag.cpu()
 		t0 := time.Now()
-		if err := writeSpec(specs, k, e+1); err != nil {
+		if err := writeSpec(specs, k, e+1, cfg.updateMonitor); err != nil {
 			return r, err
 		}
 		rawAt, ok := rawEvent(raw, file, 5*time.Second)
@@ -292,7 +344,7 @@ func churn(r result, ag *agent, specs string, n int, cfg runConfig) (result, err
 		<-tick.C
 		k := (e * 7919) % n
 		gens[k]++
-		if err := writeSpec(specs, k, gens[k]); err != nil {
+		if err := writeSpec(specs, k, gens[k], cfg.updateMonitor); err != nil {
 			return r, err
 		}
 		r.churnEdits++
@@ -386,7 +438,9 @@ type agent struct {
 	tail    []string // the last lines, for errors
 }
 
-func startAgent(bin string, args ...string) (*agent, error) {
+// startAgent starts bin with args; logFile, when not "", receives a copy
+// of its log.
+func startAgent(bin, logFile string, args ...string) (*agent, error) {
 	a := &agent{cmd: exec.Command(bin, args...)}
 	a.cond = sync.NewCond(&a.mu)
 	a.cmd.Stdout = os.Stderr
@@ -394,11 +448,19 @@ func startAgent(bin string, args ...string) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	var log io.Reader = pipe
+	var f *os.File
+	if logFile != "" {
+		if f, err = os.Create(logFile); err != nil {
+			return nil, err
+		}
+		log = io.TeeReader(pipe, f)
+	}
 	if err := a.cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() {
-		sc := bufio.NewScanner(pipe)
+		sc := bufio.NewScanner(log)
 		sc.Buffer(make([]byte, 1<<20), 16<<20)
 		for sc.Scan() {
 			var rec logRecord
@@ -414,6 +476,9 @@ func startAgent(bin string, args ...string) (*agent, error) {
 			}
 			a.cond.Broadcast()
 			a.mu.Unlock()
+		}
+		if f != nil {
+			f.Close()
 		}
 		a.mu.Lock()
 		a.done = true
@@ -538,10 +603,10 @@ func printRow(w io.Writer, r result) {
 
 func printTable(w io.Writer, rs []result) {
 	if len(rs) > 0 && rs[0].churnEdits > 0 {
-		fmt.Fprintln(w, "| binary | specs | sim | cold start | edits written | converged after the last | RSS / peak |")
-		fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| binary | specs | sim | update.monitor | cold start | edits written | converged after the last | RSS / peak |")
+		fmt.Fprintln(w, "|---|---:|---|---|---:|---:|---:|---:|")
 		for _, r := range rs {
-			fmt.Fprintf(w, "| %s | %d | %s | %.2f s | %d | %s ms | %d / %d MiB |\n", r.bin, r.specs, r.store, r.coldStart.Seconds(), r.churnEdits, ms(r.settled), r.rss>>20, r.peak>>20)
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %.2f s | %d | %s ms | %d / %d MiB |\n", r.bin, r.specs, r.store, orDefault(r.monitor), r.coldStart.Seconds(), r.churnEdits, ms(r.settled), r.rss>>20, r.peak>>20)
 		}
 		return
 	}
