@@ -251,7 +251,11 @@ func TestRunDrainsAFastWriter(t *testing.T) {
 	rate := float64(n) / (float64(ns) / 1e9) / 1e6
 	e, _ := ReadExit(dir)
 	t.Logf("the writer wrote %d MB at %.0f MB/s; the monitor took %s; %d bytes dropped", n>>20, rate, took.Round(time.Millisecond), e.Dropped)
-	if rate < 100 {
+	// Under the race detector, with the other packages' tests sharing the
+	// cores, the reads themselves ran at 91 MB/s once (CI): the figure is
+	// the instrumentation's there. What the monitor promises, no output
+	// lost uncounted and the disk bounded, is checked below either way.
+	if rate < 100 && !raceDetector {
 		t.Errorf("the writer wrote at %.0f MB/s, want at least 100: the monitor held it back", rate)
 	}
 	files, err := crilog.Files(LogPath(dir))
