@@ -159,12 +159,20 @@ var errNoLongPoll = errors.New("the agent has no /converged")
 // again (it may be starting) until ctx ends; if it never answered, the
 // error says so rather than reporting a timeout.
 func awaitAgent(ctx context.Context, client *agentClient, settle, interval time.Duration) (reconcile.Convergence, error) {
-	var lastErr error
+	var (
+		last    reconcile.Convergence // the agent's last answer
+		lastErr error
+	)
 	for {
 		conv, err := longPoll(ctx, client, settle)
 		switch {
 		case errors.Is(err, errUnauthorized):
 			return reconcile.Convergence{}, err
+		case errors.Is(err, context.DeadlineExceeded):
+			if lastErr != nil {
+				return reconcile.Convergence{}, lastErr
+			}
+			return last, context.DeadlineExceeded
 		case errors.Is(err, errNoLongPoll):
 			st, err := waitFor(ctx, client, settle, interval, time.Now)
 			if st == nil {
@@ -178,7 +186,7 @@ func awaitAgent(ctx context.Context, client *agentClient, settle, interval time.
 		case err == nil && conv.Converged:
 			return conv, nil
 		case err == nil:
-			lastErr = nil // answered: not converged within this poll
+			last, lastErr = conv, nil // answered: not converged within this poll
 		case ctx.Err() == nil:
 			lastErr = err
 			// Not up yet: ask again shortly.
@@ -191,7 +199,7 @@ func awaitAgent(ctx context.Context, client *agentClient, settle, interval time.
 			if lastErr != nil {
 				return reconcile.Convergence{}, lastErr
 			}
-			return conv, ctx.Err()
+			return last, ctx.Err()
 		}
 	}
 }
@@ -205,6 +213,11 @@ func longPoll(ctx context.Context, client *agentClient, settle time.Duration) (r
 		// answer, not the deadline, ends the request.
 		left := time.Until(dl)
 		wait = min(wait, left-min(time.Second, left/10))
+		if wait <= 0 {
+			// The clock has passed the deadline before ctx's timer
+			// has ended it: asking now would send a negative timeout.
+			return reconcile.Convergence{}, context.DeadlineExceeded
+		}
 	}
 	path := fmt.Sprintf("/converged?settle=%s&timeout=%s", settle, wait)
 	body, code, err := client.do(ctx, http.MethodGet, path, nil)
