@@ -73,10 +73,7 @@ func onDisk(t *testing.T, simDir, name string) (total int64) {
 func TestLogBytesMetric(t *testing.T) {
 	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
 	stopMonitors(t, simDir)
-	testutil.WriteSpec(t, dir, "job.yaml", "job", "mcr.microsoft.com/windows/servercore:ltsc2022",
-		`command: ['cmd', '/c', 'echo working & echo failed badly & exit 3']`, "restartPolicy: never")
-	testutil.WriteSpec(t, dir, "pinger.yaml", "pinger", "mcr.microsoft.com/windows/servercore:ltsc2022",
-		`command: ['ping', '-t', 'localhost']`)
+	writeJobAndPinger(t, dir)
 	testutil.WriteSpec(t, dir, "quiet.yaml", "quiet", "mcr.microsoft.com/windows/servercore:ltsc2022",
 		`command: ['C:\app\server.exe']`)
 	args := []string{"--dir", dir, "--sim-dir", simDir, "--listen", addr, "--stats-interval", "200ms",

@@ -61,16 +61,24 @@ func stopMonitors(t *testing.T, simDir string) {
 	})
 }
 
+// writeJobAndPinger writes the two specs the log tests share into dir:
+// job prints two lines and exits 3, never restarted; pinger prints a
+// reply a second until it is stopped.
+func writeJobAndPinger(t *testing.T, dir string) {
+	t.Helper()
+	testutil.WriteSpec(t, dir, "job.yaml", "job", "mcr.microsoft.com/windows/servercore:ltsc2022",
+		`command: ['cmd', '/c', 'echo working & echo failed badly & exit 3']`, "restartPolicy: never")
+	testutil.WriteSpec(t, dir, "pinger.yaml", "pinger", "mcr.microsoft.com/windows/servercore:ltsc2022",
+		`command: ['ping', '-t', 'localhost']`)
+}
+
 // A container's output, as an operator reads it: from the state folder and
 // through the agent's API, whole, its tail, with timestamps, followed; and
 // clear errors for what has none.
 func TestLogsOfContainers(t *testing.T) {
 	dir, simDir, addr := t.TempDir(), t.TempDir(), testutil.FreeAddr(t)
 	stopMonitors(t, simDir)
-	testutil.WriteSpec(t, dir, "job.yaml", "job", "mcr.microsoft.com/windows/servercore:ltsc2022",
-		`command: ['cmd', '/c', 'echo working & echo failed badly & exit 3']`, "restartPolicy: never")
-	testutil.WriteSpec(t, dir, "pinger.yaml", "pinger", "mcr.microsoft.com/windows/servercore:ltsc2022",
-		`command: ['ping', '-t', 'localhost']`)
+	writeJobAndPinger(t, dir)
 	testutil.WriteSpec(t, dir, "quiet.yaml", "quiet", "mcr.microsoft.com/windows/servercore:ltsc2022")
 	startAgent(t, "--dir", dir, "--sim-dir", simDir, "--listen", addr)
 	if _, stderr, code := runAgentBinary(t, "wait", "--addr", addr, "--timeout", "60s"); code != exitOK {
