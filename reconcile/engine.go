@@ -156,6 +156,8 @@ func NewEngine(opts EngineOptions) *Engine {
 		images: opts.Images, health: e.health, rollouts: newRollouts(),
 	}
 	e.rec.configs, _ = opts.Driver.(driver.ConfigReader)
+	e.rec.inspector, _ = opts.Driver.(driver.Inspector)
+	e.rec.enqueue = e.enqueue
 	e.rec.ready = e.rolloutReady
 	e.health.decided = e.readinessKnown
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/isoagent/isoagent/driver"
+	"github.com/isoagent/isoagent/driver/sim"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -117,4 +118,49 @@ func TestEngineRestartsOnRequest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A container that ends as soon as it starts is seen exited within a
+// second, and a running one's init PID is known, with relists an hour
+// apart: the look at the container just started tells (driver.Inspector),
+// with the driver's exit reports or without them. A driver that can do
+// neither is relisted after each start instead.
+func TestEngineLearnsOfAStartWithoutARelist(t *testing.T) {
+	tests := []struct {
+		name string
+		wrap func(*sim.Driver) driver.Driver
+	}{
+		{"watch and inspect", func(d *sim.Driver) driver.Driver { return d }},
+		{"inspect only", func(d *sim.Driver) driver.Driver {
+			return struct {
+				driver.Driver
+				driver.Inspector
+			}{d, d}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				once := ctr("once", img2022, func(s *spec.Spec) {
+					s.Command = []string{"cmd", "/c", "exit", "3"}
+					s.RestartPolicy = spec.RestartNever
+				})
+				drv := openSim(t, "")
+				r := start(t, drv, snapshot(once, ctr("web", img2022)), func(o *EngineOptions) {
+					o.Driver = tt.wrap(drv)
+					o.RelistInterval, o.Resync = time.Hour, time.Hour
+				})
+				r.settle(time.Second)
+				if st := r.status("once"); st.State != StateExited || st.ExitCode == nil || *st.ExitCode != 3 {
+					t.Errorf("once 1 s after its start: %s, exit code %v; want exited with 3", st.State, st.ExitCode)
+				}
+				if st := r.status("web"); st.State != StateRunning || st.InitPID == 0 {
+					t.Errorf("web 1 s after its start: %s, init PID %d; want running with the driver's PID", st.State, st.InitPID)
+				}
+				if !r.eng.Converged() {
+					t.Error("not converged 1 s after the start: once never restarts, web runs")
+				}
+			})
+		})
+	}
 }
