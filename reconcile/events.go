@@ -37,11 +37,13 @@ func (e *Engine) watchExits(ctx context.Context) {
 }
 
 // exited takes in one exit the driver reported. It must not block. The
-// cached container is marked exited when the report is of its run: the
-// run the cache saw (same start), or one that ended after the cache
-// learnt of its start. Anything else (a container the cache does not
-// know, a late report of an earlier run) asks for a relist, which tells
-// the truth.
+// cached container takes the report when it is of its run: the run the
+// cache has running (same start, or one that ended after the cache learnt
+// of its start), or the run the cache has ended already (the agent's own
+// stop, written when the stop returned, whose report brings the driver's
+// code and time). Anything else (a container the cache does not know or
+// has not seen start, a late report of an earlier run, a run newer than
+// the cache's) asks for a relist, which tells the truth.
 func (e *Engine) exited(c driver.Container) {
 	if c.Owner != e.opts.Owner || c.State != driver.StateExited {
 		return
@@ -49,10 +51,18 @@ func (e *Engine) exited(c driver.Container) {
 	matched := false
 	_, changed := e.cache.Write(e.cache.Begin(), c.Name, func(old []driver.Container) []driver.Container {
 		for i, x := range old {
-			if x.ID != c.ID || x.State != driver.StateRunning {
+			if x.ID != c.ID {
 				continue
 			}
-			if !x.StartedAt.Equal(c.StartedAt) && c.FinishedAt.Before(x.StartedAt) {
+			switch {
+			case x.State == driver.StateRunning:
+				if !x.StartedAt.Equal(c.StartedAt) && c.FinishedAt.Before(x.StartedAt) {
+					return old
+				}
+			case x.State == driver.StateExited && !c.StartedAt.After(x.StartedAt) && !c.FinishedAt.Before(x.StartedAt):
+				// Not news, but for the code and time: no relist of the
+				// whole host for it.
+			default:
 				return old
 			}
 			matched = true

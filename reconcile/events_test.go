@@ -164,3 +164,54 @@ func TestEngineLearnsOfAStartWithoutARelist(t *testing.T) {
 		})
 	}
 }
+
+// An exit report the cache can place is taken without a relist of the
+// whole host, the agent's own stop included, whose report comes after the
+// stop's note; one it cannot place asks for a relist and changes nothing.
+func TestEngineTakesExitReportsItCanPlace(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	running := driver.Container{ID: "w-1", Name: "w", Owner: sim.DefaultOwner, Hash: "h", State: driver.StateRunning, StartedAt: at(10)}
+	stopped := running
+	stopped.State, stopped.FinishedAt = driver.StateExited, at(21) // the agent's note, after its Stop returned
+	report := func(started, finished, code int) driver.Container {
+		c := running
+		c.State, c.StartedAt, c.FinishedAt, c.ExitCode = driver.StateExited, at(started), at(finished), code
+		return c
+	}
+	tests := []struct {
+		name   string
+		cached []driver.Container
+		report driver.Container
+		want   driver.Container // zero: the cache as it was
+		relist bool
+	}{
+		{"the run the cache has running", []driver.Container{running}, report(10, 20, 3), report(10, 20, 3), false},
+		{"the agent's stop, noted before the report", []driver.Container{stopped}, report(10, 20, 1067), report(10, 20, 1067), false},
+		{"a run that ended before the cached one began", []driver.Container{running}, report(1, 5, 3), driver.Container{}, true},
+		{"an ended run before the cached ended one", []driver.Container{stopped}, report(1, 5, 3), driver.Container{}, true},
+		{"a run newer than the cached ended one", []driver.Container{stopped}, report(30, 40, 3), driver.Container{}, true},
+		{"a container the cache does not have", nil, report(10, 20, 3), driver.Container{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEngine(EngineOptions{Driver: openSim(t, ""), Owner: sim.DefaultOwner})
+			if tt.cached != nil {
+				e.cache.Write(e.cache.Begin(), "w", replaceWith(tt.cached))
+			}
+			e.exited(tt.report)
+			relisted := len(e.relistC) > 0
+			if relisted != tt.relist {
+				t.Errorf("relist asked for: %v, want %v", relisted, tt.relist)
+			}
+			got := e.cache.Get("w")
+			want := tt.cached
+			if tt.want.ID != "" {
+				want = []driver.Container{tt.want}
+			}
+			if !sameContainers(got, want) {
+				t.Errorf("cache after the report: %+v, want %+v", got, want)
+			}
+		})
+	}
+}
