@@ -214,7 +214,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}
 	ch := nextAdmitted(prev, adm.snap, r, e.opts.AllowEmpty, e.cache.Names)
-	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next)...)
+	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next, ch.changed)...)
 	for _, d := range ch.rejected {
 		if d.LookupPending {
 			continue // a wait for the registry's first answer, not a refusal
