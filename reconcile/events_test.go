@@ -8,6 +8,7 @@ import (
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/driver/sim"
+	"github.com/isoagent/isoagent/imageref"
 	"github.com/isoagent/isoagent/spec"
 )
 
@@ -211,6 +212,51 @@ func TestEngineTakesExitReportsItCanPlace(t *testing.T) {
 			}
 			if !sameContainers(got, want) {
 				t.Errorf("cache after the report: %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// An exit report the cache cannot place is checked with a look at that
+// one container when the driver can (driver.Inspector), not with a relist
+// of the whole host: the cache takes what the driver has, or nothing for a
+// container gone (one the agent removed a moment before the report).
+func TestEngineInspectsAnExitReportItCannotPlace(t *testing.T) {
+	drv := openSim(t, "")
+	ctx := t.Context()
+	cfg := driver.Config{ID: "w-2", Name: "w", Owner: sim.DefaultOwner, Hash: "h", Isolation: driver.Process, Image: imageref.MustParse(img2022)}
+	if err := drv.Create(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Start(ctx, cfg.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Stop(ctx, cfg.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	there, err := drv.Inspect(ctx, cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := there
+	gone.ID = "w-1"
+	tests := []struct {
+		name   string
+		report driver.Container
+		want   []driver.Container
+	}{
+		{"a container the driver has", there, []driver.Container{there}},
+		{"a container gone", gone, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEngine(EngineOptions{Driver: drv, Owner: sim.DefaultOwner})
+			e.inspectReported(ctx, drv, tt.report)
+			if len(e.relistC) > 0 {
+				t.Error("a relist was asked for")
+			}
+			if got := e.cache.Get("w"); !sameContainers(got, tt.want) {
+				t.Errorf("cache after the report: %+v, want %+v", got, tt.want)
 			}
 		})
 	}
