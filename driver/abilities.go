@@ -85,3 +85,13 @@ type ConfigReader interface {
 	// ErrNotFound when there is no such container of the driver's owner.
 	Config(ctx context.Context, id string) (Config, error)
 }
+
+// Inspector is a Driver that reads one container without listing the
+// host, as `docker inspect` does: what the engine learns just after a
+// start (the init PID or utility VM, a run that ended at once) costs one
+// container's look, not one of every container on the host.
+type Inspector interface {
+	// Inspect returns container id as List shows it. It wraps ErrNotFound
+	// when there is no such container of the driver's owner.
+	Inspect(ctx context.Context, id string) (Container, error)
+}

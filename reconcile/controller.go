@@ -45,6 +45,15 @@ func (c *controller) Add(names ...string) {
 	}
 }
 
+// AddLow enqueues names behind every name added with Add: the names of a
+// resync, which looks at every name in case something was missed, wait
+// behind those of a change.
+func (c *controller) AddLow(names ...string) {
+	for _, n := range names {
+		c.queue.AddLow(n)
+	}
+}
+
 // Run runs the workers until ctx is done and returns once they have all
 // exited. Run may be called once.
 func (c *controller) Run(ctx context.Context) {

@@ -87,6 +87,7 @@ type Engine struct {
 	health    *healthHook
 	conds     *conditions
 	guard     *pruneGuard
+	prunes    *pruneCands
 	track     *tracker
 	rec       *containerReconciler
 	ctrl      *controller
@@ -140,6 +141,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		restarts: newRestarts(),
 		conds:    newConditions(),
 		guard:    &pruneGuard{budget: opts.MaxPrune, hold: opts.HoldPrune, onRelease: opts.OnPruneReleased},
+		prunes:   newPruneCands(),
 		update:   make(chan struct{}, 1),
 		relistC:  make(chan struct{}, 1),
 	}
@@ -148,6 +150,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	e.cache.onWrite = func(name string, old, list []driver.Container) {
 		e.exits.written(name, old, list)
 		e.health.written(name, old, list)
+		e.prunes.written(name, old, list)
 	}
 	e.track = newTracker(e.settled, e.allKeys, e.reportConverged)
 	e.rec = &containerReconciler{
@@ -156,6 +159,8 @@ func NewEngine(opts EngineOptions) *Engine {
 		images: opts.Images, health: e.health, rollouts: newRollouts(),
 	}
 	e.rec.configs, _ = opts.Driver.(driver.ConfigReader)
+	e.rec.inspector, _ = opts.Driver.(driver.Inspector)
+	e.rec.enqueue = e.enqueue
 	e.rec.ready = e.rolloutReady
 	e.health.decided = e.readinessKnown
 	e.rec.sched = newScheduler(func(name string) { e.enqueue([]string{name}) })

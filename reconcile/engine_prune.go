@@ -2,17 +2,18 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // guardPrune decides, for the desired state next about to replace prev,
 // which names may be pruned (next.pruneOK) under the prune budget, sets
 // or clears CondPruneHeld, and returns the names whose prunability
-// changed, for the caller to enqueue.
-func (e *Engine) guardPrune(prev, next *desiredState) []string {
-	cached := e.cache.snapshot()
-	cands := pruneCandidates(next.decisions, next.prune, cached)
-	ok, pending, fresh := e.guard.decide(cands, len(cached))
+// changed, for the caller to enqueue. changed are the names whose
+// decision differs between prev and next.
+func (e *Engine) guardPrune(prev, next *desiredState, changed []string) []string {
+	cands := e.prunes.candidates(next.decisions, next.prune, changed, e.cache)
+	ok, pending, fresh := e.guard.decide(cands, e.cache.Len())
 	if ok {
 		next.pruneOK = make(map[string]bool, len(cands))
 		for _, n := range cands {
@@ -29,13 +30,19 @@ func (e *Engine) guardPrune(prev, next *desiredState) []string {
 			e.log.Warn("prune held", "reason", pending.Reason, "would_remove", pending.Names, "budget", pending.Budget, "owned", pending.Owned, "id", pending.ID)
 		}
 	}
-	var changed []string
-	for n := range cached {
-		if prev.mayPrune(n) != next.mayPrune(n) {
-			changed = append(changed, n)
+	// Only a name in either state's pruneOK can have changed.
+	var flipped []string
+	for _, s := range []*desiredState{prev, next} {
+		if s == nil {
+			continue
+		}
+		for n := range s.pruneOK {
+			if prev.mayPrune(n) != next.mayPrune(n) && len(e.cache.Get(n)) > 0 && !slices.Contains(flipped, n) {
+				flipped = append(flipped, n)
+			}
 		}
 	}
-	return changed
+	return flipped
 }
 
 // PendingPrune returns the prune the engine holds back, nil when none.

@@ -124,20 +124,27 @@ func keptOnPrune(cs []driver.Container) bool {
 func pruneCandidates(decisions map[string]*Decision, orphans bool, cached map[string][]driver.Container) []string {
 	var out []string
 	for name, cs := range cached {
-		if len(cs) == 0 {
-			continue
+		if isPruneCandidate(decisions[name], orphans, cs) {
+			out = append(out, name)
 		}
-		d := decisions[name]
-		switch {
-		case d == nil && orphans && !keptOnPrune(cs):
-		case d != nil && !d.Admitted() && d.Rejection.Reason == ReasonNotForThisHost:
-		default:
-			continue
-		}
-		out = append(out, name)
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isPruneCandidate reports whether the cached containers cs of a name
+// whose decision is d may be removed, before the prune budget.
+func isPruneCandidate(d *Decision, orphans bool, cs []driver.Container) bool {
+	if len(cs) == 0 {
+		return false
+	}
+	switch {
+	case d == nil && orphans && !keptOnPrune(cs):
+	case d != nil && !d.Admitted() && d.Rejection.Reason == ReasonNotForThisHost:
+	default:
+		return false
+	}
+	return true
 }
 
 // overBudget says why the prune of names (sorted) must wait, or "" when

@@ -10,10 +10,21 @@ import (
 // processed is handed out again once Done is called (dirty-while-
 // processing); a key added many times before it is picked up is processed
 // once. Delayed adds keep only the earliest pending deadline per key.
+//
+// Keys added with AddLow wait behind every other key, as controller-
+// runtime's priority queue puts the keys of a resync behind those of a
+// change: at 10,000 specs a resync adds every key, and a change that came
+// meanwhile must not wait for all of them. A key added both ways is
+// handed out with the others.
 type queue struct {
-	mu         sync.Mutex
-	cond       *sync.Cond
-	items      []string
+	mu    sync.Mutex
+	cond  *sync.Cond
+	items []string
+	// later are the keys added with AddLow only, handed out when items is
+	// empty. Both lists may hold keys handed out already (a key added low,
+	// then again at once, sits in both): Get passes over those.
+	later      []string
+	low        map[string]bool // dirty keys that wait in later only
 	dirty      map[string]bool
 	processing map[string]bool
 	timers     map[string]delayed
@@ -27,6 +38,7 @@ type delayed struct {
 
 func newQueue() *queue {
 	q := &queue{
+		low:        make(map[string]bool),
 		dirty:      make(map[string]bool),
 		processing: make(map[string]bool),
 		timers:     make(map[string]delayed),
@@ -42,8 +54,35 @@ func (q *queue) Add(key string) {
 	q.addLocked(key)
 }
 
-func (q *queue) addLocked(key string) {
+// AddLow marks key as needing work once no key added with Add waits.
+func (q *queue) AddLow(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.shutdown || q.dirty[key] {
+		return
+	}
+	q.dirty[key] = true
+	q.low[key] = true
+	if q.processing[key] {
+		return // Done requeues it
+	}
+	q.later = append(q.later, key)
+	q.cond.Signal()
+}
+
+func (q *queue) addLocked(key string) {
+	if q.shutdown {
+		return
+	}
+	if q.dirty[key] {
+		if q.low[key] {
+			// Waiting behind the others: it goes with them now.
+			delete(q.low, key)
+			if !q.processing[key] {
+				q.items = append(q.items, key)
+				q.cond.Signal()
+			}
+		}
 		return
 	}
 	q.dirty[key] = true
@@ -90,18 +129,33 @@ func (q *queue) AddAfter(key string, d time.Duration) {
 func (q *queue) Get() (key string, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.items) == 0 && !q.shutdown {
-		q.cond.Wait()
+	for {
+		for len(q.items) == 0 && len(q.later) == 0 && !q.shutdown {
+			q.cond.Wait()
+		}
+		if q.shutdown {
+			return "", false
+		}
+		var low bool
+		if len(q.items) > 0 {
+			key = q.items[0]
+			q.items[0] = ""
+			q.items = q.items[1:]
+		} else {
+			key, low = q.later[0], true
+			q.later[0] = ""
+			q.later = q.later[1:]
+		}
+		// An entry whose key was handed out from the other list, or that
+		// was moved from later to items, is passed over.
+		if !q.dirty[key] || q.processing[key] || low != q.low[key] {
+			continue
+		}
+		q.processing[key] = true
+		delete(q.dirty, key)
+		delete(q.low, key)
+		return key, true
 	}
-	if q.shutdown {
-		return "", false
-	}
-	key = q.items[0]
-	q.items[0] = ""
-	q.items = q.items[1:]
-	q.processing[key] = true
-	delete(q.dirty, key)
-	return key, true
 }
 
 // Done ends processing of key; if it was added meanwhile it is queued again.
@@ -110,7 +164,11 @@ func (q *queue) Done(key string) {
 	defer q.mu.Unlock()
 	delete(q.processing, key)
 	if q.dirty[key] && !q.shutdown {
-		q.items = append(q.items, key)
+		if q.low[key] {
+			q.later = append(q.later, key)
+		} else {
+			q.items = append(q.items, key)
+		}
 		q.cond.Signal()
 	}
 }
@@ -119,7 +177,13 @@ func (q *queue) Done(key string) {
 func (q *queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	n := 0
+	for k := range q.dirty {
+		if !q.processing[k] {
+			n++
+		}
+	}
+	return n
 }
 
 // ShutDown wakes all Get callers, which return false, and stops pending

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -100,4 +101,59 @@ func TestQueueShutDownWakesWorkers(t *testing.T) {
 			t.Error("Get returned a key after shutdown")
 		}
 	})
+}
+
+// Keys added low are handed out after every other key, each once; a key
+// added again at the usual priority goes with the others, and one added
+// low while processed comes back low.
+func TestQueueHandsOutLowKeysLast(t *testing.T) {
+	type op struct {
+		kind string // add, low, get (and Done at once), take (no Done), done
+		key  string
+	}
+	tests := []struct {
+		name string
+		ops  []op
+		want []string // the keys the gets hand out, in order, then the rest drained
+	}{
+		{"low behind the others", []op{{"low", "a"}, {"low", "b"}, {"add", "x"}, {"add", "y"}}, []string{"x", "y", "a", "b"}},
+		{"a low key added again goes with the others", []op{{"low", "a"}, {"low", "b"}, {"add", "x"}, {"add", "b"}}, []string{"x", "b", "a"}},
+		{"added low after the usual add stays with the others", []op{{"add", "x"}, {"low", "a"}, {"add", "b"}, {"low", "b"}}, []string{"x", "b", "a"}},
+		{"added low while processed comes back low", []op{{"add", "a"}, {"take", "a"}, {"low", "a"}, {"add", "x"}, {"done", "a"}, {"add", "y"}}, []string{"x", "y", "a"}},
+		{"added low, then as usual, while processed", []op{{"add", "a"}, {"take", "a"}, {"low", "b"}, {"low", "a"}, {"add", "a"}, {"done", "a"}}, []string{"a", "b"}},
+		{"handed out, then added low again: once more", []op{{"low", "a"}, {"add", "a"}, {"get", "a"}, {"low", "a"}, {"low", "b"}}, []string{"a", "a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			var got []string
+			for _, o := range tt.ops {
+				switch o.kind {
+				case "add":
+					q.Add(o.key)
+				case "low":
+					q.AddLow(o.key)
+				case "get", "take":
+					k, _ := q.Get()
+					if k != o.key {
+						t.Fatalf("Get = %q, want %q", k, o.key)
+					}
+					if o.kind == "get" {
+						got = append(got, k)
+						q.Done(k)
+					}
+				case "done":
+					q.Done(o.key)
+				}
+			}
+			for q.Len() > 0 {
+				k, _ := q.Get()
+				got = append(got, k)
+				q.Done(k)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("handed out %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

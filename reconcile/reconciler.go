@@ -69,6 +69,10 @@ type containerReconciler struct {
 	stopTimeout time.Duration // when a spec gives none
 	// relist asks for a relist soon; it must not block.
 	relist func()
+	// inspector reads one container, when the driver can (steps.go);
+	// enqueue brings names up again, for what it learns.
+	inspector driver.Inspector
+	enqueue   func(names []string)
 	// images pulls the images configs name; nil when the engine runs what
 	// the host has.
 	images Images

@@ -160,21 +160,35 @@ func (e *Engine) resync(ctx context.Context) {
 	if h, err := e.drv.Host(ctx); err == nil {
 		e.host.Store(&h)
 	}
-	e.relist(ctx, true)
-	e.reconcileAll(ctx)
+	relisted, _ := e.relistChanged(ctx)
+	e.reconcileAll(ctx, relisted...)
 }
 
-// reconcileAll admits the snapshot in force again and enqueues every key.
-func (e *Engine) reconcileAll(ctx context.Context) {
+// reconcileAll admits the snapshot in force again and enqueues every key:
+// those the admission changed and those given (names whose containers a
+// relist found changed) first, the others behind every key a change
+// enqueues meanwhile (controller.AddLow).
+func (e *Engine) reconcileAll(ctx context.Context, changedToo ...string) {
 	changed, published := e.apply(ctx, true)
+	changed = append(changed, changedToo...)
 	// One enqueue for the whole pass: a key added twice could be
 	// reconciled twice, the second time just after the first failed,
 	// retrying a terminal error at once. So the keys a first admission
 	// handed to the workers already are not added again.
-	keys := append(e.allKeys(), changed...)
-	keys = slices.DeleteFunc(keys, func(k string) bool { return published[k] })
-	slices.Sort(keys)
-	e.enqueue(slices.Compact(keys))
+	changed = slices.DeleteFunc(changed, func(k string) bool { return published[k] })
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	e.enqueue(changed)
+	rest := slices.DeleteFunc(e.allKeys(), func(k string) bool {
+		_, found := slices.BinarySearch(changed, k)
+		return published[k] || found
+	})
+	if len(rest) == 0 {
+		return
+	}
+	slices.Sort(rest)
+	e.track.unsettle(rest)
+	e.ctrl.AddLow(rest...)
 }
 
 // apply admits the latest snapshot, when there is a new one (or again
@@ -214,7 +228,7 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 		e.log.Info("applying the spec folder", "dir", adm.snap.Dir, "revision", adm.snap.Revision, "specs", len(adm.snap.Specs))
 	}
 	ch := nextAdmitted(prev, adm.snap, r, e.opts.AllowEmpty, e.cache.Names)
-	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next)...)
+	ch.changed = append(ch.changed, e.guardPrune(prev, ch.next, ch.changed)...)
 	for _, d := range ch.rejected {
 		if d.LookupPending {
 			continue // a wait for the registry's first answer, not a refusal
@@ -257,16 +271,27 @@ func (e *Engine) apply(ctx context.Context, again bool) (changed []string, publi
 // changed are enqueued, unless all is set (the caller enqueues every key).
 // It returns List's error.
 func (e *Engine) relist(ctx context.Context, all bool) error {
+	changed, err := e.relistChanged(ctx)
+	if err == nil && !all {
+		e.enqueue(changed)
+	}
+	return err
+}
+
+// relistChanged refreshes the host cache from the driver and returns the
+// names whose containers changed, for the caller to enqueue, and List's
+// error.
+func (e *Engine) relistChanged(ctx context.Context) ([]string, error) {
 	v := e.cache.Begin()
 	cs, err := e.drv.List(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return nil, err
 		}
 		if !e.conds.set(CondDriverUnavailable, err.Error()) {
 			e.log.Error("cannot list containers", "err", err)
 		}
-		return err
+		return nil, err
 	}
 	e.conds.clear(CondDriverUnavailable)
 	fresh := groupByName(cs, e.opts.Owner)
@@ -284,10 +309,7 @@ func (e *Engine) relist(ctx context.Context, all bool) error {
 		}
 	}
 	e.track.relistDone()
-	if !all {
-		e.enqueue(changed)
-	}
-	return nil
+	return changed, nil
 }
 
 func (e *Engine) requestRelist() {

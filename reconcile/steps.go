@@ -97,10 +97,33 @@ func (r *containerReconciler) start(ctx context.Context, name, id string) error 
 	r.write(name, withChange(id, func(c *driver.Container) {
 		c.State, c.StartedAt, c.FinishedAt, c.ExitCode = driver.StateRunning, time.Now(), time.Time{}, 0
 	}))
-	// The driver knows the init PID or utility VM; relist soon to learn them
-	// and to see a container that exits at once.
-	r.relist()
+	r.learnStarted(ctx, name, id)
 	return nil
+}
+
+// learnStarted learns what the driver knows of a container just started:
+// its init PID or utility VM, and a run that ended at once. A driver that
+// reads one container (driver.Inspector) is asked for that one; otherwise,
+// or when it cannot tell, a relist soon asks for every container, which
+// at ten thousand costs an edit tens of milliseconds. An exit after the
+// look is the driver's Watch's to report.
+func (r *containerReconciler) learnStarted(ctx context.Context, name, id string) {
+	if r.inspector == nil {
+		r.relist()
+		return
+	}
+	v := r.cache.Begin() // before the look: what is learnt after it wins
+	c, err := r.inspector.Inspect(ctx, id)
+	if err != nil {
+		// Gone already, or the driver cannot say: the relist tells.
+		r.log.Debug("cannot inspect a container just started; relisting", "spec", name, "id", id, "err", err)
+		r.relist()
+		return
+	}
+	if _, changed := r.cache.Write(v, name, withChange(id, func(x *driver.Container) { *x = c })); changed && r.enqueue != nil {
+		// It ended at once: its restart policy acts now.
+		r.enqueue([]string{name})
+	}
 }
 
 func (r *containerReconciler) stop(ctx context.Context, name, id string, timeout time.Duration) error {

@@ -21,7 +21,8 @@ type OutputHarness interface {
 }
 
 // abilityTests are the tests of the optional abilities (driver.Watcher,
-// driver.Execer, driver.RunKeeper); a driver without one skips its test.
+// driver.Execer, driver.RunKeeper, driver.ConfigReader,
+// driver.Inspector); a driver without one skips its test.
 func abilityTests(h Harness) []struct {
 	name string
 	fn   func(*testing.T, *env)
@@ -39,6 +40,7 @@ func abilityTests(h Harness) []struct {
 		{"ExecRunsInARunningContainer", testExec},
 		{"OutputAndExitAreKept", func(t *testing.T, e *env) { testOutput(t, e, keeps) }},
 		{"ConfigIsKept", testConfigKept},
+		{"InspectShowsOneContainerAsListDoes", testInspect},
 	}
 }
 
