@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -123,6 +124,13 @@ func (t *tracker) startReadyLocked() {
 	if len(t.readyWait) == 0 {
 		t.ready = true
 	}
+}
+
+// unsettledNames returns the names not settled now, in no order.
+func (t *tracker) unsettledNames() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Collect(maps.Keys(t.unsettled))
 }
 
 // reconciled records what one reconcile of name returned.

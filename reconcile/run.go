@@ -160,8 +160,17 @@ func (e *Engine) resync(ctx context.Context) {
 	if h, err := e.drv.Host(ctx); err == nil {
 		e.host.Store(&h)
 	}
-	e.relist(ctx, true)
-	e.reconcileAll(ctx)
+	// The relist enqueues the names whose containers changed, the
+	// admission those whose decisions did; of the others only those not
+	// settled (failed, terminal errors included, or with something left
+	// to do) are reconciled again. A settled name whose containers and
+	// decision are as they were has nothing to do: reconciling every
+	// name here cost a plan per spec at every resync.
+	e.relist(ctx, false)
+	changed, _ := e.apply(ctx, true)
+	keys := append(e.track.unsettledNames(), changed...)
+	slices.Sort(keys)
+	e.enqueue(slices.Compact(keys))
 }
 
 // reconcileAll admits the snapshot in force again and enqueues every key.
