@@ -139,6 +139,9 @@ func (t *tracker) reconciled(name string, res Result, err error) {
 	delete(t.readyWait, name)
 	if t.readyWait != nil && len(t.readyWait) == 0 && !t.ready {
 		t.ready = true
+		// Emptied, not dropped: a map keeps the room it once needed,
+		// here one entry per name of the first pass.
+		t.readyWait = map[string]bool{}
 	}
 	if t.readyWait == nil && !t.ready {
 		if t.early == nil {
@@ -156,8 +159,13 @@ func (t *tracker) reconciled(name string, res Result, err error) {
 	default:
 		delete(t.lastErr, name)
 		t.lastOK = time.Now()
-		if t.settled(name) {
+		if t.unsettled[name] && t.settled(name) {
 			delete(t.unsettled, name)
+			if len(t.unsettled) == 0 {
+				// Converged: made small again, after a cold start or
+				// a change of every spec that had a name in it each.
+				t.unsettled = make(map[string]bool)
+			}
 		}
 	}
 	t.signalLocked()

@@ -101,6 +101,14 @@ func (q *queue) Get() (key string, ok bool) {
 	q.items = q.items[1:]
 	q.processing[key] = true
 	delete(q.dirty, key)
+	if len(q.items) == 0 {
+		// Drained: what a pass over every name grew (an array of keys,
+		// a map of them) goes, not kept for the agent's life.
+		q.items = nil
+		if len(q.dirty) == 0 {
+			q.dirty = make(map[string]bool)
+		}
+	}
 	return key, true
 }
 
