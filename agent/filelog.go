@@ -33,9 +33,14 @@ func (p problemList) MarshalText() ([]byte, error) { return []byte(strings.Join(
 
 // snapshot logs what changed in s's files since the last snapshot.
 func (l *fileLog) snapshot(s *spec.Snapshot) {
-	seen := make(map[string]bool, len(s.Files))
+	// The files logged invalid that the snapshot no longer has: a set of
+	// the few logged, not of every file the folder holds.
+	gone := make(map[string]bool, len(l.last))
+	for p := range l.last {
+		gone[p] = true
+	}
 	for _, f := range s.Files {
-		seen[f.Path] = true
+		delete(gone, f.Path)
 		if f.Valid() {
 			if _, was := l.last[f.Path]; was {
 				delete(l.last, f.Path)
@@ -61,9 +66,7 @@ func (l *fileLog) snapshot(s *spec.Snapshot) {
 			l.log.Warn("spec file is invalid; it declares nothing until fixed", "file", f.Path, "problems", problems)
 		}
 	}
-	for p := range l.last {
-		if !seen[p] {
-			delete(l.last, p)
-		}
+	for p := range gone {
+		delete(l.last, p)
 	}
 }

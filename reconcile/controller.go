@@ -46,8 +46,8 @@ func (c *controller) Add(names ...string) {
 }
 
 // AddLow enqueues names behind every name added with Add: the names of a
-// resync, which looks at every name in case something was missed, wait
-// behind those of a change.
+// pass over every name (after the first list), which looks at them in
+// case something was missed, wait behind those of a change.
 func (c *controller) AddLow(names ...string) {
 	for _, n := range names {
 		c.queue.AddLow(n)

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -125,12 +126,22 @@ func (t *tracker) startReadyLocked() {
 	}
 }
 
+// unsettledNames returns the names not settled now, in no order.
+func (t *tracker) unsettledNames() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Collect(maps.Keys(t.unsettled))
+}
+
 // reconciled records what one reconcile of name returned.
 func (t *tracker) reconciled(name string, res Result, err error) {
 	t.mu.Lock()
 	delete(t.readyWait, name)
 	if t.readyWait != nil && len(t.readyWait) == 0 && !t.ready {
 		t.ready = true
+		// Emptied, not dropped: a map keeps the room it once needed,
+		// here one entry per name of the first pass.
+		t.readyWait = map[string]bool{}
 	}
 	if t.readyWait == nil && !t.ready {
 		if t.early == nil {
@@ -148,8 +159,13 @@ func (t *tracker) reconciled(name string, res Result, err error) {
 	default:
 		delete(t.lastErr, name)
 		t.lastOK = time.Now()
-		if t.settled(name) {
+		if t.unsettled[name] && t.settled(name) {
 			delete(t.unsettled, name)
+			if len(t.unsettled) == 0 {
+				// Converged: made small again, after a cold start or
+				// a change of every spec that had a name in it each.
+				t.unsettled = make(map[string]bool)
+			}
 		}
 	}
 	t.signalLocked()

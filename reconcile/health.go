@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/isoagent/isoagent/driver"
 	"github.com/isoagent/isoagent/health"
@@ -97,9 +98,11 @@ type healthHook struct {
 // probeLoop is the loop of one container run.
 type probeLoop struct {
 	name, id string
-	key      string // what the loop was started for; another means another loop
 	started  time.Time
-	cancel   context.CancelFunc
+	// key is the check and onUnhealthy the loop was started for; another
+	// means another loop. Interned: most specs share one (none).
+	key    unique.Handle[string]
+	cancel context.CancelFunc
 	// Set by the loop, under the hook's lock.
 	resolved bool
 	hasCheck bool
@@ -239,13 +242,13 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 			}
 		}
 	}
-	key := ""
+	var key unique.Handle[string]
 	if want != nil {
-		key = fmt.Sprintf("%s|%d|%v|%s", want.ID, want.StartedAt.UnixNano(), d.Spec.Spec.HealthCheck, d.Spec.Spec.OnUnhealthy)
+		key = unique.Make(fmt.Sprintf("%v|%s", d.Spec.Spec.HealthCheck, d.Spec.Spec.OnUnhealthy))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if l := h.byName[name]; l != nil && (want == nil || l.id != want.ID || l.key != key) {
+	if l := h.byName[name]; l != nil && (want == nil || l.id != want.ID || l.started.UnixNano() != want.StartedAt.UnixNano() || l.key != key) {
 		l.cancel()
 		delete(h.loops, l.id)
 		delete(h.byName, name)
@@ -272,7 +275,9 @@ func (h *healthHook) sweepName(ctx context.Context, wg *sync.WaitGroup, ds *desi
 		// Its network is that container's: so is its address.
 		prober.Addr = sharedAddress{prober.Addr, t}
 	}
-	wg.Go(func() { h.probe(lctx, l, prober, img) })
+	// Cancelled once the loop is over, so that the engine's context does
+	// not keep one child per container run without a check.
+	wg.Go(func() { h.probe(lctx, l, prober, img); cancel() })
 }
 
 // sharedAddress is the address of a container that shares the network of

@@ -13,8 +13,8 @@ import (
 //
 // Keys added with AddLow wait behind every other key, as controller-
 // runtime's priority queue puts the keys of a resync behind those of a
-// change: at 10,000 specs a resync adds every key, and a change that came
-// meanwhile must not wait for all of them. A key added both ways is
+// change: at 10,000 specs a pass over every key must not hold up a change
+// that comes meanwhile. A key added both ways is
 // handed out with the others.
 type queue struct {
 	mu    sync.Mutex
@@ -154,6 +154,14 @@ func (q *queue) Get() (key string, ok bool) {
 		q.processing[key] = true
 		delete(q.dirty, key)
 		delete(q.low, key)
+		if len(q.items) == 0 && len(q.later) == 0 {
+			// Drained: what a pass over every name grew (arrays of keys,
+			// maps of them) goes, not kept for the agent's life.
+			q.items, q.later = nil, nil
+			if len(q.dirty) == 0 {
+				q.dirty, q.low = make(map[string]bool), make(map[string]bool)
+			}
+		}
 		return key, true
 	}
 }

@@ -174,8 +174,12 @@ func (ro *rollout) failedFor(d *Decision) bool {
 type rollouts struct {
 	mu   sync.Mutex
 	last map[string]*rollout
-	// served holds, by name, the config last seen running: a copy, so
-	// that it keeps no admission's decisions alive.
+	// served holds, by name, the config last seen running: the one of
+	// the decision it came with, not a copy (520 bytes a name), so it
+	// follows the decision in force while that has the same config (see
+	// serving), and holds a superseded decision only for a name whose
+	// new config does not serve yet. Decisions do not change once
+	// published, and readers copy what they change.
 	served map[string]*driver.Config
 	// changes counts the changes status shows.
 	changes uint64
@@ -203,15 +207,12 @@ func (rs *rollouts) set(name string, ro rollout) {
 	rs.changes++
 }
 
-// serving records that cfg runs for name.
+// serving records that cfg runs for name. cfg is kept, not copied: it
+// must not change (a decision's, or one of the caller's own).
 func (rs *rollouts) serving(name string, cfg *driver.Config) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if old := rs.served[name]; old != nil && old.Hash == cfg.Hash && old.ID == cfg.ID {
-		return
-	}
-	c := *cfg
-	rs.served[name] = &c
+	rs.served[name] = cfg
 }
 
 func (rs *rollouts) lastServed(name string) *driver.Config {

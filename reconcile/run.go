@@ -154,23 +154,31 @@ func (e *Engine) Health() error {
 // resync describes the host and relists the driver again, admits the
 // snapshot in force again (what admission reads from the host can change
 // without the folder changing: an image pulled, a junction under a mount
-// source redirected, Hyper-V found missing) and enqueues every key. A host
-// that cannot be described now keeps its last description.
+// source redirected, Hyper-V found missing) and enqueues the keys that
+// changed or are not settled. A host that cannot be described now keeps
+// its last description.
 func (e *Engine) resync(ctx context.Context) {
 	if h, err := e.drv.Host(ctx); err == nil {
 		e.host.Store(&h)
 	}
-	relisted, _ := e.relistChanged(ctx)
-	e.reconcileAll(ctx, relisted...)
+	// The relist enqueues the names whose containers changed, the
+	// admission those whose decisions did; of the others only those not
+	// settled (failed, terminal errors included, or with something left
+	// to do) are reconciled again. A settled name whose containers and
+	// decision are as they were has nothing to do: reconciling every
+	// name here cost a plan per spec at every resync.
+	e.relist(ctx, false)
+	changed, _ := e.apply(ctx, true)
+	keys := append(e.track.unsettledNames(), changed...)
+	slices.Sort(keys)
+	e.enqueue(slices.Compact(keys))
 }
 
 // reconcileAll admits the snapshot in force again and enqueues every key:
-// those the admission changed and those given (names whose containers a
-// relist found changed) first, the others behind every key a change
+// those the admission changed first, the others behind every key a change
 // enqueues meanwhile (controller.AddLow).
-func (e *Engine) reconcileAll(ctx context.Context, changedToo ...string) {
+func (e *Engine) reconcileAll(ctx context.Context) {
 	changed, published := e.apply(ctx, true)
-	changed = append(changed, changedToo...)
 	// One enqueue for the whole pass: a key added twice could be
 	// reconciled twice, the second time just after the first failed,
 	// retrying a terminal error at once. So the keys a first admission

@@ -109,7 +109,10 @@ type Loader struct {
 	// walked reports that a Load or Reload has walked the folder, which
 	// LoadPaths needs to build on.
 	walked bool
-	dirty  dirtyCache
+	// loads counts the loads: a load marks the files it looks at with
+	// its number, rather than building a set of every path it saw.
+	loads uint64
+	dirty dirtyCache
 }
 
 // cachedFile is what the Loader remembers of one file.
@@ -150,6 +153,10 @@ type cachedFile struct {
 	indexed   bool
 	res       fileResult
 	conflicts []Conflict
+
+	// looked is the number of the last load that looked at the file
+	// (Loader.loads).
+	looked uint64
 }
 
 // mustRecheck reports whether a load that reads only what changed reads
@@ -241,20 +248,20 @@ func (l *Loader) load(force bool) (*Snapshot, error) {
 	defer root.Close()
 	l.stats = LoadStats{}
 	now := l.opts.Now()
-	seen := make(map[string]bool, len(l.cache))
+	l.loads++
+	load := l.loads
 	// Files are read as the walk finds them, while their folder is open.
 	w := walker{root: root, read: func(e entry) {
-		seen[e.rel] = true
-		l.visit(e, force, now)
+		l.visit(e, force, now).looked = load
 	}}
 	if err := w.walk(); err != nil {
 		return nil, fmt.Errorf("spec folder: %w", err)
 	}
 	for _, bad := range w.badDirs {
-		l.badFolder(bad, seen)
+		l.badFolder(bad, load)
 	}
-	for rel, cf := range l.cache {
-		if !seen[rel] {
+	for _, cf := range l.cache {
+		if cf.looked != load {
 			l.missing(cf, now)
 		}
 	}
@@ -275,22 +282,23 @@ func (l *Loader) openFolder() (*safefile.Root, error) {
 }
 
 // visit reads the file of e (or takes it from the cache) and puts its
-// outcome in the index.
-func (l *Loader) visit(e entry, force bool, now time.Time) {
+// outcome in the index; it returns the file's record.
+func (l *Loader) visit(e entry, force bool, now time.Time) *cachedFile {
 	cf, r := l.readFile(e, force, now)
 	l.idx.set(cf, r)
+	return cf
 }
 
 // badFolder keeps the last-known-good specs of the files the Loader saw
 // under a subfolder that cannot be read, which may be back on the next
 // load; with no file known there, the folder itself is reported.
-func (l *Loader) badFolder(bad badDir, seen map[string]bool) {
+func (l *Loader) badFolder(bad badDir, load uint64) {
 	kept := false
 	for _, cf := range l.idx.under(bad.rel) {
-		if seen[cf.rel] || cf.rel == bad.rel {
+		if cf.looked == load || cf.rel == bad.rel {
 			continue
 		}
-		seen[cf.rel] = true
+		cf.looked = load
 		kept = true
 		cf.err, cf.specs, cf.hold, cf.goneSince = bad.err, nil, holdNone, time.Time{}
 		// Read again once the folder is back, whatever its Stamp says.
@@ -304,9 +312,8 @@ func (l *Loader) badFolder(bad badDir, seen map[string]bool) {
 		return
 	}
 	cf := l.cached(bad.rel, l.path(bad.rel))
-	seen[bad.rel] = true
 	*cf = cachedFile{rel: cf.rel, path: cf.path, size: -1, err: bad.err, folder: true,
-		indexed: cf.indexed, res: cf.res, conflicts: cf.conflicts}
+		indexed: cf.indexed, res: cf.res, conflicts: cf.conflicts, looked: load}
 	l.idx.set(cf, fileResult{File: File{Path: cf.path, Err: bad.err}, rel: cf.rel})
 }
 

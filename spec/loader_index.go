@@ -228,8 +228,10 @@ func (x *folderIndex) finish() {
 			delete(x.recheck, f)
 		}
 	}
-	clear(x.touched)
-	clear(x.redo)
+	// Dropped, not cleared: a map keeps the room it once needed, and
+	// the first load touches every name and file; the next load that
+	// changes something makes small ones again.
+	x.touched, x.redo = nil, nil
 	if x.changed {
 		x.gen++
 		x.changed = false

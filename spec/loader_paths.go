@@ -46,13 +46,14 @@ func (l *Loader) LoadPaths(paths []string) (*Snapshot, error) {
 	}
 	slices.Sort(targets)
 	targets = slices.Compact(targets)
-	seen := map[string]bool{}
+	l.loads++
+	load := l.loads
 	var walked []string // folders whose tree was read: paths under them are done
 	for _, rel := range targets {
 		if slices.ContainsFunc(walked, func(w string) bool { return strings.HasPrefix(rel, w+"/") }) {
 			continue
 		}
-		if l.loadPath(root, rel, now, seen) {
+		if l.loadPath(root, rel, now, load) {
 			walked = append(walked, rel)
 		}
 	}
@@ -71,7 +72,7 @@ func cleanRel(p string) string {
 
 // loadPath looks at rel as a walk would find it, and reports whether it
 // read a folder's whole tree.
-func (l *Loader) loadPath(root *safefile.Root, rel string, now time.Time, seen map[string]bool) (tree bool) {
+func (l *Loader) loadPath(root *safefile.Root, rel string, now time.Time, load uint64) (tree bool) {
 	parts := strings.Split(rel, "/")
 	if slices.ContainsFunc(parts, Ignored) {
 		return false // no walk reaches it
@@ -97,9 +98,9 @@ func (l *Loader) loadPath(root *safefile.Root, rel string, now time.Time, seen m
 				dir.Close()
 			}
 			if errors.Is(err, fs.ErrNotExist) {
-				l.gone(at, false, now, seen)
+				l.gone(at, false, now, load)
 			} else {
-				l.badFolder(badDir{at, &Error{File: l.path(at), Message: fmt.Sprintf("cannot read the folder: %v", err)}}, seen)
+				l.badFolder(badDir{at, &Error{File: l.path(at), Message: fmt.Sprintf("cannot read the folder: %v", err)}}, load)
 			}
 			return false
 		}
@@ -115,13 +116,13 @@ func (l *Loader) loadPath(root *safefile.Root, rel string, now time.Time, seen m
 	fi, err := dir.Lstat(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		l.gone(rel, true, now, seen)
+		l.gone(rel, true, now, load)
 		return false
 	case err != nil:
 		// What cannot be looked at now is kept as it is; the next
 		// event or resync looks again.
 		for _, cf := range l.idx.under(rel) {
-			seen[cf.rel] = true
+			cf.looked = load
 		}
 		return false
 	case fi.IsDir():
@@ -131,37 +132,35 @@ func (l *Loader) loadPath(root *safefile.Root, rel string, now time.Time, seen m
 				if d.IsDir() || !isSpecFile(d.Name()) {
 					return
 				}
-				seen[child] = true
-				l.visit(specEntry(root, in, child, l.path(child), d), false, now)
+				l.visit(specEntry(root, in, child, l.path(child), d), false, now).looked = load
 			}, func(child string, err error) {
-				l.badFolder(badDir{child, &Error{File: l.path(child), Message: fmt.Sprintf("cannot read the folder: %v", err)}}, seen)
+				l.badFolder(badDir{child, &Error{File: l.path(child), Message: fmt.Sprintf("cannot read the folder: %v", err)}}, load)
 			})
 			sub.Close()
 		}
 		if err != nil {
-			l.badFolder(badDir{rel, &Error{File: l.path(rel), Message: fmt.Sprintf("cannot read the folder: %v", err)}}, seen)
+			l.badFolder(badDir{rel, &Error{File: l.path(rel), Message: fmt.Sprintf("cannot read the folder: %v", err)}}, load)
 			return true
 		}
-		l.gone(rel, true, now, seen) // what was under it and is not now, or a file it replaced
+		l.gone(rel, true, now, load) // what was under it and is not now, or a file it replaced
 		return true
 	}
 	if isSpecFile(name) {
-		seen[rel] = true
-		l.visit(specEntry(root, dir, rel, l.path(rel), fs.FileInfoToDirEntry(fi)), false, now)
+		l.visit(specEntry(root, dir, rel, l.path(rel), fs.FileInfoToDirEntry(fi)), false, now).looked = load
 	}
-	l.gone(rel, true, now, seen) // a folder that became a file, or a file that is not a spec file
+	l.gone(rel, true, now, load) // a folder that became a file, or a file that is not a spec file
 	return false
 }
 
 // gone handles the files under rel (and rel itself, with self) that this
 // load did not see.
-func (l *Loader) gone(rel string, self bool, now time.Time, seen map[string]bool) {
+func (l *Loader) gone(rel string, self bool, now time.Time, load uint64) {
 	for _, cf := range l.idx.under(rel) {
 		if cf.rel == rel && !self {
 			continue
 		}
-		if !seen[cf.rel] {
-			seen[cf.rel] = true
+		if cf.looked != load {
+			cf.looked = load
 			l.missing(cf, now)
 		}
 	}
