@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -76,6 +77,7 @@ type containerCollector struct {
 	// unkept: the series are kept encoded elsewhere (keepNone).
 	unkept    bool
 	exitCount map[string]map[reconcile.ExitReason]float64
+	seed      maphash.Seed
 }
 
 func newContainerCollector(labels labelSets) *containerCollector {
@@ -109,6 +111,7 @@ func newContainerCollector(labels labelSets) *containerCollector {
 		restartCount: make(map[string]float64),
 		exitCount:    make(map[string]map[reconcile.ExitReason]float64),
 		schedules:    newScheduleFamilies(),
+		seed:         maphash.MakeSeed(),
 	}
 }
 
@@ -353,18 +356,20 @@ func (c *containerCollector) read() []ContainerInfo {
 	return source()
 }
 
-// writeText writes the per-container families of snapshot in the text
-// format, in groups one after another (each in name order, each family's
-// series sorted as a registry's gather sorts them), building only the
-// series of the group at hand: at 10,000 containers they are about
-// 80,000 series (five exit reasons per name).
-func (c *containerCollector) writeText(t *textWriter, snapshot []ContainerInfo) {
+// pieces are the per-container families of snapshot in groups (each in
+// name order, each family's series sorted as a registry's gather sorts
+// them), each with a digest of what it says, so that the exposition
+// encodes again only the groups that changed: at 10,000 containers they
+// are about 80,000 series (five exit reasons per name), and an engine
+// change usually touches the info and the counts, not the exits.
+func (c *containerCollector) pieces(snapshot []ContainerInfo) []piece {
 	sd := c.schedules
 	groups := [][]*family{
 		{c.desired, c.running, c.count, c.conditions, sd.lastRun, sd.nextRun, sd.lastExit, sd.missed, sd.skipped},
 		{c.info}, {c.healthy}, {c.restarts}, {c.exits}, {c.lastExit},
 	}
-	for _, g := range groups {
+	out := make([]piece, len(groups))
+	for i, g := range groups {
 		samples := make(map[*family][]textSample, len(g))
 		keep := func(f *family, v float64, lvs ...string) {
 			samples[f] = append(samples[f], textSample{f.inNameOrder(lvs), v})
@@ -372,8 +377,15 @@ func (c *containerCollector) writeText(t *textWriter, snapshot []ContainerInfo) 
 		c.collectFrom(snapshot, func(f *family) bool { return slices.Contains(g, f) }, keep, keep)
 		g = slices.Clone(g)
 		slices.SortFunc(g, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+		var digest uint64
 		for _, f := range g {
-			t.writeSorted(f, samples[f])
+			digest = digest*31 + digestSamples(c.seed, f, samples[f])
 		}
+		out[i] = piece{digest: digest, digested: true, write: func(t *textWriter) {
+			for _, f := range g {
+				t.writeSorted(f, samples[f])
+			}
+		}}
 	}
+	return out
 }

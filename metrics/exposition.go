@@ -43,22 +43,36 @@ type containerExposition struct {
 // encodedPart is the families of one collector, kept encoded while key
 // stays.
 type encodedPart struct {
-	// read takes what the families say now and returns what writes them
-	// and, when it can be told, a digest of what that writes: a digest
-	// equal to the one of the families kept keeps them.
-	read func() (write func(*textWriter), digest uint64, digested bool)
+	// read takes what the families say now and returns the pieces that
+	// write them.
+	read func() []piece
 	// key returns what the families are as of; ok false means they must
 	// be read again.
-	key        func() (k any, ok bool)
-	have       bool
-	at         any
-	digest     uint64
-	haveDigest bool
-	// gz is the families in the text format, gzipped. Only the gzip
-	// member is kept, and a scrape that does not accept gzip gets it
-	// decompressed: at 10,000 containers with usage series the text is
-	// about 24 MiB, its gzip member a few, and Prometheus asks for
-	// gzip.
+	key  func() (k any, ok bool)
+	have bool
+	at   any
+	// kept are the pieces as encoded last, in order.
+	kept []keptPiece
+}
+
+// piece is some families of a part, one gzip member of the exposition.
+type piece struct {
+	write func(*textWriter)
+	// digest, when digested, sums what write writes: a piece whose
+	// digest is that of the piece kept in its place keeps that one.
+	digest   uint64
+	digested bool
+}
+
+// keptPiece is a piece as encoded.
+type keptPiece struct {
+	digest   uint64
+	digested bool
+	// gz is the families in the text format, gzipped (nil for none).
+	// Only the gzip member is kept, and a scrape that does not accept
+	// gzip gets it decompressed: at 10,000 containers with usage series
+	// the text is about 20 MiB, its gzip member a few, and Prometheus
+	// asks for gzip.
 	gz []byte
 }
 
@@ -90,10 +104,7 @@ func newContainerExposition(c *containerCollector, stats *statsCollector, logs *
 	type containerKey struct{ at, gen uint64 }
 	zw, _ := gzip.NewWriterLevel(io.Discard, exposureLevel) // a valid level: no error
 	return &containerExposition{zw: zw, text: newTextWriter(io.Discard), parts: [3]*encodedPart{
-		{read: func() (func(*textWriter), uint64, bool) {
-			snapshot := c.read()
-			return func(t *textWriter) { c.writeText(t, snapshot) }, 0, false
-		}, key: func() (any, bool) {
+		{read: func() []piece { return c.pieces(c.read()) }, key: func() (any, bool) {
 			c.mu.Lock()
 			version, gen := c.version, c.restartGen
 			c.mu.Unlock()
@@ -102,21 +113,22 @@ func newContainerExposition(c *containerCollector, stats *statsCollector, logs *
 			}
 			return containerKey{version(), gen}, true
 		}},
-		{read: func() (func(*textWriter), uint64, bool) {
+		{read: func() []piece {
 			reading := stats.read()
-			return func(t *textWriter) { stats.writeText(t, reading) }, stats.digest(reading), true
+			return []piece{{write: func(t *textWriter) { stats.writeText(t, reading) }, digest: stats.digest(reading), digested: true}}
 		}, key: func() (any, bool) { return stats.key() }},
-		{read: func() (func(*textWriter), uint64, bool) {
+		{read: func() []piece {
 			counts := logs.read()
-			return func(t *textWriter) { logs.writeText(t, counts) }, 0, false
+			return []piece{{write: func(t *textWriter) { logs.writeText(t, counts) }}}
 		}, key: func() (any, bool) { return logs.key() }},
 	}}
 }
 
 // write writes the per-container families and then the usage families,
-// gzipped or not (one gzip member each), encoding each again only when
-// its version moved and what it says changed. Without a version (see
-// SetContainerVersion and SetStatsVersion) they are read at every call.
+// gzipped or not (one gzip member per piece), encoding a piece again only
+// when its part's version moved and what it says changed. Without a
+// version (see SetContainerVersion and SetStatsVersion) they are read at
+// every call.
 func (x *containerExposition) write(w io.Writer, gzipped bool) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -125,29 +137,39 @@ func (x *containerExposition) write(w io.Writer, gzipped bool) error {
 		// the next call read again.
 		at, ok := p.key()
 		if !ok || !p.have || at != p.at {
-			write, digest, digested := p.read()
-			if !digested || !p.haveDigest || digest != p.digest {
-				if err := x.encode(p, write); err != nil {
+			pieces := p.read()
+			if len(p.kept) != len(pieces) {
+				p.kept = make([]keptPiece, len(pieces))
+			}
+			for i, pc := range pieces {
+				k := &p.kept[i]
+				if pc.digested && k.digested && pc.digest == k.digest {
+					continue
+				}
+				gz, err := x.encode(pc.write, len(k.gz))
+				if err != nil {
 					return err
 				}
+				*k = keptPiece{digest: pc.digest, digested: pc.digested, gz: gz}
 			}
 			p.have, p.at = ok, at
-			p.digest, p.haveDigest = digest, digested
 		}
-		if err := p.writeTo(w, gzipped); err != nil {
-			return err
+		for _, k := range p.kept {
+			if err := k.writeTo(w, gzipped); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// writeTo writes the families as encoded last, gzipped or not.
-func (p *encodedPart) writeTo(w io.Writer, gzipped bool) error {
-	if gzipped || len(p.gz) == 0 {
-		_, err := w.Write(p.gz)
+// writeTo writes the families as encoded, gzipped or not.
+func (k keptPiece) writeTo(w io.Writer, gzipped bool) error {
+	if gzipped || len(k.gz) == 0 {
+		_, err := w.Write(k.gz)
 		return err
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(p.gz))
+	zr, err := gzip.NewReader(bytes.NewReader(k.gz))
 	if err != nil {
 		return fmt.Errorf("read the per-container metrics kept: %w", err)
 	}
@@ -157,31 +179,30 @@ func (p *encodedPart) writeTo(w io.Writer, gzipped bool) error {
 	return zr.Close()
 }
 
-// encode writes p's families with write, straight into the compressor:
-// the text is never whole in memory.
-func (x *containerExposition) encode(p *encodedPart, write func(*textWriter)) error {
-	// The member kept last tells the size of the next.
-	gz := bytes.NewBuffer(make([]byte, 0, len(p.gz)+len(p.gz)/8))
+// encode returns what write writes, gzipped, written straight into the
+// compressor (the text is never whole in memory); nil when it writes
+// nothing. sizeHint is the size of the member it replaces.
+func (x *containerExposition) encode(write func(*textWriter), sizeHint int) ([]byte, error) {
+	gz := bytes.NewBuffer(make([]byte, 0, sizeHint+sizeHint/8))
 	x.zw.Reset(gz)
 	t := x.text
 	t.reset(x.zw)
 	write(t)
 	if err := t.flush(); err != nil {
-		return fmt.Errorf("encode the per-container metrics: %w", err)
+		return nil, fmt.Errorf("encode the per-container metrics: %w", err)
 	}
 	if t.written == 0 {
 		// No series (no stats source): no gzip member either, which
 		// would cost a compressor at every scrape.
-		p.gz = nil
-		return nil
+		return nil, nil
 	}
 	if err := x.zw.Close(); err != nil {
-		return fmt.Errorf("encode the per-container metrics: %w", err)
+		return nil, fmt.Errorf("encode the per-container metrics: %w", err)
 	}
-	p.gz = gz.Bytes()
-	if cap(p.gz) > len(p.gz)+len(p.gz)/4 {
+	out := gz.Bytes()
+	if cap(out) > len(out)+len(out)/4 {
 		// Kept until the next change: without much spare capacity.
-		p.gz = bytes.Clone(p.gz)
+		out = bytes.Clone(out)
 	}
-	return nil
+	return out, nil
 }

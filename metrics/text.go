@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"hash/maphash"
 	"io"
 	"math"
 	"slices"
@@ -187,18 +188,42 @@ func (t *textWriter) writeSorted(f *family, samples []textSample) {
 	if len(samples) == 0 {
 		return
 	}
-	slices.SortFunc(samples, func(a, b textSample) int { return slices.Compare(a.lvs, b.lvs) })
+	byLabels := func(a, b textSample) int { return slices.Compare(a.lvs, b.lvs) }
+	if !slices.IsSortedFunc(samples, byLabels) {
+		slices.SortFunc(samples, byLabels)
+	}
 	t.header(f)
 	for _, s := range samples {
 		t.series(f, s.v, s.lvs...)
 	}
 }
 
-// inNameOrder returns lvs (in the Desc's order) in name order.
+// inNameOrder returns lvs (in the Desc's order) in name order: lvs
+// itself when that is the Desc's order.
 func (f *family) inNameOrder(lvs []string) []string {
+	if slices.IsSorted(f.sorted) {
+		return lvs
+	}
 	out := make([]string, len(lvs))
 	for i, j := range f.sorted {
 		out[i] = lvs[j]
 	}
 	return out
+}
+
+// digestSamples sums what samples say, in any order: equal sums tell
+// families whose text is the same.
+func digestSamples(seed maphash.Seed, f *family, samples []textSample) uint64 {
+	sum := maphash.String(seed, f.name)
+	for _, s := range samples {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		for _, lv := range s.lvs {
+			h.WriteString(lv)
+			h.WriteByte(0)
+		}
+		maphash.WriteComparable(&h, math.Float64bits(s.v))
+		sum += h.Sum64()
+	}
+	return sum + uint64(len(samples))
 }

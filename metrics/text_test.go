@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,3 +182,72 @@ type funcCollector struct {
 
 func (f funcCollector) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
 func (f funcCollector) Collect(ch chan<- prometheus.Metric) { f.collect(ch) }
+
+// Kept in pieces, each encoded again only when what it says changed, the
+// per-container families served after every kind of change are what a
+// registry's gather of the same state says at that moment.
+func TestContainerSeriesFollowEveryChange(t *testing.T) {
+	var mu sync.Mutex
+	version := uint64(1)
+	infos := []ContainerInfo{
+		{Name: "web", ID: "3f6c1d0e9a7b", Isolation: "process", Image: "iis:ltsc2022", State: reconcile.StateRunning, Desired: true, Running: true, Health: health.Healthy},
+		{Name: "job", ID: "8b2e4a61c5d7", Isolation: "hyperv", Image: "job:ltsc2022", State: reconcile.StateExited, Desired: true},
+	}
+	source := func() []ContainerInfo { mu.Lock(); defer mu.Unlock(); return slices.Clone(infos) }
+	whole, wreg := newTest(t)
+	apart, areg := newTest(t)
+	for _, m := range []*Metrics{whole, apart} {
+		m.SetContainerSource(source)
+		m.SetContainerVersion(func() uint64 { mu.Lock(); defer mu.Unlock(); return version })
+	}
+	h := Handler(Endpoints{Gatherer: areg, Extra: apart.ContainerSeries()})
+	blocks := func(text string) []string {
+		var out []string
+		for _, l := range strings.SplitAfter(text, "\n") {
+			if strings.HasPrefix(l, "# HELP ") || len(out) == 0 {
+				out = append(out, "")
+			}
+			out[len(out)-1] += l
+		}
+		slices.Sort(out)
+		return out
+	}
+	both := func(fn func(m *Metrics)) func() { return func() { fn(whole); fn(apart) } }
+	edit := func(fn func()) func() {
+		return func() { mu.Lock(); defer mu.Unlock(); fn(); version++ }
+	}
+	steps := []struct {
+		name   string
+		change func()
+		want   string // a line the scrape must hold after the change
+	}{
+		{"first scrape", func() {}, `isoagent_container_healthy{name="web"} 1`},
+		{"a state changes", edit(func() { infos[1].State = reconcile.StatePending }), `isoagent_containers{state="pending"} 1`},
+		{"an exit", both(func(m *Metrics) { m.IncExit("job", reconcile.ExitFailed) }), `isoagent_container_exits_total{name="job",reason="failed"} 1`},
+		{"a restart", both(func(m *Metrics) { m.IncRestart("web") }), `isoagent_container_restarts_total{name="web"} 1`},
+		{"health turns", edit(func() { infos[0].Health = health.Unhealthy }), `isoagent_container_healthy{name="web"} 0`},
+		{"a schedule", edit(func() { infos[1].Schedule = &ScheduleInfo{Missed: 2} }), `isoagent_schedule_missed_runs_total{name="job"} 2`},
+		{"a container recreated", edit(func() { infos[0].ID = "0a1b2c3d4e5f" }), `container_id="0a1b2c3d4e5f"`},
+		{"a container goes", edit(func() { infos = infos[1:] }), `isoagent_container_exits_total{name="job",reason="failed"} 1`},
+		{"the version moves, nothing changed", edit(func() {}), `isoagent_containers{state="pending"} 1`},
+	}
+	for _, s := range steps {
+		s.change()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		text := rec.Body.String()
+		want := blocks(expfmtText(t, wreg))
+		if !strings.Contains(text, s.want) {
+			t.Errorf("%s: no %s in\n%s", s.name, s.want, text)
+		}
+		got := blocks(text)
+		for _, b := range want {
+			if !slices.Contains(got, b) {
+				t.Errorf("%s: the registry's gather has\n%sbut the scrape has not", s.name, b)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d families served, the registry gathers %d", s.name, len(got), len(want))
+		}
+	}
+}
