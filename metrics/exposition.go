@@ -20,9 +20,9 @@ var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
 
 // containerExposition keeps the per-container families encoded, in the
 // text format, gzipped, while their version (the source's and the
-// restart counts') stays: at 10,000 containers they are 20,000 series,
-// and encoding and compressing them costs a scrape tens of milliseconds
-// that nothing changed. The usage families and the log counts are kept
+// restart counts') stays: at 10,000 containers they are about 80,000
+// series, and encoding and compressing them costs a scrape tens of
+// milliseconds that nothing changed. The usage families and the log counts are kept
 // apart, while their readings (and the containers) stay: they change once
 // per --stats-interval, the others when the engine's state does. Once it
 // is in use (apart), the collectors registered on the registry stay
@@ -35,7 +35,7 @@ type containerExposition struct {
 	mu    sync.Mutex
 	parts [3]*encodedPart
 	// zw and text are reused from one encode to the next: a compressor
-	// is most of a megabyte.
+	// is hundreds of kilobytes.
 	zw   *gzip.Writer
 	text *textWriter
 }
