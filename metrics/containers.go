@@ -1,12 +1,13 @@
 package metrics
 
 import (
+	"hash/maphash"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/isoagent/isoagent/health"
 	"github.com/isoagent/isoagent/reconcile"
@@ -56,10 +57,10 @@ type ContainerInfo struct {
 // per scrape, so that desired, running, the state counts and the info
 // series always describe the same moment.
 type containerCollector struct {
-	desired, running, count, info, restarts *prometheus.Desc
-	exits, lastExit, conditions             *prometheus.Desc
+	desired, running, count, info, restarts *family
+	exits, lastExit, conditions, healthy    *family
 	labels                                  labelSets
-	schedules                               scheduleDescs
+	schedules                               scheduleFamilies
 
 	mu           sync.Mutex
 	source       func() []ContainerInfo
@@ -76,38 +77,41 @@ type containerCollector struct {
 	// unkept: the series are kept encoded elsewhere (keepNone).
 	unkept    bool
 	exitCount map[string]map[reconcile.ExitReason]float64
+	seed      maphash.Seed
 }
 
 func newContainerCollector(labels labelSets) *containerCollector {
 	return &containerCollector{
 		labels: labels,
-		desired: prometheus.NewDesc(namespace+"_containers_desired",
+		desired: newFamily(namespace+"_containers_desired",
 			"Containers the agent wants running, by effective isolation.",
-			[]string{"isolation"}, nil),
-		running: prometheus.NewDesc(namespace+"_containers_running",
+			prometheus.GaugeValue, "isolation"),
+		running: newFamily(namespace+"_containers_running",
 			"Containers the host runs, by effective isolation.",
-			[]string{"isolation"}, nil),
-		count: prometheus.NewDesc(namespace+"_containers",
+			prometheus.GaugeValue, "isolation"),
+		count: newFamily(namespace+"_containers",
 			"Containers the agent knows of, declared in the spec folder or owned on the host without a spec, by state.",
-			[]string{"state"}, nil),
-		info: prometheus.NewDesc(namespace+"_container_info",
+			prometheus.GaugeValue, "state"),
+		info: newFamily(namespace+"_container_info",
 			"One series per container the agent knows of, naming its container ID on the host (empty when there is none), isolation, image and state. Always 1.",
-			[]string{"name", "container_id", "isolation", "image", "state"}, nil),
-		restarts: prometheus.NewDesc(namespace+"_container_restarts_total",
+			prometheus.GaugeValue, "name", "container_id", "isolation", "image", "state"),
+		restarts: newFamily(namespace+"_container_restarts_total",
 			"Restarts of a container by its restart policy since the agent started.",
-			[]string{"name"}, nil),
-		exits: prometheus.NewDesc(namespace+"_container_exits_total",
+			prometheus.CounterValue, "name"),
+		exits: newFamily(namespace+"_container_exits_total",
 			"Exits of a container's init process since the agent started, by reason: completed (code 0), failed (another code), stopped (by the agent), unhealthy (stopped by the agent for failing its health check), unknown.",
-			[]string{"name", "reason"}, nil),
-		conditions: prometheus.NewDesc(namespace+"_container_conditions",
+			prometheus.CounterValue, "name", "reason"),
+		conditions: newFamily(namespace+"_container_conditions",
 			"Containers a condition holds for, by kind: CrashLoopBackOff (waiting out its crash backoff), ImagePullFailed, WaitingForDependency, KeptRunning (its spec is refused; what ran is left alone), Invalid (its file is invalid; the last good spec stays), Conflict, PruneHeld.",
-			[]string{"kind"}, nil),
-		lastExit: prometheus.NewDesc(namespace+"_container_last_exit_code",
+			prometheus.GaugeValue, "kind"),
+		lastExit: newFamily(namespace+"_container_last_exit_code",
 			"The exit code of a container's last run, for containers that have ended one.",
-			[]string{"name"}, nil),
+			prometheus.GaugeValue, "name"),
+		healthy:      newHealthyFamily(),
 		restartCount: make(map[string]float64),
 		exitCount:    make(map[string]map[reconcile.ExitReason]float64),
-		schedules:    newScheduleDescs(),
+		schedules:    newScheduleFamilies(),
+		seed:         maphash.MakeSeed(),
 	}
 }
 
@@ -158,16 +162,9 @@ func (c *containerCollector) keepNone() {
 }
 
 func (c *containerCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.exits
-	ch <- c.lastExit
-	ch <- c.conditions
-	ch <- c.desired
-	ch <- c.running
-	ch <- c.count
-	ch <- c.info
-	ch <- c.restarts
-	ch <- healthyDesc
-	c.schedules.describe(ch)
+	for _, f := range c.families() {
+		ch <- f.desc
+	}
 }
 
 func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -208,14 +205,27 @@ func (c *containerCollector) Collect(ch chan<- prometheus.Metric) {
 		// take its time.
 		snapshot = source()
 	}
-	c.collectFrom(snapshot, nil, ch, send)
+	c.collectFrom(snapshot, nil,
+		func(f *family, v float64, lvs ...string) { send(f.metric(v, lvs...)) },
+		func(f *family, v float64, lvs ...string) { ch <- f.metric(v, lvs...) })
 }
 
-// collectFrom sends the series of snapshot, or only those of the
+// families are the per-container families, schedules and health
+// included.
+func (c *containerCollector) families() []*family {
+	sd := c.schedules
+	return []*family{c.exits, c.lastExit, c.conditions, c.desired, c.running, c.count, c.info, c.restarts, c.healthy,
+		sd.lastRun, sd.nextRun, sd.lastExit, sd.missed, sd.skipped}
+}
+
+// emitFunc takes one series of f, its label values in the Desc's order.
+type emitFunc func(f *family, v float64, lvs ...string)
+
+// collectFrom hands the series of snapshot to emit, or only those of the
 // families want accepts when it is set: those of the others are not even
-// built. Schedule series go to ch, the others to send.
-func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*prometheus.Desc) bool, ch chan<- prometheus.Metric, send func(prometheus.Metric)) {
-	wanted := func(d *prometheus.Desc) bool { return want == nil || want(d) }
+// built. Schedule series go to direct, the others to emit.
+func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*family) bool, emit, direct emitFunc) {
+	wanted := func(f *family) bool { return want == nil || want(f) }
 	desired := make(map[string]int)
 	running := make(map[string]int)
 	byState := make(map[string]int)
@@ -272,39 +282,39 @@ func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*pr
 		if !wanted(c.desired) {
 			break
 		}
-		send(prometheus.MustNewConstMetric(c.desired, prometheus.GaugeValue, float64(n), iso))
+		emit(c.desired, float64(n), iso)
 	}
 	for iso, n := range running {
 		if !wanted(c.running) {
 			break
 		}
-		send(prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(n), iso))
+		emit(c.running, float64(n), iso)
 	}
 	for state, n := range byState {
 		if !wanted(c.count) {
 			break
 		}
-		send(prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n), state))
+		emit(c.count, float64(n), state)
 	}
 	for kind, n := range byCondition {
 		if !wanted(c.conditions) {
 			break
 		}
-		send(prometheus.MustNewConstMetric(c.conditions, prometheus.GaugeValue, float64(n), kind))
+		emit(c.conditions, float64(n), kind)
 	}
 	for k := range infos {
 		if !wanted(c.info) {
 			break
 		}
-		send(prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, k.name, k.id, k.isolation, k.image, k.state))
+		emit(c.info, 1, k.name, k.id, k.isolation, k.image, k.state)
 	}
 	if wanted(c.schedules.lastRun) {
 		// The schedule families are built together: a want takes all or
 		// none of them.
-		c.schedules.collect(ch, snapshot)
+		c.schedules.collect(direct, snapshot)
 	}
-	if wanted(healthyDesc) {
-		collectHealth(send, snapshot)
+	if wanted(c.healthy) {
+		collectHealth(emit, c.healthy, snapshot)
 	}
 	if !wantNames {
 		return
@@ -322,66 +332,60 @@ func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*pr
 	c.mu.Unlock()
 	for i, name := range names {
 		if wanted(c.restarts) {
-			send(prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, counts[i], name))
+			emit(c.restarts, counts[i], name)
 		}
 		for _, r := range reconcile.ExitReasons() {
 			if wanted(c.exits) {
-				send(prometheus.MustNewConstMetric(c.exits, prometheus.CounterValue, exits[i][r], name, string(r)))
+				emit(c.exits, exits[i][r], name, string(r))
 			}
 		}
 		if code, ok := lastExit[name]; ok && wanted(c.lastExit) {
-			send(prometheus.MustNewConstMetric(c.lastExit, prometheus.GaugeValue, float64(code), name))
+			emit(c.lastExit, float64(code), name)
 		}
 	}
 }
 
-// gatherEach gathers the per-container families of one reading of the
-// source in groups, one after another, and hands each group's to fn: at
-// 10,000 containers they are about 80,000 series (five exit reasons per
-// name), and gathered at once each was held as its Metric, its protobuf
-// and their shared label pairs until the last was encoded.
-func (c *containerCollector) gatherEach(fn func([]*dto.MetricFamily) error) error {
+// read asks the source for a snapshot (none without a source).
+func (c *containerCollector) read() []ContainerInfo {
 	c.mu.Lock()
 	source := c.source
 	c.mu.Unlock()
-	var snapshot []ContainerInfo
-	if source != nil {
-		snapshot = source()
+	if source == nil {
+		return nil
 	}
+	return source()
+}
+
+// pieces are the per-container families of snapshot in groups (each in
+// name order, each family's series sorted as a registry's gather sorts
+// them), each with a digest of what it says, so that the exposition
+// encodes again only the groups that changed: at 10,000 containers they
+// are about 80,000 series (five exit reasons per name), and an engine
+// change usually touches the info and the counts, not the exits.
+func (c *containerCollector) pieces(snapshot []ContainerInfo) []piece {
 	sd := c.schedules
-	groups := [][]*prometheus.Desc{
+	groups := [][]*family{
 		{c.desired, c.running, c.count, c.conditions, sd.lastRun, sd.nextRun, sd.lastExit, sd.missed, sd.skipped},
-		{c.info}, {healthyDesc}, {c.restarts}, {c.exits}, {c.lastExit},
+		{c.info}, {c.healthy}, {c.restarts}, {c.exits}, {c.lastExit},
 	}
-	for _, g := range groups {
-		want := func(d *prometheus.Desc) bool { return slices.Contains(g, d) }
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(groupCollector{descs: g, collect: func(ch chan<- prometheus.Metric) {
-			c.collectFrom(snapshot, want, ch, func(m prometheus.Metric) { ch <- m })
-		}}); err != nil {
-			return err
+	out := make([]piece, len(groups))
+	for i, g := range groups {
+		samples := make(map[*family][]textSample, len(g))
+		keep := func(f *family, v float64, lvs ...string) {
+			samples[f] = append(samples[f], textSample{f.inNameOrder(lvs), v})
 		}
-		mfs, err := reg.Gather()
-		if err != nil {
-			return err
+		c.collectFrom(snapshot, func(f *family) bool { return slices.Contains(g, f) }, keep, keep)
+		g = slices.Clone(g)
+		slices.SortFunc(g, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+		var digest uint64
+		for _, f := range g {
+			digest = digest*31 + digestSamples(c.seed, f, samples[f])
 		}
-		if err := fn(mfs); err != nil {
-			return err
-		}
+		out[i] = piece{digest: digest, digested: true, write: func(t *textWriter) {
+			for _, f := range g {
+				t.writeSorted(f, samples[f])
+			}
+		}}
 	}
-	return nil
+	return out
 }
-
-// groupCollector collects the families of descs.
-type groupCollector struct {
-	descs   []*prometheus.Desc
-	collect func(chan<- prometheus.Metric)
-}
-
-func (g groupCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range g.descs {
-		ch <- d
-	}
-}
-
-func (g groupCollector) Collect(ch chan<- prometheus.Metric) { g.collect(ch) }

@@ -48,16 +48,19 @@ func (m *Metrics) ObserveProbe(k health.Kind, d time.Duration, ok bool) {
 	}
 }
 
-// healthyDesc is isoagent_container_healthy: for a running container
-// with a health check, 1 while healthy, 0 while starting or unhealthy, so
-// that a container restarted for its health again and again stays 0;
-// absent for a container without a check.
-var healthyDesc = prometheus.NewDesc(namespace+"_container_healthy",
-	"1 while a running container's health check passes, 0 while it has not passed yet (starting) or has failed its retries in a row (unhealthy); absent for containers without a health check.",
-	[]string{"name"}, nil)
+// newHealthyFamily is isoagent_container_healthy: for a running
+// container with a health check, 1 while healthy, 0 while starting or
+// unhealthy, so that a container restarted for its health again and again
+// stays 0; absent for a container without a check.
+func newHealthyFamily() *family {
+	return newFamily(namespace+"_container_healthy",
+		"1 while a running container's health check passes, 0 while it has not passed yet (starting) or has failed its retries in a row (unhealthy); absent for containers without a health check.",
+		prometheus.GaugeValue, "name")
+}
 
-// collectHealth sends the health series of snapshot, once per name.
-func collectHealth(send func(prometheus.Metric), snapshot []ContainerInfo) {
+// collectHealth hands emit the health series (of f) of snapshot, once
+// per name.
+func collectHealth(emit emitFunc, f *family, snapshot []ContainerInfo) {
 	seen := make(map[string]bool)
 	for _, ci := range snapshot {
 		if seen[ci.Name] {
@@ -65,9 +68,9 @@ func collectHealth(send func(prometheus.Metric), snapshot []ContainerInfo) {
 		}
 		switch ci.Health {
 		case health.Healthy:
-			send(prometheus.MustNewConstMetric(healthyDesc, prometheus.GaugeValue, 1, ci.Name))
+			emit(f, 1, ci.Name)
 		case health.Starting, health.Unhealthy:
-			send(prometheus.MustNewConstMetric(healthyDesc, prometheus.GaugeValue, 0, ci.Name))
+			emit(f, 0, ci.Name)
 		default:
 			continue
 		}

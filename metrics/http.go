@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -13,8 +12,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
@@ -106,7 +107,7 @@ func Handler(e Endpoints) http.Handler {
 	}
 	mux := http.NewServeMux()
 	if e.Extra != nil {
-		mux.Handle("GET /metrics", textHandler{gatherer: gatherer, extra: e.Extra, log: logger})
+		mux.Handle("GET /metrics", textHandler{gatherer: gatherer, extra: e.Extra, log: logger, gzips: new(sync.Pool)})
 	} else {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
 			ErrorLog:      promLogger{logger},
@@ -356,6 +357,10 @@ type textHandler struct {
 	gatherer prometheus.Gatherer
 	extra    func(w io.Writer, gzipped bool) error
 	log      *slog.Logger
+	// gzips holds compressors between scrapes: a new one is hundreds of
+	// kilobytes to allocate and clear for the registry's few hundred
+	// series.
+	gzips *sync.Pool
 }
 
 func (h textHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -371,7 +376,12 @@ func (h textHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out io.Writer = w
 	var zw *gzip.Writer
 	if gzipped {
-		zw = gzip.NewWriter(w)
+		zw, _ = h.gzips.Get().(*gzip.Writer)
+		if zw == nil {
+			zw, _ = gzip.NewWriterLevel(w, exposureLevel) // a valid level: no error
+		}
+		zw.Reset(w)
+		defer h.gzips.Put(zw)
 		out = zw
 	}
 	enc := expfmt.NewEncoder(out, textFormat)

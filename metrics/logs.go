@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // ContainerLogBytes is how many bytes of log entries the containers of one
@@ -18,7 +17,7 @@ type ContainerLogBytes struct {
 // read at gather time; the source bounds its own cost, and the exposition
 // encodes the series again only when the source's version moves.
 type logsCollector struct {
-	desc *prometheus.Desc
+	family *family
 
 	mu      sync.Mutex
 	source  func() []ContainerLogBytes
@@ -26,9 +25,9 @@ type logsCollector struct {
 }
 
 func newLogsCollector() *logsCollector {
-	return &logsCollector{desc: prometheus.NewDesc(namespace+"_container_log_bytes_total",
+	return &logsCollector{family: newFamily(namespace+"_container_log_bytes_total",
 		"Bytes of log entries (CRI format, as written to the files) the containers of a name have written to their logs, over their runs and rotations, counted by the agent from the state folder every --stats-interval. Only with a driver that keeps container output.",
-		[]string{"name"}, nil)}
+		prometheus.CounterValue, "name")}
 }
 
 // key returns the version the series are as of; ok is false without a
@@ -43,7 +42,7 @@ func (c *logsCollector) key() (uint64, bool) {
 	return version(), true
 }
 
-func (c *logsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *logsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.family.desc }
 
 func (c *logsCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
@@ -53,22 +52,29 @@ func (c *logsCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, l := range source() {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, l.Bytes, l.Name)
+		ch <- c.family.metric(l.Bytes, l.Name)
 	}
 }
 
-// gather hands the family to fn, for the exposition: a series per name,
-// few enough to gather at once.
-func (c *logsCollector) gather(fn func([]*dto.MetricFamily) error) error {
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
-		return err
+// read asks the source for the counts (none without a source).
+func (c *logsCollector) read() []ContainerLogBytes {
+	c.mu.Lock()
+	source := c.source
+	c.mu.Unlock()
+	if source == nil {
+		return nil
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return err
+	return source()
+}
+
+// writeText writes the family of counts in the text format, for the
+// exposition.
+func (c *logsCollector) writeText(t *textWriter, counts []ContainerLogBytes) {
+	samples := make([]textSample, len(counts))
+	for i, l := range counts {
+		samples[i] = textSample{[]string{l.Name}, l.Bytes}
 	}
-	return fn(mfs)
+	t.writeSorted(c.family, samples)
 }
 
 // SetLogBytesSource sets the function isoagent_container_log_bytes_total

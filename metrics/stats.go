@@ -1,12 +1,13 @@
 package metrics
 
 import (
+	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/isoagent/isoagent/driver"
 )
@@ -32,9 +33,9 @@ const (
 // moves, so a scrape between readings does not build 18 series per
 // container again.
 type statsCollector struct {
-	cpu, commit, commitPeak, workingSet, memLimit, cpuCount, cpuMax *prometheus.Desc
-	readBytes, writeBytes, reads, writes                            *prometheus.Desc
-	rxBytes, txBytes, rxPackets, txPackets, rxDrops, txDrops        *prometheus.Desc
+	cpu, commit, commitPeak, workingSet, memLimit, cpuCount, cpuMax *family
+	readBytes, writeBytes, reads, writes                            *family
+	rxBytes, txBytes, rxPackets, txPackets, rxDrops, txDrops        *family
 
 	mu     sync.Mutex
 	source func() []ContainerStats
@@ -50,8 +51,9 @@ type statsCollector struct {
 	haveBuilt           bool
 	// unkept: the series are kept encoded elsewhere (keepNone).
 	unkept bool
-	// families are the usage families by name (see gatherEach).
-	families []statsFamily
+	// families are the usage families in name order (see writeText).
+	families []*family
+	seed     maphash.Seed
 }
 
 // statsKey says which reading, of which containers, series were built
@@ -60,33 +62,34 @@ type statsKey struct{ sets, version, containers uint64 }
 
 func newStatsCollector() *statsCollector {
 	labels := []string{"name", "container_id"}
-	var families []statsFamily
-	desc := func(name, help string, extra ...string) *prometheus.Desc {
-		d := prometheus.NewDesc(namespace+"_container_"+name, help, append(labels, extra...), nil)
-		families = append(families, statsFamily{namespace + "_container_" + name, d})
-		return d
+	var families []*family
+	fam := func(name string, vt prometheus.ValueType, help string, extra ...string) *family {
+		f := newFamily(namespace+"_container_"+name, help, vt, append(labels, extra...)...)
+		families = append(families, f)
+		return f
 	}
+	counter, gauge := prometheus.CounterValue, prometheus.GaugeValue
 	c := &statsCollector{
-		cpu:        desc("cpu_seconds_total", "CPU time the container's processes ran since it started, on all processors, by mode (user, kernel).", "mode"),
-		commit:     desc("memory_commit_bytes", "Memory the container's processes committed (reserved, backed by RAM or the page file)."),
-		commitPeak: desc("memory_commit_peak_bytes", "The highest commit of the container since it started."),
-		workingSet: desc("memory_private_working_set_bytes", "RAM the container's processes use that no other process shares."),
-		memLimit:   desc("memory_limit_bytes", "The container's memory limit; absent when it has none."),
-		cpuCount:   desc("cpu_limit_cores", "The processors the container may use (its CPU count); absent when it may use all."),
-		cpuMax:     desc("cpu_maximum_ratio", "The share of its processors' time the container may use (a CPU maximum of 50% is 0.5); absent when it has none."),
-		readBytes:  desc("storage_read_bytes_total", "Bytes the container read from storage since it started."),
-		writeBytes: desc("storage_write_bytes_total", "Bytes the container wrote to storage since it started."),
-		reads:      desc("storage_reads_total", "Storage reads of the container since it started, normalised to HCS's I/O size."),
-		writes:     desc("storage_writes_total", "Storage writes of the container since it started, normalised to HCS's I/O size."),
-		rxBytes:    desc("network_receive_bytes_total", "Bytes the container received on a network endpoint since it started.", "endpoint"),
-		txBytes:    desc("network_transmit_bytes_total", "Bytes the container sent on a network endpoint since it started.", "endpoint"),
-		rxPackets:  desc("network_receive_packets_total", "Packets the container received on a network endpoint since it started.", "endpoint"),
-		txPackets:  desc("network_transmit_packets_total", "Packets the container sent on a network endpoint since it started.", "endpoint"),
-		rxDrops:    desc("network_receive_drops_total", "Inbound packets of a network endpoint of the container dropped since it started.", "endpoint"),
-		txDrops:    desc("network_transmit_drops_total", "Outbound packets of a network endpoint of the container dropped since it started.", "endpoint"),
+		cpu:        fam("cpu_seconds_total", counter, "CPU time the container's processes ran since it started, on all processors, by mode (user, kernel).", "mode"),
+		commit:     fam("memory_commit_bytes", gauge, "Memory the container's processes committed (reserved, backed by RAM or the page file)."),
+		commitPeak: fam("memory_commit_peak_bytes", gauge, "The highest commit of the container since it started."),
+		workingSet: fam("memory_private_working_set_bytes", gauge, "RAM the container's processes use that no other process shares."),
+		memLimit:   fam("memory_limit_bytes", gauge, "The container's memory limit; absent when it has none."),
+		cpuCount:   fam("cpu_limit_cores", gauge, "The processors the container may use (its CPU count); absent when it may use all."),
+		cpuMax:     fam("cpu_maximum_ratio", gauge, "The share of its processors' time the container may use (a CPU maximum of 50% is 0.5); absent when it has none."),
+		readBytes:  fam("storage_read_bytes_total", counter, "Bytes the container read from storage since it started."),
+		writeBytes: fam("storage_write_bytes_total", counter, "Bytes the container wrote to storage since it started."),
+		reads:      fam("storage_reads_total", counter, "Storage reads of the container since it started, normalised to HCS's I/O size."),
+		writes:     fam("storage_writes_total", counter, "Storage writes of the container since it started, normalised to HCS's I/O size."),
+		rxBytes:    fam("network_receive_bytes_total", counter, "Bytes the container received on a network endpoint since it started.", "endpoint"),
+		txBytes:    fam("network_transmit_bytes_total", counter, "Bytes the container sent on a network endpoint since it started.", "endpoint"),
+		rxPackets:  fam("network_receive_packets_total", counter, "Packets the container received on a network endpoint since it started.", "endpoint"),
+		txPackets:  fam("network_transmit_packets_total", counter, "Packets the container sent on a network endpoint since it started.", "endpoint"),
+		rxDrops:    fam("network_receive_drops_total", counter, "Inbound packets of a network endpoint of the container dropped since it started.", "endpoint"),
+		txDrops:    fam("network_transmit_drops_total", counter, "Outbound packets of a network endpoint of the container dropped since it started.", "endpoint"),
 	}
-	slices.SortFunc(families, func(a, b statsFamily) int { return strings.Compare(a.name, b.name) })
-	c.families = families
+	slices.SortFunc(families, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+	c.families, c.seed = families, maphash.MakeSeed()
 	return c
 }
 
@@ -133,12 +136,8 @@ func (c *statsCollector) keepNone() {
 }
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{
-		c.cpu, c.commit, c.commitPeak, c.workingSet, c.memLimit, c.cpuCount, c.cpuMax,
-		c.readBytes, c.writeBytes, c.reads, c.writes,
-		c.rxBytes, c.txBytes, c.rxPackets, c.txPackets, c.rxDrops, c.txDrops,
-	} {
-		ch <- d
+	for _, f := range c.families {
+		ch <- f.desc
 	}
 }
 
@@ -175,101 +174,139 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 // build returns the usage series of one reading.
 func (c *statsCollector) build(stats []ContainerStats) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, 18*len(stats))
-	c.each(stats, nil, func(m prometheus.Metric) { out = append(out, m) })
+	for _, cs := range stats {
+		c.each(cs.Stats, nil, func(f *family, v float64, extra string) {
+			if len(f.labels) == 3 {
+				out = append(out, f.metric(v, cs.Name, cs.Stats.ID, extra))
+			} else {
+				out = append(out, f.metric(v, cs.Name, cs.Stats.ID))
+			}
+		})
+	}
 	return out
 }
 
-// each hands emit the usage series of one reading, or only those of the
-// family only when it is set.
-func (c *statsCollector) each(stats []ContainerStats, only *prometheus.Desc, emit func(prometheus.Metric)) {
-	for _, cs := range stats {
-		s := cs.Stats
-		name, id := cs.Name, s.ID
-		series := func(d *prometheus.Desc, t prometheus.ValueType, v float64, extra ...string) {
-			if only == nil || d == only {
-				emit(prometheus.MustNewConstMetric(d, t, v, append([]string{name, id}, extra...)...))
-			}
+// each hands emit the usage series of one container's reading, or only
+// those of the family only when it is set, with the value of the family's
+// third label (mode, endpoint) when it has one.
+func (c *statsCollector) each(s driver.Stats, only *family, emit func(f *family, v float64, extra string)) {
+	series := func(f *family, v float64, extra string) {
+		if only == nil || f == only {
+			emit(f, v, extra)
 		}
-		counter := func(d *prometheus.Desc, v uint64, extra ...string) {
-			series(d, prometheus.CounterValue, float64(v), extra...)
-		}
-		gauge := func(d *prometheus.Desc, v float64) { series(d, prometheus.GaugeValue, v) }
-		series(c.cpu, prometheus.CounterValue, s.CPU.User.Seconds(), CPUUser)
-		series(c.cpu, prometheus.CounterValue, s.CPU.Kernel.Seconds(), CPUKernel)
-		gauge(c.commit, float64(s.Memory.CommitBytes))
-		gauge(c.commitPeak, float64(s.Memory.CommitPeakBytes))
-		gauge(c.workingSet, float64(s.Memory.PrivateWorkingSetBytes))
-		if s.Limits.MemoryMB > 0 {
-			gauge(c.memLimit, float64(s.Limits.MemoryMB)*(1<<20))
-		}
-		if s.Limits.CPUCount > 0 {
-			gauge(c.cpuCount, float64(s.Limits.CPUCount))
-		}
-		if s.Limits.CPUMaximumPercent > 0 {
-			gauge(c.cpuMax, float64(s.Limits.CPUMaximumPercent)/100)
-		}
-		counter(c.readBytes, s.Storage.ReadBytes)
-		counter(c.writeBytes, s.Storage.WriteBytes)
-		counter(c.reads, s.Storage.ReadCount)
-		counter(c.writes, s.Storage.WriteCount)
-		for _, n := range s.Network {
-			counter(c.rxBytes, n.ReceiveBytes, n.Endpoint)
-			counter(c.txBytes, n.TransmitBytes, n.Endpoint)
-			counter(c.rxPackets, n.ReceivePackets, n.Endpoint)
-			counter(c.txPackets, n.TransmitPackets, n.Endpoint)
-			counter(c.rxDrops, n.ReceiveDrops, n.Endpoint)
-			counter(c.txDrops, n.TransmitDrops, n.Endpoint)
-		}
+	}
+	counter := func(f *family, v uint64) { series(f, float64(v), "") }
+	series(c.cpu, s.CPU.User.Seconds(), CPUUser)
+	series(c.cpu, s.CPU.Kernel.Seconds(), CPUKernel)
+	series(c.commit, float64(s.Memory.CommitBytes), "")
+	series(c.commitPeak, float64(s.Memory.CommitPeakBytes), "")
+	series(c.workingSet, float64(s.Memory.PrivateWorkingSetBytes), "")
+	if s.Limits.MemoryMB > 0 {
+		series(c.memLimit, float64(s.Limits.MemoryMB)*(1<<20), "")
+	}
+	if s.Limits.CPUCount > 0 {
+		series(c.cpuCount, float64(s.Limits.CPUCount), "")
+	}
+	if s.Limits.CPUMaximumPercent > 0 {
+		series(c.cpuMax, float64(s.Limits.CPUMaximumPercent)/100, "")
+	}
+	counter(c.readBytes, s.Storage.ReadBytes)
+	counter(c.writeBytes, s.Storage.WriteBytes)
+	counter(c.reads, s.Storage.ReadCount)
+	counter(c.writes, s.Storage.WriteCount)
+	for _, n := range s.Network {
+		series(c.rxBytes, float64(n.ReceiveBytes), n.Endpoint)
+		series(c.txBytes, float64(n.TransmitBytes), n.Endpoint)
+		series(c.rxPackets, float64(n.ReceivePackets), n.Endpoint)
+		series(c.txPackets, float64(n.TransmitPackets), n.Endpoint)
+		series(c.rxDrops, float64(n.ReceiveDrops), n.Endpoint)
+		series(c.txDrops, float64(n.TransmitDrops), n.Endpoint)
 	}
 }
 
-// gatherEach gathers the usage families of one reading one family at a
-// time, in name order as a registry gathers them, and hands each to fn:
-// at 10,000 containers a reading is 180,000 series, and gathering them
-// all at once held each series three times over (its Metric, its
-// protobuf and the label pairs both share) until the last was encoded,
-// about 80 MiB of a scrape's peak; one family at a time holds a
-// sixteenth of that.
-func (c *statsCollector) gatherEach(fn func([]*dto.MetricFamily) error) error {
+// read asks the source for a reading (none without a source).
+func (c *statsCollector) read() []ContainerStats {
 	c.mu.Lock()
 	source := c.source
 	c.mu.Unlock()
 	if source == nil {
 		return nil
 	}
-	stats := source()
+	return source()
+}
+
+// writeText writes the usage families of one reading in the text
+// format, one family after another in name order and each family's
+// series in the order a registry's gather sorts them (by container ID,
+// then mode or endpoint, then name), straight from the reading: at
+// 10,000 containers a reading is 180,000 series, and gathering them
+// through a registry built a Metric, a protobuf and label pairs for each,
+// most of a scrape's CPU and garbage.
+func (c *statsCollector) writeText(t *textWriter, stats []ContainerStats) {
+	order := make([]int, len(stats))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := strings.Compare(stats[a].Stats.ID, stats[b].Stats.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(stats[a].Name, stats[b].Name)
+	})
+	type sample struct {
+		extra string
+		v     float64
+	}
+	var row []sample
 	for _, f := range c.families {
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(familyCollector{f.desc, func(ch chan<- prometheus.Metric) {
-			c.each(stats, f.desc, func(m prometheus.Metric) { ch <- m })
-		}}); err != nil {
-			return err
-		}
-		mfs, err := reg.Gather()
-		if err != nil {
-			return err
-		}
-		if err := fn(mfs); err != nil {
-			return err
+		started := false
+		for _, i := range order {
+			cs := &stats[i]
+			row = row[:0]
+			c.each(cs.Stats, f, func(_ *family, v float64, extra string) { row = append(row, sample{extra, v}) })
+			if len(row) == 0 {
+				continue
+			}
+			if !started {
+				t.header(f)
+				started = true
+			}
+			if len(f.labels) == 2 {
+				for _, r := range row {
+					t.series(f, r.v, cs.Stats.ID, cs.Name)
+				}
+				continue
+			}
+			// In name order the third label (endpoint, mode) comes
+			// between container_id and name.
+			slices.SortStableFunc(row, func(a, b sample) int { return strings.Compare(a.extra, b.extra) })
+			for _, r := range row {
+				t.series(f, r.v, cs.Stats.ID, r.extra, cs.Name)
+			}
 		}
 	}
-	return nil
 }
 
-// statsFamily is one usage family, by its name.
-type statsFamily struct {
-	name string
-	desc *prometheus.Desc
+// digest sums what the series of stats say, so that a reading whose
+// series are those encoded last is told without encoding it.
+func (c *statsCollector) digest(stats []ContainerStats) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, cs := range stats {
+		h.WriteString(cs.Name)
+		h.WriteByte(0)
+		h.WriteString(cs.Stats.ID)
+		h.WriteByte(0)
+		c.each(cs.Stats, nil, func(f *family, v float64, extra string) {
+			h.WriteString(f.name)
+			h.WriteByte(0)
+			h.WriteString(extra)
+			h.WriteByte(0)
+			maphash.WriteComparable(&h, math.Float64bits(v))
+		})
+	}
+	return h.Sum64()
 }
-
-// familyCollector collects one family.
-type familyCollector struct {
-	desc    *prometheus.Desc
-	collect func(chan<- prometheus.Metric)
-}
-
-func (f familyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
-func (f familyCollector) Collect(ch chan<- prometheus.Metric) { f.collect(ch) }
 
 // SetStatsSource sets the function the per-container usage series
 // (isoagent_container_cpu_seconds_total and its companions) are computed
