@@ -14,53 +14,57 @@ func TestDebouncer(t *testing.T) {
 		ms int
 		t  Trigger
 	}
+	// A rescan that fires: when it is due (a resync that waited for a
+	// burst is overdue, and fires with the burst), under which trigger,
+	// and the SeenAt it reports.
+	type rescan struct {
+		due, seen int // ms after t0
+		t         Trigger
+	}
 	tests := []struct {
-		name    string
-		reqs    []req
-		wantDue int // ms after t0
-		want    Trigger
+		name string
+		reqs []req
+		want []rescan // in order
 	}{
 		{
-			name:    "single event waits for the quiet period",
-			reqs:    []req{{0, TriggerEvent}},
-			wantDue: 100,
-			want:    TriggerEvent,
+			name: "single event waits for the quiet period",
+			reqs: []req{{0, TriggerEvent}},
+			want: []rescan{{100, 0, TriggerEvent}},
 		},
 		{
-			name:    "each event within the quiet period extends it",
-			reqs:    []req{{0, TriggerEvent}, {60, TriggerEvent}, {150, TriggerEvent}},
-			wantDue: 250,
-			want:    TriggerEvent,
+			name: "each event within the quiet period extends it",
+			reqs: []req{{0, TriggerEvent}, {60, TriggerEvent}, {150, TriggerEvent}},
+			want: []rescan{{250, 0, TriggerEvent}},
 		},
 		{
-			name:    "a burst that never settles is capped after the first event",
-			reqs:    []req{{0, TriggerEvent}, {90, TriggerEvent}, {180, TriggerEvent}, {270, TriggerEvent}, {360, TriggerEvent}, {450, TriggerEvent}, {540, TriggerEvent}, {630, TriggerEvent}, {720, TriggerEvent}, {810, TriggerEvent}, {900, TriggerEvent}, {990, TriggerEvent}},
-			wantDue: 1000,
-			want:    TriggerEvent,
+			name: "a burst that never settles is capped after the first event",
+			reqs: []req{{0, TriggerEvent}, {90, TriggerEvent}, {180, TriggerEvent}, {270, TriggerEvent}, {360, TriggerEvent}, {450, TriggerEvent}, {540, TriggerEvent}, {630, TriggerEvent}, {720, TriggerEvent}, {810, TriggerEvent}, {900, TriggerEvent}, {990, TriggerEvent}},
+			want: []rescan{{1000, 0, TriggerEvent}},
 		},
 		{
-			name:    "a resync alone is due at once",
-			reqs:    []req{{40, TriggerResync}},
-			wantDue: 40,
-			want:    TriggerResync,
+			name: "a resync alone is due at once",
+			reqs: []req{{40, TriggerResync}},
+			want: []rescan{{40, 40, TriggerResync}},
 		},
 		{
-			name:    "a resync during a burst waits for the burst and reports the event",
-			reqs:    []req{{0, TriggerEvent}, {50, TriggerResync}},
-			wantDue: 100,
-			want:    TriggerEvent,
+			name: "a resync during a burst runs right after the burst, on its own",
+			reqs: []req{{0, TriggerEvent}, {50, TriggerResync}},
+			want: []rescan{{100, 0, TriggerEvent}, {50, 50, TriggerResync}},
 		},
 		{
-			name:    "an event joining a pending resync is debounced",
-			reqs:    []req{{0, TriggerResync}, {0, TriggerEvent}},
-			wantDue: 100,
-			want:    TriggerEvent,
+			name: "an event joining a pending resync is debounced, and the resync follows",
+			reqs: []req{{0, TriggerResync}, {0, TriggerEvent}},
+			want: []rescan{{100, 0, TriggerEvent}, {0, 0, TriggerResync}},
 		},
 		{
-			name:    "an overflow outranks the events of its burst",
-			reqs:    []req{{0, TriggerEvent}, {20, TriggerOverflow}, {40, TriggerEvent}},
-			wantDue: 140,
-			want:    TriggerOverflow,
+			name: "two resyncs pending are one",
+			reqs: []req{{0, TriggerEvent}, {20, TriggerResync}, {40, TriggerResync}},
+			want: []rescan{{100, 0, TriggerEvent}, {20, 20, TriggerResync}},
+		},
+		{
+			name: "an overflow outranks the events of its burst",
+			reqs: []req{{0, TriggerEvent}, {20, TriggerOverflow}, {40, TriggerEvent}},
+			want: []rescan{{140, 0, TriggerOverflow}},
 		},
 	}
 	for _, tt := range tests {
@@ -72,27 +76,36 @@ func TestDebouncer(t *testing.T) {
 			for _, r := range tt.reqs {
 				d.add(r.t, at(r.ms))
 			}
-			if got := d.due(); !got.Equal(at(tt.wantDue)) {
-				t.Fatalf("due = %v after t0, want %dms", got.Sub(t0), tt.wantDue)
-			}
-			if _, _, ok := d.fire(at(tt.wantDue).Add(-time.Nanosecond)); ok {
-				t.Fatal("fired before it was due")
-			}
-			trig, seenAt, ok := d.fire(at(tt.wantDue))
-			if !ok {
-				t.Fatal("did not fire when due")
-			}
-			if trig != tt.want {
-				t.Errorf("trigger = %q, want %q", trig, tt.want)
-			}
-			if want := at(tt.reqs[0].ms); !seenAt.Equal(want) {
-				t.Errorf("seenAt = %v, want the first request's time %v", seenAt.Sub(t0), want.Sub(t0))
+			var now time.Time // of the last rescan
+			for i, w := range tt.want {
+				if !d.pending() {
+					t.Fatalf("rescan %d: not pending", i)
+				}
+				if got := d.due(); !got.Equal(at(w.due)) {
+					t.Fatalf("rescan %d: due = %v after t0, want %dms", i, got.Sub(t0), w.due)
+				}
+				if at(w.due).After(now) {
+					if _, _, ok := d.fire(at(w.due).Add(-time.Nanosecond)); ok {
+						t.Fatalf("rescan %d: fired before it was due", i)
+					}
+					now = at(w.due)
+				}
+				trig, seenAt, ok := d.fire(now)
+				if !ok {
+					t.Fatalf("rescan %d: did not fire when due", i)
+				}
+				if trig != w.t {
+					t.Errorf("rescan %d: trigger = %q, want %q", i, trig, w.t)
+				}
+				if !seenAt.Equal(at(w.seen)) {
+					t.Errorf("rescan %d: seenAt = %v after t0, want %dms", i, seenAt.Sub(t0), w.seen)
+				}
 			}
 			if d.pending() {
-				t.Error("still pending after firing")
+				t.Error("still pending after the last rescan")
 			}
 			if _, _, ok := d.fire(at(5000)); ok {
-				t.Error("fired twice for one burst")
+				t.Error("fired once more than asked")
 			}
 		})
 	}

@@ -149,7 +149,10 @@ func (w *FileWatcher[T]) Run(ctx context.Context) error {
 			w.log.Debug(w.opts.What+" watch error; reading the file", "err", err)
 			deb.add(TriggerOverflow, time.Now())
 		case <-ticker.C:
-			deb.add(TriggerResync, time.Now())
+			if !deb.pending() {
+				// A pending burst's read is of the whole file already.
+				deb.add(TriggerResync, time.Now())
+			}
 		case <-timerC:
 			timerC = nil
 		}

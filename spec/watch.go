@@ -354,6 +354,10 @@ func (r *watchRun) loop(ctx context.Context, events <-chan fsnotify.Event, errs 
 				} else {
 					t, seenAt, _ := r.deb.fire(now)
 					r.rescan(t, seenAt)
+					if r.deb.pending() {
+						// A resync that waited for the burst is due now.
+						due = r.deb.due()
+					}
 				}
 			}
 			if r.deb.pending() {
@@ -719,7 +723,7 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 	if r.w.opts.OnRescan != nil {
 		r.w.opts.OnRescan(t)
 	}
-	load := r.load()
+	load := r.load(t)
 	r.w.readingSince.Store(time.Now().UnixNano())
 	snap, err := load()
 	r.w.lastRead.Store(time.Now().UnixNano())
@@ -777,9 +781,19 @@ func (r *watchRun) rescan(t Trigger, seenAt time.Time) {
 // changed, and every file once per FullResync; another loader re-reads
 // every file each time. A read once held-back changes may have settled
 // names nothing: a PathLoader reads what it holds back.
-func (r *watchRun) load() func() (*Snapshot, error) {
+//
+// A burst's rescan (t an event or overflow) leaves a pending resync for
+// its own rescan, and a resync's rescan leaves the paths of a burst still
+// settling for the burst's, so that neither waits for the other's read.
+func (r *watchRun) load(t Trigger) func() (*Snapshot, error) {
 	want := r.want
-	r.want = readWant{}
+	if t == TriggerResync {
+		r.want = readWant{paths: want.paths, walk: want.walk}
+		want.paths, want.walk = nil, false
+	} else {
+		r.want = readWant{resync: want.resync}
+		want.resync = false
+	}
 	l := r.w.loader
 	full, canFull := l.(FullReloader)
 	resyncer, canResync := l.(Resyncer)

@@ -104,14 +104,16 @@ func TestWatcherReadsWhatEventsName(t *testing.T) {
 			wantCalls: []string{"0s reload", "30s resync", "1m0s resync", "1m30s reload", "2m0s resync"},
 		},
 		{
-			name: "a resync during a burst reads as a resync",
+			// The burst's read does not wait for the resync's look at
+			// every file: it reads its paths, and the resync follows.
+			name: "a resync during a burst reads after the burst's paths",
 			opts: WatchOptions{Resync: 30 * time.Second},
 			act: func(dir string, send func(fsnotify.Event), at func(time.Duration)) {
 				at(ms(29950))
 				send(fsnotify.Event{Name: filepath.Join(dir, "web.yaml"), Op: fsnotify.Write})
 				at(31 * time.Second)
 			},
-			wantCalls: []string{"0s reload", "30.05s resync"},
+			wantCalls: []string{"0s reload", "30.05s paths web.yaml", "30.05s resync"},
 		},
 	}
 	for _, tt := range tests {
