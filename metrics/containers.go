@@ -346,15 +346,7 @@ func (c *containerCollector) collectFrom(snapshot []ContainerInfo, want func(*fa
 }
 
 // read asks the source for a snapshot (none without a source).
-func (c *containerCollector) read() []ContainerInfo {
-	c.mu.Lock()
-	source := c.source
-	c.mu.Unlock()
-	if source == nil {
-		return nil
-	}
-	return source()
-}
+func (c *containerCollector) read() []ContainerInfo { return readSource(&c.mu, &c.source) }
 
 // pieces are the per-container families of snapshot in groups (each in
 // name order, each family's series sorted as a registry's gather sorts

@@ -206,3 +206,15 @@ func (x *containerExposition) encode(write func(*textWriter), sizeHint int) ([]b
 	}
 	return out, nil
 }
+
+// readSource calls the source *fn holds, read under mu but called
+// without it (a source may read the driver); none without a source.
+func readSource[T any](mu *sync.Mutex, fn *func() []T) []T {
+	mu.Lock()
+	f := *fn
+	mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f()
+}

@@ -45,27 +45,13 @@ func (c *logsCollector) key() (uint64, bool) {
 func (c *logsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.family.desc }
 
 func (c *logsCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	source := c.source
-	c.mu.Unlock()
-	if source == nil {
-		return
-	}
-	for _, l := range source() {
+	for _, l := range c.read() {
 		ch <- c.family.metric(l.Bytes, l.Name)
 	}
 }
 
 // read asks the source for the counts (none without a source).
-func (c *logsCollector) read() []ContainerLogBytes {
-	c.mu.Lock()
-	source := c.source
-	c.mu.Unlock()
-	if source == nil {
-		return nil
-	}
-	return source()
-}
+func (c *logsCollector) read() []ContainerLogBytes { return readSource(&c.mu, &c.source) }
 
 // writeText writes the family of counts in the text format, for the
 // exposition.

@@ -225,15 +225,7 @@ func (c *statsCollector) each(s driver.Stats, only *family, emit func(f *family,
 }
 
 // read asks the source for a reading (none without a source).
-func (c *statsCollector) read() []ContainerStats {
-	c.mu.Lock()
-	source := c.source
-	c.mu.Unlock()
-	if source == nil {
-		return nil
-	}
-	return source()
-}
+func (c *statsCollector) read() []ContainerStats { return readSource(&c.mu, &c.source) }
 
 // writeText writes the usage families of one reading in the text
 // format, one family after another in name order and each family's

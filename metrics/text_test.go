@@ -126,17 +126,6 @@ func TestContainerSeriesAreExpfmt(t *testing.T) {
 		m.IncExit(nastyValues[2], reconcile.ExitFailed)
 		m.IncExit(nastyValues[2], reconcile.ExitStopped)
 	}
-	blocks := func(text string) []string {
-		var out []string
-		for _, l := range strings.SplitAfter(text, "\n") {
-			if strings.HasPrefix(l, "# HELP ") || len(out) == 0 {
-				out = append(out, "")
-			}
-			out[len(out)-1] += l
-		}
-		slices.Sort(out)
-		return out
-	}
 	wreg := prometheus.NewRegistry()
 	whole := New(wreg, BuildInfo{})
 	build(whole)
@@ -201,17 +190,6 @@ func TestContainerSeriesFollowEveryChange(t *testing.T) {
 		m.SetContainerVersion(func() uint64 { mu.Lock(); defer mu.Unlock(); return version })
 	}
 	h := Handler(Endpoints{Gatherer: areg, Extra: apart.ContainerSeries()})
-	blocks := func(text string) []string {
-		var out []string
-		for _, l := range strings.SplitAfter(text, "\n") {
-			if strings.HasPrefix(l, "# HELP ") || len(out) == 0 {
-				out = append(out, "")
-			}
-			out[len(out)-1] += l
-		}
-		slices.Sort(out)
-		return out
-	}
 	both := func(fn func(m *Metrics)) func() { return func() { fn(whole); fn(apart) } }
 	edit := func(fn func()) func() {
 		return func() { mu.Lock(); defer mu.Unlock(); fn(); version++ }
@@ -250,4 +228,19 @@ func TestContainerSeriesFollowEveryChange(t *testing.T) {
 			t.Errorf("%s: %d families served, the registry gathers %d", s.name, len(got), len(want))
 		}
 	}
+}
+
+// blocks splits an exposition's text into its families (each from its
+// HELP line), sorted: two expositions of the same families in another
+// order have the same blocks.
+func blocks(text string) []string {
+	var out []string
+	for _, l := range strings.SplitAfter(text, "\n") {
+		if strings.HasPrefix(l, "# HELP ") || len(out) == 0 {
+			out = append(out, "")
+		}
+		out[len(out)-1] += l
+	}
+	slices.Sort(out)
+	return out
 }
