@@ -143,7 +143,11 @@ func parseUNC(orig, t string) (Path, error) {
 	if server == "" {
 		return Path{}, fmt.Errorf("UNC path %s has no server name; write one such as \\\\fileserver\\share\\data", Quote(orig))
 	}
-	if strings.ContainsAny(server, `<>:"|?*`) || hasControl(server) || strings.HasSuffix(server, ".") && server != "." || strings.HasSuffix(server, " ") {
+	if server == "." {
+		// \\?\UNC\.\x is \\.\x: the local device namespace, not a share.
+		return Path{}, fmt.Errorf("path %s is a device path; write a drive path such as C:\\data", Quote(orig))
+	}
+	if strings.ContainsAny(server, `<>:"|?*`) || hasControl(server) || strings.HasSuffix(server, ".") || strings.HasSuffix(server, " ") {
 		return Path{}, fmt.Errorf("UNC path %s has an invalid server name %s", Quote(orig), Quote(server))
 	}
 	if len(parts) < 2 || parts[1] == "" {
